@@ -1,0 +1,340 @@
+// `npm run bench`: Posthorn's API acceptance and end-to-end delivery figures on this machine.
+//
+//   1. POST /email/batch acceptance (roles=api): messages/s with 500 messages per request, 4 clients.
+//   2. POST /email (roles=api): requests/s and latency with 32 keep-alive connections.
+//   3. End to end (roles=api,mta, relay to a loopback SMTP sink): messages/s from the first
+//      submission to the 20,000th message received by the sink, and the SMTP connections used.
+//
+// Prints one line per figure and rewrites docs/benchmarks.md. The server, the load generator and
+// the sink are separate processes; everything is bounded in count and time and stopped on exit.
+//
+// Environment (for development; a run with either set does not rewrite docs/benchmarks.md):
+//   BENCH_ONLY=batch,email,e2e   run only these scenarios
+//   BENCH_CPU_PROF=1             write a CPU profile of each scenario's server to .bench/
+import { resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import os from "node:os";
+import type { ChildProcess } from "node:child_process";
+import { forkProcess, installCleanupHandlers, nextMessage, processCpuSeconds } from "./support/children.js";
+import { busyCores, cpuTimes, describeMachine } from "./support/machine.js";
+import { startPosthorn, type RunningPosthorn } from "./support/posthorn.js";
+import type { LoadResult, LoadSpec, LoadgenMessage, SinkMessage, SinkStats } from "./support/protocol.js";
+import { figureLine, writeReport, type ScenarioReport } from "./support/report.js";
+import { int, ms, percent, seconds } from "./support/stats.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const REPORT_PATH = resolve(ROOT, "docs/benchmarks.md");
+const PROFILE_DIR = resolve(ROOT, ".bench");
+const LOADGEN_JS = resolve(import.meta.dirname, "support/loadgen.process.js");
+const SINK_JS = resolve(import.meta.dirname, "support/sink.process.js");
+
+/** The settings of every scenario; the report lists them. */
+const SETTINGS = {
+  /** Each message: one To, a subject, a plain-text body of this many bytes (~2 KB as MIME). */
+  textBodyBytes: 1500,
+  requestTimeoutMs: 60_000,
+  batch: { connections: 4, messagesPerRequest: 500, warmupRequests: 8, requests: 60, target: 10_000 },
+  email: { connections: 32, warmupRequests: 2_000, requests: 20_000, targetRps: 2_000, targetP99Ms: 50 },
+  e2e: { connections: 4, messagesPerRequest: 500, requests: 40, deliveryTimeoutMs: 240_000 },
+  /** Upper bound for one API scenario's load run (warm-up included). */
+  loadTimeoutMs: 180_000,
+};
+
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((s) => s.trim())) : null;
+const profile = process.env.BENCH_CPU_PROF === "1";
+const runId = Date.now().toString(36);
+const CORES = os.availableParallelism();
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+function note(line: string): void {
+  process.stdout.write(`# ${line}\n`);
+}
+
+function profileFile(name: string): string | undefined {
+  if (!profile) return undefined;
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  return resolve(PROFILE_DIR, `server-${name}-${runId}.cpuprofile`);
+}
+
+interface LoadRun {
+  result: LoadResult;
+  /** Server CPU during the measured phase, as a fraction of one core. */
+  serverCpu: number | null;
+  /** The server's CPU seconds so far when the measured phase began. */
+  serverCpuAtStart: number | null;
+  /** The whole machine's CPU use during the measured phase, in cores. */
+  machineCores: number | null;
+  machineAtStart: ReturnType<typeof cpuTimes>;
+}
+
+/** Runs one load generator process against the server and returns its result. */
+async function runLoad(server: RunningPosthorn, spec: Omit<LoadSpec, "url" | "token" | "runId" | "requestTimeoutMs" | "textBodyBytes">, timeoutMs: number): Promise<LoadRun> {
+  const child = forkProcess(LOADGEN_JS);
+  try {
+    const full: LoadSpec = { ...spec, url: server.url, token: server.token, runId, requestTimeoutMs: SETTINGS.requestTimeoutMs, textBodyBytes: SETTINGS.textBodyBytes };
+    child.send({ type: "run", spec: full });
+    const started = Date.now();
+    await nextMessage<LoadgenMessage>(child, ["measuring"], timeoutMs, "load generator");
+    const cpu0 = server.cpuSeconds();
+    const machine0 = cpuTimes();
+    const t0 = performance.now();
+    const left = Math.max(1_000, timeoutMs - (Date.now() - started));
+    const done = await nextMessage<LoadgenMessage>(child, ["result"], left, "load generator");
+    const cpu1 = server.cpuSeconds();
+    const machine1 = cpuTimes();
+    const wallS = (performance.now() - t0) / 1000;
+    if (done.type !== "result") throw new Error("unreachable");
+    return { result: done.result, serverCpu: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / wallS : null, serverCpuAtStart: cpu0, machineCores: busyCores(machine0, machine1, CORES), machineAtStart: machine0 };
+  } finally {
+    if (child.connected) child.disconnect();
+    child.kill("SIGKILL");
+  }
+}
+
+/**
+ * Waits (up to a minute) until the machine is quiet before a scenario, since other work on the
+ * same cores would be measured as the server's slowness; returns the busy figure it ended with.
+ */
+async function waitForQuiet(): Promise<number | null> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const before = cpuTimes();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const busy = busyCores(before, cpuTimes(), CORES);
+    if (busy === null || busy < 0.25 || Date.now() > until) {
+      if (busy !== null && busy >= 0.25) note(`the machine is still busy (${busy.toFixed(2)} cores in use by other processes); measuring anyway`);
+      return busy;
+    }
+    note(`other processes are using ${busy.toFixed(2)} cores; waiting for the machine to be quiet`);
+  }
+}
+
+function quietText(busy: number | null): string {
+  return busy === null ? "machine load before the scenario: unknown (no /proc)" : `other processes just before the scenario: ${percent(busy)} of one core (1 s sample of /proc/stat)`;
+}
+
+/** CPU use during the measured phase: the server, the load generator, and whatever else ran. */
+function cpuText(run: LoadRun): string {
+  const { result, serverCpu, machineCores } = run;
+  const loadgen = result.cpuMs / result.elapsedMs;
+  const rest = machineCores !== null && serverCpu !== null ? Math.max(0, machineCores - serverCpu - loadgen) : null;
+  return `CPU while measured (100% = one core of ${CORES}): server ${percent(serverCpu)}, load generator ${percent(loadgen)}, everything else ${percent(rest)}`;
+}
+
+function problemsOf(server: RunningPosthorn): string[] {
+  const problems = server.problems();
+  if (problems.length > 0) note(`the server logged ${problems.length} warning/error line(s); first: ${problems[0]!.slice(0, 200)}`);
+  return problems;
+}
+
+async function batchAcceptance(): Promise<ScenarioReport> {
+  const s = SETTINGS.batch;
+  note(`POST /email/batch: roles=api, ${s.messagesPerRequest} messages/request, ${s.connections} clients, ${s.warmupRequests} warm-up + ${s.requests} measured requests`);
+  const quiet = await waitForQuiet();
+  const server = await startPosthorn({ roles: "api", cpuProfileFile: profileFile("batch") });
+  try {
+    const run = await runLoad(
+      server,
+      { path: "/email/batch", connections: s.connections, messagesPerRequest: s.messagesPerRequest, warmupRequests: s.warmupRequests, requests: s.requests },
+      SETTINGS.loadTimeoutMs,
+    );
+    const { result } = run;
+    const rate = result.acceptedMessages / (result.elapsedMs / 1000);
+    const l = result.latencyMs;
+    return {
+      title: "POST /email/batch acceptance",
+      settings: [
+        "Server: `POSTHORN_ROLES=api` (acceptance alone: no MTA runs, deliveries stay queued), with " + envText(server),
+        `${s.connections} concurrent clients (keep-alive connections), ${s.messagesPerRequest} messages per request`,
+        `${s.warmupRequests} warm-up requests (${int(s.warmupRequests * s.messagesPerRequest)} messages), then ${s.requests} measured requests (${int(s.requests * s.messagesPerRequest)} messages)`,
+        messageText(result),
+      ],
+      figures: [{ name: "batch.accepted_messages_per_s", display: `${int(rate)} messages/s`, target: { text: `≥ ${int(s.target)} messages/s`, met: rate >= s.target } }],
+      details: [
+        `${int(result.acceptedMessages)} messages accepted (every one ErrorCode 0) in ${seconds(result.elapsedMs)} s = ${(result.requests / (result.elapsedMs / 1000)).toFixed(1)} requests/s`,
+        `request latency: p50 ${ms(l.p50)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms (${int(result.requestBytes / 1024)} KiB per request)`,
+        cpuText(run),
+        quietText(quiet),
+      ],
+      serverProblems: problemsOf(server),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function singleEmail(): Promise<ScenarioReport> {
+  const s = SETTINGS.email;
+  note(`POST /email: roles=api, ${s.connections} keep-alive connections, ${int(s.warmupRequests)} warm-up + ${int(s.requests)} measured requests`);
+  const quiet = await waitForQuiet();
+  const server = await startPosthorn({ roles: "api", cpuProfileFile: profileFile("email") });
+  try {
+    const run = await runLoad(
+      server,
+      { path: "/email", connections: s.connections, messagesPerRequest: 1, warmupRequests: s.warmupRequests, requests: s.requests },
+      SETTINGS.loadTimeoutMs,
+    );
+    const { result } = run;
+    const rps = result.requests / (result.elapsedMs / 1000);
+    const l = result.latencyMs;
+    return {
+      title: "POST /email",
+      settings: [
+        "Server: `POSTHORN_ROLES=api` (acceptance alone), with " + envText(server),
+        `${s.connections} concurrent clients, each on its own keep-alive connection, one message per request`,
+        `${int(s.warmupRequests)} warm-up requests, then ${int(s.requests)} measured requests`,
+        messageText(result),
+      ],
+      figures: [
+        { name: "email.requests_per_s", display: `${int(rps)} requests/s`, target: { text: `≥ ${int(s.targetRps)} requests/s`, met: rps >= s.targetRps } },
+        { name: "email.latency_p50", display: `${ms(l.p50)} ms` },
+        { name: "email.latency_p99", display: `${ms(l.p99)} ms`, target: { text: `< ${s.targetP99Ms} ms`, met: l.p99 < s.targetP99Ms } },
+        { name: "email.latency_max", display: `${ms(l.max)} ms` },
+      ],
+      details: [
+        `${int(result.acceptedMessages)} messages accepted (every one ErrorCode 0) in ${seconds(result.elapsedMs)} s; latency p90 ${ms(l.p90)} ms, mean ${ms(l.mean)} ms`,
+        cpuText(run),
+        quietText(quiet),
+      ],
+      serverProblems: problemsOf(server),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function endToEnd(): Promise<ScenarioReport> {
+  const s = SETTINGS.e2e;
+  const total = s.requests * s.messagesPerRequest;
+  note(`end to end: roles=api,mta, relay to a loopback SMTP sink, ${int(total)} messages in ${s.requests} batches of ${s.messagesPerRequest}, ${s.connections} clients`);
+  const quiet = await waitForQuiet();
+  const sink = forkProcess(SINK_JS);
+  let server: RunningPosthorn | null = null;
+  try {
+    const listening = await nextMessage<SinkMessage>(sink, ["listening"], 15_000, "SMTP sink");
+    if (listening.type !== "listening") throw new Error("unreachable");
+    server = await startPosthorn({ roles: "api,mta", relayPort: listening.port, cpuProfileFile: profileFile("e2e") });
+    const running = server;
+
+    sink.send({ type: "expect", distinct: total });
+    const reachedP = nextMessage<SinkMessage>(sink, ["reached"], s.deliveryTimeoutMs, "SMTP sink");
+    reachedP.catch(() => undefined); // awaited below; a failed load run must not leave it unhandled
+
+    const load = await runLoad(running, { path: "/email/batch", connections: s.connections, messagesPerRequest: s.messagesPerRequest, warmupRequests: 0, requests: s.requests }, SETTINGS.loadTimeoutMs);
+    let reached: SinkMessage;
+    try {
+      reached = await reachedP;
+    } catch (err) {
+      const stats = await sinkStats(sink).catch(() => null);
+      throw new Error(`${(err as Error).message}; the sink had ${stats ? `${int(stats.distinct)} distinct messages over ${stats.connections} connections` : "no stats"} of ${int(total)}`);
+    }
+    if (reached.type !== "reached") throw new Error("unreachable");
+    const cpuAtEnd = running.cpuSeconds();
+    const machineAtEnd = cpuTimes();
+    // Anything after the last message: repeated deliveries would show here.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const after = await sinkStats(sink);
+
+    const { result } = load;
+    const windowMs = reached.at - result.firstSendAt;
+    const rate = total / (windowMs / 1000);
+    const acceptRate = total / (result.elapsedMs / 1000);
+    const tailMs = reached.at - result.lastResponseAt;
+    const sinkCpu = after.cpuMs;
+    // Server CPU over the whole window, from the first submission to the last delivery.
+    const serverCpu = load.serverCpuAtStart !== null && cpuAtEnd !== null ? (cpuAtEnd - load.serverCpuAtStart) / (windowMs / 1000) : null;
+    return {
+      title: "End to end (API + MTA + SMTP)",
+      settings: [
+        "Server: `POSTHORN_ROLES=api,mta`, `POSTHORN_SMTP_RELAY` = the loopback sink, with " + envText(running) + "; MTA settings at their defaults (see README)",
+        `${int(total)} messages submitted as ${s.requests} batches of ${s.messagesPerRequest} by ${s.connections} concurrent clients, no warm-up (a cold server, the clock starts at the first batch)`,
+        messageText(result),
+        "Sink: `smtp-server` on 127.0.0.1 in its own process, answering 250 at the end of DATA, no AUTH/STARTTLS",
+      ],
+      figures: [
+        { name: "e2e.delivered_messages_per_s", display: `${int(rate)} messages/s (${int(total)} messages, first submission to the ${int(total)}th received, ${seconds(windowMs)} s)` },
+        { name: "e2e.smtp_connections", display: `${int(reached.stats.connections)} connections (at most ${reached.stats.peakConcurrentConnections} at once)` },
+      ],
+      details: [
+        `all ${int(total)} accepted after ${seconds(result.elapsedMs)} s (${int(acceptRate)} messages/s while the MTA was delivering); the last delivery came ${seconds(tailMs)} s after the last acceptance`,
+        `sink one second after the last one: ${int(after.messages)} messages, ${int(after.distinct)} distinct Message-IDs, ${int(after.duplicates)} repeated, ${int(after.recipients)} recipients, ${int(after.connections)} connections, ${int(after.bytes / after.messages)} bytes per message on the wire`,
+        `CPU over the window (100% = one core of ${CORES}): server ${percent(serverCpu)}, sink ${percent(sinkCpu / windowMs)} (its total since start), load generator ${percent(result.cpuMs / result.elapsedMs)} while submitting, whole machine ${percent(busyCores(load.machineAtStart, machineAtEnd, CORES))}`,
+        quietText(quiet),
+      ],
+      serverProblems: problemsOf(running),
+    };
+  } finally {
+    if (server) await server.stop();
+    if (sink.connected) sink.send({ type: "close" });
+    const exited = sink.exitCode !== null || sink.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => sink.once("exit", () => r()));
+    const timer = setTimeout(() => sink.kill("SIGKILL"), 3_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+async function sinkStats(sink: ChildProcess): Promise<SinkStats> {
+  const reply = nextMessage<SinkMessage>(sink, ["stats"], 10_000, "SMTP sink");
+  sink.send({ type: "stats" });
+  const message = await reply;
+  if (message.type !== "stats") throw new Error("unreachable");
+  return message.stats;
+}
+
+function envText(server: RunningPosthorn): string {
+  const shown = Object.entries(server.env)
+    .filter(([k]) => k !== "POSTHORN_DATA_DIR")
+    .map(([k, v]) => `\`${k}=${v}\``);
+  return `${shown.join(", ")}, \`POSTHORN_DATA_DIR\` = a new temporary directory`;
+}
+
+function messageText(result: LoadResult): string {
+  return `Each message: From, one To, a Subject and a ${int(SETTINGS.textBodyBytes)}-byte TextBody, ${int(result.messageJsonBytes)} bytes of JSON (distinct recipients and bodies)`;
+}
+
+async function main(): Promise<void> {
+  installCleanupHandlers();
+  // Whatever happens, the whole run ends: a last-resort limit well above a normal run's length.
+  setTimeout(() => {
+    process.stderr.write("bench: took longer than 15 minutes; stopping\n");
+    process.exit(1);
+  }, 15 * 60_000).unref();
+
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const machine = describeMachine();
+  note(`${startedAt.toISOString()}: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memory}, Node ${machine.node}`);
+  if (processCpuSeconds(process.pid) === null) note("no /proc: CPU use is not reported");
+
+  const scenarios: Array<[string, () => Promise<ScenarioReport>]> = [
+    ["batch", batchAcceptance],
+    ["email", singleEmail],
+    ["e2e", endToEnd],
+  ];
+  const reports: ScenarioReport[] = [];
+  for (const [name, run] of scenarios) {
+    if (only && !only.has(name)) continue;
+    const report = await run();
+    for (const f of report.figures) say(figureLine(f));
+    for (const d of report.details) note(d);
+    reports.push(report);
+  }
+
+  if (only || profile) {
+    note(`not rewriting ${REPORT_PATH}: BENCH_ONLY or BENCH_CPU_PROF is set`);
+    if (profile) note(`CPU profiles of the server: ${PROFILE_DIR}/server-*-${runId}.cpuprofile`);
+    return;
+  }
+  writeReport(REPORT_PATH, { date: startedAt, machine, durationMs: performance.now() - t0, scenarios: reports });
+  note(`wrote ${REPORT_PATH}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+// POST /email and POST /email/batch: Postmark's sending calls.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { randomUUID } from "node:crypto";
+import { PosthornError } from "../../shared/errors.js";
+import type { Accepted, AcceptOutcome } from "../../messages/accept.service.js";
+import { partlyInactiveMessage } from "../../messages/accept.errors.js";
+import type { Address, OutgoingMessage } from "../../messages/message.types.js";
+import { validateMessage } from "../../messages/message.validation.js";
+import { parsePostmarkMessage } from "./message.parser.js";
+import { InvalidRequest, TooManyBatchMessages } from "./postmark.edge-errors.js";
+import { postmarkErrorCode } from "./postmark.errors.js";
+import type { PostmarkApiDeps } from "./postmark.plugin.js";
+
+const MAX_BATCH_MESSAGES = 500;
+
+type SendResult = Record<string, unknown> & { ErrorCode: number; Message: string };
+
+export async function emailRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
+  app.post("/email", async (request) => {
+    const message = validateMessage(parsePostmarkMessage(request.body));
+    const workspace = request.workspace;
+    if (!workspace) return testModeResult(message);
+    return sendResult(await deps.accept.acceptOne(workspace, message));
+  });
+
+  app.post("/email/batch", async (request: FastifyRequest) => {
+    const body = request.body;
+    if (!Array.isArray(body)) throw InvalidRequest("The request body must be a JSON array of messages.");
+    if (body.length > MAX_BATCH_MESSAGES) {
+      throw TooManyBatchMessages(`Too many messages in one batch: ${body.length}; the limit is ${MAX_BATCH_MESSAGES}.`);
+    }
+    const results: SendResult[] = new Array(body.length);
+    const valid: Array<{ index: number; message: OutgoingMessage }> = [];
+    for (const [index, item] of body.entries()) {
+      try {
+        valid.push({ index, message: validateMessage(parsePostmarkMessage(item)) });
+      } catch (err) {
+        results[index] = failureResult(err);
+      }
+    }
+    const workspace = request.workspace;
+    if (!workspace) {
+      for (const { index, message } of valid) results[index] = testModeResult(message);
+      return results;
+    }
+    const outcomes: AcceptOutcome[] = await deps.accept.acceptMany(workspace, valid.map((v) => v.message));
+    outcomes.forEach((outcome, i) => {
+      results[valid[i]!.index] = outcome.ok ? sendResult(outcome) : failureResult(outcome.error);
+    });
+    return results;
+  });
+}
+
+function sendResult(accepted: Accepted): SendResult {
+  return {
+    To: joinAddresses(accepted.to),
+    ...(accepted.cc.length > 0 ? { Cc: joinAddresses(accepted.cc) } : {}),
+    ...(accepted.bcc.length > 0 ? { Bcc: joinAddresses(accepted.bcc) } : {}),
+    SubmittedAt: new Date(accepted.submittedAt).toISOString(),
+    MessageID: accepted.messageId,
+    ErrorCode: 0,
+    Message: accepted.suppressed.length > 0 ? partlyInactiveMessage(accepted.suppressed) : "OK",
+  };
+}
+
+/** The test token validates the message and answers as if accepted, storing nothing. */
+function testModeResult(message: OutgoingMessage): SendResult {
+  return sendResult({ ok: true, messageId: randomUUID(), submittedAt: Date.now(), to: message.to, cc: message.cc, bcc: message.bcc, suppressed: [] });
+}
+
+function failureResult(err: unknown): SendResult {
+  if (err instanceof PosthornError) return { ErrorCode: postmarkErrorCode(err), Message: err.message };
+  throw err;
+}
+
+function joinAddresses(list: Address[]): string {
+  return list.map((a) => a.email).join(", ");
+}

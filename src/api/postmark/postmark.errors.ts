@@ -1,0 +1,34 @@
+// The Postmark edge's one table from domain error codes to HTTP status and Postmark ErrorCode.
+// Codes Postmark documents are used as documented; 1235 (stream not found) and 701 (message not
+// found) follow Postmark's numbering for those cases.
+import { PosthornError } from "../../shared/errors.js";
+
+export interface PostmarkErrorReply {
+  status: number;
+  body: { ErrorCode: number; Message: string };
+}
+
+const TABLE: Record<string, { status: number; errorCode: number }> = {
+  TOKEN_INVALID: { status: 401, errorCode: 10 },
+  MESSAGE_INVALID: { status: 422, errorCode: 300 },
+  MESSAGE_FORBIDDEN_ATTACHMENT: { status: 422, errorCode: 411 },
+  INACTIVE_RECIPIENTS: { status: 422, errorCode: 406 },
+  STREAM_NOT_FOUND: { status: 422, errorCode: 1235 },
+  STREAM_NOT_SENDABLE: { status: 422, errorCode: 1235 },
+  MESSAGE_NOT_FOUND: { status: 422, errorCode: 701 },
+  POSTMARK_INVALID_JSON: { status: 422, errorCode: 402 },
+  POSTMARK_JSON_REQUIRED: { status: 422, errorCode: 409 },
+  POSTMARK_TOO_MANY_BATCH_MESSAGES: { status: 422, errorCode: 410 },
+  POSTMARK_INVALID_REQUEST: { status: 422, errorCode: 300 },
+};
+
+export function toPostmarkError(err: PosthornError): PostmarkErrorReply {
+  const entry = TABLE[err.code];
+  if (!entry) return { status: 500, body: { ErrorCode: 0, Message: "Internal server error." } };
+  return { status: entry.status, body: { ErrorCode: entry.errorCode, Message: err.message } };
+}
+
+/** The ErrorCode for a per-message failure inside a batch (always HTTP 200 for the batch). */
+export function postmarkErrorCode(err: PosthornError): number {
+  return TABLE[err.code]?.errorCode ?? 0;
+}

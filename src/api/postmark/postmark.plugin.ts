@@ -1,0 +1,69 @@
+// The Postmark-compatible API: body parsing and authentication shared by its routes.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { WorkspacesService, Workspace } from "../../workspaces/workspaces.service.js";
+import type { AcceptService } from "../../messages/accept.service.js";
+import type { MessagesRepository } from "../../messages/messages.repository.js";
+import type { Store } from "../../store/store.js";
+import { TokenInvalid } from "../../workspaces/workspaces.errors.js";
+import { InvalidJson, JsonRequired } from "./postmark.edge-errors.js";
+import { emailRoutes } from "./email.routes.js";
+import { outboundMessagesRoutes } from "./outbound-messages.routes.js";
+
+export interface PostmarkApiDeps {
+  store: Store;
+  workspaces: WorkspacesService;
+  accept: AcceptService;
+  messages: MessagesRepository;
+}
+
+/** Postmark's test token: requests using it are validated but nothing is accepted. */
+export const TEST_TOKEN = "POSTMARK_API_TEST";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The authenticated workspace; null when the request used the test token. */
+    workspace: Workspace | null;
+  }
+}
+
+export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
+  app.decorateRequest("workspace", null);
+
+  // Postmark clients send Content-Type: application/json with an empty body on some POST/PUT
+  // calls; Fastify's default parser rejects that, so an empty body parses as {}.
+  app.removeContentTypeParser(["application/json"]);
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    const text = (body as string).trim();
+    if (text === "") return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(InvalidJson(`The request body is not valid JSON.`), undefined);
+    }
+  });
+  app.addContentTypeParser("*", { parseAs: "string" }, (request, body, done) => {
+    if ((body as string).length === 0) return done(null, {});
+    done(JsonRequired(`Requests must be JSON; got Content-Type '${request.headers["content-type"] ?? ""}'.`), undefined);
+  });
+
+  app.addHook("preHandler", async (request) => {
+    if (request.url === "/healthz" || request.url === "/readyz") return;
+    request.workspace = await authenticate(request, deps.workspaces);
+  });
+
+  await app.register(emailRoutes, deps);
+  await app.register(outboundMessagesRoutes, deps);
+}
+
+async function authenticate(request: FastifyRequest, workspaces: WorkspacesService): Promise<Workspace | null> {
+  const header = request.headers["x-postmark-server-token"];
+  const token = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (request.headers["x-postmark-account-token"] && token) {
+    throw TokenInvalid("Please do not include Account API Token for Server API Token calls.");
+  }
+  if (!token) throw TokenInvalid("Request does not contain a valid Server token.");
+  if (token === TEST_TOKEN) return null;
+  const workspace = await workspaces.authenticateServerToken(token);
+  if (!workspace) throw TokenInvalid("Request does not contain a valid Server token.");
+  return workspace;
+}

@@ -1,0 +1,121 @@
+// The composition root: builds every object by hand from the config and starts the roles this
+// process runs. Nothing else constructs services, so the whole wiring is readable here.
+import type { FastifyInstance } from "fastify";
+import type { Config } from "../config/config.schema.js";
+import type { Logger } from "../shared/logger.js";
+import { systemClock, type Clock } from "../shared/clock.js";
+import { openStore, type Store } from "../store/store.js";
+import { WorkspacesService } from "../workspaces/workspaces.service.js";
+import { SuppressionsService } from "../suppressions/suppressions.service.js";
+import { BouncesService } from "../bounces/bounces.service.js";
+import { MessagesRepository } from "../messages/messages.repository.js";
+import { AcceptService } from "../messages/accept.service.js";
+import { DeliveriesRepository } from "../mta/deliveries.repository.js";
+import { OutcomeRecorder } from "../mta/outcome.recorder.js";
+import { MtaWorker } from "../mta/mta.worker.js";
+import { buildHttpServer } from "../api/http.server.js";
+import { createMtaTransport } from "./transport.factory.js";
+import type { Transport } from "../mta/mta.types.js";
+
+export interface AppServices {
+  store: Store;
+  clock: Clock;
+  workspaces: WorkspacesService;
+  suppressions: SuppressionsService;
+  bounces: BouncesService;
+  messages: MessagesRepository;
+  accept: AcceptService;
+  deliveries: DeliveriesRepository;
+}
+
+/** The domain services over a store, without any role started: used by CLI commands and by start. */
+export function buildServices(store: Store, options: { hostname: string; clock?: Clock; onQueued?: () => void }): AppServices {
+  const clock = options.clock ?? systemClock;
+  const workspaces = new WorkspacesService({ store, clock });
+  const suppressions = new SuppressionsService({ clock });
+  const bounces = new BouncesService({ clock, suppressions });
+  const messages = new MessagesRepository();
+  const accept = new AcceptService({ store, clock, hostname: options.hostname, workspaces, suppressions, messages, onQueued: options.onQueued });
+  return { store, clock, workspaces, suppressions, bounces, messages, accept, deliveries: new DeliveriesRepository(store.dialect) };
+}
+
+export interface RunningApp {
+  services: AppServices;
+  /** The API's base URL, when the api role runs. */
+  httpUrl: string | null;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Replaces the SMTP transport (benchmarks measuring the queue alone). */
+  transport?: Transport;
+}
+
+export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
+  const clock = systemClock;
+  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  await store.migrate();
+
+  let worker: MtaWorker | null = null;
+  const services = buildServices(store, { hostname: config.hostname, clock, onQueued: () => worker?.wake() });
+  const { workspaces, bounces, messages, accept, deliveries } = services;
+
+  let transport: Transport | null = null;
+  if (config.roles.includes("mta")) {
+    transport = options.transport ?? createMtaTransport(config, logger);
+    const recorder = new OutcomeRecorder({
+      store,
+      clock,
+      logger: logger.child({ component: "mta" }),
+      retry: { scheduleMs: config.delivery.retryScheduleMs, maxAgeMs: config.delivery.maxQueueAgeMs },
+      deliveries,
+      messages,
+      bounces,
+    });
+    worker = new MtaWorker(
+      { store, clock, logger: logger.child({ component: "mta" }), transport, deliveries, messages, recorder },
+      { concurrency: config.delivery.concurrency, leaseMs: config.delivery.leaseMs },
+    );
+    worker.start();
+  }
+
+  let http: FastifyInstance | null = null;
+  let httpUrl: string | null = null;
+  let started = false;
+  if (config.roles.includes("api")) {
+    http = buildHttpServer({
+      logger,
+      store,
+      workspaces,
+      accept,
+      messages,
+      readiness: async () => {
+        try {
+          await store.ping();
+          return { ready: started, detail: { database: "ok", roles: config.roles } };
+        } catch (err) {
+          return { ready: false, detail: { database: (err as Error).message, roles: config.roles } };
+        }
+      },
+    });
+    await http.listen({ port: config.http.port, host: config.http.host });
+    const address = http.server.address();
+    const port = typeof address === "object" && address ? address.port : config.http.port;
+    const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
+    httpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  }
+  started = true;
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      // Phase one: stop taking work (no new HTTP requests, no new claims). Phase two: drain what
+      // is in flight within the deadline, give back what is not done, close the store.
+      const deadline = config.shutdownTimeoutMs;
+      await Promise.all([http?.close(), worker?.stop(deadline)]);
+      await transport?.close();
+      await store.close();
+    })());
+
+  return { services, httpUrl, stop };
+}

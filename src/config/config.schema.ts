@@ -1,0 +1,165 @@
+// One schema over the environment, parsed once at start. Every bad key is reported in one error;
+// the result is frozen and passed down. Nothing else reads process.env.
+import { z } from "zod";
+import { hostname as osHostname } from "node:os";
+import { parseDurationList, parseDuration } from "../shared/durations.js";
+
+export const ROLES = ["api", "mta", "smtp", "worker"] as const;
+export type Role = (typeof ROLES)[number];
+
+const port = z.coerce.number().int().min(0).max(65535);
+const duration = z.string().transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const schema = z.object({
+  POSTHORN_DATA_DIR: z.string().min(1).default("./data"),
+  POSTHORN_HTTP_PORT: port.default(8080),
+  POSTHORN_HTTP_HOST: z.string().min(1).default("0.0.0.0"),
+  POSTHORN_HOSTNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, "must be a host name")
+    .default(osHostname() || "localhost"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL (leave unset for the embedded SQLite)")
+    .optional(),
+  POSTHORN_SMTP_RELAY: z
+    .string()
+    .regex(/^smtp:\/\/[^:/]+(:\d+)?\/?$/, "must look like smtp://host:port")
+    .optional(),
+  POSTHORN_ROLES: z
+    .string()
+    .default(ROLES.join(","))
+    .transform((value, ctx) => {
+      const roles = value.split(",").map((r) => r.trim()).filter(Boolean);
+      const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+      if (unknown.length > 0 || roles.length === 0) {
+        ctx.addIssue({ code: "custom", message: `unknown role(s) ${unknown.join(", ")}; known: ${ROLES.join(", ")}` });
+        return z.NEVER;
+      }
+      return [...new Set(roles)] as Role[];
+    }),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Delay before each retry after a deferral; the last value repeats until the give-up age. */
+  POSTHORN_RETRY_SCHEDULE: z
+    .string()
+    .default("5m,10m,20m,40m,1h,2h,4h")
+    .transform((value, ctx) => {
+      try {
+        return parseDurationList(value);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  POSTHORN_MAX_QUEUE_AGE: duration.default(parseDuration("5d")),
+  /** SMTP port used when delivering to MX hosts; 25 except in tests. */
+  POSTHORN_DELIVERY_PORT: port.default(25),
+  POSTHORN_DNS_SERVERS: z
+    .string()
+    .optional()
+    .transform((value) => (value ? value.split(",").map((s) => s.trim()).filter(Boolean) : undefined)),
+  POSTHORN_MTA_CONCURRENCY: z.coerce.number().int().min(1).max(10000).default(200),
+  POSTHORN_MAX_CONNECTIONS_PER_DESTINATION: z.coerce.number().int().min(1).max(1000).default(10),
+  POSTHORN_MAX_MESSAGES_PER_CONNECTION: z.coerce.number().int().min(1).max(100000).default(100),
+  POSTHORN_SHUTDOWN_TIMEOUT: duration.default(parseDuration("20s")),
+  POSTHORN_LEASE_DURATION: duration.default(parseDuration("5m")),
+});
+
+export type Config = Readonly<{
+  dataDir: string;
+  http: { port: number; host: string };
+  hostname: string;
+  databaseUrl: string | null;
+  smtpRelay: { host: string; port: number } | null;
+  roles: readonly Role[];
+  logLevel: string;
+  delivery: {
+    retryScheduleMs: readonly number[];
+    maxQueueAgeMs: number;
+    port: number;
+    dnsServers: readonly string[] | null;
+    concurrency: number;
+    maxConnectionsPerDestination: number;
+    maxMessagesPerConnection: number;
+    leaseMs: number;
+  };
+  shutdownTimeoutMs: number;
+}>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment once; throws ConfigError listing every bad key. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "") input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  let relay: Config["smtpRelay"] = null;
+  if (e.POSTHORN_SMTP_RELAY) {
+    const url = new URL(e.POSTHORN_SMTP_RELAY);
+    relay = { host: url.hostname, port: url.port ? Number(url.port) : 25 };
+  }
+  return deepFreeze({
+    dataDir: e.POSTHORN_DATA_DIR,
+    http: { port: e.POSTHORN_HTTP_PORT, host: e.POSTHORN_HTTP_HOST },
+    hostname: e.POSTHORN_HOSTNAME,
+    databaseUrl: e.DATABASE_URL ?? null,
+    smtpRelay: relay,
+    roles: e.POSTHORN_ROLES,
+    logLevel: e.LOG_LEVEL,
+    delivery: {
+      retryScheduleMs: e.POSTHORN_RETRY_SCHEDULE,
+      maxQueueAgeMs: e.POSTHORN_MAX_QUEUE_AGE,
+      port: e.POSTHORN_DELIVERY_PORT,
+      dnsServers: e.POSTHORN_DNS_SERVERS ?? null,
+      concurrency: e.POSTHORN_MTA_CONCURRENCY,
+      maxConnectionsPerDestination: e.POSTHORN_MAX_CONNECTIONS_PER_DESTINATION,
+      maxMessagesPerConnection: e.POSTHORN_MAX_MESSAGES_PER_CONNECTION,
+      leaseMs: e.POSTHORN_LEASE_DURATION,
+    },
+    shutdownTimeoutMs: e.POSTHORN_SHUTDOWN_TIMEOUT,
+  });
+}
+
+/** The config as printed by --print-config: credentials in URLs replaced. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+  if (typeof copy.databaseUrl === "string") copy.databaseUrl = redactUrl(copy.databaseUrl);
+  return copy;
+}
+
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = "REDACTED";
+    return url.toString();
+  } catch {
+    return "REDACTED";
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,45 @@
+// Types shared by the MTA's parts: the worker that claims deliveries, the transport that speaks
+// SMTP, and the classifier that turns replies into outcomes.
+import type { BounceType } from "../bounces/bounce-types.js";
+
+/** One reply from a remote SMTP server. */
+export interface SmtpReply {
+  /** Three-digit reply code (RFC 5321 §4.2). */
+  code: number;
+  /** Enhanced status code (RFC 3463), e.g. "5.1.1", when the server sent one. */
+  enhanced: string | null;
+  /** The whole reply text as received, multi-line replies joined by "\n". */
+  text: string;
+}
+
+/** What happened to one recipient in one attempt. Expected outcomes are values, not exceptions. */
+export type RecipientOutcome =
+  | { kind: "delivered"; reply: SmtpReply }
+  | { kind: "deferred"; reply: SmtpReply | null; reason: string }
+  | { kind: "bounced"; reply: SmtpReply | null; reason: string; bounceType: BounceType };
+
+/** A unit of work for the transport: one message to one or more recipients of one domain. */
+export interface DeliveryJob {
+  /** Lower-case recipient domain; all recipients share it. */
+  domain: string;
+  /** MAIL FROM address ("" for a null reverse-path). */
+  envelopeFrom: string;
+  recipients: string[];
+  /** The complete message as it goes on the wire after DATA. */
+  raw: Buffer;
+}
+
+export interface AttemptResult {
+  /** One outcome per recipient of the job, in the job's order. */
+  outcomes: Array<{ recipient: string; outcome: RecipientOutcome }>;
+  /** The host that answered last (MX name or relay), or null when none could be reached. */
+  remoteHost: string | null;
+  remoteIp: string | null;
+  tls: boolean;
+}
+
+export interface Transport {
+  deliver(job: DeliveryJob): Promise<AttemptResult>;
+  /** Closes idle and pooled connections; in-flight deliveries finish first. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,212 @@
+// The MTA role's loop: claim due deliveries under a lease, group them into SMTP transactions
+// (one message, one domain, many recipients), hand them to the transport, and record outcomes.
+// Several workers, in one process or many, can run against one database: claims never overlap
+// (see DeliveriesRepository.claimDue) and a worker that dies only delays its claimed rows until
+// the lease runs out.
+import type { Store } from "../store/store.js";
+import type { Clock } from "../shared/clock.js";
+import type { Logger } from "../shared/logger.js";
+import { randomHex } from "../shared/ids.js";
+import type { MessagesRepository } from "../messages/messages.repository.js";
+import type { DeliveryJob, RecipientOutcome, Transport } from "./mta.types.js";
+import type { ClaimedDelivery, DeliveriesRepository } from "./deliveries.repository.js";
+import type { MessageInfo, OutcomeRecorder, RecordItem } from "./outcome.recorder.js";
+
+export interface MtaWorkerOptions {
+  /** Most deliveries held (claimed and not yet recorded) at once. */
+  concurrency: number;
+  leaseMs: number;
+  /** How often to look for due work when nothing wakes the worker. */
+  pollMs?: number;
+  claimBatch?: number;
+}
+
+export interface MtaWorkerDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  transport: Transport;
+  deliveries: DeliveriesRepository;
+  messages: MessagesRepository;
+  recorder: OutcomeRecorder;
+}
+
+export class MtaWorker {
+  readonly owner = `mta-${process.pid}-${randomHex(6)}`;
+  private readonly held = new Map<number, ClaimedDelivery>();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | null = null;
+  private wakeRequested = false;
+  private readonly pollMs: number;
+  private readonly claimBatch: number;
+  private readonly minClaim: number;
+
+  constructor(
+    private readonly deps: MtaWorkerDeps,
+    private readonly options: MtaWorkerOptions,
+  ) {
+    this.pollMs = options.pollMs ?? 250;
+    this.claimBatch = options.claimBatch ?? 500;
+    this.minClaim = Math.max(1, Math.min(this.claimBatch, Math.floor(options.concurrency / 4)));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** New work was queued (or capacity freed): look for it now rather than at the next poll. */
+  wake(): void {
+    this.wakeRequested = true;
+    this.wakeUp?.();
+  }
+
+  get inFlight(): number {
+    return this.held.size;
+  }
+
+  /**
+   * Two-phase stop: claim nothing more, let in-flight attempts finish and be recorded within the
+   * deadline, then give back whatever is still held so another worker can take it at once.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loopDone;
+    const until = Date.now() + deadlineMs;
+    while (this.held.size > 0 && Date.now() < until) await sleep(20);
+    await this.deps.recorder.flush();
+    if (this.held.size > 0) {
+      const ids = [...this.held.keys()];
+      this.deps.logger.warn({ count: ids.length }, "shutdown deadline reached; releasing deliveries still in flight");
+      await this.deps.store.write((trx) => this.deps.deliveries.release(trx, ids, this.owner, this.deps.clock.now()));
+      this.held.clear();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let claimed = 0;
+      const room = this.options.concurrency - this.held.size;
+      // Claim in reasonably large bites: each claim is a write transaction (an fsync on SQLite),
+      // so topping up one freed slot at a time would cost a commit per delivery.
+      if (room >= this.minClaim || this.held.size === 0) {
+        try {
+          claimed = await this.claimAndDispatch(Math.min(room, this.claimBatch));
+        } catch (err) {
+          this.deps.logger.error({ err }, "claiming deliveries failed; will retry");
+          await sleep(1000);
+        }
+      }
+      // A full batch suggests more is due: go again without waiting, if there is room.
+      if (claimed > 0 && claimed === Math.min(room, this.claimBatch) && this.held.size < this.options.concurrency) continue;
+      await this.idle();
+    }
+  }
+
+  private idle(): Promise<void> {
+    if (this.wakeRequested || !this.running) {
+      this.wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.pollMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = null;
+        self.wakeRequested = false;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async claimAndDispatch(limit: number): Promise<number> {
+    const now = this.deps.clock.now();
+    const rows = await this.deps.store.write((trx) =>
+      this.deps.deliveries.claimDue(trx, { owner: this.owner, now, leaseUntil: now + this.options.leaseMs, limit }),
+    );
+    if (rows.length === 0) return 0;
+    for (const row of rows) this.held.set(row.id, row);
+
+    const messageIds = [...new Set(rows.map((r) => r.messageId))];
+    const loaded = await this.deps.messages.loadForDelivery(this.deps.store.db, messageIds);
+    const byId = new Map(loaded.map((m) => [m.id, m]));
+
+    // One SMTP transaction per (message, recipient domain): RFC 5321 lets one DATA carry many
+    // RCPTs of the same destination, which saves a transaction per extra recipient.
+    const groups = new Map<string, ClaimedDelivery[]>();
+    for (const row of rows) {
+      const key = `${row.messageId}\u0000${row.domain}`;
+      const group = groups.get(key);
+      if (group) group.push(row);
+      else groups.set(key, [row]);
+    }
+    for (const group of groups.values()) {
+      const first = group[0]!;
+      const message = byId.get(first.messageId);
+      if (!message) {
+        // Cannot happen while messages are never deleted before their deliveries; if it does,
+        // the rows are left leased and logged rather than silently dropped.
+        this.deps.logger.error({ messageId: first.messageId }, "claimed deliveries for a message that does not exist");
+        for (const row of group) this.held.delete(row.id);
+        continue;
+      }
+      const info: MessageInfo = {
+        id: message.id,
+        workspaceId: message.workspace_id,
+        stream: message.stream,
+        fromHeader: message.from_header,
+        subject: message.subject,
+        tag: message.tag,
+      };
+      const job: DeliveryJob = {
+        domain: first.domain,
+        envelopeFrom: message.envelope_from,
+        recipients: group.map((r) => r.recipient),
+        raw: Buffer.from(message.mime),
+      };
+      void this.attempt(job, group, info);
+    }
+    return rows.length;
+  }
+
+  private async attempt(job: DeliveryJob, group: ClaimedDelivery[], message: MessageInfo): Promise<void> {
+    let items: RecordItem[];
+    try {
+      const result = await this.deps.transport.deliver(job);
+      const byRecipient = new Map(result.outcomes.map((o) => [o.recipient, o.outcome]));
+      items = group.map((delivery) => ({
+        message,
+        delivery,
+        outcome: byRecipient.get(delivery.recipient) ?? missingOutcome(),
+        attempt: result,
+      }));
+    } catch (err) {
+      // The transport reports expected failures as outcomes; an exception is a bug or an
+      // infrastructure fault, so defer rather than lose or bounce the mail.
+      this.deps.logger.error({ err, domain: job.domain }, "transport failed unexpectedly; deferring");
+      const outcome: RecipientOutcome = { kind: "deferred", reply: null, reason: `internal error: ${(err as Error).message}` };
+      items = group.map((delivery) => ({ message, delivery, outcome, attempt: { remoteHost: null, remoteIp: null, tls: false } }));
+    }
+    try {
+      await this.deps.recorder.record(items);
+    } catch {
+      // Already logged by the recorder; the rows stay leased and come due again when it expires.
+    } finally {
+      for (const d of group) this.held.delete(d.id);
+      if (this.options.concurrency - this.held.size >= this.minClaim) this.wake();
+    }
+  }
+}
+
+function missingOutcome(): RecipientOutcome {
+  return { kind: "deferred", reply: null, reason: "internal error: the transport returned no outcome for this recipient" };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

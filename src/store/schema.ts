@@ -1,0 +1,130 @@
+// Row types of every table, as Kysely sees them. Timestamps are integer milliseconds since the
+// epoch on both dialects (BIGINT on PostgreSQL, parsed to number), booleans are 0/1 integers and
+// JSON is text: one representation keeps the repositories free of per-dialect conversions.
+import type { Generated, Insertable, Selectable } from "kysely";
+
+export interface WorkspacesTable {
+  id: string;
+  name: string;
+  sandbox: number;
+  created_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  /** null for account tokens, which span workspaces. */
+  workspace_id: string | null;
+  kind: "server" | "account";
+  token_hash: string;
+  /** Last characters of the token, so an operator can tell tokens apart without the secret. */
+  hint: string;
+  created_at: number;
+}
+
+export interface StreamsTable {
+  workspace_id: string;
+  id: string;
+  name: string;
+  type: "Transactional" | "Broadcasts" | "Inbound";
+  created_at: number;
+}
+
+export interface MessagesTable {
+  id: string;
+  workspace_id: string;
+  stream: string;
+  envelope_from: string;
+  from_header: string;
+  to_json: string;
+  cc_json: string;
+  bcc_json: string;
+  subject: string;
+  tag: string | null;
+  metadata_json: string;
+  track_opens: number;
+  track_links: string;
+  attachments_json: string;
+  text_body: string | null;
+  html_body: string | null;
+  mime: Buffer;
+  sandboxed: number;
+  /** "Queued" until every delivery has a final outcome, then "Sent"; "Processed" when sandboxed. */
+  status: string;
+  created_at: number;
+}
+
+export type DeliveryState = "queued" | "deferred" | "delivered" | "bounced" | "suppressed" | "expired";
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  message_id: string;
+  workspace_id: string;
+  recipient: string;
+  domain: string;
+  state: DeliveryState;
+  attempts: number;
+  /** When the delivery is next due. A claim moves it to the lease's end, so an abandoned claim comes due again. */
+  next_attempt_at: number;
+  /** Who holds the current claim; writes of an attempt's outcome require it to be unchanged. */
+  lease_owner: string | null;
+  last_reply: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MessageEventsTable {
+  id: Generated<number>;
+  message_id: string;
+  workspace_id: string;
+  recipient: string;
+  type: string;
+  details_json: string;
+  created_at: number;
+}
+
+export interface BouncesTable {
+  id: Generated<number>;
+  workspace_id: string;
+  message_id: string;
+  stream: string;
+  type: string;
+  type_code: number;
+  email: string;
+  from_header: string;
+  subject: string;
+  tag: string | null;
+  description: string;
+  details: string;
+  inactive: number;
+  can_activate: number;
+  bounced_at: number;
+}
+
+export interface SuppressionsTable {
+  workspace_id: string;
+  stream: string;
+  /** Lower-cased address, the lookup key. */
+  email_key: string;
+  email: string;
+  reason: "HardBounce" | "SpamComplaint" | "ManualSuppression";
+  origin: "Recipient" | "Customer" | "Admin";
+  created_at: number;
+}
+
+export interface Database {
+  workspaces: WorkspacesTable;
+  api_tokens: ApiTokensTable;
+  streams: StreamsTable;
+  messages: MessagesTable;
+  deliveries: DeliveriesTable;
+  message_events: MessageEventsTable;
+  bounces: BouncesTable;
+  suppressions: SuppressionsTable;
+}
+
+export type MessageRow = Selectable<MessagesTable>;
+export type NewMessageRow = Insertable<MessagesTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+export type NewDeliveryRow = Insertable<DeliveriesTable>;
+export type NewMessageEventRow = Insertable<MessageEventsTable>;
+export type BounceRow = Selectable<BouncesTable>;

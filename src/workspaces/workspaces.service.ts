@@ -1,0 +1,122 @@
+// Workspaces (tenants), their message streams and their API tokens. Tokens are shown once and
+// stored as SHA-256 hashes; authentication looks a token up by its hash.
+import type { Store } from "../store/store.js";
+import type { StreamsTable } from "../store/schema.js";
+import type { Clock } from "../shared/clock.js";
+import { hashToken, newId, newSecretToken } from "../shared/ids.js";
+import { WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
+import { WorkspacesRepository, type Workspace } from "./workspaces.repository.js";
+
+export type { Workspace } from "./workspaces.repository.js";
+
+/** Every workspace starts with Postmark's default streams. */
+const DEFAULT_STREAMS: Array<Pick<StreamsTable, "id" | "name" | "type">> = [
+  { id: "outbound", name: "Default Transactional Stream", type: "Transactional" },
+  { id: "inbound", name: "Default Inbound Stream", type: "Inbound" },
+  { id: "broadcast", name: "Default Broadcast Stream", type: "Broadcasts" },
+];
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** How long a verified token stays cached; short, so a revoked token stops working quickly. */
+const AUTH_CACHE_MS = 5_000;
+const AUTH_CACHE_MAX = 10_000;
+
+export class WorkspacesService {
+  private readonly repo = new WorkspacesRepository();
+  private readonly authCache = new Map<string, { workspace: Workspace; until: number }>();
+  private readonly streamCache = new Map<string, { type: StreamsTable["type"]; until: number }>();
+
+  constructor(private readonly deps: { store: Store; clock: Clock }) {}
+
+  async create(name: string, options: { sandbox: boolean }): Promise<{ workspace: Workspace; serverToken: string }> {
+    if (!NAME_PATTERN.test(name)) throw WorkspaceNameInvalid();
+    const now = this.deps.clock.now();
+    const workspace: Workspace = { id: newId(), name, sandbox: options.sandbox, createdAt: now };
+    const serverToken = newSecretToken();
+    await this.deps.store.write(async (trx) => {
+      if (await this.repo.findByName(trx, name)) throw WorkspaceExists(`A workspace named "${name}" already exists.`);
+      await this.repo.insertWorkspace(trx, { id: workspace.id, name, sandbox: options.sandbox ? 1 : 0, created_at: now });
+      await this.repo.insertStreams(trx, DEFAULT_STREAMS.map((s) => ({ ...s, workspace_id: workspace.id, created_at: now })));
+      await this.repo.insertToken(trx, tokenRow(workspace.id, "server", serverToken, now));
+    });
+    return { workspace, serverToken };
+  }
+
+  /**
+   * On first start, creates the "default" workspace in sandbox mode so that nothing leaves the
+   * machine until the operator says so. Returns its token only when it was just created.
+   */
+  async ensureDefault(): Promise<{ workspace: Workspace; serverToken: string } | null> {
+    if ((await this.repo.count(this.deps.store.db)) > 0) return null;
+    try {
+      return await this.create("default", { sandbox: true });
+    } catch (err) {
+      // Another process started at the same moment and won the race: that is fine.
+      if ((err as { code?: string }).code === WorkspaceExists.code) return null;
+      throw err;
+    }
+  }
+
+  list(): Promise<Workspace[]> {
+    return this.repo.list(this.deps.store.db);
+  }
+
+  async get(name: string): Promise<Workspace> {
+    const workspace = await this.repo.findByName(this.deps.store.db, name);
+    if (!workspace) throw WorkspaceNotFound(`No workspace named "${name}".`);
+    return workspace;
+  }
+
+  async setSandbox(name: string, sandbox: boolean): Promise<Workspace> {
+    const workspace = await this.get(name);
+    await this.deps.store.write((trx) => this.repo.setSandbox(trx, workspace.id, sandbox));
+    this.authCache.clear();
+    return { ...workspace, sandbox };
+  }
+
+  /** Issues another server token for a workspace (the old ones stay valid). */
+  async createServerToken(name: string): Promise<string> {
+    const workspace = await this.get(name);
+    const token = newSecretToken();
+    await this.deps.store.write((trx) => this.repo.insertToken(trx, tokenRow(workspace.id, "server", token, this.deps.clock.now())));
+    return token;
+  }
+
+  async createAccountToken(): Promise<string> {
+    const token = newSecretToken();
+    await this.deps.store.write((trx) => this.repo.insertToken(trx, tokenRow(null, "account", token, this.deps.clock.now())));
+    return token;
+  }
+
+  /** The workspace a server token belongs to, or null. */
+  async authenticateServerToken(token: string): Promise<Workspace | null> {
+    const hash = hashToken(token);
+    const now = this.deps.clock.now();
+    const cached = this.authCache.get(hash);
+    if (cached && cached.until > now) return cached.workspace;
+    const found = await this.repo.findByTokenHash(this.deps.store.db, "server", hash);
+    if (!found?.workspace) return null;
+    if (this.authCache.size >= AUTH_CACHE_MAX) this.authCache.clear();
+    this.authCache.set(hash, { workspace: found.workspace, until: now + AUTH_CACHE_MS });
+    return found.workspace;
+  }
+
+  /** Checks that a stream exists and can send; cached briefly since streams rarely change. */
+  async assertSendableStream(workspaceId: string, streamId: string): Promise<void> {
+    const key = `${workspaceId}\u0000${streamId}`;
+    const now = this.deps.clock.now();
+    let entry = this.streamCache.get(key);
+    if (!entry || entry.until <= now) {
+      const row = await this.repo.findStream(this.deps.store.db, workspaceId, streamId);
+      if (!row) throw StreamNotFound(`The message stream '${streamId}' was not found.`);
+      entry = { type: row.type, until: now + AUTH_CACHE_MS };
+      if (this.streamCache.size >= AUTH_CACHE_MAX) this.streamCache.clear();
+      this.streamCache.set(key, entry);
+    }
+    if (entry.type === "Inbound") throw StreamNotSendable(`The message stream '${streamId}' is an inbound stream and cannot send.`);
+  }
+}
+
+function tokenRow(workspaceId: string | null, kind: "server" | "account", token: string, now: number) {
+  return { id: newId(), workspace_id: workspaceId, kind, token_hash: hashToken(token), hint: token.slice(-4), created_at: now };
+}

@@ -1,0 +1,82 @@
+// Starting Posthorn for end-to-end tests: in this process (fast, for API behaviour) or as a child
+// process running the real CLI (for crash and multi-process tests).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { loadConfig } from "../../src/config/config.schema.js";
+import { silentLogger } from "../../src/shared/logger.js";
+import { startApp, type RunningApp } from "../../src/app/app.js";
+
+export const MAIN_JS = resolve(import.meta.dirname, "../../src/main.js");
+
+export interface TestServer {
+  url: string;
+  app: RunningApp;
+  dataDir: string;
+  /** Creates a workspace and returns its server token. */
+  createWorkspace(name: string, options?: { sandbox?: boolean }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), "posthorn-e2e-"));
+  const config = loadConfig({
+    POSTHORN_DATA_DIR: dataDir,
+    POSTHORN_HTTP_PORT: "0",
+    POSTHORN_HTTP_HOST: "127.0.0.1",
+    POSTHORN_HOSTNAME: "posthorn.test",
+    LOG_LEVEL: "silent",
+    POSTHORN_SHUTDOWN_TIMEOUT: "2s",
+    ...env,
+  });
+  const app = await startApp(config, silentLogger());
+  return {
+    url: app.httpUrl!,
+    app,
+    dataDir,
+    async createWorkspace(name, options = {}) {
+      const { serverToken } = await app.services.workspaces.create(name, { sandbox: options.sandbox === true });
+      return serverToken;
+    },
+    async close() {
+      await app.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ChildServer {
+  child: ChildProcess;
+  url: string | null;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Runs `posthorn start` as a child process and waits until it reports its API URL (or has started, for API-less roles). */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
+  const child = spawn(process.execPath, [MAIN_JS, "start"], {
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", POSTHORN_HTTP_HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const until = Date.now() + timeoutMs;
+  while (!/Posthorn is running/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${out}`);
+    if (Date.now() > until) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not start in time:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const match = /API:\s+(http:\/\/\S+)/.exec(out);
+  return { child, url: match ? match[1]! : null, output: () => out, exited };
+}
+
+export function tempDir(prefix = "posthorn-e2e-"): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}

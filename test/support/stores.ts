@@ -1,0 +1,67 @@
+// Stores to run a test against: SQLite always; PostgreSQL too when TEST_DATABASE_URL is set. Each
+// PostgreSQL store gets a fresh database, created here and dropped on close, so test files can
+// run in parallel against one server.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { randomHex } from "../../src/shared/ids.js";
+import { openStore, type Store } from "../../src/store/store.js";
+
+export interface StoreTarget {
+  name: "sqlite" | "postgres";
+  /** Opens a new, migrated, empty store; closing it removes its data. */
+  open(): Promise<Store>;
+}
+
+export function storeTargets(): StoreTarget[] {
+  const targets: StoreTarget[] = [{ name: "sqlite", open: openTempSqlite }];
+  if (process.env.TEST_DATABASE_URL) targets.push({ name: "postgres", open: () => openTempPostgres(process.env.TEST_DATABASE_URL!) });
+  return targets;
+}
+
+export async function openTempSqlite(): Promise<Store> {
+  const dir = mkdtempSync(join(tmpdir(), "posthorn-test-"));
+  const store = openStore({ dataDir: dir, databaseUrl: null });
+  await store.migrate();
+  const close = store.close.bind(store);
+  return Object.assign(store, {
+    close: async () => {
+      await close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Creates a fresh database on the server of `serverUrl` and returns its URL. */
+export async function createTempDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `posthorn_t_${randomHex(6)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+async function openTempPostgres(serverUrl: string): Promise<Store> {
+  const { url, drop } = await createTempDatabase(serverUrl);
+  const store = openStore({ dataDir: "", databaseUrl: url });
+  await store.migrate();
+  const close = store.close.bind(store);
+  return Object.assign(store, {
+    close: async () => {
+      await close();
+      await drop();
+    },
+  });
+}
