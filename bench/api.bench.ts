@@ -44,6 +44,8 @@ const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").
 const profile = process.env.BENCH_CPU_PROF === "1";
 const runId = Date.now().toString(36);
 const CORES = os.availableParallelism();
+/** Other processes using less than this many cores count as a quiet machine. */
+const QUIET_CORES = 0.25;
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -99,15 +101,21 @@ async function runLoad(server: RunningPosthorn, spec: Omit<LoadSpec, "url" | "to
  */
 async function waitForQuiet(): Promise<number | null> {
   const until = Date.now() + 60_000;
+  let waiting = false;
   for (;;) {
     const before = cpuTimes();
     await new Promise((r) => setTimeout(r, 1_000));
     const busy = busyCores(before, cpuTimes(), CORES);
-    if (busy === null || busy < 0.25 || Date.now() > until) {
-      if (busy !== null && busy >= 0.25) note(`the machine is still busy (${busy.toFixed(2)} cores in use by other processes); measuring anyway`);
+    if (busy === null || busy < QUIET_CORES) {
+      if (waiting) note("the machine is quiet now");
       return busy;
     }
-    note(`other processes are using ${busy.toFixed(2)} cores; waiting for the machine to be quiet`);
+    if (Date.now() > until) {
+      note(`the machine is still busy (other processes use ${busy.toFixed(2)} cores); measuring anyway`);
+      return busy;
+    }
+    if (!waiting) note(`other processes are using ${busy.toFixed(2)} cores; waiting up to a minute for the machine to be quiet`);
+    waiting = true;
   }
 }
 
@@ -117,10 +125,24 @@ function quietText(busy: number | null): string {
 
 /** CPU use during the measured phase: the server, the load generator, and whatever else ran. */
 function cpuText(run: LoadRun): string {
+  const { result, serverCpu } = run;
+  return `CPU while measured (100% = one core of ${CORES}): server ${percent(serverCpu)}, load generator ${percent(result.cpuMs / result.elapsedMs)}, everything else on the machine ${percent(otherCores(run))}`;
+}
+
+/** Cores used by processes other than the server and the load generator during the measured phase. */
+function otherCores(run: LoadRun): number | null {
   const { result, serverCpu, machineCores } = run;
-  const loadgen = result.cpuMs / result.elapsedMs;
-  const rest = machineCores !== null && serverCpu !== null ? Math.max(0, machineCores - serverCpu - loadgen) : null;
-  return `CPU while measured (100% = one core of ${CORES}): server ${percent(serverCpu)}, load generator ${percent(loadgen)}, everything else ${percent(rest)}`;
+  return machineCores !== null && serverCpu !== null ? Math.max(0, machineCores - serverCpu - result.cpuMs / result.elapsedMs) : null;
+}
+
+function caveatsFor(quietBefore: number | null, otherDuring: number | null): string[] {
+  const caveats: string[] = [];
+  if (quietBefore !== null && quietBefore >= QUIET_CORES) caveats.push(`the machine was not quiet before the scenario: other processes used ${percent(quietBefore)} of one core.`);
+  if (otherDuring !== null && otherDuring >= QUIET_CORES) {
+    caveats.push(`other processes used ${percent(otherDuring)} of one core while it was measured, on a ${CORES}-core machine; the figures are likely lower than a quiet machine would give.`);
+  }
+  if (caveats.length > 0) note(`caveat: ${caveats.join(" ")}`);
+  return caveats;
 }
 
 function problemsOf(server: RunningPosthorn): string[] {
@@ -146,7 +168,7 @@ async function batchAcceptance(): Promise<ScenarioReport> {
     return {
       title: "POST /email/batch acceptance",
       settings: [
-        "Server: `POSTHORN_ROLES=api` (acceptance alone: no MTA runs, deliveries stay queued), with " + envText(server),
+        "Server with `POSTHORN_ROLES=api`: this measures acceptance alone (no MTA runs; the deliveries stay queued). Environment: " + envText(server),
         `${s.connections} concurrent clients (keep-alive connections), ${s.messagesPerRequest} messages per request`,
         `${s.warmupRequests} warm-up requests (${int(s.warmupRequests * s.messagesPerRequest)} messages), then ${s.requests} measured requests (${int(s.requests * s.messagesPerRequest)} messages)`,
         messageText(result),
@@ -159,6 +181,7 @@ async function batchAcceptance(): Promise<ScenarioReport> {
         quietText(quiet),
       ],
       serverProblems: problemsOf(server),
+      caveats: caveatsFor(quiet, otherCores(run)),
     };
   } finally {
     await server.stop();
@@ -182,7 +205,7 @@ async function singleEmail(): Promise<ScenarioReport> {
     return {
       title: "POST /email",
       settings: [
-        "Server: `POSTHORN_ROLES=api` (acceptance alone), with " + envText(server),
+        "Server with `POSTHORN_ROLES=api`: this measures acceptance alone (no MTA runs). Environment: " + envText(server),
         `${s.connections} concurrent clients, each on its own keep-alive connection, one message per request`,
         `${int(s.warmupRequests)} warm-up requests, then ${int(s.requests)} measured requests`,
         messageText(result),
@@ -199,6 +222,7 @@ async function singleEmail(): Promise<ScenarioReport> {
         quietText(quiet),
       ],
       serverProblems: problemsOf(server),
+      caveats: caveatsFor(quiet, otherCores(run)),
     };
   } finally {
     await server.stop();
@@ -222,6 +246,7 @@ async function endToEnd(): Promise<ScenarioReport> {
     const reachedP = nextMessage<SinkMessage>(sink, ["reached"], s.deliveryTimeoutMs, "SMTP sink");
     reachedP.catch(() => undefined); // awaited below; a failed load run must not leave it unhandled
 
+    const sinkCpuBefore = (await sinkStats(sink)).cpuMs;
     const load = await runLoad(running, { path: "/email/batch", connections: s.connections, messagesPerRequest: s.messagesPerRequest, warmupRequests: 0, requests: s.requests }, SETTINGS.loadTimeoutMs);
     let reached: SinkMessage;
     try {
@@ -242,13 +267,17 @@ async function endToEnd(): Promise<ScenarioReport> {
     const rate = total / (windowMs / 1000);
     const acceptRate = total / (result.elapsedMs / 1000);
     const tailMs = reached.at - result.lastResponseAt;
-    const sinkCpu = after.cpuMs;
+    const sinkCpu = (reached.stats.cpuMs - sinkCpuBefore) / windowMs;
+    const loadgenCpu = result.cpuMs / windowMs;
+    const machineCores = busyCores(load.machineAtStart, machineAtEnd, CORES);
     // Server CPU over the whole window, from the first submission to the last delivery.
     const serverCpu = load.serverCpuAtStart !== null && cpuAtEnd !== null ? (cpuAtEnd - load.serverCpuAtStart) / (windowMs / 1000) : null;
+    const otherE2e = machineCores !== null && serverCpu !== null ? Math.max(0, machineCores - serverCpu - sinkCpu - loadgenCpu) : null;
+    const sinkDeliveryMs = reached.at - (reached.stats.firstMessageAt ?? reached.at);
     return {
       title: "End to end (API + MTA + SMTP)",
       settings: [
-        "Server: `POSTHORN_ROLES=api,mta`, `POSTHORN_SMTP_RELAY` = the loopback sink, with " + envText(running) + "; MTA settings at their defaults (see README)",
+        "Server with `POSTHORN_ROLES=api,mta` and `POSTHORN_SMTP_RELAY` pointing at the loopback sink; the MTA's settings at their defaults (see the README). Environment: " + envText(running),
         `${int(total)} messages submitted as ${s.requests} batches of ${s.messagesPerRequest} by ${s.connections} concurrent clients, no warm-up (a cold server, the clock starts at the first batch)`,
         messageText(result),
         "Sink: `smtp-server` on 127.0.0.1 in its own process, answering 250 at the end of DATA, no AUTH/STARTTLS",
@@ -260,10 +289,12 @@ async function endToEnd(): Promise<ScenarioReport> {
       details: [
         `all ${int(total)} accepted after ${seconds(result.elapsedMs)} s (${int(acceptRate)} messages/s while the MTA was delivering); the last delivery came ${seconds(tailMs)} s after the last acceptance`,
         `sink one second after the last one: ${int(after.messages)} messages, ${int(after.distinct)} distinct Message-IDs, ${int(after.duplicates)} repeated, ${int(after.recipients)} recipients, ${int(after.connections)} connections, ${int(after.bytes / after.messages)} bytes per message on the wire`,
-        `CPU over the window (100% = one core of ${CORES}): server ${percent(serverCpu)}, sink ${percent(sinkCpu / windowMs)} (its total since start), load generator ${percent(result.cpuMs / result.elapsedMs)} while submitting, whole machine ${percent(busyCores(load.machineAtStart, machineAtEnd, CORES))}`,
+        `from the sink's first message to its ${int(total)}th: ${seconds(sinkDeliveryMs)} s (${int(total / (sinkDeliveryMs / 1000))} messages/s once delivery had begun)`,
+        `CPU over the window (100% = one core of ${CORES}): server ${percent(serverCpu)}, sink ${percent(sinkCpu)}, load generator ${percent(loadgenCpu)}, everything else on the machine ${percent(otherE2e)}`,
         quietText(quiet),
       ],
       serverProblems: problemsOf(running),
+      caveats: caveatsFor(quiet, otherE2e),
     };
   } finally {
     if (server) await server.stop();

@@ -95,7 +95,8 @@ async function start(config: Config): Promise<number> {
   const logger = createLogger(config.logLevel);
   const app = await startApp(config, logger);
   const created = await app.services.workspaces.ensureDefault();
-  printBanner(config, app.httpUrl, created);
+  const sandboxed = (await app.services.workspaces.list()).filter((w) => w.sandbox).map((w) => w.name);
+  printBanner(config, app.httpUrl, created, sandboxed);
 
   let signals = 0;
   const onSignal = (signal: string) => {
@@ -119,7 +120,12 @@ async function start(config: Config): Promise<number> {
   return new Promise<number>(() => undefined);
 }
 
-function printBanner(config: Config, httpUrl: string | null, created: Awaited<ReturnType<ReturnType<typeof buildServices>["workspaces"]["ensureDefault"]>>) {
+function printBanner(
+  config: Config,
+  httpUrl: string | null,
+  created: Awaited<ReturnType<ReturnType<typeof buildServices>["workspaces"]["ensureDefault"]>>,
+  sandboxed: string[],
+) {
   const lines = ["", "Posthorn is running.", `  roles:    ${config.roles.join(", ")}`];
   lines.push(`  database: ${config.databaseUrl ? "PostgreSQL" : `SQLite in ${config.dataDir}`}`);
   if (httpUrl) lines.push(`  API:      ${httpUrl}  (Postmark-compatible; health at ${httpUrl}/healthz)`);
@@ -129,8 +135,13 @@ function printBanner(config: Config, httpUrl: string | null, created: Awaited<Re
       `Created the workspace "default". Its server token (shown only this once; it is stored hashed):`,
       `  ${created.serverToken}`,
       "",
-      "The default workspace is in SANDBOX mode: messages are accepted and recorded, nothing is delivered.",
-      "Make it live with:  npx posthorn workspace update default --live",
+    );
+  }
+  if (sandboxed.length > 0) {
+    lines.push(
+      "",
+      `In SANDBOX mode (messages are accepted and recorded, nothing is delivered): ${sandboxed.join(", ")}`,
+      `Make a workspace live with:  npx posthorn workspace update ${sandboxed[0]} --live`,
     );
   }
   process.stdout.write(`${lines.join("\n")}\n\n`);

@@ -26,6 +26,8 @@ export interface ScenarioReport {
   details: string[];
   /** Warnings and errors the server logged during the scenario. */
   serverProblems: string[];
+  /** Conditions that make the figures less trustworthy (another process busy on the machine). */
+  caveats: string[];
 }
 
 export function figureLine(f: Figure): string {
@@ -61,6 +63,8 @@ export function writeReport(path: string, data: { date: Date; machine: Machine; 
       lines.push(`| ${s.title} | \`${f.name}\` | ${f.display} | ${target} |`);
     }
   }
+  const caveats = data.scenarios.flatMap((s) => s.caveats.map((c) => `${s.title}: ${c}`));
+  if (caveats.length > 0) lines.push("", "**Caveats of this run:**", "", ...caveats.map((c) => `- ${c}`));
   lines.push("", "The lines `npm run bench` printed:", "", "```");
   for (const s of data.scenarios) for (const f of s.figures) lines.push(figureLine(f));
   lines.push("```", "");
@@ -68,6 +72,7 @@ export function writeReport(path: string, data: { date: Date; machine: Machine; 
   for (const s of data.scenarios) {
     lines.push(`## ${s.title}`, "", ...s.settings.map((x) => `- ${x}`), "", "Measured:", "", ...s.figures.map((f) => `- \`${f.name}\`: ${f.display}`));
     if (s.details.length > 0) lines.push("", "Alongside:", "", ...s.details.map((x) => `- ${x}`));
+    if (s.caveats.length > 0) lines.push("", ...s.caveats.map((x) => `**Caveat:** ${x}`));
     if (s.serverProblems.length > 0) {
       lines.push("", `The server logged ${s.serverProblems.length} warning/error line(s) during this scenario; the first ones:`, "", "```");
       lines.push(...s.serverProblems.slice(0, 5).map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l)), "```");

@@ -20,8 +20,9 @@ export interface HttpServerDeps extends PostmarkApiDeps {
 
 export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: "http" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request logs (info) would cost more than the requests at thousands per second; the
+    // HTTP edge logs warnings and errors only.
+    loggerInstance: deps.logger.child({ component: "http" }, { level: "warn" }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: {
       caseSensitive: false,

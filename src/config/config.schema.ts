@@ -6,6 +6,8 @@ import { parseDurationList, parseDuration } from "../shared/durations.js";
 
 export const ROLES = ["api", "mta", "smtp", "worker"] as const;
 export type Role = (typeof ROLES)[number];
+/** Roles this version can run; the others are named in DESIGN.md and arrive with their issues. */
+export const AVAILABLE_ROLES: readonly Role[] = ["api", "mta"];
 
 const port = z.coerce.number().int().min(0).max(65535);
 const duration = z.string().transform((value, ctx) => {
@@ -35,12 +37,17 @@ const schema = z.object({
     .optional(),
   POSTHORN_ROLES: z
     .string()
-    .default(ROLES.join(","))
+    .default(AVAILABLE_ROLES.join(","))
     .transform((value, ctx) => {
       const roles = value.split(",").map((r) => r.trim()).filter(Boolean);
       const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+      const unavailable = roles.filter((r) => (ROLES as readonly string[]).includes(r) && !(AVAILABLE_ROLES as readonly string[]).includes(r));
       if (unknown.length > 0 || roles.length === 0) {
-        ctx.addIssue({ code: "custom", message: `unknown role(s) ${unknown.join(", ")}; known: ${ROLES.join(", ")}` });
+        ctx.addIssue({ code: "custom", message: `unknown role(s) ${unknown.join(", ")}; known: ${AVAILABLE_ROLES.join(", ")}` });
+        return z.NEVER;
+      }
+      if (unavailable.length > 0) {
+        ctx.addIssue({ code: "custom", message: `role(s) ${unavailable.join(", ")} are not available in this version; available: ${AVAILABLE_ROLES.join(", ")}` });
         return z.NEVER;
       }
       return [...new Set(roles)] as Role[];

@@ -112,14 +112,13 @@ export class MtaWorker {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.pollMs);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.wakeUp = null;
-        self.wakeRequested = false;
+        this.wakeUp = null;
+        this.wakeRequested = false;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, this.pollMs);
       this.wakeUp = done;
     });
   }

@@ -1,0 +1,51 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { loadConfig, redactedConfig, ConfigError } from "./config.schema.js";
+
+test("defaults give a working single-process setup on SQLite", () => {
+  const config = loadConfig({});
+  assert.equal(config.dataDir, "./data");
+  assert.equal(config.http.port, 8080);
+  assert.equal(config.databaseUrl, null);
+  assert.equal(config.smtpRelay, null);
+  assert.deepEqual(config.roles, ["api", "mta"]);
+  assert.deepEqual(config.delivery.retryScheduleMs, [300_000, 600_000, 1_200_000, 2_400_000, 3_600_000, 7_200_000, 14_400_000]);
+  assert.equal(config.delivery.maxQueueAgeMs, 5 * 86_400_000);
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.delivery));
+});
+
+test("every bad key is reported in one error", () => {
+  assert.throws(
+    () =>
+      loadConfig({
+        POSTHORN_HTTP_PORT: "eighty",
+        DATABASE_URL: "mysql://x",
+        POSTHORN_SMTP_RELAY: "relay.example.com",
+        POSTHORN_ROLES: "api,teleport",
+        POSTHORN_RETRY_SCHEDULE: "5m,soon",
+      }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      const keys = err.problems.map((p) => p.split(":")[0]).sort();
+      assert.deepEqual(keys, ["DATABASE_URL", "POSTHORN_HTTP_PORT", "POSTHORN_RETRY_SCHEDULE", "POSTHORN_ROLES", "POSTHORN_SMTP_RELAY"]);
+      return true;
+    },
+  );
+});
+
+test("roles not yet available are refused with a clear message", () => {
+  assert.throws(() => loadConfig({ POSTHORN_ROLES: "api,smtp" }), /smtp are not available in this version/);
+});
+
+test("the relay URL and roles are parsed", () => {
+  const config = loadConfig({ POSTHORN_SMTP_RELAY: "smtp://127.0.0.1:2525", POSTHORN_ROLES: "mta" });
+  assert.deepEqual(config.smtpRelay, { host: "127.0.0.1", port: 2525 });
+  assert.deepEqual(config.roles, ["mta"]);
+});
+
+test("printing the config redacts the database password", () => {
+  const config = loadConfig({ DATABASE_URL: "postgres://posthorn:s3cret@db:5432/posthorn" });
+  const printed = JSON.stringify(redactedConfig(config));
+  assert.equal(printed.includes("s3cret"), false);
+  assert.match(printed, /postgres:\/\/posthorn:REDACTED@db:5432\/posthorn/);
+});
