@@ -62,10 +62,12 @@ function profileFile(name: string): string | undefined {
 
 interface LoadRun {
   result: LoadResult;
-  /** Server CPU during the measured phase, as a fraction of one core. */
+  /** Server CPU during the measured phase, as a fraction of one core: the whole process, and its main thread. */
   serverCpu: number | null;
-  /** The server's CPU seconds so far when the measured phase began. */
+  serverMainThreadCpu: number | null;
+  /** The server's CPU seconds so far when the measured phase began (process, main thread). */
   serverCpuAtStart: number | null;
+  serverMainThreadCpuAtStart: number | null;
   /** The whole machine's CPU use during the measured phase, in cores. */
   machineCores: number | null;
   machineAtStart: ReturnType<typeof cpuTimes>;
@@ -80,15 +82,17 @@ async function runLoad(server: RunningPosthorn, spec: Omit<LoadSpec, "url" | "to
     const started = Date.now();
     await nextMessage<LoadgenMessage>(child, ["measuring"], timeoutMs, "load generator");
     const cpu0 = server.cpuSeconds();
+    const main0 = server.mainThreadCpuSeconds();
     const machine0 = cpuTimes();
     const t0 = performance.now();
     const left = Math.max(1_000, timeoutMs - (Date.now() - started));
     const done = await nextMessage<LoadgenMessage>(child, ["result"], left, "load generator");
     const cpu1 = server.cpuSeconds();
+    const main1 = server.mainThreadCpuSeconds();
     const machine1 = cpuTimes();
     const wallS = (performance.now() - t0) / 1000;
     if (done.type !== "result") throw new Error("unreachable");
-    return { result: done.result, serverCpu: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / wallS : null, serverCpuAtStart: cpu0, machineCores: busyCores(machine0, machine1, CORES), machineAtStart: machine0 };
+    return { result: done.result, serverCpu: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / wallS : null, serverMainThreadCpu: main0 !== null && main1 !== null ? (main1 - main0) / wallS : null, serverCpuAtStart: cpu0, serverMainThreadCpuAtStart: main0, machineCores: busyCores(machine0, machine1, CORES), machineAtStart: machine0 };
   } finally {
     if (child.connected) child.disconnect();
     child.kill("SIGKILL");
@@ -125,8 +129,8 @@ function quietText(busy: number | null): string {
 
 /** CPU use during the measured phase: the server, the load generator, and whatever else ran. */
 function cpuText(run: LoadRun): string {
-  const { result, serverCpu } = run;
-  return `CPU while measured (100% = one core of ${CORES}): server ${percent(serverCpu)}, load generator ${percent(result.cpuMs / result.elapsedMs)}, everything else on the machine ${percent(otherCores(run))}`;
+  const { result, serverCpu, serverMainThreadCpu } = run;
+  return `CPU while measured (100% = one core of ${CORES}): server ${percent(serverCpu)} (its main thread, the event loop: ${percent(serverMainThreadCpu)}), load generator ${percent(result.cpuMs / result.elapsedMs)}, everything else on the machine ${percent(otherCores(run))}`;
 }
 
 /** Cores used by processes other than the server and the load generator during the measured phase. */
@@ -257,6 +261,7 @@ async function endToEnd(): Promise<ScenarioReport> {
     }
     if (reached.type !== "reached") throw new Error("unreachable");
     const cpuAtEnd = running.cpuSeconds();
+    const mainAtEnd = running.mainThreadCpuSeconds();
     const machineAtEnd = cpuTimes();
     // Anything after the last message: repeated deliveries would show here.
     await new Promise((r) => setTimeout(r, 1_000));
@@ -272,6 +277,7 @@ async function endToEnd(): Promise<ScenarioReport> {
     const machineCores = busyCores(load.machineAtStart, machineAtEnd, CORES);
     // Server CPU over the whole window, from the first submission to the last delivery.
     const serverCpu = load.serverCpuAtStart !== null && cpuAtEnd !== null ? (cpuAtEnd - load.serverCpuAtStart) / (windowMs / 1000) : null;
+    const serverMainCpu = load.serverMainThreadCpuAtStart !== null && mainAtEnd !== null ? (mainAtEnd - load.serverMainThreadCpuAtStart) / (windowMs / 1000) : null;
     const otherE2e = machineCores !== null && serverCpu !== null ? Math.max(0, machineCores - serverCpu - sinkCpu - loadgenCpu) : null;
     const sinkDeliveryMs = reached.at - (reached.stats.firstMessageAt ?? reached.at);
     return {
@@ -290,7 +296,7 @@ async function endToEnd(): Promise<ScenarioReport> {
         `all ${int(total)} accepted after ${seconds(result.elapsedMs)} s (${int(acceptRate)} messages/s while the MTA was delivering); the last delivery came ${seconds(tailMs)} s after the last acceptance`,
         `sink one second after the last one: ${int(after.messages)} messages, ${int(after.distinct)} distinct Message-IDs, ${int(after.duplicates)} repeated, ${int(after.recipients)} recipients, ${int(after.connections)} connections, ${int(after.bytes / after.messages)} bytes per message on the wire`,
         `from the sink's first message to its ${int(total)}th: ${seconds(sinkDeliveryMs)} s (${int(total / (sinkDeliveryMs / 1000))} messages/s once delivery had begun)`,
-        `CPU over the window (100% = one core of ${CORES}): server ${percent(serverCpu)}, sink ${percent(sinkCpu)}, load generator ${percent(loadgenCpu)}, everything else on the machine ${percent(otherE2e)}`,
+        `CPU over the window (100% = one core of ${CORES}): server ${percent(serverCpu)} (its main thread, the event loop: ${percent(serverMainCpu)}), sink ${percent(sinkCpu)}, load generator ${percent(loadgenCpu)}, everything else on the machine ${percent(otherE2e)}`,
         quietText(quiet),
       ],
       serverProblems: problemsOf(running),

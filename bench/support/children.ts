@@ -104,10 +104,11 @@ function ticksPerSecond(): number {
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc; null where that is not available. */
-export function processCpuSeconds(pid: number | undefined): number | null {
+export function processCpuSeconds(pid: number | undefined, options: { mainThreadOnly?: boolean } = {}): number | null {
   if (pid === undefined) return null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The main thread's task id is the process id; the process's stat sums all its threads.
+    const stat = readFileSync(options.mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // utime and stime are fields 14 and 15 of stat; fields[0] here is field 3 (the state).
     return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();

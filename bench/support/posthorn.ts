@@ -26,7 +26,9 @@ export interface RunningPosthorn {
   pid: number | undefined;
   /** The environment the server was started with (the benchmark's settings). */
   env: Record<string, string>;
+  /** CPU seconds used so far by the whole server process, and by its main thread (the event loop) alone. */
   cpuSeconds(): number | null;
+  mainThreadCpuSeconds(): number | null;
   /** Log lines at warn level or above the server printed (pino JSON), for the report. */
   problems(): string[];
   stop(): Promise<void>;
@@ -69,6 +71,7 @@ export async function startPosthorn(options: PosthornOptions): Promise<RunningPo
       pid: running.child.pid,
       env,
       cpuSeconds: () => processCpuSeconds(running.child.pid),
+      mainThreadCpuSeconds: () => processCpuSeconds(running.child.pid, { mainThreadOnly: true }),
       problems: () =>
         running
           .output()

@@ -100,6 +100,12 @@ export function writeReport(path: string, data: { date: Date; machine: Machine; 
     "  server's and the load generator's CPU use are listed above (server from /proc/PID/stat; 100% = one core).",
     "- The API-only scenarios run the server with `POSTHORN_ROLES=api`: they measure acceptance alone (validation,",
     "  MIME building, the durable commit of messages and delivery rows), with no MTA claiming deliveries meanwhile.",
+    "- Before each scenario the benchmark waits (up to a minute) for the machine to be idle, and it reports the CPU",
+    "  other processes used while measuring; a run on a busy machine is marked with a caveat above.",
+    "",
+    "To see where the server spends its time, `BENCH_CPU_PROF=1 npm run bench` writes a CPU profile of each",
+    "scenario's server to `.bench/` (and leaves this page alone); `node dist/bench/support/cpuprofile.summary.js FILE`",
+    "lists the functions with the most self time.",
     "",
   );
   mkdirSync(dirname(path), { recursive: true });
