@@ -2,7 +2,7 @@
 // Posthorn's MTA to a real SMTP server on loopback.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { ServerClient } from "postmark";
+import { ServerClient, Models } from "postmark";
 import { simpleParser } from "mailparser";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
@@ -201,6 +201,11 @@ describe("sending through the Postmark API to a real SMTP server", () => {
     assert.equal(sink.messages.some((m) => m.rcptTo.includes("sandbox@example.test")), false);
     // Tenants are isolated: the other workspace cannot see this message.
     await assert.rejects(client(server, token).getOutboundMessageDetails(sent.MessageID), { statusCode: 422, code: 701 });
+    await assert.rejects(client(server, token).getOutboundMessageDump(sent.MessageID), { statusCode: 422, code: 701 });
+    const theirs = await client(server, token).getOutboundMessages({ count: 100, offset: 0, recipient: "sandbox@example.test" });
+    assert.equal(Number(theirs.TotalCount), 0);
+    const mine = await pm.getOutboundMessages({ count: 100, offset: 0, status: Models.OutboundMessageStatus.Processed });
+    assert.deepEqual(mine.Messages.map((m) => m.MessageID), [sent.MessageID]);
   });
 });
 
