@@ -9,7 +9,7 @@ import { buildServices, startApp } from "./app/app.js";
 const USAGE = `Usage: posthorn <command> [options]
 
 Commands:
-  start [--print-config]                 run the roles in POSTHORN_ROLES (default: all)
+  start [--print-config]                 run the roles in POSTHORN_ROLES (default: api,mta)
   migrate                                apply database migrations
   workspace create NAME [--sandbox] [--json]
                                          create a workspace; prints its server token

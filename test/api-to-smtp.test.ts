@@ -6,19 +6,10 @@ import { ServerClient, Models } from "postmark";
 import { simpleParser } from "mailparser";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
+import { eventually } from "./support/eventually.js";
 
 function client(server: TestServer, token: string): ServerClient {
   return new ServerClient(token, { useHttps: false, requestHost: server.url.replace(/^http:\/\//, ""), timeout: 30 });
-}
-
-async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > until) throw new Error("condition not met before the timeout");
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe("sending through the Postmark API to a real SMTP server", () => {

@@ -6,16 +6,7 @@ import { ServerClient } from "postmark";
 import { startDnsTestServer, type DnsTestServer } from "../src/mta/testing/dns-test-server.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
-
-async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > until) throw new Error("condition not met before the timeout");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually } from "./support/eventually.js";
 
 describe("delivery through MX records", () => {
   let dns: DnsTestServer;
