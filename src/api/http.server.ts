@@ -8,11 +8,14 @@ import { isPosthornError } from "../shared/errors.js";
 import type { PostmarkApiDeps } from "./postmark/postmark.plugin.js";
 import { postmarkPlugin } from "./postmark/postmark.plugin.js";
 import { toPostmarkError } from "./postmark/postmark.errors.js";
+import { accountPlugin } from "./postmark/account.plugin.js";
 
 /** Postmark accepts up to 50 MB per batch call. */
 const BODY_LIMIT_BYTES = 50 * 1024 * 1024;
 
 export interface HttpServerDeps extends PostmarkApiDeps {
+  /** Route families of the account API (X-Postmark-Account-Token), e.g. sending domains. */
+  accountRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
   logger: Logger;
   /** Whether the process is ready to serve (database reachable, roles started). */
   readiness: () => Promise<{ ready: boolean; detail: Record<string, unknown> }>;
@@ -52,6 +55,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   });
 
   app.register(postmarkPlugin, deps);
+  if (deps.accountRoutes?.length) app.register(accountPlugin, { workspaces: deps.workspaces, routes: deps.accountRoutes });
   return app;
 }
 

@@ -43,9 +43,19 @@ test("the relay URL and roles are parsed", () => {
   assert.deepEqual(config.roles, ["mta"]);
 });
 
-test("printing the config redacts the database password", () => {
-  const config = loadConfig({ DATABASE_URL: "postgres://posthorn:s3cret@db:5432/posthorn" });
+test("the encryption key is accepted as base64 or hex, and nothing else", () => {
+  const key = Buffer.alloc(32, 7);
+  assert.deepEqual(loadConfig({ POSTHORN_ENCRYPTION_KEY: key.toString("base64") }).encryptionKey, key);
+  assert.deepEqual(loadConfig({ POSTHORN_ENCRYPTION_KEY: key.toString("hex") }).encryptionKey, key);
+  assert.throws(() => loadConfig({ POSTHORN_ENCRYPTION_KEY: "short" }), /POSTHORN_ENCRYPTION_KEY: must be 32 bytes/);
+});
+
+test("printing the config redacts the database password and the encryption key", () => {
+  const key = Buffer.alloc(32, 9).toString("hex");
+  const config = loadConfig({ DATABASE_URL: "postgres://posthorn:s3cret@db:5432/posthorn", POSTHORN_ENCRYPTION_KEY: key });
   const printed = JSON.stringify(redactedConfig(config));
   assert.equal(printed.includes("s3cret"), false);
+  assert.equal(printed.includes(key), false);
+  assert.match(printed, /"encryptionKey":"REDACTED"/);
   assert.match(printed, /postgres:\/\/posthorn:REDACTED@db:5432\/posthorn/);
 });

@@ -77,7 +77,26 @@ const schema = z.object({
   POSTHORN_MAX_MESSAGES_PER_CONNECTION: z.coerce.number().int().min(1).max(100000).default(100),
   POSTHORN_SHUTDOWN_TIMEOUT: duration.default(parseDuration("20s")),
   POSTHORN_LEASE_DURATION: duration.default(parseDuration("5m")),
+  /** 32-byte key (base64 or hex) that encrypts secrets at rest, such as DKIM private keys. */
+  POSTHORN_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => decodeKey(v) !== null, "must be 32 bytes, base64 or hex encoded")
+    .optional(),
+  /** Also sign with an Ed25519 key (RFC 8463) next to the RSA signature. */
+  POSTHORN_DKIM_ED25519: z.enum(["true", "false", "1", "0"]).default("false"),
+  /** How often sending domains' DNS records are checked again. */
+  POSTHORN_DOMAIN_RECHECK_INTERVAL: duration.default(parseDuration("1h")),
+  /** JSON file of per-destination limits (connections, rates, TLS), reloaded when it changes. */
+  POSTHORN_DESTINATIONS_FILE: z.string().min(1).optional(),
 });
+
+/** A 32-byte key from its base64 or hex text, or null when it is neither. */
+export function decodeKey(text: string): Buffer | null {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, "hex");
+  const bytes = Buffer.from(trimmed, "base64");
+  return bytes.length === 32 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed) ? bytes : null;
+}
 
 export type Config = Readonly<{
   dataDir: string;
@@ -98,6 +117,10 @@ export type Config = Readonly<{
     leaseMs: number;
   };
   shutdownTimeoutMs: number;
+  /** From POSTHORN_ENCRYPTION_KEY; when null, a key file in the data directory is used (created on first start). */
+  encryptionKey: Buffer | null;
+  dkim: { ed25519: boolean; recheckIntervalMs: number };
+  destinationsFile: string | null;
 }>;
 
 export class ConfigError extends Error {
@@ -143,12 +166,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       leaseMs: e.POSTHORN_LEASE_DURATION,
     },
     shutdownTimeoutMs: e.POSTHORN_SHUTDOWN_TIMEOUT,
+    encryptionKey: e.POSTHORN_ENCRYPTION_KEY ? decodeKey(e.POSTHORN_ENCRYPTION_KEY) : null,
+    dkim: { ed25519: e.POSTHORN_DKIM_ED25519 === "true" || e.POSTHORN_DKIM_ED25519 === "1", recheckIntervalMs: e.POSTHORN_DOMAIN_RECHECK_INTERVAL },
+    destinationsFile: e.POSTHORN_DESTINATIONS_FILE ?? null,
   });
 }
 
 /** The config as printed by --print-config: credentials in URLs replaced. */
 export function redactedConfig(config: Config): Record<string, unknown> {
-  const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+  const copy = JSON.parse(JSON.stringify({ ...config, encryptionKey: config.encryptionKey ? "REDACTED" : null })) as Record<string, unknown>;
   if (typeof copy.databaseUrl === "string") copy.databaseUrl = redactUrl(copy.databaseUrl);
   return copy;
 }
@@ -164,7 +190,8 @@ export function redactUrl(raw: string): string {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object") {
+  // Typed arrays (the key Buffer) cannot be frozen; they are never handed out for writing.
+  if (value && typeof value === "object" && !ArrayBuffer.isView(value)) {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);
   }

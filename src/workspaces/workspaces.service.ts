@@ -101,6 +101,12 @@ export class WorkspacesService {
     return found.workspace;
   }
 
+  /** Whether an account token (which spans workspaces: domains, servers) is valid. */
+  async authenticateAccountToken(token: string): Promise<boolean> {
+    const found = await this.repo.findByTokenHash(this.deps.store.db, "account", hashToken(token));
+    return found !== null;
+  }
+
   /** Checks that a stream exists and can send; cached briefly since streams rarely change. */
   async assertSendableStream(workspaceId: string, streamId: string): Promise<void> {
     const key = `${workspaceId}\u0000${streamId}`;

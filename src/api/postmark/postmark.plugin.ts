@@ -5,7 +5,7 @@ import type { AcceptService } from "../../messages/accept.service.js";
 import type { MessagesRepository } from "../../messages/messages.repository.js";
 import type { Store } from "../../store/store.js";
 import { TokenInvalid } from "../../workspaces/workspaces.errors.js";
-import { InvalidJson, JsonRequired } from "./postmark.edge-errors.js";
+import { installJsonParsers } from "./json-body.js";
 import { emailRoutes } from "./email.routes.js";
 import { outboundMessagesRoutes } from "./outbound-messages.routes.js";
 
@@ -29,22 +29,7 @@ declare module "fastify" {
 export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
   app.decorateRequest("workspace", null);
 
-  // Postmark clients send Content-Type: application/json with an empty body on some POST/PUT
-  // calls; Fastify's default parser rejects that, so an empty body parses as {}.
-  app.removeContentTypeParser(["application/json"]);
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
-    const text = (body as string).trim();
-    if (text === "") return done(null, {});
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(InvalidJson(`The request body is not valid JSON.`), undefined);
-    }
-  });
-  app.addContentTypeParser("*", { parseAs: "string" }, (request, body, done) => {
-    if ((body as string).length === 0) return done(null, {});
-    done(JsonRequired(`Requests must be JSON; got Content-Type '${request.headers["content-type"] ?? ""}'.`), undefined);
-  });
+  installJsonParsers(app);
 
   app.addHook("preHandler", async (request) => {
     if (request.url === "/healthz" || request.url === "/readyz") return;
