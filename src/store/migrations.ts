@@ -4,8 +4,14 @@
 import type { Migration, MigrationProvider } from "kysely";
 import type { Dialect } from "./store.js";
 import { foundation } from "./migrations/001-foundation.js";
+import { sendingDomains } from "./migrations/002-sending-domains.js";
+import { destinationSlots } from "./migrations/003-destination-slots.js";
 
-const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [["001_foundation", foundation]];
+const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
+  ["001_foundation", foundation],
+  ["002_sending_domains", sendingDomains],
+  ["003_destination_slots", destinationSlots],
+];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
