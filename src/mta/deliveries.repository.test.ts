@@ -4,14 +4,14 @@ import { storeTargets } from "../../test/support/stores.js";
 import type { Store } from "../store/store.js";
 import { DeliveriesRepository } from "./deliveries.repository.js";
 
-async function seed(store: Store, count: number, now: number): Promise<void> {
+async function seed(store: Store, count: number, now: number, options: { workspace?: string; state?: "queued" | "deferred" } = {}): Promise<void> {
   await store.write(async (trx) => {
     const rows = Array.from({ length: count }, (_, i) => ({
       message_id: `m${i}`,
-      workspace_id: "w",
+      workspace_id: options.workspace ?? "w",
       recipient: `r${i}@example.test`,
       domain: "example.test",
-      state: "queued" as const,
+      state: options.state ?? ("queued" as const),
       attempts: 0,
       next_attempt_at: now,
       lease_owner: null,
@@ -71,6 +71,38 @@ for (const target of storeTargets()) {
         await store.write((trx) => repo.release(trx, claimed.map((c) => c.id), "a", 1500));
         const again = await store.write((trx) => repo.claimDue(trx, { owner: "b", now: 1500, leaseUntil: 100_000, limit: 3 }));
         assert.equal(again.length, 3);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("a fair claim serves a small workspace next to another's large burst", async () => {
+      const store = await target.open();
+      try {
+        const repo = new DeliveriesRepository(store.dialect);
+        await seed(store, 1000, 1000, { workspace: "big" });
+        await seed(store, 10, 5000, { workspace: "small" });
+        assert.deepEqual(await repo.workspacesWithPendingWork(store.db), ["big", "small"]);
+        const claimed = await store.write((trx) => repo.claimFairly(trx, { owner: "a", now: 6000, leaseUntil: 100_000, limit: 100, rotation: 0 }));
+        assert.equal(claimed.length, 100);
+        assert.equal(claimed.filter((c) => c.workspaceId === "small").length, 10);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("a fair claim takes new mail even behind a large backlog of retries", async () => {
+      const store = await target.open();
+      try {
+        const repo = new DeliveriesRepository(store.dialect);
+        await seed(store, 1000, 1000, { state: "deferred" });
+        await seed(store, 10, 5000, { state: "queued" });
+        const claimed = await store.write((trx) => repo.claimFairly(trx, { owner: "a", now: 6000, leaseUntil: 100_000, limit: 50, rotation: 0 }));
+        assert.equal(claimed.length, 50);
+        assert.equal(claimed.filter((c) => c.attempts === 0 && c.createdAt === 5000).length, 10);
+        // With no new mail left, the whole share goes to retries.
+        const next = await store.write((trx) => repo.claimFairly(trx, { owner: "a", now: 6000, leaseUntil: 100_000, limit: 50, rotation: 1 }));
+        assert.equal(next.length, 50);
       } finally {
         await store.close();
       }

@@ -1,6 +1,7 @@
 // SQL for the delivery queue. Claiming is the one place the dialects differ: PostgreSQL skips rows
 // another worker has locked (FOR UPDATE SKIP LOCKED) so workers never wait on each other; SQLite
 // has a single writer, so the UPDATE … RETURNING is atomic on its own.
+import { sql } from "kysely";
 import type { Db, Dialect } from "../store/store.js";
 import type { DeliveryState } from "../store/schema.js";
 
@@ -27,21 +28,30 @@ export interface DeliveryUpdate {
 
 const PENDING: DeliveryState[] = ["queued", "deferred"];
 
+/** The two claim lanes: never attempted, and retries. */
+export type Lane = "queued" | "deferred";
+
 export class DeliveriesRepository {
   constructor(private readonly dialect: Dialect) {}
 
   /**
    * Claims up to `limit` due deliveries for `owner` until `leaseUntil`: the claim moves
    * next_attempt_at to the lease's end, so rows whose worker dies come due again by themselves.
+   * `workspaceId` and `lane` narrow the claim to one workspace and one lane (see claimFairly).
    */
-  async claimDue(db: Db, input: { owner: string; now: number; leaseUntil: number; limit: number }): Promise<ClaimedDelivery[]> {
+  async claimDue(
+    db: Db,
+    input: { owner: string; now: number; leaseUntil: number; limit: number; workspaceId?: string; lane?: Lane },
+  ): Promise<ClaimedDelivery[]> {
+    if (input.limit <= 0) return [];
     let due = db
       .selectFrom("deliveries")
       .select("id")
-      .where("state", "in", PENDING)
+      .where("state", "in", input.lane ? [input.lane] : PENDING)
       .where("next_attempt_at", "<=", input.now)
       .orderBy("next_attempt_at")
       .limit(input.limit);
+    if (input.workspaceId !== undefined) due = due.where("workspace_id", "=", input.workspaceId);
     if (this.dialect === "postgres") due = due.forUpdate().skipLocked();
     const rows = await db
       .updateTable("deliveries")
@@ -59,6 +69,62 @@ export class DeliveriesRepository {
       createdAt: r.created_at,
       leaseOwner: input.owner,
     }));
+  }
+
+  /**
+   * Claims up to `limit` due deliveries, shared fairly: first across the workspaces that have
+   * due work (one tenant's burst cannot starve another's mail), then within each workspace across
+   * two lanes, never-attempted mail and retries (a large retry backlog cannot starve new mail).
+   * A share one side cannot use goes to the other. At most `maxWorkspaces` workspaces are visited
+   * per claim, starting at `rotation`, so that many tenants cost a bounded number of queries.
+   */
+  async claimFairly(
+    db: Db,
+    input: { owner: string; now: number; leaseUntil: number; limit: number; rotation: number; maxWorkspaces?: number },
+  ): Promise<ClaimedDelivery[]> {
+    const all = await this.workspacesWithPendingWork(db);
+    if (all.length === 0) return [];
+    const visit = Math.min(all.length, input.maxWorkspaces ?? 50);
+    const start = input.rotation % all.length;
+    const workspaces = Array.from({ length: visit }, (_, i) => all[(start + i) % all.length]!);
+    const claimed: ClaimedDelivery[] = [];
+    // Workspaces that filled their whole share may have more; later passes hand them what the
+    // others could not use. Each pass only visits those, so it ends within a few passes.
+    let candidates = workspaces;
+    for (let pass = 0; pass < 4 && candidates.length > 0 && claimed.length < input.limit; pass++) {
+      const hungry: string[] = [];
+      for (const [i, workspaceId] of candidates.entries()) {
+        // Spread what is left over the workspaces not yet visited, so unused shares roll forward.
+        const share = Math.ceil((input.limit - claimed.length) / (candidates.length - i));
+        if (share <= 0) break;
+        const base = { owner: input.owner, now: input.now, leaseUntil: input.leaseUntil, workspaceId };
+        const fresh = await this.claimDue(db, { ...base, lane: "queued", limit: Math.ceil(share / 2) });
+        const retries = await this.claimDue(db, { ...base, lane: "deferred", limit: share - fresh.length });
+        const more = await this.claimDue(db, { ...base, lane: "queued", limit: share - fresh.length - retries.length });
+        const got = fresh.length + retries.length + more.length;
+        claimed.push(...fresh, ...retries, ...more);
+        if (got === share) hungry.push(workspaceId);
+      }
+      candidates = hungry;
+    }
+    return claimed;
+  }
+
+  /**
+   * Workspaces that have queued or deferred deliveries, due or not. A recursive query steps
+   * through the distinct values of the index's leading column with one seek each, instead of
+   * scanning every pending row (neither SQLite nor PostgreSQL does such a loose index scan itself).
+   */
+  async workspacesWithPendingWork(db: Db): Promise<string[]> {
+    const result = await sql<{ id: string }>`
+      with recursive w(id) as (
+        select min(workspace_id) from deliveries where state in ('queued', 'deferred')
+        union all
+        select (select min(d.workspace_id) from deliveries d where d.state in ('queued', 'deferred') and d.workspace_id > w.id)
+        from w where w.id is not null
+      )
+      select id from w where id is not null`.execute(db);
+    return result.rows.map((r) => r.id);
   }
 
   /**

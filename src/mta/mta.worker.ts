@@ -41,6 +41,8 @@ export class MtaWorker {
   private readonly pollMs: number;
   private readonly claimBatch: number;
   private readonly minClaim: number;
+  /** Which workspace a fair claim starts with; moves on every claim. */
+  private rotation = 0;
 
   constructor(
     private readonly deps: MtaWorkerDeps,
@@ -125,8 +127,9 @@ export class MtaWorker {
 
   private async claimAndDispatch(limit: number): Promise<number> {
     const now = this.deps.clock.now();
+    const rotation = this.rotation++;
     const rows = await this.deps.store.write((trx) =>
-      this.deps.deliveries.claimDue(trx, { owner: this.owner, now, leaseUntil: now + this.options.leaseMs, limit }),
+      this.deps.deliveries.claimFairly(trx, { owner: this.owner, now, leaseUntil: now + this.options.leaseMs, limit, rotation }),
     );
     if (rows.length === 0) return 0;
     for (const row of rows) this.held.set(row.id, row);

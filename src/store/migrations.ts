@@ -6,11 +6,13 @@ import type { Dialect } from "./store.js";
 import { foundation } from "./migrations/001-foundation.js";
 import { sendingDomains } from "./migrations/002-sending-domains.js";
 import { destinationSlots } from "./migrations/003-destination-slots.js";
+import { fairClaims } from "./migrations/004-fair-claims.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
   ["002_sending_domains", sendingDomains],
   ["003_destination_slots", destinationSlots],
+  ["004_fair_claims", fairClaims],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
