@@ -17,6 +17,9 @@ Commands:
   workspace update NAME --live|--sandbox switch a workspace between live and sandbox
   token create --workspace NAME          issue another server token for a workspace
   token create --account                 issue an account token
+  queue [--json]                         deliveries by state and the destinations with most waiting
+  queue retry [--domain D]               make deferred deliveries due now
+  queue purge --domain D [--reason R]    end all waiting deliveries to a domain as bounced
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -30,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       workspace: { type: "string" },
       account: { type: "boolean" },
+      domain: { type: "string" },
+      reason: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -72,6 +77,29 @@ async function main(argv: string[]): Promise<number> {
         if (sub !== "create" || (!values.workspace && !values.account)) throw new UsageError("token create --workspace NAME | token create --account");
         const token = values.account ? await workspaces.createAccountToken() : await workspaces.createServerToken(values.workspace!);
         process.stdout.write(`${token}\n`);
+      });
+    case "queue":
+      return withServices(config, async ({ queue }) => {
+        if (sub === undefined) {
+          const summary = await queue.summary();
+          if (values.json) {
+            process.stdout.write(`${JSON.stringify(summary)}\n`);
+            return;
+          }
+          const states = Object.entries(summary.states).map(([state, n]) => `${state} ${n}`);
+          process.stdout.write(`deliveries: ${states.length > 0 ? states.join(", ") : "none"}\n`);
+          if (summary.destinations.length > 0) process.stdout.write("waiting by destination:\n");
+          for (const d of summary.destinations) {
+            process.stdout.write(`  ${d.domain}\tqueued ${d.queued}\tdeferred ${d.deferred}\toldest ${new Date(d.oldestCreatedAt).toISOString()}\n`);
+          }
+        } else if (sub === "retry") {
+          process.stdout.write(`${await queue.retryNow({ domain: values.domain })} deferred deliveries are due now\n`);
+        } else if (sub === "purge") {
+          if (!values.domain) throw new UsageError("queue purge needs --domain D");
+          process.stdout.write(`${await queue.purge({ domain: values.domain, reason: values.reason })} deliveries purged\n`);
+        } else {
+          throw new UsageError("queue | queue retry [--domain D] | queue purge --domain D [--reason R]");
+        }
       });
     default:
       throw new UsageError(`unknown command "${command}"`);

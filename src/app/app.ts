@@ -13,6 +13,8 @@ import { AcceptService } from "../messages/accept.service.js";
 import { DeliveriesRepository } from "../mta/deliveries.repository.js";
 import { OutcomeRecorder } from "../mta/outcome.recorder.js";
 import { MtaWorker } from "../mta/mta.worker.js";
+import { QueueService } from "../mta/queue.service.js";
+import { queueRoutes } from "../api/app/queue.routes.js";
 import { buildHttpServer } from "../api/http.server.js";
 import { createMtaTransport } from "./transport.factory.js";
 import type { Transport } from "../mta/mta.types.js";
@@ -26,6 +28,7 @@ export interface AppServices {
   messages: MessagesRepository;
   accept: AcceptService;
   deliveries: DeliveriesRepository;
+  queue: QueueService;
 }
 
 /** The domain services over a store, without any role started: used by CLI commands and by start. */
@@ -36,7 +39,8 @@ export function buildServices(store: Store, options: { hostname: string; clock?:
   const bounces = new BouncesService({ clock, suppressions });
   const messages = new MessagesRepository();
   const accept = new AcceptService({ store, clock, hostname: options.hostname, workspaces, suppressions, messages, onQueued: options.onQueued });
-  return { store, clock, workspaces, suppressions, bounces, messages, accept, deliveries: new DeliveriesRepository(store.dialect) };
+  const queue = new QueueService({ store, clock, bounces, messages });
+  return { store, clock, workspaces, suppressions, bounces, messages, accept, deliveries: new DeliveriesRepository(store.dialect), queue };
 }
 
 export interface RunningApp {
@@ -89,6 +93,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       workspaces,
       accept,
       messages,
+      accountRoutes: [queueRoutes(services.queue)],
       readiness: async () => {
         try {
           await store.ping();

@@ -20,6 +20,7 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   POSTMARK_JSON_REQUIRED: { status: 422, errorCode: 409 },
   POSTMARK_TOO_MANY_BATCH_MESSAGES: { status: 422, errorCode: 410 },
   POSTMARK_INVALID_REQUEST: { status: 422, errorCode: 300 },
+  QUEUE_DOMAIN_REQUIRED: { status: 422, errorCode: 300 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {
