@@ -7,6 +7,8 @@ import { startDnsTestServer, type DnsTestServer } from "../src/mta/testing/dns-t
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { eventually } from "./support/eventually.js";
+import { parseVerp, verpSecret } from "../src/mta/verp.js";
+import { loadEncryptionKey } from "../src/app/encryption-key.js";
 
 describe("delivery through MX records", () => {
   let dns: DnsTestServer;
@@ -30,6 +32,7 @@ describe("delivery through MX records", () => {
       POSTHORN_DELIVERY_PORT: String(sink.port),
       POSTHORN_RETRY_SCHEDULE: "200ms",
       POSTHORN_MAX_QUEUE_AGE: "1s",
+      POSTHORN_RETURN_PATH_DOMAIN: "rp.posthorn.test",
     });
     const token = await server.createWorkspace("mx");
     pm = new ServerClient(token, { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
@@ -51,6 +54,23 @@ describe("delivery through MX records", () => {
     assert.equal(delivered.DestinationServer, "live.mx.test");
     assert.equal(delivered.DestinationIP, "127.0.0.1");
     assert.ok(sink.messages.some((m) => m.rcptTo.includes("someone@mx.test")));
+  });
+
+  test("each delivery goes out with its own signed VERP envelope sender", async () => {
+    const sent = await pm.sendEmail({ From: "a@sender.test", To: "one@mx.test, two@mx.test", Subject: "verp", TextBody: "x" });
+    const received = await eventually(async () => {
+      const mine = sink.messages.filter((m) => m.messageId?.includes(sent.MessageID));
+      return mine.length === 2 ? mine : null;
+    });
+    const secret = verpSecret(loadEncryptionKey({ encryptionKey: null, dataDir: server.dataDir }));
+    const deliveries = await server.app.services.messages.deliveries(server.app.services.store.db, sent.MessageID);
+    for (const m of received) {
+      assert.deepEqual(m.rcptTo.length, 1);
+      assert.match(m.mailFrom, /^bounce\+[0-9a-z]+\.[0-9a-f]{10}@rp\.posthorn\.test$/);
+      const parsed = parseVerp(m.mailFrom, secret);
+      assert.ok(parsed, m.mailFrom);
+      assert.equal(deliveries.find((d) => d.id === parsed.deliveryId)?.recipient, m.rcptTo[0]);
+    }
   });
 
   test("a domain with a null MX (RFC 7505) bounces at once", async () => {

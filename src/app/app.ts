@@ -14,6 +14,8 @@ import { DeliveriesRepository } from "../mta/deliveries.repository.js";
 import { OutcomeRecorder } from "../mta/outcome.recorder.js";
 import { MtaWorker } from "../mta/mta.worker.js";
 import { QueueService } from "../mta/queue.service.js";
+import { verpSecret } from "../mta/verp.js";
+import { loadEncryptionKey } from "./encryption-key.js";
 import { queueRoutes } from "../api/app/queue.routes.js";
 import { buildHttpServer } from "../api/http.server.js";
 import { createMtaTransport } from "./transport.factory.js";
@@ -78,7 +80,13 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     });
     worker = new MtaWorker(
       { store, clock, logger: logger.child({ component: "mta" }), transport, deliveries, messages, recorder },
-      { concurrency: config.delivery.concurrency, leaseMs: config.delivery.leaseMs },
+      {
+        concurrency: config.delivery.concurrency,
+        leaseMs: config.delivery.leaseMs,
+        envelope: config.envelope.verp
+          ? { verp: true, secret: verpSecret(loadEncryptionKey(config)), returnPathDomain: () => config.envelope.returnPathDomain }
+          : { verp: false },
+      },
     );
     worker.start();
   }

@@ -86,6 +86,10 @@ const schema = z.object({
   POSTHORN_DKIM_ED25519: z.enum(["true", "false", "1", "0"]).default("false"),
   /** How often sending domains' DNS records are checked again. */
   POSTHORN_DOMAIN_RECHECK_INTERVAL: duration.default(parseDuration("1h")),
+  /** Envelope senders that name each delivery (VERP), so that asynchronous bounces can be matched. */
+  POSTHORN_VERP: z.enum(["true", "false", "1", "0"]).default("true"),
+  /** Domain of the VERP return paths when the From domain has no verified return-path domain of its own. */
+  POSTHORN_RETURN_PATH_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a domain name").optional(),
   /** JSON file of per-destination limits (connections, rates, TLS), reloaded when it changes. */
   POSTHORN_DESTINATIONS_FILE: z.string().min(1).optional(),
 });
@@ -121,6 +125,7 @@ export type Config = Readonly<{
   encryptionKey: Buffer | null;
   dkim: { ed25519: boolean; recheckIntervalMs: number };
   destinationsFile: string | null;
+  envelope: { verp: boolean; returnPathDomain: string };
 }>;
 
 export class ConfigError extends Error {
@@ -169,6 +174,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     encryptionKey: e.POSTHORN_ENCRYPTION_KEY ? decodeKey(e.POSTHORN_ENCRYPTION_KEY) : null,
     dkim: { ed25519: e.POSTHORN_DKIM_ED25519 === "true" || e.POSTHORN_DKIM_ED25519 === "1", recheckIntervalMs: e.POSTHORN_DOMAIN_RECHECK_INTERVAL },
     destinationsFile: e.POSTHORN_DESTINATIONS_FILE ?? null,
+    envelope: {
+      verp: e.POSTHORN_VERP === "true" || e.POSTHORN_VERP === "1",
+      returnPathDomain: (e.POSTHORN_RETURN_PATH_DOMAIN ?? e.POSTHORN_HOSTNAME).toLowerCase(),
+    },
   });
 }
 

@@ -7,12 +7,21 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
+import { verpAddress } from "./verp.js";
 import type { MessagesRepository } from "../messages/messages.repository.js";
 import type { DeliveryJob, RecipientOutcome, Transport } from "./mta.types.js";
 import type { ClaimedDelivery, DeliveriesRepository } from "./deliveries.repository.js";
 import type { MessageInfo, OutcomeRecorder, RecordItem } from "./outcome.recorder.js";
 
+/** How the envelope sender (MAIL FROM) of each delivery is chosen. */
+export type EnvelopePolicy =
+  /** The message's From address; recipients of one message and domain share one SMTP transaction. */
+  | { verp: false }
+  /** A signed VERP address per delivery (see verp.ts): one transaction per recipient, on shared connections. */
+  | { verp: true; secret: Buffer; returnPathDomain: (fromAddress: string) => string };
+
 export interface MtaWorkerOptions {
+  envelope: EnvelopePolicy;
   /** Most deliveries held (claimed and not yet recorded) at once. */
   concurrency: number;
   leaseMs: number;
@@ -138,11 +147,13 @@ export class MtaWorker {
     const loaded = await this.deps.messages.loadForDelivery(this.deps.store.db, messageIds);
     const byId = new Map(loaded.map((m) => [m.id, m]));
 
-    // One SMTP transaction per (message, recipient domain): RFC 5321 lets one DATA carry many
-    // RCPTs of the same destination, which saves a transaction per extra recipient.
+    // Without VERP, one SMTP transaction per (message, recipient domain): RFC 5321 lets one DATA
+    // carry many RCPTs of the same destination. With VERP each delivery has its own MAIL FROM,
+    // so its own transaction; connections are still shared, so the cost is a few round trips.
+    const envelope = this.options.envelope;
     const groups = new Map<string, ClaimedDelivery[]>();
     for (const row of rows) {
-      const key = `${row.messageId}\u0000${row.domain}`;
+      const key = envelope.verp ? String(row.id) : `${row.messageId}\u0000${row.domain}`;
       const group = groups.get(key);
       if (group) group.push(row);
       else groups.set(key, [row]);
@@ -167,7 +178,9 @@ export class MtaWorker {
       };
       const job: DeliveryJob = {
         domain: first.domain,
-        envelopeFrom: message.envelope_from,
+        envelopeFrom: envelope.verp
+          ? verpAddress(first.id, envelope.returnPathDomain(message.envelope_from), envelope.secret)
+          : message.envelope_from,
         recipients: group.map((r) => r.recipient),
         raw: Buffer.from(message.mime),
       };
