@@ -36,6 +36,8 @@ const SETTINGS = {
   batch: { connections: 4, messagesPerRequest: 500, warmupRequests: 8, requests: 60, target: 10_000 },
   email: { connections: 32, warmupRequests: 2_000, requests: 20_000, targetRps: 2_000, targetP99Ms: 50 },
   e2e: { connections: 4, messagesPerRequest: 500, requests: 40, deliveryTimeoutMs: 240_000 },
+  /** The MTA figure of the MTA issue: 20 client sessions submitting one message per request. */
+  mta: { connections: 20, messagesPerRequest: 1, requests: 20_000, deliveryTimeoutMs: 240_000, target: 1_200 },
   /** Upper bound for one API scenario's load run (warm-up included). */
   loadTimeoutMs: 180_000,
 };
@@ -233,17 +235,39 @@ async function singleEmail(): Promise<ScenarioReport> {
   }
 }
 
-async function endToEnd(): Promise<ScenarioReport> {
-  const s = SETTINGS.e2e;
+interface DeliveryScenario {
+  name: "e2e" | "mta";
+  title: string;
+  connections: number;
+  messagesPerRequest: number;
+  requests: number;
+  deliveryTimeoutMs: number;
+  /** Messages/s to reach, if the issue names one. */
+  target?: number;
+}
+
+const endToEnd = () =>
+  deliveryScenario({ name: "e2e", title: "End to end (API + MTA + SMTP)", ...SETTINGS.e2e });
+
+/** `npm run bench:mta`: API in → durable queue → SMTP out, 20 sessions, one message per request. */
+const mtaThroughput = () =>
+  deliveryScenario({ name: "mta", title: "MTA: API in → queue → SMTP out, 20 sessions", ...SETTINGS.mta });
+
+async function deliveryScenario(s: DeliveryScenario): Promise<ScenarioReport> {
   const total = s.requests * s.messagesPerRequest;
-  note(`end to end: roles=api,mta, relay to a loopback SMTP sink, ${int(total)} messages in ${s.requests} batches of ${s.messagesPerRequest}, ${s.connections} clients`);
+  const single = s.messagesPerRequest === 1;
+  note(
+    `${s.title}: roles=api,mta, relay to a loopback SMTP sink, ${int(total)} messages` +
+      (single ? ` as single POST /email requests` : ` in ${s.requests} batches of ${s.messagesPerRequest}`) +
+      `, ${s.connections} clients`,
+  );
   const quiet = await waitForQuiet();
   const sink = forkProcess(SINK_JS);
   let server: RunningPosthorn | null = null;
   try {
     const listening = await nextMessage<SinkMessage>(sink, ["listening"], 15_000, "SMTP sink");
     if (listening.type !== "listening") throw new Error("unreachable");
-    server = await startPosthorn({ roles: "api,mta", relayPort: listening.port, cpuProfileFile: profileFile("e2e") });
+    server = await startPosthorn({ roles: "api,mta", relayPort: listening.port, cpuProfileFile: profileFile(s.name) });
     const running = server;
 
     sink.send({ type: "expect", distinct: total });
@@ -251,7 +275,11 @@ async function endToEnd(): Promise<ScenarioReport> {
     reachedP.catch(() => undefined); // awaited below; a failed load run must not leave it unhandled
 
     const sinkCpuBefore = (await sinkStats(sink)).cpuMs;
-    const load = await runLoad(running, { path: "/email/batch", connections: s.connections, messagesPerRequest: s.messagesPerRequest, warmupRequests: 0, requests: s.requests }, SETTINGS.loadTimeoutMs);
+    const load = await runLoad(
+      running,
+      { path: single ? "/email" : "/email/batch", connections: s.connections, messagesPerRequest: s.messagesPerRequest, warmupRequests: 0, requests: s.requests },
+      SETTINGS.loadTimeoutMs,
+    );
     let reached: SinkMessage;
     try {
       reached = await reachedP;
@@ -280,18 +308,31 @@ async function endToEnd(): Promise<ScenarioReport> {
     const serverMainCpu = load.serverMainThreadCpuAtStart !== null && mainAtEnd !== null ? (mainAtEnd - load.serverMainThreadCpuAtStart) / (windowMs / 1000) : null;
     const otherE2e = machineCores !== null && serverCpu !== null ? Math.max(0, machineCores - serverCpu - sinkCpu - loadgenCpu) : null;
     const sinkDeliveryMs = reached.at - (reached.stats.firstMessageAt ?? reached.at);
+    const serverCpuMsPerMessage = load.serverCpuAtStart !== null && cpuAtEnd !== null ? ((cpuAtEnd - load.serverCpuAtStart) * 1000) / total : null;
+    const figures: ScenarioReport["figures"] = [
+      {
+        name: `${s.name}.delivered_messages_per_s`,
+        display: `${int(rate)} messages/s (${int(total)} messages, first submission to the ${int(total)}th received, ${seconds(windowMs)} s)`,
+        ...(s.target ? { target: { text: `≥ ${int(s.target)} messages/s`, met: rate >= s.target } } : {}),
+      },
+      { name: `${s.name}.smtp_connections`, display: `${int(reached.stats.connections)} connections (at most ${reached.stats.peakConcurrentConnections} at once)` },
+    ];
+    if (s.name === "mta") {
+      figures.push(
+        { name: "mta.server_cpu_ms_per_message", display: serverCpuMsPerMessage === null ? "n/a" : `${serverCpuMsPerMessage.toFixed(2)} ms` },
+        { name: "mta.connections_per_1000_messages", display: `${((reached.stats.connections * 1000) / total).toFixed(1)}` },
+      );
+    }
     return {
-      title: "End to end (API + MTA + SMTP)",
+      title: s.title,
       settings: [
         "Server with `POSTHORN_ROLES=api,mta` and `POSTHORN_SMTP_RELAY` pointing at the loopback sink; the MTA's settings at their defaults (see the README). Environment: " + envText(running),
-        `${int(total)} messages submitted as ${s.requests} batches of ${s.messagesPerRequest} by ${s.connections} concurrent clients, no warm-up (a cold server, the clock starts at the first batch)`,
+        `${int(total)} messages submitted ${single ? "as single POST /email requests" : `as ${s.requests} batches of ${s.messagesPerRequest}`} by ${s.connections} concurrent clients, no warm-up (a cold server, the clock starts at the first request)`,
         messageText(result),
+        "Every message is committed to disk (SQLite, WAL, synchronous=FULL; one fsync per group of concurrent acceptances) before its 200",
         "Sink: `smtp-server` on 127.0.0.1 in its own process, answering 250 at the end of DATA, no AUTH/STARTTLS",
       ],
-      figures: [
-        { name: "e2e.delivered_messages_per_s", display: `${int(rate)} messages/s (${int(total)} messages, first submission to the ${int(total)}th received, ${seconds(windowMs)} s)` },
-        { name: "e2e.smtp_connections", display: `${int(reached.stats.connections)} connections (at most ${reached.stats.peakConcurrentConnections} at once)` },
-      ],
+      figures,
       details: [
         `all ${int(total)} accepted after ${seconds(result.elapsedMs)} s (${int(acceptRate)} messages/s while the MTA was delivering); the last delivery came ${seconds(tailMs)} s after the last acceptance`,
         `sink one second after the last one: ${int(after.messages)} messages, ${int(after.distinct)} distinct Message-IDs, ${int(after.duplicates)} repeated, ${int(after.recipients)} recipients, ${int(after.connections)} connections, ${int(after.bytes / after.messages)} bytes per message on the wire`,
@@ -349,6 +390,7 @@ async function main(): Promise<void> {
     ["batch", batchAcceptance],
     ["email", singleEmail],
     ["e2e", endToEnd],
+    ["mta", mtaThroughput],
   ];
   const reports: ScenarioReport[] = [];
   for (const [name, run] of scenarios) {
