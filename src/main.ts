@@ -5,6 +5,7 @@ import { createLogger } from "./shared/logger.js";
 import { isPosthornError } from "./shared/errors.js";
 import { openStore } from "./store/store.js";
 import { buildServices, startApp } from "./app/app.js";
+import { DestinationLimitsError } from "./mta/destination-limits.js";
 
 const USAGE = `Usage: posthorn <command> [options]
 
@@ -180,7 +181,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`posthorn: ${err.message}\n`);
+    if (err instanceof ConfigError || err instanceof DestinationLimitsError) process.stderr.write(`posthorn: ${err.message}\n`);
     else if (err instanceof UsageError) process.stderr.write(`posthorn: ${err.message}\n\n${USAGE}`);
     else if (isPosthornError(err)) process.stderr.write(`posthorn: ${err.message}\n`);
     else process.stderr.write(`posthorn: ${(err as Error)?.stack ?? String(err)}\n`);

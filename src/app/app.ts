@@ -68,7 +68,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
 
   let transport: Transport | null = null;
   if (config.roles.includes("mta")) {
-    transport = options.transport ?? createMtaTransport(config, logger);
+    transport = options.transport ?? createMtaTransport(config, logger, store);
     const recorder = new OutcomeRecorder({
       store,
       clock,

@@ -1,19 +1,32 @@
-// Builds the outbound SMTP transport from the config.
+// Builds the outbound SMTP transport from the config: MX resolution, destination limits (shipped
+// provider entries plus POSTHORN_DESTINATIONS_FILE, reloaded on change) and, on PostgreSQL,
+// connection slots in the database, so a destination's connection cap holds across MTA processes.
 import type { Config } from "../config/config.schema.js";
 import type { Logger } from "../shared/logger.js";
+import type { Store } from "../store/store.js";
 import type { Transport } from "../mta/mta.types.js";
 import { createMxResolver } from "../mta/mx.resolver.js";
 import { createSmtpTransport } from "../mta/smtp.transport.js";
+import { openDestinationLimits } from "../mta/destination-limits.loader.js";
+import { ConnectionSlotsRepository } from "../mta/connection-slots.repository.js";
 
-export function createMtaTransport(config: Config, logger: Logger): Transport {
+export function createMtaTransport(config: Config, logger: Logger, store: Store): Transport {
   const resolver = createMxResolver({ dnsServers: config.delivery.dnsServers ? [...config.delivery.dnsServers] : undefined });
+  const limits = openDestinationLimits({
+    file: config.destinationsFile,
+    defaults: { maxConnections: config.delivery.maxConnectionsPerDestination, maxMessagesPerConnection: config.delivery.maxMessagesPerConnection },
+    logger: logger.child({ component: "destination-limits" }),
+  });
   return createSmtpTransport({
     hostname: config.hostname,
     relay: config.smtpRelay,
     port: config.delivery.port,
     resolver,
-    maxConnectionsPerDestination: config.delivery.maxConnectionsPerDestination,
-    maxMessagesPerConnection: config.delivery.maxMessagesPerConnection,
+    limits,
+    // Slots in the database only where several MTA processes share it (PostgreSQL). On SQLite,
+    // which serves one process, they would only add work — and after a kill -9 the dead
+    // process's slots would block the restarted one until their leases ran out.
+    slots: store.dialect === "postgres" ? new ConnectionSlotsRepository(store) : undefined,
     logger: logger.child({ component: "smtp-out" }),
   });
 }

@@ -54,9 +54,41 @@ for (const target of storeTargets()) {
         const [theirs] = await store.write((trx) => repo.claimDue(trx, { owner: "new", now: 2000, leaseUntil: 3000, limit: 1 }));
         assert.equal(mine!.id, theirs!.id);
         const update = { id: mine!.id, state: "delivered" as const, attempts: 1, nextAttemptAt: 2500, lastReply: "250 ok", now: 2500 };
-        assert.equal(await store.write((trx) => repo.applyUpdate(trx, { ...update, leaseOwner: "old" })), false);
-        assert.equal(await store.write((trx) => repo.applyUpdate(trx, { ...update, leaseOwner: "new" })), true);
+        assert.deepEqual(await store.write((trx) => repo.applyUpdates(trx, [{ ...update, leaseOwner: "old" }])), new Set());
+        assert.deepEqual(await store.write((trx) => repo.applyUpdates(trx, [{ ...update, leaseOwner: "new" }])), new Set([mine!.id]));
         assert.deepEqual(await repo.countByState(store.db), { delivered: 1 });
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("outcomes of many rows are written in one go, each only under its own lease", async () => {
+      const store = await target.open();
+      try {
+        const repo = new DeliveriesRepository(store.dialect);
+        await seed(store, 1200, 1000);
+        const claimed = await store.write((trx) => repo.claimDue(trx, { owner: "a", now: 1000, leaseUntil: 100_000, limit: 1200 }));
+        const updates = claimed.map((c, i) => ({
+          id: c.id,
+          leaseOwner: i % 3 === 0 ? "someone-else" : "a",
+          state: i % 2 === 0 ? ("delivered" as const) : ("deferred" as const),
+          attempts: 1,
+          nextAttemptAt: 5000 + i,
+          lastReply: `250 ok ${i} 'quoted' ✓`,
+          now: 2000,
+        }));
+        const applied = await store.write((trx) => repo.applyUpdates(trx, updates));
+        assert.equal(applied.size, 800);
+        const rows = await store.db.selectFrom("deliveries").selectAll().orderBy("id").execute();
+        for (const [i, u] of updates.entries()) {
+          const row = rows.find((r) => r.id === u.id)!;
+          if (i % 3 === 0) {
+            assert.equal(row.state, "queued");
+            assert.equal(row.lease_owner, "a");
+          } else {
+            assert.deepEqual([row.state, row.attempts, row.next_attempt_at, row.last_reply, row.lease_owner], [u.state, 1, u.nextAttemptAt, u.lastReply, null]);
+          }
+        }
       } finally {
         await store.close();
       }

@@ -28,6 +28,9 @@ export interface DeliveryUpdate {
 
 const PENDING: DeliveryState[] = ["queued", "deferred"];
 
+/** Rows per multi-row UPDATE: 7 parameters each, well below SQLite's bound-parameter cap. */
+const UPDATE_CHUNK = 500;
+
 /** The two claim lanes: never attempted, and retries. */
 export type Lane = "queued" | "deferred";
 
@@ -128,24 +131,33 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Writes an attempt's outcome if the claim is still ours. Returns false when the lease was lost
-   * (another worker reclaimed the row after our lease expired); the caller must then record nothing.
+   * Writes attempts' outcomes for the rows whose claim is still ours, in one statement per chunk
+   * (one round trip, not one per delivery). Returns the ids written; a row whose lease was lost
+   * (another worker reclaimed it after our lease expired) is left alone, and the caller must
+   * record nothing for it.
    */
-  async applyUpdate(db: Db, u: DeliveryUpdate): Promise<boolean> {
-    const result = await db
-      .updateTable("deliveries")
-      .set({
-        state: u.state,
-        attempts: u.attempts,
-        next_attempt_at: u.nextAttemptAt,
-        last_reply: u.lastReply,
-        lease_owner: null,
-        updated_at: u.now,
-      })
-      .where("id", "=", u.id)
-      .where("lease_owner", "=", u.leaseOwner)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  async applyUpdates(db: Db, updates: DeliveryUpdate[]): Promise<Set<number>> {
+    const applied = new Set<number>();
+    // PostgreSQL types bare VALUES parameters as text; the casts give them the columns' types.
+    const cast = (value: unknown, type: string) => (this.dialect === "postgres" ? sql`cast(${value} as ${sql.raw(type)})` : sql`${value}`);
+    for (let i = 0; i < updates.length; i += UPDATE_CHUNK) {
+      const chunk = updates.slice(i, i + UPDATE_CHUNK);
+      const values = sql.join(
+        chunk.map(
+          (u) =>
+            sql`(${cast(u.id, "bigint")}, ${cast(u.leaseOwner, "text")}, ${cast(u.state, "text")}, ${cast(u.attempts, "integer")}, ${cast(u.nextAttemptAt, "bigint")}, ${cast(u.lastReply, "text")}, ${cast(u.now, "bigint")})`,
+        ),
+      );
+      // VALUES columns are column1…column7 on both SQLite and PostgreSQL.
+      const result = await sql<{ id: number }>`
+        update deliveries set state = v.column3, attempts = v.column4, next_attempt_at = v.column5,
+          last_reply = v.column6, lease_owner = null, updated_at = v.column7
+        from (values ${values}) as v
+        where deliveries.id = v.column1 and deliveries.lease_owner = v.column2
+        returning deliveries.id`.execute(db);
+      for (const row of result.rows) applied.add(Number(row.id));
+    }
+    return applied;
   }
 
   /** Gives claimed rows back (shutdown): they are due again at once for whichever worker is next. */

@@ -137,8 +137,10 @@ export class MtaWorker {
   private async claimAndDispatch(limit: number): Promise<number> {
     const now = this.deps.clock.now();
     const rotation = this.rotation++;
-    const rows = await this.deps.store.write((trx) =>
-      this.deps.deliveries.claimFairly(trx, { owner: this.owner, now, leaseUntil: now + this.options.leaseMs, limit, rotation }),
+    // A claim lost with the machine only means the rows were never leased: relaxed durability.
+    const rows = await this.deps.store.write(
+      (trx) => this.deps.deliveries.claimFairly(trx, { owner: this.owner, now, leaseUntil: now + this.options.leaseMs, limit, rotation }),
+      { durability: "relaxed" },
     );
     if (rows.length === 0) return 0;
     for (const row of rows) this.held.set(row.id, row);

@@ -159,4 +159,12 @@ describe("MX resolver", () => {
     await resolver.resolve("sorted.test");
     assert.equal(count("sorted.test") - before, 2);
   });
+
+  it("looks up TXT records through the same servers, for MTA-STS discovery", async () => {
+    const resolver = resolverFor();
+    assert.deepEqual(await resolver.resolveTxt("nomail.test"), { kind: "records", records: [["v=spf1 -all"]] });
+    assert.deepEqual(await resolver.resolveTxt("_mta-sts.missing.test"), { kind: "none" });
+    assert.deepEqual(await resolver.resolveTxt("sorted.test"), { kind: "none" }, "a name without TXT records");
+    assert.equal((await resolver.resolveTxt("servfail.test")).kind, "temp-fail");
+  });
 });

@@ -34,6 +34,18 @@ export interface MxResolver {
   resolveHostAddresses(host: string): Promise<HostAddresses>;
 }
 
+export type TxtAnswer =
+  /** Each record as its character-strings (RFC 1035 §3.3.14), to be joined by the caller. */
+  | { kind: "records"; records: string[][] }
+  | { kind: "none" }
+  | { kind: "temp-fail"; reason: string };
+
+/** TXT lookups through the same servers, for MTA-STS discovery (RFC 8461 §3.1). Not cached here:
+ *  the MTA-STS cache keeps what it needs for as long as it needs it. */
+export interface TxtResolver {
+  resolveTxt(name: string): Promise<TxtAnswer>;
+}
+
 export interface MxResolverOptions {
   /** "ip" or "ip:port" entries for Resolver.setServers; the system's servers when absent. */
   dnsServers?: string[];
@@ -121,7 +133,7 @@ function orderByPreference(records: MxHost[], random: () => number): MxHost[] {
   return keyed.map(({ record }) => record);
 }
 
-export function createMxResolver(options: MxResolverOptions = {}): MxResolver {
+export function createMxResolver(options: MxResolverOptions = {}): MxResolver & TxtResolver {
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
   const negativeTtlMs = Math.min(options.negativeCacheTtlMs ?? DEFAULT_NEGATIVE_CACHE_TTL_MS, cacheTtlMs);
   const tempFailTtlMs = Math.min(options.tempFailCacheTtlMs ?? DEFAULT_TEMP_FAIL_CACHE_TTL_MS, cacheTtlMs);
@@ -245,5 +257,18 @@ export function createMxResolver(options: MxResolverOptions = {}): MxResolver {
     });
   }
 
-  return { resolve, resolveHostAddresses };
+  async function resolveTxt(rawName: string): Promise<TxtAnswer> {
+    const name = normalizeDomain(rawName);
+    return shared(`txt:${name}`, async () => {
+      try {
+        return { kind: "records" as const, records: await withTimeout(resolver.resolveTxt(name), `TXT lookup for ${name}`) };
+      } catch (err) {
+        const code = errorCode(err);
+        if (NOT_FOUND_CODES.has(code) || NO_DATA_CODES.has(code)) return { kind: "none" as const };
+        return { kind: "temp-fail" as const, reason: `TXT lookup for ${name} failed: ${code || describe(err)}` };
+      }
+    });
+  }
+
+  return { resolve, resolveHostAddresses, resolveTxt };
 }

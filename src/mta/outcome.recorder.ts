@@ -6,10 +6,10 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { NewMessageEventRow } from "../store/schema.js";
-import type { BouncesService } from "../bounces/bounces.service.js";
+import type { BounceInput, BouncesService } from "../bounces/bounces.service.js";
 import type { MessagesRepository } from "../messages/messages.repository.js";
 import type { AttemptResult, RecipientOutcome, SmtpReply } from "./mta.types.js";
-import type { ClaimedDelivery, DeliveriesRepository } from "./deliveries.repository.js";
+import type { ClaimedDelivery, DeliveriesRepository, DeliveryUpdate } from "./deliveries.repository.js";
 import { nextRetry, type RetryPolicy } from "./retry-schedule.js";
 
 export interface MessageInfo {
@@ -34,7 +34,7 @@ interface Pending {
   fail: (err: unknown) => void;
 }
 
-const FLUSH_AFTER_MS = 10;
+const FLUSH_AFTER_MS = 25;
 const FLUSH_AT_ITEMS = 500;
 
 export class OutcomeRecorder {
@@ -86,20 +86,30 @@ export class OutcomeRecorder {
 
   private async write(group: Pending[]): Promise<void> {
     try {
-      await this.deps.store.write(async (trx) => {
-        const now = this.deps.clock.now();
-        const events: NewMessageEventRow[] = [];
-        const touched = new Set<string>();
-        for (const { items } of group) {
-          for (const item of items) {
-            const event = await this.apply(trx, item, now);
-            if (event) events.push(event);
-            touched.add(item.message.id);
+      await this.deps.store.write(
+        async (trx) => {
+          const now = this.deps.clock.now();
+          const planned = group.flatMap(({ items }) => items.map((item) => this.plan(item, now)));
+          // One statement for every row's new state; rows whose lease was lost are left alone
+          // and get no event (their new holder records its own attempt).
+          const applied = await this.deps.deliveries.applyUpdates(trx, planned.map((p) => p.update));
+          const events: NewMessageEventRow[] = [];
+          for (const p of planned) {
+            if (!applied.has(p.update.id)) continue;
+            let details = p.details;
+            if (p.bounce) {
+              const bounceId = await this.deps.bounces.record(trx, p.bounce);
+              details = { ...details, BounceID: String(bounceId) };
+            }
+            events.push({ ...p.event, details_json: JSON.stringify(details) });
           }
-        }
-        await this.deps.messages.appendEvents(trx, events);
-        await this.deps.messages.markSentWhereDone(trx, [...touched]);
-      });
+          await this.deps.messages.appendEvents(trx, events);
+          await this.deps.messages.markSentWhereDone(trx, [...new Set(planned.map((p) => p.event.message_id))]);
+        },
+        // Relaxed: an outcome lost with the machine (not with the process) only means the
+        // delivery is attempted again after its lease — the at-least-once case a crash already has.
+        { durability: "relaxed" },
+      );
       for (const p of group) p.done();
     } catch (err) {
       this.deps.logger.error({ err }, "recording delivery outcomes failed; the rows stay leased and will be retried after the lease");
@@ -107,11 +117,12 @@ export class OutcomeRecorder {
     }
   }
 
-  private async apply(trx: Parameters<Parameters<Store["write"]>[0]>[0], item: RecordItem, now: number): Promise<NewMessageEventRow | null> {
+  /** What an outcome changes: the row's state, its event, and for bounces the bounce record. */
+  private plan(item: RecordItem, now: number): Planned {
     const { delivery, outcome, message, attempt } = item;
     const attempts = delivery.attempts + 1;
     const replyText = describeReply(outcome);
-    const base = { message_id: message.id, workspace_id: message.workspaceId, recipient: delivery.recipient, created_at: now };
+    const event = { message_id: message.id, workspace_id: message.workspaceId, recipient: delivery.recipient, created_at: now };
     const serverDetails = {
       DeliveryMessage: replyText,
       DestinationServer: attempt.remoteHost ?? "",
@@ -121,27 +132,33 @@ export class OutcomeRecorder {
     const update = { id: delivery.id, leaseOwner: delivery.leaseOwner, attempts, lastReply: replyText, now };
 
     switch (outcome.kind) {
-      case "delivered": {
-        if (!(await this.deps.deliveries.applyUpdate(trx, { ...update, state: "delivered", nextAttemptAt: now }))) return null;
-        return { ...base, type: "Delivered", details_json: JSON.stringify(serverDetails) };
-      }
+      case "delivered":
+        return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...event, type: "Delivered" }, details: serverDetails };
       case "deferred": {
         const decision = nextRetry(this.deps.retry, { attempts, createdAt: delivery.createdAt, now });
         if (decision.kind === "retry") {
-          if (!(await this.deps.deliveries.applyUpdate(trx, { ...update, state: "deferred", nextAttemptAt: decision.at }))) return null;
-          return { ...base, type: "Transient", details_json: JSON.stringify({ ...serverDetails, NextAttemptAt: new Date(decision.at).toISOString() }) };
+          return {
+            update: { ...update, state: "deferred", nextAttemptAt: decision.at },
+            event: { ...event, type: "Transient" },
+            details: { ...serverDetails, NextAttemptAt: new Date(decision.at).toISOString() },
+          };
         }
         // Out of time: the delivery ends expired and is reported as a (soft) bounce with the last reply.
-        if (!(await this.deps.deliveries.applyUpdate(trx, { ...update, state: "expired", nextAttemptAt: now }))) return null;
         const summary = `Gave up after ${attempts} attempts: ${replyText}`;
-        const bounceId = await this.deps.bounces.record(trx, bounceInput(message, delivery.recipient, "SoftBounce", summary));
-        return { ...base, type: "Bounced", details_json: JSON.stringify({ Summary: summary, BounceID: String(bounceId), ...serverDetails }) };
+        return {
+          update: { ...update, state: "expired", nextAttemptAt: now },
+          event: { ...event, type: "Bounced" },
+          details: { Summary: summary, ...serverDetails },
+          bounce: bounceInput(message, delivery.recipient, "SoftBounce", summary),
+        };
       }
-      case "bounced": {
-        if (!(await this.deps.deliveries.applyUpdate(trx, { ...update, state: "bounced", nextAttemptAt: now }))) return null;
-        const bounceId = await this.deps.bounces.record(trx, bounceInput(message, delivery.recipient, outcome.bounceType, replyText));
-        return { ...base, type: "Bounced", details_json: JSON.stringify({ Summary: replyText, BounceID: String(bounceId), BounceType: outcome.bounceType, ...serverDetails }) };
-      }
+      case "bounced":
+        return {
+          update: { ...update, state: "bounced", nextAttemptAt: now },
+          event: { ...event, type: "Bounced" },
+          details: { Summary: replyText, BounceType: outcome.bounceType, ...serverDetails },
+          bounce: bounceInput(message, delivery.recipient, outcome.bounceType, replyText),
+        };
       default: {
         const never: never = outcome;
         throw new Error(`unknown outcome ${JSON.stringify(never)}`);
@@ -150,7 +167,14 @@ export class OutcomeRecorder {
   }
 }
 
-function bounceInput(message: MessageInfo, email: string, type: Parameters<BouncesService["record"]>[1]["type"], details: string) {
+interface Planned {
+  update: DeliveryUpdate;
+  event: Omit<NewMessageEventRow, "details_json">;
+  details: Record<string, unknown>;
+  bounce?: BounceInput;
+}
+
+function bounceInput(message: MessageInfo, email: string, type: BounceInput["type"], details: string): BounceInput {
   return {
     workspaceId: message.workspaceId,
     messageId: message.id,

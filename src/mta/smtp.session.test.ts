@@ -170,10 +170,24 @@ describe("SMTP session", () => {
     });
   });
 
-  it("fails rather than send in cleartext when TLS is required", async () => {
+  it("fails rather than send in cleartext when TLS is required and the server offers no STARTTLS", async () => {
     await withSink({}, async (sink) => {
-      const err = await expectSessionError(openSmtpSession(sessionOptions(sink, { tls: "required" })));
-      assert.equal(err.phase, "setup");
+      for (const tls of ["encrypt", "verify"] as const) {
+        const err = await expectSessionError(openSmtpSession(sessionOptions(sink, { tls })));
+        assert.equal(err.phase, "setup");
+        assert.equal(err.code, "ETLS");
+        assert.match(err.message, /TLS.* is required for this destination, not sent in cleartext/);
+      }
+      assert.equal(sink.messages.length, 0);
+    });
+  });
+
+  it("does not fall back to cleartext after a failed TLS handshake when TLS is required", async () => {
+    await withSink({ starttls: true, tlsMaxVersion: "TLSv1.1" }, async (sink) => {
+      const err = await expectSessionError(openSmtpSession(sessionOptions(sink, { tls: "encrypt" })));
+      assert.equal(err.code, "ETLS");
+      assert.match(err.message, /not sent in cleartext/);
+      assert.equal(sink.stats.connections, 1, "no second, cleartext connection");
       assert.equal(sink.messages.length, 0);
     });
   });
@@ -224,11 +238,12 @@ describe("SMTP session", () => {
     });
   });
 
-  it("times out a server that does not answer the end of DATA within socketMs", async () => {
+  it("times out a server that does not answer the end of DATA within dataEndMs", async () => {
     await withSink({ dataDelayMs: 600 }, async (sink) => {
-      const session = await openSmtpSession(sessionOptions(sink, { timeouts: { socketMs: 200 } }));
+      const session = await openSmtpSession(sessionOptions(sink, { timeouts: { dataEndMs: 200 } }));
       const err = await expectSessionError(session.send("s@sender.test", ["a@dest.test"], RAW));
       assert.equal(err.code, "ETIMEDOUT");
+      assert.match(err.message, /DATA termination timed out after 200 ms/);
       assert.equal(err.bodySent, true);
     });
   });

@@ -1,45 +1,46 @@
 // One outbound SMTP connection to one address of one MX host, carrying one or more messages.
 // nodemailer's SMTPConnection speaks the protocol (EHLO, STARTTLS, PIPELINING, SIZE, 8BITMIME,
 // SMTPUTF8, dot-stuffing); this wrapper opens the TCP connection itself (so the connect timeout
-// is its own phase and the peer address is known), turns callbacks into promises, and sorts what
-// comes back into two kinds:
+// is its own phase and the peer address is known), applies the RFC 5321 timeouts per phase
+// (smtp.timeouts.ts), turns callbacks into promises, and sorts what comes back into two kinds:
 //  - replies: what the server said about each recipient (RCPT, MAIL or DATA reply), values;
 //  - SmtpSessionError: the connection failed (refused, timeout, TLS, 421, dropped), thrown.
+//
+// PIPELINING (RFC 2920): nodemailer sends MAIL, every RCPT and DATA in one write when the server
+// announces it (smtp-connection's _setEnvelope); `pipelining` tells whether this session does.
 import net from "node:net";
+import type tls from "node:tls";
 import { Readable } from "node:stream";
 import SMTPConnection from "nodemailer/lib/smtp-connection/index.js";
 import type { NodemailerError } from "nodemailer/lib/errors.js";
 import type { SmtpReply } from "./mta.types.js";
+import {
+  hasEightBitBytes,
+  isMessageRefusal,
+  isSendableAddress,
+  parseSmtpReply,
+  replyOf,
+  SmtpSessionError,
+  toSessionError,
+  type SmtpSessionPhase,
+} from "./smtp.errors.js";
+import { PhaseTimer, resolveTimeouts, type SmtpTimeouts } from "./smtp.timeouts.js";
 
-export interface SmtpTimeouts {
-  /** TCP connect. RFC 5321 sets none; 30 s like Postfix's smtp_connect_timeout, so a dead MX
-   *  does not hold a slot for the minutes an OS connect timeout takes. */
-  connectMs: number;
-  /** The 220 greeting, EHLO and the STARTTLS handshake together: RFC 5321 §4.5.3.2.1 allows the
-   *  greeting 5 minutes. */
-  greetingMs: number;
-  /** Longest silence from the server inside a session. nodemailer has one inactivity timer for all
-   *  commands, so it takes the longest RFC 5321 §4.5.3.2 wait: 10 minutes for the reply to the
-   *  end of DATA (§4.5.3.2.6); MAIL and RCPT get 5 minutes in the RFC. */
-  socketMs: number;
-}
-
-export const DEFAULT_SMTP_TIMEOUTS: Readonly<SmtpTimeouts> = Object.freeze({
-  connectMs: 30_000,
-  greetingMs: 300_000,
-  socketMs: 600_000,
-});
+export { parseSmtpReply, SmtpSessionError, type SmtpSessionPhase } from "./smtp.errors.js";
+export { DEFAULT_SMTP_TIMEOUTS, type SmtpTimeouts } from "./smtp.timeouts.js";
 
 /**
- * opportunistic: STARTTLS when offered, any certificate accepted (RFC 7435: encryption without
- * authentication beats cleartext, and most MX certificates do not match their MX name), plaintext
- * if the server offers none or the upgrade fails. required: STARTTLS with a verified certificate,
- * or fail. none: never STARTTLS.
+ * none: never STARTTLS. opportunistic: STARTTLS when offered, any certificate accepted (RFC 7435:
+ * encryption without authentication beats cleartext, and most MX certificates do not match their
+ * MX name), cleartext if the server offers none or the handshake fails. encrypt: STARTTLS or fail,
+ * any certificate (Postfix's "encrypt" level; a destination's requireTls). verify: STARTTLS with a
+ * certificate valid for the MX host name, or fail (MTA-STS "enforce", RFC 8461 §4.2).
  */
-export type TlsPolicy = "opportunistic" | "required" | "none";
+export type TlsPolicy = "none" | "opportunistic" | "encrypt" | "verify";
 
 export interface SmtpSessionOptions {
-  /** The MX (or relay) name: used for SNI and reported as the remote host. May be an IP. */
+  /** The MX (or relay) name: sent as SNI, checked against the certificate, reported as the remote
+   *  host. May be an IP, which gets no SNI (RFC 6066 §3 allows host names only). */
   host: string;
   /** The address to connect to, one of host's A/AAAA records. */
   address: string;
@@ -48,26 +49,9 @@ export interface SmtpSessionOptions {
   hostname: string;
   timeouts?: Partial<SmtpTimeouts>;
   tls?: TlsPolicy;
+  /** Trust anchors that replace the system's CAs in certificate checks; for tests. */
+  ca?: string | Buffer | Array<string | Buffer>;
   localAddress?: string;
-}
-
-export type SmtpSessionPhase = "connect" | "setup" | "transaction" | "reset";
-
-/** The connection failed; nothing here is a verdict on any recipient. */
-export class SmtpSessionError extends Error {
-  constructor(
-    message: string,
-    readonly phase: SmtpSessionPhase,
-    /** nodemailer's code (ECONNECTION, ETIMEDOUT, ETLS, EPROTOCOL, ...) or the socket's. */
-    readonly code: string,
-    /** The reply that ended the session (a 421, a non-220 greeting), when there was one. */
-    readonly reply: SmtpReply | null,
-    /** Whether message bytes were handed to the socket: if so the server may have the message. */
-    readonly bodySent: boolean,
-  ) {
-    super(message);
-    this.name = "SmtpSessionError";
-  }
 }
 
 export interface RecipientReply {
@@ -80,6 +64,10 @@ export interface SmtpSession {
   readonly remoteIp: string;
   /** Whether the session runs over TLS (after STARTTLS). */
   readonly tls: boolean;
+  /** TLS with a certificate chain we trust, issued for `host` (RFC 6125 name check). */
+  readonly tlsVerified: boolean;
+  /** The server announced PIPELINING, so each envelope goes out in one write (RFC 2920). */
+  readonly pipelining: boolean;
   readonly open: boolean;
   /** A transaction was left unfinished (MAIL or every RCPT refused): RSET before the next one. */
   readonly needsReset: boolean;
@@ -97,52 +85,18 @@ export interface SmtpSession {
   onClose(listener: () => void): void;
 }
 
+/** Parts of nodemailer's SMTPConnection that its type declarations leave out. */
+interface ConnectionInternals {
+  upgrading?: boolean;
+  _supportedExtensions?: string[];
+  _socket?: net.Socket | tls.TLSSocket | false;
+}
+
 /** Time QUIT may take before the socket is simply destroyed. */
 const QUIT_TIMEOUT_MS = 2_000;
 
-/** Parses "550-5.1.1 first line\n550 5.1.1 last line" into code, enhanced status and text. */
-export function parseSmtpReply(raw: string): SmtpReply {
-  const text = raw.replace(/\r\n/g, "\n").trim();
-  const code = /^([1-5]\d{2})(?=[ -]|$)/.exec(text);
-  // RFC 3463 §2: class.subject.detail, class 2/4/5, one to three digits each; RFC 2034 puts it
-  // right after the reply code.
-  const enhanced = /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})(?=\s|$)/.exec(text);
-  return { code: code ? Number(code[1]) : 0, enhanced: enhanced?.[1] ?? null, text };
-}
-
-function resolveTimeouts(partial: Partial<SmtpTimeouts> | undefined): SmtpTimeouts {
-  return { ...DEFAULT_SMTP_TIMEOUTS, ...partial };
-}
-
-function replyOf(err: NodemailerError): SmtpReply | null {
-  return typeof err.response === "string" && err.response !== "" ? parseSmtpReply(err.response) : null;
-}
-
-function toSessionError(err: unknown, phase: SmtpSessionPhase, bodySent: boolean): SmtpSessionError {
-  const e = err as NodemailerError;
-  const code = String(e.code ?? "ECONNECTION");
-  // The socket's own code (ECONNRESET, EPIPE) stays in the message; code is nodemailer's class.
-  const message = `${e.message ?? String(err)}${e.originalCode ? ` (${e.originalCode})` : ""}`;
-  return new SmtpSessionError(message, phase, code, replyOf(e), bodySent);
-}
-
-/** True when the server refused this message or its recipients and the connection itself is fine. */
-function isMessageRefusal(err: NodemailerError): boolean {
-  // RFC 5321 §3.8/§4.2: a 421 is the server closing the channel, whatever command it answers.
-  if (err.responseCode === 421) return false;
-  return (err.code === "EENVELOPE" || err.code === "EMESSAGE") && typeof err.response === "string";
-}
-
-/** What fits in MAIL FROM:<...> / RCPT TO:<...>: no brackets or line breaks; "" only as sender. */
-function isSendableAddress(address: string, isSender: boolean): boolean {
-  if (/[\r\n<>]/.test(address)) return false;
-  return isSender || address.trim() !== "";
-}
-
-/** 8-bit bytes in the body call for BODY=8BITMIME (RFC 6152) when the server offers it. */
-function hasEightBitBytes(raw: Buffer): boolean {
-  for (const byte of raw) if (byte > 0x7f) return true;
-  return false;
+function internals(connection: SMTPConnection): ConnectionInternals {
+  return connection as unknown as ConnectionInternals;
 }
 
 function connectTcp(options: SmtpSessionOptions, timeoutMs: number): Promise<net.Socket> {
@@ -166,25 +120,53 @@ function connectTcp(options: SmtpSessionOptions, timeoutMs: number): Promise<net
   });
 }
 
-async function handshake(options: SmtpSessionOptions, tls: TlsPolicy, timeouts: SmtpTimeouts): Promise<SMTPConnection> {
+/**
+ * nodemailer reports each command it writes and each reply it reads to its logger when
+ * transactionLog is on (without the message body, which only `debug` logs). That is the one
+ * documented way to see where a pipelined transaction stands, so the phase timer listens there.
+ */
+function phaseObserver(target: { timer: PhaseTimer | null }) {
+  const onLog = (entry: unknown, message?: unknown) => {
+    const timer = target.timer;
+    if (!timer || typeof entry !== "object" || entry === null) return;
+    const tnx = (entry as { tnx?: unknown }).tnx;
+    if (tnx === "client") timer.commandSent(String(message ?? ""));
+    else if (tnx === "server") timer.replyReceived();
+    else if (tnx === "message" && "inByteCount" in entry) timer.bodyEnded();
+  };
+  const ignore = () => undefined;
+  return { level: ignore, trace: ignore, debug: onLog, info: onLog, warn: ignore, error: ignore, fatal: ignore };
+}
+
+function tlsPolicyError(failure: SmtpSessionError, options: SmtpSessionOptions, policy: TlsPolicy): SmtpSessionError {
+  const wanted = policy === "verify" ? `TLS with a certificate valid for ${options.host}` : "TLS";
+  const message = `${wanted} is required for this destination, not sent in cleartext: ${failure.message}`;
+  return new SmtpSessionError(message, failure.phase, "ETLS", failure.reply, false);
+}
+
+async function handshake(options: SmtpSessionOptions, policy: TlsPolicy, timeouts: SmtpTimeouts, observer: { timer: PhaseTimer | null }): Promise<SMTPConnection> {
   const socket = await connectTcp(options, timeouts.connectMs);
   const servername = net.isIP(options.host) ? undefined : options.host;
+  const mandatory = policy === "encrypt" || policy === "verify";
   const connection = new SMTPConnection({
     connection: socket,
     host: options.address,
     port: options.port,
     name: options.hostname,
     servername,
-    ignoreTLS: tls === "none",
-    requireTLS: tls === "required",
-    opportunisticTLS: tls === "opportunistic",
-    tls: { rejectUnauthorized: tls === "required", servername },
-    // nodemailer's connectionTimeout bounds everything from here to a ready session (greeting,
-    // EHLO, STARTTLS); greetingTimeout bounds the greeting alone.
-    connectionTimeout: timeouts.greetingMs,
+    ignoreTLS: policy === "none",
+    requireTLS: mandatory,
+    opportunisticTLS: policy === "opportunistic",
+    // Certificates are checked in every mode, so a session knows whether it is verified; only
+    // "verify" refuses a bad one.
+    tls: { rejectUnauthorized: policy === "verify", servername, ...(options.ca ? { ca: options.ca } : {}) },
+    // greetingTimeout bounds the 220; connectionTimeout the whole setup from here to a ready
+    // session: greeting, EHLO, STARTTLS with its handshake and the second EHLO.
     greetingTimeout: timeouts.greetingMs,
-    socketTimeout: timeouts.socketMs,
-    logger: false,
+    connectionTimeout: 2 * timeouts.greetingMs,
+    socketTimeout: timeouts.dataEndMs,
+    logger: phaseObserver(observer),
+    transactionLog: true,
   });
   await new Promise<void>((resolve, reject) => {
     let settled = false;
@@ -196,10 +178,12 @@ async function handshake(options: SmtpSessionOptions, tls: TlsPolicy, timeouts: 
       if (err) {
         // A failed TLS handshake after "220 ready to start TLS" comes from the TLS socket as
         // ESOCKET, not ETLS; nodemailer's upgrading flag is still set then, so it tells them apart.
-        const failure = toSessionError(err, "setup", false);
-        const tlsFailed = connection.upgrading === true && failure.code !== "ETLS";
+        let failure = toSessionError(err, "setup", false);
+        if (internals(connection).upgrading === true && failure.code !== "ETLS") {
+          failure = new SmtpSessionError(failure.message, "setup", "ETLS", failure.reply, false);
+        }
         connection.close();
-        reject(tlsFailed ? new SmtpSessionError(failure.message, "setup", "ETLS", failure.reply, false) : failure);
+        reject(mandatory && failure.code === "ETLS" ? tlsPolicyError(failure, options, policy) : failure);
       } else {
         resolve();
       }
@@ -211,15 +195,21 @@ async function handshake(options: SmtpSessionOptions, tls: TlsPolicy, timeouts: 
     // callback; a silent close before the greeting comes through the callback with an error.
     connection.connect((err) => settle(err));
   });
+  if (mandatory && !connection.secure) {
+    connection.close();
+    const failure = new SmtpSessionError(`${options.host} did not start TLS`, "setup", "ETLS", null, false);
+    throw tlsPolicyError(failure, options, policy);
+  }
   return connection;
 }
 
 export async function openSmtpSession(options: SmtpSessionOptions): Promise<SmtpSession> {
   const timeouts = resolveTimeouts(options.timeouts);
   const policy = options.tls ?? "opportunistic";
+  const observer: { timer: PhaseTimer | null } = { timer: null };
   let connection: SMTPConnection;
   try {
-    connection = await handshake(options, policy, timeouts);
+    connection = await handshake(options, policy, timeouts, observer);
   } catch (err) {
     // A failed TLS handshake (not a refused STARTTLS, which nodemailer already continues past)
     // leaves the session unusable. Opportunistic TLS may fall back to cleartext (RFC 7435 §3),
@@ -227,15 +217,23 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Smtp
     // opportunistic_tls_reconnect_on_failed_handshake. Postfix instead defers the message and
     // sends in cleartext on the next attempt: a retry-interval delay for the same result.
     if (!(err instanceof SmtpSessionError) || err.code !== "ETLS" || policy !== "opportunistic") throw err;
-    connection = await handshake(options, "none", timeouts);
+    connection = await handshake(options, "none", timeouts, observer);
   }
-  return wrapConnection(connection, options);
+  observer.timer = new PhaseTimer(timeouts, (ms) => {
+    const socket = internals(connection)._socket;
+    if (socket) socket.setTimeout(ms);
+  });
+  return wrapConnection(connection, options, observer.timer);
 }
 
-function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions): SmtpSession {
-  const socket = connection._socket || null;
+function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions, timer: PhaseTimer): SmtpSession {
+  const socket = internals(connection)._socket || null;
   const remoteIp = socket?.remoteAddress ?? options.address;
   const tls = connection.secure;
+  // TLSSocket.authorized covers the chain and, given a servername, the name check of
+  // tls.checkServerIdentity, even when rejectUnauthorized is off.
+  const tlsVerified = tls && !!socket && "authorized" in socket && socket.authorized === true;
+  const pipelining = internals(connection)._supportedExtensions?.includes("PIPELINING") ?? false;
   const closeListeners: Array<() => void> = [];
   let open = true;
   let needsReset = false;
@@ -251,6 +249,15 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions)
 
   function closedError(phase: SmtpSessionPhase): SmtpSessionError {
     return new SmtpSessionError("connection is closed", phase, "ECONNECTION", null, false);
+  }
+
+  /** Names the RFC 5321 phase that ran out of time, rather than nodemailer's bare "Timeout". */
+  function failureOf(err: NodemailerError, phase: SmtpSessionPhase, bodySent: boolean): SmtpSessionError {
+    const failure = toSessionError(err, phase, bodySent);
+    const waited = timer.current;
+    if (failure.code !== "ETIMEDOUT" || !waited) return failure;
+    const message = `${waited.name} timed out after ${waited.ms} ms without an answer (RFC 5321 §4.5.3.2)`;
+    return new SmtpSessionError(message, phase, "ETIMEDOUT", failure.reply, bodySent);
   }
 
   async function send(envelopeFrom: string, recipients: readonly string[], raw: Buffer): Promise<RecipientReply[]> {
@@ -273,10 +280,12 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions)
     let bodySent = false;
     // A stream rather than the Buffer, only to learn whether any byte of the message was handed
     // over: nodemailer pipes it after the server's 354, so an unread body means the server cannot
-    // have the message and a retry elsewhere cannot duplicate it.
+    // have the message and a retry elsewhere cannot duplicate it. The first read also starts the
+    // data block timeout.
     const body = new Readable({
       read() {
         bodySent = true;
+        timer.bodyStarted();
         this.push(raw);
         this.push(null);
       },
@@ -304,7 +313,7 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions)
           return;
         }
         if (!isMessageRefusal(failure)) {
-          reject(toSessionError(failure, "transaction", bodySent));
+          reject(failureOf(failure, "transaction", bodySent));
           return;
         }
         // MAIL refused, every RCPT refused, DATA refused, or the end of DATA refused. A refused
@@ -333,7 +342,7 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions)
           return;
         }
         connection.close();
-        reject(toSessionError(err, "reset", false));
+        reject(failureOf(err as NodemailerError, "reset", false));
       });
     });
   }
@@ -341,9 +350,9 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions)
   function quit(): Promise<void> {
     if (!open) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => connection.close(), QUIT_TIMEOUT_MS);
+      const quitTimer = setTimeout(() => connection.close(), QUIT_TIMEOUT_MS);
       connection.once("end", () => {
-        clearTimeout(timer);
+        clearTimeout(quitTimer);
         resolve();
       });
       connection.quit();
@@ -354,6 +363,8 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions)
     host: options.host,
     remoteIp,
     tls,
+    tlsVerified,
+    pipelining,
     get open() {
       return open;
     },

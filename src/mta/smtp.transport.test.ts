@@ -48,7 +48,7 @@ describe("SMTP transport", () => {
       relay: null,
       port: sink.port,
       resolver: createMxResolver({ dnsServers: [dns.address], lookupTimeoutMs: 500 }),
-      timeouts: { connectMs: 1_000, greetingMs: 1_000, socketMs: 2_000 },
+      timeouts: { connectMs: 1_000, greetingMs: 1_000, mailMs: 2_000, rcptMs: 2_000, dataInitMs: 2_000, dataBlockMs: 2_000, dataEndMs: 2_000 },
       ...transportOptions,
     });
     cleanups.push(async () => {
@@ -150,7 +150,8 @@ describe("SMTP transport", () => {
 
   it("keeps 200 concurrent jobs within the connection cap", async (t) => {
     t.after(cleanup);
-    const { sink, transport } = await setup({}, { maxConnectionsPerDestination: 4 });
+    // Enough messages per connection that none retires: this is about the cap, not reuse.
+    const { sink, transport } = await setup({}, { maxConnectionsPerDestination: 4, maxMessagesPerConnection: 1_000 });
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => transport.deliver(job("dest.test", `r${i}`))));
     assert.ok(results.every((r) => kinds(r)[0] === "delivered"));
     assert.equal(sink.messages.length, 200);

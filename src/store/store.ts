@@ -4,9 +4,10 @@
 import { mkdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { join, resolve } from "node:path";
-import SQLite from "better-sqlite3";
 import pg from "pg";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from "kysely";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { statementCache } from "./statement-cache.js";
 import type { Database } from "./schema.js";
 import { migrationProvider } from "./migrations.js";
 
@@ -15,9 +16,13 @@ export type Db = Kysely<Database>;
 
 export interface Store {
   readonly dialect: Dialect;
+  /** For reads outside a transaction; every write goes through write() or writeGrouped(). */
   readonly db: Db;
-  /** A write transaction; on SQLite it takes the write lock at BEGIN (IMMEDIATE) so it never fails half-way on lock upgrade. */
-  write<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
+  /**
+   * A write transaction; on SQLite it takes the write lock at BEGIN (IMMEDIATE) so it never fails
+   * half-way on lock upgrade. By default its commit is flushed to disk before it resolves.
+   */
+  write<T>(fn: (trx: Db) => Promise<T>, options?: WriteOptions): Promise<T>;
   /**
    * Runs `fn` in a transaction shared with other calls made in the same turn of the event loop,
    * so that N concurrent acceptances cost one commit (one fsync) instead of N. Each call is
@@ -28,6 +33,17 @@ export interface Store {
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface WriteOptions {
+  /**
+   * "relaxed": the commit survives a crash of this process but may be lost if the machine itself
+   * fails before the operating system writes it out (SQLite synchronous=NORMAL in WAL mode;
+   * PostgreSQL synchronous_commit=off). For writes whose loss only means doing work again —
+   * queue claims and delivery outcomes, where a lost outcome means one more attempt — never for
+   * acceptance, which must be on disk before the client is answered.
+   */
+  durability?: "full" | "relaxed";
 }
 
 export interface StoreOptions {
@@ -51,7 +67,8 @@ export function openSqlite(file: string): Store {
   const database = new SQLite(file);
   database.pragma("journal_mode = WAL");
   // FULL: every commit is fsynced before it returns, so an acceptance answered 200 survives a
-  // power cut. NORMAL would be faster but may lose the last commits in WAL mode.
+  // power cut. NORMAL would be faster but may lose the last commits in WAL mode; it is used only
+  // for writes marked relaxed (see WriteOptions).
   database.pragma("synchronous = FULL");
   database.pragma("busy_timeout = 10000");
   database.pragma("foreign_keys = ON");
@@ -61,21 +78,33 @@ export function openSqlite(file: string): Store {
   // so a stuck worker cannot let it grow without bound, and the file is truncated back after.
   database.pragma("wal_autocheckpoint = 16000");
   database.pragma("journal_size_limit = 67108864");
+  // SQLite statements run synchronously on this thread. A variant with the connection in a
+  // worker thread was measured (see docs/benchmarks.md): batches were faster, but single
+  // requests and the MTA, which make many small statements, were twice as slow, because every
+  // statement became a message between threads.
+  const prepare = statementCache(database);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { close: () => database.close(), prepare } }) });
   const checkpointer = new Worker(new URL("./sqlite-checkpoint.worker.js", import.meta.url), {
     workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS },
   });
   checkpointer.unref();
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  const write = async <T>(fn: (trx: Db) => Promise<T>): Promise<T> =>
+  const write = async <T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> =>
     db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
+      // Each fsync blocks the event loop (better-sqlite3 is synchronous); relaxed commits skip it.
+      const relaxed = options.durability === "relaxed";
+      if (relaxed) database.pragma("synchronous = NORMAL");
       try {
-        const result = await fn(conn);
-        await sql`commit`.execute(conn);
-        return result;
-      } catch (err) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw err;
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(conn);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (err) {
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw err;
+        }
+      } finally {
+        if (relaxed) database.pragma("synchronous = FULL");
       }
     });
   const stopCheckpointer = () =>
@@ -89,33 +118,6 @@ export function openSqlite(file: string): Store {
 
 const CHECKPOINT_INTERVAL_MS = 200;
 
-/** Most distinct SQL texts kept prepared; multi-row INSERTs of different sizes are distinct texts. */
-const STATEMENT_CACHE_SIZE = 500;
-
-/**
- * Kysely's SQLite driver prepares every statement anew on each query; preparing cost more than
- * executing for our short statements (13% of the request path in the profile). The same SQL text
- * always yields an equivalent statement, and better-sqlite3 statements are reusable, so they are
- * kept in a small LRU. Safe because we never stream (iterate) a statement while reusing it.
- */
-function withStatementCache(database: SQLite.Database): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
-  return {
-    close: () => database.close(),
-    prepare(text: string) {
-      let statement = cache.get(text);
-      if (statement) {
-        cache.delete(text);
-      } else {
-        statement = database.prepare(text);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-      }
-      cache.set(text, statement);
-      return statement;
-    },
-  };
-}
-
 export function openPostgres(url: string, poolSize: number): Store {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle pooled connection that the server closes (restart, failover, admin) emits 'error' on
@@ -123,7 +125,11 @@ export function openPostgres(url: string, poolSize: number): Store {
   // next query opens a new one; queries in flight get their own errors.
   pool.on("error", () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const write = <T>(fn: (trx: Db) => Promise<T>): Promise<T> => db.transaction().execute(fn);
+  const write = <T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> =>
+    db.transaction().execute(async (trx) => {
+      if (options.durability === "relaxed") await sql`set local synchronous_commit = off`.execute(trx);
+      return fn(trx);
+    });
   return makeStore("postgres", db, write);
 }
 
@@ -146,6 +152,16 @@ function makeStore(dialect: Dialect, db: Db, write: Store["write"], beforeClose:
     const outcomes: Array<{ ok: boolean; value: unknown }> = [];
     try {
       await write(async (trx) => {
+        // A lone call needs no savepoint: if it fails, the whole transaction is its own.
+        if (group.length === 1) {
+          try {
+            outcomes.push({ ok: true, value: await group[0]!.fn(trx) });
+          } catch (err) {
+            outcomes.push({ ok: false, value: err });
+            throw err;
+          }
+          return;
+        }
         for (const [i, item] of group.entries()) {
           await sql.raw(`savepoint g${i}`).execute(trx);
           try {
