@@ -1,7 +1,7 @@
 // The `posthorn` command: parses arguments and config, then runs one command.
 import { parseArgs } from "node:util";
 import { loadConfig, redactedConfig, ConfigError, type Config } from "./config/config.schema.js";
-import { createLogger } from "./shared/logger.js";
+import { createLogger, silentLogger } from "./shared/logger.js";
 import { isPosthornError } from "./shared/errors.js";
 import { openStore } from "./store/store.js";
 import { buildServices, startApp } from "./app/app.js";
@@ -113,7 +113,7 @@ async function withServices(config: Config, fn: (services: ReturnType<typeof bui
   const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 });
   try {
     await store.migrate();
-    await fn(buildServices(store, { hostname: config.hostname }));
+    await fn(buildServices(store, config, silentLogger()));
     return 0;
   } finally {
     await store.close();

@@ -62,7 +62,7 @@ describe("delivery through MX records", () => {
       const mine = sink.messages.filter((m) => m.messageId?.includes(sent.MessageID));
       return mine.length === 2 ? mine : null;
     });
-    const secret = verpSecret(loadEncryptionKey({ encryptionKey: null, dataDir: server.dataDir }));
+    const secret = verpSecret(loadEncryptionKey({ configured: null, dataDir: server.dataDir }).key);
     const deliveries = await server.app.services.messages.deliveries(server.app.services.store.db, sent.MessageID);
     for (const m of received) {
       assert.deepEqual(m.rcptTo.length, 1);

@@ -16,6 +16,13 @@ import { MtaWorker } from "../mta/mta.worker.js";
 import { QueueService } from "../mta/queue.service.js";
 import { verpSecret } from "../mta/verp.js";
 import { loadEncryptionKey } from "./encryption-key.js";
+import { SendingDomainsService } from "../sending-domains/sending-domains.service.js";
+import { createDomainDns } from "../sending-domains/domain-dns.js";
+import { createSecretBox } from "../sending-domains/secret-box.js";
+import { createDkimSigner } from "../sending-domains/dkim.signer.js";
+import { startDomainRecheck, type DomainRecheck } from "../sending-domains/domain-recheck.js";
+import { domainsRoutes } from "../api/postmark/domains.routes.js";
+import { returnPathDomains } from "./return-path.js";
 import { queueRoutes } from "../api/app/queue.routes.js";
 import { buildHttpServer } from "../api/http.server.js";
 import { createMtaTransport } from "./transport.factory.js";
@@ -31,18 +38,33 @@ export interface AppServices {
   accept: AcceptService;
   deliveries: DeliveriesRepository;
   queue: QueueService;
+  domains: SendingDomainsService;
+  /** Seals secrets at rest (DKIM keys) and keys the VERP signatures. */
+  encryptionKey: Buffer;
 }
 
 /** The domain services over a store, without any role started: used by CLI commands and by start. */
-export function buildServices(store: Store, options: { hostname: string; clock?: Clock; onQueued?: () => void }): AppServices {
+export function buildServices(store: Store, config: Config, logger: Logger, options: { clock?: Clock; onQueued?: () => void } = {}): AppServices {
   const clock = options.clock ?? systemClock;
+  const hostname = config.hostname;
   const workspaces = new WorkspacesService({ store, clock });
   const suppressions = new SuppressionsService({ clock });
   const bounces = new BouncesService({ clock, suppressions });
   const messages = new MessagesRepository();
-  const accept = new AcceptService({ store, clock, hostname: options.hostname, workspaces, suppressions, messages, onQueued: options.onQueued });
+  const accept = new AcceptService({ store, clock, hostname, workspaces, suppressions, messages, onQueued: options.onQueued });
   const queue = new QueueService({ store, clock, bounces, messages });
-  return { store, clock, workspaces, suppressions, bounces, messages, accept, deliveries: new DeliveriesRepository(store.dialect), queue };
+  const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
+  if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
+  const domains = new SendingDomainsService({
+    store,
+    clock,
+    logger: logger.child({ component: "sending-domains" }),
+    dns: createDomainDns({ dnsServers: config.delivery.dnsServers ? [...config.delivery.dnsServers] : undefined }),
+    secrets: createSecretBox(encryptionKey.key),
+    settings: { hostname, spfInclude: null, ed25519: config.dkim.ed25519 },
+  });
+  const deliveries = new DeliveriesRepository(store.dialect);
+  return { store, clock, workspaces, suppressions, bounces, messages, accept, deliveries, queue, domains, encryptionKey: encryptionKey.key };
 }
 
 export interface RunningApp {
@@ -63,8 +85,9 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   await store.migrate();
 
   let worker: MtaWorker | null = null;
-  const services = buildServices(store, { hostname: config.hostname, clock, onQueued: () => worker?.wake() });
-  const { workspaces, bounces, messages, accept, deliveries } = services;
+  const services = buildServices(store, config, logger, { clock, onQueued: () => worker?.wake() });
+  const { workspaces, bounces, messages, accept, deliveries, domains } = services;
+  let recheck: DomainRecheck | null = null;
 
   let transport: Transport | null = null;
   if (config.roles.includes("mta")) {
@@ -79,16 +102,18 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       bounces,
     });
     worker = new MtaWorker(
-      { store, clock, logger: logger.child({ component: "mta" }), transport, deliveries, messages, recorder },
+      { store, clock, logger: logger.child({ component: "mta" }), transport, deliveries, messages, recorder, signer: createDkimSigner({ service: domains, clock }) },
       {
         concurrency: config.delivery.concurrency,
         leaseMs: config.delivery.leaseMs,
         envelope: config.envelope.verp
-          ? { verp: true, secret: verpSecret(loadEncryptionKey(config)), returnPathDomain: () => config.envelope.returnPathDomain }
+          ? { verp: true, secret: verpSecret(services.encryptionKey), returnPathDomain: returnPathDomains(domains, config.envelope.returnPathDomain, clock) }
           : { verp: false },
       },
     );
     worker.start();
+    // DNS rechecks of sending domains ride with the MTA role, which needs their results.
+    recheck = startDomainRecheck({ service: domains, intervalMs: config.dkim.recheckIntervalMs, logger: logger.child({ component: "sending-domains" }) });
   }
 
   let http: FastifyInstance | null = null;
@@ -101,7 +126,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       workspaces,
       accept,
       messages,
-      accountRoutes: [queueRoutes(services.queue)],
+      accountRoutes: [queueRoutes(services.queue), domainsRoutes({ domains })],
       readiness: async () => {
         try {
           await store.ping();
@@ -125,7 +150,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       // Phase one: stop taking work (no new HTTP requests, no new claims). Phase two: drain what
       // is in flight within the deadline, give back what is not done, close the store.
       const deadline = config.shutdownTimeoutMs;
-      await Promise.all([http?.close(), worker?.stop(deadline)]);
+      await Promise.all([http?.close(), worker?.stop(deadline), recheck?.stop()]);
       await transport?.close();
       await store.close();
     })());

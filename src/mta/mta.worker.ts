@@ -8,6 +8,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
 import { verpAddress } from "./verp.js";
+import { domainOf } from "../messages/addresses.js";
 import type { MessagesRepository } from "../messages/messages.repository.js";
 import type { DeliveryJob, RecipientOutcome, Transport } from "./mta.types.js";
 import type { ClaimedDelivery, DeliveriesRepository } from "./deliveries.repository.js";
@@ -18,7 +19,12 @@ export type EnvelopePolicy =
   /** The message's From address; recipients of one message and domain share one SMTP transaction. */
   | { verp: false }
   /** A signed VERP address per delivery (see verp.ts): one transaction per recipient, on shared connections. */
-  | { verp: true; secret: Buffer; returnPathDomain: (fromAddress: string) => string };
+  | { verp: true; secret: Buffer; returnPathDomain: (fromAddress: string) => Promise<string> };
+
+/** Adds DKIM signatures for the From domain, or returns the bytes unchanged when it has no key. */
+export interface MessageSigner {
+  sign(raw: Buffer, fromDomain: string): Promise<Buffer>;
+}
 
 export interface MtaWorkerOptions {
   envelope: EnvelopePolicy;
@@ -38,6 +44,7 @@ export interface MtaWorkerDeps {
   deliveries: DeliveriesRepository;
   messages: MessagesRepository;
   recorder: OutcomeRecorder;
+  signer?: MessageSigner;
 }
 
 export class MtaWorker {
@@ -160,6 +167,8 @@ export class MtaWorker {
       if (group) group.push(row);
       else groups.set(key, [row]);
     }
+    // Signed once per message, however many deliveries (VERP transactions) carry it.
+    const signed = new Map<string, Promise<Buffer>>();
     for (const group of groups.values()) {
       const first = group[0]!;
       const message = byId.get(first.messageId);
@@ -178,22 +187,31 @@ export class MtaWorker {
         subject: message.subject,
         tag: message.tag,
       };
-      const job: DeliveryJob = {
-        domain: first.domain,
-        envelopeFrom: envelope.verp
-          ? verpAddress(first.id, envelope.returnPathDomain(message.envelope_from), envelope.secret)
-          : message.envelope_from,
-        recipients: group.map((r) => r.recipient),
-        raw: Buffer.from(message.mime),
-      };
-      void this.attempt(job, group, info);
+      let raw = signed.get(message.id);
+      if (!raw) {
+        const mime = Buffer.from(message.mime);
+        raw = this.deps.signer ? this.deps.signer.sign(mime, domainOf(message.envelope_from)) : Promise.resolve(mime);
+        raw.catch(() => undefined); // each attempt awaits it and handles the failure
+        signed.set(message.id, raw);
+      }
+      void this.attempt(group, info, message.envelope_from, raw);
     }
     return rows.length;
   }
 
-  private async attempt(job: DeliveryJob, group: ClaimedDelivery[], message: MessageInfo): Promise<void> {
+  private async attempt(group: ClaimedDelivery[], message: MessageInfo, fromAddress: string, raw: Promise<Buffer>): Promise<void> {
     let items: RecordItem[];
+    const first = group[0]!;
+    const envelope = this.options.envelope;
     try {
+      const job: DeliveryJob = {
+        domain: first.domain,
+        envelopeFrom: envelope.verp ? verpAddress(first.id, await envelope.returnPathDomain(fromAddress), envelope.secret) : fromAddress,
+        recipients: group.map((r) => r.recipient),
+        // A signing failure (database down, undecryptable key) rejects here and defers below:
+        // better late than unsigned, which receivers enforcing DMARC would refuse.
+        raw: await raw,
+      };
       const result = await this.deps.transport.deliver(job);
       const byRecipient = new Map(result.outcomes.map((o) => [o.recipient, o.outcome]));
       items = group.map((delivery) => ({
@@ -205,7 +223,7 @@ export class MtaWorker {
     } catch (err) {
       // The transport reports expected failures as outcomes; an exception is a bug or an
       // infrastructure fault, so defer rather than lose or bounce the mail.
-      this.deps.logger.error({ err, domain: job.domain }, "transport failed unexpectedly; deferring");
+      this.deps.logger.error({ err, domain: first.domain }, "delivery failed unexpectedly; deferring");
       const outcome: RecipientOutcome = { kind: "deferred", reply: null, reason: `internal error: ${(err as Error).message}` };
       items = group.map((delivery) => ({ message, delivery, outcome, attempt: { remoteHost: null, remoteIp: null, tls: false } }));
     }

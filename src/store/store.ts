@@ -8,6 +8,7 @@ import pg from "pg";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import { statementCache } from "./statement-cache.js";
+import { WalSync } from "./wal-sync.js";
 import type { Database } from "./schema.js";
 import { migrationProvider } from "./migrations.js";
 
@@ -38,8 +39,8 @@ export interface Store {
 export interface WriteOptions {
   /**
    * "relaxed": the commit survives a crash of this process but may be lost if the machine itself
-   * fails before the operating system writes it out (SQLite synchronous=NORMAL in WAL mode;
-   * PostgreSQL synchronous_commit=off). For writes whose loss only means doing work again —
+   * fails before the operating system writes it out (SQLite: no WAL fsync awaited; PostgreSQL:
+   * synchronous_commit=off). For writes whose loss only means doing work again —
    * queue claims and delivery outcomes, where a lost outcome means one more attempt — never for
    * acceptance, which must be on disk before the client is answered.
    */
@@ -66,10 +67,9 @@ export function openStore(options: StoreOptions): Store {
 export function openSqlite(file: string): Store {
   const database = new SQLite(file);
   database.pragma("journal_mode = WAL");
-  // FULL: every commit is fsynced before it returns, so an acceptance answered 200 survives a
-  // power cut. NORMAL would be faster but may lose the last commits in WAL mode; it is used only
-  // for writes marked relaxed (see WriteOptions).
-  database.pragma("synchronous = FULL");
+  // NORMAL: COMMIT does not fsync here; durable writes await WalSync (wal-sync.ts), which
+  // fsyncs the WAL off the event loop and gives the guarantee of FULL before they resolve.
+  database.pragma("synchronous = NORMAL");
   database.pragma("busy_timeout = 10000");
   database.pragma("foreign_keys = ON");
   // Checkpoints (copying the WAL into the database file, with an fsync) run in a worker thread;
@@ -88,32 +88,33 @@ export function openSqlite(file: string): Store {
     workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS },
   });
   checkpointer.unref();
-  const write = async <T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> =>
-    db.connection().execute(async (conn) => {
-      // Each fsync blocks the event loop (better-sqlite3 is synchronous); relaxed commits skip it.
-      const relaxed = options.durability === "relaxed";
-      if (relaxed) database.pragma("synchronous = NORMAL");
+  const wal = new WalSync(`${file}-wal`);
+  const write = async <T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> => {
+    const result = await db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
       try {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const result = await fn(conn);
-          await sql`commit`.execute(conn);
-          return result;
-        } catch (err) {
-          await sql`rollback`.execute(conn).catch(() => undefined);
-          throw err;
-        }
-      } finally {
-        if (relaxed) database.pragma("synchronous = FULL");
+        const value = await fn(conn);
+        await sql`commit`.execute(conn);
+        return value;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw err;
       }
     });
+    // Outside the connection lock: other transactions commit while this one's fsync runs.
+    if (options.durability !== "relaxed") await wal.sync();
+    return result;
+  };
   const stopCheckpointer = () =>
     new Promise<void>((resolve) => {
       checkpointer.once("message", () => resolve());
       checkpointer.once("exit", () => resolve());
       checkpointer.postMessage("stop");
     }).then(() => checkpointer.terminate().then(() => undefined));
-  return makeStore("sqlite", db, write, stopCheckpointer);
+  return makeStore("sqlite", db, write, async () => {
+    await wal.close();
+    await stopCheckpointer();
+  });
 }
 
 const CHECKPOINT_INTERVAL_MS = 200;

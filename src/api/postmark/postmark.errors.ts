@@ -21,6 +21,10 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   POSTMARK_TOO_MANY_BATCH_MESSAGES: { status: 422, errorCode: 410 },
   POSTMARK_INVALID_REQUEST: { status: 422, errorCode: 300 },
   QUEUE_DOMAIN_REQUIRED: { status: 422, errorCode: 300 },
+  DOMAIN_NOT_FOUND: { status: 422, errorCode: 510 },
+  DOMAIN_INVALID: { status: 422, errorCode: 511 },
+  DOMAIN_EXISTS: { status: 422, errorCode: 511 },
+  DKIM_ROTATION_PENDING: { status: 422, errorCode: 505 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {
