@@ -51,7 +51,7 @@ export function buildServices(store: Store, config: Config, logger: Logger, opti
   const suppressions = new SuppressionsService({ clock });
   const bounces = new BouncesService({ clock, suppressions });
   const messages = new MessagesRepository();
-  const accept = new AcceptService({ store, clock, hostname, workspaces, suppressions, messages, onQueued: options.onQueued });
+  const accept = new AcceptService({ store, clock, hostname, workspaces, suppressions, messages, notifyFailures: config.dsnForApi, onQueued: options.onQueued });
   const queue = new QueueService({ store, clock, bounces, messages });
   const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
   if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
@@ -100,6 +100,8 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       deliveries,
       messages,
       bounces,
+      hostname: config.hostname,
+      onQueued: () => worker?.wake(),
     });
     worker = new MtaWorker(
       { store, clock, logger: logger.child({ component: "mta" }), transport, deliveries, messages, recorder, signer: createDkimSigner({ service: domains, clock }) },

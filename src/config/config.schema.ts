@@ -90,6 +90,8 @@ const schema = z.object({
   POSTHORN_VERP: z.enum(["true", "false", "1", "0"]).default("true"),
   /** Domain of the VERP return paths when the From domain has no verified return-path domain of its own. */
   POSTHORN_RETURN_PATH_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a domain name").optional(),
+  /** Send RFC 3464 failure notices to the From address of API mail too (SMTP mail asks per message). */
+  POSTHORN_DSN_FOR_API: z.enum(["true", "false", "1", "0"]).default("false"),
   /** JSON file of per-destination limits (connections, rates, TLS), reloaded when it changes. */
   POSTHORN_DESTINATIONS_FILE: z.string().min(1).optional(),
 });
@@ -126,6 +128,7 @@ export type Config = Readonly<{
   dkim: { ed25519: boolean; recheckIntervalMs: number };
   destinationsFile: string | null;
   envelope: { verp: boolean; returnPathDomain: string };
+  dsnForApi: boolean;
 }>;
 
 export class ConfigError extends Error {
@@ -174,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     encryptionKey: e.POSTHORN_ENCRYPTION_KEY ? decodeKey(e.POSTHORN_ENCRYPTION_KEY) : null,
     dkim: { ed25519: e.POSTHORN_DKIM_ED25519 === "true" || e.POSTHORN_DKIM_ED25519 === "1", recheckIntervalMs: e.POSTHORN_DOMAIN_RECHECK_INTERVAL },
     destinationsFile: e.POSTHORN_DESTINATIONS_FILE ?? null,
+    dsnForApi: e.POSTHORN_DSN_FOR_API === "true" || e.POSTHORN_DSN_FOR_API === "1",
     envelope: {
       verp: e.POSTHORN_VERP === "true" || e.POSTHORN_VERP === "1",
       returnPathDomain: (e.POSTHORN_RETURN_PATH_DOMAIN ?? e.POSTHORN_HOSTNAME).toLowerCase(),

@@ -35,6 +35,8 @@ export interface AcceptDeps {
   workspaces: WorkspacesService;
   suppressions: SuppressionsService;
   messages: MessagesRepository;
+  /** Ask for failure notices (RFC 3464 DSNs) to the sender of every message accepted here. */
+  notifyFailures?: boolean;
   /** Called after a commit that created deliveries, so a local MTA can look for work at once. */
   onQueued?: () => void;
 }
@@ -112,6 +114,7 @@ export class AcceptService {
         mime,
         sandboxed: workspace.sandbox ? 1 : 0,
         status: workspace.sandbox ? "Processed" : "Queued",
+        dsn_notify: this.deps.notifyFailures ? 1 : 0,
         created_at: now,
       });
       // A sandboxed workspace records the message but creates no deliveries: nothing may leave.

@@ -20,7 +20,7 @@ export interface MessageSearch {
   toDate?: number;
 }
 
-export type MessageSummaryRow = Omit<MessageRow, "mime" | "text_body" | "html_body">;
+export type MessageSummaryRow = Omit<MessageRow, "mime" | "text_body" | "html_body" | "dsn_notify">;
 
 const SUMMARY_COLUMNS = [
   "id",
@@ -88,7 +88,7 @@ export class MessagesRepository {
       rows.push(
         ...(await db
           .selectFrom("messages")
-          .select(["id", "workspace_id", "stream", "envelope_from", "from_header", "subject", "tag", "mime"])
+          .select(["id", "workspace_id", "stream", "envelope_from", "from_header", "subject", "tag", "mime", "dsn_notify", "created_at"])
           .where("id", "in", ids.slice(i, i + INSERT_CHUNK))
           .execute()),
       );

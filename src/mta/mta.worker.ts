@@ -186,11 +186,16 @@ export class MtaWorker {
         fromHeader: message.from_header,
         subject: message.subject,
         tag: message.tag,
+        envelopeFrom: message.envelope_from,
+        notifyFailure: message.dsn_notify === 1,
+        receivedAt: message.created_at,
+        originalHeaders: headerBlock(message.mime),
       };
       let raw = signed.get(message.id);
       if (!raw) {
         const mime = Buffer.from(message.mime);
-        raw = this.deps.signer ? this.deps.signer.sign(mime, domainOf(message.envelope_from)) : Promise.resolve(mime);
+        // A notice with a null sender (a DSN) has no From domain of ours to sign for.
+        raw = this.deps.signer && message.envelope_from ? this.deps.signer.sign(mime, domainOf(message.envelope_from)) : Promise.resolve(mime);
         raw.catch(() => undefined); // each attempt awaits it and handles the failure
         signed.set(message.id, raw);
       }
@@ -206,7 +211,8 @@ export class MtaWorker {
     try {
       const job: DeliveryJob = {
         domain: first.domain,
-        envelopeFrom: envelope.verp ? verpAddress(first.id, await envelope.returnPathDomain(fromAddress), envelope.secret) : fromAddress,
+        // A null reverse-path stays null (RFC 5321 §4.5.5): notices must never be bounced back.
+        envelopeFrom: envelope.verp && fromAddress ? verpAddress(first.id, await envelope.returnPathDomain(fromAddress), envelope.secret) : fromAddress,
         recipients: group.map((r) => r.recipient),
         // A signing failure (database down, undecryptable key) rejects here and defers below:
         // better late than unsigned, which receivers enforcing DMARC would refuse.
@@ -236,6 +242,12 @@ export class MtaWorker {
       if (this.options.concurrency - this.held.size >= this.minClaim) this.wake();
     }
   }
+}
+
+/** The header block of a raw message, up to the blank line that ends it. */
+function headerBlock(mime: Buffer): Buffer {
+  const end = mime.indexOf("\r\n\r\n");
+  return end < 0 ? mime : mime.subarray(0, end + 2);
 }
 
 function missingOutcome(): RecipientOutcome {

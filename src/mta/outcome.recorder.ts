@@ -11,6 +11,7 @@ import type { MessagesRepository } from "../messages/messages.repository.js";
 import type { AttemptResult, RecipientOutcome, SmtpReply } from "./mta.types.js";
 import type { ClaimedDelivery, DeliveriesRepository, DeliveryUpdate } from "./deliveries.repository.js";
 import { nextRetry, type RetryPolicy } from "./retry-schedule.js";
+import { queueFailureNotices } from "./failure-notices.js";
 
 export interface MessageInfo {
   id: string;
@@ -19,6 +20,13 @@ export interface MessageInfo {
   fromHeader: string;
   subject: string;
   tag: string | null;
+  /** The original envelope sender ("" for a notice that itself has a null sender). */
+  envelopeFrom: string;
+  /** Whether failures are reported to envelopeFrom with an RFC 3464 notice. */
+  notifyFailure: boolean;
+  receivedAt: number;
+  /** The message's header block, returned in a failure notice. */
+  originalHeaders: Buffer;
 }
 
 export interface RecordItem {
@@ -52,6 +60,10 @@ export class OutcomeRecorder {
       deliveries: DeliveriesRepository;
       messages: MessagesRepository;
       bounces: BouncesService;
+      /** Our host name, as the Reporting-MTA of failure notices. */
+      hostname: string;
+      /** Called after failure notices were queued, so the MTA picks them up. */
+      onQueued?: () => void;
     },
   ) {}
 
@@ -85,6 +97,7 @@ export class OutcomeRecorder {
   }
 
   private async write(group: Pending[]): Promise<void> {
+    let noticesQueued = 0;
     try {
       await this.deps.store.write(
         async (trx) => {
@@ -105,12 +118,19 @@ export class OutcomeRecorder {
           }
           await this.deps.messages.appendEvents(trx, events);
           await this.deps.messages.markSentWhereDone(trx, [...new Set(planned.map((p) => p.event.message_id))]);
+          noticesQueued = await queueFailureNotices(trx, {
+            failures: planned.filter((p) => applied.has(p.update.id) && (p.update.state === "bounced" || p.update.state === "expired")),
+            hostname: this.deps.hostname,
+            messages: this.deps.messages,
+            now,
+          });
         },
         // Relaxed: an outcome lost with the machine (not with the process) only means the
         // delivery is attempted again after its lease — the at-least-once case a crash already has.
         { durability: "relaxed" },
       );
       for (const p of group) p.done();
+      if (noticesQueued > 0) this.deps.onQueued?.();
     } catch (err) {
       this.deps.logger.error({ err }, "recording delivery outcomes failed; the rows stay leased and will be retried after the lease");
       for (const p of group) p.fail(err);
@@ -130,10 +150,11 @@ export class OutcomeRecorder {
       Tls: attempt.tls,
     };
     const update = { id: delivery.id, leaseOwner: delivery.leaseOwner, attempts, lastReply: replyText, now };
+    const notice = { item, reply: outcome.reply };
 
     switch (outcome.kind) {
       case "delivered":
-        return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...event, type: "Delivered" }, details: serverDetails };
+        return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...event, type: "Delivered" }, details: serverDetails, notice };
       case "deferred": {
         const decision = nextRetry(this.deps.retry, { attempts, createdAt: delivery.createdAt, now });
         if (decision.kind === "retry") {
@@ -141,6 +162,7 @@ export class OutcomeRecorder {
             update: { ...update, state: "deferred", nextAttemptAt: decision.at },
             event: { ...event, type: "Transient" },
             details: { ...serverDetails, NextAttemptAt: new Date(decision.at).toISOString() },
+            notice,
           };
         }
         // Out of time: the delivery ends expired and is reported as a (soft) bounce with the last reply.
@@ -150,6 +172,7 @@ export class OutcomeRecorder {
           event: { ...event, type: "Bounced" },
           details: { Summary: summary, ...serverDetails },
           bounce: bounceInput(message, delivery.recipient, "SoftBounce", summary),
+          notice,
         };
       }
       case "bounced":
@@ -158,6 +181,7 @@ export class OutcomeRecorder {
           event: { ...event, type: "Bounced" },
           details: { Summary: replyText, BounceType: outcome.bounceType, ...serverDetails },
           bounce: bounceInput(message, delivery.recipient, outcome.bounceType, replyText),
+          notice,
         };
       default: {
         const never: never = outcome;
@@ -167,11 +191,13 @@ export class OutcomeRecorder {
   }
 }
 
-interface Planned {
+export interface Planned {
   update: DeliveryUpdate;
   event: Omit<NewMessageEventRow, "details_json">;
   details: Record<string, unknown>;
   bounce?: BounceInput;
+  /** What a failure notice would need: the item and the remote reply. */
+  notice: { item: RecordItem; reply: SmtpReply | null };
 }
 
 function bounceInput(message: MessageInfo, email: string, type: BounceInput["type"], details: string): BounceInput {

@@ -7,12 +7,14 @@ import { foundation } from "./migrations/001-foundation.js";
 import { sendingDomains } from "./migrations/002-sending-domains.js";
 import { destinationSlots } from "./migrations/003-destination-slots.js";
 import { fairClaims } from "./migrations/004-fair-claims.js";
+import { dsnNotify } from "./migrations/005-dsn-notify.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
   ["002_sending_domains", sendingDomains],
   ["003_destination_slots", destinationSlots],
   ["004_fair_claims", fairClaims],
+  ["005_dsn_notify", dsnNotify],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -50,6 +50,8 @@ export interface MessagesTable {
   sandboxed: number;
   /** "Queued" until every delivery has a final outcome, then "Sent"; "Processed" when sandboxed. */
   status: string;
+  /** 1: send an RFC 3464 failure notice to envelope_from when a recipient bounces or expires. */
+  dsn_notify: Generated<number>;
   created_at: number;
 }
 
