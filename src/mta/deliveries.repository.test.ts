@@ -2,6 +2,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { storeTargets } from "../../test/support/stores.js";
 import type { Store } from "../store/store.js";
+import { CompiledQuery } from "kysely";
 import { DeliveriesRepository } from "./deliveries.repository.js";
 
 async function seed(store: Store, count: number, now: number, options: { workspace?: string; state?: "queued" | "deferred" } = {}): Promise<void> {
@@ -89,6 +90,21 @@ for (const target of storeTargets()) {
             assert.deepEqual([row.state, row.attempts, row.next_attempt_at, row.last_reply, row.lease_owner], [u.state, 1, u.nextAttemptAt, u.lastReply, null]);
           }
         }
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("a claim seeks the claim index instead of scanning every delivery", async () => {
+      const store = await target.open();
+      try {
+        const repo = new DeliveriesRepository(store.dialect);
+        const compiled = repo.dueIds(store.db, { now: 1000, limit: 10, workspaceId: "w", lane: "queued" }).compile();
+        const explain = store.dialect === "sqlite" ? "explain query plan " : "explain (format text) ";
+        const plan = await store.db.executeQuery(CompiledQuery.raw(explain + compiled.sql, [...compiled.parameters]));
+        const text = JSON.stringify(plan.rows);
+        assert.match(text, /deliveries_due_by_workspace/);
+        if (store.dialect === "sqlite") assert.doesNotMatch(text, /SCAN deliveries/);
       } finally {
         await store.close();
       }
