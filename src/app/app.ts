@@ -20,6 +20,7 @@ import { SendingDomainsService } from "../sending-domains/sending-domains.servic
 import { createDomainDns } from "../sending-domains/domain-dns.js";
 import { createSecretBox } from "../sending-domains/secret-box.js";
 import { createDkimSigner } from "../sending-domains/dkim.signer.js";
+import { createDkimSignPool } from "../sending-domains/dkim-sign.pool.js";
 import { startDomainRecheck, type DomainRecheck } from "../sending-domains/domain-recheck.js";
 import { domainsRoutes } from "../api/postmark/domains.routes.js";
 import { returnPathDomains } from "./return-path.js";
@@ -90,6 +91,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   let recheck: DomainRecheck | null = null;
 
   let transport: Transport | null = null;
+  const signPool = createDkimSignPool();
   if (config.roles.includes("mta")) {
     transport = options.transport ?? createMtaTransport(config, logger, store);
     const recorder = new OutcomeRecorder({
@@ -104,7 +106,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       onQueued: () => worker?.wake(),
     });
     worker = new MtaWorker(
-      { store, clock, logger: logger.child({ component: "mta" }), transport, deliveries, messages, recorder, signer: createDkimSigner({ service: domains, clock }) },
+      { store, clock, logger: logger.child({ component: "mta" }), transport, deliveries, messages, recorder, signer: createDkimSigner({ service: domains, clock, sign: signPool.sign }) },
       {
         concurrency: config.delivery.concurrency,
         leaseMs: config.delivery.leaseMs,
@@ -154,6 +156,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       const deadline = config.shutdownTimeoutMs;
       await Promise.all([http?.close(), worker?.stop(deadline), recheck?.stop()]);
       await transport?.close();
+      await signPool.close();
       await store.close();
     })());
 

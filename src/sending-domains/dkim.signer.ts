@@ -5,6 +5,7 @@
 // news.example.com signed can add that domain.
 import { dkimSign } from "mailauth/lib/dkim/sign.js";
 import type { DKIMSignOptions } from "mailauth";
+import type { SignFunction } from "./dkim-sign.pool.js";
 import type { Clock } from "../shared/clock.js";
 import { systemClock } from "../shared/clock.js";
 import { canonicalHostName } from "./domain-names.js";
@@ -51,6 +52,8 @@ export interface DkimSigner {
 export interface DkimSignerDeps {
   service: Pick<SendingDomainsService, "signingKeys" | "onDomainChanged">;
   clock?: Clock;
+  /** Computes the signatures; default on this thread. */
+  sign?: SignFunction;
   /** How long decrypted keys (and "no key" answers) are kept in memory. Default 60 s. */
   cacheTtlMs?: number;
 }
@@ -58,6 +61,7 @@ export interface DkimSignerDeps {
 export function createDkimSigner(deps: DkimSignerDeps): DkimSigner {
   const clock = deps.clock ?? systemClock;
   const ttlMs = deps.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+  const signWith = deps.sign ?? signHere;
   // Decrypting a key costs an AES-GCM open and a database read; per message that would double
   // the signing cost. Entries hold the decrypted PEM for at most ttlMs, in this process only.
   const cache = new Map<string, { keys: Promise<SigningKeys | null>; until: number }>();
@@ -98,13 +102,8 @@ export function createDkimSigner(deps: DkimSignerDeps): DkimSigner {
         headerList: SIGNED_HEADER_FIELDS.join(":"),
         signTime: new Date(clock.now()),
       } as unknown as DKIMSignOptions;
-      const result = await dkimSign(raw, options);
-      if (result.errors.length > 0) {
-        // mailauth reports { selector, signingDomain, err } entries; only the message is kept,
-        // so no key material can reach a log through this error.
-        const reasons = result.errors.map((e) => describeSignError(e)).join("; ");
-        throw new Error(`DKIM signing for ${domain} failed: ${reasons}`);
-      }
+      const result = await signWith(raw, options);
+      if (result.errors.length > 0) throw new Error(`DKIM signing for ${domain} failed: ${result.errors.join("; ")}`);
       return Buffer.concat([Buffer.from(result.signatures, "utf8"), raw]);
     },
     clearCache() {
@@ -112,6 +111,14 @@ export function createDkimSigner(deps: DkimSignerDeps): DkimSigner {
     },
   };
 }
+
+/** Signing on the calling thread; the MTA passes a worker pool's sign instead (dkim-sign.pool.ts). */
+const signHere: SignFunction = async (raw, options) => {
+  const result = await dkimSign(raw, options);
+  // mailauth reports { selector, signingDomain, err } entries; only the message is kept, so no
+  // key material can reach a log through this error.
+  return { signatures: result.signatures, errors: result.errors.map((e) => describeSignError(e)) };
+};
 
 function describeSignError(entry: unknown): string {
   const e = entry as { selector?: string; err?: { message?: string }; message?: string };
