@@ -18,11 +18,15 @@ export interface PosthornOptions {
   relayPort?: number;
   /** Write a V8 CPU profile of the server to this file when it stops. */
   cpuProfileFile?: string;
+  /** More environment for the server (e.g. POSTHORN_DNS_SERVERS). */
+  extraEnv?: Record<string, string>;
 }
 
 export interface RunningPosthorn {
   url: string;
   token: string;
+  /** An account token (domains, app API). */
+  accountToken: string;
   pid: number | undefined;
   /** The environment the server was started with (the benchmark's settings). */
   env: Record<string, string>;
@@ -46,6 +50,7 @@ export async function startPosthorn(options: PosthornOptions): Promise<RunningPo
     POSTHORN_SHUTDOWN_TIMEOUT: "5s",
   };
   if (options.relayPort !== undefined) env.POSTHORN_SMTP_RELAY = `smtp://127.0.0.1:${options.relayPort}`;
+  Object.assign(env, options.extraEnv ?? {});
 
   let server: ChildServer | null = null;
   try {
@@ -55,6 +60,11 @@ export async function startPosthorn(options: PosthornOptions): Promise<RunningPo
     });
     const token = stdout.trim().split("\n").pop()?.trim() ?? "";
     if (!token) throw new Error(`posthorn workspace create printed no token: ${stdout}`);
+    const account = await execFileAsync(process.execPath, [MAIN_JS, "token", "create", "--account"], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      timeout: 60_000,
+    });
+    const accountToken = account.stdout.trim();
 
     const serverEnv = { ...env };
     if (options.cpuProfileFile) {
@@ -68,6 +78,7 @@ export async function startPosthorn(options: PosthornOptions): Promise<RunningPo
     return {
       url: running.url!,
       token,
+      accountToken,
       pid: running.child.pid,
       env,
       cpuSeconds: () => processCpuSeconds(running.child.pid),

@@ -60,6 +60,8 @@ export interface SinkStats {
   recipients: number;
   /** Messages whose Message-ID had been seen before (repeated deliveries). */
   duplicates: number;
+  /** Messages that arrived with a DKIM-Signature header. */
+  signed: number;
   /** Messages with a Message-ID not seen before, plus those without one. */
   distinct: number;
   bytes: number;

@@ -21,6 +21,8 @@ let peakOpen = 0;
 let messages = 0;
 let recipients = 0;
 let duplicates = 0;
+/** Messages that arrived with a DKIM-Signature header. */
+let signed = 0;
 let distinct = 0;
 let bytes = 0;
 let firstMessageAt: number | null = null;
@@ -37,6 +39,7 @@ function stats(): SinkStats {
     messages,
     recipients,
     duplicates,
+    signed,
     distinct,
     bytes,
     firstMessageAt,
@@ -86,6 +89,7 @@ const server = new SMTPServer({
       const at = wallNow();
       messages += 1;
       recipients += session.envelope.rcptTo.length;
+      if (/^dkim-signature:/im.test(head)) signed += 1;
       const match = /^message-id:[ \t]*(?:\r\n[ \t]+)?(<[^>\r\n]+>)/im.exec(head);
       if (match && seen.has(match[1]!)) {
         duplicates += 1;
