@@ -1,0 +1,13 @@
+// A message submitted as raw RFC 5322 (SMTP submission), as the SMTP edge hands it to the
+// messages domain (RawAcceptService.acceptRaw).
+
+export interface RawSubmission {
+  /** MAIL FROM; a null reverse-path is not accepted for submission. */
+  envelopeFrom: string;
+  /** RCPT TO addresses, in order, as given. */
+  recipients: string[];
+  /** The message as received after DATA (CRLF line ends, dot-unstuffed). */
+  raw: Buffer;
+  /** RFC 3461: the sender asked for failure notices (NOTIFY=FAILURE on any recipient). */
+  notifyFailure: boolean;
+}
