@@ -10,6 +10,7 @@ import { SuppressionsService } from "../suppressions/suppressions.service.js";
 import { BouncesService } from "../bounces/bounces.service.js";
 import { MessagesRepository } from "../messages/messages.repository.js";
 import { AcceptService } from "../messages/accept.service.js";
+import { RawAcceptService } from "../messages/raw-accept.service.js";
 import { DeliveriesRepository } from "../mta/deliveries.repository.js";
 import { OutcomeRecorder } from "../mta/outcome.recorder.js";
 import { MtaWorker } from "../mta/mta.worker.js";
@@ -37,6 +38,8 @@ export interface AppServices {
   bounces: BouncesService;
   messages: MessagesRepository;
   accept: AcceptService;
+  /** Raw RFC 5322 submissions (SMTP). */
+  rawAccept: RawAcceptService;
   deliveries: DeliveriesRepository;
   queue: QueueService;
   domains: SendingDomainsService;
@@ -54,6 +57,7 @@ export function buildServices(store: Store, config: Config, logger: Logger, opti
   const messages = new MessagesRepository();
   const accept = new AcceptService({ store, clock, hostname, workspaces, suppressions, messages, notifyFailures: config.dsnForApi, onQueued: options.onQueued });
   const queue = new QueueService({ store, clock, bounces, messages });
+  const rawAccept = new RawAcceptService({ store, clock, hostname, workspaces, suppressions, messages, onQueued: options.onQueued });
   const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
   if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
   const domains = new SendingDomainsService({
@@ -65,7 +69,7 @@ export function buildServices(store: Store, config: Config, logger: Logger, opti
     settings: { hostname, spfInclude: null, ed25519: config.dkim.ed25519 },
   });
   const deliveries = new DeliveriesRepository(store.dialect);
-  return { store, clock, workspaces, suppressions, bounces, messages, accept, deliveries, queue, domains, encryptionKey: encryptionKey.key };
+  return { store, clock, workspaces, suppressions, bounces, messages, accept, rawAccept, deliveries, queue, domains, encryptionKey: encryptionKey.key };
 }
 
 export interface RunningApp {

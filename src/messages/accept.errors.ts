@@ -2,6 +2,7 @@ import { defineError } from "../shared/errors.js";
 
 /** Every recipient is suppressed on the stream; the text is Postmark's, which clients parse. */
 export const InactiveRecipients = defineError("INACTIVE_RECIPIENTS", "All recipients are inactive.");
+export const MessageTooLarge = defineError("MESSAGE_TOO_LARGE", "The message is larger than the configured limit.");
 export const MessageNotFound = defineError("MESSAGE_NOT_FOUND", "No message with that id in this workspace.");
 
 export function inactiveRecipientsMessage(addresses: string[]): string {

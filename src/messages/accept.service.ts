@@ -11,7 +11,8 @@ import type { SuppressionsService } from "../suppressions/suppressions.service.j
 import type { Workspace, WorkspacesService } from "../workspaces/workspaces.service.js";
 import type { Address, OutgoingMessage } from "./message.types.js";
 import { buildMime } from "./mime.builder.js";
-import { domainOf, emailKey } from "./addresses.js";
+import { emailKey } from "./addresses.js";
+import { recipientRows } from "./recipient-rows.js";
 import { InactiveRecipients, inactiveRecipientsMessage } from "./accept.errors.js";
 import { MessagesRepository } from "./messages.repository.js";
 
@@ -119,32 +120,9 @@ export class AcceptService {
       });
       // A sandboxed workspace records the message but creates no deliveries: nothing may leave.
       if (workspace.sandbox) continue;
-      for (const r of p.recipients) {
-        const suppressed = p.suppressed.has(r.key);
-        deliveryRows.push({
-          message_id: id,
-          workspace_id: workspace.id,
-          recipient: r.email,
-          domain: domainOf(r.email),
-          state: suppressed ? "suppressed" : "queued",
-          attempts: 0,
-          next_attempt_at: now,
-          lease_owner: null,
-          last_reply: suppressed ? "recipient is inactive on this stream" : null,
-          created_at: now,
-          updated_at: now,
-        });
-        if (suppressed) {
-          eventRows.push({
-            message_id: id,
-            workspace_id: workspace.id,
-            recipient: r.email,
-            type: "Suppressed",
-            details_json: JSON.stringify({ Summary: "Not delivered: the recipient is inactive on this stream." }),
-            created_at: now,
-          });
-        }
-      }
+      const rows = recipientRows({ messageId: id, workspaceId: workspace.id, recipients: p.recipients, suppressed: p.suppressed, now });
+      deliveryRows.push(...rows.deliveries);
+      eventRows.push(...rows.events);
       if (p.suppressed.size === p.recipients.length) messageRows[messageRows.length - 1]!.status = "Sent";
     }
 

@@ -16,6 +16,7 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   STREAM_NOT_FOUND: { status: 422, errorCode: 1235 },
   STREAM_NOT_SENDABLE: { status: 422, errorCode: 1235 },
   MESSAGE_NOT_FOUND: { status: 422, errorCode: 701 },
+  MESSAGE_TOO_LARGE: { status: 413, errorCode: 300 },
   POSTMARK_INVALID_JSON: { status: 422, errorCode: 402 },
   POSTMARK_JSON_REQUIRED: { status: 422, errorCode: 409 },
   POSTMARK_TOO_MANY_BATCH_MESSAGES: { status: 422, errorCode: 410 },

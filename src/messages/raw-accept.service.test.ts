@@ -1,0 +1,97 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { openTempSqlite } from "../../test/support/stores.js";
+import { loadConfig } from "../config/config.schema.js";
+import { silentLogger } from "../shared/logger.js";
+import { buildServices, type AppServices } from "../app/app.js";
+import { isPosthornError } from "../shared/errors.js";
+import type { Workspace } from "../workspaces/workspaces.service.js";
+import type { Store } from "../store/store.js";
+
+let store: Store;
+let services: AppServices;
+let workspace: Workspace;
+
+before(async () => {
+  store = await openTempSqlite();
+  services = buildServices(store, loadConfig({ POSTHORN_HOSTNAME: "mx.posthorn.test", POSTHORN_ENCRYPTION_KEY: "11".repeat(32) }), silentLogger());
+  workspace = (await services.workspaces.create("raw", { sandbox: false })).workspace;
+});
+after(() => store.close());
+
+const message = (headers: string[], body = "Hello.\r\n") => Buffer.from(`${headers.join("\r\n")}\r\n\r\n${body}`);
+
+test("X-PM headers are applied and removed; Posthorn sets Message-ID and Date", async () => {
+  const raw = message([
+    "From: =?UTF-8?Q?Caf=C3=A9?= <shop@brand.test>",
+    "To: Ada <ada@example.test>",
+    "Subject: =?UTF-8?Q?R=C3=A9sum=C3=A9?=",
+    "Message-ID: <client-chosen@brand.test>",
+    "X-PM-Message-Stream: broadcast",
+    "X-PM-Tag: welcome",
+    "X-PM-Metadata-Order-Id: 42",
+    "X-PM-TrackOpens: true",
+    "X-PM-TrackLinks: HtmlOnly",
+    "X-Other:",
+    " folded value",
+  ]);
+  const accepted = await services.rawAccept.acceptRaw(workspace, {
+    envelopeFrom: "bounces@brand.test",
+    recipients: ["ada@example.test", "hidden@example.test", "ADA@example.test"],
+    raw,
+    notifyFailure: true,
+  });
+  const row = (await services.messages.findById(store.db, workspace.id, accepted.messageId))!;
+  const mime = row.mime.toString("latin1");
+  assert.doesNotMatch(mime, /^X-PM-/im);
+  assert.match(mime, new RegExp(`^Message-ID: <${accepted.messageId}@mx\\.posthorn\\.test>\\r$`, "m"));
+  assert.doesNotMatch(mime, /client-chosen/);
+  assert.match(mime, /^Date: /m);
+  assert.match(mime, /^X-Other:\r\n folded value\r\n/m, "other fields pass through byte for byte");
+  assert.ok(mime.endsWith("\r\n\r\nHello.\r\n"));
+  assert.deepEqual(
+    [row.stream, row.tag, row.metadata_json, row.track_opens, row.track_links, row.dsn_notify, row.subject, row.from_header, row.envelope_from],
+    ["broadcast", "welcome", '{"Order-Id":"42"}', 1, "HtmlOnly", 1, "Résumé", "Café <shop@brand.test>", "bounces@brand.test"],
+  );
+  assert.deepEqual(JSON.parse(row.bcc_json), [{ Email: "hidden@example.test", Name: "" }]);
+  const deliveries = await services.messages.deliveries(store.db, accepted.messageId);
+  assert.deepEqual(deliveries.map((d) => [d.recipient, d.state]), [["ada@example.test", "queued"], ["hidden@example.test", "queued"]]);
+});
+
+test("X-PM-KeepID keeps the client's Message-ID", async () => {
+  const accepted = await services.rawAccept.acceptRaw(workspace, {
+    envelopeFrom: "a@brand.test",
+    recipients: ["b@example.test"],
+    raw: message(["From: a@brand.test", "Message-ID: <mine@brand.test>", "X-PM-KeepID: true"]),
+    notifyFailure: false,
+  });
+  const row = (await services.messages.findById(store.db, workspace.id, accepted.messageId))!;
+  assert.match(row.mime.toString(), /^Message-ID: <mine@brand\.test>\r$/m);
+});
+
+test("inactive recipients are recorded as suppressed, even when all of them are", async () => {
+  await store.write((trx) => services.suppressions.suppress(trx, { workspaceId: workspace.id, stream: "outbound", email: "gone@example.test", reason: "HardBounce", origin: "Recipient" }));
+  const accepted = await services.rawAccept.acceptRaw(workspace, { envelopeFrom: "a@brand.test", recipients: ["gone@example.test"], raw: message(["From: a@brand.test"]), notifyFailure: false });
+  assert.deepEqual(accepted.suppressed, ["gone@example.test"]);
+  const deliveries = await services.messages.deliveries(store.db, accepted.messageId);
+  assert.deepEqual(deliveries.map((d) => d.state), ["suppressed"]);
+  assert.equal((await services.messages.findById(store.db, workspace.id, accepted.messageId))!.status, "Sent");
+});
+
+test("bad submissions are refused with coded errors and store nothing", async () => {
+  const count = async () => (await store.db.selectFrom("messages").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
+  const before = Number(await count());
+  const cases: Array<[string, Parameters<typeof services.rawAccept.acceptRaw>[1]]> = [
+    ["MESSAGE_INVALID", { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["Subject: no from"]), notifyFailure: false }],
+    ["MESSAGE_INVALID", { envelopeFrom: "", recipients: ["b@example.test"], raw: message(["From: a@brand.test"]), notifyFailure: false }],
+    ["MESSAGE_INVALID", { envelopeFrom: "a@brand.test", recipients: ["not an address"], raw: message(["From: a@brand.test"]), notifyFailure: false }],
+    ["MESSAGE_INVALID", { envelopeFrom: "a@brand.test", recipients: Array.from({ length: 51 }, (_, i) => `r${i}@example.test`), raw: message(["From: a@brand.test"]), notifyFailure: false }],
+    ["MESSAGE_INVALID", { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test", "X-PM-TrackLinks: always"]), notifyFailure: false }],
+    ["STREAM_NOT_FOUND", { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test", "X-PM-Message-Stream: nope"]), notifyFailure: false }],
+    ["MESSAGE_TOO_LARGE", { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test"], "x".repeat(11 * 1024 * 1024)), notifyFailure: false }],
+  ];
+  for (const [code, submission] of cases) {
+    await assert.rejects(services.rawAccept.acceptRaw(workspace, submission), (err: unknown) => isPosthornError(err, code), code);
+  }
+  assert.equal(Number(await count()), before);
+});
