@@ -59,3 +59,14 @@ test("printing the config redacts the database password and the encryption key",
   assert.match(printed, /"encryptionKey":"REDACTED"/);
   assert.match(printed, /postgres:\/\/posthorn:REDACTED@db:5432\/posthorn/);
 });
+
+test("SMTP settings: trusted networks as CIDR=workspace pairs, certificate and key together", () => {
+  const config = loadConfig({ POSTHORN_SMTP_TRUSTED_NETWORKS: "127.0.0.0/8=default, ::1/128=default" });
+  assert.deepEqual(config.smtp.trustedNetworks, [
+    { cidr: "127.0.0.0/8", workspace: "default" },
+    { cidr: "::1/128", workspace: "default" },
+  ]);
+  assert.equal(config.smtp.port, 2525);
+  assert.throws(() => loadConfig({ POSTHORN_SMTP_TRUSTED_NETWORKS: "10.0.0.0/8" }), /POSTHORN_SMTP_TRUSTED_NETWORKS: expected CIDR=workspace/);
+  assert.throws(() => loadConfig({ POSTHORN_SMTP_TLS_CERT: "/x.pem" }), /set both or neither/);
+});

@@ -92,6 +92,31 @@ const schema = z.object({
   POSTHORN_RETURN_PATH_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a domain name").optional(),
   /** Send RFC 3464 failure notices to the From address of API mail too (SMTP mail asks per message). */
   POSTHORN_DSN_FOR_API: z.enum(["true", "false", "1", "0"]).default("false"),
+  /** SMTP submission (role smtp): port with STARTTLS. */
+  POSTHORN_SMTP_PORT: port.default(2525),
+  POSTHORN_SMTP_HOST: z.string().min(1).default("0.0.0.0"),
+  /** PEM files; when unset, a self-signed certificate is generated in the data directory. */
+  POSTHORN_SMTP_TLS_CERT: z.string().min(1).optional(),
+  POSTHORN_SMTP_TLS_KEY: z.string().min(1).optional(),
+  /** Allow AUTH without TLS (loopback tests only). */
+  POSTHORN_SMTP_ALLOW_INSECURE_AUTH: z.enum(["true", "false", "1", "0"]).default("false"),
+  /** CIDR=workspace pairs, comma-separated: clients there may submit without AUTH (like Postfix's mynetworks). */
+  POSTHORN_SMTP_TRUSTED_NETWORKS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (!value) return [];
+      const pairs = value.split(",").map((p) => p.trim()).filter(Boolean);
+      const parsed = pairs.map((p) => /^([0-9a-fA-F:.]+\/\d{1,3})=([A-Za-z0-9._-]{1,64})$/.exec(p));
+      const bad = pairs.filter((_, i) => !parsed[i]);
+      if (bad.length > 0) {
+        ctx.addIssue({ code: "custom", message: `expected CIDR=workspace pairs, e.g. 127.0.0.0/8=default; got ${bad.join(", ")}` });
+        return z.NEVER;
+      }
+      return parsed.map((m) => ({ cidr: m![1]!, workspace: m![2]! }));
+    }),
+  /** Largest message accepted over SMTP, in bytes (announced with SIZE; 552 5.3.4 beyond). */
+  POSTHORN_SMTP_MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   /** JSON file of per-destination limits (connections, rates, TLS), reloaded when it changes. */
   POSTHORN_DESTINATIONS_FILE: z.string().min(1).optional(),
 });
@@ -129,6 +154,14 @@ export type Config = Readonly<{
   destinationsFile: string | null;
   envelope: { verp: boolean; returnPathDomain: string };
   dsnForApi: boolean;
+  smtp: {
+    port: number;
+    host: string;
+    tls: { certFile: string; keyFile: string } | null;
+    allowInsecureAuth: boolean;
+    trustedNetworks: ReadonlyArray<{ cidr: string; workspace: string }>;
+    maxMessageBytes: number;
+  };
 }>;
 
 export class ConfigError extends Error {
@@ -150,6 +183,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
   const e = parsed.data;
+  if (Boolean(e.POSTHORN_SMTP_TLS_CERT) !== Boolean(e.POSTHORN_SMTP_TLS_KEY)) {
+    throw new ConfigError(["POSTHORN_SMTP_TLS_CERT and POSTHORN_SMTP_TLS_KEY: set both or neither"]);
+  }
   let relay: Config["smtpRelay"] = null;
   if (e.POSTHORN_SMTP_RELAY) {
     const url = new URL(e.POSTHORN_SMTP_RELAY);
@@ -178,6 +214,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     dkim: { ed25519: e.POSTHORN_DKIM_ED25519 === "true" || e.POSTHORN_DKIM_ED25519 === "1", recheckIntervalMs: e.POSTHORN_DOMAIN_RECHECK_INTERVAL },
     destinationsFile: e.POSTHORN_DESTINATIONS_FILE ?? null,
     dsnForApi: e.POSTHORN_DSN_FOR_API === "true" || e.POSTHORN_DSN_FOR_API === "1",
+    smtp: {
+      port: e.POSTHORN_SMTP_PORT,
+      host: e.POSTHORN_SMTP_HOST,
+      tls: e.POSTHORN_SMTP_TLS_CERT && e.POSTHORN_SMTP_TLS_KEY ? { certFile: e.POSTHORN_SMTP_TLS_CERT, keyFile: e.POSTHORN_SMTP_TLS_KEY } : null,
+      allowInsecureAuth: e.POSTHORN_SMTP_ALLOW_INSECURE_AUTH === "true" || e.POSTHORN_SMTP_ALLOW_INSECURE_AUTH === "1",
+      trustedNetworks: e.POSTHORN_SMTP_TRUSTED_NETWORKS,
+      maxMessageBytes: e.POSTHORN_SMTP_MAX_MESSAGE_SIZE,
+    },
     envelope: {
       verp: e.POSTHORN_VERP === "true" || e.POSTHORN_VERP === "1",
       returnPathDomain: (e.POSTHORN_RETURN_PATH_DOMAIN ?? e.POSTHORN_HOSTNAME).toLowerCase(),
