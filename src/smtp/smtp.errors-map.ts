@@ -1,0 +1,95 @@
+// The SMTP edge's one table from domain error codes to SMTP replies. Every reply carries an
+// enhanced status code (RFC 3463, codes from the IANA registry of RFC 5248), written into the
+// reply text here because smtp-server derives the enhanced code of an application error from the
+// basic code alone (550 → 5.1.1, "bad destination mailbox", wrong for a malformed message). The
+// submission server sends a text that starts with an enhanced code as it is (see
+// submission.server.ts). Anything not in the table is a bug or an infrastructure failure: 451
+// 4.3.0, so that the client keeps the message and retries; the domain commits atomically, so
+// nothing half-written remains.
+import { isPosthornError } from "../shared/errors.js";
+
+export interface SmtpReply {
+  /** Basic reply code (RFC 5321 §4.2). */
+  code: number;
+  /** Enhanced status code (RFC 3463), e.g. "5.6.0". */
+  enhanced: string;
+  text: string;
+}
+
+/** A reply to give for a domain error code; `useMessage` sends the domain error's own text. */
+interface ReplyRule {
+  code: number;
+  enhanced: string;
+  useMessage: boolean;
+  text?: string;
+}
+
+const DOMAIN_REPLIES: Readonly<Record<string, ReplyRule>> = {
+  // 5.6.0 "other or undefined media error": the content is not acceptable as it is.
+  MESSAGE_INVALID: { code: 550, enhanced: "5.6.0", useMessage: true },
+  MESSAGE_FORBIDDEN_ATTACHMENT: { code: 550, enhanced: "5.6.0", useMessage: true },
+  // 5.3.4 "message too big for system" (RFC 1870 SIZE uses the same).
+  MESSAGE_TOO_LARGE: { code: 552, enhanced: "5.3.4", useMessage: true },
+  // 5.7.1 "delivery not authorized, message refused": the workspace may not send this way.
+  STREAM_NOT_FOUND: { code: 550, enhanced: "5.7.1", useMessage: true },
+  STREAM_NOT_SENDABLE: { code: 550, enhanced: "5.7.1", useMessage: true },
+  INACTIVE_RECIPIENTS: { code: 550, enhanced: "5.7.1", useMessage: true },
+  // RFC 4954 §6: 535 5.7.8 "authentication credentials invalid".
+  TOKEN_INVALID: { code: 535, enhanced: "5.7.8", useMessage: false, text: "Authentication credentials invalid" },
+};
+
+/** RFC 3463 §3.2 4.3.0 "other or undefined mail system status": a transient local failure. */
+export const INTERNAL_ERROR_REPLY: SmtpReply = {
+  code: 451,
+  enhanced: "4.3.0",
+  text: "Local error in processing; the message was not accepted, try again later",
+};
+
+/** The reply for an error thrown by the domain: its table entry, or 451 4.3.0 for anything else. */
+export function replyForError(err: unknown): SmtpReply {
+  if (isPosthornError(err)) {
+    const rule = DOMAIN_REPLIES[err.code];
+    if (rule) return { code: rule.code, enhanced: rule.enhanced, text: rule.useMessage ? err.message : (rule.text ?? err.message) };
+  }
+  return INTERNAL_ERROR_REPLY;
+}
+
+/** The domain codes the table maps, for the docs test and the catalogue. */
+export function mappedErrorCodes(): string[] {
+  return Object.keys(DOMAIN_REPLIES).sort();
+}
+
+// Replies of the SMTP edge itself (not from the domain), kept here so all codes are in one place.
+export const EDGE_REPLIES = {
+  authRequired: { code: 530, enhanced: "5.7.0", text: "Authentication required" },
+  authInvalid: { code: 535, enhanced: "5.7.8", text: "Authentication credentials invalid" },
+  // RFC 4954 §6: 538 5.7.11 "encryption required for requested authentication mechanism".
+  encryptionRequired: { code: 538, enhanced: "5.7.11", text: "Encryption required for requested authentication mechanism; issue STARTTLS first" },
+  // RFC 3463 4.7.0 "other or undefined security status"; 421 closes the connection (RFC 5321 §3.8).
+  authRateLimited: { code: 421, enhanced: "4.7.0", text: "Too many failed authentication attempts from your address; try again later" },
+  authUnavailable: { code: 454, enhanced: "4.7.0", text: "Temporary authentication failure" },
+  nullSender: { code: 550, enhanced: "5.1.7", text: "A null reverse-path (MAIL FROM:<>) is not accepted for submission" },
+  shuttingDown: { code: 421, enhanced: "4.3.2", text: "Service shutting down, try again later" },
+} as const satisfies Record<string, SmtpReply>;
+
+/** "2.0.0 OK: queued as <id>": the enhanced code leads the text, like every reply of ours. */
+export function acceptedReplyText(messageId: string): string {
+  return `2.0.0 OK: queued as ${messageId}`;
+}
+
+/** The reply as an Error for smtp-server's callbacks (it answers `responseCode` and `message`). */
+export function replyError(reply: SmtpReply): Error & { responseCode: number } {
+  const err = new Error(`${reply.enhanced} ${oneLine(reply.text)}`) as Error & { responseCode: number };
+  err.responseCode = reply.code;
+  return err;
+}
+
+/** Whether a reply text already starts with an enhanced status code (RFC 3463 §2). */
+export function startsWithEnhancedCode(text: unknown): boolean {
+  return typeof text === "string" && /^[245]\.\d{1,3}\.\d{1,3}(?: |$)/.test(text);
+}
+
+function oneLine(text: string): string {
+  // A domain message may quote client input; a reply line must not be split (RFC 5321 §4.1.1).
+  return text.replace(/[\r\n]+/g, " ").slice(0, 400);
+}

@@ -1,0 +1,404 @@
+// The submission listener over real SMTP on loopback: nodemailer's client for whole sessions, a
+// line-level dialog for exact replies. The domain is a fake accept function behind the same
+// signature as RawAcceptService.acceptRaw; test/smtp-submission.test.ts runs the real one.
+import { test, describe, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import nodemailer from "nodemailer";
+import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
+import { PosthornError } from "../shared/errors.js";
+import { silentLogger } from "../shared/logger.js";
+import type { Workspace } from "../workspaces/workspaces.service.js";
+import type { RawSubmission } from "../messages/raw-submission.types.js";
+import { startSubmissionServer, type SubmissionServer, type SubmissionServerOptions } from "./submission.server.js";
+import { openSmtpDialog } from "./testing/smtp-dialog.js";
+
+const ACME: Workspace = { id: "ws_acme", name: "acme", sandbox: false, createdAt: 0 };
+const BENCH: Workspace = { id: "ws_bench", name: "bench", sandbox: false, createdAt: 0 };
+const TOKEN = "acme-server-token-0123456789";
+const ENHANCED_REPLY = /^\d{3}[ -][245]\.\d{1,3}\.\d{1,3} /;
+
+interface Harness {
+  server: SubmissionServer;
+  submissions: Array<{ workspace: Workspace; submission: RawSubmission }>;
+  certPem: string;
+  dataDir: string;
+}
+
+const dataDirs: string[] = [];
+after(() => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(overrides: Partial<SubmissionServerOptions> = {}, dataDir?: string): Promise<Harness> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "posthorn-smtp-"));
+  if (!dataDir) dataDirs.push(dir);
+  const submissions: Harness["submissions"] = [];
+  let counter = 0;
+  const server = await startSubmissionServer({
+    host: "127.0.0.1",
+    port: 0,
+    hostname: "smtp.posthorn.test",
+    tls: null,
+    dataDir: dir,
+    logger: silentLogger(),
+    authenticate: async (token) => (token === TOKEN ? ACME : null),
+    accept: async (workspace, submission) => {
+      submissions.push({ workspace, submission });
+      counter += 1;
+      return { messageId: `00000000-0000-4000-8000-${String(counter).padStart(12, "0")}` };
+    },
+    ...overrides,
+  });
+  return { server, submissions, certPem: readFileSync(join(dir, "smtp-tls", "cert.pem"), "utf8"), dataDir: dir };
+}
+
+function transport(h: Harness, options: Partial<SMTPTransport.Options> = {}) {
+  return nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: h.server.port,
+    secure: false,
+    requireTLS: true,
+    tls: { ca: h.certPem, servername: "localhost" },
+    auth: { user: TOKEN, pass: TOKEN },
+    ...options,
+  } as SMTPTransport.Options);
+}
+
+const MESSAGE = {
+  from: "Acme <support@acme.test>",
+  to: "ada@example.test",
+  subject: "Hello ✓",
+  text: "Thanks for your order.",
+};
+
+function smtpError(err: unknown): { responseCode?: number; response?: string } {
+  return err as { responseCode?: number; response?: string };
+}
+
+describe("SMTP submission: authentication and TLS", () => {
+  test("accepts a message after STARTTLS and AUTH PLAIN with the server token, verifying the generated certificate", async () => {
+    const h = await start();
+    try {
+      const info = await transport(h, { authMethod: "PLAIN" }).sendMail(MESSAGE);
+      assert.match(info.response, /^250 2\.0\.0 OK: queued as 00000000-0000-4000-8000-000000000001$/);
+      assert.equal(h.submissions.length, 1);
+      const { workspace, submission } = h.submissions[0]!;
+      assert.equal(workspace.id, ACME.id);
+      assert.equal(submission.envelopeFrom, "support@acme.test");
+      assert.deepEqual(submission.recipients, ["ada@example.test"]);
+      assert.equal(submission.notifyFailure, false);
+      assert.match(submission.raw.toString("utf8"), /Subject: =\?UTF-8\?.*\r\n/);
+      assert.match(submission.raw.toString("utf8"), /Thanks for your order\./);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("accepts AUTH LOGIN after STARTTLS; the certificate's fingerprint is the one the server reports", async () => {
+    const h = await start();
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO client.test");
+      assert.equal(await dialog.startTls(), h.server.fingerprint256);
+      dialog.close();
+      const info = await transport(h, { authMethod: "LOGIN" }).sendMail(MESSAGE);
+      assert.match(info.response, /^250 2\.0\.0 /);
+      assert.equal(h.submissions.length, 1);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("with implicitTls, TLS starts at the first byte (port 465 style) and AUTH works at once", async () => {
+    const h = await start({ implicitTls: true });
+    try {
+      const info = await transport(h, { secure: true, requireTLS: false }).sendMail(MESSAGE);
+      assert.match(info.response, /^250 2\.0\.0 /);
+      assert.equal(h.submissions.length, 1);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("reuses the generated certificate on the next start", async () => {
+    const first = await start();
+    await first.server.close();
+    const second = await start({}, first.dataDir);
+    try {
+      assert.equal(second.server.fingerprint256, first.server.fingerprint256);
+      assert.equal(second.certPem, first.certPem);
+    } finally {
+      await second.server.close();
+    }
+  });
+
+  test("refuses AUTH before STARTTLS with 538 5.7.11 and does not advertise AUTH in clear text", async () => {
+    const h = await start();
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      const ehlo = await dialog.command("EHLO client.test");
+      assert.match(ehlo, /STARTTLS/);
+      assert.doesNotMatch(ehlo, /AUTH/);
+      const plain = Buffer.from(`\0${TOKEN}\0${TOKEN}`).toString("base64");
+      assert.match(await dialog.command(`AUTH PLAIN ${plain}`), /^538 5\.7\.11 /);
+      dialog.close();
+      await assert.rejects(transport(h, { requireTLS: false, ignoreTLS: true }).sendMail(MESSAGE));
+      assert.equal(h.submissions.length, 0);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("allows AUTH without TLS when allowInsecureAuth is set", async () => {
+    const h = await start({ allowInsecureAuth: true });
+    try {
+      const info = await transport(h, { requireTLS: false, ignoreTLS: true }).sendMail(MESSAGE);
+      assert.match(info.response, /^250 2\.0\.0 /);
+      assert.equal(h.submissions[0]!.workspace.id, ACME.id);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("answers a wrong password with 535 5.7.8 and nothing is accepted", async () => {
+    const h = await start();
+    try {
+      await assert.rejects(transport(h, { auth: { user: TOKEN, pass: "wrong" } }).sendMail(MESSAGE), (err) => {
+        assert.equal(smtpError(err).responseCode, 535);
+        assert.match(smtpError(err).response ?? "", /^535 5\.7\.8 /);
+        return true;
+      });
+      await assert.rejects(transport(h, { auth: { user: "unknown-token", pass: "unknown-token" } }).sendMail(MESSAGE), /535 5\.7\.8/);
+      assert.equal(h.submissions.length, 0);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("after 5 failed AUTH attempts from one address, AUTH is refused with 421 4.7.0 even with the right token", async () => {
+    const h = await start({ allowInsecureAuth: true });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO client.test");
+      const bad = Buffer.from(`\0${TOKEN}\0nope`).toString("base64");
+      for (let i = 0; i < 5; i++) assert.match(await dialog.command(`AUTH PLAIN ${bad}`), /^535 5\.7\.8 /);
+      const good = Buffer.from(`\0${TOKEN}\0${TOKEN}`).toString("base64");
+      assert.match(await dialog.command(`AUTH PLAIN ${good}`), /^421 4\.7\.0 /);
+      await dialog.closed; // 421 closes the connection (RFC 5321 §3.8)
+      await assert.rejects(transport(h, { requireTLS: false, ignoreTLS: true }).sendMail(MESSAGE), /421 4\.7\.0/);
+      assert.equal(h.submissions.length, 0);
+    } finally {
+      await h.server.close();
+    }
+  });
+});
+
+describe("SMTP submission: who may submit", () => {
+  test("a client in a trusted network submits without AUTH, as the workspace its network maps to", async () => {
+    const h = await start({ trustedNetworks: [{ cidr: "10.0.0.0/8", workspace: ACME }, { cidr: "127.0.0.0/8", workspace: async () => BENCH }] });
+    try {
+      const info = await transport(h, { auth: undefined }).sendMail(MESSAGE);
+      assert.match(info.response, /^250 2\.0\.0 /);
+      assert.equal(h.submissions[0]!.workspace.id, BENCH.id);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("a relay attempt without AUTH from an untrusted address gets 530 5.7.0 and nothing is accepted", async () => {
+    const h = await start({ trustedNetworks: [{ cidr: "10.0.0.0/8", workspace: ACME }] });
+    try {
+      await assert.rejects(transport(h, { auth: undefined }).sendMail({ ...MESSAGE, to: "victim@elsewhere.test" }), (err) => {
+        assert.match(smtpError(err).response ?? "", /^530 5\.7\.0 Authentication required/);
+        return true;
+      });
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO relay.test");
+      assert.match(await dialog.command("MAIL FROM:<spammer@relay.test>"), /^530 5\.7\.0 /);
+      assert.match(await dialog.command("RCPT TO:<victim@elsewhere.test>"), /^503 5\.5\.1 /);
+      assert.match(await dialog.command("DATA"), /^503 5\.5\.1 /);
+      dialog.close();
+      assert.equal(h.submissions.length, 0);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("a null reverse-path is refused with 550 5.1.7", async () => {
+    const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO client.test");
+      assert.match(await dialog.command("MAIL FROM:<>"), /^550 5\.1\.7 /);
+      dialog.close();
+    } finally {
+      await h.server.close();
+    }
+  });
+});
+
+describe("SMTP submission: limits, DSN and replies", () => {
+  test("a message over the size limit gets 552 5.3.4, declared with SIZE or not, and nothing is accepted", async () => {
+    const h = await start({ maxMessageBytes: 2000, trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      const ehlo = await dialog.command("EHLO client.test");
+      assert.match(ehlo, /SIZE 2000/);
+      assert.match(await dialog.command("MAIL FROM:<a@acme.test> SIZE=5000"), /^552 5\.3\.4 /);
+      dialog.close();
+      await assert.rejects(transport(h, { auth: undefined }).sendMail({ ...MESSAGE, text: "x".repeat(5000) }), /552 5\.3\.4/);
+      assert.equal(h.submissions.length, 0);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("takes 50 recipients and answers the 51st with 452 4.5.3", async () => {
+    const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO client.test");
+      await dialog.command("MAIL FROM:<a@acme.test>");
+      for (let i = 1; i <= 50; i++) assert.match(await dialog.command(`RCPT TO:<r${i}@example.test>`), /^250 2\.1\.5 /);
+      assert.match(await dialog.command("RCPT TO:<r51@example.test>"), /^452 4\.5\.3 /);
+      assert.match(await dialog.command("DATA"), /^354/);
+      assert.match(await dialog.data("From: a@acme.test\r\nSubject: many\r\n\r\nhi\r\n.\r\n"), /^250 2\.0\.0 /);
+      dialog.close();
+      assert.equal(h.submissions[0]!.submission.recipients.length, 50);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("advertises SMTPUTF8, 8BITMIME, PIPELINING, SIZE, DSN and ENHANCEDSTATUSCODES, and NOTIFY=FAILURE sets notifyFailure", async () => {
+    const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      const ehlo = await dialog.command("EHLO client.test");
+      for (const ext of ["SMTPUTF8", "8BITMIME", "PIPELINING", "SIZE", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS"]) assert.match(ehlo, new RegExp(`250[ -]${ext}`));
+      dialog.close();
+      await transport(h, { auth: undefined }).sendMail({ ...MESSAGE, to: ["a@example.test", "b@example.test"], dsn: { notify: ["failure", "delay"], ret: "HDRS", envid: "env-1", orcpt: "rfc822;a@example.test" } } as SMTPTransport.MailOptions);
+      await transport(h, { auth: undefined }).sendMail({ ...MESSAGE, dsn: { notify: "never" } } as SMTPTransport.MailOptions);
+      await transport(h, { auth: undefined }).sendMail({ ...MESSAGE, to: "ünïcode@example.test", from: "sender@acme.test" });
+      assert.deepEqual(h.submissions.map((s) => s.submission.notifyFailure), [true, false, false]);
+      assert.deepEqual(h.submissions[2]!.submission.recipients, ["ünïcode@example.test"]);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  const domainCases: Array<[string, RegExp]> = [
+    ["MESSAGE_INVALID", /^550 5\.6\.0 The message has no From header/],
+    ["MESSAGE_TOO_LARGE", /^552 5\.3\.4 /],
+    ["STREAM_NOT_FOUND", /^550 5\.7\.1 /],
+    ["STREAM_NOT_SENDABLE", /^550 5\.7\.1 /],
+  ];
+  for (const [code, expected] of domainCases) {
+    test(`a domain ${code} error answers ${expected.source.slice(1, 12).replace(/\\/g, "")}`, async () => {
+      const h = await start({
+        trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }],
+        accept: async () => {
+          throw new PosthornError(code, code === "MESSAGE_INVALID" ? "The message has no From header\r\n(RFC 5322)." : "refused");
+        },
+      });
+      try {
+        await assert.rejects(transport(h, { auth: undefined }).sendMail(MESSAGE), (err) => {
+          assert.match(smtpError(err).response ?? "", expected);
+          return true;
+        });
+      } finally {
+        await h.server.close();
+      }
+    });
+  }
+
+  test("an internal error answers 451 4.3.0 and the session can go on", async () => {
+    let fail = true;
+    const h = await start({
+      trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }],
+      accept: async () => {
+        if (fail) throw new Error("SQLITE_BUSY: database is locked");
+        return { messageId: "m-2" };
+      },
+    });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO client.test");
+      await dialog.command("MAIL FROM:<a@acme.test>");
+      await dialog.command("RCPT TO:<b@example.test>");
+      await dialog.command("DATA");
+      const reply = await dialog.data("From: a@acme.test\r\n\r\nhi\r\n.\r\n");
+      assert.match(reply, /^451 4\.3\.0 /);
+      assert.doesNotMatch(reply, /SQLITE/); // internals stay in the log
+      fail = false;
+      await dialog.command("MAIL FROM:<a@acme.test>");
+      await dialog.command("RCPT TO:<b@example.test>");
+      await dialog.command("DATA");
+      assert.match(await dialog.data("From: a@acme.test\r\n\r\nhi\r\n.\r\n"), /^250 2\.0\.0 OK: queued as m-2/);
+      dialog.close();
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("every reply after the greeting and EHLO carries an enhanced status code", async () => {
+    const h = await start({ allowInsecureAuth: true });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO client.test");
+      const replies = [
+        await dialog.command("MAIL FROM:<a@acme.test>"),
+        await dialog.command("NOOP"),
+        await dialog.command("BOGUS"),
+        await dialog.command(`AUTH PLAIN ${Buffer.from(`\0x\0y`).toString("base64")}`),
+        await dialog.command(`AUTH PLAIN ${Buffer.from(`\0${TOKEN}\0${TOKEN}`).toString("base64")}`),
+        await dialog.command("RCPT TO:<b@example.test>"),
+        await dialog.command("MAIL FROM:<a@acme.test> BODY=8BITMIME SMTPUTF8"),
+        await dialog.command("RCPT TO:<b@example.test> NOTIFY=BOGUS"),
+        await dialog.command("RCPT TO:<b@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.test"),
+        await dialog.command("RSET"),
+        await dialog.command("QUIT"),
+      ];
+      for (const reply of replies) assert.match(reply, ENHANCED_REPLY, reply);
+    } finally {
+      await h.server.close();
+    }
+  });
+});
+
+describe("SMTP submission: shutdown", () => {
+  test("close() ends idle sessions with 421 4.3.2, lets a session in DATA get its 250, and refuses new connections", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inAccept = new Promise<void>((resolve) => (entered = resolve));
+    const h = await start({
+      trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }],
+      accept: async () => {
+        entered();
+        await released;
+        return { messageId: "m-late" };
+      },
+    });
+    const idle = await openSmtpDialog(h.server.port);
+    await idle.command("EHLO idle.test");
+    const busy = await openSmtpDialog(h.server.port);
+    await busy.command("EHLO busy.test");
+    await busy.command("MAIL FROM:<a@acme.test>");
+    await busy.command("RCPT TO:<b@example.test>");
+    await busy.command("DATA");
+    const busyReply = busy.data("From: a@acme.test\r\n\r\nhi\r\n.\r\n");
+    await inAccept;
+
+    const closed = h.server.close();
+    await idle.closed;
+    await assert.rejects(openSmtpDialog(h.server.port));
+    release();
+    assert.match(await busyReply, /^250 2\.0\.0 OK: queued as m-late/);
+    await busy.closed;
+    await closed;
+  });
+});

@@ -1,0 +1,335 @@
+// SMTP submission (role `smtp`): applications send mail by SMTP with a server token, the way
+// Postmark's SMTP service works (token as both username and password). A message gets 250 only
+// after the domain has committed it durably; a domain error becomes an SMTP reply through the one
+// table in smtp.errors-map.ts; anything else answers 451 4.3.0 and nothing is half-written.
+//
+// Who may submit: a client that authenticated (AUTH PLAIN or LOGIN, only over TLS unless
+// allowInsecureAuth), or a client in a trusted network (Postfix's mynetworks), mapped to a
+// workspace. Everyone else gets 530 5.7.0 at MAIL: never an open relay. smtp-server runs with
+// authOptional so that trusted clients need no AUTH; the check is ours, in onMailFrom.
+//
+// Shutdown has two phases (close()): stop accepting connections and close idle sessions with
+// 421 4.3.2, then let sessions inside DATA finish (their accept commits, they get their 250)
+// until the deadline, after which smtp-server cuts what remains.
+import type net from "node:net";
+import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import type { Logger } from "../shared/logger.js";
+import { systemClock, type Clock } from "../shared/clock.js";
+import type { Workspace } from "../workspaces/workspaces.service.js";
+import type { Accepted } from "../messages/accept.service.js";
+import type { RawSubmission } from "../messages/raw-submission.types.js";
+import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, startsWithEnhancedCode, type SmtpReply } from "./smtp.errors-map.js";
+import { AuthRateLimiter, type AuthRateLimitPolicy } from "./auth.rate-limit.js";
+import { TrustedNetworks, type TrustedNetwork } from "./trusted-networks.js";
+import { loadOrCreateCertificate, type TlsCredentials } from "./tls-certificate.js";
+
+/** Postmark's limit of recipients per message (To, Cc and Bcc together); the 51st RCPT gets 452 4.5.3. */
+export const SUBMISSION_MAX_RECIPIENTS = 50;
+/** Default message size limit: 10 MB, advertised with SIZE (RFC 1870); more answers 552 5.3.4. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+/** How long close() lets sessions inside DATA finish before cutting them. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+
+/** Trusted networks as a list, or a function from the client's address to its workspace. */
+export type TrustedNetworksOption = TrustedNetwork[] | ((remoteAddress: string) => Promise<Workspace | null>);
+
+export interface SubmissionServerOptions {
+  /** Listen address; "::" (all, dual stack) unless set. */
+  host?: string;
+  /** Listen port; 0 picks a free one (tests). */
+  port: number;
+  /** Our name in the greeting and the EHLO reply, and the certificate's name when generated. */
+  hostname: string;
+  /** Certificate and key from config, or null to generate a self-signed one under dataDir. */
+  tls: TlsCredentials | null;
+  /** Where a generated certificate is kept (<dataDir>/smtp-tls/); needed when tls is null. */
+  dataDir?: string;
+  /** Implicit TLS from the first byte (port 465, RFC 8314) instead of STARTTLS. */
+  implicitTls?: boolean;
+  /** Allow AUTH without TLS (POSTHORN_SMTP_ALLOW_INSECURE_AUTH), for loopback tests only. */
+  allowInsecureAuth?: boolean;
+  trustedNetworks?: TrustedNetworksOption;
+  maxMessageBytes?: number;
+  /** A server token to its workspace, or null if unknown. */
+  authenticate(token: string): Promise<Workspace | null>;
+  /** Persists the message durably (RawAcceptService.acceptRaw); throws PosthornError on bad input. */
+  accept(workspace: Workspace, submission: RawSubmission): Promise<Pick<Accepted, "messageId">>;
+  logger: Logger;
+  clock?: Clock;
+  authRateLimit?: AuthRateLimitPolicy;
+  closeTimeoutMs?: number;
+  /** Idle time before a session is dropped; smtp-server's default (1 minute) unless set. */
+  socketTimeoutMs?: number;
+}
+
+export interface SubmissionServer {
+  readonly host: string;
+  readonly port: number;
+  /** SHA-256 fingerprint of the certificate in use, for clients that pin it. */
+  readonly fingerprint256: string;
+  /** Two-phase shutdown: stop accepting, let DATA finish until the deadline. Idempotent. */
+  close(): Promise<void>;
+}
+
+type SmtpConnection = SMTPServer["connections"] extends Set<infer C> ? C : never;
+
+interface SessionState {
+  connection: SmtpConnection;
+  /** The workspace this session submits as: from AUTH, or from its trusted network. */
+  workspace: Workspace | null;
+  inData: boolean;
+}
+
+/** smtp-server with a hook on each new connection, so that replies keep our enhanced codes. */
+class SubmissionSmtpServer extends SMTPServer {
+  onNewConnection: ((connection: SmtpConnection) => void) | null = null;
+  private readonly seen = new WeakSet<SmtpConnection>();
+
+  override connect(...args: Parameters<SMTPServer["connect"]>): void {
+    super.connect(...args);
+    let newest: SmtpConnection | undefined;
+    for (const connection of this.connections) newest = connection; // a Set keeps insertion order
+    if (newest && !this.seen.has(newest)) {
+      this.seen.add(newest);
+      this.onNewConnection?.(newest);
+    }
+  }
+}
+
+export async function startSubmissionServer(options: SubmissionServerOptions): Promise<SubmissionServer> {
+  const logger = options.logger.child({ component: "smtp-submission" });
+  const clock = options.clock ?? systemClock;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const limiter = new AuthRateLimiter(clock, options.authRateLimit);
+  const trusted = trustedResolver(options.trustedNetworks);
+  const states = new WeakMap<SMTPServerSession, SessionState>();
+  let closing = false;
+
+  if (!options.tls && !options.dataDir) throw new Error("startSubmissionServer: a TLS certificate or a dataDir to generate one into is required");
+  const certificate = loadOrCreateCertificate({ configured: options.tls, dataDir: options.dataDir ?? "", hostname: options.hostname, now: clock.now() });
+  if (certificate.generated) {
+    logger.warn({ fingerprint256: certificate.fingerprint256, path: certificate.path }, "generated a self-signed TLS certificate for SMTP submission; clients must pin this fingerprint or skip verification");
+  } else {
+    logger.info({ fingerprint256: certificate.fingerprint256, path: certificate.path }, "SMTP submission TLS certificate");
+  }
+
+  const server = new SubmissionSmtpServer({
+    name: options.hostname,
+    banner: "Posthorn",
+    key: certificate.key,
+    cert: certificate.cert,
+    secure: options.implicitTls ?? false,
+    authMethods: ["PLAIN", "LOGIN"],
+    authOptional: true, // trusted networks need no AUTH; onMailFrom enforces it for everyone else
+    allowInsecureAuth: options.allowInsecureAuth ?? false,
+    size: maxMessageBytes,
+    rejectOversized: true, // 552 5.3.4 whatever onData answers, after reading the whole message
+    maxRecipients: SUBMISSION_MAX_RECIPIENTS,
+    hideDSN: false, // RFC 3461 parameters are accepted and parsed (NOTIFY, ORCPT, RET, ENVID)
+    hideENHANCEDSTATUSCODES: false,
+    hideREQUIRETLS: true, // we do not promise RFC 8689 for the onward delivery
+    disableReverseLookup: true,
+    disabledCommands: options.implicitTls ? ["STARTTLS"] : [],
+    logger: false, // smtp-server's debug lines would carry AUTH payloads; we log outcomes ourselves
+    closeTimeout: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    ...(options.socketTimeoutMs !== undefined ? { socketTimeout: options.socketTimeoutMs } : {}),
+
+    onConnect(session, callback) {
+      if (closing) return callback(replyError(EDGE_REPLIES.shuttingDown));
+      callback();
+    },
+
+    onAuth(auth, session, callback) {
+      authenticate(auth, session).then(
+        (workspace) => callback(null, { user: workspace }),
+        (err: Error) => callback(err),
+      );
+    },
+
+    onMailFrom(address, session, callback) {
+      mailFrom(address, session).then(() => callback(), (err: Error) => callback(err));
+    },
+
+    onRcptTo(_address, _session, callback) {
+      if (closing) return callback(replyError(EDGE_REPLIES.shuttingDown));
+      callback();
+    },
+
+    onData(stream, session, callback) {
+      receive(stream, session).then(
+        (text) => finishData(session, () => callback(null, text)),
+        (err: Error) => finishData(session, () => callback(err)),
+      );
+    },
+  });
+
+  server.onNewConnection = (connection) => {
+    adjustReplies(connection, { hideAuthInClearText: !options.allowInsecureAuth });
+    states.set(connection.session, { connection, workspace: null, inData: false });
+  };
+  server.on("error", (err) => logger.warn({ err }, "SMTP submission connection error"));
+
+  async function authenticate(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<Workspace> {
+    const ip = session.remoteAddress;
+    if (limiter.isLocked(ip)) {
+      logger.warn({ ip, method: auth.method }, "SMTP AUTH refused: too many failures from this address");
+      throw replyError(EDGE_REPLIES.authRateLimited);
+    }
+    // Postmark's convention: the server token is both the username and the password.
+    // TODO(per-stream SMTP token pairs): an access key / secret key pair would be checked here.
+    const token = auth.username ?? "";
+    let workspace: Workspace | null = null;
+    if (token.length > 0 && auth.password === token) {
+      try {
+        workspace = await options.authenticate(token);
+      } catch (err) {
+        logger.error({ err, ip }, "SMTP AUTH lookup failed");
+        throw replyError(EDGE_REPLIES.authUnavailable);
+      }
+    }
+    if (!workspace) {
+      const lockedNow = limiter.recordFailure(ip);
+      logger.warn({ ip, method: auth.method, lockedNow }, "SMTP AUTH failed");
+      throw replyError(EDGE_REPLIES.authInvalid);
+    }
+    limiter.recordSuccess(ip);
+    const state = states.get(session);
+    if (state) state.workspace = workspace;
+    logger.debug({ ip, workspace: workspace.name, method: auth.method }, "SMTP AUTH succeeded");
+    return workspace;
+  }
+
+  async function mailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    if (closing) throw replyError(EDGE_REPLIES.shuttingDown);
+    const state = states.get(session);
+    if (!state) throw replyError(replyForError(new Error("no state for the session")));
+    if (!state.workspace) {
+      try {
+        state.workspace = await trusted(session.remoteAddress);
+      } catch (err) {
+        logger.error({ err, ip: session.remoteAddress }, "trusted network lookup failed");
+        throw replyError(replyForError(err));
+      }
+    }
+    if (!state.workspace) {
+      logger.info({ ip: session.remoteAddress }, "SMTP MAIL without AUTH from an untrusted address refused");
+      throw replyError(EDGE_REPLIES.authRequired);
+    }
+    if (!address.address) throw replyError(EDGE_REPLIES.nullSender);
+  }
+
+  async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const state = states.get(session);
+    if (state) state.inData = true;
+    const raw = await readMessage(stream);
+    if (stream.sizeExceeded) throw replyError(TOO_LARGE_REPLY(maxMessageBytes)); // rejectOversized answers the same
+    const workspace = state?.workspace;
+    const mailFrom = session.envelope.mailFrom;
+    if (!workspace || !mailFrom) throw replyError(EDGE_REPLIES.authRequired); // unreachable: MAIL checked both
+    const recipients = session.envelope.rcptTo;
+    const submission: RawSubmission = {
+      envelopeFrom: mailFrom.address,
+      recipients: recipients.map((r) => r.address),
+      raw,
+      // RFC 3461 §4.1: NOTIFY is per recipient; any recipient asking for FAILURE notices asks for them.
+      notifyFailure: recipients.some((r) => r.dsn?.notify?.includes("FAILURE") ?? false),
+    };
+    try {
+      const accepted = await options.accept(workspace, submission);
+      logger.info({ messageId: accepted.messageId, workspace: workspace.name, recipients: recipients.length, bytes: raw.length }, "SMTP message accepted");
+      return acceptedReplyText(accepted.messageId);
+    } catch (err) {
+      const reply = replyForError(err);
+      if (reply.code === 451) logger.error({ err, workspace: workspace.name }, "SMTP submission failed");
+      else logger.info({ code: reply.code, enhanced: reply.enhanced, reason: reply.text, workspace: workspace.name }, "SMTP message refused");
+      throw replyError(reply);
+    }
+  }
+
+  /** Answers the end of DATA; during shutdown, then closes the session (its work is done). */
+  function finishData(session: SMTPServerSession, answer: () => void): void {
+    const state = states.get(session);
+    if (state) state.inData = false;
+    answer();
+    if (closing && state) setImmediate(() => sendReply(state.connection, EDGE_REPLIES.shuttingDown));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.server.once("error", onError);
+    server.listen(options.port, options.host ?? "::", () => {
+      server.server.off("error", onError);
+      resolve();
+    });
+  });
+  const address = server.server.address() as net.AddressInfo;
+  logger.info({ host: address.address, port: address.port, implicitTls: options.implicitTls ?? false }, "SMTP submission listening");
+
+  let closed: Promise<void> | null = null;
+  return {
+    host: address.address,
+    port: address.port,
+    fingerprint256: certificate.fingerprint256,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        server.close(() => resolve());
+        // Phase one: sessions outside DATA have nothing in flight; tell them and close them.
+        for (const connection of server.connections) {
+          if (!states.get(connection.session)?.inData) sendReply(connection, EDGE_REPLIES.shuttingDown);
+        }
+      });
+      return closed;
+    },
+  };
+}
+
+const TOO_LARGE_REPLY = (limit: number): SmtpReply => ({ code: 552, enhanced: "5.3.4", text: `Message size exceeds the fixed maximum message size of ${limit} bytes` });
+
+/** Reads the message after DATA, keeping nothing past the size limit (the reply is 552 then). */
+function readMessage(stream: SMTPServerDataStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    stream.on("data", (chunk: Buffer) => {
+      if (stream.sizeExceeded) return;
+      chunks.push(chunk);
+      length += chunk.length;
+    });
+    stream.once("end", () => resolve(Buffer.concat(chunks, length)));
+    stream.once("error", reject);
+  });
+}
+
+function sendReply(connection: SmtpConnection, reply: SmtpReply): void {
+  connection.send(reply.code, `${reply.enhanced} ${reply.text}`);
+}
+
+/**
+ * Adjusts the connection's replies. smtp-server derives the enhanced status code of an
+ * application's reply from the basic code alone (550 → 5.1.1); ours carry their own at the start
+ * of the text (smtp.errors-map.ts), so the connection must not add a second one. Its 538 (AUTH
+ * before STARTTLS) gets RFC 4954's 5.7.11 instead of 5.7.0. And in clear text, unless insecure AUTH
+ * is allowed, EHLO does not advertise AUTH (RFC 4954 §4; Postfix's smtpd_tls_auth_only): clients
+ * then upgrade first instead of sending the token in the clear and being refused.
+ */
+function adjustReplies(connection: SmtpConnection, options: { hideAuthInClearText: boolean }): void {
+  const send = connection.send.bind(connection);
+  connection.send = (code, data, context) => {
+    if (code === 538) return send(538, `${EDGE_REPLIES.encryptionRequired.enhanced} ${EDGE_REPLIES.encryptionRequired.text}`, false);
+    if (Array.isArray(data) && code === 250 && options.hideAuthInClearText && !connection.secure) {
+      return send(code, data.filter((line, i) => i === 0 || !/^AUTH /i.test(line)), context);
+    }
+    send(code, data, startsWithEnhancedCode(data) ? false : context);
+  };
+}
+
+function trustedResolver(option: TrustedNetworksOption | undefined): (remoteAddress: string) => Promise<Workspace | null> {
+  if (typeof option === "function") return option;
+  const networks = new TrustedNetworks(option ?? []);
+  return async (remoteAddress) => {
+    const network = networks.match(remoteAddress);
+    if (!network) return null;
+    return typeof network.workspace === "function" ? network.workspace() : network.workspace;
+  };
+}

@@ -1,0 +1,120 @@
+// End to end: nodemailer's client submits over STARTTLS with a server token to the submission
+// listener, which hands the message to the real RawAcceptService over a real SQLite store. Checks
+// what was committed (message row, deliveries) and that refusals commit nothing.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import nodemailer from "nodemailer";
+import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
+import type { Store } from "../src/store/store.js";
+import { systemClock } from "../src/shared/clock.js";
+import { silentLogger } from "../src/shared/logger.js";
+import { WorkspacesService } from "../src/workspaces/workspaces.service.js";
+import { SuppressionsService } from "../src/suppressions/suppressions.service.js";
+import { MessagesRepository } from "../src/messages/messages.repository.js";
+import { RawAcceptService } from "../src/messages/raw-accept.service.js";
+import { startSubmissionServer, type SubmissionServer } from "../src/smtp/submission.server.js";
+import { openTempSqlite } from "./support/stores.js";
+
+describe("SMTP submission into the real acceptance pipeline", () => {
+  let store: Store;
+  let server: SubmissionServer;
+  let token: string;
+  let certPem: string;
+  let dataDir: string;
+  const messages = new MessagesRepository();
+
+  before(async () => {
+    store = await openTempSqlite();
+    dataDir = mkdtempSync(join(tmpdir(), "posthorn-smtp-e2e-"));
+    const workspaces = new WorkspacesService({ store, clock: systemClock });
+    const rawAccept = new RawAcceptService({
+      store,
+      clock: systemClock,
+      hostname: "posthorn.test",
+      workspaces,
+      suppressions: new SuppressionsService({ clock: systemClock }),
+      messages,
+    });
+    ({ serverToken: token } = await workspaces.create("acme", { sandbox: false }));
+    server = await startSubmissionServer({
+      host: "127.0.0.1",
+      port: 0,
+      hostname: "smtp.posthorn.test",
+      tls: null,
+      dataDir,
+      logger: silentLogger(),
+      authenticate: (t) => workspaces.authenticateServerToken(t),
+      accept: (workspace, submission) => rawAccept.acceptRaw(workspace, submission),
+    });
+    certPem = readFileSync(join(dataDir, "smtp-tls", "cert.pem"), "utf8");
+  });
+
+  after(async () => {
+    await server.close();
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  function transport(auth: { user: string; pass: string } | null = { user: token, pass: token }) {
+    return nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: server.port,
+      requireTLS: true,
+      tls: { ca: certPem, servername: "localhost" },
+      ...(auth ? { auth } : {}),
+    } as SMTPTransport.Options);
+  }
+
+  async function messageCount(): Promise<number> {
+    const row = await store.db.selectFrom("messages").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  test("a message with X-PM headers is committed before the 250, with its instructions read and the headers removed", async () => {
+    const info = await transport().sendMail({
+      from: "Acme <support@acme.test>",
+      to: "Ada <ada@example.test>",
+      bcc: "audit@example.test",
+      subject: "Your receipt",
+      text: "Thanks.",
+      headers: { "X-PM-Tag": "receipt", "X-PM-Metadata-order": "1234", "X-PM-TrackOpens": "true" },
+      dsn: { notify: "failure" },
+    } as SMTPTransport.MailOptions);
+    const id = /^250 2\.0\.0 OK: queued as (\S+)$/.exec(info.response)?.[1];
+    assert.ok(id, info.response);
+
+    const workspaceId = (await store.db.selectFrom("workspaces").select("id").where("name", "=", "acme").executeTakeFirstOrThrow()).id;
+    const row = await messages.findById(store.db, workspaceId, id);
+    assert.ok(row, "committed before the 250");
+    assert.equal(row.envelope_from, "support@acme.test");
+    assert.equal(row.tag, "receipt");
+    // nodemailer writes header names in its own case (X-Pm-Metadata-Order); the key's value is what counts.
+    const metadata = JSON.parse(row.metadata_json) as Record<string, string>;
+    assert.deepEqual(Object.entries(metadata).map(([k, v]) => [k.toLowerCase(), v]), [["order", "1234"]]);
+    assert.equal(row.dsn_notify, 1);
+    const mime = Buffer.isBuffer(row.mime) ? row.mime.toString("utf8") : String(row.mime);
+    assert.doesNotMatch(mime, /^X-PM-/im);
+    assert.match(mime, /^Message-ID: <[^>]+@posthorn\.test>/im);
+    const deliveries = await messages.deliveries(store.db, id);
+    assert.equal(deliveries.length, 2);
+  });
+
+  test("an unknown X-PM-Message-Stream answers 550 5.7.1 and commits nothing", async () => {
+    const before = await messageCount();
+    await assert.rejects(
+      transport().sendMail({ from: "support@acme.test", to: "ada@example.test", subject: "x", text: "x", headers: { "X-PM-Message-Stream": "nope" } }),
+      /550 5\.7\.1/,
+    );
+    assert.equal(await messageCount(), before);
+  });
+
+  test("a wrong token gets 535 5.7.8 and a relay attempt without AUTH gets 530 5.7.0; nothing is committed", async () => {
+    const before = await messageCount();
+    await assert.rejects(transport({ user: "wrong", pass: "wrong" }).sendMail({ from: "a@acme.test", to: "b@example.test", text: "x" }), /535 5\.7\.8/);
+    await assert.rejects(transport(null).sendMail({ from: "a@spam.test", to: "victim@example.test", text: "x" }), /530 5\.7\.0/);
+    assert.equal(await messageCount(), before);
+  });
+});
