@@ -10,7 +10,7 @@ import { DestinationLimitsError } from "./mta/destination-limits.js";
 const USAGE = `Usage: posthorn <command> [options]
 
 Commands:
-  start [--print-config]                 run the roles in POSTHORN_ROLES (default: api,mta)
+  start [--print-config]                 run the roles in POSTHORN_ROLES (default: api,mta,smtp)
   migrate                                apply database migrations
   workspace create NAME [--sandbox] [--json]
                                          create a workspace; prints its server token
@@ -18,6 +18,8 @@ Commands:
   workspace update NAME --live|--sandbox switch a workspace between live and sandbox
   token create --workspace NAME          issue another server token for a workspace
   token create --account                 issue an account token
+  token create --smtp --workspace NAME [--stream ID] [--json]
+                                         an SMTP token pair (access key, secret key) for one stream
   queue [--json]                         deliveries by state and the destinations with most waiting
   queue retry [--domain D]               make deferred deliveries due now
   queue purge --domain D [--reason R]    end all waiting deliveries to a domain as bounced
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       workspace: { type: "string" },
       account: { type: "boolean" },
+      smtp: { type: "boolean" },
+      stream: { type: "string" },
       domain: { type: "string" },
       reason: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -75,7 +79,14 @@ async function main(argv: string[]): Promise<number> {
       });
     case "token":
       return withServices(config, async ({ workspaces }) => {
-        if (sub !== "create" || (!values.workspace && !values.account)) throw new UsageError("token create --workspace NAME | token create --account");
+        if (sub !== "create" || (!values.workspace && !values.account)) throw new UsageError("token create --workspace NAME | token create --account | token create --smtp --workspace NAME [--stream ID]");
+        if (values.smtp) {
+          if (!values.workspace) throw new UsageError("token create --smtp --workspace NAME [--stream ID]");
+          const pair = await workspaces.createSmtpToken(values.workspace, values.stream ?? "outbound");
+          if (values.json) process.stdout.write(`${JSON.stringify(pair)}\n`);
+          else process.stdout.write(`access key (SMTP username): ${pair.accessKey}\nsecret key (SMTP password, shown once): ${pair.secretKey}\nstream: ${pair.stream}\n`);
+          return;
+        }
         const token = values.account ? await workspaces.createAccountToken() : await workspaces.createServerToken(values.workspace!);
         process.stdout.write(`${token}\n`);
       });
@@ -125,7 +136,7 @@ async function start(config: Config): Promise<number> {
   const app = await startApp(config, logger);
   const created = await app.services.workspaces.ensureDefault();
   const sandboxed = (await app.services.workspaces.list()).filter((w) => w.sandbox).map((w) => w.name);
-  printBanner(config, app.httpUrl, created, sandboxed);
+  printBanner(config, app, created, sandboxed);
 
   let signals = 0;
   const onSignal = (signal: string) => {
@@ -151,13 +162,19 @@ async function start(config: Config): Promise<number> {
 
 function printBanner(
   config: Config,
-  httpUrl: string | null,
+  app: Awaited<ReturnType<typeof startApp>>,
   created: Awaited<ReturnType<ReturnType<typeof buildServices>["workspaces"]["ensureDefault"]>>,
   sandboxed: string[],
 ) {
   const lines = ["", "Posthorn is running.", `  roles:    ${config.roles.join(", ")}`];
   lines.push(`  database: ${config.databaseUrl ? "PostgreSQL" : `SQLite in ${config.dataDir}`}`);
+  const httpUrl = app.httpUrl;
   if (httpUrl) lines.push(`  API:      ${httpUrl}  (Postmark-compatible; health at ${httpUrl}/healthz)`);
+  for (const listener of app.smtp?.submission ?? []) {
+    lines.push(`  SMTP:     port ${listener.port}  (submission; AUTH with the server token as username and password)`);
+  }
+  const fingerprint = app.smtp?.submission[0]?.fingerprint256;
+  if (fingerprint) lines.push(`  TLS:      SHA-256 fingerprint ${fingerprint}`);
   if (created) {
     lines.push(
       "",

@@ -46,7 +46,7 @@ describe("SMTP submission into the real acceptance pipeline", () => {
       tls: null,
       dataDir,
       logger: silentLogger(),
-      authenticate: (t) => workspaces.authenticateServerToken(t),
+      authenticate: (user, pass) => workspaces.authenticateSmtp(user, pass),
       accept: (workspace, submission) => rawAccept.acceptRaw(workspace, submission),
     });
     certPem = readFileSync(join(dataDir, "smtp-tls", "cert.pem"), "utf8");

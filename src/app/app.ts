@@ -29,6 +29,7 @@ import { queueRoutes } from "../api/app/queue.routes.js";
 import { buildHttpServer } from "../api/http.server.js";
 import { createMtaTransport } from "./transport.factory.js";
 import type { Transport } from "../mta/mta.types.js";
+import { startSmtpRole, type SmtpRole } from "./smtp-role.js";
 
 export interface AppServices {
   store: Store;
@@ -76,6 +77,8 @@ export interface RunningApp {
   services: AppServices;
   /** The API's base URL, when the api role runs. */
   httpUrl: string | null;
+  /** The smtp role's listeners, when it runs. */
+  smtp: SmtpRole | null;
   stop(): Promise<void>;
 }
 
@@ -150,6 +153,10 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
     httpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   }
+  let smtp: SmtpRole | null = null;
+  if (config.roles.includes("smtp")) {
+    smtp = await startSmtpRole({ config, logger, clock, workspaces, rawAccept: services.rawAccept });
+  }
   started = true;
 
   let stopping: Promise<void> | null = null;
@@ -158,11 +165,11 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       // Phase one: stop taking work (no new HTTP requests, no new claims). Phase two: drain what
       // is in flight within the deadline, give back what is not done, close the store.
       const deadline = config.shutdownTimeoutMs;
-      await Promise.all([http?.close(), worker?.stop(deadline), recheck?.stop()]);
+      await Promise.all([http?.close(), smtp?.stop(), worker?.stop(deadline), recheck?.stop()]);
       await transport?.close();
       await signPool.close();
       await store.close();
     })());
 
-  return { services, httpUrl, stop };
+  return { services, httpUrl, smtp, stop };
 }

@@ -8,7 +8,9 @@ test("defaults give a working single-process setup on SQLite", () => {
   assert.equal(config.http.port, 8080);
   assert.equal(config.databaseUrl, null);
   assert.equal(config.smtpRelay, null);
-  assert.deepEqual(config.roles, ["api", "mta"]);
+  assert.deepEqual(config.roles, ["api", "mta", "smtp"]);
+  assert.equal(config.smtp.port, 2525);
+  assert.equal(config.inbound.port, null, "the inbound MX listener is off unless configured");
   assert.deepEqual(config.delivery.retryScheduleMs, [300_000, 600_000, 1_200_000, 2_400_000, 3_600_000, 7_200_000, 14_400_000]);
   assert.equal(config.delivery.maxQueueAgeMs, 5 * 86_400_000);
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.delivery));
@@ -34,7 +36,16 @@ test("every bad key is reported in one error", () => {
 });
 
 test("roles not yet available are refused with a clear message", () => {
-  assert.throws(() => loadConfig({ POSTHORN_ROLES: "api,smtp" }), /smtp are not available in this version/);
+  assert.throws(() => loadConfig({ POSTHORN_ROLES: "api,worker" }), /worker are not available in this version/);
+});
+
+test("SMTP ports and the inbound domain", () => {
+  const config = loadConfig({ POSTHORN_HOSTNAME: "MX.Example.com", POSTHORN_SMTP_SUBMISSION_PORT: "587", POSTHORN_SMTP_TLS_PORT: "465", POSTHORN_INBOUND_PORT: "25" });
+  assert.equal(config.smtp.submissionPort, 587);
+  assert.equal(config.smtp.implicitTlsPort, 465);
+  assert.equal(config.inbound.port, 25);
+  assert.equal(config.inbound.domain, "inbound.mx.example.com");
+  assert.equal(loadConfig({ POSTHORN_INBOUND_DOMAIN: "in.example.org" }).inbound.domain, "in.example.org");
 });
 
 test("the relay URL and roles are parsed", () => {

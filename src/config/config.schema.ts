@@ -7,7 +7,7 @@ import { parseDurationList, parseDuration } from "../shared/durations.js";
 export const ROLES = ["api", "mta", "smtp", "worker"] as const;
 export type Role = (typeof ROLES)[number];
 /** Roles this version can run; the others are named in DESIGN.md and arrive with their issues. */
-export const AVAILABLE_ROLES: readonly Role[] = ["api", "mta"];
+export const AVAILABLE_ROLES: readonly Role[] = ["api", "mta", "smtp"];
 
 const port = z.coerce.number().int().min(0).max(65535);
 const duration = z.string().transform((value, ctx) => {
@@ -115,6 +115,19 @@ const schema = z.object({
       }
       return parsed.map((m) => ({ cidr: m![1]!, workspace: m![2]! }));
     }),
+  /** Optional second submission port with STARTTLS (587, RFC 6409). */
+  POSTHORN_SMTP_SUBMISSION_PORT: port.optional(),
+  /** Optional implicit-TLS submission port (465, RFC 8314). */
+  POSTHORN_SMTP_TLS_PORT: port.optional(),
+  /** Inbound MX listener (role smtp): bounces, complaints and inbound streams. Off unless set. */
+  POSTHORN_INBOUND_PORT: port.optional(),
+  POSTHORN_INBOUND_HOST: z.string().min(1).default("0.0.0.0"),
+  /** The shared inbound domain: <workspace inbound hash>@<this> reaches that workspace's inbound stream. */
+  POSTHORN_INBOUND_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a domain name").optional(),
+  /** Largest inbound message, in bytes (Postmark accepts 35 MB inbound). */
+  POSTHORN_INBOUND_MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(35 * 1024 * 1024),
+  /** Wait before the first retry of a failed inbound webhook; it doubles per attempt (10 attempts in all). */
+  POSTHORN_INBOUND_HOOK_BACKOFF: duration.default(parseDuration("1m")),
   /** Largest message accepted over SMTP, in bytes (announced with SIZE; 552 5.3.4 beyond). */
   POSTHORN_SMTP_MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   /** JSON file of per-destination limits (connections, rates, TLS), reloaded when it changes. */
@@ -161,6 +174,16 @@ export type Config = Readonly<{
     allowInsecureAuth: boolean;
     trustedNetworks: ReadonlyArray<{ cidr: string; workspace: string }>;
     maxMessageBytes: number;
+    submissionPort: number | null;
+    implicitTlsPort: number | null;
+  };
+  inbound: {
+    /** null: no inbound listener. */
+    port: number | null;
+    host: string;
+    domain: string;
+    maxMessageBytes: number;
+    hookBackoffMs: number;
   };
 }>;
 
@@ -221,6 +244,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       allowInsecureAuth: e.POSTHORN_SMTP_ALLOW_INSECURE_AUTH === "true" || e.POSTHORN_SMTP_ALLOW_INSECURE_AUTH === "1",
       trustedNetworks: e.POSTHORN_SMTP_TRUSTED_NETWORKS,
       maxMessageBytes: e.POSTHORN_SMTP_MAX_MESSAGE_SIZE,
+      submissionPort: e.POSTHORN_SMTP_SUBMISSION_PORT ?? null,
+      implicitTlsPort: e.POSTHORN_SMTP_TLS_PORT ?? null,
+    },
+    inbound: {
+      port: e.POSTHORN_INBOUND_PORT ?? null,
+      host: e.POSTHORN_INBOUND_HOST,
+      domain: (e.POSTHORN_INBOUND_DOMAIN ?? `inbound.${e.POSTHORN_HOSTNAME}`).toLowerCase(),
+      maxMessageBytes: e.POSTHORN_INBOUND_MAX_MESSAGE_SIZE,
+      hookBackoffMs: e.POSTHORN_INBOUND_HOOK_BACKOFF,
     },
     envelope: {
       verp: e.POSTHORN_VERP === "true" || e.POSTHORN_VERP === "1",

@@ -21,6 +21,7 @@ import { MESSAGE_INVALID } from "./messages.errors.js";
 import { MessageTooLarge } from "./accept.errors.js";
 import { DEFAULT_MESSAGE_LIMITS, DEFAULT_STREAM } from "./message.validation.js";
 import { recipientRows } from "./recipient-rows.js";
+import { StreamNotSendable } from "../workspaces/workspaces.errors.js";
 import { fieldValue, findField, joinMessage, splitMessage, type HeaderField } from "./raw-headers.js";
 import type { TrackLinks } from "./message.types.js";
 
@@ -56,7 +57,11 @@ export class RawAcceptService {
     const instructions = readInstructions(fields);
     const from = findField(fields, "from");
     if (!from) throw MESSAGE_INVALID("The message has no From header (RFC 5322 §3.6 requires one).");
-    const stream = instructions.stream ?? DEFAULT_STREAM;
+    const bound = submission.stream ?? null;
+    if (bound && instructions.stream && instructions.stream !== bound) {
+      throw StreamNotSendable(`These SMTP credentials send to the message stream '${bound}' only, not '${instructions.stream}'.`);
+    }
+    const stream = bound ?? instructions.stream ?? DEFAULT_STREAM;
     await this.deps.workspaces.assertSendableStream(workspace.id, stream);
 
     const now = this.deps.clock.now();

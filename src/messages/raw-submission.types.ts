@@ -10,4 +10,6 @@ export interface RawSubmission {
   raw: Buffer;
   /** RFC 3461: the sender asked for failure notices (NOTIFY=FAILURE on any recipient). */
   notifyFailure: boolean;
+  /** The stream an SMTP token pair is bound to; X-PM-Message-Stream may only repeat it. */
+  stream?: string | null;
 }

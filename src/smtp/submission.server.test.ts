@@ -44,7 +44,7 @@ async function start(overrides: Partial<SubmissionServerOptions> = {}, dataDir?:
     tls: null,
     dataDir: dir,
     logger: silentLogger(),
-    authenticate: async (token) => (token === TOKEN ? ACME : null),
+    authenticate: async (user, pass) => (user === TOKEN && pass === TOKEN ? { workspace: ACME, stream: null } : null),
     accept: async (workspace, submission) => {
       submissions.push({ workspace, submission });
       counter += 1;

@@ -15,7 +15,7 @@ import type net from "node:net";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import type { Logger } from "../shared/logger.js";
 import { systemClock, type Clock } from "../shared/clock.js";
-import type { Workspace } from "../workspaces/workspaces.service.js";
+import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.js";
 import type { Accepted } from "../messages/accept.service.js";
 import type { RawSubmission } from "../messages/raw-submission.types.js";
 import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, startsWithEnhancedCode, type SmtpReply } from "./smtp.errors-map.js";
@@ -50,8 +50,8 @@ export interface SubmissionServerOptions {
   allowInsecureAuth?: boolean;
   trustedNetworks?: TrustedNetworksOption;
   maxMessageBytes?: number;
-  /** A server token to its workspace, or null if unknown. */
-  authenticate(token: string): Promise<Workspace | null>;
+  /** AUTH credentials to who they name (server token as both halves, or an SMTP token pair), or null. */
+  authenticate(username: string, password: string): Promise<SmtpIdentity | null>;
   /** Persists the message durably (RawAcceptService.acceptRaw); throws PosthornError on bad input. */
   accept(workspace: Workspace, submission: RawSubmission): Promise<Pick<Accepted, "messageId">>;
   logger: Logger;
@@ -77,6 +77,8 @@ interface SessionState {
   connection: SmtpConnection;
   /** The workspace this session submits as: from AUTH, or from its trusted network. */
   workspace: Workspace | null;
+  /** The stream an SMTP token pair is bound to. */
+  stream: string | null;
   inData: boolean;
 }
 
@@ -165,7 +167,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
 
   server.onNewConnection = (connection) => {
     adjustReplies(connection, { hideAuthInClearText: !options.allowInsecureAuth });
-    states.set(connection.session, { connection, workspace: null, inData: false });
+    states.set(connection.session, { connection, workspace: null, stream: null, inData: false });
   };
   server.on("error", (err) => logger.warn({ err }, "SMTP submission connection error"));
 
@@ -175,26 +177,27 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       logger.warn({ ip, method: auth.method }, "SMTP AUTH refused: too many failures from this address");
       throw replyError(EDGE_REPLIES.authRateLimited);
     }
-    // Postmark's convention: the server token is both the username and the password.
-    // TODO(per-stream SMTP token pairs): an access key / secret key pair would be checked here.
-    const token = auth.username ?? "";
-    let workspace: Workspace | null = null;
-    if (token.length > 0 && auth.password === token) {
-      try {
-        workspace = await options.authenticate(token);
-      } catch (err) {
-        logger.error({ err, ip }, "SMTP AUTH lookup failed");
-        throw replyError(EDGE_REPLIES.authUnavailable);
-      }
+    // Postmark's conventions: the server token as both username and password, or an SMTP token
+    // pair (access key, secret key) bound to one stream.
+    let identity: SmtpIdentity | null = null;
+    try {
+      identity = await options.authenticate(auth.username ?? "", auth.password ?? "");
+    } catch (err) {
+      logger.error({ err, ip }, "SMTP AUTH lookup failed");
+      throw replyError(EDGE_REPLIES.authUnavailable);
     }
-    if (!workspace) {
+    if (!identity) {
       const lockedNow = limiter.recordFailure(ip);
       logger.warn({ ip, method: auth.method, lockedNow }, "SMTP AUTH failed");
       throw replyError(EDGE_REPLIES.authInvalid);
     }
     limiter.recordSuccess(ip);
+    const { workspace } = identity;
     const state = states.get(session);
-    if (state) state.workspace = workspace;
+    if (state) {
+      state.workspace = workspace;
+      state.stream = identity.stream;
+    }
     logger.debug({ ip, workspace: workspace.name, method: auth.method }, "SMTP AUTH succeeded");
     return workspace;
   }
@@ -233,6 +236,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       raw,
       // RFC 3461 §4.1: NOTIFY is per recipient; any recipient asking for FAILURE notices asks for them.
       notifyFailure: recipients.some((r) => r.dsn?.notify?.includes("FAILURE") ?? false),
+      stream: state?.stream ?? null,
     };
     try {
       const accepted = await options.accept(workspace, submission);

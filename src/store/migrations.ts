@@ -8,6 +8,7 @@ import { sendingDomains } from "./migrations/002-sending-domains.js";
 import { destinationSlots } from "./migrations/003-destination-slots.js";
 import { fairClaims } from "./migrations/004-fair-claims.js";
 import { dsnNotify } from "./migrations/005-dsn-notify.js";
+import { inbound } from "./migrations/006-inbound.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -15,6 +16,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["003_destination_slots", destinationSlots],
   ["004_fair_claims", fairClaims],
   ["005_dsn_notify", dsnNotify],
+  ["006_inbound", inbound],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -8,17 +8,25 @@ export interface WorkspacesTable {
   name: string;
   sandbox: number;
   created_at: number;
+  /** Local part of the workspace's address on the shared inbound domain (<hash>@<inbound domain>). */
+  inbound_hash: string | null;
+  /** A domain of the customer's whose MX points at Posthorn; its mail goes to the inbound stream. */
+  inbound_domain: Generated<string | null>;
+  /** Where the inbound stream posts each inbound message (Postmark's InboundHookUrl). */
+  inbound_hook_url: Generated<string | null>;
 }
 
 export interface ApiTokensTable {
   id: string;
   /** null for account tokens, which span workspaces. */
   workspace_id: string | null;
-  kind: "server" | "account";
+  kind: "server" | "account" | "smtp";
   token_hash: string;
   /** Last characters of the token, so an operator can tell tokens apart without the secret. */
   hint: string;
   created_at: number;
+  /** For SMTP token pairs (kind "smtp"): the stream their mail goes to. */
+  stream: Generated<string | null>;
 }
 
 export interface StreamsTable {

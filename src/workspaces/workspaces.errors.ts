@@ -6,3 +6,4 @@ export const WorkspaceNameInvalid = defineError("WORKSPACE_NAME_INVALID", "Works
 export const TokenInvalid = defineError("TOKEN_INVALID", "Request does not contain a valid Server token.");
 export const StreamNotFound = defineError("STREAM_NOT_FOUND", "The message stream does not exist in this workspace.");
 export const StreamNotSendable = defineError("STREAM_NOT_SENDABLE", "Inbound streams cannot send messages.");
+export const InboundDomainTaken = defineError("INBOUND_DOMAIN_TAKEN", "That inbound domain is used by another workspace.");

@@ -3,11 +3,18 @@
 import type { Store } from "../store/store.js";
 import type { StreamsTable } from "../store/schema.js";
 import type { Clock } from "../shared/clock.js";
-import { hashToken, newId, newSecretToken } from "../shared/ids.js";
-import { WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
-import { WorkspacesRepository, type Workspace } from "./workspaces.repository.js";
+import { hashToken, newId, newSecretToken, randomHex } from "../shared/ids.js";
+import { InboundDomainTaken, WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
+import { WorkspacesRepository, type InboundSettings, type Workspace } from "./workspaces.repository.js";
 
-export type { Workspace } from "./workspaces.repository.js";
+export type { InboundSettings, Workspace } from "./workspaces.repository.js";
+
+/** Who an SMTP AUTH names: the workspace, and the stream its mail must go to (SMTP token pairs are per stream). */
+export interface SmtpIdentity {
+  workspace: Workspace;
+  /** null: any sendable stream, chosen by X-PM-Message-Stream (server token as username and password). */
+  stream: string | null;
+}
 
 /** Every workspace starts with Postmark's default streams. */
 const DEFAULT_STREAMS: Array<Pick<StreamsTable, "id" | "name" | "type">> = [
@@ -35,7 +42,7 @@ export class WorkspacesService {
     const serverToken = newSecretToken();
     await this.deps.store.write(async (trx) => {
       if (await this.repo.findByName(trx, name)) throw WorkspaceExists(`A workspace named "${name}" already exists.`);
-      await this.repo.insertWorkspace(trx, { id: workspace.id, name, sandbox: options.sandbox ? 1 : 0, created_at: now });
+      await this.repo.insertWorkspace(trx, { id: workspace.id, name, sandbox: options.sandbox ? 1 : 0, created_at: now, inbound_hash: randomHex(16) });
       await this.repo.insertStreams(trx, DEFAULT_STREAMS.map((s) => ({ ...s, workspace_id: workspace.id, created_at: now })));
       await this.repo.insertToken(trx, tokenRow(workspace.id, "server", serverToken, now));
     });
@@ -88,6 +95,72 @@ export class WorkspacesService {
     return token;
   }
 
+  /**
+   * An SMTP token pair for one stream (Postmark's SMTP tokens: Access Key as the username, Secret
+   * Key as the password). Only the hash of the pair is stored; the secret is shown once.
+   */
+  async createSmtpToken(name: string, streamId: string): Promise<{ accessKey: string; secretKey: string; stream: string }> {
+    const workspace = await this.get(name);
+    await this.assertSendableStream(workspace.id, streamId);
+    const accessKey = randomHex(12);
+    const secretKey = newSecretToken();
+    const now = this.deps.clock.now();
+    await this.deps.store.write((trx) =>
+      this.repo.insertToken(trx, { id: newId(), workspace_id: workspace.id, kind: "smtp", token_hash: smtpTokenHash(accessKey, secretKey), hint: accessKey.slice(-4), created_at: now, stream: streamId }),
+    );
+    return { accessKey, secretKey, stream: streamId };
+  }
+
+  /**
+   * SMTP AUTH: the server token as both username and password, or an SMTP token pair. Null when
+   * neither matches. Cached like server tokens (the cache key is a hash of both halves).
+   */
+  async authenticateSmtp(username: string, password: string): Promise<SmtpIdentity | null> {
+    if (username.length === 0 || password.length === 0) return null;
+    if (username === password) {
+      const workspace = await this.authenticateServerToken(username);
+      return workspace ? { workspace, stream: null } : null;
+    }
+    const hash = smtpTokenHash(username, password);
+    const found = await this.repo.findByTokenHash(this.deps.store.db, "smtp", hash);
+    return found?.workspace ? { workspace: found.workspace, stream: found.stream } : null;
+  }
+
+  async findById(id: string): Promise<Workspace | null> {
+    return this.repo.findById(this.deps.store.db, id);
+  }
+
+  async inboundSettings(workspaceId: string): Promise<InboundSettings> {
+    const settings = await this.repo.inboundSettings(this.deps.store.db, workspaceId);
+    if (!settings) throw WorkspaceNotFound();
+    return settings;
+  }
+
+  /** The workspace that receives mail for this inbound hash (<hash>@<shared inbound domain>). */
+  findByInboundHash(hash: string): Promise<Workspace | null> {
+    return this.repo.findByInboundHash(this.deps.store.db, hash.toLowerCase());
+  }
+
+  /** The workspace that receives mail for this custom inbound domain. */
+  findByInboundDomain(domain: string): Promise<Workspace | null> {
+    return this.repo.findByInboundDomain(this.deps.store.db, domain.toLowerCase());
+  }
+
+  /** Sets the inbound domain and hook URL (validated by the caller); undefined leaves a value as it is. */
+  async updateInbound(workspaceId: string, changes: { inboundDomain?: string | null; inboundHookUrl?: string | null }): Promise<InboundSettings> {
+    const update: { inbound_domain?: string | null; inbound_hook_url?: string | null } = {};
+    if (changes.inboundDomain !== undefined) update.inbound_domain = changes.inboundDomain === null ? null : changes.inboundDomain.toLowerCase();
+    if (changes.inboundHookUrl !== undefined) update.inbound_hook_url = changes.inboundHookUrl;
+    await this.deps.store.write(async (trx) => {
+      if (update.inbound_domain) {
+        const owner = await this.repo.findByInboundDomain(trx, update.inbound_domain);
+        if (owner && owner.id !== workspaceId) throw InboundDomainTaken(`The inbound domain '${update.inbound_domain}' belongs to another workspace.`);
+      }
+      await this.repo.updateInbound(trx, workspaceId, update);
+    });
+    return this.inboundSettings(workspaceId);
+  }
+
   /** The workspace a server token belongs to, or null. */
   async authenticateServerToken(token: string): Promise<Workspace | null> {
     const hash = hashToken(token);
@@ -121,6 +194,10 @@ export class WorkspacesService {
     }
     if (entry.type === "Inbound") throw StreamNotSendable(`The message stream '${streamId}' is an inbound stream and cannot send.`);
   }
+}
+
+function smtpTokenHash(accessKey: string, secretKey: string): string {
+  return hashToken(`smtp\u0000${accessKey}\u0000${secretKey}`);
 }
 
 function tokenRow(workspaceId: string | null, kind: "server" | "account", token: string, now: number) {

@@ -28,6 +28,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     POSTHORN_HOSTNAME: "posthorn.test",
     LOG_LEVEL: "silent",
     POSTHORN_SHUTDOWN_TIMEOUT: "2s",
+    POSTHORN_SMTP_PORT: "0", // the smtp role is on by default; a free port keeps parallel tests apart
     ...env,
   });
   const app = await startApp(config, silentLogger());
@@ -56,7 +57,7 @@ export interface ChildServer {
 /** Runs `posthorn start` as a child process and waits until it reports its API URL (or has started, for API-less roles). */
 export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
   const child = spawn(process.execPath, [MAIN_JS, "start"], {
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", POSTHORN_HTTP_HOST: "127.0.0.1", ...env },
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", POSTHORN_HTTP_HOST: "127.0.0.1", POSTHORN_SMTP_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

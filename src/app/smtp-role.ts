@@ -1,0 +1,86 @@
+// The smtp role: the submission listeners (the main port with STARTTLS, and optionally 587 and
+// implicit-TLS 465) and, when POSTHORN_INBOUND_PORT is set, the inbound MX listener. Built from
+// the config and the domain services here, so app.ts stays a list of roles.
+import { readFileSync } from "node:fs";
+import type { Config } from "../config/config.schema.js";
+import type { Logger } from "../shared/logger.js";
+import type { Clock } from "../shared/clock.js";
+import type { Workspace, WorkspacesService } from "../workspaces/workspaces.service.js";
+import type { RawAcceptService } from "../messages/raw-accept.service.js";
+import { startSubmissionServer, type SubmissionServer } from "../smtp/submission.server.js";
+import type { TrustedNetwork } from "../smtp/trusted-networks.js";
+import type { TlsCredentials } from "../smtp/tls-certificate.js";
+
+export interface SmtpRole {
+  /** Listening submission servers, main port first. */
+  submission: SubmissionServer[];
+  stop(): Promise<void>;
+}
+
+/** How long a trusted network's workspace is remembered (its sandbox flag can change). */
+const TRUSTED_WORKSPACE_CACHE_MS = 5_000;
+
+export async function startSmtpRole(deps: { config: Config; logger: Logger; clock: Clock; workspaces: WorkspacesService; rawAccept: RawAcceptService }): Promise<SmtpRole> {
+  const { config, logger, workspaces, rawAccept } = deps;
+  const tls = readTlsFiles(config);
+  const trustedNetworks: TrustedNetwork[] = config.smtp.trustedNetworks.map((n) => ({ cidr: n.cidr, workspace: cachedWorkspace(workspaces, n.workspace, deps.clock) }));
+  const listeners: Array<{ port: number; implicitTls: boolean }> = [{ port: config.smtp.port, implicitTls: false }];
+  if (config.smtp.submissionPort !== null) listeners.push({ port: config.smtp.submissionPort, implicitTls: false });
+  if (config.smtp.implicitTlsPort !== null) listeners.push({ port: config.smtp.implicitTlsPort, implicitTls: true });
+
+  const submission: SubmissionServer[] = [];
+  try {
+    for (const listener of listeners) {
+      submission.push(
+        await startSubmissionServer({
+          host: config.smtp.host,
+          port: listener.port,
+          implicitTls: listener.implicitTls,
+          hostname: config.hostname,
+          tls,
+          dataDir: config.dataDir,
+          allowInsecureAuth: config.smtp.allowInsecureAuth,
+          trustedNetworks,
+          maxMessageBytes: config.smtp.maxMessageBytes,
+          closeTimeoutMs: config.shutdownTimeoutMs,
+          logger,
+          clock: deps.clock,
+          authenticate: (username, password) => workspaces.authenticateSmtp(username, password),
+          accept: (workspace, message) => rawAccept.acceptRaw(workspace, message),
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(submission.map((s) => s.close()));
+    throw err;
+  }
+  if (config.smtp.allowInsecureAuth) logger.warn("POSTHORN_SMTP_ALLOW_INSECURE_AUTH is set: SMTP AUTH is accepted without TLS; use it on loopback only");
+
+  return {
+    submission,
+    async stop() {
+      await Promise.all(submission.map((s) => s.close()));
+    },
+  };
+}
+
+function readTlsFiles(config: Config): TlsCredentials | null {
+  if (!config.smtp.tls) return null;
+  try {
+    return { cert: readFileSync(config.smtp.tls.certFile, "utf8"), key: readFileSync(config.smtp.tls.keyFile, "utf8") };
+  } catch (err) {
+    throw new Error(`cannot read the SMTP TLS certificate or key: ${(err as Error).message}`);
+  }
+}
+
+/** Resolves a trusted network's workspace by name when first needed (it may be created after start). */
+function cachedWorkspace(workspaces: WorkspacesService, name: string, clock: Clock): () => Promise<Workspace> {
+  let cached: { workspace: Workspace; until: number } | null = null;
+  return async () => {
+    const now = clock.now();
+    if (cached && cached.until > now) return cached.workspace;
+    const workspace = await workspaces.get(name); // WORKSPACE_NOT_FOUND answers 451: a config error, logged
+    cached = { workspace, until: now + TRUSTED_WORKSPACE_CACHE_MS };
+    return workspace;
+  };
+}

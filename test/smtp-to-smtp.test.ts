@@ -1,0 +1,102 @@
+// End to end through the whole app: an application submits by SMTP to the smtp role (server token,
+// SMTP token pair, trusted network), Posthorn's MTA delivers to a real SMTP server on loopback, and
+// the Postmark API reports what happened.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import nodemailer from "nodemailer";
+import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
+import { ServerClient } from "postmark";
+import { startTestServer, MAIN_JS, type TestServer } from "./support/server.js";
+import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
+import { eventually } from "./support/eventually.js";
+
+describe("SMTP submission through the MTA to a destination", () => {
+  let sink: SmtpSink;
+  let server: TestServer;
+  let token: string;
+  let port: number;
+
+  before(async () => {
+    sink = await startSmtpSink();
+    server = await startTestServer({
+      POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
+      POSTHORN_VERP: "false",
+      POSTHORN_SMTP_HOST: "127.0.0.1",
+      POSTHORN_SMTP_TRUSTED_NETWORKS: "127.0.0.2/32=internal",
+    });
+    token = await server.createWorkspace("acme");
+    await server.createWorkspace("internal");
+    port = server.app.smtp!.submission[0]!.port;
+  });
+
+  after(async () => {
+    await server.close();
+    await sink.close();
+  });
+
+  function transport(auth: { user: string; pass: string } | undefined, localAddress?: string) {
+    return nodemailer.createTransport({
+      host: "127.0.0.1",
+      port,
+      requireTLS: true,
+      tls: { rejectUnauthorized: false },
+      ...(auth ? { auth } : {}),
+      ...(localAddress ? { localAddress } : {}),
+    } as SMTPTransport.Options);
+  }
+
+  test("a message with X-PM headers reaches the destination without them, and the API reports it delivered", async () => {
+    const info = await transport({ user: token, pass: token }).sendMail({
+      from: "Acme <support@acme.test>",
+      to: "ada@example.test",
+      subject: "Receipt",
+      text: "Thanks.",
+      headers: { "X-PM-Tag": "receipt", "X-PM-Metadata-order": "77", "X-PM-TrackOpens": "true", "X-PM-KeepID": "true" },
+      messageId: "<keep-me@acme.test>",
+    });
+    const id = /queued as (\S+)/.exec(info.response)![1]!;
+    await eventually(async () => sink.messages.find((m) => m.messageId === "<keep-me@acme.test>"));
+    const delivered = sink.messages.find((m) => m.messageId === "<keep-me@acme.test>")!;
+    assert.deepEqual(delivered.rcptTo, ["ada@example.test"]);
+    assert.doesNotMatch(delivered.raw.toString(), /^X-PM-/im);
+    assert.match(delivered.raw.toString(), /^Subject: Receipt\r$/m);
+
+    const pm = new ServerClient(token, { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
+    const details = await eventually(async () => {
+      const d = await pm.getOutboundMessageDetails(id);
+      return d.Status === "Sent" ? d : null;
+    });
+    assert.equal(details.Tag, "receipt");
+    // Header names are case-insensitive and nodemailer rewrites them (X-Pm-Metadata-Order); the key keeps the case it arrived in.
+    assert.deepEqual(Object.entries(details.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v]), [["order", "77"]]);
+    assert.ok(details.MessageEvents.some((e) => e.Type === "Delivered"));
+  });
+
+  test("an SMTP token pair sends to its own stream only", async () => {
+    const out = execFileSync(process.execPath, [MAIN_JS, "token", "create", "--smtp", "--workspace", "acme", "--stream", "broadcast", "--json"], {
+      env: { PATH: process.env.PATH ?? "", POSTHORN_DATA_DIR: server.dataDir, LOG_LEVEL: "silent" },
+    }).toString();
+    const pair = JSON.parse(out) as { accessKey: string; secretKey: string; stream: string };
+    assert.equal(pair.stream, "broadcast");
+    const smtp = transport({ user: pair.accessKey, pass: pair.secretKey });
+    const info = await smtp.sendMail({ from: "news@acme.test", to: "reader@example.test", subject: "News", text: "Hi" });
+    const id = /queued as (\S+)/.exec(info.response)![1]!;
+    const pm = new ServerClient(token, { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
+    assert.equal((await pm.getOutboundMessageDetails(id)).MessageStream, "broadcast");
+
+    await assert.rejects(
+      smtp.sendMail({ from: "news@acme.test", to: "reader@example.test", subject: "x", text: "x", headers: { "X-PM-Message-Stream": "outbound" } }),
+      /550 5\.7\.1 .*broadcast/,
+    );
+    await assert.rejects(transport({ user: pair.accessKey, pass: "wrong" }).sendMail({ from: "a@acme.test", to: "b@example.test", text: "x" }), /535 5\.7\.8/);
+  });
+
+  test("a client in a trusted network submits without AUTH as the mapped workspace; other addresses must authenticate", async () => {
+    const info = await transport(undefined, "127.0.0.2").sendMail({ from: "app@internal.test", to: "ops@example.test", subject: "cron", text: "done" });
+    assert.match(info.response, /^250 2\.0\.0 /);
+    await eventually(async () => sink.messages.find((m) => m.rcptTo.includes("ops@example.test")));
+    await assert.rejects(transport(undefined).sendMail({ from: "app@internal.test", to: "victim@example.test", text: "x" }), /530 5\.7\.0/);
+    assert.equal(sink.messages.some((m) => m.rcptTo.includes("victim@example.test")), false);
+  });
+});
