@@ -26,6 +26,7 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   DOMAIN_INVALID: { status: 422, errorCode: 511 },
   DOMAIN_EXISTS: { status: 422, errorCode: 511 },
   DKIM_ROTATION_PENDING: { status: 422, errorCode: 505 },
+  INBOUND_DOMAIN_TAKEN: { status: 422, errorCode: 602 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {
