@@ -173,6 +173,7 @@ function printBanner(
   for (const listener of app.smtp?.submission ?? []) {
     lines.push(`  SMTP:     port ${listener.port}  (submission; AUTH with the server token as username and password)`);
   }
+  if (app.smtp?.inbound) lines.push(`  MX:       port ${app.smtp.inbound.port}  (inbound: bounces, complaints, inbound streams)`);
   const fingerprint = app.smtp?.submission[0]?.fingerprint256;
   if (fingerprint) lines.push(`  TLS:      SHA-256 fingerprint ${fingerprint}`);
   if (created) {

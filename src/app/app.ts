@@ -30,6 +30,10 @@ import { buildHttpServer } from "../api/http.server.js";
 import { createMtaTransport } from "./transport.factory.js";
 import type { Transport } from "../mta/mta.types.js";
 import { startSmtpRole, type SmtpRole } from "./smtp-role.js";
+import { InboundMessagesRepository } from "../inbound/inbound-messages.repository.js";
+import { InboundService } from "../inbound/inbound.service.js";
+import { BounceIntakeService } from "../inbound/bounce-intake.service.js";
+import type { DnsResolve } from "../inbound/authentication.js";
 
 export interface AppServices {
   store: Store;
@@ -46,10 +50,13 @@ export interface AppServices {
   domains: SendingDomainsService;
   /** Seals secrets at rest (DKIM keys) and keys the VERP signatures. */
   encryptionKey: Buffer;
+  inboundMessages: InboundMessagesRepository;
+  inbound: InboundService;
+  bounceIntake: BounceIntakeService;
 }
 
 /** The domain services over a store, without any role started: used by CLI commands and by start. */
-export function buildServices(store: Store, config: Config, logger: Logger, options: { clock?: Clock; onQueued?: () => void } = {}): AppServices {
+export function buildServices(store: Store, config: Config, logger: Logger, options: { clock?: Clock; onQueued?: () => void; onInboundHookDue?: () => void } = {}): AppServices {
   const clock = options.clock ?? systemClock;
   const hostname = config.hostname;
   const workspaces = new WorkspacesService({ store, clock });
@@ -70,7 +77,19 @@ export function buildServices(store: Store, config: Config, logger: Logger, opti
     settings: { hostname, spfInclude: null, ed25519: config.dkim.ed25519 },
   });
   const deliveries = new DeliveriesRepository(store.dialect);
-  return { store, clock, workspaces, suppressions, bounces, messages, accept, rawAccept, deliveries, queue, domains, encryptionKey: encryptionKey.key };
+  const inboundMessages = new InboundMessagesRepository();
+  const inbound = new InboundService({ store, clock, workspaces, repository: inboundMessages, inboundDomain: config.inbound.domain, onHookDue: options.onInboundHookDue });
+  const bounceIntake = new BounceIntakeService({
+    store,
+    clock,
+    logger: logger.child({ component: "inbound" }),
+    bounces,
+    messages,
+    deliveries,
+    verpSecret: verpSecret(encryptionKey.key),
+    hostname,
+  });
+  return { store, clock, workspaces, suppressions, bounces, messages, accept, rawAccept, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
 }
 
 export interface RunningApp {
@@ -85,6 +104,8 @@ export interface RunningApp {
 export interface StartOptions {
   /** Replaces the SMTP transport (benchmarks measuring the queue alone). */
   transport?: Transport;
+  /** DNS for SPF/DKIM/DMARC checks of inbound mail (tests answer from a fixed zone). */
+  inboundDns?: DnsResolve;
 }
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
@@ -93,7 +114,8 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   await store.migrate();
 
   let worker: MtaWorker | null = null;
-  const services = buildServices(store, config, logger, { clock, onQueued: () => worker?.wake() });
+  let smtp: SmtpRole | null = null;
+  const services = buildServices(store, config, logger, { clock, onQueued: () => worker?.wake(), onInboundHookDue: () => smtp?.wakeHooks() });
   const { workspaces, bounces, messages, accept, deliveries, domains } = services;
   let recheck: DomainRecheck | null = null;
 
@@ -137,6 +159,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       workspaces,
       accept,
       messages,
+      inbound: services.inbound,
       accountRoutes: [queueRoutes(services.queue), domainsRoutes({ domains })],
       readiness: async () => {
         try {
@@ -153,9 +176,8 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
     httpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   }
-  let smtp: SmtpRole | null = null;
   if (config.roles.includes("smtp")) {
-    smtp = await startSmtpRole({ config, logger, clock, workspaces, rawAccept: services.rawAccept });
+    smtp = await startSmtpRole({ config, logger, clock, services, options: { resolve: options.inboundDns } });
   }
   started = true;
 

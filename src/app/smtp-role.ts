@@ -6,22 +6,36 @@ import type { Config } from "../config/config.schema.js";
 import type { Logger } from "../shared/logger.js";
 import type { Clock } from "../shared/clock.js";
 import type { Workspace, WorkspacesService } from "../workspaces/workspaces.service.js";
-import type { RawAcceptService } from "../messages/raw-accept.service.js";
 import { startSubmissionServer, type SubmissionServer } from "../smtp/submission.server.js";
+import { startInboundServer, type InboundServer } from "../smtp/inbound.server.js";
+import { InboundHookDispatcher } from "../inbound/inbound-hook.dispatcher.js";
+import { createAuthenticator, type DnsResolve } from "../inbound/authentication.js";
+import { createInboundRouter } from "./inbound-router.js";
+import type { AppServices } from "./app.js";
 import type { TrustedNetwork } from "../smtp/trusted-networks.js";
 import type { TlsCredentials } from "../smtp/tls-certificate.js";
 
 export interface SmtpRole {
   /** Listening submission servers, main port first. */
   submission: SubmissionServer[];
+  /** The inbound MX listener, when POSTHORN_INBOUND_PORT is set. */
+  inbound: InboundServer | null;
+  /** Runs the inbound webhook dispatcher now. */
+  wakeHooks(): void;
   stop(): Promise<void>;
+}
+
+export interface SmtpRoleOptions {
+  /** DNS for SPF/DKIM/DMARC of inbound mail (tests answer from a fixed zone). */
+  resolve?: DnsResolve;
 }
 
 /** How long a trusted network's workspace is remembered (its sandbox flag can change). */
 const TRUSTED_WORKSPACE_CACHE_MS = 5_000;
 
-export async function startSmtpRole(deps: { config: Config; logger: Logger; clock: Clock; workspaces: WorkspacesService; rawAccept: RawAcceptService }): Promise<SmtpRole> {
-  const { config, logger, workspaces, rawAccept } = deps;
+export async function startSmtpRole(deps: { config: Config; logger: Logger; clock: Clock; services: AppServices; options?: SmtpRoleOptions }): Promise<SmtpRole> {
+  const { config, logger, services } = deps;
+  const { workspaces, rawAccept } = services;
   const tls = readTlsFiles(config);
   const trustedNetworks: TrustedNetwork[] = config.smtp.trustedNetworks.map((n) => ({ cidr: n.cidr, workspace: cachedWorkspace(workspaces, n.workspace, deps.clock) }));
   const listeners: Array<{ port: number; implicitTls: boolean }> = [{ port: config.smtp.port, implicitTls: false }];
@@ -29,6 +43,15 @@ export async function startSmtpRole(deps: { config: Config; logger: Logger; cloc
   if (config.smtp.implicitTlsPort !== null) listeners.push({ port: config.smtp.implicitTlsPort, implicitTls: true });
 
   const submission: SubmissionServer[] = [];
+  let inbound: InboundServer | null = null;
+  const hooks = new InboundHookDispatcher({
+    store: services.store,
+    clock: deps.clock,
+    logger: logger.child({ component: "inbound-hooks" }),
+    workspaces,
+    repository: services.inboundMessages,
+    backoffMs: config.inbound.hookBackoffMs,
+  });
   try {
     for (const listener of listeners) {
       submission.push(
@@ -50,16 +73,38 @@ export async function startSmtpRole(deps: { config: Config; logger: Logger; cloc
         }),
       );
     }
+    if (config.inbound.port !== null) {
+      inbound = await startInboundServer({
+        host: config.inbound.host,
+        port: config.inbound.port,
+        hostname: config.hostname,
+        tls,
+        dataDir: config.dataDir,
+        maxMessageBytes: config.inbound.maxMessageBytes,
+        closeTimeoutMs: config.shutdownTimeoutMs,
+        logger,
+        router: createInboundRouter({
+          config,
+          domains: services.domains,
+          bounceIntake: services.bounceIntake,
+          inbound: services.inbound,
+          authenticator: createAuthenticator({ hostname: config.hostname, resolve: deps.options?.resolve, dnsServers: config.delivery.dnsServers }),
+        }),
+      });
+    }
   } catch (err) {
-    await Promise.all(submission.map((s) => s.close()));
+    await Promise.all([...submission.map((s) => s.close()), inbound?.close()]);
     throw err;
   }
+  hooks.start();
   if (config.smtp.allowInsecureAuth) logger.warn("POSTHORN_SMTP_ALLOW_INSECURE_AUTH is set: SMTP AUTH is accepted without TLS; use it on loopback only");
 
   return {
     submission,
+    inbound,
+    wakeHooks: () => hooks.wake(),
     async stop() {
-      await Promise.all(submission.map((s) => s.close()));
+      await Promise.all([...submission.map((s) => s.close()), inbound?.close(), hooks.stop()]);
     },
   };
 }

@@ -1,4 +1,5 @@
 // SQL for messages, their per-recipient deliveries at acceptance, and their event history.
+import { escapeLike } from "../store/like.js";
 import { sql } from "kysely";
 import type { Db } from "../store/store.js";
 import type { MessageRow, NewDeliveryRow, NewMessageEventRow, NewMessageRow } from "../store/schema.js";
@@ -141,9 +142,4 @@ export class MessagesRepository {
   async deliveries(db: Db, messageId: string) {
     return db.selectFrom("deliveries").selectAll().where("message_id", "=", messageId).orderBy("id").execute();
   }
-}
-
-function escapeLike(text: string): string {
-  // Kysely binds the value; only the LIKE wildcards need neutralising, and SQLite has no default escape.
-  return text.replace(/[%_]/g, "");
 }

@@ -3,7 +3,7 @@
 // has a single writer, so the UPDATE … RETURNING is atomic on its own.
 import { sql } from "kysely";
 import type { Db, Dialect } from "../store/store.js";
-import type { DeliveryState } from "../store/schema.js";
+import type { DeliveryRow, DeliveryState } from "../store/schema.js";
 
 export interface ClaimedDelivery {
   id: number;
@@ -194,5 +194,36 @@ export class DeliveriesRepository {
       .groupBy("state")
       .execute();
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  async findById(db: Db, id: number): Promise<DeliveryRow | null> {
+    return (await db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst()) ?? null;
+  }
+
+  /** A message's delivery to one recipient (compared without case), for reports that name the message but carry no VERP. */
+  async findByMessageAndRecipient(db: Db, messageId: string, recipient: string): Promise<DeliveryRow | null> {
+    return (
+      (await db
+        .selectFrom("deliveries")
+        .selectAll()
+        .where("message_id", "=", messageId)
+        .where(sql<string>`lower(recipient)`, "=", recipient.toLowerCase())
+        .executeTakeFirst()) ?? null
+    );
+  }
+
+  /**
+   * An asynchronous bounce: the remote accepted the message (or it is still waiting) and reports
+   * failure later. Returns false when the delivery had already ended otherwise (bounced, expired,
+   * suppressed), so a repeated report is recorded once.
+   */
+  async markBouncedLater(db: Db, id: number, lastReply: string, now: number): Promise<boolean> {
+    const result = await db
+      .updateTable("deliveries")
+      .set({ state: "bounced", last_reply: lastReply, lease_owner: null, updated_at: now })
+      .where("id", "=", id)
+      .where("state", "in", ["delivered", "queued", "deferred"])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 }

@@ -22,6 +22,16 @@ export class SendingDomainsRepository {
     return (await db.selectFrom("sending_domains").selectAll().where("name", "=", name).executeTakeFirst()) ?? null;
   }
 
+  async hasVerifiedReturnPath(db: Db, returnPathDomain: string): Promise<boolean> {
+    const row = await db
+      .selectFrom("sending_domains")
+      .select("id")
+      .where("return_path_domain", "=", returnPathDomain)
+      .where("return_path_verified_at", "is not", null)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async list(db: Db, page: { count: number; offset: number }): Promise<SendingDomainRow[]> {
     return db.selectFrom("sending_domains").selectAll().orderBy("name").orderBy("id").limit(page.count).offset(page.offset).execute();
   }

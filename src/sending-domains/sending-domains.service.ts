@@ -244,6 +244,12 @@ export class SendingDomainsService {
     return row && row.return_path_verified_at !== null ? row.return_path_domain : null;
   }
 
+  /** Whether bounces may come back to this domain: some sending domain uses it as its return path (verified). */
+  async isReturnPathDomain(domain: string): Promise<boolean> {
+    const name = canonicalHostName(domain);
+    return name ? this.repo.hasVerifiedReturnPath(this.deps.store.db, name) : false;
+  }
+
   private async find(id: number): Promise<SendingDomainRow> {
     const row = Number.isSafeInteger(id) && id > 0 ? await this.repo.findById(this.deps.store.db, id) : null;
     if (!row) throw DomainNotFound(`No domain has ID ${id}.`);

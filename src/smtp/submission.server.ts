@@ -12,13 +12,14 @@
 // 421 4.3.2, then let sessions inside DATA finish (their accept commits, they get their 250)
 // until the deadline, after which smtp-server cuts what remains.
 import type net from "node:net";
-import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
+import { HookedSmtpServer, adjustReplies, readMessage, sendReply, type SmtpConnection } from "./smtp-server.base.js";
 import type { Logger } from "../shared/logger.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.js";
 import type { Accepted } from "../messages/accept.service.js";
 import type { RawSubmission } from "../messages/raw-submission.types.js";
-import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, startsWithEnhancedCode, type SmtpReply } from "./smtp.errors-map.js";
+import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, type SmtpReply } from "./smtp.errors-map.js";
 import { AuthRateLimiter, type AuthRateLimitPolicy } from "./auth.rate-limit.js";
 import { TrustedNetworks, type TrustedNetwork } from "./trusted-networks.js";
 import { loadOrCreateCertificate, type TlsCredentials } from "./tls-certificate.js";
@@ -71,8 +72,6 @@ export interface SubmissionServer {
   close(): Promise<void>;
 }
 
-type SmtpConnection = SMTPServer["connections"] extends Set<infer C> ? C : never;
-
 interface SessionState {
   connection: SmtpConnection;
   /** The workspace this session submits as: from AUTH, or from its trusted network. */
@@ -80,22 +79,6 @@ interface SessionState {
   /** The stream an SMTP token pair is bound to. */
   stream: string | null;
   inData: boolean;
-}
-
-/** smtp-server with a hook on each new connection, so that replies keep our enhanced codes. */
-class SubmissionSmtpServer extends SMTPServer {
-  onNewConnection: ((connection: SmtpConnection) => void) | null = null;
-  private readonly seen = new WeakSet<SmtpConnection>();
-
-  override connect(...args: Parameters<SMTPServer["connect"]>): void {
-    super.connect(...args);
-    let newest: SmtpConnection | undefined;
-    for (const connection of this.connections) newest = connection; // a Set keeps insertion order
-    if (newest && !this.seen.has(newest)) {
-      this.seen.add(newest);
-      this.onNewConnection?.(newest);
-    }
-  }
 }
 
 export async function startSubmissionServer(options: SubmissionServerOptions): Promise<SubmissionServer> {
@@ -115,7 +98,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     logger.info({ fingerprint256: certificate.fingerprint256, path: certificate.path }, "SMTP submission TLS certificate");
   }
 
-  const server = new SubmissionSmtpServer({
+  const server = new HookedSmtpServer({
     name: options.hostname,
     banner: "Posthorn",
     key: certificate.key,
@@ -289,44 +272,6 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
 }
 
 const TOO_LARGE_REPLY = (limit: number): SmtpReply => ({ code: 552, enhanced: "5.3.4", text: `Message size exceeds the fixed maximum message size of ${limit} bytes` });
-
-/** Reads the message after DATA, keeping nothing past the size limit (the reply is 552 then). */
-function readMessage(stream: SMTPServerDataStream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    stream.on("data", (chunk: Buffer) => {
-      if (stream.sizeExceeded) return;
-      chunks.push(chunk);
-      length += chunk.length;
-    });
-    stream.once("end", () => resolve(Buffer.concat(chunks, length)));
-    stream.once("error", reject);
-  });
-}
-
-function sendReply(connection: SmtpConnection, reply: SmtpReply): void {
-  connection.send(reply.code, `${reply.enhanced} ${reply.text}`);
-}
-
-/**
- * Adjusts the connection's replies. smtp-server derives the enhanced status code of an
- * application's reply from the basic code alone (550 → 5.1.1); ours carry their own at the start
- * of the text (smtp.errors-map.ts), so the connection must not add a second one. Its 538 (AUTH
- * before STARTTLS) gets RFC 4954's 5.7.11 instead of 5.7.0. And in clear text, unless insecure AUTH
- * is allowed, EHLO does not advertise AUTH (RFC 4954 §4; Postfix's smtpd_tls_auth_only): clients
- * then upgrade first instead of sending the token in the clear and being refused.
- */
-function adjustReplies(connection: SmtpConnection, options: { hideAuthInClearText: boolean }): void {
-  const send = connection.send.bind(connection);
-  connection.send = (code, data, context) => {
-    if (code === 538) return send(538, `${EDGE_REPLIES.encryptionRequired.enhanced} ${EDGE_REPLIES.encryptionRequired.text}`, false);
-    if (Array.isArray(data) && code === 250 && options.hideAuthInClearText && !connection.secure) {
-      return send(code, data.filter((line, i) => i === 0 || !/^AUTH /i.test(line)), context);
-    }
-    send(code, data, startsWithEnhancedCode(data) ? false : context);
-  };
-}
 
 function trustedResolver(option: TrustedNetworksOption | undefined): (remoteAddress: string) => Promise<Workspace | null> {
   if (typeof option === "function") return option;

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../../src/config/config.schema.js";
 import { silentLogger } from "../../src/shared/logger.js";
-import { startApp, type RunningApp } from "../../src/app/app.js";
+import { startApp, type RunningApp, type StartOptions } from "../../src/app/app.js";
 
 export const MAIN_JS = resolve(import.meta.dirname, "../../src/main.js");
 
@@ -19,7 +19,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "posthorn-e2e-"));
   const config = loadConfig({
     POSTHORN_DATA_DIR: dataDir,
@@ -31,7 +31,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     POSTHORN_SMTP_PORT: "0", // the smtp role is on by default; a free port keeps parallel tests apart
     ...env,
   });
-  const app = await startApp(config, silentLogger());
+  const app = await startApp(config, silentLogger(), options);
   return {
     url: app.httpUrl!,
     app,

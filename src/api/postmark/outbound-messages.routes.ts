@@ -2,26 +2,20 @@
 // reading its event history.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Workspace } from "../../workspaces/workspaces.service.js";
-import { TokenInvalid } from "../../workspaces/workspaces.errors.js";
 import { MessageNotFound } from "../../messages/accept.errors.js";
 import type { MessageSummaryRow } from "../../messages/messages.repository.js";
 import type { MessageRow } from "../../store/schema.js";
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
+import { dateParam, pageParams, requireWorkspace, stringParam } from "./query-params.js";
 
-/** Postmark's paging limits for message search. */
-const MAX_COUNT = 500;
-const MAX_WINDOW = 10_000;
 const STATUSES: Record<string, string> = { queued: "Queued", sent: "Sent", processed: "Processed" };
 
 export async function outboundMessagesRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
   app.get("/messages/outbound", async (request) => {
     const workspace = requireWorkspace(request);
     const q = request.query as Record<string, unknown>;
-    const count = intParam(q, "count", 100);
-    const offset = intParam(q, "offset", 0);
-    if (count < 1 || count > MAX_COUNT) throw InvalidRequest(`'count' must be between 1 and ${MAX_COUNT}.`);
-    if (offset < 0 || count + offset > MAX_WINDOW) throw InvalidRequest(`'count' plus 'offset' must not exceed ${MAX_WINDOW}.`);
+    const { count, offset } = pageParams(q);
     const status = stringParam(q, "status");
     if (status !== undefined && !STATUSES[status.toLowerCase()]) throw InvalidRequest("'status' must be queued, sent or processed.");
     const { total, rows } = await deps.messages.search(deps.store.db, {
@@ -65,12 +59,6 @@ export async function outboundMessagesRoutes(app: FastifyInstance, deps: Postmar
   });
 }
 
-function requireWorkspace(request: FastifyRequest): Workspace {
-  // The test token only validates sends; it owns no data to read.
-  if (!request.workspace) throw TokenInvalid("Request does not contain a valid Server token.");
-  return request.workspace;
-}
-
 async function findMessage(deps: PostmarkApiDeps, workspace: Workspace, request: FastifyRequest): Promise<MessageRow> {
   const { id } = request.params as { id: string };
   const message = await deps.messages.findById(deps.store.db, workspace.id, id);
@@ -100,31 +88,4 @@ function toOutboundMessage(row: MessageSummaryRow) {
     Metadata: JSON.parse(row.metadata_json) as Record<string, string>,
     Sandboxed: row.sandboxed === 1,
   };
-}
-
-function first(q: Record<string, unknown>, key: string): unknown {
-  const value = q[key];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function stringParam(q: Record<string, unknown>, key: string): string | undefined {
-  const value = first(q, key);
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function intParam(q: Record<string, unknown>, key: string, fallback: number): number {
-  const value = stringParam(q, key);
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw InvalidRequest(`'${key}' must be a whole number.`);
-  return Number(value);
-}
-
-/** Accepts Postmark's date forms (YYYY-MM-DD, or a full ISO timestamp); a bare date as end of range includes that whole day. */
-function dateParam(q: Record<string, unknown>, key: string, endOfDay: boolean): number | undefined {
-  const value = stringParam(q, key);
-  if (value === undefined) return undefined;
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const ms = Date.parse(dateOnly ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(ms)) throw InvalidRequest(`'${key}' is not a date.`);
-  return dateOnly && endOfDay ? ms + 86_400_000 - 1 : ms;
 }

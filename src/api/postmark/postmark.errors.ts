@@ -1,6 +1,9 @@
 // The Postmark edge's one table from domain error codes to HTTP status and Postmark ErrorCode.
 // Codes Postmark documents are used as documented; 1235 (stream not found) and 701 (message not
-// found) follow Postmark's numbering for those cases.
+// found) follow Postmark's numbering for those cases. Inbound: 701 also for a retry or bypass in
+// the wrong state (Postmark's 701 covers a message that "cannot be bypassed or retried"; 702/703
+// are its internal failures), 810/812/813 for inbound rules, 606 for the inbound webhook URL,
+// 608 for an unusable inbound domain (Postmark's code for an inbound domain on its own domain).
 import { PosthornError } from "../../shared/errors.js";
 
 export interface PostmarkErrorReply {
@@ -27,6 +30,14 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   DOMAIN_EXISTS: { status: 422, errorCode: 511 },
   DKIM_ROTATION_PENDING: { status: 422, errorCode: 505 },
   INBOUND_DOMAIN_TAKEN: { status: 422, errorCode: 602 },
+  INBOUND_MESSAGE_NOT_FOUND: { status: 422, errorCode: 701 },
+  INBOUND_NOT_RETRYABLE: { status: 422, errorCode: 701 },
+  INBOUND_NOT_BLOCKED: { status: 422, errorCode: 701 },
+  INBOUND_RULE_INVALID: { status: 422, errorCode: 813 },
+  INBOUND_RULE_EXISTS: { status: 422, errorCode: 810 },
+  INBOUND_RULE_NOT_FOUND: { status: 422, errorCode: 812 },
+  INBOUND_HOOK_URL_INVALID: { status: 422, errorCode: 606 },
+  INBOUND_DOMAIN_INVALID: { status: 422, errorCode: 608 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {

@@ -4,16 +4,22 @@ import type { WorkspacesService, Workspace } from "../../workspaces/workspaces.s
 import type { AcceptService } from "../../messages/accept.service.js";
 import type { MessagesRepository } from "../../messages/messages.repository.js";
 import type { Store } from "../../store/store.js";
+import type { InboundService } from "../../inbound/inbound.service.js";
 import { TokenInvalid } from "../../workspaces/workspaces.errors.js";
 import { installJsonParsers } from "./json-body.js";
 import { emailRoutes } from "./email.routes.js";
 import { outboundMessagesRoutes } from "./outbound-messages.routes.js";
+import { inboundMessagesRoutes } from "./inbound.routes.js";
+import { inboundRulesRoutes } from "./inbound-rules.routes.js";
+import { serverRoutes } from "./server.routes.js";
 
 export interface PostmarkApiDeps {
   store: Store;
   workspaces: WorkspacesService;
   accept: AcceptService;
   messages: MessagesRepository;
+  /** Inbound messages, inbound rules and the workspace's inbound settings (GET/PUT /server). */
+  inbound: InboundService;
 }
 
 /** Postmark's test token: requests using it are validated but nothing is accepted. */
@@ -38,6 +44,9 @@ export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps
 
   await app.register(emailRoutes, deps);
   await app.register(outboundMessagesRoutes, deps);
+  await app.register(inboundMessagesRoutes, deps);
+  await app.register(inboundRulesRoutes, deps);
+  await app.register(serverRoutes, deps);
 }
 
 async function authenticate(request: FastifyRequest, workspaces: WorkspacesService): Promise<Workspace | null> {

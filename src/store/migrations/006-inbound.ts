@@ -52,7 +52,8 @@ export function inbound(dialect: Dialect): Migration {
 
       await db.schema
         .createTable("inbound_rules")
-        .addColumn("id", t.autoId, (c) => c.primaryKey())
+        // AUTOINCREMENT on SQLite: a deleted rule's id is never handed out again.
+        .addColumn("id", t.autoId, (c) => (dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement()))
         .addColumn("workspace_id", "text", (c) => c.notNull().references("workspaces.id").onDelete("cascade"))
         .addColumn("rule", "text", (c) => c.notNull())
         .addColumn("created_at", t.bigint, (c) => c.notNull())

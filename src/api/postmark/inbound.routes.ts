@@ -1,0 +1,116 @@
+// GET /messages/inbound and /messages/inbound/{id}/details, PUT /messages/inbound/{id}/retry and
+// /bypass: searching received mail, reading one message as its webhook payload, and sending a
+// failed or blocked message's webhook again. Shapes follow the official client's InboundMessage
+// and InboundMessageDetails models (postmark 5.1.0).
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { InboundStatus } from "../../inbound/inbound.schema.js";
+import type { InboundSummaryRow } from "../../inbound/inbound-messages.repository.js";
+import type { PostmarkInboundMessage } from "../../inbound/inbound-message.format.js";
+import { InvalidRequest } from "./postmark.edge-errors.js";
+import type { PostmarkApiDeps } from "./postmark.plugin.js";
+import { dateParam, pageParams, requireWorkspace, stringParam, type Query } from "./query-params.js";
+
+/**
+ * Postmark's status filter values (case-insensitive). The official client's enum also offers
+ * "sent", which has no inbound meaning of its own; it is taken as processed (posted).
+ */
+const STATUSES: Record<string, InboundStatus> = {
+  blocked: "Blocked",
+  processed: "Processed",
+  sent: "Processed",
+  queued: "Queued",
+  failed: "Failed",
+  scheduled: "Scheduled",
+};
+
+export async function inboundMessagesRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
+  app.get("/messages/inbound", async (request) => {
+    const workspace = requireWorkspace(request);
+    const q = request.query as Query;
+    const { count, offset } = pageParams(q);
+    const { total, rows } = await deps.inbound.search({
+      workspaceId: workspace.id,
+      count,
+      offset,
+      recipient: stringParam(q, "recipient"),
+      fromEmail: stringParam(q, "fromemail"),
+      subject: stringParam(q, "subject"),
+      mailboxHash: stringParam(q, "mailboxhash"),
+      tag: stringParam(q, "tag"),
+      status: statusParam(q),
+      fromDate: dateParam(q, "fromdate", false),
+      toDate: dateParam(q, "todate", true),
+    });
+    return { TotalCount: total, InboundMessages: rows.map((row) => toInboundMessage(row, parsePayload(row))) };
+  });
+
+  app.get("/messages/inbound/:id/details", async (request) => {
+    const workspace = requireWorkspace(request);
+    const { row, payload } = await deps.inbound.get(workspace.id, messageId(request));
+    return {
+      ...toInboundMessage(row, payload),
+      TextBody: payload.TextBody,
+      HtmlBody: payload.HtmlBody,
+      StrippedTextReply: payload.StrippedTextReply,
+      Headers: payload.Headers,
+      // The full attachments, content included, as the webhook posts them.
+      Attachments: payload.Attachments,
+      BlockedReason: row.blocked_reason ?? "",
+    };
+  });
+
+  app.put("/messages/inbound/:id/retry", async (request) => {
+    const workspace = requireWorkspace(request);
+    const id = messageId(request);
+    await deps.inbound.retry(workspace.id, id);
+    return { ErrorCode: 0, Message: `Successfully rescheduled failed message: ${id}.` };
+  });
+
+  app.put("/messages/inbound/:id/bypass", async (request) => {
+    const workspace = requireWorkspace(request);
+    const id = messageId(request);
+    await deps.inbound.bypass(workspace.id, id);
+    return { ErrorCode: 0, Message: `Successfully bypassed message: ${id}.` };
+  });
+}
+
+function statusParam(q: Query): InboundStatus | undefined {
+  const status = stringParam(q, "status");
+  if (status === undefined) return undefined;
+  const mapped = STATUSES[status.toLowerCase()];
+  if (!mapped) throw InvalidRequest("'status' must be blocked, processed, queued, failed or scheduled.");
+  return mapped;
+}
+
+function messageId(request: FastifyRequest): string {
+  return (request.params as { id: string }).id;
+}
+
+function parsePayload(row: InboundSummaryRow): PostmarkInboundMessage {
+  return JSON.parse(row.payload_json) as PostmarkInboundMessage;
+}
+
+/** The search item: the payload's addressing fields, the status, and attachment metadata without content. */
+function toInboundMessage(row: InboundSummaryRow, payload: PostmarkInboundMessage) {
+  return {
+    From: payload.From,
+    FromName: payload.FromName,
+    FromFull: payload.FromFull,
+    To: payload.To,
+    ToFull: payload.ToFull,
+    Cc: payload.Cc,
+    CcFull: payload.CcFull,
+    Bcc: payload.Bcc,
+    BccFull: payload.BccFull,
+    ReplyTo: payload.ReplyTo,
+    OriginalRecipient: payload.OriginalRecipient,
+    Subject: payload.Subject,
+    Date: payload.Date,
+    MailboxHash: payload.MailboxHash,
+    Tag: row.tag ?? "",
+    MessageID: row.id,
+    Status: row.status,
+    Attachments: payload.Attachments.map((a) => ({ Name: a.Name, ContentType: a.ContentType, ContentLength: a.ContentLength, ContentID: a.ContentID })),
+    MessageStream: payload.MessageStream,
+  };
+}

@@ -1,0 +1,124 @@
+// GET /server and PUT /server driven by the official postmark client: the workspace as Postmark's
+// Server object, its inbound settings, and the settings Posthorn does not have.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Models } from "postmark";
+import { INBOUND_DOMAIN, failure, startInboundApi, type InboundApi, type TestWorkspace } from "./testing/inbound-api.js";
+import { postmarkServerId } from "./server.routes.js";
+
+describe("Postmark server API (ServerClient)", () => {
+  let api: InboundApi;
+  let acme: TestWorkspace;
+  let globex: TestWorkspace;
+
+  before(async () => {
+    api = await startInboundApi();
+    acme = await api.createWorkspace("acme", { sandbox: true });
+    globex = await api.createWorkspace("globex");
+  });
+
+  after(async () => {
+    await api.close();
+  });
+
+  test("GET /server describes the workspace as a Postmark Server", async () => {
+    const server = await acme.client.getServer();
+    assert.deepEqual(server, {
+      ID: postmarkServerId(acme.workspace.id),
+      Name: "acme",
+      ApiTokens: [],
+      ServerLink: "",
+      Color: "blue",
+      SmtpApiActivated: true,
+      RawEmailEnabled: false,
+      DeliveryType: "Sandbox",
+      InboundAddress: `${acme.hash}@${INBOUND_DOMAIN}`,
+      InboundHookUrl: "",
+      BounceHookUrl: "",
+      OpenHookUrl: "",
+      DeliveryHookUrl: "",
+      ClickHookUrl: "",
+      PostFirstOpenOnly: false,
+      InboundDomain: "",
+      InboundHash: acme.hash,
+      InboundSpamThreshold: 0,
+      TrackOpens: false,
+      TrackLinks: "None",
+      IncludeBounceContentInHook: false,
+      EnableSmtpApiErrorHooks: false,
+    });
+    assert.ok(Number.isInteger(server.ID) && server.ID > 0 && server.ID < 2 ** 31);
+    const other = await globex.client.getServer();
+    assert.deepEqual([other.Name, other.DeliveryType, other.InboundHash], ["globex", "Live", globex.hash]);
+    assert.notEqual(other.ID, server.ID);
+    assert.equal((await acme.client.getServer()).ID, server.ID, "the ID is stable");
+  });
+
+  test("DeliveryType follows the workspace's sandbox switch", async () => {
+    await api.workspaces.setSandbox("acme", false);
+    assert.equal((await acme.client.getServer()).DeliveryType, "Live");
+    await api.workspaces.setSandbox("acme", true);
+    assert.equal((await acme.client.getServer()).DeliveryType, "Sandbox");
+  });
+
+  test("PUT /server sets and clears the inbound webhook URL and the inbound domain", async () => {
+    const set = await acme.client.editServer({ InboundHookUrl: "https://hooks.acme.test/inbound?key=1", InboundDomain: "Mail.Acme.test" });
+    assert.equal(set.InboundHookUrl, "https://hooks.acme.test/inbound?key=1");
+    assert.equal(set.InboundDomain, "mail.acme.test");
+    assert.equal(set.Name, "acme");
+    assert.deepEqual(await acme.client.getServer(), set);
+
+    // Leaving a field out keeps it; "" (or null) clears it.
+    const hookOnly = await acme.client.editServer({ InboundHookUrl: "" });
+    assert.deepEqual([hookOnly.InboundHookUrl, hookOnly.InboundDomain], ["", "mail.acme.test"]);
+    const cleared = await acme.client.editServer({ InboundDomain: null } as unknown as Models.UpdateServerRequest);
+    assert.deepEqual([cleared.InboundHookUrl, cleared.InboundDomain], ["", ""]);
+  });
+
+  test("an invalid webhook URL gets 606, an unusable inbound domain 608, one another workspace uses 602", async () => {
+    for (const InboundHookUrl of ["not a url", "ftp://hooks.acme.test/x", `https://x.test/${"a".repeat(2100)}`]) {
+      const bad = await failure(acme.client.editServer({ InboundHookUrl }));
+      assert.deepEqual([bad.name, bad.statusCode, bad.code], ["ApiInputError", 422, 606], InboundHookUrl.slice(0, 40));
+    }
+    for (const InboundDomain of ["not a domain", "under_score.test", INBOUND_DOMAIN]) {
+      const bad = await failure(acme.client.editServer({ InboundDomain }));
+      assert.deepEqual([bad.statusCode, bad.code], [422, 608], InboundDomain);
+    }
+    await globex.client.editServer({ InboundDomain: "globex.test" });
+    const taken = await failure(acme.client.editServer({ InboundDomain: "GLOBEX.test" }));
+    assert.deepEqual([taken.statusCode, taken.code], [422, 602]);
+
+    // A refused request changes nothing, not even its valid half.
+    await failure(acme.client.editServer({ InboundHookUrl: "https://ok.acme.test/", InboundDomain: "not a domain" }));
+    assert.equal((await acme.client.getServer()).InboundHookUrl, "");
+  });
+
+  test("PUT /server refuses a rename and changes to settings Posthorn does not have, and accepts them unchanged", async () => {
+    const rename = await failure(acme.client.editServer({ Name: "acme-2" }));
+    assert.deepEqual([rename.statusCode, rename.code], [422, 300]);
+    assert.match(rename.message, /cannot be renamed through the API; 'Name' must be 'acme'/);
+
+    const fixed = await failure(acme.client.editServer({ TrackOpens: true, Color: "red", BounceHookUrl: "https://b.test/" }));
+    assert.deepEqual([fixed.statusCode, fixed.code], [422, 300]);
+    assert.equal(fixed.message, 'These server settings cannot be changed in Posthorn: Color (always "blue"), BounceHookUrl (always ""), TrackOpens (always false).');
+
+    // The Server object as GET returned it can be sent back (read-only fields are ignored).
+    const current = await acme.client.getServer();
+    const echoed = await acme.client.editServer({ ...current, Color: "Blue", InboundHookUrl: "http://hooks.acme.test/in" } as Models.UpdateServerRequest);
+    assert.deepEqual(echoed, { ...current, InboundHookUrl: "http://hooks.acme.test/in" });
+  });
+
+  test("PUT /server needs a JSON object, and the test token has no server", async () => {
+    const headers = { "X-Postmark-Server-Token": acme.token, Accept: "application/json", "Content-Type": "application/json" };
+    const array = await fetch(`${api.baseUrl}/server`, { method: "PUT", headers, body: "[]" });
+    assert.equal(array.status, 422);
+    assert.equal(((await array.json()) as { ErrorCode: number }).ErrorCode, 300);
+    // An empty body is {} and changes nothing.
+    const empty = await fetch(`${api.baseUrl}/server`, { method: "PUT", headers });
+    assert.equal(empty.status, 200);
+    assert.equal(((await empty.json()) as { Name: string }).Name, "acme");
+
+    const testToken = await fetch(`${api.baseUrl}/server`, { headers: { ...headers, "X-Postmark-Server-Token": "POSTMARK_API_TEST" } });
+    assert.equal(testToken.status, 401);
+  });
+});

@@ -1,0 +1,123 @@
+// A listening HTTP server over a temporary SQLite store with real services, for the inbound API
+// tests: workspaces with a ServerClient each, and a way to receive mail at a chosen time.
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { ServerClient } from "postmark";
+import { openTempSqlite } from "../../../../test/support/stores.js";
+import { loadConfig } from "../../../config/config.schema.js";
+import { buildServices } from "../../../app/app.js";
+import { silentLogger } from "../../../shared/logger.js";
+import type { Store } from "../../../store/store.js";
+import type { Workspace, WorkspacesService } from "../../../workspaces/workspaces.service.js";
+import { InboundService } from "../../../inbound/inbound.service.js";
+import { InboundMessagesRepository } from "../../../inbound/inbound-messages.repository.js";
+import type { InboundStatus } from "../../../inbound/inbound.schema.js";
+import { buildHttpServer } from "../../http.server.js";
+
+export const INBOUND_DOMAIN = "inbound.posthorn.test";
+
+export interface TestWorkspace {
+  workspace: Workspace;
+  token: string;
+  client: ServerClient;
+  /** The workspace's inbound hash: mail to <hash>[+mailbox]@INBOUND_DOMAIN reaches it. */
+  hash: string;
+  /** An address of the workspace on the shared inbound domain. */
+  address(mailbox?: string): string;
+}
+
+export interface InboundApi {
+  store: Store;
+  app: FastifyInstance;
+  /** "127.0.0.1:PORT" */
+  host: string;
+  baseUrl: string;
+  workspaces: WorkspacesService;
+  inbound: InboundService;
+  createWorkspace(name: string, options?: { sandbox?: boolean }): Promise<TestWorkspace>;
+  /** Receives a raw message for one recipient as if the inbound SMTP listener had, at time `at` (ms). */
+  receive(ws: TestWorkspace, input: { raw: string; recipient?: string; mailFrom?: string; at?: number }): Promise<{ id: string; status: InboundStatus }>;
+  /** Sets a message's status directly, as the webhook dispatcher would. */
+  setStatus(id: string, status: InboundStatus): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startInboundApi(): Promise<InboundApi> {
+  const store = await openTempSqlite();
+  const services = buildServices(store, loadConfig({ POSTHORN_HOSTNAME: "posthorn.test", POSTHORN_ENCRYPTION_KEY: randomBytes(32).toString("hex") }), silentLogger());
+  let now = Date.now();
+  const inbound = new InboundService({
+    store,
+    clock: { now: () => now },
+    workspaces: services.workspaces,
+    repository: new InboundMessagesRepository(),
+    inboundDomain: INBOUND_DOMAIN,
+  });
+  const app = buildHttpServer({ ...services, inbound, logger: silentLogger(), readiness: async () => ({ ready: true, detail: {} }) });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const host = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+  return {
+    store,
+    app,
+    host,
+    baseUrl: `http://${host}`,
+    workspaces: services.workspaces,
+    inbound,
+    async createWorkspace(name, options = {}) {
+      const { workspace, serverToken } = await services.workspaces.create(name, { sandbox: options.sandbox === true });
+      const { inboundHash } = await inbound.settings(workspace.id);
+      return {
+        workspace,
+        token: serverToken,
+        client: new ServerClient(serverToken, { useHttps: false, requestHost: host, timeout: 10 }),
+        hash: inboundHash,
+        address: (mailbox) => `${inboundHash}${mailbox ? `+${mailbox}` : ""}@${INBOUND_DOMAIN}`,
+      };
+    },
+    async receive(ws, input) {
+      if (input.at !== undefined) now = input.at;
+      return inbound.receive({
+        workspace: ws.workspace,
+        mailFrom: input.mailFrom ?? "bounces@sender.test",
+        recipient: input.recipient ?? ws.address(),
+        raw: Buffer.from(input.raw.replace(/\r?\n/g, "\r\n"), "utf8"),
+        auth: { headers: "", verdicts: { spf: "none", dkim: "none", dmarc: "none" } },
+      });
+    },
+    async setStatus(id, status) {
+      await store.db.updateTable("inbound_messages").set({ status, hook_next_at: null }).where("id", "=", id).execute();
+    },
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/** A small raw message. */
+export function rawMessage(fields: { from: string; to: string; subject: string; body?: string; headers?: string[] }): string {
+  return [
+    `From: ${fields.from}`,
+    `To: ${fields.to}`,
+    `Subject: ${fields.subject}`,
+    "Date: Fri, 1 Mar 2024 10:00:00 +0000",
+    `Message-ID: <${randomBytes(6).toString("hex")}@sender.test>`,
+    ...(fields.headers ?? []),
+    "",
+    fields.body ?? "Hello.",
+    "",
+  ].join("\n");
+}
+
+/** The client's rejection, reduced to what a caller can act on. */
+export async function failure(call: Promise<unknown>): Promise<{ name: string; statusCode: number; code: number; message: string }> {
+  try {
+    await call;
+  } catch (err) {
+    const e = err as { name: string; statusCode: number; code: number; message: string };
+    return { name: e.name, statusCode: e.statusCode, code: e.code, message: e.message };
+  }
+  throw new Error("the call succeeded");
+}

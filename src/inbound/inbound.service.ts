@@ -1,0 +1,187 @@
+// Inbound streams: mail received for a workspace's inbound address becomes a Postmark inbound
+// message, stored (searchable through the API) and posted to the workspace's inbound webhook by
+// the dispatcher (inbound-hook.dispatcher.ts). Inbound rules block senders or whole domains: a
+// blocked message is still stored, with status Blocked, and posted only if a user bypasses it.
+// The message is committed before the SMTP edge answers 250, like outbound mail.
+import type { Store } from "../store/store.js";
+import type { Clock } from "../shared/clock.js";
+import { newId } from "../shared/ids.js";
+import type { Workspace, WorkspacesService, InboundSettings } from "../workspaces/workspaces.service.js";
+import { isValidEmail, domainOf } from "../messages/addresses.js";
+import { formatInboundMessage, type PostmarkInboundMessage } from "./inbound-message.format.js";
+import { hasSpamHeaders, spamHeaders } from "./spam-headers.js";
+import type { AuthenticationResult } from "./authentication.js";
+import type { InboundMessagesRepository, InboundSearch, InboundSummaryRow } from "./inbound-messages.repository.js";
+import type { InboundMessageRow, InboundRuleRow, InboundStatus } from "./inbound.schema.js";
+import {
+  InboundDomainInvalid,
+  InboundHookUrlInvalid,
+  InboundMessageNotFound,
+  InboundNotBlocked,
+  InboundNotRetryable,
+  InboundRuleExists,
+  InboundRuleInvalid,
+  InboundRuleNotFound,
+} from "./inbound.errors.js";
+
+/** The inbound stream every workspace has (Postmark's default inbound stream id). */
+export const INBOUND_STREAM = "inbound";
+const DOMAIN_PATTERN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
+const MAX_HOOK_URL_CHARS = 2048;
+
+export interface InboundDeps {
+  store: Store;
+  clock: Clock;
+  workspaces: WorkspacesService;
+  repository: InboundMessagesRepository;
+  /** The shared inbound domain (<hash>@<this>). */
+  inboundDomain: string;
+  /** Called after a message with a due webhook was committed, so the dispatcher runs now. */
+  onHookDue?: () => void;
+}
+
+export interface ReceivedInbound {
+  workspace: Workspace;
+  mailFrom: string;
+  /** The envelope recipient this copy is for. */
+  recipient: string;
+  raw: Buffer;
+  auth: AuthenticationResult;
+}
+
+export class InboundService {
+  constructor(private readonly deps: InboundDeps) {}
+
+  /** The workspace an envelope recipient reaches: <hash>[+mailbox]@<shared domain>, or anyone@<custom inbound domain>. */
+  async route(recipient: string): Promise<Workspace | null> {
+    const at = recipient.lastIndexOf("@");
+    if (at <= 0) return null;
+    const domain = recipient.slice(at + 1).toLowerCase();
+    if (domain === this.deps.inboundDomain) {
+      const hash = recipient.slice(0, at).split("+")[0]!.toLowerCase();
+      return /^[0-9a-f]{32}$/.test(hash) ? this.deps.workspaces.findByInboundHash(hash) : null;
+    }
+    return this.deps.workspaces.findByInboundDomain(domain);
+  }
+
+  /** Stores one received message for one recipient; resolves once it is committed. */
+  async receive(input: ReceivedInbound): Promise<{ id: string; status: InboundStatus }> {
+    const id = newId();
+    const raw = Buffer.concat([Buffer.from(input.auth.headers, "utf8"), input.raw]);
+    const payload = await formatInboundMessage(raw, { mailFrom: input.mailFrom, recipient: input.recipient }, { messageId: id, messageStream: INBOUND_STREAM });
+    // X-Spam-* headers from the sender are not trusted (anyone can write "X-Spam-Status: No"):
+    // they are replaced by ours, derived from the authentication results, as SpamAssassin
+    // replaces them. hasSpamHeaders tells whether there were any, for the log.
+    if (hasSpamHeaders(payload.Headers)) payload.Headers = payload.Headers.filter((h) => !/^x-spam-/i.test(h.Name));
+    payload.Headers.push(...spamHeaders(input.auth.verdicts));
+    const settings = await this.deps.workspaces.inboundSettings(input.workspace.id);
+    const sender = (payload.From || input.mailFrom).toLowerCase();
+    const rule = sender ? await this.deps.repository.matchingRule(this.deps.store.db, input.workspace.id, sender, domainOf(sender)) : null;
+    const now = this.deps.clock.now();
+    const status: InboundStatus = rule ? "Blocked" : settings.inboundHookUrl ? "Queued" : "Processed";
+    await this.deps.store.write((trx) =>
+      this.deps.repository.insert(trx, {
+        id,
+        workspace_id: input.workspace.id,
+        stream: INBOUND_STREAM,
+        recipient: input.recipient.toLowerCase(),
+        mailbox_hash: payload.MailboxHash,
+        from_email: sender,
+        subject: payload.Subject,
+        tag: payload.Tag || null,
+        status,
+        blocked_reason: rule ? `The sender matches the inbound rule '${rule}'.` : null,
+        payload_json: JSON.stringify(payload),
+        mime: raw,
+        hook_next_at: status === "Queued" ? now : null,
+        hook_last_error: null,
+        received_at: now,
+      }),
+    );
+    if (status === "Queued") this.deps.onHookDue?.();
+    return { id, status };
+  }
+
+  search(query: InboundSearch): Promise<{ total: number; rows: InboundSummaryRow[] }> {
+    return this.deps.repository.search(this.deps.store.db, query);
+  }
+
+  async get(workspaceId: string, id: string): Promise<{ row: InboundMessageRow; payload: PostmarkInboundMessage }> {
+    const row = await this.deps.repository.findById(this.deps.store.db, workspaceId, id);
+    if (!row) throw InboundMessageNotFound(`No inbound message with id '${id}'.`);
+    return { row, payload: JSON.parse(row.payload_json) as PostmarkInboundMessage };
+  }
+
+  /** Posts a failed message's webhook again (Postmark: PUT /messages/inbound/{id}/retry). */
+  async retry(workspaceId: string, id: string): Promise<void> {
+    await this.get(workspaceId, id);
+    const scheduled = await this.deps.store.write((trx) => this.deps.repository.scheduleHook(trx, workspaceId, id, ["Failed"], "Queued", this.deps.clock.now()));
+    if (!scheduled) throw InboundNotRetryable(`The inbound message '${id}' has not failed; only failed messages can be retried.`);
+    this.deps.onHookDue?.();
+  }
+
+  /** Lets a blocked message through: it is posted as if no rule had matched. */
+  async bypass(workspaceId: string, id: string): Promise<void> {
+    await this.get(workspaceId, id);
+    const scheduled = await this.deps.store.write((trx) => this.deps.repository.scheduleHook(trx, workspaceId, id, ["Blocked"], "Queued", this.deps.clock.now()));
+    if (!scheduled) throw InboundNotBlocked(`The inbound message '${id}' is not blocked.`);
+    this.deps.onHookDue?.();
+  }
+
+  listRules(workspaceId: string, page: { count: number; offset: number }): Promise<{ total: number; rows: InboundRuleRow[] }> {
+    return this.deps.repository.listRules(this.deps.store.db, workspaceId, page);
+  }
+
+  async createRule(workspaceId: string, input: unknown): Promise<{ id: number; rule: string }> {
+    const rule = typeof input === "string" ? input.trim().toLowerCase() : "";
+    if (!(isValidEmail(rule) || DOMAIN_PATTERN.test(rule))) throw InboundRuleInvalid(`Invalid inbound rule '${String(input ?? "")}': use an email address or a domain name.`);
+    return this.deps.store.write(async (trx) => {
+      if (await this.deps.repository.findRule(trx, workspaceId, rule)) throw InboundRuleExists(`The inbound rule '${rule}' already exists.`);
+      return { id: await this.deps.repository.insertRule(trx, workspaceId, rule, this.deps.clock.now()), rule };
+    });
+  }
+
+  /** Deletes a rule and returns its text. */
+  async deleteRule(workspaceId: string, id: number): Promise<string> {
+    const deleted = await this.deps.store.write((trx) => this.deps.repository.deleteRule(trx, workspaceId, id));
+    if (deleted === null) throw InboundRuleNotFound(`No inbound rule with id ${id}.`);
+    return deleted;
+  }
+
+  /** The workspace's inbound address on the shared domain, and its settings. */
+  async settings(workspaceId: string): Promise<InboundSettings & { inboundAddress: string }> {
+    const settings = await this.deps.workspaces.inboundSettings(workspaceId);
+    return { ...settings, inboundAddress: `${settings.inboundHash}@${this.deps.inboundDomain}` };
+  }
+
+  /** Validates and sets the inbound domain and webhook URL ("" or null clears one). */
+  async updateSettings(workspaceId: string, input: { inboundDomain?: unknown; inboundHookUrl?: unknown }): Promise<InboundSettings & { inboundAddress: string }> {
+    const changes: { inboundDomain?: string | null; inboundHookUrl?: string | null } = {};
+    if (input.inboundHookUrl !== undefined) changes.inboundHookUrl = parseHookUrl(input.inboundHookUrl);
+    if (input.inboundDomain !== undefined) changes.inboundDomain = parseInboundDomain(input.inboundDomain, this.deps.inboundDomain);
+    await this.deps.workspaces.updateInbound(workspaceId, changes);
+    return this.settings(workspaceId);
+  }
+}
+
+function parseHookUrl(value: unknown): string | null {
+  if (value === null || value === "") return null;
+  if (typeof value !== "string" || value.length > MAX_HOOK_URL_CHARS) throw InboundHookUrlInvalid();
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}'.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}': use http or https.`);
+  return url.toString();
+}
+
+function parseInboundDomain(value: unknown, sharedDomain: string): string | null {
+  if (value === null || value === "") return null;
+  const domain = typeof value === "string" ? value.trim().toLowerCase().replace(/\.$/, "") : "";
+  if (!DOMAIN_PATTERN.test(domain)) throw InboundDomainInvalid(`Invalid inbound domain '${String(value)}'.`);
+  // The shared domain routes by hash; a workspace cannot claim all of it.
+  if (domain === sharedDomain) throw InboundDomainInvalid(`'${domain}' is the shared inbound domain; use the inbound address instead.`);
+  return domain;
+}

@@ -1,0 +1,61 @@
+// What both SMTP listeners (submission and inbound MX) need around smtp-server: a hook on each
+// new connection (to keep per-session state and adjust replies), reading DATA within the size
+// limit, and replies that keep our enhanced status codes.
+import { SMTPServer, type SMTPServerDataStream } from "smtp-server";
+import { EDGE_REPLIES, startsWithEnhancedCode, type SmtpReply } from "./smtp.errors-map.js";
+
+export type SmtpConnection = SMTPServer["connections"] extends Set<infer C> ? C : never;
+
+/** smtp-server with a hook on each new connection, so that replies keep our enhanced codes. */
+export class HookedSmtpServer extends SMTPServer {
+  onNewConnection: ((connection: SmtpConnection) => void) | null = null;
+  private readonly seen = new WeakSet<SmtpConnection>();
+
+  override connect(...args: Parameters<SMTPServer["connect"]>): void {
+    super.connect(...args);
+    let newest: SmtpConnection | undefined;
+    for (const connection of this.connections) newest = connection; // a Set keeps insertion order
+    if (newest && !this.seen.has(newest)) {
+      this.seen.add(newest);
+      this.onNewConnection?.(newest);
+    }
+  }
+}
+
+/** Reads the message after DATA, keeping nothing past the size limit (the reply is 552 then). */
+export function readMessage(stream: SMTPServerDataStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    stream.on("data", (chunk: Buffer) => {
+      if (stream.sizeExceeded) return;
+      chunks.push(chunk);
+      length += chunk.length;
+    });
+    stream.once("end", () => resolve(Buffer.concat(chunks, length)));
+    stream.once("error", reject);
+  });
+}
+
+export function sendReply(connection: SmtpConnection, reply: SmtpReply): void {
+  connection.send(reply.code, `${reply.enhanced} ${reply.text}`);
+}
+
+/**
+ * Adjusts the connection's replies. smtp-server derives the enhanced status code of an
+ * application's reply from the basic code alone (550 → 5.1.1); ours carry their own at the start
+ * of the text (smtp.errors-map.ts), so the connection must not add a second one. Its 538 (AUTH
+ * before STARTTLS) gets RFC 4954's 5.7.11 instead of 5.7.0. And in clear text, unless insecure AUTH
+ * is allowed, EHLO does not advertise AUTH (RFC 4954 §4; Postfix's smtpd_tls_auth_only): clients
+ * then upgrade first instead of sending the token in the clear and being refused.
+ */
+export function adjustReplies(connection: SmtpConnection, options: { hideAuthInClearText: boolean }): void {
+  const send = connection.send.bind(connection);
+  connection.send = (code, data, context) => {
+    if (code === 538) return send(538, `${EDGE_REPLIES.encryptionRequired.enhanced} ${EDGE_REPLIES.encryptionRequired.text}`, false);
+    if (Array.isArray(data) && code === 250 && options.hideAuthInClearText && !connection.secure) {
+      return send(code, data.filter((line, i) => i === 0 || !/^AUTH /i.test(line)), context);
+    }
+    send(code, data, startsWithEnhancedCode(data) ? false : context);
+  };
+}

@@ -1,0 +1,179 @@
+// End to end: mail goes out through the MTA with VERP return paths; remote servers' bounces and
+// complaints (Postfix, Gmail, Office 365 and Yahoo/AOL feedback-loop shapes) come back to the
+// inbound MX listener over real SMTP, and are matched, classified, recorded and acted on.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { ServerClient } from "postmark";
+import { startTestServer, type TestServer } from "./support/server.js";
+import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
+import { sendRawSmtp } from "./support/smtp-client.js";
+import { eventually } from "./support/eventually.js";
+import {
+  AOL_ARF_WITHOUT_ENVELOPE,
+  FIXTURE_MESSAGE_ID,
+  FIXTURE_RETURN_PATH,
+  GMAIL_DELAYED,
+  GMAIL_NO_SUCH_USER,
+  O365_RECIPIENT_NOT_FOUND,
+  YAHOO_ARF_ABUSE,
+  buildDsn,
+} from "../src/inbound/testing/bounce-fixtures.js";
+
+const RETURN_PATH_DOMAIN = "bounces.posthorn.test";
+
+/** Answers every DNS question with "no such name": the tests need no DNS for bounces. */
+const noDns = async (name: string) => {
+  throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: "ENOTFOUND" });
+};
+
+describe("bounces and complaints received by the inbound MX listener", () => {
+  let sink: SmtpSink;
+  let server: TestServer;
+  let pm: ServerClient;
+  let inboundPort: number;
+  let workspaceId: string;
+
+  before(async () => {
+    sink = await startSmtpSink();
+    server = await startTestServer(
+      {
+        POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
+        POSTHORN_INBOUND_PORT: "0",
+        POSTHORN_INBOUND_HOST: "127.0.0.1",
+        POSTHORN_RETURN_PATH_DOMAIN: RETURN_PATH_DOMAIN,
+      },
+      { inboundDns: noDns },
+    );
+    const token = await server.createWorkspace("acme");
+    workspaceId = (await server.app.services.workspaces.get("acme")).id;
+    pm = new ServerClient(token, { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
+    inboundPort = server.app.smtp!.inbound!.port;
+  });
+
+  after(async () => {
+    await server.close();
+    await sink.close();
+  });
+
+  /** Sends a message to one recipient and waits until the sink has it; returns our id and the VERP return path used. */
+  async function deliver(to: string): Promise<{ id: string; verp: string; messageIdHeader: string }> {
+    const sent = await pm.sendEmail({ From: "billing@acme.test", To: to, Subject: "Your invoice #1042", TextBody: "Hello" });
+    const received = await eventually(async () => sink.messages.find((m) => m.rcptTo.includes(to)));
+    assert.match(received.mailFrom, new RegExp(`^bounce\\+[0-9a-z]+\\.[0-9a-f]+@${RETURN_PATH_DOMAIN.replace(/\./g, "\\.")}$`));
+    return { id: sent.MessageID, verp: received.mailFrom, messageIdHeader: `${sent.MessageID}@posthorn.test` };
+  }
+
+  /** A fixture rewritten to answer our message: its VERP return path and Message-ID. */
+  function answering(fixture: string, sent: { verp: string; messageIdHeader: string }): string {
+    return fixture.split(FIXTURE_RETURN_PATH).join(sent.verp).split(FIXTURE_MESSAGE_ID).join(sent.messageIdHeader);
+  }
+
+  async function bouncesOf(messageId: string) {
+    return server.app.services.store.db.selectFrom("bounces").selectAll().where("message_id", "=", messageId).orderBy("id").execute();
+  }
+
+  async function suppression(email: string) {
+    return server.app.services.store.db.selectFrom("suppressions").selectAll().where("workspace_id", "=", workspaceId).where("email_key", "=", email.toLowerCase()).executeTakeFirst();
+  }
+
+  async function deliveryState(messageId: string): Promise<string> {
+    const rows = await server.app.services.messages.deliveries(server.app.services.store.db, messageId);
+    return rows[0]!.state;
+  }
+
+  test("a Postfix DSN to the VERP address records a hard bounce, suppresses the address and bounces the delivery; the same DSN again adds nothing", async () => {
+    const sent = await deliver("bob@example.net");
+    await eventually(async () => (await deliveryState(sent.id)) === "delivered");
+    const dsn = buildDsn({ recipient: "bob@example.net", returnPath: sent.verp, messageId: sent.messageIdHeader });
+    const result = await sendRawSmtp(inboundPort, { from: "", to: [sent.verp] }, dsn);
+    assert.match(result.rcpt[0]!, /^250 /);
+    assert.match(result.data!, /^250 2\.0\.0 /);
+
+    const [bounce, ...more] = await bouncesOf(sent.id);
+    assert.equal(more.length, 0);
+    assert.equal(bounce!.type, "HardBounce");
+    assert.equal(bounce!.email, "bob@example.net");
+    assert.match(bounce!.details, /User unknown/);
+    assert.equal((await suppression("bob@example.net"))?.reason, "HardBounce");
+    assert.equal(await deliveryState(sent.id), "bounced");
+    const details = await pm.getOutboundMessageDetails(sent.id);
+    assert.ok(details.MessageEvents.some((e) => e.Type === "Bounced"), JSON.stringify(details.MessageEvents));
+
+    await sendRawSmtp(inboundPort, { from: "", to: [sent.verp] }, dsn);
+    assert.equal((await bouncesOf(sent.id)).length, 1, "a repeated report is recorded once");
+    // The next message to the address is refused as inactive, as after a synchronous hard bounce.
+    await assert.rejects(pm.sendEmail({ From: "billing@acme.test", To: "bob@example.net", Subject: "again", TextBody: "x" }), /inactive/);
+  });
+
+  test("Gmail's and Office 365's failure reports are recognised as hard bounces", async () => {
+    const gmail = await deliver("nosuchuser@gmail.com");
+    await sendRawSmtp(inboundPort, { from: "", to: [gmail.verp] }, answering(GMAIL_NO_SUCH_USER, gmail));
+    const [gmailBounce] = await bouncesOf(gmail.id);
+    assert.equal(gmailBounce?.type, "HardBounce");
+    assert.match(gmailBounce!.details, /does not exist/);
+
+    const o365 = await deliver("erin@contoso.example");
+    await sendRawSmtp(inboundPort, { from: "", to: [o365.verp] }, answering(O365_RECIPIENT_NOT_FOUND, o365));
+    const [o365Bounce] = await bouncesOf(o365.id);
+    assert.equal(o365Bounce?.type, "HardBounce");
+    assert.match(o365Bounce!.details, /RecipientNotFound|not found/i);
+  });
+
+  test("a full mailbox is a soft bounce and a delay warning is transient: neither suppresses", async () => {
+    const full = await deliver("grace@example.org");
+    const dsn = buildDsn({ recipient: "grace@example.org", returnPath: full.verp, messageId: full.messageIdHeader, status: "5.2.2", diagnostic: "smtp; 552 5.2.2 <grace@example.org>: Mailbox full" });
+    await sendRawSmtp(inboundPort, { from: "", to: [full.verp] }, dsn);
+    assert.equal((await bouncesOf(full.id))[0]?.type, "SoftBounce");
+    assert.equal(await suppression("grace@example.org"), undefined);
+
+    const delayed = await deliver("judy@example.org");
+    await eventually(async () => (await deliveryState(delayed.id)) === "delivered");
+    await sendRawSmtp(inboundPort, { from: "", to: [delayed.verp] }, answering(GMAIL_DELAYED, delayed));
+    assert.equal((await bouncesOf(delayed.id))[0]?.type, "Transient");
+    assert.equal(await deliveryState(delayed.id), "delivered", "a delay changes nothing");
+    assert.equal(await suppression("judy@example.org"), undefined);
+  });
+
+  test("an ARF complaint to the VERP address records a spam complaint and suppresses the address", async () => {
+    const sent = await deliver("frank@yahoo.example");
+    await sendRawSmtp(inboundPort, { from: "", to: [sent.verp] }, answering(YAHOO_ARF_ABUSE, sent));
+    const [complaint] = await bouncesOf(sent.id);
+    assert.equal(complaint?.type, "SpamComplaint");
+    assert.equal(complaint?.type_code, 100001);
+    assert.equal((await suppression("frank@yahoo.example"))?.reason, "SpamComplaint");
+    const details = await pm.getOutboundMessageDetails(sent.id);
+    assert.ok(details.MessageEvents.some((e) => e.Type === "SpamComplaint"));
+  });
+
+  test("a feedback-loop report to fbl@ the return-path domain, naming no envelope, is matched by the original's Message-ID and To", async () => {
+    const sent = await deliver("heidi@aol.example");
+    const report = AOL_ARF_WITHOUT_ENVELOPE.split(FIXTURE_MESSAGE_ID).join(sent.messageIdHeader);
+    const result = await sendRawSmtp(inboundPort, { from: "", to: [`fbl@${RETURN_PATH_DOMAIN}`] }, report);
+    assert.match(result.data!, /^250 /);
+    assert.equal((await bouncesOf(sent.id))[0]?.type, "SpamComplaint");
+    assert.equal((await suppression("heidi@aol.example"))?.reason, "SpamComplaint");
+  });
+
+  test("forged VERP addresses and foreign recipients are refused at RCPT with 550 5.7.1 (never an open relay)", async () => {
+    const sent = await deliver("ivan@example.net");
+    const forged = sent.verp.replace(/\.([0-9a-f]+)@/, (_, sig: string) => `.${sig.replace(/^./, (c) => (c === "0" ? "1" : "0"))}@`);
+    const result = await sendRawSmtp(
+      inboundPort,
+      { from: "spammer@evil.test", to: [forged, "victim@elsewhere.test", `bounce+1.0000000000@${RETURN_PATH_DOMAIN}`, "postmaster@elsewhere.test"] },
+      "From: spammer@evil.test\r\nSubject: relay?\r\n\r\nhi\r\n",
+    );
+    for (const reply of result.rcpt) assert.match(reply, /^550 5\.7\.1 /);
+    assert.equal(result.data, null);
+    assert.equal((await bouncesOf(sent.id)).length, 0);
+    const stored = await server.app.services.store.db.selectFrom("inbound_messages").select("id").execute();
+    assert.equal(stored.length, 0);
+  });
+
+  test("a report that matches nothing, or is not a report, is accepted and dropped", async () => {
+    const unknown = buildDsn({ recipient: "nobody@example.net", returnPath: `postmaster@${RETURN_PATH_DOMAIN}`, messageId: "not-ours@elsewhere.test" });
+    const result = await sendRawSmtp(inboundPort, { from: "", to: [`postmaster@${RETURN_PATH_DOMAIN}`] }, unknown);
+    assert.match(result.data!, /^250 /);
+    const reply = await sendRawSmtp(inboundPort, { from: "person@example.net", to: [`abuse@${RETURN_PATH_DOMAIN}`] }, "From: person@example.net\r\nSubject: hello\r\n\r\nJust saying hi.\r\n");
+    assert.match(reply.data!, /^250 /);
+  });
+});
