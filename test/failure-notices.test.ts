@@ -72,3 +72,33 @@ test("without the setting, API mail gets no notices", async () => {
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(sink.messages.some((m) => m.rcptTo.includes("quiet@shop.test")), false);
 });
+
+test("SMTP mail: NOTIFY is honoured per recipient, and ORCPT and ENVID come back in the notice", async () => {
+  const token = await without.createWorkspace("notices-smtp");
+  const { openSmtpDialog } = await import("../src/smtp/testing/smtp-dialog.js");
+  const dialog = await openSmtpDialog(without.app.smtp!.submission[0]!.port);
+  try {
+    await dialog.command("EHLO app.shop.test");
+    await dialog.startTls();
+    await dialog.command("EHLO app.shop.test");
+    assert.match(await dialog.command(`AUTH PLAIN ${Buffer.from(`\0${token}\0${token}`).toString("base64")}`), /^235 /);
+    assert.match(await dialog.command("MAIL FROM:<smtp-app@shop.test> RET=HDRS ENVID=order+2B42"), /^250 /);
+    // smtp-server refuses xtext that hides control characters (header injection into the notice).
+    assert.match(await dialog.command("RSET"), /^250 /);
+    assert.match(await dialog.command("MAIL FROM:<smtp-app@shop.test> ENVID=x+0D+0AInjected:+20yes"), /^501 /);
+    assert.match(await dialog.command("MAIL FROM:<smtp-app@shop.test> RET=HDRS ENVID=order+2B42"), /^250 /);
+    assert.match(await dialog.command("RCPT TO:<gone@example.test> NOTIFY=FAILURE ORCPT=rfc822;customer+2Balias@example.test"), /^250 /);
+    assert.match(await dialog.command("RCPT TO:<gone@other.test> NOTIFY=NEVER"), /^250 /);
+    assert.match(await dialog.command("DATA"), /^354/);
+    assert.match(await dialog.data("From: smtp-app@shop.test\r\nTo: gone@example.test\r\nSubject: per-recipient\r\n\r\nx\r\n.\r\n"), /^250 2\.0\.0 /);
+  } finally {
+    dialog.close();
+  }
+  const notice = await eventually(async () => sink.messages.find((m) => m.rcptTo.includes("smtp-app@shop.test")));
+  const parsed = await simpleParser(notice.raw, { keepDeliveryStatus: true });
+  const status = parsed.attachments.find((a) => a.contentType === "message/delivery-status")!.content.toString();
+  assert.match(status, /^Original-Envelope-Id: order\+42$/m, "ENVID is xtext-decoded");
+  assert.match(status, /^Original-Recipient: rfc822; ?customer\+alias@example\.test$/m);
+  assert.match(status, /^Final-Recipient: rfc822; ?gone@example\.test$/m);
+  assert.doesNotMatch(status, /gone@other\.test/, "NOTIFY=NEVER is not reported");
+});

@@ -21,7 +21,7 @@ export interface MessageSearch {
   toDate?: number;
 }
 
-export type MessageSummaryRow = Omit<MessageRow, "mime" | "text_body" | "html_body" | "dsn_notify">;
+export type MessageSummaryRow = Omit<MessageRow, "mime" | "text_body" | "html_body" | "dsn_notify" | "dsn_json">;
 
 const SUMMARY_COLUMNS = [
   "id",
@@ -89,7 +89,7 @@ export class MessagesRepository {
       rows.push(
         ...(await db
           .selectFrom("messages")
-          .select(["id", "workspace_id", "stream", "envelope_from", "from_header", "subject", "tag", "mime", "dsn_notify", "created_at"])
+          .select(["id", "workspace_id", "stream", "envelope_from", "from_header", "subject", "tag", "mime", "dsn_notify", "dsn_json", "created_at"])
           .where("id", "in", ids.slice(i, i + INSERT_CHUNK))
           .execute()),
       );

@@ -21,6 +21,7 @@ import { MESSAGE_INVALID } from "./messages.errors.js";
 import { MessageTooLarge } from "./accept.errors.js";
 import { DEFAULT_MESSAGE_LIMITS, DEFAULT_STREAM } from "./message.validation.js";
 import { recipientRows } from "./recipient-rows.js";
+import { encodeDsnRequest } from "./dsn-request.js";
 import { StreamNotSendable } from "../workspaces/workspaces.errors.js";
 import { fieldValue, findField, joinMessage, splitMessage, type HeaderField } from "./raw-headers.js";
 import type { TrackLinks } from "./message.types.js";
@@ -114,6 +115,7 @@ export class RawAcceptService {
             sandboxed: workspace.sandbox ? 1 : 0,
             status: workspace.sandbox ? "Processed" : allSuppressed ? "Sent" : "Queued",
             dsn_notify: submission.notifyFailure ? 1 : 0,
+            dsn_json: submission.dsn ? encodeDsnRequest(submission.dsn) : null,
             created_at: now,
           },
         ],

@@ -1,3 +1,4 @@
+import type { DsnRequest } from "./dsn-request.js";
 // A message submitted as raw RFC 5322 (SMTP submission), as the SMTP edge hands it to the
 // messages domain (RawAcceptService.acceptRaw).
 
@@ -10,6 +11,8 @@ export interface RawSubmission {
   raw: Buffer;
   /** RFC 3461: the sender asked for failure notices (NOTIFY=FAILURE on any recipient). */
   notifyFailure: boolean;
+  /** RFC 3461 parameters as given (NOTIFY and ORCPT per recipient, ENVID, RET). */
+  dsn?: DsnRequest | null;
   /** The stream an SMTP token pair is bound to; X-PM-Message-Stream may only repeat it. */
   stream?: string | null;
 }

@@ -7,6 +7,7 @@ import type { MessagesRepository } from "../messages/messages.repository.js";
 import { domainOf } from "../messages/addresses.js";
 import { newMessageId } from "../shared/ids.js";
 import { buildDsn, dsnStatus, DSN_SUBJECT_FAILED } from "./dsn.builder.js";
+import { wantsFailureNotice } from "../messages/dsn-request.js";
 import type { Planned } from "./outcome.recorder.js";
 
 /** Queues one notice per message with failed recipients among `failures`; returns how many. */
@@ -18,6 +19,8 @@ export async function queueFailureNotices(
   for (const failure of input.failures) {
     const message = failure.notice.item.message;
     if (!message.notifyFailure || !message.envelopeFrom) continue;
+    // NOTIFY is per recipient (RFC 3461 §4.1): NOTIFY=NEVER, or a list without FAILURE, is not reported.
+    if (!wantsFailureNotice(message.dsn, failure.notice.item.delivery.recipient)) continue;
     const list = byMessage.get(message.id);
     if (list) list.push(failure);
     else byMessage.set(message.id, [failure]);
@@ -36,10 +39,10 @@ export async function queueFailureNotices(
       originalMessageId: /^message-id:\s*(<[^>\r\n]+>)/im.exec(headers.toString("latin1"))?.[1] ?? null,
       originalHeaders: headers,
       arrivalDate: new Date(message.receivedAt),
-      envelopeId: null,
+      envelopeId: message.dsn?.envelopeId ?? null,
       recipients: failures.map((f) => ({
         finalRecipient: f.notice.item.delivery.recipient,
-        originalRecipient: null,
+        originalRecipient: message.dsn?.recipients[f.notice.item.delivery.recipient.toLowerCase()]?.orcpt ?? null,
         action: "failed" as const,
         // An expiry without any reply is RFC 3463's 4.4.7, "delivery time expired".
         status: f.update.state === "expired" && !f.notice.reply ? "4.4.7" : dsnStatus(f.notice.reply, "failed"),

@@ -3,6 +3,7 @@
 // Several workers, in one process or many, can run against one database: claims never overlap
 // (see DeliveriesRepository.claimDue) and a worker that dies only delays its claimed rows until
 // the lease runs out.
+import { decodeDsnRequest } from "../messages/dsn-request.js";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
@@ -188,6 +189,7 @@ export class MtaWorker {
         tag: message.tag,
         envelopeFrom: message.envelope_from,
         notifyFailure: message.dsn_notify === 1,
+        dsn: decodeDsnRequest(message.dsn_json),
         receivedAt: message.created_at,
         originalHeaders: headerBlock(message.mime),
       };

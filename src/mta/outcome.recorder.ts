@@ -7,6 +7,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { NewMessageEventRow } from "../store/schema.js";
 import type { BounceInput, BouncesService } from "../bounces/bounces.service.js";
+import type { DsnRequest } from "../messages/dsn-request.js";
 import type { MessagesRepository } from "../messages/messages.repository.js";
 import type { AttemptResult, RecipientOutcome, SmtpReply } from "./mta.types.js";
 import type { ClaimedDelivery, DeliveriesRepository, DeliveryUpdate } from "./deliveries.repository.js";
@@ -24,6 +25,8 @@ export interface MessageInfo {
   envelopeFrom: string;
   /** Whether failures are reported to envelopeFrom with an RFC 3464 notice. */
   notifyFailure: boolean;
+  /** The submitter's RFC 3461 parameters (NOTIFY and ORCPT per recipient, ENVID), if any. */
+  dsn: DsnRequest | null;
   receivedAt: number;
   /** The message's header block, returned in a failure notice. */
   originalHeaders: Buffer;

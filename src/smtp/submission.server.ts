@@ -19,6 +19,7 @@ import { systemClock, type Clock } from "../shared/clock.js";
 import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.js";
 import type { Accepted } from "../messages/accept.service.js";
 import type { RawSubmission } from "../messages/raw-submission.types.js";
+import { cleanParameter, type DsnRequest } from "../messages/dsn-request.js";
 import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, type SmtpReply } from "./smtp.errors-map.js";
 import { AuthRateLimiter, type AuthRateLimitPolicy } from "./auth.rate-limit.js";
 import { TrustedNetworks, type TrustedNetwork } from "./trusted-networks.js";
@@ -219,6 +220,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       raw,
       // RFC 3461 §4.1: NOTIFY is per recipient; any recipient asking for FAILURE notices asks for them.
       notifyFailure: recipients.some((r) => r.dsn?.notify?.includes("FAILURE") ?? false),
+      dsn: dsnRequestOf(session),
       stream: state?.stream ?? null,
     };
     try {
@@ -281,4 +283,16 @@ function trustedResolver(option: TrustedNetworksOption | undefined): (remoteAddr
     if (!network) return null;
     return typeof network.workspace === "function" ? network.workspace() : network.workspace;
   };
+}
+
+/** The RFC 3461 parameters smtp-server parsed from MAIL (RET, ENVID) and each RCPT (NOTIFY, ORCPT). */
+function dsnRequestOf(session: SMTPServerSession): DsnRequest {
+  const envelope = session.envelope as SMTPServerSession["envelope"] & { dsn?: { ret?: string | null; envid?: string | null } };
+  const ret = envelope.dsn?.ret?.toUpperCase();
+  const recipients: DsnRequest["recipients"] = {};
+  for (const rcpt of session.envelope.rcptTo) {
+    const dsn = rcpt.dsn as { notify?: string[]; orcpt?: string | null } | undefined;
+    recipients[rcpt.address.toLowerCase()] = { notify: (dsn?.notify ?? []).map((n) => n.toUpperCase()), orcpt: dsn?.orcpt ? cleanParameter(dsn.orcpt) : null };
+  }
+  return { envelopeId: envelope.dsn?.envid ? cleanParameter(envelope.dsn.envid) : null, ret: ret === "FULL" || ret === "HDRS" ? ret : null, recipients };
 }

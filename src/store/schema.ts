@@ -60,6 +60,8 @@ export interface MessagesTable {
   status: string;
   /** 1: send an RFC 3464 failure notice to envelope_from when a recipient bounces or expires. */
   dsn_notify: Generated<number>;
+  /** RFC 3461 parameters of an SMTP submission (src/messages/dsn-request.ts); null for API mail. */
+  dsn_json: Generated<string | null>;
   created_at: number;
 }
 

@@ -27,6 +27,8 @@ export function inbound(dialect: Dialect): Migration {
       await db.schema.createIndex("workspaces_inbound_domain").unique().on("workspaces").column("inbound_domain").execute();
 
       await db.schema.alterTable("api_tokens").addColumn("stream", "text").execute();
+      // RFC 3461 parameters of SMTP submissions (NOTIFY per recipient, ORCPT, ENVID, RET), as JSON.
+      await db.schema.alterTable("messages").addColumn("dsn_json", "text").execute();
 
       await db.schema
         .createTable("inbound_messages")
