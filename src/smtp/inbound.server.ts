@@ -5,11 +5,10 @@
 // so this is never an open relay. STARTTLS is offered (senders use it opportunistically). The 250
 // after DATA comes only when every recipient's copy is committed; any failure answers 451 4.3.0,
 // and the sender retries (a copy committed before the failure may then arrive twice: at least once).
-import type net from "node:net";
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 import type { Logger } from "../shared/logger.js";
 import { EDGE_REPLIES, INTERNAL_ERROR_REPLY, replyError, type SmtpReply } from "./smtp.errors-map.js";
-import { HookedSmtpServer, adjustReplies, readMessage, sendReply, type SmtpConnection } from "./smtp-server.base.js";
+import { HookedSmtpServer, adjustReplies, answerData, closeSmtp, listenSmtp, readMessage, type SmtpConnection } from "./smtp-server.base.js";
 import { loadOrCreateCertificate, type TlsCredentials } from "./tls-certificate.js";
 
 /** Recipients per inbound transaction; more get 452 4.5.3 and the sender sends them again. */
@@ -140,32 +139,17 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
   function finish(session: SMTPServerSession, answer: () => void): void {
     const state = states.get(session);
     if (state) state.inData = false;
-    answer();
-    if (closing && state) setImmediate(() => sendReply(state.connection, EDGE_REPLIES.shuttingDown));
+    answerData(state?.connection, closing, answer);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.server.once("error", onError);
-    server.listen(options.port, options.host ?? "::", () => {
-      server.server.off("error", onError);
-      resolve();
-    });
-  });
-  const address = server.server.address() as net.AddressInfo;
+  const address = await listenSmtp(server, options.port, options.host ?? "::");
   logger.info({ host: address.address, port: address.port }, "SMTP inbound (MX) listening");
 
   let closed: Promise<void> | null = null;
   return {
     port: address.port,
     close() {
-      closed ??= new Promise<void>((resolve) => {
-        closing = true;
-        server.close(() => resolve());
-        for (const connection of server.connections) {
-          if (!states.get(connection.session)?.inData) sendReply(connection, EDGE_REPLIES.shuttingDown);
-        }
-      });
+      closed ??= closeSmtp(server, (session) => states.get(session)?.inData ?? false, () => (closing = true));
       return closed;
     },
   };

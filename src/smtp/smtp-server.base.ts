@@ -1,7 +1,8 @@
 // What both SMTP listeners (submission and inbound MX) need around smtp-server: a hook on each
 // new connection (to keep per-session state and adjust replies), reading DATA within the size
 // limit, and replies that keep our enhanced status codes.
-import { SMTPServer, type SMTPServerDataStream } from "smtp-server";
+import type net from "node:net";
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import { EDGE_REPLIES, startsWithEnhancedCode, type SmtpReply } from "./smtp.errors-map.js";
 
 export type SmtpConnection = SMTPServer["connections"] extends Set<infer C> ? C : never;
@@ -58,4 +59,37 @@ export function adjustReplies(connection: SmtpConnection, options: { hideAuthInC
     }
     send(code, data, startsWithEnhancedCode(data) ? false : context);
   };
+}
+
+/** Listens and resolves with the bound address, or rejects with the listen error (a port in use). */
+export function listenSmtp(server: SMTPServer, port: number, host: string): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.server.once("error", onError);
+    server.listen(port, host, () => {
+      server.server.off("error", onError);
+      resolve(server.server.address() as net.AddressInfo);
+    });
+  });
+}
+
+/**
+ * Two-phase shutdown shared by the listeners: stop accepting, tell idle sessions 421 4.3.2 (they
+ * have nothing in flight), and let sessions inside DATA finish; smtp-server cuts what remains at
+ * its closeTimeout. `inData` tells which sessions are busy; `onClosing` flips the caller's flag first.
+ */
+export function closeSmtp(server: SMTPServer, inData: (session: SMTPServerSession) => boolean, onClosing: () => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    onClosing();
+    server.close(() => resolve());
+    for (const connection of server.connections) {
+      if (!inData(connection.session)) sendReply(connection, EDGE_REPLIES.shuttingDown);
+    }
+  });
+}
+
+/** Answers the end of DATA; during shutdown the session is then told 421 and closed (its work is done). */
+export function answerData(connection: SmtpConnection | undefined, closing: boolean, answer: () => void): void {
+  answer();
+  if (closing && connection) setImmediate(() => sendReply(connection, EDGE_REPLIES.shuttingDown));
 }

@@ -11,9 +11,8 @@
 // Shutdown has two phases (close()): stop accepting connections and close idle sessions with
 // 421 4.3.2, then let sessions inside DATA finish (their accept commits, they get their 250)
 // until the deadline, after which smtp-server cuts what remains.
-import type net from "node:net";
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import { HookedSmtpServer, adjustReplies, readMessage, sendReply, type SmtpConnection } from "./smtp-server.base.js";
+import { HookedSmtpServer, adjustReplies, answerData, closeSmtp, listenSmtp, readMessage, type SmtpConnection } from "./smtp-server.base.js";
 import type { Logger } from "../shared/logger.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.js";
@@ -239,19 +238,10 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
   function finishData(session: SMTPServerSession, answer: () => void): void {
     const state = states.get(session);
     if (state) state.inData = false;
-    answer();
-    if (closing && state) setImmediate(() => sendReply(state.connection, EDGE_REPLIES.shuttingDown));
+    answerData(state?.connection, closing, answer);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.server.once("error", onError);
-    server.listen(options.port, options.host ?? "::", () => {
-      server.server.off("error", onError);
-      resolve();
-    });
-  });
-  const address = server.server.address() as net.AddressInfo;
+  const address = await listenSmtp(server, options.port, options.host ?? "::");
   logger.info({ host: address.address, port: address.port, implicitTls: options.implicitTls ?? false }, "SMTP submission listening");
 
   let closed: Promise<void> | null = null;
@@ -260,14 +250,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     port: address.port,
     fingerprint256: certificate.fingerprint256,
     close() {
-      closed ??= new Promise<void>((resolve) => {
-        closing = true;
-        server.close(() => resolve());
-        // Phase one: sessions outside DATA have nothing in flight; tell them and close them.
-        for (const connection of server.connections) {
-          if (!states.get(connection.session)?.inData) sendReply(connection, EDGE_REPLIES.shuttingDown);
-        }
-      });
+      closed ??= closeSmtp(server, (session) => states.get(session)?.inData ?? false, () => (closing = true));
       return closed;
     },
   };

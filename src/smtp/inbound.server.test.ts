@@ -1,0 +1,96 @@
+// The MX listener's own behaviour over real SMTP on loopback, with a router standing in for the
+// domain (test/inbound-*.test.ts run the real one): refusals at RCPT, size, failures while
+// storing, no AUTH, enhanced codes, shutdown.
+import { test, describe, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "../shared/logger.js";
+import { startInboundServer, type InboundRouter } from "./inbound.server.js";
+import { openSmtpDialog } from "./testing/smtp-dialog.js";
+
+const dataDir = mkdtempSync(join(tmpdir(), "posthorn-mx-"));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+type Route = { kind: "ours" };
+function router(overrides: Partial<InboundRouter<Route>> = {}) {
+  const delivered: Array<{ recipients: string[]; mailFrom: string; raw: string }> = [];
+  const value: InboundRouter<Route> = {
+    route: async (address) => (address.endsWith("@ours.test") ? { kind: "ours" } : null),
+    deliver: async (input) => {
+      delivered.push({ recipients: input.recipients.map((r) => r.address), mailFrom: input.mailFrom, raw: input.raw.toString() });
+    },
+    ...overrides,
+  };
+  return { value, delivered };
+}
+
+async function start(r: InboundRouter<Route>, maxMessageBytes = 10_000) {
+  return startInboundServer({ host: "127.0.0.1", port: 0, hostname: "mx.posthorn.test", tls: null, dataDir, maxMessageBytes, router: r, logger: silentLogger() });
+}
+
+describe("inbound MX listener", () => {
+  test("accepts mail for its recipients from a null sender, refuses others at RCPT with 550 5.7.1, and offers no AUTH", async () => {
+    const r = router();
+    const server = await start(r.value);
+    try {
+      const dialog = await openSmtpDialog(server.port);
+      const ehlo = await dialog.command("EHLO remote.test");
+      assert.match(ehlo, /STARTTLS/);
+      assert.doesNotMatch(ehlo, /AUTH/);
+      assert.match(await dialog.command("AUTH PLAIN AGEAYg=="), /^5\d\d 5\.5\.\d /);
+      assert.match(await dialog.command("MAIL FROM:<>"), /^250 /);
+      assert.match(await dialog.command("RCPT TO:<a@ours.test>"), /^250 2\.1\.5 /);
+      assert.match(await dialog.command("RCPT TO:<victim@elsewhere.test>"), /^550 5\.7\.1 /);
+      assert.match(await dialog.command("DATA"), /^354/);
+      assert.match(await dialog.data("Subject: hi\r\n\r\nbody\r\n.\r\n"), /^250 2\.0\.0 /);
+      dialog.close();
+      assert.deepEqual(r.delivered.map((d) => [d.recipients, d.mailFrom]), [[["a@ours.test"], ""]]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("an oversized message gets 552 5.3.4, a failure while storing 451 4.3.0, a failed lookup 451 at RCPT; nothing is stored", async () => {
+    const r = router({
+      route: async (address) => {
+        if (address.startsWith("lookup-fails")) throw new Error("database is down");
+        return { kind: "ours" };
+      },
+      deliver: async (input) => {
+        if (input.raw.toString().includes("fail-store")) throw new Error("SQLITE_FULL");
+      },
+    });
+    const server = await start(r.value, 2_000);
+    try {
+      const dialog = await openSmtpDialog(server.port);
+      await dialog.command("EHLO remote.test");
+      assert.match(await dialog.command("MAIL FROM:<a@remote.test> SIZE=5000"), /^552 5\.3\.4 /);
+      await dialog.command("MAIL FROM:<a@remote.test>");
+      assert.match(await dialog.command("RCPT TO:<lookup-fails@ours.test>"), /^451 4\.3\.0 /);
+      assert.match(await dialog.command("RCPT TO:<b@ours.test>"), /^250 /);
+      await dialog.command("DATA");
+      assert.match(await dialog.data(`Subject: big\r\n\r\n${"x".repeat(5000)}\r\n.\r\n`), /^552 5\.3\.4 /);
+      await dialog.command("MAIL FROM:<a@remote.test>");
+      await dialog.command("RCPT TO:<b@ours.test>");
+      await dialog.command("DATA");
+      const reply = await dialog.data("Subject: fail-store\r\n\r\nx\r\n.\r\n");
+      assert.match(reply, /^451 4\.3\.0 /);
+      assert.doesNotMatch(reply, /SQLITE/);
+      dialog.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("close() tells idle sessions 421 4.3.2 and refuses new connections", async () => {
+    const server = await start(router().value);
+    const idle = await openSmtpDialog(server.port);
+    await idle.command("EHLO idle.test");
+    const closed = server.close();
+    await idle.closed;
+    await closed;
+    await assert.rejects(openSmtpDialog(server.port));
+  });
+});
