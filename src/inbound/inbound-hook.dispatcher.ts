@@ -42,7 +42,7 @@ export class InboundHookDispatcher {
 
   constructor(private readonly options: HookDispatcherOptions) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.leaseMs = options.leaseMs ?? Math.max(60_000, this.timeoutMs * 3);
+    this.leaseMs = options.leaseMs ?? this.timeoutMs * 3;
   }
 
   start(): void {
