@@ -1,31 +1,54 @@
-// `npm run bench`: Posthorn's API acceptance and end-to-end delivery figures on this machine.
+// `npm run bench`: Posthorn's API and SMTP acceptance and end-to-end delivery figures on this machine.
 //
 //   1. POST /email/batch acceptance (roles=api): messages/s with 500 messages per request, 4 clients.
 //   2. POST /email (roles=api): requests/s and latency with 32 keep-alive connections.
 //   3. End to end (roles=api,mta, relay to a loopback SMTP sink): messages/s from the first
 //      submission to the 20,000th message received by the sink, and the SMTP connections used.
+//   4. MTA (roles=api,mta): 20 sessions of single POST /email to the sink, without and with DKIM.
+//   5. SMTP submission (roles=smtp, bench/smtp.scenario.ts): messages/s over 20 pooled sessions,
+//      from a trusted network without TLS, and with STARTTLS + AUTH PLAIN with the server token.
 //
-// Prints one line per figure and rewrites docs/benchmarks.md. The server, the load generator and
+// Prints one line per figure and writes docs/benchmarks.md. The server, the load generator and
 // the sink are separate processes; everything is bounded in count and time and stopped on exit.
 //
-// Environment (for development; a run with either set does not rewrite docs/benchmarks.md):
-//   BENCH_ONLY=batch,email,e2e   run only these scenarios
-//   BENCH_CPU_PROF=1             write a CPU profile of each scenario's server to .bench/
+// Environment:
+//   BENCH_ONLY=smtp,smtp_tls     run only these scenarios (batch, email, e2e, mta, mta_dkim, smtp,
+//                                smtp_tls); docs/benchmarks.md then gets their figures and keeps
+//                                the other scenarios' as they were, each with its run's date
+//   BENCH_CPU_PROF=1             write a CPU profile of each scenario's server to .bench/ (for
+//                                development: the page is left alone)
 import { resolve } from "node:path";
-import { mkdirSync } from "node:fs";
-import os from "node:os";
 import type { ChildProcess } from "node:child_process";
 import { forkProcess, installCleanupHandlers, nextMessage, processCpuSeconds } from "./support/children.js";
 import { busyCores, cpuTimes, describeMachine } from "./support/machine.js";
 import { startPosthorn, type RunningPosthorn } from "./support/posthorn.js";
-import type { LoadResult, LoadSpec, LoadgenMessage, SinkMessage, SinkStats } from "./support/protocol.js";
-import { figureLine, writeReport, type ScenarioReport } from "./support/report.js";
+import type { LoadResult, LoadSpec, SinkMessage, SinkStats } from "./support/protocol.js";
+import { figureLine, updateReport, type ScenarioReport } from "./support/report.js";
 import { int, ms, percent, seconds } from "./support/stats.js";
+import {
+  CORES,
+  PROFILE_DIR,
+  ROOT,
+  caveatsFor,
+  cpuText,
+  envText,
+  note,
+  only,
+  otherCores,
+  problemsOf,
+  profile,
+  profileFile,
+  quietText,
+  runId,
+  runLoadProcess,
+  say,
+  waitForQuiet,
+  type LoadRun,
+} from "./support/scenario-kit.js";
+import { smtpSubmission } from "./smtp.scenario.js";
 import { startDnsZoneServer, type DnsZoneServer } from "../src/sending-domains/testing/dns-zone-server.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const REPORT_PATH = resolve(ROOT, "docs/benchmarks.md");
-const PROFILE_DIR = resolve(ROOT, ".bench");
 const LOADGEN_JS = resolve(import.meta.dirname, "support/loadgen.process.js");
 const SINK_JS = resolve(import.meta.dirname, "support/sink.process.js");
 
@@ -45,119 +68,12 @@ const SETTINGS = {
   loadTimeoutMs: 180_000,
 };
 
-const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((s) => s.trim())) : null;
-const profile = process.env.BENCH_CPU_PROF === "1";
-const runId = Date.now().toString(36);
-const CORES = os.availableParallelism();
-/** Other processes using less than this many cores count as a quiet machine. */
-const QUIET_CORES = 0.25;
-
-function say(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-function note(line: string): void {
-  process.stdout.write(`# ${line}\n`);
-}
-
-function profileFile(name: string): string | undefined {
-  if (!profile) return undefined;
-  mkdirSync(PROFILE_DIR, { recursive: true });
-  return resolve(PROFILE_DIR, `server-${name}-${runId}.cpuprofile`);
-}
-
-interface LoadRun {
-  result: LoadResult;
-  /** Server CPU during the measured phase, as a fraction of one core: the whole process, and its main thread. */
-  serverCpu: number | null;
-  serverMainThreadCpu: number | null;
-  /** The server's CPU seconds so far when the measured phase began (process, main thread). */
-  serverCpuAtStart: number | null;
-  serverMainThreadCpuAtStart: number | null;
-  /** The whole machine's CPU use during the measured phase, in cores. */
-  machineCores: number | null;
-  machineAtStart: ReturnType<typeof cpuTimes>;
-}
+type ApiLoadRun = LoadRun<LoadResult>;
 
 /** Runs one load generator process against the server and returns its result. */
-async function runLoad(server: RunningPosthorn, spec: Omit<LoadSpec, "url" | "token" | "runId" | "requestTimeoutMs" | "textBodyBytes">, timeoutMs: number): Promise<LoadRun> {
-  const child = forkProcess(LOADGEN_JS);
-  try {
-    const full: LoadSpec = { ...spec, url: server.url, token: server.token, runId, requestTimeoutMs: SETTINGS.requestTimeoutMs, textBodyBytes: SETTINGS.textBodyBytes };
-    child.send({ type: "run", spec: full });
-    const started = Date.now();
-    await nextMessage<LoadgenMessage>(child, ["measuring"], timeoutMs, "load generator");
-    const cpu0 = server.cpuSeconds();
-    const main0 = server.mainThreadCpuSeconds();
-    const machine0 = cpuTimes();
-    const t0 = performance.now();
-    const left = Math.max(1_000, timeoutMs - (Date.now() - started));
-    const done = await nextMessage<LoadgenMessage>(child, ["result"], left, "load generator");
-    const cpu1 = server.cpuSeconds();
-    const main1 = server.mainThreadCpuSeconds();
-    const machine1 = cpuTimes();
-    const wallS = (performance.now() - t0) / 1000;
-    if (done.type !== "result") throw new Error("unreachable");
-    return { result: done.result, serverCpu: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / wallS : null, serverMainThreadCpu: main0 !== null && main1 !== null ? (main1 - main0) / wallS : null, serverCpuAtStart: cpu0, serverMainThreadCpuAtStart: main0, machineCores: busyCores(machine0, machine1, CORES), machineAtStart: machine0 };
-  } finally {
-    if (child.connected) child.disconnect();
-    child.kill("SIGKILL");
-  }
-}
-
-/**
- * Waits (up to a minute) until the machine is quiet before a scenario, since other work on the
- * same cores would be measured as the server's slowness; returns the busy figure it ended with.
- */
-async function waitForQuiet(): Promise<number | null> {
-  const until = Date.now() + 60_000;
-  let waiting = false;
-  for (;;) {
-    const before = cpuTimes();
-    await new Promise((r) => setTimeout(r, 1_000));
-    const busy = busyCores(before, cpuTimes(), CORES);
-    if (busy === null || busy < QUIET_CORES) {
-      if (waiting) note("the machine is quiet now");
-      return busy;
-    }
-    if (Date.now() > until) {
-      note(`the machine is still busy (other processes use ${busy.toFixed(2)} cores); measuring anyway`);
-      return busy;
-    }
-    if (!waiting) note(`other processes are using ${busy.toFixed(2)} cores; waiting up to a minute for the machine to be quiet`);
-    waiting = true;
-  }
-}
-
-function quietText(busy: number | null): string {
-  return busy === null ? "machine load before the scenario: unknown (no /proc)" : `other processes just before the scenario: ${percent(busy)} of one core (1 s sample of /proc/stat)`;
-}
-
-/** CPU use during the measured phase: the server, the load generator, and whatever else ran. */
-function cpuText(run: LoadRun): string {
-  const { result, serverCpu, serverMainThreadCpu } = run;
-  return `CPU while measured (100% = one core of ${CORES}): server ${percent(serverCpu)} (its main thread, the event loop: ${percent(serverMainThreadCpu)}), load generator ${percent(result.cpuMs / result.elapsedMs)}, everything else on the machine ${percent(otherCores(run))}`;
-}
-
-/** Cores used by processes other than the server and the load generator during the measured phase. */
-function otherCores(run: LoadRun): number | null {
-  const { result, serverCpu, machineCores } = run;
-  return machineCores !== null && serverCpu !== null ? Math.max(0, machineCores - serverCpu - result.cpuMs / result.elapsedMs) : null;
-}
-
-function caveatsFor(quietBefore: number | null, otherDuring: number | null): string[] {
-  const caveats: string[] = [];
-  if (quietBefore !== null && quietBefore >= QUIET_CORES) caveats.push(`the machine was not quiet before the scenario: other processes used ${percent(quietBefore)} of one core.`);
-  if (otherDuring !== null && otherDuring >= QUIET_CORES) {
-    caveats.push(`other processes used ${percent(otherDuring)} of one core while it was measured, on a ${CORES}-core machine; the figures are likely lower than a quiet machine would give.`);
-  }
-  if (caveats.length > 0) note(`caveat: ${caveats.join(" ")}`);
-  return caveats;
-}
-
-function problemsOf(server: RunningPosthorn): string[] {
-  const problems = server.problems();
-  if (problems.length > 0) note(`the server logged ${problems.length} warning/error line(s); first: ${problems[0]!.slice(0, 200)}`);
-  return problems;
+function runLoad(server: RunningPosthorn, spec: Omit<LoadSpec, "url" | "token" | "runId" | "requestTimeoutMs" | "textBodyBytes">, timeoutMs: number): Promise<ApiLoadRun> {
+  const full: LoadSpec = { ...spec, url: server.url, token: server.token, runId, requestTimeoutMs: SETTINGS.requestTimeoutMs, textBodyBytes: SETTINGS.textBodyBytes };
+  return runLoadProcess<LoadResult>(LOADGEN_JS, full, server, timeoutMs);
 }
 
 async function batchAcceptance(): Promise<ScenarioReport> {
@@ -397,13 +313,6 @@ async function sinkStats(sink: ChildProcess): Promise<SinkStats> {
   return message.stats;
 }
 
-function envText(server: RunningPosthorn): string {
-  const shown = Object.entries(server.env)
-    .filter(([k]) => k !== "POSTHORN_DATA_DIR")
-    .map(([k, v]) => `\`${k}=${v}\``);
-  return `${shown.join(", ")}, \`POSTHORN_DATA_DIR\` = a new temporary directory`;
-}
-
 function messageText(result: LoadResult): string {
   return `Each message: From, one To, a Subject and a ${int(SETTINGS.textBodyBytes)}-byte TextBody, ${int(result.messageJsonBytes)} bytes of JSON (distinct recipients and bodies)`;
 }
@@ -428,23 +337,31 @@ async function main(): Promise<void> {
     ["e2e", endToEnd],
     ["mta", mtaThroughput],
     ["mta_dkim", mtaDkimThroughput],
+    ["smtp", () => smtpSubmission({ tls: false, textBodyBytes: SETTINGS.textBodyBytes })],
+    ["smtp_tls", () => smtpSubmission({ tls: true, textBodyBytes: SETTINGS.textBodyBytes })],
   ];
-  const reports: ScenarioReport[] = [];
+  const known = scenarios.map(([name]) => name);
+  const unknown = only ? [...only].filter((name) => !known.includes(name)) : [];
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY names unknown scenarios: ${unknown.join(", ")} (known: ${known.join(", ")})`);
+
+  const ran: Array<{ key: string; report: ScenarioReport }> = [];
   for (const [name, run] of scenarios) {
     if (only && !only.has(name)) continue;
     const report = await run();
     for (const f of report.figures) say(figureLine(f));
     for (const d of report.details) note(d);
-    reports.push(report);
+    ran.push({ key: name, report });
   }
 
-  if (only || profile) {
-    note(`not rewriting ${REPORT_PATH}: BENCH_ONLY or BENCH_CPU_PROF is set`);
-    if (profile) note(`CPU profiles of the server: ${PROFILE_DIR}/server-*-${runId}.cpuprofile`);
+  if (profile) {
+    note(`not rewriting ${REPORT_PATH}: BENCH_CPU_PROF is set`);
+    note(`CPU profiles of the server: ${PROFILE_DIR}/server-*-${runId}.cpuprofile`);
     return;
   }
-  writeReport(REPORT_PATH, { date: startedAt, machine, durationMs: performance.now() - t0, scenarios: reports });
-  note(`wrote ${REPORT_PATH}`);
+  const selected = only;
+  const run = { date: startedAt.toISOString(), durationMs: performance.now() - t0, machine, only: selected ? known.filter((k) => selected.has(k)) : null };
+  const { kept } = updateReport(REPORT_PATH, { run, order: known, ran });
+  note(`wrote ${REPORT_PATH}${kept.length > 0 ? ` (replaced ${ran.map((r) => r.key).join(", ")}; kept ${kept.join(", ")} from earlier runs)` : ""}`);
 }
 
 main().then(

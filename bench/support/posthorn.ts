@@ -23,7 +23,12 @@ export interface PosthornOptions {
 }
 
 export interface RunningPosthorn {
+  /** Base URL of the API; empty when the roles have no `api`. */
   url: string;
+  /** Port of the main SMTP submission listener (role `smtp`, from the banner), or null without that role. */
+  smtpPort: number | null;
+  /** The server's data directory (e.g. its generated SMTP certificate is in smtp-tls/cert.pem). */
+  dataDir: string;
   token: string;
   /** An account token (domains, app API). */
   accountToken: string;
@@ -49,6 +54,8 @@ export async function startPosthorn(options: PosthornOptions): Promise<RunningPo
     POSTHORN_ROLES: options.roles,
     POSTHORN_SHUTDOWN_TIMEOUT: "5s",
   };
+  const roles = options.roles.split(",").map((r) => r.trim());
+  if (roles.includes("smtp")) Object.assign(env, { POSTHORN_SMTP_PORT: "0", POSTHORN_SMTP_HOST: "127.0.0.1" });
   if (options.relayPort !== undefined) env.POSTHORN_SMTP_RELAY = `smtp://127.0.0.1:${options.relayPort}`;
   Object.assign(env, options.extraEnv ?? {});
 
@@ -73,10 +80,15 @@ export async function startPosthorn(options: PosthornOptions): Promise<RunningPo
     }
     server = await spawnServer(serverEnv, 60_000);
     track(server.child);
-    if (!server.url) throw new Error(`the server printed no API URL:\n${server.output()}`);
+    if (roles.includes("api") && !server.url) throw new Error(`the server printed no API URL:\n${server.output()}`);
+    // printBanner (src/main.ts): "  SMTP:     port N  (submission; …)", the main listener first.
+    const smtpPort = /^\s*SMTP:\s+port (\d+)/m.exec(server.output());
+    if (roles.includes("smtp") && !smtpPort) throw new Error(`the server printed no SMTP port:\n${server.output()}`);
     const running = server;
     return {
-      url: running.url!,
+      url: running.url ?? "",
+      smtpPort: smtpPort ? Number(smtpPort[1]) : null,
+      dataDir,
       token,
       accountToken,
       pid: running.child.pid,

@@ -83,3 +83,48 @@ export type SinkCommand = { type: "expect"; distinct: number } | { type: "stats"
 export function wallNow(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/** What the SMTP load generator runs: one pooled nodemailer transport, a warm-up, then the measured messages. */
+export interface SmtpLoadSpec {
+  port: number;
+  /** Concurrent SMTP sessions: the pool's maxConnections, and as many senders keeping it busy. */
+  sessions: number;
+  warmupMessages: number;
+  messages: number;
+  textBodyBytes: number;
+  runId: string;
+  /** STARTTLS (required) and AUTH PLAIN with the server token as username and password; else plain text, no AUTH. */
+  tls: { token: string; certPem: string } | null;
+  /** Per message: no 250 within this many ms counts as a failure. */
+  messageTimeoutMs: number;
+  /** Stops the run after this many failures (it fails anyway at the first one; this bounds the time it takes). */
+  maxFailures: number;
+}
+
+export interface SmtpLoadResult {
+  /** Messages answered 250 for their recipient during the measured phase. */
+  acceptedMessages: number;
+  /** Messages answered anything else (or nothing) during the warm-up and the measured phase. */
+  failures: number;
+  /** The first few failures, as the client reported them. */
+  failureSamples: string[];
+  firstSendAt: number;
+  lastResponseAt: number;
+  elapsedMs: number;
+  /** Per message, from sendMail to its 250. */
+  latencyMs: LatencySummary;
+  /** Bytes of one message as sent (the raw MIME, before dot-stuffing), on average. */
+  messageBytes: number;
+  /** Pool connections opened during the warm-up and during the measured phase, and closed during the measured phase. */
+  connectionsWarmup: number;
+  connectionsMeasured: number;
+  connectionsClosedMeasured: number;
+  /** A sample 250 reply text. */
+  sampleReply: string;
+  cpuMs: number;
+}
+
+export type SmtpLoadgenMessage =
+  | { type: "measuring"; at: number }
+  | { type: "result"; result: SmtpLoadResult }
+  | { type: "error"; message: string };
