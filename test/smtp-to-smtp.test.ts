@@ -4,12 +4,16 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { ServerClient } from "postmark";
 import { startTestServer, MAIN_JS, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { eventually } from "./support/eventually.js";
+import { fingerprintOf, generateSelfSignedCertificate } from "../src/smtp/tls-certificate.js";
 
 describe("SMTP submission through the MTA to a destination", () => {
   let sink: SmtpSink;
@@ -98,5 +102,35 @@ describe("SMTP submission through the MTA to a destination", () => {
     await eventually(async () => sink.messages.find((m) => m.rcptTo.includes("ops@example.test")));
     await assert.rejects(transport(undefined).sendMail({ from: "app@internal.test", to: "victim@example.test", text: "x" }), /530 5\.7\.0/);
     assert.equal(sink.messages.some((m) => m.rcptTo.includes("victim@example.test")), false);
+  });
+});
+
+describe("SMTP submission with a certificate from config", () => {
+  test("POSTHORN_SMTP_TLS_CERT/KEY are used as given (clients can verify them), and unreadable files stop the start with a clear error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "posthorn-tls-"));
+    try {
+      const credentials = generateSelfSignedCertificate("smtp.acme.test");
+      writeFileSync(join(dir, "cert.pem"), credentials.cert);
+      writeFileSync(join(dir, "key.pem"), credentials.key);
+      const server = await startTestServer({ POSTHORN_SMTP_TLS_CERT: join(dir, "cert.pem"), POSTHORN_SMTP_TLS_KEY: join(dir, "key.pem"), POSTHORN_SMTP_HOST: "127.0.0.1" });
+      try {
+        const token = await server.createWorkspace("tls");
+        const listener = server.app.smtp!.submission[0]!;
+        assert.equal(listener.fingerprint256, fingerprintOf(credentials.cert));
+        const info = await nodemailer
+          .createTransport({ host: "127.0.0.1", port: listener.port, requireTLS: true, tls: { ca: credentials.cert, servername: "smtp.acme.test" }, auth: { user: token, pass: token } } as SMTPTransport.Options)
+          .sendMail({ from: "a@acme.test", to: "b@example.test", subject: "verified", text: "x" });
+        assert.match(info.response, /^250 2\.0\.0 /);
+        assert.equal(existsSync(join(server.dataDir, "smtp-tls")), false, "no certificate is generated when one is configured");
+      } finally {
+        await server.close();
+      }
+      await assert.rejects(
+        startTestServer({ POSTHORN_SMTP_TLS_CERT: join(dir, "missing.pem"), POSTHORN_SMTP_TLS_KEY: join(dir, "key.pem") }),
+        /cannot read the SMTP TLS certificate or key/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

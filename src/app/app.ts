@@ -152,35 +152,6 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   let http: FastifyInstance | null = null;
   let httpUrl: string | null = null;
   let started = false;
-  if (config.roles.includes("api")) {
-    http = buildHttpServer({
-      logger,
-      store,
-      workspaces,
-      accept,
-      messages,
-      inbound: services.inbound,
-      accountRoutes: [queueRoutes(services.queue), domainsRoutes({ domains })],
-      readiness: async () => {
-        try {
-          await store.ping();
-          return { ready: started, detail: { database: "ok", roles: config.roles } };
-        } catch (err) {
-          return { ready: false, detail: { database: (err as Error).message, roles: config.roles } };
-        }
-      },
-    });
-    await http.listen({ port: config.http.port, host: config.http.host });
-    const address = http.server.address();
-    const port = typeof address === "object" && address ? address.port : config.http.port;
-    const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
-    httpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  }
-  if (config.roles.includes("smtp")) {
-    smtp = await startSmtpRole({ config, logger, clock, services, options: { resolve: options.inboundDns } });
-  }
-  started = true;
-
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
@@ -192,6 +163,41 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       await signPool.close();
       await store.close();
     })());
+
+  try {
+    if (config.roles.includes("api")) {
+      http = buildHttpServer({
+        logger,
+        store,
+        workspaces,
+        accept,
+        messages,
+        inbound: services.inbound,
+        accountRoutes: [queueRoutes(services.queue), domainsRoutes({ domains })],
+        readiness: async () => {
+          try {
+            await store.ping();
+            return { ready: started, detail: { database: "ok", roles: config.roles } };
+          } catch (err) {
+            return { ready: false, detail: { database: (err as Error).message, roles: config.roles } };
+          }
+        },
+      });
+      await http.listen({ port: config.http.port, host: config.http.host });
+      const address = http.server.address();
+      const port = typeof address === "object" && address ? address.port : config.http.port;
+      const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
+      httpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    }
+    if (config.roles.includes("smtp")) {
+      smtp = await startSmtpRole({ config, logger, clock, services, options: { resolve: options.inboundDns } });
+    }
+  } catch (err) {
+    // A listener that cannot start (port in use, unreadable certificate) stops what did start.
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  started = true;
 
   return { services, httpUrl, smtp, stop };
 }
