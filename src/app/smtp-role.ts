@@ -51,6 +51,7 @@ export async function startSmtpRole(deps: { config: Config; logger: Logger; cloc
     workspaces,
     repository: services.inboundMessages,
     backoffMs: config.inbound.hookBackoffMs,
+    timeoutMs: config.inbound.hookTimeoutMs,
   });
   try {
     for (const listener of listeners) {

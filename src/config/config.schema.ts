@@ -128,6 +128,8 @@ const schema = z.object({
   POSTHORN_INBOUND_MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(35 * 1024 * 1024),
   /** Wait before the first retry of a failed inbound webhook; it doubles per attempt (10 attempts in all). */
   POSTHORN_INBOUND_HOOK_BACKOFF: duration.default(parseDuration("1m")),
+  /** How long one inbound webhook post may take; a claim is held for three times this. */
+  POSTHORN_INBOUND_HOOK_TIMEOUT: duration.default(parseDuration("10s")),
   /** Largest message accepted over SMTP, in bytes (announced with SIZE; 552 5.3.4 beyond). */
   POSTHORN_SMTP_MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   /** JSON file of per-destination limits (connections, rates, TLS), reloaded when it changes. */
@@ -184,6 +186,7 @@ export type Config = Readonly<{
     domain: string;
     maxMessageBytes: number;
     hookBackoffMs: number;
+    hookTimeoutMs: number;
   };
 }>;
 
@@ -253,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       domain: (e.POSTHORN_INBOUND_DOMAIN ?? `inbound.${e.POSTHORN_HOSTNAME}`).toLowerCase(),
       maxMessageBytes: e.POSTHORN_INBOUND_MAX_MESSAGE_SIZE,
       hookBackoffMs: e.POSTHORN_INBOUND_HOOK_BACKOFF,
+      hookTimeoutMs: e.POSTHORN_INBOUND_HOOK_TIMEOUT,
     },
     envelope: {
       verp: e.POSTHORN_VERP === "true" || e.POSTHORN_VERP === "1",
