@@ -95,3 +95,20 @@ test("bad submissions are refused with coded errors and store nothing", async ()
   }
   assert.equal(Number(await count()), before);
 });
+
+test("a sandboxed workspace records the message as Processed and creates no delivery", async () => {
+  const sandboxed = (await services.workspaces.create("raw-sandbox", { sandbox: true })).workspace;
+  const accepted = await services.rawAccept.acceptRaw(sandboxed, { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test", "Subject: test"]), notifyFailure: false });
+  const row = await services.messages.findById(store.db, sandboxed.id, accepted.messageId);
+  assert.equal(row?.status, "Processed");
+  assert.equal(row?.sandboxed, 1);
+  assert.deepEqual(await services.messages.deliveries(store.db, accepted.messageId), []);
+});
+
+test("an SMTP token pair's stream is used, and X-PM-Message-Stream may only repeat it", async () => {
+  const submission = (headers: string[]) => ({ envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test", ...headers]), notifyFailure: false, stream: "broadcast" });
+  const accepted = await services.rawAccept.acceptRaw(workspace, submission([]));
+  assert.equal((await services.messages.findById(store.db, workspace.id, accepted.messageId))?.stream, "broadcast");
+  await services.rawAccept.acceptRaw(workspace, submission(["X-PM-Message-Stream: broadcast"]));
+  await assert.rejects(services.rawAccept.acceptRaw(workspace, submission(["X-PM-Message-Stream: outbound"])), (err: unknown) => isPosthornError(err, "STREAM_NOT_SENDABLE"));
+});
