@@ -4,6 +4,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import net from "node:net";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -133,4 +134,16 @@ describe("SMTP submission with a certificate from config", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test("a port already in use stops the start with the configuration key to change", async () => {
+  const busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (busy.address() as net.AddressInfo).port;
+    await assert.rejects(startTestServer({ POSTHORN_SMTP_HOST: "127.0.0.1", POSTHORN_SMTP_PORT: String(port) }), /POSTHORN_SMTP_PORT: cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
+    await assert.rejects(startTestServer({ POSTHORN_INBOUND_HOST: "127.0.0.1", POSTHORN_INBOUND_PORT: String(port) }), /POSTHORN_INBOUND_PORT: cannot listen/);
+  } finally {
+    await new Promise<void>((resolve) => busy.close(() => resolve()));
+  }
 });

@@ -2,7 +2,7 @@
 // implicit-TLS 465) and, when POSTHORN_INBOUND_PORT is set, the inbound MX listener. Built from
 // the config and the domain services here, so app.ts stays a list of roles.
 import { readFileSync } from "node:fs";
-import type { Config } from "../config/config.schema.js";
+import { ConfigError, type Config } from "../config/config.schema.js";
 import type { Logger } from "../shared/logger.js";
 import type { Clock } from "../shared/clock.js";
 import type { Workspace, WorkspacesService } from "../workspaces/workspaces.service.js";
@@ -38,9 +38,9 @@ export async function startSmtpRole(deps: { config: Config; logger: Logger; cloc
   const { workspaces, rawAccept } = services;
   const tls = readTlsFiles(config);
   const trustedNetworks: TrustedNetwork[] = config.smtp.trustedNetworks.map((n) => ({ cidr: n.cidr, workspace: cachedWorkspace(workspaces, n.workspace, deps.clock) }));
-  const listeners: Array<{ port: number; implicitTls: boolean }> = [{ port: config.smtp.port, implicitTls: false }];
-  if (config.smtp.submissionPort !== null) listeners.push({ port: config.smtp.submissionPort, implicitTls: false });
-  if (config.smtp.implicitTlsPort !== null) listeners.push({ port: config.smtp.implicitTlsPort, implicitTls: true });
+  const listeners: Array<{ port: number; implicitTls: boolean; key: string }> = [{ port: config.smtp.port, implicitTls: false, key: "POSTHORN_SMTP_PORT" }];
+  if (config.smtp.submissionPort !== null) listeners.push({ port: config.smtp.submissionPort, implicitTls: false, key: "POSTHORN_SMTP_SUBMISSION_PORT" });
+  if (config.smtp.implicitTlsPort !== null) listeners.push({ port: config.smtp.implicitTlsPort, implicitTls: true, key: "POSTHORN_SMTP_TLS_PORT" });
 
   const submission: SubmissionServer[] = [];
   let inbound: InboundServer | null = null;
@@ -71,7 +71,7 @@ export async function startSmtpRole(deps: { config: Config; logger: Logger; cloc
           clock: deps.clock,
           authenticate: (username, password) => workspaces.authenticateSmtp(username, password),
           accept: (workspace, message) => rawAccept.acceptRaw(workspace, message),
-        }),
+        }).catch(listenProblem(listener.key)),
       );
     }
     if (config.inbound.port !== null) {
@@ -91,7 +91,7 @@ export async function startSmtpRole(deps: { config: Config; logger: Logger; cloc
           inbound: services.inbound,
           authenticator: createAuthenticator({ hostname: config.hostname, resolve: deps.options?.resolve, dnsServers: config.delivery.dnsServers }),
         }),
-      });
+      }).catch(listenProblem("POSTHORN_INBOUND_PORT"));
     }
   } catch (err) {
     await Promise.all([...submission.map((s) => s.close()), inbound?.close()]);
@@ -110,12 +110,20 @@ export async function startSmtpRole(deps: { config: Config; logger: Logger; cloc
   };
 }
 
+/** A listener that cannot bind is a configuration problem: reported with the key to change, without a stack. */
+function listenProblem(key: string): (err: Error & { code?: string }) => never {
+  return (err) => {
+    if (err.code === "EADDRINUSE" || err.code === "EACCES" || err.code === "EADDRNOTAVAIL") throw new ConfigError([`${key}: ${err.message}`]);
+    throw err;
+  };
+}
+
 function readTlsFiles(config: Config): TlsCredentials | null {
   if (!config.smtp.tls) return null;
   try {
     return { cert: readFileSync(config.smtp.tls.certFile, "utf8"), key: readFileSync(config.smtp.tls.keyFile, "utf8") };
   } catch (err) {
-    throw new Error(`cannot read the SMTP TLS certificate or key: ${(err as Error).message}`);
+    throw new ConfigError([`POSTHORN_SMTP_TLS_CERT / POSTHORN_SMTP_TLS_KEY: cannot read the SMTP TLS certificate or key: ${(err as Error).message}`]);
   }
 }
 

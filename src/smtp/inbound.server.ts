@@ -96,7 +96,11 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
     adjustReplies(connection, { hideAuthInClearText: false });
     states.set(connection.session, { connection, routes: new Map(), inData: false });
   };
-  server.on("error", (err) => logger.warn({ err }, "SMTP inbound connection error"));
+  // Before listening, an error is the listen failure itself, which listenSmtp reports to the caller.
+  let listening = false;
+  server.on("error", (err) => {
+    if (listening) logger.warn({ err }, "SMTP inbound connection error");
+  });
 
   async function rcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     if (closing) throw replyError(EDGE_REPLIES.shuttingDown);
@@ -143,6 +147,7 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
   }
 
   const address = await listenSmtp(server, options.port, options.host ?? "::");
+  listening = true;
   logger.info({ host: address.address, port: address.port }, "SMTP inbound (MX) listening");
 
   let closed: Promise<void> | null = null;

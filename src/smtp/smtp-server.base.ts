@@ -61,10 +61,13 @@ export function adjustReplies(connection: SmtpConnection, options: { hideAuthInC
   };
 }
 
-/** Listens and resolves with the bound address, or rejects with the listen error (a port in use). */
+/** Listens and resolves with the bound address, or rejects with an error that names the address (a port in use). */
 export function listenSmtp(server: SMTPServer, port: number, host: string): Promise<net.AddressInfo> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
+    const onError = (err: Error & { code?: string }) => {
+      const reason = err.code === "EADDRINUSE" ? "the port is in use" : err.code === "EACCES" ? "permission denied (ports below 1024 need privileges)" : err.message;
+      reject(Object.assign(new Error(`cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${reason}`), { code: err.code }));
+    };
     server.server.once("error", onError);
     server.listen(port, host, () => {
       server.server.off("error", onError);

@@ -152,7 +152,11 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     adjustReplies(connection, { hideAuthInClearText: !options.allowInsecureAuth });
     states.set(connection.session, { connection, workspace: null, stream: null, inData: false });
   };
-  server.on("error", (err) => logger.warn({ err }, "SMTP submission connection error"));
+  // Before listening, an error is the listen failure itself, which listenSmtp reports to the caller.
+  let listening = false;
+  server.on("error", (err) => {
+    if (listening) logger.warn({ err }, "SMTP submission connection error");
+  });
 
   async function authenticate(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<Workspace> {
     const ip = session.remoteAddress;
@@ -242,6 +246,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
   }
 
   const address = await listenSmtp(server, options.port, options.host ?? "::");
+  listening = true;
   logger.info({ host: address.address, port: address.port, implicitTls: options.implicitTls ?? false }, "SMTP submission listening");
 
   let closed: Promise<void> | null = null;
