@@ -2,7 +2,8 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { bareAddress, bareMessageId, fieldValue, parseFeedbackReport, parseReportFields, readOriginalHeaders } from "./arf.parser.js";
 import { parseBounceReport } from "./bounce-report.parser.js";
-import { AOL_ARF_WITHOUT_ENVELOPE, FIXTURE_MESSAGE_ID, FIXTURE_RETURN_PATH, YAHOO_ARF_ABUSE, buildComplaint, crlf } from "./testing/bounce-fixtures.js";
+import { FIXTURE_MESSAGE_ID, FIXTURE_RETURN_PATH, crlf } from "./testing/bounce-fixtures.js";
+import { AOL_ARF_WITHOUT_ENVELOPE, YAHOO_ARF_ABUSE, buildComplaint } from "./testing/complaint-fixtures.js";
 
 describe("report field syntax", () => {
   test("blocks split on blank or whitespace-only lines; folded values joined; names lower-cased", () => {

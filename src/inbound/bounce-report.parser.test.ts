@@ -1,27 +1,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { classifyRecipient, isAutoReply, parseBounceReport, type BounceReport, type DsnReport } from "./bounce-report.parser.js";
-import {
-  AOL_ARF_WITHOUT_ENVELOPE,
-  EXCHANGE_LEGACY_NDR,
-  EXIM_NO_SUCH_USER,
-  FIXTURE_MESSAGE_ID,
-  FIXTURE_RETURN_PATH,
-  GLOBAL_DSN_UTF8,
-  GMAIL_DELAYED,
-  GMAIL_NO_SUCH_USER,
-  O365_RECIPIENT_NOT_FOUND,
-  ORDINARY_REPLY,
-  OUT_OF_OFFICE_REPLY,
-  POSTFIX_MAILBOX_FULL,
-  POSTFIX_USER_UNKNOWN,
-  QMAIL_NO_HOST,
-  SENDMAIL_FAILED_AND_DELAYED,
-  VACATION_AUTOREPLY,
-  YAHOO_ARF_ABUSE,
-  buildDsn,
-  crlf,
-} from "./testing/bounce-fixtures.js";
+import { EXCHANGE_LEGACY_NDR, EXIM_NO_SUCH_USER, FIXTURE_MESSAGE_ID, FIXTURE_RETURN_PATH, GLOBAL_DSN_UTF8, GMAIL_DELAYED, GMAIL_NO_SUCH_USER, O365_RECIPIENT_NOT_FOUND, POSTFIX_MAILBOX_FULL, POSTFIX_USER_UNKNOWN, QMAIL_NO_HOST, SENDMAIL_FAILED_AND_DELAYED, buildDsn, crlf } from "./testing/bounce-fixtures.js";
+import { AOL_ARF_WITHOUT_ENVELOPE, ORDINARY_REPLY, OUT_OF_OFFICE_REPLY, VACATION_AUTOREPLY, YAHOO_ARF_ABUSE } from "./testing/complaint-fixtures.js";
 
 async function parse(message: string | Buffer): Promise<BounceReport | null> {
   return parseBounceReport(typeof message === "string" ? Buffer.from(message, "utf8") : message);
