@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { silentLogger } from "../shared/logger.js";
 import { startInboundServer, type InboundRouter } from "./inbound.server.js";
 import { openSmtpDialog } from "./testing/smtp-dialog.js";
+import { eventually } from "../../test/support/eventually.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "posthorn-mx-"));
 after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -26,8 +27,8 @@ function router(overrides: Partial<InboundRouter<Route>> = {}) {
   return { value, delivered };
 }
 
-async function start(r: InboundRouter<Route>, maxMessageBytes = 10_000) {
-  return startInboundServer({ host: "127.0.0.1", port: 0, hostname: "mx.posthorn.test", tls: null, dataDir, maxMessageBytes, router: r, logger: silentLogger() });
+async function start(r: InboundRouter<Route>, maxMessageBytes = 10_000, sessionsPerClient?: number) {
+  return startInboundServer({ host: "127.0.0.1", port: 0, hostname: "mx.posthorn.test", tls: null, dataDir, maxMessageBytes, router: r, logger: silentLogger(), sessionsPerClient });
 }
 
 describe("inbound MX listener", () => {
@@ -79,6 +80,29 @@ describe("inbound MX listener", () => {
       assert.match(reply, /^451 4\.3\.0 /);
       assert.doesNotMatch(reply, /SQLITE/);
       dialog.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("one client address holds at most its share of sessions: the next is told 421 4.7.0, and a closed one frees a place", async () => {
+    const server = await start(router().value, 10_000, 2);
+    try {
+      const first = await openSmtpDialog(server.port);
+      const second = await openSmtpDialog(server.port);
+      assert.match(first.greeting, /^220 /);
+      assert.match(second.greeting, /^220 /);
+      const third = await openSmtpDialog(server.port);
+      assert.match(third.greeting, /^421 4\.7\.0 /);
+      await third.closed;
+      first.close();
+      await first.closed;
+      await eventually(async () => {
+        const again = await openSmtpDialog(server.port);
+        again.close();
+        return again.greeting.startsWith("220");
+      });
+      second.close();
     } finally {
       await server.close();
     }

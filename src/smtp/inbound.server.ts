@@ -8,11 +8,14 @@
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 import type { Logger } from "../shared/logger.js";
 import { EDGE_REPLIES, INTERNAL_ERROR_REPLY, replyError, type SmtpReply } from "./smtp.errors-map.js";
-import { HookedSmtpServer, adjustReplies, answerData, closeSmtp, listenSmtp, readMessage, type SmtpConnection } from "./smtp-server.base.js";
+import { HookedSmtpServer, SessionsPerClient, adjustReplies, answerData, closeSmtp, listenSmtp, readMessage, type SmtpConnection } from "./smtp-server.base.js";
 import { loadOrCreateCertificate, type TlsCredentials } from "./tls-certificate.js";
 
 /** Recipients per inbound transaction; more get 452 4.5.3 and the sender sends them again. */
 export const INBOUND_MAX_RECIPIENTS = 100;
+/** Sessions at once per client address (Postfix's default is 50 for all clients; remote MTAs rarely need more than a few), and in all. */
+export const INBOUND_SESSIONS_PER_CLIENT = 20;
+export const INBOUND_MAX_SESSIONS = 1_000;
 
 /** What the router knows of a recipient: opaque to this edge, handed back at DATA. */
 export type InboundRoute = { readonly kind: string };
@@ -35,6 +38,8 @@ export interface InboundServerOptions<R extends InboundRoute> {
   logger: Logger;
   closeTimeoutMs?: number;
   socketTimeoutMs?: number;
+  /** Concurrent sessions per client address (INBOUND_SESSIONS_PER_CLIENT unless set). */
+  sessionsPerClient?: number;
 }
 
 export interface InboundServer {
@@ -51,6 +56,7 @@ interface SessionState<R> {
 export async function startInboundServer<R extends InboundRoute>(options: InboundServerOptions<R>): Promise<InboundServer> {
   const logger = options.logger.child({ component: "smtp-inbound" });
   const states = new WeakMap<SMTPServerSession, SessionState<R>>();
+  const sessions = new SessionsPerClient(options.sessionsPerClient ?? INBOUND_SESSIONS_PER_CLIENT);
   let closing = false;
   if (!options.tls && !options.dataDir) throw new Error("startInboundServer: a TLS certificate or a dataDir to generate one into is required");
   const certificate = loadOrCreateCertificate({ configured: options.tls, dataDir: options.dataDir ?? "", hostname: options.hostname });
@@ -69,13 +75,21 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
     hideDSN: true,
     hideREQUIRETLS: true,
     disableReverseLookup: true,
+    maxClients: INBOUND_MAX_SESSIONS,
     logger: false,
     closeTimeout: options.closeTimeoutMs ?? 30_000,
     ...(options.socketTimeoutMs !== undefined ? { socketTimeout: options.socketTimeoutMs } : {}),
 
-    onConnect(_session, callback) {
+    onConnect(session, callback) {
       if (closing) return callback(replyError(EDGE_REPLIES.shuttingDown));
+      if (!sessions.admit(session)) {
+        logger.warn({ ip: session.remoteAddress }, "inbound SMTP session refused: too many sessions from this address");
+        return callback(replyError(EDGE_REPLIES.tooManyConnections));
+      }
       callback();
+    },
+    onClose(session) {
+      sessions.release(session);
     },
     onMailFrom(_address, session, callback) {
       if (closing) return callback(replyError(EDGE_REPLIES.shuttingDown));

@@ -4,6 +4,7 @@
 import type net from "node:net";
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import { EDGE_REPLIES, startsWithEnhancedCode, type SmtpReply } from "./smtp.errors-map.js";
+import { rateLimitKey } from "./auth.rate-limit.js";
 
 export type SmtpConnection = SMTPServer["connections"] extends Set<infer C> ? C : never;
 
@@ -95,4 +96,35 @@ export function closeSmtp(server: SMTPServer, inData: (session: SMTPServerSessio
 export function answerData(connection: SmtpConnection | undefined, closing: boolean, answer: () => void): void {
   answer();
   if (closing && connection) setImmediate(() => sendReply(connection, EDGE_REPLIES.shuttingDown));
+}
+
+/**
+ * Concurrent sessions per client address (an IPv6 /64 counts as one), like Postfix's
+ * smtpd_client_connection_count_limit: one client cannot take every session of the listener.
+ * Counted at connect, released when the session closes.
+ */
+export class SessionsPerClient {
+  private readonly counts = new Map<string, number>();
+  private readonly counted = new WeakSet<SMTPServerSession>();
+
+  constructor(private readonly limit: number) {}
+
+  /** Counts a new session; false when its address already holds `limit` sessions. */
+  admit(session: SMTPServerSession): boolean {
+    const key = rateLimitKey(session.remoteAddress);
+    const held = this.counts.get(key) ?? 0;
+    if (held >= this.limit) return false;
+    this.counts.set(key, held + 1);
+    this.counted.add(session);
+    return true;
+  }
+
+  release(session: SMTPServerSession): void {
+    if (!this.counted.has(session)) return;
+    this.counted.delete(session);
+    const key = rateLimitKey(session.remoteAddress);
+    const held = (this.counts.get(key) ?? 1) - 1;
+    if (held <= 0) this.counts.delete(key);
+    else this.counts.set(key, held);
+  }
 }

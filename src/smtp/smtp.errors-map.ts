@@ -70,6 +70,7 @@ export const EDGE_REPLIES = {
   authUnavailable: { code: 454, enhanced: "4.7.0", text: "Temporary authentication failure" },
   nullSender: { code: 550, enhanced: "5.1.7", text: "A null reverse-path (MAIL FROM:<>) is not accepted for submission" },
   shuttingDown: { code: 421, enhanced: "4.3.2", text: "Service shutting down, try again later" },
+  tooManyConnections: { code: 421, enhanced: "4.7.0", text: "Too many connections from your address; try again later" },
   // Inbound MX: mail for anyone but our return paths and inbound domains is refused at RCPT.
   relayDenied: { code: 550, enhanced: "5.7.1", text: "Relaying denied: this server accepts mail only for its own domains" },
   routeUnavailable: { code: 451, enhanced: "4.3.0", text: "Temporary failure looking up the recipient, try again later" },

@@ -12,7 +12,7 @@
 // 421 4.3.2, then let sessions inside DATA finish (their accept commits, they get their 250)
 // until the deadline, after which smtp-server cuts what remains.
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import { HookedSmtpServer, adjustReplies, answerData, closeSmtp, listenSmtp, readMessage, type SmtpConnection } from "./smtp-server.base.js";
+import { HookedSmtpServer, SessionsPerClient, adjustReplies, answerData, closeSmtp, listenSmtp, readMessage, type SmtpConnection } from "./smtp-server.base.js";
 import type { Logger } from "../shared/logger.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.js";
@@ -30,6 +30,9 @@ export const SUBMISSION_MAX_RECIPIENTS = 50;
 export const DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 /** How long close() lets sessions inside DATA finish before cutting them. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+/** Sessions at once: per client address (an application's pool, or a NAT), and in all. */
+export const SUBMISSION_SESSIONS_PER_CLIENT = 100;
+export const SUBMISSION_MAX_SESSIONS = 2_000;
 
 /** Trusted networks as a list, or a function from the client's address to its workspace. */
 export type TrustedNetworksOption = TrustedNetwork[] | ((remoteAddress: string) => Promise<Workspace | null>);
@@ -61,6 +64,8 @@ export interface SubmissionServerOptions {
   closeTimeoutMs?: number;
   /** Idle time before a session is dropped; smtp-server's default (1 minute) unless set. */
   socketTimeoutMs?: number;
+  /** Concurrent sessions per client address (SUBMISSION_SESSIONS_PER_CLIENT unless set). */
+  sessionsPerClient?: number;
 }
 
 export interface SubmissionServer {
@@ -88,6 +93,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
   const limiter = new AuthRateLimiter(clock, options.authRateLimit);
   const trusted = trustedResolver(options.trustedNetworks);
   const states = new WeakMap<SMTPServerSession, SessionState>();
+  const sessions = new SessionsPerClient(options.sessionsPerClient ?? SUBMISSION_SESSIONS_PER_CLIENT);
   let closing = false;
 
   if (!options.tls && !options.dataDir) throw new Error("startSubmissionServer: a TLS certificate or a dataDir to generate one into is required");
@@ -114,6 +120,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     hideENHANCEDSTATUSCODES: false,
     hideREQUIRETLS: true, // we do not promise RFC 8689 for the onward delivery
     disableReverseLookup: true,
+    maxClients: SUBMISSION_MAX_SESSIONS,
     disabledCommands: options.implicitTls ? ["STARTTLS"] : [],
     logger: false, // smtp-server's debug lines would carry AUTH payloads; we log outcomes ourselves
     closeTimeout: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
@@ -121,7 +128,15 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
 
     onConnect(session, callback) {
       if (closing) return callback(replyError(EDGE_REPLIES.shuttingDown));
+      if (!sessions.admit(session)) {
+        logger.warn({ ip: session.remoteAddress }, "SMTP session refused: too many sessions from this address");
+        return callback(replyError(EDGE_REPLIES.tooManyConnections));
+      }
       callback();
+    },
+
+    onClose(session) {
+      sessions.release(session);
     },
 
     onAuth(auth, session, callback) {
