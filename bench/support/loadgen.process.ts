@@ -7,9 +7,8 @@ import http from "node:http";
 import { requestBodies } from "./messages.js";
 import { wallNow, type LoadResult, type LoadSpec, type LoadgenMessage } from "./protocol.js";
 import { summarizeLatencies } from "./stats.js";
+import { serveOneRun } from "./worker-process.js";
 
-/** The longest a load generator may live, whatever happens to its parent. */
-const MAX_LIFETIME_MS = 10 * 60_000;
 
 function send(message: LoadgenMessage): void {
   process.send?.(message);
@@ -137,22 +136,4 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   }
 }
 
-setTimeout(() => {
-  send({ type: "error", message: `the load generator ran longer than ${MAX_LIFETIME_MS} ms` });
-  process.exit(3);
-}, MAX_LIFETIME_MS).unref();
-process.on("disconnect", () => process.exit(0));
-process.once("message", (message: { type: string; spec?: LoadSpec }) => {
-  if (message.type !== "run" || !message.spec) {
-    send({ type: "error", message: `unexpected command ${JSON.stringify(message)}` });
-    return;
-  }
-  run(message.spec).then(
-    (result) => send({ type: "result", result }),
-    (err: unknown) => send({ type: "error", message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
-  );
-});
-if (!process.send) {
-  process.stderr.write("loadgen.process.js is started by the benchmark (bench/api.bench.ts), with an IPC channel\n");
-  process.exit(2);
-}
+serveOneRun<LoadSpec, LoadResult>("loadgen.process.js", run);

@@ -11,9 +11,8 @@ import MailComposer from "nodemailer/lib/mail-composer/index.js";
 import { benchMessage } from "./messages.js";
 import { wallNow, type SmtpLoadResult, type SmtpLoadSpec, type SmtpLoadgenMessage } from "./protocol.js";
 import { summarizeLatencies } from "./stats.js";
+import { serveOneRun } from "./worker-process.js";
 
-/** The longest a load generator may live, whatever happens to its parent. */
-const MAX_LIFETIME_MS = 10 * 60_000;
 /** Failure texts kept for the report. */
 const FAILURE_SAMPLES = 5;
 
@@ -177,22 +176,4 @@ async function run(spec: SmtpLoadSpec): Promise<SmtpLoadResult> {
   }
 }
 
-setTimeout(() => {
-  send({ type: "error", message: `the SMTP load generator ran longer than ${MAX_LIFETIME_MS} ms` });
-  process.exit(3);
-}, MAX_LIFETIME_MS).unref();
-process.on("disconnect", () => process.exit(0));
-process.once("message", (message: { type: string; spec?: SmtpLoadSpec }) => {
-  if (message.type !== "run" || !message.spec) {
-    send({ type: "error", message: `unexpected command ${JSON.stringify(message)}` });
-    return;
-  }
-  run(message.spec).then(
-    (result) => send({ type: "result", result }),
-    (err: unknown) => send({ type: "error", message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
-  );
-});
-if (!process.send) {
-  process.stderr.write("smtp-loadgen.process.js is started by the benchmark (bench/api.bench.ts), with an IPC channel\n");
-  process.exit(2);
-}
+serveOneRun<SmtpLoadSpec, SmtpLoadResult>("smtp-loadgen.process.js", run);
