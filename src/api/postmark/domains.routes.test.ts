@@ -17,19 +17,9 @@ import { SendingDomainsService } from "../../sending-domains/sending-domains.ser
 import { startDnsZoneServer, type DnsZoneServer } from "../../sending-domains/testing/dns-zone-server.js";
 import { buildHttpServer } from "../http.server.js";
 import { domainsRoutes } from "./domains.routes.js";
+import { failure } from "./testing/client-failure.js";
 
 const HOSTNAME = "mta.posthorn.test";
-
-/** The client's rejection, reduced to what a caller can act on. */
-async function failure(call: Promise<unknown>): Promise<{ name: string; statusCode: number; code: number; message: string }> {
-  try {
-    await call;
-  } catch (err) {
-    const e = err as { name: string; statusCode: number; code: number; message: string };
-    return { name: e.name, statusCode: e.statusCode, code: e.code, message: e.message };
-  }
-  throw new Error("the call succeeded");
-}
 
 describe("Postmark Domains API (AccountClient)", () => {
   let dns: DnsZoneServer;

@@ -1,7 +1,8 @@
 // The inbound rules API (Postmark's inbound rule triggers) driven by the official postmark client.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { failure, startInboundApi, type InboundApi, type TestWorkspace } from "./testing/inbound-api.js";
+import { startInboundApi, type InboundApi, type TestWorkspace } from "./testing/inbound-api.js";
+import { failure } from "./testing/client-failure.js";
 
 describe("Postmark inbound rules API (ServerClient)", () => {
   let api: InboundApi;

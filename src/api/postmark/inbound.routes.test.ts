@@ -3,7 +3,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Models } from "postmark";
-import { failure, rawMessage, startInboundApi, type InboundApi, type TestWorkspace } from "./testing/inbound-api.js";
+import { rawMessage, startInboundApi, type InboundApi, type TestWorkspace } from "./testing/inbound-api.js";
+import { failure } from "./testing/client-failure.js";
 
 const DAY1 = Date.parse("2024-03-01T10:00:00Z");
 const DAY2 = Date.parse("2024-03-02T10:00:00Z");

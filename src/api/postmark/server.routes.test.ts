@@ -3,7 +3,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Models } from "postmark";
-import { INBOUND_DOMAIN, failure, startInboundApi, type InboundApi, type TestWorkspace } from "./testing/inbound-api.js";
+import { INBOUND_DOMAIN, startInboundApi, type InboundApi, type TestWorkspace } from "./testing/inbound-api.js";
+import { failure } from "./testing/client-failure.js";
 import { postmarkServerId } from "./server.routes.js";
 
 describe("Postmark server API (ServerClient)", () => {
