@@ -12,7 +12,7 @@ import "../src/messages/accept.errors.js";
 import "../src/workspaces/workspaces.errors.js";
 import "../src/api/postmark/postmark.edge-errors.js";
 import "../src/sending-domains/sending-domains.errors.js";
-import "../src/mta/queue.errors.js";
+import "../src/mta/queue/queue.errors.js";
 import "../src/inbound/inbound.errors.js";
 
 const CLI_ONLY = new Set(["WORKSPACE_NOT_FOUND", "WORKSPACE_EXISTS", "WORKSPACE_NAME_INVALID"]);

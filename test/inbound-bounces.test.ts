@@ -8,8 +8,8 @@ import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { sendRawSmtp } from "./support/smtp-client.js";
 import { eventually } from "./support/eventually.js";
-import { FIXTURE_MESSAGE_ID, FIXTURE_RETURN_PATH, GMAIL_DELAYED, GMAIL_NO_SUCH_USER, O365_RECIPIENT_NOT_FOUND, buildDsn } from "../src/inbound/testing/bounce-fixtures.js";
-import { AOL_ARF_WITHOUT_ENVELOPE, YAHOO_ARF_ABUSE } from "../src/inbound/testing/complaint-fixtures.js";
+import { FIXTURE_MESSAGE_ID, FIXTURE_RETURN_PATH, GMAIL_DELAYED, GMAIL_NO_SUCH_USER, O365_RECIPIENT_NOT_FOUND, buildDsn } from "../src/bounces/testing/bounce-fixtures.js";
+import { AOL_ARF_WITHOUT_ENVELOPE, YAHOO_ARF_ABUSE } from "../src/bounces/testing/complaint-fixtures.js";
 
 const RETURN_PATH_DOMAIN = "bounces.posthorn.test";
 

@@ -7,7 +7,7 @@ import { startDnsTestServer, type DnsTestServer } from "../src/mta/testing/dns-t
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { eventually } from "./support/eventually.js";
-import { parseVerp, verpSecret } from "../src/mta/verp.js";
+import { parseVerp, verpSecret } from "../src/bounces/verp.js";
 import { loadEncryptionKey } from "../src/app/encryption-key.js";
 
 describe("delivery through MX records", () => {

@@ -16,8 +16,8 @@ import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { sendRawSmtp } from "./support/smtp-client.js";
 import { eventually } from "./support/eventually.js";
-import { FIXTURE_MESSAGE_ID, FIXTURE_RETURN_PATH, buildDsn } from "../src/inbound/testing/bounce-fixtures.js";
-import { YAHOO_ARF_ABUSE } from "../src/inbound/testing/complaint-fixtures.js";
+import { FIXTURE_MESSAGE_ID, FIXTURE_RETURN_PATH, buildDsn } from "../src/bounces/testing/bounce-fixtures.js";
+import { YAHOO_ARF_ABUSE } from "../src/bounces/testing/complaint-fixtures.js";
 
 const FIXTURE = resolve(import.meta.dirname, "../../test/fixtures/postmark-wire-shapes.json");
 const RETURN_PATH_DOMAIN = "bounces.posthorn.test";

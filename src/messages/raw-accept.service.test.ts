@@ -3,18 +3,18 @@ import assert from "node:assert/strict";
 import { openTempSqlite } from "../../test/support/stores.js";
 import { loadConfig } from "../config/config.schema.js";
 import { silentLogger } from "../shared/logger.js";
-import { buildServices, type AppServices } from "../app/app.js";
+import { buildContainer, type Container } from "../app/container.js";
 import { isPosthornError } from "../shared/errors.js";
 import type { Workspace } from "../workspaces/workspaces.service.js";
 import type { Store } from "../store/store.js";
 
 let store: Store;
-let services: AppServices;
+let services: Container;
 let workspace: Workspace;
 
 before(async () => {
   store = await openTempSqlite();
-  services = buildServices(store, loadConfig({ POSTHORN_HOSTNAME: "mx.posthorn.test", POSTHORN_ENCRYPTION_KEY: "11".repeat(32) }), silentLogger());
+  services = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: "mx.posthorn.test", POSTHORN_ENCRYPTION_KEY: "11".repeat(32) }), silentLogger());
   workspace = (await services.workspaces.create("raw", { sandbox: false })).workspace;
 });
 after(() => store.close());

@@ -1,16 +1,9 @@
 // Types shared by the MTA's parts: the worker that claims deliveries, the transport that speaks
 // SMTP, and the classifier that turns replies into outcomes.
 import type { BounceType } from "../bounces/bounce-types.js";
+import type { SmtpReply } from "../bounces/smtp-reply.js";
 
-/** One reply from a remote SMTP server. */
-export interface SmtpReply {
-  /** Three-digit reply code (RFC 5321 §4.2). */
-  code: number;
-  /** Enhanced status code (RFC 3463), e.g. "5.1.1", when the server sent one. */
-  enhanced: string | null;
-  /** The whole reply text as received, multi-line replies joined by "\n". */
-  text: string;
-}
+export type { SmtpReply } from "../bounces/smtp-reply.js";
 
 /** What happened to one recipient in one attempt. Expected outcomes are values, not exceptions. */
 export type RecipientOutcome =

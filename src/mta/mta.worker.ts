@@ -8,18 +8,18 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
-import { verpAddress } from "./verp.js";
+import { verpAddress } from "../bounces/verp.js";
 import { domainOf } from "../messages/addresses.js";
 import type { MessagesRepository } from "../messages/messages.repository.js";
 import type { DeliveryJob, RecipientOutcome, Transport } from "./mta.types.js";
-import type { ClaimedDelivery, DeliveriesRepository } from "./deliveries.repository.js";
-import type { MessageInfo, OutcomeRecorder, RecordItem } from "./outcome.recorder.js";
+import type { ClaimedDelivery, DeliveriesRepository } from "./queue/deliveries.repository.js";
+import type { MessageInfo, OutcomeRecorder, RecordItem } from "./queue/outcome.recorder.js";
 
 /** How the envelope sender (MAIL FROM) of each delivery is chosen. */
 export type EnvelopePolicy =
   /** The message's From address; recipients of one message and domain share one SMTP transaction. */
   | { verp: false }
-  /** A signed VERP address per delivery (see verp.ts): one transaction per recipient, on shared connections. */
+  /** A signed VERP address per delivery (see src/bounces/verp.ts): one transaction per recipient, on shared connections. */
   | { verp: true; secret: Buffer; returnPathDomain: (fromAddress: string) => Promise<string> };
 
 /** Adds DKIM signatures for the From domain, or returns the bytes unchanged when it has no key. */

@@ -29,7 +29,7 @@ const MISSING_CODES = new Set(["ENOTFOUND", "ENODATA"]);
 
 export function createDomainDns(options: DomainDnsOptions = {}): DomainDns {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  // As in mta/mx.resolver.ts: c-ares doubles its timeout per try, so T + 2T fits the budget.
+  // As in mta/routing/mx.resolver.ts: c-ares doubles its timeout per try, so T + 2T fits the budget.
   const resolver = new Resolver({ timeout: Math.max(50, Math.floor(timeoutMs / 3)), tries: 2 });
   if (options.dnsServers?.length) resolver.setServers([...options.dnsServers]);
 

@@ -1,6 +1,6 @@
 // The app API's queue calls (account token): the same operations as `posthorn queue`.
 import type { FastifyInstance } from "fastify";
-import type { QueueService } from "../../mta/queue.service.js";
+import type { QueueService } from "../../mta/queue/queue.service.js";
 import { InvalidRequest } from "../postmark/postmark.edge-errors.js";
 
 export function queueRoutes(queue: QueueService) {

@@ -8,7 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { AccountClient } from "postmark";
 import { openTempSqlite } from "../../../test/support/stores.js";
 import { loadConfig } from "../../config/config.schema.js";
-import { buildServices } from "../../app/app.js";
+import { buildContainer } from "../../app/container.js";
 import { silentLogger } from "../../shared/logger.js";
 import type { Store } from "../../store/store.js";
 import { createDomainDns } from "../../sending-domains/domain-dns.js";
@@ -32,7 +32,7 @@ describe("Postmark Domains API (AccountClient)", () => {
   before(async () => {
     dns = await startDnsZoneServer();
     store = await openTempSqlite();
-    const services = buildServices(store, loadConfig({ POSTHORN_HOSTNAME: HOSTNAME, POSTHORN_ENCRYPTION_KEY: randomBytes(32).toString("hex") }), silentLogger());
+    const services = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: HOSTNAME, POSTHORN_ENCRYPTION_KEY: randomBytes(32).toString("hex") }), silentLogger());
     const domains = new SendingDomainsService({
       store,
       clock: services.clock,

@@ -1,5 +1,5 @@
 // Connection slots per destination, shared by MTA processes so that a destination's connection
-// cap holds in total (see src/mta/connection-slots.repository.ts).
+// cap holds in total (see src/mta/shaping/connection-slots.repository.ts).
 import type { Kysely, Migration } from "kysely";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";

@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { ServerClient } from "postmark";
 import { openTempSqlite } from "../../../../test/support/stores.js";
 import { loadConfig } from "../../../config/config.schema.js";
-import { buildServices } from "../../../app/app.js";
+import { buildContainer } from "../../../app/container.js";
 import { silentLogger } from "../../../shared/logger.js";
 import type { Store } from "../../../store/store.js";
 import type { Workspace, WorkspacesService } from "../../../workspaces/workspaces.service.js";
@@ -45,7 +45,7 @@ export interface InboundApi {
 
 export async function startInboundApi(): Promise<InboundApi> {
   const store = await openTempSqlite();
-  const services = buildServices(store, loadConfig({ POSTHORN_HOSTNAME: "posthorn.test", POSTHORN_ENCRYPTION_KEY: randomBytes(32).toString("hex") }), silentLogger());
+  const services = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: "posthorn.test", POSTHORN_ENCRYPTION_KEY: randomBytes(32).toString("hex") }), silentLogger());
   let now = Date.now();
   const inbound = new InboundService({
     store,

@@ -1,0 +1,51 @@
+// The api role: the HTTP edge (Postmark server and account APIs, the app API, health) listening
+// on POSTHORN_HTTP_PORT.
+import type { FastifyInstance } from "fastify";
+import type { Config } from "../../config/config.schema.js";
+import type { Logger } from "../../shared/logger.js";
+import type { Store } from "../../store/store.js";
+import { buildHttpServer } from "../../api/http.server.js";
+import { domainsRoutes } from "../../api/postmark/domains.routes.js";
+import { queueRoutes } from "../../api/app/queue.routes.js";
+import type { Container } from "../container.js";
+
+export interface ApiRole {
+  /** The API's base URL, with a host a local client can reach. */
+  url: string;
+  /** Stops accepting requests and lets those in flight finish. */
+  stop(): Promise<void>;
+}
+
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains"> {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  /** Whether every role of the process has started (readiness). */
+  started: () => boolean;
+}
+
+export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
+  const { config, store } = deps;
+  const http: FastifyInstance = buildHttpServer({
+    logger: deps.logger,
+    store,
+    workspaces: deps.workspaces,
+    accept: deps.accept,
+    messages: deps.messages,
+    inbound: deps.inbound,
+    accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains })],
+    readiness: async () => {
+      try {
+        await store.ping();
+        return { ready: deps.started(), detail: { database: "ok", roles: config.roles } };
+      } catch (err) {
+        return { ready: false, detail: { database: (err as Error).message, roles: config.roles } };
+      }
+    },
+  });
+  await http.listen({ port: config.http.port, host: config.http.host });
+  const address = http.server.address();
+  const port = typeof address === "object" && address ? address.port : config.http.port;
+  const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
+  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, stop: () => http.close() };
+}

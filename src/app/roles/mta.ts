@@ -1,0 +1,115 @@
+// The mta role: the delivery loop (claims, SMTP out, outcomes) and the periodic recheck of sending
+// domains' DNS, which only the MTA needs. The transport resolves MX hosts, keeps per-destination
+// limits (shipped provider entries plus POSTHORN_DESTINATIONS_FILE, reloaded on change) and, on
+// PostgreSQL, connection slots in the database, so a destination's cap holds across MTA processes.
+import type { Config } from "../../config/config.schema.js";
+import type { Logger } from "../../shared/logger.js";
+import type { Clock } from "../../shared/clock.js";
+import type { Store } from "../../store/store.js";
+import type { Transport } from "../../mta/mta.types.js";
+import { MtaWorker } from "../../mta/mta.worker.js";
+import { OutcomeRecorder } from "../../mta/queue/outcome.recorder.js";
+import type { DeliveriesRepository } from "../../mta/queue/deliveries.repository.js";
+import { createMxResolver } from "../../mta/routing/mx.resolver.js";
+import { createSmtpTransport } from "../../mta/smtp-client/smtp.transport.js";
+import { openDestinationLimits } from "../../mta/shaping/destination-limits.loader.js";
+import { ConnectionSlotsRepository } from "../../mta/shaping/connection-slots.repository.js";
+import type { MessagesRepository } from "../../messages/messages.repository.js";
+import type { BouncesService } from "../../bounces/bounces.service.js";
+import { verpSecret } from "../../bounces/verp.js";
+import type { SendingDomainsService } from "../../sending-domains/sending-domains.service.js";
+import { createDkimSigner } from "../../sending-domains/dkim.signer.js";
+import { createDkimSignPool } from "../../sending-domains/dkim-sign.pool.js";
+import { startDomainRecheck } from "../../sending-domains/domain-recheck.js";
+import { returnPathDomains } from "../../sending-domains/return-path.js";
+
+export interface MtaRoleDeps {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  store: Store;
+  deliveries: DeliveriesRepository;
+  messages: MessagesRepository;
+  bounces: BouncesService;
+  domains: SendingDomainsService;
+  encryptionKey: Buffer;
+  /** Replaces the SMTP transport (benchmarks measuring the queue alone). */
+  transport?: Transport;
+}
+
+export interface MtaRole {
+  /** New deliveries are due: claim them now rather than at the next poll. */
+  wake(): void;
+  /** Two-phase stop: no new claims, in-flight attempts finish within the deadline, the rest is given back. */
+  stop(deadlineMs: number): Promise<void>;
+}
+
+export function startMtaRole(deps: MtaRoleDeps): MtaRole {
+  const { config, logger, clock, store, domains } = deps;
+  const transport = deps.transport ?? createMtaTransport(config, logger, store);
+  const signPool = createDkimSignPool();
+  let worker: MtaWorker | null = null;
+  const recorder = new OutcomeRecorder({
+    store,
+    clock,
+    logger: logger.child({ component: "mta" }),
+    retry: { scheduleMs: config.delivery.retryScheduleMs, maxAgeMs: config.delivery.maxQueueAgeMs },
+    deliveries: deps.deliveries,
+    messages: deps.messages,
+    bounces: deps.bounces,
+    hostname: config.hostname,
+    onQueued: () => worker?.wake(),
+  });
+  worker = new MtaWorker(
+    {
+      store,
+      clock,
+      logger: logger.child({ component: "mta" }),
+      transport,
+      deliveries: deps.deliveries,
+      messages: deps.messages,
+      recorder,
+      signer: createDkimSigner({ service: domains, clock, sign: signPool.sign }),
+    },
+    {
+      concurrency: config.delivery.concurrency,
+      leaseMs: config.delivery.leaseMs,
+      envelope: config.envelope.verp
+        ? { verp: true, secret: verpSecret(deps.encryptionKey), returnPathDomain: returnPathDomains(domains, config.envelope.returnPathDomain, clock) }
+        : { verp: false },
+    },
+  );
+  worker.start();
+  // DNS rechecks of sending domains ride with the MTA role, which needs their results.
+  const recheck = startDomainRecheck({ service: domains, intervalMs: config.dkim.recheckIntervalMs, logger: logger.child({ component: "sending-domains" }) });
+  const running = worker;
+  return {
+    wake: () => running.wake(),
+    async stop(deadlineMs) {
+      await Promise.all([running.stop(deadlineMs), recheck.stop()]);
+      await transport.close();
+      await signPool.close();
+    },
+  };
+}
+
+function createMtaTransport(config: Config, logger: Logger, store: Store): Transport {
+  const resolver = createMxResolver({ dnsServers: config.delivery.dnsServers ? [...config.delivery.dnsServers] : undefined });
+  const limits = openDestinationLimits({
+    file: config.destinationsFile,
+    defaults: { maxConnections: config.delivery.maxConnectionsPerDestination, maxMessagesPerConnection: config.delivery.maxMessagesPerConnection },
+    logger: logger.child({ component: "destination-limits" }),
+  });
+  return createSmtpTransport({
+    hostname: config.hostname,
+    relay: config.smtpRelay,
+    port: config.delivery.port,
+    resolver,
+    limits,
+    // Slots in the database only where several MTA processes share it (PostgreSQL). On SQLite,
+    // which serves one process, they would only add work — and after a kill -9 the dead
+    // process's slots would block the restarted one until their leases ran out.
+    slots: store.dialect === "postgres" ? new ConnectionSlotsRepository(store) : undefined,
+    logger: logger.child({ component: "smtp-out" }),
+  });
+}

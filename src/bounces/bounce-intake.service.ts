@@ -1,0 +1,168 @@
+// Bounces and complaints that come back by mail. A report addressed to a VERP return path names
+// its delivery (the signature proves we made the address); a report without one (sent to
+// postmaster@ or abuse@ a return-path domain, or a feedback loop's fixed address) is matched by
+// the original message's Message-ID, which we set as <message id>@<hostname>, and its recipient.
+//
+// What is recorded, in one transaction per report:
+// - a failed recipient of a DSN: a bounce record of the classified type (HardBounce suppresses
+//   the address on the stream, as a synchronous hard bounce does), a Bounced event, and the
+//   delivery becomes bounced. Only the first report for a delivery counts: the same DSN twice, or
+//   one for a delivery that had already bounced, adds nothing.
+// - a delayed recipient: a Transient bounce record and event, nothing else changes.
+// - an ARF complaint (abuse, fraud, virus, other): a SpamComplaint bounce record (which suppresses
+//   the address on the stream) and a SpamComplaint event. "not-spam" reports are ignored.
+// - an auto-reply to a VERP address: an AutoResponder record, informational.
+// Anything else is accepted and dropped: a reply to a return path is not mail for anyone.
+import type { Store, Db } from "../store/store.js";
+import type { Clock } from "../shared/clock.js";
+import type { Logger } from "../shared/logger.js";
+import type { DeliveryRow } from "../store/schema.js";
+import type { BouncesService } from "./bounces.service.js";
+import type { BounceType } from "./bounce-types.js";
+import type { MessagesRepository } from "../messages/messages.repository.js";
+import type { DeliveriesRepository } from "../mta/queue/deliveries.repository.js";
+import { parseVerp } from "./verp.js";
+import { isAutoReply, parseBounceReport, type BounceReport, type DsnRecipient } from "./bounce-report.parser.js";
+
+export interface BounceIntakeDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  bounces: BouncesService;
+  messages: MessagesRepository;
+  deliveries: DeliveriesRepository;
+  verpSecret: Buffer;
+  /** Our Message-ID domain (POSTHORN_HOSTNAME): <id>@<hostname> names one of our messages. */
+  hostname: string;
+}
+
+/** What a report led to, for the log and the tests. */
+export interface IntakeResult {
+  kind: "bounce" | "transient" | "complaint" | "auto-reply" | "ignored";
+  recorded: number;
+  detail: string;
+}
+
+const COMPLAINT_TYPES = new Set(["abuse", "fraud", "virus", "other"]);
+
+export class BounceIntakeService {
+  constructor(private readonly deps: BounceIntakeDeps) {}
+
+  /** Whether an address is a VERP return path we issued (checked at RCPT time). */
+  isVerpAddress(address: string): boolean {
+    return parseVerp(address, this.deps.verpSecret) !== null;
+  }
+
+  /**
+   * Handles one report received for `envelopeRecipient` (a VERP address or a return-path domain's
+   * postmaster/abuse mailbox). Resolves once its records are committed.
+   */
+  async receive(raw: Buffer, envelopeRecipient: string): Promise<IntakeResult> {
+    const verp = parseVerp(envelopeRecipient, this.deps.verpSecret);
+    const report = await parseBounceReport(raw);
+    const result = await this.deps.store.write(async (trx) => {
+      if (report?.kind === "dsn") return this.recordDsn(trx, report, verp?.deliveryId ?? null);
+      if (report?.kind === "complaint") return this.recordComplaint(trx, report, verp?.deliveryId ?? null);
+      if (verp && isAutoReply(raw)) {
+        const delivery = await this.deps.deliveries.findById(trx, verp.deliveryId);
+        if (delivery) {
+          await this.recordBounce(trx, delivery, "AutoResponder", subjectOf(raw) || "Auto-reply", "Bounced");
+          return { kind: "auto-reply", recorded: 1, detail: `delivery ${delivery.id}` } as IntakeResult;
+        }
+      }
+      return { kind: "ignored", recorded: 0, detail: "not a delivery or feedback report" } as IntakeResult;
+    });
+    this.deps.logger.info({ recipient: envelopeRecipient, ...result }, "inbound report processed");
+    return result;
+  }
+
+  private async recordDsn(db: Db, report: Extract<BounceReport, { kind: "dsn" }>, verpDelivery: number | null): Promise<IntakeResult> {
+    let recorded = 0;
+    let transient = 0;
+    const relevant = report.recipients.filter((r) => r.action === "failed" || r.action === "delayed");
+    for (const recipient of relevant) {
+      // A VERP address names one delivery; the DSN's recipient lines then only describe it.
+      const delivery = verpDelivery !== null ? await this.deps.deliveries.findById(db, verpDelivery) : await this.byMessageId(db, report.originalMessageId, recipient.recipient);
+      if (!delivery) continue;
+      const details = describe(recipient);
+      if (recipient.action === "delayed") {
+        await this.recordBounce(db, delivery, "Transient", details, "Transient");
+        transient += 1;
+      } else if (await this.deps.deliveries.markBouncedLater(db, delivery.id, details, this.deps.clock.now())) {
+        await this.recordBounce(db, delivery, recipient.bounceType, details, "Bounced");
+        await this.deps.messages.markSentWhereDone(db, [delivery.message_id]);
+        recorded += 1;
+      }
+      if (verpDelivery !== null) break;
+    }
+    if (recorded > 0) return { kind: "bounce", recorded, detail: report.format };
+    if (transient > 0) return { kind: "transient", recorded: transient, detail: report.format };
+    return { kind: "ignored", recorded: 0, detail: relevant.length === 0 ? "no failed or delayed recipient" : "no matching delivery, or already bounced" };
+  }
+
+  private async recordComplaint(db: Db, report: Extract<BounceReport, { kind: "complaint" }>, verpDelivery: number | null): Promise<IntakeResult> {
+    if (!COMPLAINT_TYPES.has(report.feedbackType)) return { kind: "ignored", recorded: 0, detail: `feedback type ${report.feedbackType}` };
+    // The report's own envelope, else the original's envelope sender (often our VERP), else its Message-ID.
+    const fromOriginal = report.originalEnvelopeFrom ? parseVerp(report.originalEnvelopeFrom, this.deps.verpSecret) : null;
+    const deliveryId = verpDelivery ?? fromOriginal?.deliveryId ?? null;
+    const delivery =
+      deliveryId !== null
+        ? await this.deps.deliveries.findById(db, deliveryId)
+        : report.originalRecipient
+          ? await this.byMessageId(db, report.originalMessageId, report.originalRecipient)
+          : null;
+    if (!delivery) return { kind: "ignored", recorded: 0, detail: "no matching delivery" };
+    const details = `Feedback-Type: ${report.feedbackType}${report.userAgent ? `; reported by ${report.userAgent}` : ""}${report.sourceIp ? `; source ${report.sourceIp}` : ""}`;
+    await this.recordBounce(db, delivery, "SpamComplaint", details, "SpamComplaint");
+    return { kind: "complaint", recorded: 1, detail: report.feedbackType };
+  }
+
+  private async byMessageId(db: Db, originalMessageId: string | null, recipient: string): Promise<DeliveryRow | null> {
+    const id = ourMessageId(originalMessageId, this.deps.hostname);
+    return id ? this.deps.deliveries.findByMessageAndRecipient(db, id, recipient) : null;
+  }
+
+  private async recordBounce(db: Db, delivery: DeliveryRow, type: BounceType, details: string, eventType: string): Promise<void> {
+    const message = await this.deps.messages.findById(db, delivery.workspace_id, delivery.message_id);
+    if (!message) return;
+    const bounceId = await this.deps.bounces.record(db, {
+      workspaceId: delivery.workspace_id,
+      messageId: delivery.message_id,
+      stream: message.stream,
+      type,
+      email: delivery.recipient,
+      fromHeader: message.from_header,
+      subject: message.subject,
+      tag: message.tag,
+      details,
+    });
+    await this.deps.messages.appendEvents(db, [
+      {
+        message_id: delivery.message_id,
+        workspace_id: delivery.workspace_id,
+        recipient: delivery.recipient,
+        type: eventType,
+        details_json: JSON.stringify({ Summary: details, BounceID: String(bounceId), BounceType: type, Origin: "report" }),
+        created_at: this.deps.clock.now(),
+      },
+    ]);
+  }
+}
+
+/** Our message id from a Message-ID we set (<id@hostname>), or null for anyone else's. */
+export function ourMessageId(messageId: string | null, hostname: string): string | null {
+  if (!messageId) return null;
+  const match = /^<?([^@<>\s]+)@([^>\s]+)>?$/.exec(messageId.trim());
+  if (!match || match[2]!.toLowerCase() !== hostname.toLowerCase()) return null;
+  return match[1]!;
+}
+
+function describe(recipient: DsnRecipient): string {
+  const text = recipient.diagnostic.trim() || (recipient.status ? `status ${recipient.status}` : "no diagnostic given");
+  return recipient.remoteMta ? `${text} (reported by ${recipient.remoteMta})` : text;
+}
+
+function subjectOf(raw: Buffer): string {
+  const head = raw.subarray(0, 16_384).toString("latin1");
+  return /^Subject:[ \t]*(.*)$/im.exec(head)?.[1]?.trim() ?? "";
+}

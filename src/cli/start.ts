@@ -1,0 +1,64 @@
+// posthorn start: runs the roles of POSTHORN_ROLES until SIGTERM or SIGINT, after which in-flight
+// work drains (a second signal exits at once). --print-config shows the parsed config, redacted.
+import { redactedConfig, type Config } from "../config/config.schema.js";
+import { createLogger } from "../shared/logger.js";
+import { startApp, type RunningApp } from "../app/app.js";
+import type { Command } from "./command.js";
+
+export const start: Command = async ({ options, config, out }) => {
+  if (options["print-config"]) {
+    out(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
+    return 0;
+  }
+  const logger = createLogger(config.logLevel);
+  const app = await startApp(config, logger);
+  const created = await app.services.workspaces.ensureDefault();
+  const sandboxed = (await app.services.workspaces.list()).filter((w) => w.sandbox).map((w) => w.name);
+  out(banner(config, app, created?.serverToken ?? null, sandboxed));
+
+  let signals = 0;
+  const onSignal = (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, "second signal: exiting at once");
+      process.exit(1);
+    }
+    logger.info({ signal }, "shutting down: draining in-flight work");
+    app.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  logger.info({ roles: config.roles, http: app.httpUrl }, "posthorn started");
+  return new Promise<number>(() => undefined);
+};
+
+/** What runs where, the new default workspace's token (shown once), and which workspaces are sandboxed. */
+function banner(config: Config, app: RunningApp, createdToken: string | null, sandboxed: string[]): string {
+  const lines = ["", "Posthorn is running.", `  roles:    ${config.roles.join(", ")}`];
+  lines.push(`  database: ${config.databaseUrl ? "PostgreSQL" : `SQLite in ${config.dataDir}`}`);
+  const httpUrl = app.httpUrl;
+  if (httpUrl) lines.push(`  API:      ${httpUrl}  (Postmark-compatible; health at ${httpUrl}/healthz)`);
+  for (const listener of app.smtp?.submission ?? []) {
+    lines.push(`  SMTP:     port ${listener.port}  (submission; AUTH with the server token as username and password)`);
+  }
+  if (app.smtp?.inbound) lines.push(`  MX:       port ${app.smtp.inbound.port}  (inbound: bounces, complaints, inbound streams)`);
+  const fingerprint = app.smtp?.submission[0]?.fingerprint256;
+  if (fingerprint) lines.push(`  TLS:      SHA-256 fingerprint ${fingerprint}`);
+  if (createdToken) {
+    lines.push("", `Created the workspace "default". Its server token (shown only this once; it is stored hashed):`, `  ${createdToken}`, "");
+  }
+  if (sandboxed.length > 0) {
+    lines.push(
+      "",
+      `In SANDBOX mode (messages are accepted and recorded, nothing is delivered): ${sandboxed.join(", ")}`,
+      `Make a workspace live with:  npx posthorn workspace update ${sandboxed[0]} --live`,
+    );
+  }
+  return `${lines.join("\n")}\n\n`;
+}

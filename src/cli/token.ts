@@ -1,0 +1,20 @@
+// posthorn token create: another server token, an account token, or an SMTP token pair. Each is
+// printed once; only its hash is stored.
+import { UsageError } from "./usage.js";
+import { withContainer, type Command } from "./command.js";
+
+const FORMS = "token create --workspace NAME | token create --account | token create --smtp --workspace NAME [--stream ID]";
+
+export const token: Command = ({ args, options, config, out }) =>
+  withContainer(config, async ({ workspaces }) => {
+    if (args[0] !== "create" || (!options.workspace && !options.account)) throw new UsageError(FORMS);
+    if (options.smtp) {
+      if (!options.workspace) throw new UsageError("token create --smtp --workspace NAME [--stream ID]");
+      const pair = await workspaces.createSmtpToken(options.workspace, options.stream ?? "outbound");
+      if (options.json) out(`${JSON.stringify(pair)}\n`);
+      else out(`access key (SMTP username): ${pair.accessKey}\nsecret key (SMTP password, shown once): ${pair.secretKey}\nstream: ${pair.stream}\n`);
+      return;
+    }
+    const created = options.account ? await workspaces.createAccountToken() : await workspaces.createServerToken(options.workspace!);
+    out(`${created}\n`);
+  });
