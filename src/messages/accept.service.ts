@@ -11,7 +11,7 @@ import type { SuppressionsService } from "../suppressions/suppressions.service.j
 import type { Workspace, WorkspacesService } from "../workspaces/workspaces.service.js";
 import type { Address, OutgoingMessage } from "./message.types.js";
 import { buildMime } from "./mime.builder.js";
-import { emailKey } from "./addresses.js";
+import { addressKey } from "../shared/email-address.js";
 import { recipientRows } from "./recipient-rows.js";
 import { InactiveRecipients, inactiveRecipientsMessage } from "./accept.errors.js";
 import { MessagesRepository } from "./messages.repository.js";
@@ -149,7 +149,7 @@ export class AcceptService {
     for (const m of messages) {
       let keys = byStream.get(m.stream);
       if (!keys) byStream.set(m.stream, (keys = new Set()));
-      for (const a of [...m.to, ...m.cc, ...m.bcc]) keys.add(emailKey(a.email));
+      for (const a of [...m.to, ...m.cc, ...m.bcc]) keys.add(addressKey(a.email));
     }
     const result = new Map<string, Set<string>>();
     for (const [stream, keys] of byStream) {
@@ -162,7 +162,7 @@ export class AcceptService {
 function uniqueRecipients(message: OutgoingMessage): Array<{ email: string; key: string }> {
   const seen = new Map<string, string>();
   for (const a of [...message.to, ...message.cc, ...message.bcc]) {
-    const key = emailKey(a.email);
+    const key = addressKey(a.email);
     if (!seen.has(key)) seen.set(key, a.email);
   }
   return [...seen].map(([key, email]) => ({ email, key }));

@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { isPosthornError } from "../shared/errors.js";
-import { domainOf, emailKey, isValidEmail, normalizeEmail, parseAddress, parseAddressList } from "./addresses.js";
+import { isValidEmail, parseAddress, parseAddressList } from "./addresses.js";
+import { addressKey, domainOf, normalizeEmail } from "../shared/email-address.js";
 import type { Address } from "./message.types.js";
 
 const a = (email: string, name = ""): Address => ({ email, name });
@@ -119,12 +120,12 @@ describe("address helpers", () => {
     it(`${JSON.stringify(input)}: domain, normalized form and key`, () => {
       assert.equal(domainOf(input), domain);
       assert.equal(normalizeEmail(input), normalized);
-      assert.equal(emailKey(input), key);
+      assert.equal(addressKey(input), key);
     });
   }
 
   it("a Unicode domain and its A-label give the same key", () => {
-    assert.equal(emailKey("x@bücher.de"), emailKey("X@XN--BCHER-KVA.DE"));
+    assert.equal(addressKey("x@bücher.de"), addressKey("X@XN--BCHER-KVA.DE"));
   });
 
   it("isValidEmail checks one bare addr-spec", () => {

@@ -177,7 +177,7 @@ function collapse(s: string): string {
 
 /**
  * Checks an addr-spec (RFC 5322 §3.4.1, without obsolete forms or domain literals) and returns
- * it normalized (see normalizeEmail), or null when it is not a deliverable address.
+ * it normalized (see normalizeEmail in src/shared/email-address.ts), or null when it is not a deliverable address.
  */
 export function checkAddrSpec(spec: string): string | null {
   const at = spec.lastIndexOf("@");
@@ -252,33 +252,6 @@ function asciiDomain(domain: string): string | null {
   // A numeric top-level label would make "1.2.3.4" look like a host name (RFC 3696 §2).
   if (labels < 2 || allDigits) return null;
   return ascii.toLowerCase();
-}
-
-/** Trims, and lower-cases the domain as its A-label; the local part keeps its case (RFC 5321 §2.4). */
-export function normalizeEmail(email: string): string {
-  const trimmed = email.trim();
-  const at = trimmed.lastIndexOf("@");
-  if (at < 0) return trimmed;
-  return trimmed.slice(0, at + 1) + domainOf(trimmed);
-}
-
-/** The lower-case A-label domain of an address ("" when it has none), e.g. to group by MX. */
-export function domainOf(email: string): string {
-  const at = email.lastIndexOf("@");
-  if (at < 0) return "";
-  const domain = email.slice(at + 1).trim();
-  for (let i = 0; i < domain.length; i++) {
-    if (domain.charCodeAt(i) > 127) return domainToASCII(domain) || domain.toLowerCase();
-  }
-  return domain.toLowerCase();
-}
-
-/**
- * The fully lower-cased address, for suppression and bounce lookups: local parts are
- * case-sensitive in theory (RFC 5321 §2.4) but no mailbox provider treats them so.
- */
-export function emailKey(email: string): string {
-  return normalizeEmail(email).toLowerCase();
 }
 
 /** True when the string is one valid addr-spec (no display name). */

@@ -4,11 +4,13 @@
 // return the original's headers only, whatever RET says: RFC 3461 §4.3 makes FULL a SHOULD, and a
 // header-only notice never carries a large or sensitive body back through another system.
 
+import { addressKey } from "../shared/email-address.js";
+
 export interface DsnRequest {
   /** ENVID, xtext-decoded. */
   envelopeId: string | null;
   ret: "FULL" | "HDRS" | null;
-  /** Per recipient, keyed by the lower-cased address. */
+  /** Per recipient, keyed by addressKey (src/shared/email-address.ts). */
   recipients: Record<string, { notify: string[]; orcpt: string | null }>;
 }
 
@@ -35,7 +37,7 @@ export function decodeDsnRequest(json: string | null | undefined): DsnRequest | 
  * without FAILURE says no.
  */
 export function wantsFailureNotice(request: DsnRequest | null, recipient: string): boolean {
-  const entry = request?.recipients[recipient.toLowerCase()];
+  const entry = request?.recipients[addressKey(recipient)];
   if (!entry || entry.notify.length === 0) return true;
   return entry.notify.includes("FAILURE");
 }

@@ -2,6 +2,7 @@
 import { escapeLike } from "../store/like.js";
 import { sql } from "kysely";
 import type { Db } from "../store/store.js";
+import { addressKey } from "../shared/email-address.js";
 import type { MessageRow, NewDeliveryRow, NewMessageEventRow, NewMessageRow } from "../store/schema.js";
 
 /** Rows per multi-row INSERT: below SQLite's bound-parameter cap for our widest table. */
@@ -107,14 +108,15 @@ export class MessagesRepository {
     if (q.fromDate !== undefined) query = query.where("created_at", ">=", q.fromDate);
     if (q.toDate !== undefined) query = query.where("created_at", "<=", q.toDate);
     if (q.recipient) {
-      const recipient = q.recipient.toLowerCase();
+      const recipient = addressKey(q.recipient);
       query = query.where(({ exists, selectFrom }) =>
         exists(
           selectFrom("deliveries")
             .select("deliveries.id")
             .whereRef("deliveries.message_id", "=", "messages.id")
             .where("deliveries.workspace_id", "=", q.workspaceId)
-            // Stored addresses keep their local part's case (RFC 5321); search ignores case as people expect.
+            // Stored addresses keep their local part's case (RFC 5321) and have A-label domains, so
+            // lower(recipient) is their addressKey: search ignores case and the domain's form.
             .where(sql<string>`lower(deliveries.recipient)`, "=", recipient),
         ),
       );

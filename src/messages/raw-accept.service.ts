@@ -16,7 +16,8 @@ import type { Accepted } from "./accept.service.js";
 import type { Address } from "./message.types.js";
 import type { RawSubmission } from "./raw-submission.types.js";
 import type { MessagesRepository } from "./messages.repository.js";
-import { emailKey, isValidEmail } from "./addresses.js";
+import { checkAddrSpec, isValidEmail } from "./addresses.js";
+import { addressKey } from "../shared/email-address.js";
 import { MESSAGE_INVALID } from "./messages.errors.js";
 import { MessageTooLarge } from "./accept.errors.js";
 import { DEFAULT_MESSAGE_LIMITS, DEFAULT_STREAM } from "./message.validation.js";
@@ -84,7 +85,7 @@ export class RawAcceptService {
     );
     const to = addressesOf(findField(fields, "to"));
     const cc = addressesOf(findField(fields, "cc"));
-    const visible = new Set([...to, ...cc].map((a) => emailKey(a.email)));
+    const visible = new Set([...to, ...cc].map((a) => addressKey(a.email)));
     const bcc = recipients.filter((r) => !visible.has(r.key)).map((r) => ({ email: r.email, name: "" }));
     const fromAddress = addressesOf(from)[0];
     const rows = workspace.sandbox ? { deliveries: [], events: [] } : recipientRows({ messageId: id, workspaceId: workspace.id, recipients, suppressed, now });
@@ -169,9 +170,11 @@ function readInstructions(fields: HeaderField[]): Instructions {
 
 function uniqueRecipients(list: string[]): Array<{ email: string; key: string }> {
   const seen = new Map<string, string>();
-  for (const email of list) {
-    if (!isValidEmail(email)) throw MESSAGE_INVALID(`Invalid recipient: '${email}'.`);
-    const key = emailKey(email);
+  for (const given of list) {
+    // Stored and sent with the domain as its A-label, as API mail is.
+    const email = checkAddrSpec(given.trim());
+    if (email === null) throw MESSAGE_INVALID(`Invalid recipient: '${given}'.`);
+    const key = addressKey(email);
     if (!seen.has(key)) seen.set(key, email);
   }
   return [...seen].map(([key, email]) => ({ email, key }));

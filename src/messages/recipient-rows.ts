@@ -2,7 +2,7 @@
 // delivery per recipient, queued — or, for an address inactive on the stream, final at once as
 // suppressed with an event saying so, so every recipient still has a recorded outcome.
 import type { NewDeliveryRow, NewMessageEventRow } from "../store/schema.js";
-import { domainOf } from "./addresses.js";
+import { domainOf } from "../shared/email-address.js";
 
 export interface RecipientRows {
   deliveries: NewDeliveryRow[];

@@ -9,7 +9,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
 import { verpAddress } from "../bounces/verp.js";
-import { domainOf } from "../messages/addresses.js";
+import { domainOf } from "../shared/email-address.js";
 import type { MessagesRepository } from "../messages/messages.repository.js";
 import type { DeliveryJob, RecipientOutcome, Transport } from "./mta.types.js";
 import type { ClaimedDelivery, DeliveriesRepository } from "./queue/deliveries.repository.js";

@@ -3,7 +3,7 @@
 // installation's default. Answers are cached for a minute: this runs for every delivery.
 import type { Clock } from "../shared/clock.js";
 import type { SendingDomainsService } from "./sending-domains.service.js";
-import { domainOf } from "../messages/addresses.js";
+import { domainOf } from "../shared/email-address.js";
 
 const CACHE_MS = 60_000;
 const CACHE_MAX = 10_000;

@@ -19,6 +19,7 @@ import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.j
 import type { Accepted } from "../messages/accept.service.js";
 import type { RawSubmission } from "../messages/raw-submission.types.js";
 import { cleanParameter, type DsnRequest } from "../messages/dsn-request.js";
+import { addressKey } from "../shared/email-address.js";
 import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, type SmtpReply } from "./smtp.errors-map.js";
 import { AuthRateLimiter, type AuthRateLimitPolicy } from "./auth.rate-limit.js";
 import { TrustedNetworks, type TrustedNetwork } from "./trusted-networks.js";
@@ -295,7 +296,7 @@ function dsnRequestOf(session: SMTPServerSession): DsnRequest {
   const recipients: DsnRequest["recipients"] = {};
   for (const rcpt of session.envelope.rcptTo) {
     const dsn = rcpt.dsn as { notify?: string[]; orcpt?: string | null } | undefined;
-    recipients[rcpt.address.toLowerCase()] = { notify: (dsn?.notify ?? []).map((n) => n.toUpperCase()), orcpt: dsn?.orcpt ? cleanParameter(dsn.orcpt) : null };
+    recipients[addressKey(rcpt.address)] = { notify: (dsn?.notify ?? []).map((n) => n.toUpperCase()), orcpt: dsn?.orcpt ? cleanParameter(dsn.orcpt) : null };
   }
   return { envelopeId: envelope.dsn?.envid ? cleanParameter(envelope.dsn.envid) : null, ret: ret === "FULL" || ret === "HDRS" ? ret : null, recipients };
 }

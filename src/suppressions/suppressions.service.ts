@@ -4,12 +4,14 @@ import type { Db } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { SuppressionsTable } from "../store/schema.js";
 import { SuppressionsRepository } from "./suppressions.repository.js";
+import { addressKey } from "../shared/email-address.js";
 
 export class SuppressionsService {
   private readonly repo = new SuppressionsRepository();
 
   constructor(private readonly deps: { clock: Clock }) {}
 
+  /** The subset of `emailKeys` (addressKey forms) suppressed on the stream. */
   findSuppressed(db: Db, workspaceId: string, stream: string, emailKeys: string[]): Promise<Set<string>> {
     return this.repo.findSuppressed(db, workspaceId, stream, emailKeys);
   }
@@ -21,7 +23,7 @@ export class SuppressionsService {
     return this.repo.insertIfAbsent(db, {
       workspace_id: input.workspaceId,
       stream: input.stream,
-      email_key: input.email.toLowerCase(),
+      email_key: addressKey(input.email),
       email: input.email,
       reason: input.reason,
       origin: input.origin,

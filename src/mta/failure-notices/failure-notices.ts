@@ -4,7 +4,7 @@
 // envelope sender: delivered by the same MTA, and never itself bounced back (RFC 5321 §4.5.5).
 import type { Db } from "../../store/store.js";
 import type { MessagesRepository } from "../../messages/messages.repository.js";
-import { domainOf } from "../../messages/addresses.js";
+import { addressKey, domainOf } from "../../shared/email-address.js";
 import { newMessageId } from "../../shared/ids.js";
 import { buildDsn, dsnStatus, DSN_SUBJECT_FAILED } from "./dsn.builder.js";
 import { wantsFailureNotice } from "../../messages/dsn-request.js";
@@ -42,7 +42,7 @@ export async function queueFailureNotices(
       envelopeId: message.dsn?.envelopeId ?? null,
       recipients: failures.map((f) => ({
         finalRecipient: f.notice.item.delivery.recipient,
-        originalRecipient: message.dsn?.recipients[f.notice.item.delivery.recipient.toLowerCase()]?.orcpt ?? null,
+        originalRecipient: message.dsn?.recipients[addressKey(f.notice.item.delivery.recipient)]?.orcpt ?? null,
         action: "failed" as const,
         // An expiry without any reply is RFC 3463's 4.4.7, "delivery time expired".
         status: f.update.state === "expired" && !f.notice.reply ? "4.4.7" : dsnStatus(f.notice.reply, "failed"),

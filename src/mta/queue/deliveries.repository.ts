@@ -4,6 +4,7 @@
 import { sql } from "kysely";
 import type { Db, Dialect } from "../../store/store.js";
 import type { DeliveryRow, DeliveryState } from "../../store/schema.js";
+import { addressKey } from "../../shared/email-address.js";
 
 export interface ClaimedDelivery {
   id: number;
@@ -200,14 +201,17 @@ export class DeliveriesRepository {
     return (await db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst()) ?? null;
   }
 
-  /** A message's delivery to one recipient (compared without case), for reports that name the message but carry no VERP. */
+  /**
+   * A message's delivery to one recipient, for reports that name the message but carry no VERP.
+   * Recipients are stored with an A-label domain, so lower(recipient) is their addressKey.
+   */
   async findByMessageAndRecipient(db: Db, messageId: string, recipient: string): Promise<DeliveryRow | null> {
     return (
       (await db
         .selectFrom("deliveries")
         .selectAll()
         .where("message_id", "=", messageId)
-        .where(sql<string>`lower(recipient)`, "=", recipient.toLowerCase())
+        .where(sql<string>`lower(recipient)`, "=", addressKey(recipient))
         .executeTakeFirst()) ?? null
     );
   }
