@@ -1,5 +1,5 @@
 // End to end: nodemailer's client submits over STARTTLS with a server token to the submission
-// listener, which hands the message to the real RawAcceptService over a real SQLite store. Checks
+// listener, which hands the message to the real acceptance (as the smtp role wires it) over a real SQLite store. Checks
 // what was committed (message row, deliveries) and that refusals commit nothing.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -9,13 +9,11 @@ import { join } from "node:path";
 import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import type { Store } from "../src/store/store.js";
-import { systemClock } from "../src/shared/clock.js";
 import { silentLogger } from "../src/shared/logger.js";
-import { WorkspacesService } from "../src/workspaces/workspaces.service.js";
-import { SuppressionsService } from "../src/suppressions/suppressions.service.js";
-import { MessagesRepository } from "../src/messages/messages.repository.js";
-import { RawAcceptService } from "../src/messages/raw-accept.service.js";
+import { loadConfig } from "../src/config/config.schema.js";
+import { buildContainer } from "../src/app/container.js";
 import { startSubmissionServer, type SubmissionServer } from "../src/smtp/submission.server.js";
+import { submissionFromSmtp } from "../src/smtp/x-pm-headers.js";
 import { openTempSqlite } from "./support/stores.js";
 
 describe("SMTP submission into the real acceptance pipeline", () => {
@@ -24,20 +22,14 @@ describe("SMTP submission into the real acceptance pipeline", () => {
   let token: string;
   let certPem: string;
   let dataDir: string;
-  const messages = new MessagesRepository();
+  let messages: ReturnType<typeof buildContainer>["messages"];
 
   before(async () => {
     store = await openTempSqlite();
     dataDir = mkdtempSync(join(tmpdir(), "posthorn-smtp-e2e-"));
-    const workspaces = new WorkspacesService({ store, clock: systemClock });
-    const rawAccept = new RawAcceptService({
-      store,
-      clock: systemClock,
-      hostname: "posthorn.test",
-      workspaces,
-      suppressions: new SuppressionsService({ clock: systemClock }),
-      messages,
-    });
+    const container = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: "posthorn.test", POSTHORN_DATA_DIR: dataDir }), silentLogger());
+    const { workspaces, accept } = container;
+    messages = container.messages;
     ({ serverToken: token } = await workspaces.create("acme", { sandbox: false }));
     server = await startSubmissionServer({
       host: "127.0.0.1",
@@ -47,7 +39,7 @@ describe("SMTP submission into the real acceptance pipeline", () => {
       dataDir,
       logger: silentLogger(),
       authenticate: (user, pass) => workspaces.authenticateSmtp(user, pass),
-      accept: (workspace, submission) => rawAccept.acceptRaw(workspace, submission),
+      accept: async (workspace, message) => accept.acceptOne(workspace, submissionFromSmtp(message)),
     });
     certPem = readFileSync(join(dataDir, "smtp-tls", "cert.pem"), "utf8");
   });

@@ -53,7 +53,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
-      smtp = await startSmtpRole({ config, logger, clock, store, ...pick(services, "workspaces", "rawAccept", "domains", "bounceIntake", "inbound", "inboundMessages"), resolve: options.inboundDns });
+      smtp = await startSmtpRole({ config, logger, clock, store, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound", "inboundMessages"), resolve: options.inboundDns });
     }
   } catch (err) {
     // A listener that cannot start (port in use, unreadable certificate) stops what did start.

@@ -11,8 +11,10 @@ import { BouncesService } from "../bounces/bounces.service.js";
 import { BounceIntakeService } from "../bounces/bounce-intake.service.js";
 import { verpSecret } from "../bounces/verp.js";
 import { MessagesRepository } from "../messages/messages.repository.js";
-import { AcceptService } from "../messages/accept.service.js";
-import { RawAcceptService } from "../messages/raw-accept.service.js";
+import { AcceptService } from "../messages/accept/accept.service.js";
+import { validateStep } from "../messages/accept/validate.step.js";
+import { suppressStep } from "../messages/accept/suppress.step.js";
+import { composeStep } from "../compose/compose.step.js";
 import { DeliveriesRepository } from "../mta/queue/deliveries.repository.js";
 import { QueueService } from "../mta/queue/queue.service.js";
 import { SendingDomainsService } from "../sending-domains/sending-domains.service.js";
@@ -29,9 +31,8 @@ export interface Container {
   suppressions: SuppressionsService;
   bounces: BouncesService;
   messages: MessagesRepository;
+  /** The one way in for every message (Postmark API, SMTP submission). */
   accept: AcceptService;
-  /** Raw RFC 5322 submissions (SMTP). */
-  rawAccept: RawAcceptService;
   deliveries: DeliveriesRepository;
   queue: QueueService;
   domains: SendingDomainsService;
@@ -57,9 +58,17 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const suppressions = new SuppressionsService({ clock });
   const bounces = new BouncesService({ clock, suppressions });
   const messages = new MessagesRepository();
-  const accept = new AcceptService({ store, clock, hostname, workspaces, suppressions, messages, notifyFailures: config.dsnForApi, onQueued: options.onQueued });
+  const accept = new AcceptService({
+    store,
+    clock,
+    messages,
+    // In order: the policy, inactive recipients, then the message as it will be sent. Template
+    // rendering and link tracking take their places in this list.
+    steps: [validateStep({ workspaces }), suppressStep({ store, suppressions }), composeStep({ hostname, now: () => clock.now() })],
+    failureNoticesByDefault: config.dsnForApi,
+    onQueued: options.onQueued,
+  });
   const queue = new QueueService({ store, clock, bounces, messages });
-  const rawAccept = new RawAcceptService({ store, clock, hostname, workspaces, suppressions, messages, onQueued: options.onQueued });
   const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
   if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
   const domains = new SendingDomainsService({
@@ -83,5 +92,5 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
   });
-  return { store, clock, workspaces, suppressions, bounces, messages, accept, rawAccept, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
+  return { store, clock, workspaces, suppressions, bounces, messages, accept, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
 }

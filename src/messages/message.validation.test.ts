@@ -113,7 +113,6 @@ describe("validateMessage accepts a valid draft", () => {
   });
 
   it("takes limits from the caller", () => {
-    assert.throws(() => validateMessage(draft({ to: recipients(3) }), { maxRecipients: 2 }), /at most 2/);
     assert.throws(() => validateMessage(draft({ textBody: "x".repeat(200) }), { maxMessageBytes: 100 }), /larger than the limit/);
     assert.equal(DEFAULT_MESSAGE_LIMITS.maxMessageBytes, 10 * 1024 * 1024);
   });
@@ -129,9 +128,6 @@ describe("validateMessage rejects invalid drafts with Postmark-like messages", (
     ["a bad Cc", { cc: "x" }, "Invalid 'Cc' address: 'x'."],
     ["a bad Bcc", { bcc: "y@" }, "Invalid 'Bcc' address: 'y@'."],
     ["a bad ReplyTo", { replyTo: "z" }, "Invalid 'ReplyTo' address: 'z'."],
-    ["zero recipients", { to: null }, "Zero recipients specified"],
-    ["only blank recipients", { to: " , ", cc: "" }, "Zero recipients specified"],
-    ["51 recipients", { to: recipients(30), cc: recipients(11), bcc: recipients(10) }, /Too many recipients: 51\. .*at most 50/],
     ["no body", { textBody: null, htmlBody: null }, "Provide either email TextBody or HtmlBody or both."],
     ["empty bodies", { textBody: "", htmlBody: "" }, "Provide either email TextBody or HtmlBody or both."],
     ["a TextBody over 5 MB", { textBody: big }, /TextBody is larger than 5 MB/],
@@ -179,14 +175,6 @@ describe("validateMessage rejects invalid drafts with Postmark-like messages", (
     });
   }
 
-  for (const name of ["setup.exe", "RUN.BAT", "x.vbs", "tool.jar", "a.js", "setup.exe. "]) {
-    it(`forbids the attachment ${JSON.stringify(name)} with MESSAGE_FORBIDDEN_ATTACHMENT`, () => {
-      assert.throws(
-        () => validateMessage(draft({ attachments: [att(name)] })),
-        (err) => isPosthornError(err, "MESSAGE_FORBIDDEN_ATTACHMENT") && /Forbidden attachment type/.test(err.message),
-      );
-    });
-  }
 });
 
 describe("isBase64", () => {

@@ -1,11 +1,14 @@
-// Turns a submitted draft into an OutgoingMessage, or throws MESSAGE_INVALID (Postmark 300) /
-// MESSAGE_FORBIDDEN_ATTACHMENT (Postmark 411) with a message close to Postmark's own.
+// Turns a structured draft into an OutgoingMessage, or throws MESSAGE_INVALID (Postmark 300) with
+// a message close to Postmark's own: the syntax of the structured fields (addresses, bodies,
+// headers, metadata, base64 attachments) and the size before anything is decoded. What may be
+// sent at all (recipient count, attachment types, stream) is acceptance's policy, applied to every
+// door alike (src/messages/accept/acceptance.policy.ts).
 import { parseAddress, parseAddressList } from "./addresses.js";
 import type { Attachment, CustomHeader, MessageDraft, OutgoingMessage } from "./message.types.js";
-import { forbiddenExtension, MESSAGE_FORBIDDEN_ATTACHMENT, MESSAGE_INVALID } from "./messages.errors.js";
+import { MESSAGE_INVALID } from "./messages.errors.js";
 
 export interface MessageLimits {
-  /** Across To, Cc and Bcc. */
+  /** Unique envelope recipients (To, Cc and Bcc for structured mail); checked by the acceptance policy. */
   maxRecipients: number;
   /** Subject + bodies + custom headers + attachments as base64 (Postmark counts them encoded). */
   maxMessageBytes: number;
@@ -67,13 +70,6 @@ export function validateMessage(draft: MessageDraft, limits: Partial<MessageLimi
   const cc = parseAddressList(draft.cc ?? "", "Cc");
   const bcc = parseAddressList(draft.bcc ?? "", "Bcc");
   const replyTo = parseAddressList(draft.replyTo ?? "", "ReplyTo");
-  const recipients = to.length + cc.length + bcc.length;
-  if (recipients === 0) throw MESSAGE_INVALID("Zero recipients specified");
-  if (recipients > l.maxRecipients) {
-    throw MESSAGE_INVALID(
-      `Too many recipients: ${recipients}. A message may have at most ${l.maxRecipients} across To, Cc and Bcc.`,
-    );
-  }
 
   const textBody = draft.textBody || null;
   const htmlBody = draft.htmlBody || null;
@@ -176,12 +172,6 @@ function validateAttachment(a: MessageDraft["attachments"][number], index: numbe
   const name = a.name.trim();
   if (name === "") throw MESSAGE_INVALID(`Attachment ${index + 1} has no Name.`);
   if (CONTROL_CHARS.test(name)) throw MESSAGE_INVALID(`Attachment name '${clip(name)}' has control characters.`);
-  const ext = forbiddenExtension(name);
-  if (ext !== null) {
-    throw MESSAGE_FORBIDDEN_ATTACHMENT(`Forbidden attachment type: '${clip(name)}'. Files of type .${ext} may not be sent.`, {
-      name,
-    });
-  }
   const contentType = a.contentType?.trim() || FALLBACK_CONTENT_TYPE;
   const semi = contentType.indexOf(";");
   if (!MEDIA_TYPE.test(semi < 0 ? contentType : contentType.slice(0, semi).trim()) || CONTROL_CHARS.test(contentType)) {

@@ -1,6 +1,6 @@
 // The submission listener over real SMTP on loopback: nodemailer's client for whole sessions, a
-// line-level dialog for exact replies. The domain is a fake accept function behind the same
-// signature as RawAcceptService.acceptRaw; test/smtp-submission.test.ts runs the real one.
+// line-level dialog for exact replies. The domain is a fake accept function behind the listener's
+// accept signature; test/smtp-submission.test.ts runs the real acceptance.
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,7 +11,7 @@ import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { PosthornError } from "../shared/errors.js";
 import { silentLogger } from "../shared/logger.js";
 import type { Workspace } from "../workspaces/workspaces.service.js";
-import type { RawSubmission } from "../messages/raw-submission.types.js";
+import type { SmtpMessage } from "./x-pm-headers.js";
 import { startSubmissionServer, type SubmissionServer, type SubmissionServerOptions } from "./submission.server.js";
 import { openSmtpDialog } from "./testing/smtp-dialog.js";
 
@@ -22,7 +22,7 @@ const ENHANCED_REPLY = /^\d{3}[ -][245]\.\d{1,3}\.\d{1,3} /;
 
 interface Harness {
   server: SubmissionServer;
-  submissions: Array<{ workspace: Workspace; submission: RawSubmission }>;
+  submissions: Array<{ workspace: Workspace; submission: SmtpMessage }>;
   certPem: string;
   dataDir: string;
 }

@@ -16,8 +16,7 @@ import { HookedSmtpServer, SessionsPerClient, adjustReplies, answerData, closeSm
 import type { Logger } from "../shared/logger.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.js";
-import type { Accepted } from "../messages/accept.service.js";
-import type { RawSubmission } from "../messages/raw-submission.types.js";
+import type { SmtpMessage } from "./x-pm-headers.js";
 import { cleanParameter, type DsnRequest } from "../messages/dsn-request.js";
 import { addressKey } from "../shared/email-address.js";
 import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, type SmtpReply } from "./smtp.errors-map.js";
@@ -57,8 +56,8 @@ export interface SubmissionServerOptions {
   maxMessageBytes?: number;
   /** AUTH credentials to who they name (server token as both halves, or an SMTP token pair), or null. */
   authenticate(username: string, password: string): Promise<SmtpIdentity | null>;
-  /** Persists the message durably (RawAcceptService.acceptRaw); throws PosthornError on bad input. */
-  accept(workspace: Workspace, submission: RawSubmission): Promise<Pick<Accepted, "messageId">>;
+  /** Persists the message durably (acceptance, after submissionFromSmtp); throws PosthornError on bad input. */
+  accept(workspace: Workspace, message: SmtpMessage): Promise<{ messageId: string }>;
   logger: Logger;
   clock?: Clock;
   authRateLimit?: AuthRateLimitPolicy;
@@ -233,7 +232,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     const mailFrom = session.envelope.mailFrom;
     if (!workspace || !mailFrom) throw replyError(EDGE_REPLIES.authRequired); // unreachable: MAIL checked both
     const recipients = session.envelope.rcptTo;
-    const submission: RawSubmission = {
+    const submission: SmtpMessage = {
       envelopeFrom: mailFrom.address,
       recipients: recipients.map((r) => r.address),
       raw,

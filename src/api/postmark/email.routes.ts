@@ -2,9 +2,10 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import { PosthornError } from "../../shared/errors.js";
-import type { Accepted, AcceptOutcome } from "../../messages/accept.service.js";
+import type { Accepted, AcceptOutcome } from "../../messages/accept/accept.service.js";
+import { structuredSubmission, type Submission } from "../../messages/accept/submission.js";
 import { partlyInactiveMessage } from "../../messages/accept.errors.js";
-import type { Address, OutgoingMessage } from "../../messages/message.types.js";
+import type { Address } from "../../messages/message.types.js";
 import { validateMessage } from "../../messages/message.validation.js";
 import { parsePostmarkMessage } from "./message.parser.js";
 import { InvalidRequest, TooManyBatchMessages } from "./postmark.edge-errors.js";
@@ -17,10 +18,10 @@ type SendResult = Record<string, unknown> & { ErrorCode: number; Message: string
 
 export async function emailRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
   app.post("/email", async (request) => {
-    const message = validateMessage(parsePostmarkMessage(request.body));
+    const submission = structuredSubmission(validateMessage(parsePostmarkMessage(request.body)));
     const workspace = request.workspace;
-    if (!workspace) return testModeResult(message);
-    return sendResult(await deps.accept.acceptOne(workspace, message));
+    if (!workspace) return testModeResult(deps, submission);
+    return sendResult(await deps.accept.acceptOne(workspace, submission));
   });
 
   app.post("/email/batch", async (request: FastifyRequest) => {
@@ -30,20 +31,26 @@ export async function emailRoutes(app: FastifyInstance, deps: PostmarkApiDeps): 
       throw TooManyBatchMessages(`Too many messages in one batch: ${body.length}; the limit is ${MAX_BATCH_MESSAGES}.`);
     }
     const results: SendResult[] = new Array(body.length);
-    const valid: Array<{ index: number; message: OutgoingMessage }> = [];
+    const valid: Array<{ index: number; submission: Submission }> = [];
     for (const [index, item] of body.entries()) {
       try {
-        valid.push({ index, message: validateMessage(parsePostmarkMessage(item)) });
+        valid.push({ index, submission: structuredSubmission(validateMessage(parsePostmarkMessage(item))) });
       } catch (err) {
         results[index] = failureResult(err);
       }
     }
     const workspace = request.workspace;
     if (!workspace) {
-      for (const { index, message } of valid) results[index] = testModeResult(message);
+      for (const { index, submission } of valid) {
+        try {
+          results[index] = testModeResult(deps, submission);
+        } catch (err) {
+          results[index] = failureResult(err);
+        }
+      }
       return results;
     }
-    const outcomes: AcceptOutcome[] = await deps.accept.acceptMany(workspace, valid.map((v) => v.message));
+    const outcomes: AcceptOutcome[] = await deps.accept.acceptMany(workspace, valid.map((v) => v.submission));
     outcomes.forEach((outcome, i) => {
       results[valid[i]!.index] = outcome.ok ? sendResult(outcome) : failureResult(outcome.error);
     });
@@ -63,9 +70,10 @@ function sendResult(accepted: Accepted): SendResult {
   };
 }
 
-/** The test token validates the message and answers as if accepted, storing nothing. */
-function testModeResult(message: OutgoingMessage): SendResult {
-  return sendResult({ ok: true, messageId: randomUUID(), submittedAt: Date.now(), to: message.to, cc: message.cc, bcc: message.bcc, suppressed: [] });
+/** The test token validates the message (acceptance's content rules included) and answers as if accepted, storing nothing. */
+function testModeResult(deps: PostmarkApiDeps, submission: Submission): SendResult {
+  const view = deps.accept.check(submission);
+  return sendResult({ ok: true, messageId: randomUUID(), submittedAt: Date.now(), to: view.to, cc: view.cc, bcc: view.bcc, suppressed: [] });
 }
 
 function failureResult(err: unknown): SendResult {

@@ -1,7 +1,7 @@
 // The Postmark-compatible API: body parsing and authentication shared by its routes.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WorkspacesService, Workspace } from "../../workspaces/workspaces.service.js";
-import type { AcceptService } from "../../messages/accept.service.js";
+import type { AcceptService } from "../../messages/accept/accept.service.js";
 import type { MessagesRepository } from "../../messages/messages.repository.js";
 import type { Store } from "../../store/store.js";
 import type { InboundService } from "../../inbound/inbound.service.js";

@@ -7,6 +7,7 @@ import type { Logger } from "../../shared/logger.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Workspace, WorkspacesService } from "../../workspaces/workspaces.service.js";
 import { startSubmissionServer, type SubmissionServer } from "../../smtp/submission.server.js";
+import { submissionFromSmtp } from "../../smtp/x-pm-headers.js";
 import { startInboundServer, type InboundServer } from "../../smtp/inbound.server.js";
 import { InboundHookDispatcher } from "../../inbound/inbound-hook.dispatcher.js";
 import { createAuthenticator, type DnsResolve } from "../../inbound/authentication.js";
@@ -26,7 +27,7 @@ export interface SmtpRole {
   stop(): Promise<void>;
 }
 
-export interface SmtpRoleDeps extends Pick<Container, "workspaces" | "rawAccept" | "domains" | "bounceIntake" | "inbound" | "inboundMessages"> {
+export interface SmtpRoleDeps extends Pick<Container, "workspaces" | "accept" | "domains" | "bounceIntake" | "inbound" | "inboundMessages"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -39,7 +40,7 @@ export interface SmtpRoleDeps extends Pick<Container, "workspaces" | "rawAccept"
 const TRUSTED_WORKSPACE_CACHE_MS = 5_000;
 
 export async function startSmtpRole(deps: SmtpRoleDeps): Promise<SmtpRole> {
-  const { config, logger, workspaces, rawAccept } = deps;
+  const { config, logger, workspaces, accept } = deps;
   const tls = readTlsFiles(config);
   const trustedNetworks: TrustedNetwork[] = config.smtp.trustedNetworks.map((n) => ({ cidr: n.cidr, workspace: cachedWorkspace(workspaces, n.workspace, deps.clock) }));
   const listeners: Array<{ port: number; implicitTls: boolean; key: string }> = [{ port: config.smtp.port, implicitTls: false, key: "POSTHORN_SMTP_PORT" }];
@@ -74,7 +75,7 @@ export async function startSmtpRole(deps: SmtpRoleDeps): Promise<SmtpRole> {
           logger,
           clock: deps.clock,
           authenticate: (username, password) => workspaces.authenticateSmtp(username, password),
-          accept: (workspace, message) => rawAccept.acceptRaw(workspace, message),
+          accept: async (workspace, message) => accept.acceptOne(workspace, submissionFromSmtp(message)),
         }).catch(listenProblem(listener.key)),
       );
     }

@@ -1,3 +1,5 @@
+// SMTP mail through Postmark's X-PM-* dialect into the real acceptance over SQLite: what is read,
+// what is removed, what is stored.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { openTempSqlite } from "../../test/support/stores.js";
@@ -7,6 +9,7 @@ import { buildContainer, type Container } from "../app/container.js";
 import { isPosthornError } from "../shared/errors.js";
 import type { Workspace } from "../workspaces/workspaces.service.js";
 import type { Store } from "../store/store.js";
+import { submissionFromSmtp, type SmtpMessage } from "./x-pm-headers.js";
 
 let store: Store;
 let services: Container;
@@ -18,6 +21,9 @@ before(async () => {
   workspace = (await services.workspaces.create("raw", { sandbox: false })).workspace;
 });
 after(() => store.close());
+
+/** An SMTP message through the SMTP dialect into acceptance, as the smtp role wires them. */
+const acceptRaw = async (into: Workspace, m: SmtpMessage) => services.accept.acceptOne(into, submissionFromSmtp(m));
 
 const message = (headers: string[], body = "Hello.\r\n") => Buffer.from(`${headers.join("\r\n")}\r\n\r\n${body}`);
 
@@ -35,7 +41,7 @@ test("X-PM headers are applied and removed; Posthorn sets Message-ID and Date", 
     "X-Other:",
     " folded value",
   ]);
-  const accepted = await services.rawAccept.acceptRaw(workspace, {
+  const accepted = await acceptRaw(workspace, {
     envelopeFrom: "bounces@brand.test",
     recipients: ["ada@example.test", "hidden@example.test", "ADA@example.test"],
     raw,
@@ -59,7 +65,7 @@ test("X-PM headers are applied and removed; Posthorn sets Message-ID and Date", 
 });
 
 test("X-PM-KeepID keeps the client's Message-ID", async () => {
-  const accepted = await services.rawAccept.acceptRaw(workspace, {
+  const accepted = await acceptRaw(workspace, {
     envelopeFrom: "a@brand.test",
     recipients: ["b@example.test"],
     raw: message(["From: a@brand.test", "Message-ID: <mine@brand.test>", "X-PM-KeepID: true"]),
@@ -71,7 +77,7 @@ test("X-PM-KeepID keeps the client's Message-ID", async () => {
 
 test("inactive recipients are recorded as suppressed, even when all of them are", async () => {
   await store.write((trx) => services.suppressions.suppress(trx, { workspaceId: workspace.id, stream: "outbound", email: "gone@example.test", reason: "HardBounce", origin: "Recipient" }));
-  const accepted = await services.rawAccept.acceptRaw(workspace, { envelopeFrom: "a@brand.test", recipients: ["gone@example.test"], raw: message(["From: a@brand.test"]), notifyFailure: false });
+  const accepted = await acceptRaw(workspace, { envelopeFrom: "a@brand.test", recipients: ["gone@example.test"], raw: message(["From: a@brand.test"]), notifyFailure: false });
   assert.deepEqual(accepted.suppressed, ["gone@example.test"]);
   const deliveries = await services.messages.deliveries(store.db, accepted.messageId);
   assert.deepEqual(deliveries.map((d) => d.state), ["suppressed"]);
@@ -81,7 +87,7 @@ test("inactive recipients are recorded as suppressed, even when all of them are"
 test("bad submissions are refused with coded errors and store nothing", async () => {
   const count = async () => (await store.db.selectFrom("messages").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
   const before = Number(await count());
-  const cases: Array<[string, Parameters<typeof services.rawAccept.acceptRaw>[1]]> = [
+  const cases: Array<[string, SmtpMessage]> = [
     ["MESSAGE_INVALID", { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["Subject: no from"]), notifyFailure: false }],
     ["MESSAGE_INVALID", { envelopeFrom: "", recipients: ["b@example.test"], raw: message(["From: a@brand.test"]), notifyFailure: false }],
     ["MESSAGE_INVALID", { envelopeFrom: "a@brand.test", recipients: ["not an address"], raw: message(["From: a@brand.test"]), notifyFailure: false }],
@@ -91,14 +97,14 @@ test("bad submissions are refused with coded errors and store nothing", async ()
     ["MESSAGE_TOO_LARGE", { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test"], "x".repeat(11 * 1024 * 1024)), notifyFailure: false }],
   ];
   for (const [code, submission] of cases) {
-    await assert.rejects(services.rawAccept.acceptRaw(workspace, submission), (err: unknown) => isPosthornError(err, code), code);
+    await assert.rejects(acceptRaw(workspace, submission), (err: unknown) => isPosthornError(err, code), code);
   }
   assert.equal(Number(await count()), before);
 });
 
 test("a sandboxed workspace records the message as Processed and creates no delivery", async () => {
   const sandboxed = (await services.workspaces.create("raw-sandbox", { sandbox: true })).workspace;
-  const accepted = await services.rawAccept.acceptRaw(sandboxed, { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test", "Subject: test"]), notifyFailure: false });
+  const accepted = await acceptRaw(sandboxed, { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test", "Subject: test"]), notifyFailure: false });
   const row = await services.messages.findById(store.db, sandboxed.id, accepted.messageId);
   assert.equal(row?.status, "Processed");
   assert.equal(row?.sandboxed, 1);
@@ -107,8 +113,8 @@ test("a sandboxed workspace records the message as Processed and creates no deli
 
 test("an SMTP token pair's stream is used, and X-PM-Message-Stream may only repeat it", async () => {
   const submission = (headers: string[]) => ({ envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test", ...headers]), notifyFailure: false, stream: "broadcast" });
-  const accepted = await services.rawAccept.acceptRaw(workspace, submission([]));
+  const accepted = await acceptRaw(workspace, submission([]));
   assert.equal((await services.messages.findById(store.db, workspace.id, accepted.messageId))?.stream, "broadcast");
-  await services.rawAccept.acceptRaw(workspace, submission(["X-PM-Message-Stream: broadcast"]));
-  await assert.rejects(services.rawAccept.acceptRaw(workspace, submission(["X-PM-Message-Stream: outbound"])), (err: unknown) => isPosthornError(err, "STREAM_NOT_SENDABLE"));
+  await acceptRaw(workspace, submission(["X-PM-Message-Stream: broadcast"]));
+  await assert.rejects(acceptRaw(workspace, submission(["X-PM-Message-Stream: outbound"])), (err: unknown) => isPosthornError(err, "STREAM_NOT_SENDABLE"));
 });

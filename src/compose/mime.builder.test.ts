@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { simpleParser, type AddressObject } from "mailparser";
 import MailComposer from "nodemailer/lib/mail-composer/index.js";
-import type { OutgoingMessage } from "./message.types.js";
+import type { OutgoingMessage } from "../messages/message.types.js";
 import { buildMime, mailComposerOptions } from "./mime.builder.js";
 
 const opts = { messageId: "<0a1b-2c3d@mail.posthorn.test>", date: new Date("2024-05-06T07:08:09Z") };

@@ -15,7 +15,7 @@ import type { MailComposerOptions } from "nodemailer/lib/mail-composer/index.js"
 import MimeNode from "nodemailer/lib/mime-node/index.js";
 import * as base64 from "nodemailer/lib/base64/index.js";
 import * as qp from "nodemailer/lib/qp/index.js";
-import type { Address, OutgoingMessage } from "./message.types.js";
+import type { Address, OutgoingMessage } from "../messages/message.types.js";
 
 export interface BuildMimeOptions {
   /** Full msg-id, "<id@host>". A custom Message-ID header of the message wins over it. */

@@ -1,0 +1,64 @@
+// What a door hands to acceptance, in Posthorn's words: the message's content (structured fields
+// to be composed, or a raw RFC 5322 message as a client wrote it) and what the sender asked of us.
+// The Postmark API and SMTP submission each translate their input into this and nothing more;
+// every decision about it is acceptance's (accept.service.ts).
+import type { DsnRequest } from "../dsn-request.js";
+import type { OutgoingMessage, TrackLinks } from "../message.types.js";
+
+/** Fields to compose into MIME (the Postmark API today; journeys and templates later). */
+export interface StructuredContent {
+  kind: "structured";
+  message: OutgoingMessage;
+}
+
+/** A message composed by the client (SMTP submission): stored and relayed as written. */
+export interface RawContent {
+  kind: "raw";
+  /** MAIL FROM. */
+  envelopeFrom: string;
+  /** RCPT TO addresses, in order, as given. */
+  recipients: string[];
+  /** The message after DATA (CRLF line ends, dot-unstuffed), without the sender's instructions to us. */
+  mime: Buffer;
+  /** Keep the client's Message-ID instead of setting ours (X-PM-KeepID). */
+  keepMessageId: boolean;
+}
+
+export interface Submission {
+  content: StructuredContent | RawContent;
+  /** The stream asked for; null for the default. */
+  stream: string | null;
+  /** The one stream these credentials may send to (an SMTP token pair); the request may only repeat it. */
+  boundStream: string | null;
+  tag: string | null;
+  metadata: Record<string, string>;
+  trackOpens: boolean;
+  trackLinks: TrackLinks;
+  /** RFC 3464 failure notices to the sender: asked for (true/false), or null for the installation's default. */
+  failureNotices: boolean | null;
+  /** RFC 3461 parameters as given (NOTIFY and ORCPT per recipient, ENVID, RET). */
+  dsn: DsnRequest | null;
+  /**
+   * What to do when every recipient is inactive on the stream: "refuse" (the Postmark API's 406,
+   * whose text clients parse) or "record" (SMTP: a refusal after DATA would come back to the
+   * application as a bounce of the whole message and leave no record; the message is kept with
+   * each recipient suppressed instead).
+   */
+  whenAllInactive: "refuse" | "record";
+}
+
+/** A structured message as the Postmark API submits it. */
+export function structuredSubmission(message: OutgoingMessage): Submission {
+  return {
+    content: { kind: "structured", message },
+    stream: message.stream,
+    boundStream: null,
+    tag: message.tag,
+    metadata: message.metadata,
+    trackOpens: message.trackOpens,
+    trackLinks: message.trackLinks,
+    failureNotices: null,
+    dsn: null,
+    whenAllInactive: "refuse",
+  };
+}

@@ -1,0 +1,95 @@
+// Postmark's SMTP dialect: the X-PM-* header fields by which a client asks things of us for one
+// message (stream, tag, metadata, tracking, keeping its Message-ID). They are read here, at the
+// SMTP edge, into the Submission that acceptance takes, and removed from the message: they are
+// for us, not for the recipients.
+import libmime from "libmime";
+import type { Submission } from "../messages/accept/submission.js";
+import type { TrackLinks } from "../messages/message.types.js";
+import { MESSAGE_INVALID } from "../messages/messages.errors.js";
+import { DEFAULT_MESSAGE_LIMITS } from "../messages/message.validation.js";
+import { fieldValue, joinMessage, splitMessage, type HeaderField } from "../messages/raw-headers.js";
+import type { DsnRequest } from "../messages/dsn-request.js";
+
+/** A message as the SMTP listener received it: the envelope, the DATA, and what the session knows. */
+export interface SmtpMessage {
+  /** MAIL FROM; a null reverse-path is not accepted for submission. */
+  envelopeFrom: string;
+  /** RCPT TO addresses, in order, as given. */
+  recipients: string[];
+  /** The message as received after DATA (CRLF line ends, dot-unstuffed). */
+  raw: Buffer;
+  /** RFC 3461: the sender asked for failure notices (NOTIFY=FAILURE on any recipient). */
+  notifyFailure: boolean;
+  /** RFC 3461 parameters as given (NOTIFY and ORCPT per recipient, ENVID, RET). */
+  dsn?: DsnRequest | null;
+  /** The stream an SMTP token pair is bound to; X-PM-Message-Stream may only repeat it. */
+  stream?: string | null;
+}
+
+const TRACK_LINKS: Record<string, TrackLinks> = { none: "None", htmlandtext: "HtmlAndText", htmlonly: "HtmlOnly", textonly: "TextOnly" };
+const METADATA_PREFIX = "x-pm-metadata-";
+
+/** The submission an SMTP message makes; throws MESSAGE_INVALID for an instruction we cannot follow. */
+export function submissionFromSmtp(message: SmtpMessage): Submission {
+  const { fields, body } = splitMessage(message.raw);
+  const asked = readInstructions(fields);
+  // Untouched bytes when there is nothing to remove: the common case costs no copy.
+  const mime = asked.count === 0 ? message.raw : joinMessage(fields.filter((f) => !isInstruction(f)), body);
+  return {
+    content: { kind: "raw", envelopeFrom: message.envelopeFrom, recipients: message.recipients, mime, keepMessageId: asked.keepId },
+    stream: asked.stream,
+    boundStream: message.stream ?? null,
+    tag: asked.tag,
+    metadata: asked.metadata,
+    trackOpens: asked.trackOpens,
+    trackLinks: asked.trackLinks,
+    failureNotices: message.notifyFailure,
+    dsn: message.dsn ?? null,
+    whenAllInactive: "record",
+  };
+}
+
+interface Instructions {
+  count: number;
+  stream: string | null;
+  tag: string | null;
+  metadata: Record<string, string>;
+  trackOpens: boolean;
+  trackLinks: TrackLinks;
+  keepId: boolean;
+}
+
+function readInstructions(fields: HeaderField[]): Instructions {
+  const result: Instructions = { count: 0, stream: null, tag: null, metadata: {}, trackOpens: false, trackLinks: "None", keepId: false };
+  for (const field of fields) {
+    if (!isInstruction(field)) continue;
+    result.count += 1;
+    const name = field.name.toLowerCase();
+    const value = decode(fieldValue(field));
+    if (name === "x-pm-message-stream") result.stream = value || null;
+    else if (name === "x-pm-tag") result.tag = value.slice(0, DEFAULT_MESSAGE_LIMITS.maxTagChars) || null;
+    else if (name === "x-pm-trackopens") result.trackOpens = value.toLowerCase() === "true";
+    else if (name === "x-pm-keepid") result.keepId = value.toLowerCase() === "true";
+    else if (name === "x-pm-tracklinks") {
+      const mode = TRACK_LINKS[value.toLowerCase()];
+      if (!mode) throw MESSAGE_INVALID(`Invalid X-PM-TrackLinks value '${value}': use None, HtmlAndText, HtmlOnly or TextOnly.`);
+      result.trackLinks = mode;
+    } else if (name.startsWith(METADATA_PREFIX)) {
+      // defineProperty: a "__proto__" key stays data, not the object's prototype.
+      Object.defineProperty(result.metadata, field.name.slice(METADATA_PREFIX.length), { value, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return result;
+}
+
+function isInstruction(field: HeaderField): boolean {
+  return field.name.toLowerCase().startsWith("x-pm-");
+}
+
+function decode(text: string): string {
+  try {
+    return libmime.decodeWords(text);
+  } catch {
+    return text;
+  }
+}
