@@ -79,14 +79,14 @@ describe("SMTP submission into the real acceptance pipeline", () => {
     assert.ok(id, info.response);
 
     const workspaceId = (await store.db.selectFrom("workspaces").select("id").where("name", "=", "acme").executeTakeFirstOrThrow()).id;
-    const row = await messages.findById(store.db, workspaceId, id);
+    const row = await messages.details(workspaceId, id);
     assert.ok(row, "committed before the 250");
-    assert.equal(row.envelope_from, "support@acme.test");
+    assert.equal(row.envelopeFrom, "support@acme.test");
     assert.equal(row.tag, "receipt");
     // nodemailer writes header names in its own case (X-Pm-Metadata-Order); the key's value is what counts.
-    const metadata = JSON.parse(row.metadata_json) as Record<string, string>;
+    const metadata = row.metadata;
     assert.deepEqual(Object.entries(metadata).map(([k, v]) => [k.toLowerCase(), v]), [["order", "1234"]]);
-    assert.equal(row.dsn_notify, 1);
+    assert.equal(row.failureNotices, true);
     const mime = Buffer.isBuffer(row.mime) ? row.mime.toString("utf8") : String(row.mime);
     assert.doesNotMatch(mime, /^X-PM-/im);
     assert.match(mime, /^Message-ID: <[^>]+@posthorn\.test>/im);

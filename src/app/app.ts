@@ -47,7 +47,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
 
   try {
     if (config.roles.includes("mta")) {
-      mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "bounces", "domains", "encryptionKey"), transport: options.transport });
+      mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey"), transport: options.transport });
     }
     if (config.roles.includes("api")) {
       api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains"), started: () => started });

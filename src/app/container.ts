@@ -1,22 +1,29 @@
-// The composition root's first half: every domain object built by hand from the config, without
-// any role started. CLI commands use it as it is; startApp (app.ts) hands each role the objects it
-// uses. Nothing else constructs services, so the whole wiring is readable here.
+// The composition root's first half: every domain object built by hand from the config, and the
+// reactions of domains to each other's events registered, without any role started. CLI commands
+// use it as it is; startApp (app.ts) hands each role the objects it uses. Nothing else constructs
+// services, so the whole wiring is readable here.
 import type { Config } from "../config/config.schema.js";
 import type { Logger } from "../shared/logger.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { Store } from "../store/store.js";
+import { EventsRepository } from "../events/events.repository.js";
+import { Outbox } from "../events/outbox.js";
 import { WorkspacesService } from "../workspaces/workspaces.service.js";
 import { SuppressionsService } from "../suppressions/suppressions.service.js";
+import { BouncesRepository } from "../bounces/bounces.repository.js";
 import { BouncesService } from "../bounces/bounces.service.js";
 import { BounceIntakeService } from "../bounces/bounce-intake.service.js";
 import { verpSecret } from "../bounces/verp.js";
 import { MessagesRepository } from "../messages/messages.repository.js";
+import { MessagesService } from "../messages/messages.service.js";
 import { AcceptService } from "../messages/accept/accept.service.js";
 import { validateStep } from "../messages/accept/validate.step.js";
 import { suppressStep } from "../messages/accept/suppress.step.js";
 import { composeStep } from "../compose/compose.step.js";
 import { DeliveriesRepository } from "../mta/queue/deliveries.repository.js";
+import { DeliveriesService } from "../mta/queue/deliveries.service.js";
 import { QueueService } from "../mta/queue/queue.service.js";
+import { failureNoticeReaction } from "../mta/failure-notices/failure-notices.js";
 import { SendingDomainsService } from "../sending-domains/sending-domains.service.js";
 import { createDomainDns } from "../sending-domains/domain-dns.js";
 import { createSecretBox } from "../sending-domains/secret-box.js";
@@ -27,12 +34,14 @@ import { loadEncryptionKey } from "./encryption-key.js";
 export interface Container {
   store: Store;
   clock: Clock;
+  /** Where every state change's event is written; reactions are registered on it below. */
+  outbox: Outbox;
   workspaces: WorkspacesService;
   suppressions: SuppressionsService;
-  bounces: BouncesService;
-  messages: MessagesRepository;
   /** The one way in for every message (Postmark API, SMTP submission). */
   accept: AcceptService;
+  /** Accepted messages read back: search, details with timeline, MIME. */
+  messages: MessagesService;
   deliveries: DeliveriesRepository;
   queue: QueueService;
   domains: SendingDomainsService;
@@ -54,21 +63,33 @@ export interface ContainerOptions {
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
   const clock = options.clock ?? systemClock;
   const hostname = config.hostname;
+  const outbox = new Outbox({ repository: new EventsRepository(store.dialect), clock });
   const workspaces = new WorkspacesService({ store, clock });
   const suppressions = new SuppressionsService({ clock });
-  const bounces = new BouncesService({ clock, suppressions });
-  const messages = new MessagesRepository();
+  const messagesRepository = new MessagesRepository();
+  const messages = new MessagesService({ store, repository: messagesRepository, events: new EventsRepository(store.dialect) });
+  const bounces = new BouncesService({ clock, repository: new BouncesRepository(), messages });
+  const deliveries = new DeliveriesRepository(store.dialect);
+
+  // What follows a change in the same transaction, in this order: the message's state, the bounce
+  // record (which may suppress the address), a failure notice to the sender who asked for one.
+  outbox.react(messages.finishReaction());
+  outbox.react(bounces.recordReaction());
+  outbox.react(suppressions.deactivateReaction());
+  outbox.react(failureNoticeReaction({ hostname, clock, messages }));
+
   const accept = new AcceptService({
     store,
     clock,
-    messages,
+    messages: messagesRepository,
+    outbox,
     // In order: the policy, inactive recipients, then the message as it will be sent. Template
     // rendering and link tracking take their places in this list.
     steps: [validateStep({ workspaces }), suppressStep({ store, suppressions }), composeStep({ hostname, now: () => clock.now() })],
     failureNoticesByDefault: config.dsnForApi,
     onQueued: options.onQueued,
   });
-  const queue = new QueueService({ store, clock, bounces, messages });
+  const queue = new QueueService({ store, clock, deliveries, outbox });
   const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
   if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
   const domains = new SendingDomainsService({
@@ -79,18 +100,15 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     secrets: createSecretBox(encryptionKey.key),
     settings: { hostname, spfInclude: null, ed25519: config.dkim.ed25519 },
   });
-  const deliveries = new DeliveriesRepository(store.dialect);
   const inboundMessages = new InboundMessagesRepository();
   const inbound = new InboundService({ store, clock, workspaces, repository: inboundMessages, inboundDomain: config.inbound.domain, onHookDue: options.onInboundHookDue });
   const bounceIntake = new BounceIntakeService({
     store,
-    clock,
     logger: logger.child({ component: "inbound" }),
-    bounces,
-    messages,
-    deliveries,
+    outbox,
+    deliveries: new DeliveriesService({ repository: deliveries, clock }),
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
   });
-  return { store, clock, workspaces, suppressions, bounces, messages, accept, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
 }

@@ -3,34 +3,28 @@
 // postmaster@ or abuse@ a return-path domain, or a feedback loop's fixed address) is matched by
 // the original message's Message-ID, which we set as <message id>@<hostname>, and its recipient.
 //
-// What is recorded, in one transaction per report:
-// - a failed recipient of a DSN: a bounce record of the classified type (HardBounce suppresses
-//   the address on the stream, as a synchronous hard bounce does), a Bounced event, and the
-//   delivery becomes bounced. Only the first report for a delivery counts: the same DSN twice, or
-//   one for a delivery that had already bounced, adds nothing.
-// - a delayed recipient: a Transient bounce record and event, nothing else changes.
-// - an ARF complaint (abuse, fraud, virus, other): a SpamComplaint bounce record (which suppresses
-//   the address on the stream) and a SpamComplaint event. "not-spam" reports are ignored.
-// - an auto-reply to a VERP address: an AutoResponder record, informational.
+// What is recorded, in one transaction per report, as events (src/events/event-map.ts) whose
+// reactions make the bounce records and suppressions, as for bounces met during our own session:
+// - a failed recipient of a DSN: the delivery becomes bounced (delivery.bounced, origin "report";
+//   a HardBounce record suppresses the address). Only the first report for a delivery counts: the
+//   same DSN twice, or one for a delivery that had already bounced, adds nothing.
+// - a delayed recipient: delivery.delayed (a Transient record); nothing else changes.
+// - an ARF complaint (abuse, fraud, virus, other): delivery.complained (a SpamComplaint record,
+//   which suppresses the address on the stream). "not-spam" reports are ignored.
+// - an auto-reply to a VERP address: delivery.auto-replied (an AutoResponder record, informational).
 // Anything else is accepted and dropped: a reply to a return path is not mail for anyone.
 import type { Store, Db } from "../store/store.js";
-import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
-import type { DeliveryRow } from "../store/schema.js";
-import type { BouncesService } from "./bounces.service.js";
-import type { BounceType } from "./bounce-types.js";
-import type { MessagesRepository } from "../messages/messages.repository.js";
-import type { DeliveriesRepository } from "../mta/queue/deliveries.repository.js";
+import type { EventEmitter } from "../events/outbox.js";
+import type { DeliveriesService, DeliveryRecord } from "../mta/queue/deliveries.service.js";
 import { parseVerp } from "./verp.js";
 import { isAutoReply, parseBounceReport, type BounceReport, type DsnRecipient } from "./bounce-report.parser.js";
 
 export interface BounceIntakeDeps {
   store: Store;
-  clock: Clock;
   logger: Logger;
-  bounces: BouncesService;
-  messages: MessagesRepository;
-  deliveries: DeliveriesRepository;
+  outbox: EventEmitter;
+  deliveries: Pick<DeliveriesService, "find" | "findByMessageAndRecipient" | "bounceByReport">;
   verpSecret: Buffer;
   /** Our Message-ID domain (POSTHORN_HOSTNAME): <id>@<hostname> names one of our messages. */
   hostname: string;
@@ -64,9 +58,9 @@ export class BounceIntakeService {
       if (report?.kind === "dsn") return this.recordDsn(trx, report, verp?.deliveryId ?? null);
       if (report?.kind === "complaint") return this.recordComplaint(trx, report, verp?.deliveryId ?? null);
       if (verp && isAutoReply(raw)) {
-        const delivery = await this.deps.deliveries.findById(trx, verp.deliveryId);
+        const delivery = await this.deps.deliveries.find(trx, verp.deliveryId);
         if (delivery) {
-          await this.recordBounce(trx, delivery, "AutoResponder", subjectOf(raw) || "Auto-reply", "Bounced");
+          await this.emit(trx, delivery, { type: "delivery.auto-replied", data: { stream: delivery.stream, summary: subjectOf(raw) || "Auto-reply" } });
           return { kind: "auto-reply", recorded: 1, detail: `delivery ${delivery.id}` } as IntakeResult;
         }
       }
@@ -82,15 +76,13 @@ export class BounceIntakeService {
     const relevant = report.recipients.filter((r) => r.action === "failed" || r.action === "delayed");
     for (const recipient of relevant) {
       // A VERP address names one delivery; the DSN's recipient lines then only describe it.
-      const delivery = verpDelivery !== null ? await this.deps.deliveries.findById(db, verpDelivery) : await this.byMessageId(db, report.originalMessageId, recipient.recipient);
+      const delivery = verpDelivery !== null ? await this.deps.deliveries.find(db, verpDelivery) : await this.byMessageId(db, report.originalMessageId, recipient.recipient);
       if (!delivery) continue;
-      const details = describe(recipient);
+      const summary = describe(recipient);
       if (recipient.action === "delayed") {
-        await this.recordBounce(db, delivery, "Transient", details, "Transient");
+        await this.emit(db, delivery, { type: "delivery.delayed", data: { stream: delivery.stream, summary } });
         transient += 1;
-      } else if (await this.deps.deliveries.markBouncedLater(db, delivery.id, details, this.deps.clock.now())) {
-        await this.recordBounce(db, delivery, recipient.bounceType, details, "Bounced");
-        await this.deps.messages.markSentWhereDone(db, [delivery.message_id]);
+      } else if (await this.deps.deliveries.bounceByReport(db, this.deps.outbox, delivery, { bounceType: recipient.bounceType, summary })) {
         recorded += 1;
       }
       if (verpDelivery !== null) break;
@@ -107,45 +99,31 @@ export class BounceIntakeService {
     const deliveryId = verpDelivery ?? fromOriginal?.deliveryId ?? null;
     const delivery =
       deliveryId !== null
-        ? await this.deps.deliveries.findById(db, deliveryId)
+        ? await this.deps.deliveries.find(db, deliveryId)
         : report.originalRecipient
           ? await this.byMessageId(db, report.originalMessageId, report.originalRecipient)
           : null;
     if (!delivery) return { kind: "ignored", recorded: 0, detail: "no matching delivery" };
-    const details = `Feedback-Type: ${report.feedbackType}${report.userAgent ? `; reported by ${report.userAgent}` : ""}${report.sourceIp ? `; source ${report.sourceIp}` : ""}`;
-    await this.recordBounce(db, delivery, "SpamComplaint", details, "SpamComplaint");
+    const summary = `Feedback-Type: ${report.feedbackType}${report.userAgent ? `; reported by ${report.userAgent}` : ""}${report.sourceIp ? `; source ${report.sourceIp}` : ""}`;
+    await this.emit(db, delivery, { type: "delivery.complained", data: { stream: delivery.stream, feedbackType: report.feedbackType, summary } });
     return { kind: "complaint", recorded: 1, detail: report.feedbackType };
   }
 
-  private async byMessageId(db: Db, originalMessageId: string | null, recipient: string): Promise<DeliveryRow | null> {
+  private async byMessageId(db: Db, originalMessageId: string | null, recipient: string): Promise<DeliveryRecord | null> {
     const id = ourMessageId(originalMessageId, this.deps.hostname);
     return id ? this.deps.deliveries.findByMessageAndRecipient(db, id, recipient) : null;
   }
 
-  private async recordBounce(db: Db, delivery: DeliveryRow, type: BounceType, details: string, eventType: string): Promise<void> {
-    const message = await this.deps.messages.findById(db, delivery.workspace_id, delivery.message_id);
-    if (!message) return;
-    const bounceId = await this.deps.bounces.record(db, {
-      workspaceId: delivery.workspace_id,
-      messageId: delivery.message_id,
-      stream: message.stream,
-      type,
-      email: delivery.recipient,
-      fromHeader: message.from_header,
-      subject: message.subject,
-      tag: message.tag,
-      details,
-    });
-    await this.deps.messages.appendEvents(db, [
-      {
-        message_id: delivery.message_id,
-        workspace_id: delivery.workspace_id,
-        recipient: delivery.recipient,
-        type: eventType,
-        details_json: JSON.stringify({ Summary: details, BounceID: String(bounceId), BounceType: type, Origin: "report" }),
-        created_at: this.deps.clock.now(),
-      },
-    ]);
+  /** An event about a delivery that changes nothing of its own state (a delay, an auto-reply, a complaint). */
+  private async emit(
+    db: Db,
+    delivery: DeliveryRecord,
+    event:
+      | { type: "delivery.delayed"; data: { stream: string; summary: string } }
+      | { type: "delivery.auto-replied"; data: { stream: string; summary: string } }
+      | { type: "delivery.complained"; data: { stream: string; feedbackType: string; summary: string } },
+  ): Promise<void> {
+    await this.deps.outbox.emit(db, [{ ...event, workspaceId: delivery.workspaceId, messageId: delivery.messageId, recipient: delivery.recipient }]);
   }
 }
 

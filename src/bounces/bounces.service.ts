@@ -1,60 +1,77 @@
-// Bounce records (Postmark's /bounces model). A bounce whose type deactivates the address
-// (HardBounce, SpamComplaint, …) also suppresses the recipient on the message's stream, in the
-// same transaction, so the next send to it is refused.
-import type { Db } from "../store/store.js";
+// Bounce records (Postmark's /bounces model), made as a reaction to the events that tell of mail
+// that did not arrive or was not wanted: a bounce during our session or reported later, retries
+// run out, an operator's purge, a delay report, an auto-reply, a complaint. Each record is
+// announced as bounce.recorded (or complaint.recorded) with the event that caused it, in the same
+// transaction; deactivating types then suppress the address (suppressions.service.ts reacts).
 import type { Clock } from "../shared/clock.js";
-import type { SuppressionsService } from "../suppressions/suppressions.service.js";
+import type { Reaction } from "../events/outbox.js";
+import type { NewEvent, RecordedEvent } from "../events/event-map.js";
+import { formatMailbox } from "../messages/addresses.js";
+import type { MessagesService } from "../messages/messages.service.js";
 import { BOUNCE_TYPES, type BounceType } from "./bounce-types.js";
+import type { BouncesRepository } from "./bounces.repository.js";
 
-export interface BounceInput {
-  workspaceId: string;
-  messageId: string;
-  stream: string;
-  type: BounceType;
-  email: string;
-  fromHeader: string;
-  subject: string;
-  tag: string | null;
-  /** The remote server's reply or the reason we gave up. */
-  details: string;
-}
+const CAUSES = ["delivery.bounced", "delivery.expired", "delivery.delayed", "delivery.auto-replied", "delivery.complained"] as const;
 
 export class BouncesService {
-  constructor(private readonly deps: { clock: Clock; suppressions: SuppressionsService }) {}
+  constructor(private readonly deps: { clock: Clock; repository: BouncesRepository; messages: Pick<MessagesService, "forBounces"> }) {}
 
-  /** Records a bounce and returns its numeric id (Postmark's BounceID). */
-  async record(db: Db, input: BounceInput): Promise<number> {
-    const type = BOUNCE_TYPES[input.type];
-    const now = this.deps.clock.now();
-    const row = await db
-      .insertInto("bounces")
-      .values({
-        workspace_id: input.workspaceId,
-        message_id: input.messageId,
-        stream: input.stream,
-        type: input.type,
-        type_code: type.code,
-        email: input.email,
-        from_header: input.fromHeader,
-        subject: input.subject,
-        tag: input.tag,
-        description: type.name,
-        details: input.details,
-        inactive: type.deactivates ? 1 : 0,
-        can_activate: type.deactivates ? 1 : 0,
-        bounced_at: now,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    if (type.deactivates) {
-      await this.deps.suppressions.suppress(db, {
-        workspaceId: input.workspaceId,
-        stream: input.stream,
-        email: input.email,
-        reason: input.type === "SpamComplaint" ? "SpamComplaint" : input.type === "HardBounce" ? "HardBounce" : "ManualSuppression",
-        origin: "Recipient",
-      });
-    }
-    return Number(row.id);
+  /** Records a bounce for each event of mail that did not arrive, and announces it. */
+  recordReaction(): Reaction {
+    return {
+      name: "bounces: a record per bounce, complaint and auto-reply",
+      types: CAUSES,
+      handle: async (trx, events, outbox) => {
+        const messages = await this.deps.messages.forBounces(trx, [...new Set(events.map((e) => e.messageId!))]);
+        const announced: NewEvent[] = [];
+        for (const event of events) {
+          const bounce = bounceOf(event);
+          const message = messages.get(event.messageId!);
+          if (!bounce || !message) continue;
+          const type = BOUNCE_TYPES[bounce.type];
+          const bounceId = await this.deps.repository.insert(trx, {
+            workspace_id: event.workspaceId,
+            message_id: event.messageId!,
+            stream: bounce.stream,
+            type: bounce.type,
+            type_code: type.code,
+            email: event.recipient!,
+            from_header: formatMailbox(message.from),
+            subject: message.subject,
+            tag: message.tag,
+            description: type.name,
+            details: bounce.details,
+            inactive: type.deactivates ? 1 : 0,
+            can_activate: type.deactivates ? 1 : 0,
+            bounced_at: this.deps.clock.now(),
+          });
+          const about = { workspaceId: event.workspaceId, messageId: event.messageId, recipient: event.recipient };
+          announced.push(
+            bounce.type === "SpamComplaint"
+              ? { ...about, type: "complaint.recorded", data: { bounceId, stream: bounce.stream, cause: event.id } }
+              : { ...about, type: "bounce.recorded", data: { bounceId, bounceType: bounce.type, stream: bounce.stream, cause: event.id } },
+          );
+        }
+        await outbox.emit(trx, announced);
+      },
+    };
+  }
+}
+
+/** The bounce an event stands for: its type and the text a bounce record keeps. */
+function bounceOf(event: RecordedEvent): { type: BounceType; details: string; stream: string } | null {
+  switch (event.type) {
+    case "delivery.bounced":
+      return { type: event.data.bounceType, details: event.data.summary, stream: event.data.stream };
+    case "delivery.expired":
+      return { type: "SoftBounce", details: event.data.summary, stream: event.data.stream };
+    case "delivery.delayed":
+      return { type: "Transient", details: event.data.summary, stream: event.data.stream };
+    case "delivery.auto-replied":
+      return { type: "AutoResponder", details: event.data.summary, stream: event.data.stream };
+    case "delivery.complained":
+      return { type: "SpamComplaint", details: event.data.summary, stream: event.data.stream };
+    default:
+      return null;
   }
 }

@@ -23,7 +23,7 @@ function message(over: Partial<OutgoingMessage> = {}): OutgoingMessage {
     metadata: {},
     stream: "outbound",
     trackOpens: false,
-    trackLinks: "None",
+    trackLinks: "none",
     ...over,
   };
 }

@@ -258,3 +258,14 @@ function asciiDomain(domain: string): string | null {
 export function isValidEmail(email: string): boolean {
   return checkAddrSpec(email.trim()) !== null;
 }
+
+/**
+ * A mailbox as header text: "Name <a@b>" with the name quoted when RFC 5322 specials require it,
+ * the bare address without a name, and the name alone for a From field that named no mailbox.
+ */
+export function formatMailbox(a: Address): string {
+  if (!a.email) return a.name;
+  if (!a.name) return a.email;
+  const needsQuotes = /[(),.:;<>@[\\\]"]/.test(a.name);
+  return needsQuotes ? `"${a.name.replace(/(["\\])/g, "\\$1")}" <${a.email}>` : `${a.name} <${a.email}>`;
+}

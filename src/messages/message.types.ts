@@ -16,7 +16,8 @@ export interface Attachment {
   contentId: string | null;
 }
 
-export type TrackLinks = "None" | "HtmlAndText" | "HtmlOnly" | "TextOnly";
+/** Which links of a message are rewritten to count clicks (in Posthorn's words; Postmark's TrackLinks values are mapped at its edge). */
+export type LinkTracking = "none" | "html-and-text" | "html-only" | "text-only";
 
 export interface CustomHeader {
   name: string;
@@ -39,7 +40,7 @@ export interface MessageDraft {
   metadata: Record<string, string>;
   stream: string | null;
   trackOpens: boolean;
-  trackLinks: TrackLinks;
+  trackLinks: LinkTracking;
 }
 
 /** A validated message, ready to be accepted. */
@@ -58,5 +59,5 @@ export interface OutgoingMessage {
   metadata: Record<string, string>;
   stream: string;
   trackOpens: boolean;
-  trackLinks: TrackLinks;
+  trackLinks: LinkTracking;
 }

@@ -22,7 +22,7 @@ function draft(over: Partial<MessageDraft> = {}): MessageDraft {
     metadata: {},
     stream: null,
     trackOpens: false,
-    trackLinks: "None",
+    trackLinks: "none",
     ...over,
   };
 }
@@ -36,7 +36,7 @@ const recipients = (n: number) => Array.from({ length: n }, (_, i) => `r${i}@exa
 describe("validateMessage accepts a valid draft", () => {
   it("parses addresses, defaults the stream and keeps the rest", () => {
     const m = validateMessage(
-      draft({ cc: "Bo <bo@example.org>", bcc: "audit@shop.example", replyTo: "help@shop.example", tag: "order", trackOpens: true, trackLinks: "HtmlOnly" }),
+      draft({ cc: "Bo <bo@example.org>", bcc: "audit@shop.example", replyTo: "help@shop.example", tag: "order", trackOpens: true, trackLinks: "html-only" }),
     );
     assert.deepEqual(m.from, { email: "orders@shop.example", name: "Shop" });
     assert.deepEqual(m.to, [{ email: "ana@example.org", name: "" }]);
@@ -50,7 +50,7 @@ describe("validateMessage accepts a valid draft", () => {
     assert.equal(m.htmlBody, null);
     assert.equal(m.tag, "order");
     assert.equal(m.trackOpens, true);
-    assert.equal(m.trackLinks, "HtmlOnly");
+    assert.equal(m.trackLinks, "html-only");
   });
 
   it("treats empty strings as absent and keeps a given stream", () => {

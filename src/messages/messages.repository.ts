@@ -1,9 +1,12 @@
-// SQL for messages, their per-recipient deliveries at acceptance, and their event history.
-import { escapeLike } from "../store/like.js";
+// SQL for messages and the deliveries acceptance creates for them; rows become MessageRecords
+// here, so nothing else parses the columns.
 import { sql } from "kysely";
+import { escapeLike } from "../store/like.js";
 import type { Db } from "../store/store.js";
 import { addressKey } from "../shared/email-address.js";
-import type { MessageRow, NewDeliveryRow, NewMessageEventRow, NewMessageRow } from "../store/schema.js";
+import type { MessageRow, MessageState, NewDeliveryRow, NewMessageRow } from "../store/schema.js";
+import type { Address, LinkTracking } from "./message.types.js";
+import type { MessageRecord } from "./message.record.js";
 
 /** Rows per multi-row INSERT: below SQLite's bound-parameter cap for our widest table. */
 const INSERT_CHUNK = 400;
@@ -15,21 +18,19 @@ export interface MessageSearch {
   recipient?: string;
   fromEmail?: string;
   tag?: string;
-  status?: string;
+  state?: MessageState;
   stream?: string;
   subject?: string;
   fromDate?: number;
   toDate?: number;
 }
 
-export type MessageSummaryRow = Omit<MessageRow, "mime" | "text_body" | "html_body" | "dsn_notify" | "dsn_json">;
-
-const SUMMARY_COLUMNS = [
+const RECORD_COLUMNS = [
   "id",
   "workspace_id",
   "stream",
   "envelope_from",
-  "from_header",
+  "from_json",
   "to_json",
   "cc_json",
   "bcc_json",
@@ -38,38 +39,63 @@ const SUMMARY_COLUMNS = [
   "metadata_json",
   "track_opens",
   "track_links",
+  "dsn_notify",
   "attachments_json",
   "sandboxed",
-  "status",
+  "state",
   "created_at",
 ] as const;
 
+type RecordRow = Pick<MessageRow, (typeof RECORD_COLUMNS)[number]>;
+
+/** What the MTA needs of a message to send it. */
+export interface MessageForDelivery {
+  id: string;
+  envelopeFrom: string;
+  mime: Buffer;
+}
+
+/** What a bounce record copies from its message (Postmark's bounce shows it). */
+export interface MessageForBounce {
+  id: string;
+  from: Address;
+  subject: string;
+  tag: string | null;
+}
+
+/** What a failure notice (RFC 3464) needs of the original message. */
+export interface MessageForNotice {
+  id: string;
+  workspaceId: string;
+  stream: string;
+  envelopeFrom: string;
+  /** Whether failures are reported to envelopeFrom. */
+  notifyFailure: boolean;
+  dsnJson: string | null;
+  acceptedAt: number;
+  /** The header block, returned in the notice. */
+  headers: Buffer;
+}
+
 export class MessagesRepository {
-  async insertAccepted(db: Db, messages: NewMessageRow[], deliveries: NewDeliveryRow[], events: NewMessageEventRow[]): Promise<void> {
+  async insertAccepted(db: Db, messages: NewMessageRow[], deliveries: NewDeliveryRow[]): Promise<void> {
     for (let i = 0; i < messages.length; i += INSERT_CHUNK) {
       await db.insertInto("messages").values(messages.slice(i, i + INSERT_CHUNK)).execute();
     }
     for (let i = 0; i < deliveries.length; i += INSERT_CHUNK) {
       await db.insertInto("deliveries").values(deliveries.slice(i, i + INSERT_CHUNK)).execute();
     }
-    await this.appendEvents(db, events);
   }
 
-  async appendEvents(db: Db, events: NewMessageEventRow[]): Promise<void> {
-    for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-      await db.insertInto("message_events").values(events.slice(i, i + INSERT_CHUNK)).execute();
-    }
-  }
-
-  /** Marks messages "Sent" once none of their deliveries is still waiting for an attempt. */
-  async markSentWhereDone(db: Db, messageIds: string[]): Promise<void> {
+  /** Marks messages finished once none of their deliveries is still waiting for an attempt. */
+  async finishWhereDone(db: Db, messageIds: string[]): Promise<void> {
     for (let i = 0; i < messageIds.length; i += INSERT_CHUNK) {
       const ids = messageIds.slice(i, i + INSERT_CHUNK);
       await db
         .updateTable("messages")
-        .set({ status: "Sent" })
+        .set({ state: "finished" })
         .where("id", "in", ids)
-        .where("status", "=", "Queued")
+        .where("state", "=", "queued")
         .where(({ not, exists, selectFrom }) =>
           not(
             exists(
@@ -84,27 +110,50 @@ export class MessagesRepository {
     }
   }
 
-  async loadForDelivery(db: Db, ids: string[]) {
-    const rows = [];
+  async forDelivery(db: Db, ids: string[]): Promise<MessageForDelivery[]> {
+    const out: MessageForDelivery[] = [];
     for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-      rows.push(
-        ...(await db
-          .selectFrom("messages")
-          .select(["id", "workspace_id", "stream", "envelope_from", "from_header", "subject", "tag", "mime", "dsn_notify", "dsn_json", "created_at"])
-          .where("id", "in", ids.slice(i, i + INSERT_CHUNK))
-          .execute()),
-      );
+      const rows = await db.selectFrom("messages").select(["id", "envelope_from", "mime"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
+      for (const r of rows) out.push({ id: r.id, envelopeFrom: r.envelope_from, mime: Buffer.from(r.mime) });
     }
-    return rows;
+    return out;
   }
 
-  async search(db: Db, q: MessageSearch): Promise<{ total: number; rows: MessageSummaryRow[] }> {
+  async forBounces(db: Db, ids: string[]): Promise<Map<string, MessageForBounce>> {
+    const rows = await db.selectFrom("messages").select(["id", "from_json", "subject", "tag"]).where("id", "in", ids).execute();
+    return new Map(rows.map((r) => [r.id, { id: r.id, from: address(JSON.parse(r.from_json)), subject: r.subject, tag: r.tag }]));
+  }
+
+  async forNotices(db: Db, ids: string[]): Promise<Map<string, MessageForNotice>> {
+    const rows = await db
+      .selectFrom("messages")
+      .select(["id", "workspace_id", "stream", "envelope_from", "dsn_notify", "dsn_json", "created_at", "mime"])
+      .where("id", "in", ids)
+      .execute();
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          id: r.id,
+          workspaceId: r.workspace_id,
+          stream: r.stream,
+          envelopeFrom: r.envelope_from,
+          notifyFailure: r.dsn_notify === 1,
+          dsnJson: r.dsn_json,
+          acceptedAt: r.created_at,
+          headers: headerBlock(Buffer.from(r.mime)),
+        },
+      ]),
+    );
+  }
+
+  async search(db: Db, q: MessageSearch): Promise<{ total: number; records: MessageRecord[] }> {
     let query = db.selectFrom("messages").where("workspace_id", "=", q.workspaceId);
     if (q.stream) query = query.where("stream", "=", q.stream);
     if (q.tag) query = query.where("tag", "=", q.tag);
-    if (q.status) query = query.where("status", "=", q.status);
+    if (q.state) query = query.where("state", "=", q.state);
     if (q.subject) query = query.where("subject", "like", `%${escapeLike(q.subject)}%`);
-    if (q.fromEmail) query = query.where("from_header", "like", `%${escapeLike(q.fromEmail)}%`);
+    if (q.fromEmail) query = query.where("from_json", "like", `%${escapeLike(q.fromEmail)}%`);
     if (q.fromDate !== undefined) query = query.where("created_at", ">=", q.fromDate);
     if (q.toDate !== undefined) query = query.where("created_at", "<=", q.toDate);
     if (q.recipient) {
@@ -122,26 +171,54 @@ export class MessagesRepository {
       );
     }
     const totalRow = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-    const rows = await query
-      .select([...SUMMARY_COLUMNS])
-      .orderBy("created_at", "desc")
-      .orderBy("id")
-      .limit(q.count)
-      .offset(q.offset)
-      .execute();
-    return { total: Number(totalRow.n), rows };
+    const rows = await query.select([...RECORD_COLUMNS]).orderBy("created_at", "desc").orderBy("id").limit(q.count).offset(q.offset).execute();
+    return { total: Number(totalRow.n), records: rows.map(toRecord) };
   }
 
-  async findById(db: Db, workspaceId: string, id: string): Promise<MessageRow | null> {
+  async findById(db: Db, workspaceId: string, id: string): Promise<{ record: MessageRecord; textBody: string | null; htmlBody: string | null; mime: Buffer } | null> {
     const row = await db.selectFrom("messages").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
-    return row ?? null;
+    return row ? { record: toRecord(row), textBody: row.text_body, htmlBody: row.html_body, mime: Buffer.from(row.mime) } : null;
   }
 
-  async events(db: Db, messageId: string) {
-    return db.selectFrom("message_events").selectAll().where("message_id", "=", messageId).orderBy("id").execute();
-  }
-
+  /** A message's deliveries (tests and tools read them; the API reads events). */
   async deliveries(db: Db, messageId: string) {
     return db.selectFrom("deliveries").selectAll().where("message_id", "=", messageId).orderBy("id").execute();
   }
+}
+
+function toRecord(row: RecordRow): MessageRecord {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    stream: row.stream,
+    envelopeFrom: row.envelope_from,
+    from: address(JSON.parse(row.from_json)),
+    to: addresses(row.to_json),
+    cc: addresses(row.cc_json),
+    bcc: addresses(row.bcc_json),
+    subject: row.subject,
+    tag: row.tag,
+    metadata: JSON.parse(row.metadata_json) as Record<string, string>,
+    trackOpens: row.track_opens === 1,
+    linkTracking: row.track_links as LinkTracking,
+    failureNotices: row.dsn_notify === 1,
+    attachments: JSON.parse(row.attachments_json) as string[],
+    sandboxed: row.sandboxed === 1,
+    state: row.state,
+    acceptedAt: row.created_at,
+  };
+}
+
+function address(stored: { address: string; name: string }): Address {
+  return { email: stored.address, name: stored.name };
+}
+
+function addresses(json: string): Address[] {
+  return (JSON.parse(json) as Array<{ address: string; name: string }>).map(address);
+}
+
+/** The header block of a raw message, up to the blank line that ends it. */
+function headerBlock(mime: Buffer): Buffer {
+  const end = mime.indexOf("\r\n\r\n");
+  return end < 0 ? mime : mime.subarray(0, end + 2);
 }

@@ -3,17 +3,16 @@
 // Several workers, in one process or many, can run against one database: claims never overlap
 // (see DeliveriesRepository.claimDue) and a worker that dies only delays its claimed rows until
 // the lease runs out.
-import { decodeDsnRequest } from "../messages/dsn-request.js";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
 import { verpAddress } from "../bounces/verp.js";
 import { domainOf } from "../shared/email-address.js";
-import type { MessagesRepository } from "../messages/messages.repository.js";
+import type { MessagesService } from "../messages/messages.service.js";
 import type { DeliveryJob, RecipientOutcome, Transport } from "./mta.types.js";
 import type { ClaimedDelivery, DeliveriesRepository } from "./queue/deliveries.repository.js";
-import type { MessageInfo, OutcomeRecorder, RecordItem } from "./queue/outcome.recorder.js";
+import type { OutcomeRecorder, RecordItem } from "./queue/outcome.recorder.js";
 
 /** How the envelope sender (MAIL FROM) of each delivery is chosen. */
 export type EnvelopePolicy =
@@ -43,7 +42,7 @@ export interface MtaWorkerDeps {
   logger: Logger;
   transport: Transport;
   deliveries: DeliveriesRepository;
-  messages: MessagesRepository;
+  messages: Pick<MessagesService, "forDelivery">;
   recorder: OutcomeRecorder;
   signer?: MessageSigner;
 }
@@ -154,7 +153,7 @@ export class MtaWorker {
     for (const row of rows) this.held.set(row.id, row);
 
     const messageIds = [...new Set(rows.map((r) => r.messageId))];
-    const loaded = await this.deps.messages.loadForDelivery(this.deps.store.db, messageIds);
+    const loaded = await this.deps.messages.forDelivery(this.deps.store.db, messageIds);
     const byId = new Map(loaded.map((m) => [m.id, m]));
 
     // Without VERP, one SMTP transaction per (message, recipient domain): RFC 5321 lets one DATA
@@ -180,33 +179,19 @@ export class MtaWorker {
         for (const row of group) this.held.delete(row.id);
         continue;
       }
-      const info: MessageInfo = {
-        id: message.id,
-        workspaceId: message.workspace_id,
-        stream: message.stream,
-        fromHeader: message.from_header,
-        subject: message.subject,
-        tag: message.tag,
-        envelopeFrom: message.envelope_from,
-        notifyFailure: message.dsn_notify === 1,
-        dsn: decodeDsnRequest(message.dsn_json),
-        receivedAt: message.created_at,
-        originalHeaders: headerBlock(message.mime),
-      };
       let raw = signed.get(message.id);
       if (!raw) {
-        const mime = Buffer.from(message.mime);
         // A notice with a null sender (a DSN) has no From domain of ours to sign for.
-        raw = this.deps.signer && message.envelope_from ? this.deps.signer.sign(mime, domainOf(message.envelope_from)) : Promise.resolve(mime);
+        raw = this.deps.signer && message.envelopeFrom ? this.deps.signer.sign(message.mime, domainOf(message.envelopeFrom)) : Promise.resolve(message.mime);
         raw.catch(() => undefined); // each attempt awaits it and handles the failure
         signed.set(message.id, raw);
       }
-      void this.attempt(group, info, message.envelope_from, raw);
+      void this.attempt(group, message.envelopeFrom, raw);
     }
     return rows.length;
   }
 
-  private async attempt(group: ClaimedDelivery[], message: MessageInfo, fromAddress: string, raw: Promise<Buffer>): Promise<void> {
+  private async attempt(group: ClaimedDelivery[], fromAddress: string, raw: Promise<Buffer>): Promise<void> {
     let items: RecordItem[];
     const first = group[0]!;
     const envelope = this.options.envelope;
@@ -223,7 +208,6 @@ export class MtaWorker {
       const result = await this.deps.transport.deliver(job);
       const byRecipient = new Map(result.outcomes.map((o) => [o.recipient, o.outcome]));
       items = group.map((delivery) => ({
-        message,
         delivery,
         outcome: byRecipient.get(delivery.recipient) ?? missingOutcome(),
         attempt: result,
@@ -233,7 +217,7 @@ export class MtaWorker {
       // infrastructure fault, so defer rather than lose or bounce the mail.
       this.deps.logger.error({ err, domain: first.domain }, "delivery failed unexpectedly; deferring");
       const outcome: RecipientOutcome = { kind: "deferred", reply: null, reason: `internal error: ${(err as Error).message}` };
-      items = group.map((delivery) => ({ message, delivery, outcome, attempt: { remoteHost: null, remoteIp: null, tls: false } }));
+      items = group.map((delivery) => ({ delivery, outcome, attempt: { remoteHost: null, remoteIp: null, tls: false } }));
     }
     try {
       await this.deps.recorder.record(items);
@@ -244,12 +228,6 @@ export class MtaWorker {
       if (this.options.concurrency - this.held.size >= this.minClaim) this.wake();
     }
   }
-}
-
-/** The header block of a raw message, up to the blank line that ends it. */
-function headerBlock(mime: Buffer): Buffer {
-  const end = mime.indexOf("\r\n\r\n");
-  return end < 0 ? mime : mime.subarray(0, end + 2);
 }
 
 function missingOutcome(): RecipientOutcome {

@@ -47,7 +47,7 @@ test("X-PM headers are applied and removed; Posthorn sets Message-ID and Date", 
     raw,
     notifyFailure: true,
   });
-  const row = (await services.messages.findById(store.db, workspace.id, accepted.messageId))!;
+  const row = await services.messages.details(workspace.id, accepted.messageId);
   const mime = row.mime.toString("latin1");
   assert.doesNotMatch(mime, /^X-PM-/im);
   assert.match(mime, new RegExp(`^Message-ID: <${accepted.messageId}@mx\\.posthorn\\.test>\\r$`, "m"));
@@ -56,10 +56,10 @@ test("X-PM headers are applied and removed; Posthorn sets Message-ID and Date", 
   assert.match(mime, /^X-Other:\r\n folded value\r\n/m, "other fields pass through byte for byte");
   assert.ok(mime.endsWith("\r\n\r\nHello.\r\n"));
   assert.deepEqual(
-    [row.stream, row.tag, row.metadata_json, row.track_opens, row.track_links, row.dsn_notify, row.subject, row.from_header, row.envelope_from],
-    ["broadcast", "welcome", '{"Order-Id":"42"}', 1, "HtmlOnly", 1, "Résumé", "Café <shop@brand.test>", "bounces@brand.test"],
+    [row.stream, row.tag, row.metadata, row.trackOpens, row.linkTracking, row.failureNotices, row.subject, row.from, row.envelopeFrom],
+    ["broadcast", "welcome", { "Order-Id": "42" }, true, "html-only", true, "Résumé", { email: "shop@brand.test", name: "Café" }, "bounces@brand.test"],
   );
-  assert.deepEqual(JSON.parse(row.bcc_json), [{ Email: "hidden@example.test", Name: "" }]);
+  assert.deepEqual(row.bcc, [{ email: "hidden@example.test", name: "" }]);
   const deliveries = await services.messages.deliveries(store.db, accepted.messageId);
   assert.deepEqual(deliveries.map((d) => [d.recipient, d.state]), [["ada@example.test", "queued"], ["hidden@example.test", "queued"]]);
 });
@@ -71,7 +71,7 @@ test("X-PM-KeepID keeps the client's Message-ID", async () => {
     raw: message(["From: a@brand.test", "Message-ID: <mine@brand.test>", "X-PM-KeepID: true"]),
     notifyFailure: false,
   });
-  const row = (await services.messages.findById(store.db, workspace.id, accepted.messageId))!;
+  const row = await services.messages.details(workspace.id, accepted.messageId);
   assert.match(row.mime.toString(), /^Message-ID: <mine@brand\.test>\r$/m);
 });
 
@@ -81,7 +81,7 @@ test("inactive recipients are recorded as suppressed, even when all of them are"
   assert.deepEqual(accepted.suppressed, ["gone@example.test"]);
   const deliveries = await services.messages.deliveries(store.db, accepted.messageId);
   assert.deepEqual(deliveries.map((d) => d.state), ["suppressed"]);
-  assert.equal((await services.messages.findById(store.db, workspace.id, accepted.messageId))!.status, "Sent");
+  assert.equal((await services.messages.details(workspace.id, accepted.messageId)).state, "finished");
 });
 
 test("bad submissions are refused with coded errors and store nothing", async () => {
@@ -105,16 +105,16 @@ test("bad submissions are refused with coded errors and store nothing", async ()
 test("a sandboxed workspace records the message as Processed and creates no delivery", async () => {
   const sandboxed = (await services.workspaces.create("raw-sandbox", { sandbox: true })).workspace;
   const accepted = await acceptRaw(sandboxed, { envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test", "Subject: test"]), notifyFailure: false });
-  const row = await services.messages.findById(store.db, sandboxed.id, accepted.messageId);
-  assert.equal(row?.status, "Processed");
-  assert.equal(row?.sandboxed, 1);
+  const row = await services.messages.details(sandboxed.id, accepted.messageId);
+  assert.equal(row.state, "sandboxed");
+  assert.equal(row.sandboxed, true);
   assert.deepEqual(await services.messages.deliveries(store.db, accepted.messageId), []);
 });
 
 test("an SMTP token pair's stream is used, and X-PM-Message-Stream may only repeat it", async () => {
   const submission = (headers: string[]) => ({ envelopeFrom: "a@brand.test", recipients: ["b@example.test"], raw: message(["From: a@brand.test", ...headers]), notifyFailure: false, stream: "broadcast" });
   const accepted = await acceptRaw(workspace, submission([]));
-  assert.equal((await services.messages.findById(store.db, workspace.id, accepted.messageId))?.stream, "broadcast");
+  assert.equal((await services.messages.details(workspace.id, accepted.messageId)).stream, "broadcast");
   await acceptRaw(workspace, submission(["X-PM-Message-Stream: broadcast"]));
   await assert.rejects(acceptRaw(workspace, submission(["X-PM-Message-Stream: outbound"])), (err: unknown) => isPosthornError(err, "STREAM_NOT_SENDABLE"));
 });

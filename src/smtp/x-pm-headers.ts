@@ -4,7 +4,7 @@
 // for us, not for the recipients.
 import libmime from "libmime";
 import type { Submission } from "../messages/accept/submission.js";
-import type { TrackLinks } from "../messages/message.types.js";
+import type { LinkTracking } from "../messages/message.types.js";
 import { MESSAGE_INVALID } from "../messages/messages.errors.js";
 import { DEFAULT_MESSAGE_LIMITS } from "../messages/message.validation.js";
 import { fieldValue, joinMessage, splitMessage, type HeaderField } from "../messages/raw-headers.js";
@@ -26,7 +26,7 @@ export interface SmtpMessage {
   stream?: string | null;
 }
 
-const TRACK_LINKS: Record<string, TrackLinks> = { none: "None", htmlandtext: "HtmlAndText", htmlonly: "HtmlOnly", textonly: "TextOnly" };
+const TRACK_LINKS: Record<string, LinkTracking> = { none: "none", htmlandtext: "html-and-text", htmlonly: "html-only", textonly: "text-only" };
 const METADATA_PREFIX = "x-pm-metadata-";
 
 /** The submission an SMTP message makes; throws MESSAGE_INVALID for an instruction we cannot follow. */
@@ -55,12 +55,12 @@ interface Instructions {
   tag: string | null;
   metadata: Record<string, string>;
   trackOpens: boolean;
-  trackLinks: TrackLinks;
+  trackLinks: LinkTracking;
   keepId: boolean;
 }
 
 function readInstructions(fields: HeaderField[]): Instructions {
-  const result: Instructions = { count: 0, stream: null, tag: null, metadata: {}, trackOpens: false, trackLinks: "None", keepId: false };
+  const result: Instructions = { count: 0, stream: null, tag: null, metadata: {}, trackOpens: false, trackLinks: "none", keepId: false };
   for (const field of fields) {
     if (!isInstruction(field)) continue;
     result.count += 1;

@@ -9,6 +9,8 @@ import { destinationSlots } from "./migrations/003-destination-slots.js";
 import { fairClaims } from "./migrations/004-fair-claims.js";
 import { dsnNotify } from "./migrations/005-dsn-notify.js";
 import { inbound } from "./migrations/006-inbound.js";
+import { events } from "./migrations/007-events.js";
+import { messageWords } from "./migrations/008-message-words.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -17,6 +19,8 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["004_fair_claims", fairClaims],
   ["005_dsn_notify", dsnNotify],
   ["006_inbound", inbound],
+  ["007_events", events],
+  ["008_message_words", messageWords],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

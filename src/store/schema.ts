@@ -42,7 +42,9 @@ export interface MessagesTable {
   workspace_id: string;
   stream: string;
   envelope_from: string;
-  from_header: string;
+  /** {address, name} of the From header; address "" when the header names no mailbox. */
+  from_json: string;
+  /** [{address, name}] as written in To, Cc, and the envelope recipients in neither (Bcc). */
   to_json: string;
   cc_json: string;
   bcc_json: string;
@@ -50,20 +52,23 @@ export interface MessagesTable {
   tag: string | null;
   metadata_json: string;
   track_opens: number;
+  /** none, html-and-text, html-only or text-only. */
   track_links: string;
   attachments_json: string;
   text_body: string | null;
   html_body: string | null;
   mime: Buffer;
   sandboxed: number;
-  /** "Queued" until every delivery has a final outcome, then "Sent"; "Processed" when sandboxed. */
-  status: string;
+  state: MessageState;
   /** 1: send an RFC 3464 failure notice to envelope_from when a recipient bounces or expires. */
   dsn_notify: Generated<number>;
   /** RFC 3461 parameters of an SMTP submission (src/messages/dsn-request.ts); null for API mail. */
   dsn_json: Generated<string | null>;
   created_at: number;
 }
+
+/** queued until every delivery has a final outcome, then finished; sandboxed messages have no delivery. */
+export type MessageState = "queued" | "finished" | "sandboxed";
 
 export type DeliveryState = "queued" | "deferred" | "delivered" | "bounced" | "suppressed" | "expired";
 
@@ -73,6 +78,8 @@ export interface DeliveriesTable {
   workspace_id: string;
   recipient: string;
   domain: string;
+  /** The message's stream, which every event about the delivery names. */
+  stream: Generated<string>;
   state: DeliveryState;
   attempts: number;
   /** When the delivery is next due. A claim moves it to the lease's end, so an abandoned claim comes due again. */
@@ -82,16 +89,6 @@ export interface DeliveriesTable {
   last_reply: string | null;
   created_at: number;
   updated_at: number;
-}
-
-export interface MessageEventsTable {
-  id: Generated<number>;
-  message_id: string;
-  workspace_id: string;
-  recipient: string;
-  type: string;
-  details_json: string;
-  created_at: number;
 }
 
 export interface BouncesTable {
@@ -129,7 +126,6 @@ export interface Database {
   streams: StreamsTable;
   messages: MessagesTable;
   deliveries: DeliveriesTable;
-  message_events: MessageEventsTable;
   bounces: BouncesTable;
   suppressions: SuppressionsTable;
 }
@@ -138,5 +134,4 @@ export type MessageRow = Selectable<MessagesTable>;
 export type NewMessageRow = Insertable<MessagesTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type NewDeliveryRow = Insertable<DeliveriesTable>;
-export type NewMessageEventRow = Insertable<MessageEventsTable>;
 export type BounceRow = Selectable<BouncesTable>;

@@ -31,7 +31,8 @@ export interface Store {
    * settles after the shared commit is durable.
    */
   writeGrouped<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
-  migrate(): Promise<void>;
+  /** Applies the migrations not yet applied: all, or up to and including the one named (tests of a migration). */
+  migrate(upTo?: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -201,9 +202,9 @@ function makeStore(dialect: Dialect, db: Db, write: Store["write"], beforeClose:
     db,
     write,
     writeGrouped,
-    async migrate() {
+    async migrate(upTo?: string) {
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
-      const { error, results } = await migrator.migrateToLatest();
+      const { error, results } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
       if (error) {
         const failed = results?.find((r) => r.status === "Error");
         throw new Error(`migration ${failed?.migrationName ?? "?"} failed: ${(error as Error).message ?? String(error)}`);

@@ -22,13 +22,14 @@ export class SuppressionsRepository {
     return found;
   }
 
-  /** Adds a suppression; an existing one for the address keeps its original reason and time. */
-  async insertIfAbsent(db: Db, row: SuppressionsTable): Promise<void> {
-    await db
+  /** Adds a suppression; an existing one for the address keeps its original reason and time. True when added. */
+  async insertIfAbsent(db: Db, row: SuppressionsTable): Promise<boolean> {
+    const result = await db
       .insertInto("suppressions")
       .values(row)
       .onConflict((oc) => oc.columns(["workspace_id", "stream", "email_key"]).doNothing())
-      .execute();
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   async list(db: Db, workspaceId: string, stream: string): Promise<SuppressionsTable[]> {

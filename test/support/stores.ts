@@ -10,20 +10,20 @@ import { openStore, type Store } from "../../src/store/store.js";
 
 export interface StoreTarget {
   name: "sqlite" | "postgres";
-  /** Opens a new, migrated, empty store; closing it removes its data. */
-  open(): Promise<Store>;
+  /** Opens a new, migrated (up to `upTo`, or wholly), empty store; closing it removes its data. */
+  open(upTo?: string): Promise<Store>;
 }
 
 export function storeTargets(): StoreTarget[] {
   const targets: StoreTarget[] = [{ name: "sqlite", open: openTempSqlite }];
-  if (process.env.TEST_DATABASE_URL) targets.push({ name: "postgres", open: () => openTempPostgres(process.env.TEST_DATABASE_URL!) });
+  if (process.env.TEST_DATABASE_URL) targets.push({ name: "postgres", open: (upTo) => openTempPostgres(process.env.TEST_DATABASE_URL!, upTo) });
   return targets;
 }
 
-export async function openTempSqlite(): Promise<Store> {
+export async function openTempSqlite(upTo?: string): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), "posthorn-test-"));
   const store = openStore({ dataDir: dir, databaseUrl: null });
-  await store.migrate();
+  await store.migrate(upTo);
   const close = store.close.bind(store);
   return Object.assign(store, {
     close: async () => {
@@ -53,10 +53,10 @@ export async function createTempDatabase(serverUrl: string): Promise<{ url: stri
   };
 }
 
-async function openTempPostgres(serverUrl: string): Promise<Store> {
+async function openTempPostgres(serverUrl: string, upTo?: string): Promise<Store> {
   const { url, drop } = await createTempDatabase(serverUrl);
   const store = openStore({ dataDir: "", databaseUrl: url });
-  await store.migrate();
+  await store.migrate(upTo);
   const close = store.close.bind(store);
   return Object.assign(store, {
     close: async () => {

@@ -37,13 +37,13 @@ describe("parsePostmarkMessage maps Postmark fields onto the draft", () => {
       metadata: { customer: "42" },
       stream: "broadcast",
       trackOpens: true,
-      trackLinks: "HtmlAndText",
+      trackLinks: "html-and-text",
     });
   });
 
   const empty = {
     from: null, to: null, cc: null, bcc: null, replyTo: null, subject: null, htmlBody: null, textBody: null, tag: null,
-    headers: [], attachments: [], metadata: {}, stream: null, trackOpens: false, trackLinks: "None",
+    headers: [], attachments: [], metadata: {}, stream: null, trackOpens: false, trackLinks: "none",
   };
 
   it("treats absent and null fields alike", () => {
@@ -60,7 +60,7 @@ describe("parsePostmarkMessage maps Postmark fields onto the draft", () => {
   });
 
   it("accepts TrackLinks in any case and returns the canonical spelling", () => {
-    assert.equal(parsePostmarkMessage({ TrackLinks: "htmlonly" }).trackLinks, "HtmlOnly");
+    assert.equal(parsePostmarkMessage({ TrackLinks: "htmlonly" }).trackLinks, "html-only");
   });
 
   it("leaves missing attachment Name and Content for validation to report", () => {

@@ -1,12 +1,11 @@
 // Maps a Postmark `Message` JSON body (POST /email) onto the domain's MessageDraft. Only JSON
 // types are checked here; what the values mean is validateMessage's job. Field names match as
 // Postmark spells them; unknown fields are ignored and null means absent, as Postmark does.
-import type { CustomHeader, MessageDraft, TrackLinks } from "../../messages/message.types.js";
+import type { CustomHeader, LinkTracking, MessageDraft } from "../../messages/message.types.js";
 import { MESSAGE_INVALID } from "../../messages/messages.errors.js";
+import { TRACK_LINKS, linkTrackingOf } from "./postmark-words.js";
 
 type Json = Record<string, unknown>;
-
-const TRACK_LINKS: readonly TrackLinks[] = ["None", "HtmlAndText", "HtmlOnly", "TextOnly"];
 
 export function parsePostmarkMessage(body: unknown): MessageDraft {
   if (!isObject(body)) throw MESSAGE_INVALID("The request body must be a JSON object (a Postmark Message).");
@@ -105,13 +104,13 @@ function parseTrackOpens(v: unknown): boolean {
   return v;
 }
 
-function parseTrackLinks(v: unknown): TrackLinks {
-  if (v === undefined || v === null) return "None";
+function parseTrackLinks(v: unknown): LinkTracking {
+  if (v === undefined || v === null) return "none";
   if (typeof v !== "string") throw wrongType("TrackLinks", "a string", v);
   // Matched without regard to case (lenient, and unambiguous); the canonical spelling is kept.
   const match = TRACK_LINKS.find((t) => t.toLowerCase() === v.toLowerCase());
   if (match === undefined) {
     throw MESSAGE_INVALID(`'TrackLinks' must be one of ${TRACK_LINKS.join(", ")}, not '${clip(v)}'.`, { field: "TrackLinks" });
   }
-  return match;
+  return linkTrackingOf(match);
 }

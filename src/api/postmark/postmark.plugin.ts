@@ -2,8 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WorkspacesService, Workspace } from "../../workspaces/workspaces.service.js";
 import type { AcceptService } from "../../messages/accept/accept.service.js";
-import type { MessagesRepository } from "../../messages/messages.repository.js";
-import type { Store } from "../../store/store.js";
+import type { MessagesService } from "../../messages/messages.service.js";
 import type { InboundService } from "../../inbound/inbound.service.js";
 import { TokenInvalid } from "../../workspaces/workspaces.errors.js";
 import { installJsonParsers } from "./json-body.js";
@@ -14,10 +13,9 @@ import { inboundRulesRoutes } from "./inbound-rules.routes.js";
 import { serverRoutes } from "./server.routes.js";
 
 export interface PostmarkApiDeps {
-  store: Store;
   workspaces: WorkspacesService;
   accept: AcceptService;
-  messages: MessagesRepository;
+  messages: MessagesService;
   /** Inbound messages, inbound rules and the workspace's inbound settings (GET/PUT /server). */
   inbound: InboundService;
 }

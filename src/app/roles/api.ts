@@ -28,7 +28,6 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
   const { config, store } = deps;
   const http: FastifyInstance = buildHttpServer({
     logger: deps.logger,
-    store,
     workspaces: deps.workspaces,
     accept: deps.accept,
     messages: deps.messages,

@@ -14,8 +14,8 @@ import { createMxResolver } from "../../mta/routing/mx.resolver.js";
 import { createSmtpTransport } from "../../mta/smtp-client/smtp.transport.js";
 import { openDestinationLimits } from "../../mta/shaping/destination-limits.loader.js";
 import { ConnectionSlotsRepository } from "../../mta/shaping/connection-slots.repository.js";
-import type { MessagesRepository } from "../../messages/messages.repository.js";
-import type { BouncesService } from "../../bounces/bounces.service.js";
+import type { MessagesService } from "../../messages/messages.service.js";
+import type { Outbox } from "../../events/outbox.js";
 import { verpSecret } from "../../bounces/verp.js";
 import type { SendingDomainsService } from "../../sending-domains/sending-domains.service.js";
 import { createDkimSigner } from "../../sending-domains/dkim.signer.js";
@@ -29,8 +29,8 @@ export interface MtaRoleDeps {
   clock: Clock;
   store: Store;
   deliveries: DeliveriesRepository;
-  messages: MessagesRepository;
-  bounces: BouncesService;
+  messages: MessagesService;
+  outbox: Outbox;
   domains: SendingDomainsService;
   encryptionKey: Buffer;
   /** Replaces the SMTP transport (benchmarks measuring the queue alone). */
@@ -48,19 +48,15 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
   const { config, logger, clock, store, domains } = deps;
   const transport = deps.transport ?? createMtaTransport(config, logger, store);
   const signPool = createDkimSignPool();
-  let worker: MtaWorker | null = null;
   const recorder = new OutcomeRecorder({
     store,
     clock,
     logger: logger.child({ component: "mta" }),
     retry: { scheduleMs: config.delivery.retryScheduleMs, maxAgeMs: config.delivery.maxQueueAgeMs },
     deliveries: deps.deliveries,
-    messages: deps.messages,
-    bounces: deps.bounces,
-    hostname: config.hostname,
-    onQueued: () => worker?.wake(),
+    outbox: deps.outbox,
   });
-  worker = new MtaWorker(
+  const worker = new MtaWorker(
     {
       store,
       clock,
@@ -82,11 +78,10 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
   worker.start();
   // DNS rechecks of sending domains ride with the MTA role, which needs their results.
   const recheck = startDomainRecheck({ service: domains, intervalMs: config.dkim.recheckIntervalMs, logger: logger.child({ component: "sending-domains" }) });
-  const running = worker;
   return {
-    wake: () => running.wake(),
+    wake: () => worker.wake(),
     async stop(deadlineMs) {
-      await Promise.all([running.stop(deadlineMs), recheck.stop()]);
+      await Promise.all([worker.stop(deadlineMs), recheck.stop()]);
       await transport.close();
       await signPool.close();
     },

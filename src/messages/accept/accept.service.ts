@@ -11,6 +11,7 @@ import type { PosthornError } from "../../shared/errors.js";
 import type { Workspace } from "../../workspaces/workspaces.service.js";
 import type { Address } from "../message.types.js";
 import type { MessagesRepository } from "../messages.repository.js";
+import type { EventEmitter } from "../../events/outbox.js";
 import type { AcceptStep } from "./accept.step.js";
 import type { Candidate, MessageView } from "./candidate.js";
 import type { Submission } from "./submission.js";
@@ -35,6 +36,7 @@ export interface AcceptDeps {
   store: Store;
   clock: Clock;
   messages: MessagesRepository;
+  outbox: EventEmitter;
   /** In order; see accept.step.ts. */
   steps: AcceptStep[];
   /** Ask for failure notices (RFC 3464) for submissions that do not say (POSTHORN_DSN_FOR_API). */
@@ -72,7 +74,10 @@ export class AcceptService {
     const passed = candidates.filter((c) => c.error === null);
     if (passed.length > 0) {
       const rows = acceptedRows(passed, now, this.deps.failureNoticesByDefault);
-      await this.deps.store.writeGrouped((trx) => this.deps.messages.insertAccepted(trx, rows.messages, rows.deliveries, rows.events));
+      await this.deps.store.writeGrouped(async (trx) => {
+        await this.deps.messages.insertAccepted(trx, rows.messages, rows.deliveries);
+        await this.deps.outbox.emit(trx, rows.events);
+      });
       if (rows.deliveries.some((d) => d.state === "queued")) this.deps.onQueued?.();
     }
     return candidates.map((c) =>

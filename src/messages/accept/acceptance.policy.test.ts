@@ -15,7 +15,7 @@ const recipients = (n: number, domain = "example.org") => Array.from({ length: n
 function structured(over: Partial<MessageDraft> = {}) {
   const draft: MessageDraft = {
     from: "Shop <orders@shop.example>", to: "ana@example.org", cc: null, bcc: null, replyTo: null, subject: "Your order",
-    htmlBody: null, textBody: "Thanks!", tag: null, headers: [], attachments: [], metadata: {}, stream: null, trackOpens: false, trackLinks: "None",
+    htmlBody: null, textBody: "Thanks!", tag: null, headers: [], attachments: [], metadata: {}, stream: null, trackOpens: false, trackLinks: "none",
     ...over,
   };
   return viewOfStructured(validateMessage(draft));
@@ -99,6 +99,6 @@ describe("the acceptance policy", () => {
 
 const DRAFT: MessageDraft = {
   from: "orders@shop.example", to: "ana@example.org", cc: null, bcc: null, replyTo: null, subject: "", htmlBody: null, textBody: "x",
-  tag: null, headers: [], attachments: [], metadata: {}, stream: null, trackOpens: false, trackLinks: "None",
+  tag: null, headers: [], attachments: [], metadata: {}, stream: null, trackOpens: false, trackLinks: "none",
 };
 const DEFAULTS = { maxRecipients: 50, maxMessageBytes: 10 * 1024 * 1024, maxBodyBytes: 5 * 1024 * 1024, maxSubjectChars: 2000, maxTagChars: 1000, maxMetadataFields: 10, maxMetadataKeyChars: 20, maxMetadataValueChars: 80 };

@@ -1,8 +1,9 @@
 // The rows an accepted message becomes, whichever door it came by: the message (its record and its
 // MIME) and one delivery per unique recipient — queued, or for an address inactive on the stream,
-// final at once as suppressed with an event saying so, so every recipient has a recorded outcome.
-// A sandboxed workspace's message gets no delivery at all: nothing may leave.
-import type { NewDeliveryRow, NewMessageEventRow, NewMessageRow } from "../../store/schema.js";
+// final at once as suppressed with an event saying so, so every recipient has a recorded outcome —
+// and the events that say so. A sandboxed workspace's message gets no delivery: nothing may leave.
+import type { NewDeliveryRow, NewMessageRow } from "../../store/schema.js";
+import type { NewEvent } from "../../events/event-map.js";
 import { domainOf } from "../../shared/email-address.js";
 import { encodeDsnRequest } from "../dsn-request.js";
 import type { Address } from "../message.types.js";
@@ -11,7 +12,7 @@ import type { Candidate } from "./candidate.js";
 export interface AcceptedRows {
   messages: NewMessageRow[];
   deliveries: NewDeliveryRow[];
-  events: NewMessageEventRow[];
+  events: NewEvent[];
 }
 
 export function acceptedRows(candidates: Candidate[], now: number, failureNoticesByDefault: boolean): AcceptedRows {
@@ -25,10 +26,10 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
       workspace_id: workspace.id,
       stream: c.stream,
       envelope_from: view.envelopeFrom,
-      from_header: view.from === null ? "" : view.from.email ? formatAddress(view.from) : view.from.name,
-      to_json: JSON.stringify(view.to.map(toStored)),
-      cc_json: JSON.stringify(view.cc.map(toStored)),
-      bcc_json: JSON.stringify(view.bcc.map(toStored)),
+      from_json: JSON.stringify(stored(view.from ?? { email: "", name: "" })),
+      to_json: JSON.stringify(view.to.map(stored)),
+      cc_json: JSON.stringify(view.cc.map(stored)),
+      bcc_json: JSON.stringify(view.bcc.map(stored)),
       subject: view.subject,
       tag: submission.tag,
       metadata_json: JSON.stringify(submission.metadata),
@@ -39,11 +40,13 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
       html_body: view.htmlBody,
       mime: c.mime!,
       sandboxed: sandboxed ? 1 : 0,
-      status: sandboxed ? "Processed" : allSuppressed ? "Sent" : "Queued",
+      state: sandboxed ? "sandboxed" : allSuppressed ? "finished" : "queued",
       dsn_notify: (submission.failureNotices ?? failureNoticesByDefault) ? 1 : 0,
       dsn_json: submission.dsn ? encodeDsnRequest(submission.dsn) : null,
       created_at: now,
     });
+    const about = { workspaceId: workspace.id, messageId: c.id };
+    rows.events.push({ ...about, recipient: null, type: "message.accepted", data: { stream: c.stream, recipients: c.recipients.length, tag: submission.tag, sandboxed } });
     if (sandboxed) continue;
     for (const r of c.recipients) {
       rows.deliveries.push({
@@ -51,6 +54,7 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
         workspace_id: workspace.id,
         recipient: r.email,
         domain: domainOf(r.email),
+        stream: c.stream,
         state: r.suppressed ? "suppressed" : "queued",
         attempts: 0,
         next_attempt_at: now,
@@ -59,28 +63,12 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
         created_at: now,
         updated_at: now,
       });
-      if (r.suppressed) {
-        rows.events.push({
-          message_id: c.id,
-          workspace_id: workspace.id,
-          recipient: r.email,
-          type: "Suppressed",
-          details_json: JSON.stringify({ Summary: "Not delivered: the recipient is inactive on this stream." }),
-          created_at: now,
-        });
-      }
+      if (r.suppressed) rows.events.push({ ...about, recipient: r.email, type: "delivery.suppressed", data: { stream: c.stream } });
     }
   }
   return rows;
 }
 
-function toStored(a: Address) {
-  return { Email: a.email, Name: a.name };
-}
-
-/** A mailbox as a header value: the name quoted when RFC 5322 specials require it. */
-export function formatAddress(a: Address): string {
-  if (!a.name) return a.email;
-  const needsQuotes = /[(),.:;<>@[\\\]"]/.test(a.name);
-  return needsQuotes ? `"${a.name.replace(/(["\\])/g, "\\$1")}" <${a.email}>` : `${a.name} <${a.email}>`;
+function stored(a: Address) {
+  return { address: a.email, name: a.name };
 }

@@ -3,7 +3,7 @@
 // The Postmark API and SMTP submission each translate their input into this and nothing more;
 // every decision about it is acceptance's (accept.service.ts).
 import type { DsnRequest } from "../dsn-request.js";
-import type { OutgoingMessage, TrackLinks } from "../message.types.js";
+import type { LinkTracking, OutgoingMessage } from "../message.types.js";
 
 /** Fields to compose into MIME (the Postmark API today; journeys and templates later). */
 export interface StructuredContent {
@@ -33,7 +33,7 @@ export interface Submission {
   tag: string | null;
   metadata: Record<string, string>;
   trackOpens: boolean;
-  trackLinks: TrackLinks;
+  trackLinks: LinkTracking;
   /** RFC 3464 failure notices to the sender: asked for (true/false), or null for the installation's default. */
   failureNotices: boolean | null;
   /** RFC 3461 parameters as given (NOTIFY and ORCPT per recipient, ENVID, RET). */

@@ -12,6 +12,7 @@ export interface ClaimedDelivery {
   workspaceId: string;
   recipient: string;
   domain: string;
+  stream: string;
   attempts: number;
   createdAt: number;
   leaseOwner: string;
@@ -60,7 +61,7 @@ export class DeliveriesRepository {
       .updateTable("deliveries")
       .set({ lease_owner: input.owner, next_attempt_at: input.leaseUntil, updated_at: input.now })
       .where("id", "in", due)
-      .returning(["id", "message_id", "workspace_id", "recipient", "domain", "attempts", "created_at", "lease_owner"])
+      .returning(["id", "message_id", "workspace_id", "recipient", "domain", "stream", "attempts", "created_at", "lease_owner"])
       .execute();
     return rows.map((r) => ({
       id: Number(r.id),
@@ -68,6 +69,7 @@ export class DeliveriesRepository {
       workspaceId: r.workspace_id,
       recipient: r.recipient,
       domain: r.domain,
+      stream: r.stream,
       attempts: r.attempts,
       createdAt: r.created_at,
       leaseOwner: input.owner,
@@ -186,6 +188,52 @@ export class DeliveriesRepository {
         .where("state", "in", PENDING)
         .execute();
     }
+  }
+
+  /** Recipient domains with the most deliveries waiting, largest first. */
+  async mostWaiting(db: Db, limit: number): Promise<Array<{ domain: string; queued: number; deferred: number; oldestCreatedAt: number }>> {
+    const rows = await db
+      .selectFrom("deliveries")
+      .select((eb) => [
+        "domain",
+        eb.fn.sum<number>(eb.case().when("state", "=", "queued").then(1).else(0).end()).as("queued"),
+        eb.fn.sum<number>(eb.case().when("state", "=", "deferred").then(1).else(0).end()).as("deferred"),
+        eb.fn.min<number>("created_at").as("oldest"),
+        eb.fn.countAll<number>().as("total"),
+      ])
+      .where("state", "in", PENDING)
+      .groupBy("domain")
+      .orderBy("total", "desc")
+      .orderBy("domain")
+      .limit(limit)
+      .execute();
+    return rows.map((d) => ({ domain: d.domain, queued: Number(d.queued), deferred: Number(d.deferred), oldestCreatedAt: Number(d.oldest) }));
+  }
+
+  /** Makes deferred deliveries (of one domain, or all) due now; rows mid-attempt are left alone. Returns how many. */
+  async makeDeferredDue(db: Db, options: { domain?: string; now: number }): Promise<number> {
+    let query = db
+      .updateTable("deliveries")
+      .set({ next_attempt_at: options.now, updated_at: options.now })
+      .where("state", "=", "deferred")
+      // Rows held by a worker are mid-attempt; their outcome decides what comes next.
+      .where("lease_owner", "is", null);
+    if (options.domain) query = query.where("domain", "=", options.domain);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Ends every waiting delivery to a domain that no worker holds as bounced; returns them. */
+  async bounceWaiting(db: Db, domain: string, reply: string, now: number): Promise<Array<{ id: number; messageId: string; workspaceId: string; recipient: string; stream: string }>> {
+    const rows = await db
+      .updateTable("deliveries")
+      .set({ state: "bounced", last_reply: reply, updated_at: now })
+      .where("domain", "=", domain)
+      .where("state", "in", PENDING)
+      .where("lease_owner", "is", null)
+      .returning(["id", "message_id", "workspace_id", "recipient", "stream"])
+      .execute();
+    return rows.map((r) => ({ id: Number(r.id), messageId: r.message_id, workspaceId: r.workspace_id, recipient: r.recipient, stream: r.stream }));
   }
 
   async countByState(db: Db): Promise<Record<string, number>> {

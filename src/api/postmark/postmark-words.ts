@@ -1,0 +1,37 @@
+// Postmark's words for Posthorn's: the enumerations whose spellings differ, in both directions.
+// Records are stored in our words (DESIGN.md § Words); these tables are the only place that knows
+// Postmark's.
+import type { LinkTracking } from "../../messages/message.types.js";
+import type { MessageState } from "../../messages/message.record.js";
+
+/** Postmark's TrackLinks values, as they are spelled on the wire. */
+export const TRACK_LINKS = ["None", "HtmlAndText", "HtmlOnly", "TextOnly"] as const;
+export type PostmarkTrackLinks = (typeof TRACK_LINKS)[number];
+
+const LINK_TRACKING: Record<PostmarkTrackLinks, LinkTracking> = {
+  None: "none",
+  HtmlAndText: "html-and-text",
+  HtmlOnly: "html-only",
+  TextOnly: "text-only",
+};
+
+export function linkTrackingOf(value: PostmarkTrackLinks): LinkTracking {
+  return LINK_TRACKING[value];
+}
+
+export function trackLinksOf(value: LinkTracking): PostmarkTrackLinks {
+  return (Object.keys(LINK_TRACKING) as PostmarkTrackLinks[]).find((k) => LINK_TRACKING[k] === value) ?? "None";
+}
+
+/** An outbound message's Status: Queued while deliveries wait, Sent once all have an outcome, Processed in a sandbox. */
+const STATUS: Record<MessageState, string> = { queued: "Queued", finished: "Sent", sandboxed: "Processed" };
+
+export function statusOf(state: MessageState): string {
+  return STATUS[state];
+}
+
+/** The state a Status filter value asks for (case-insensitive), or undefined when it names none. */
+export function stateOfStatus(status: string): MessageState | undefined {
+  const lower = status.toLowerCase();
+  return (Object.keys(STATUS) as MessageState[]).find((state) => STATUS[state].toLowerCase() === lower);
+}

@@ -1,0 +1,78 @@
+// Every domain event Posthorn records, by type, with the data it carries. A state change and its
+// event are written in the same transaction (outbox.ts); the message's timeline, the webhooks,
+// stats and journeys all read these records, in Posthorn's words: the Postmark and Track API
+// shapes are made from them at their edges.
+//
+// Each attempt's outcome is exactly one of delivered/deferred/bounced/expired: there is no
+// separate "attempted" event that would double the rows per attempt.
+import type { BounceType } from "../bounces/bounce-types.js";
+
+/** What the remote server said in one SMTP attempt, when one was reached. */
+export interface AttemptData {
+  /** The reply as text ("250 2.0.0 Ok"), or our reason when there was none (DNS, timeout). */
+  reply: string;
+  /** The reply's code and enhanced status (RFC 3463), when a server replied. */
+  code: number | null;
+  enhanced: string | null;
+  remoteHost: string | null;
+  remoteIp: string | null;
+  tls: boolean;
+}
+
+/** Where news of a bounce came from. */
+export type BounceOrigin = "session" | "report" | "operator";
+
+export interface EventMap {
+  /** A message was accepted: committed with its deliveries (one event per message). */
+  "message.accepted": { stream: string; recipients: number; tag: string | null; sandboxed: boolean };
+  /** Not attempted: the recipient is inactive on the stream (final from acceptance). */
+  "delivery.suppressed": { stream: string };
+  "delivery.delivered": { stream: string; attempt: AttemptData };
+  /** A transient failure; the next attempt is due at nextAttemptAt (ms since the epoch). */
+  "delivery.deferred": { stream: string; attempt: AttemptData; nextAttemptAt: number };
+  /** Permanently failed: refused during our session, reported later by mail, or purged by an operator. */
+  "delivery.bounced": { stream: string; origin: BounceOrigin; bounceType: BounceType; summary: string; attempt: AttemptData | null };
+  /** Retries ran out (POSTHORN_MAX_QUEUE_AGE); the last attempt's reply, if any. */
+  "delivery.expired": { stream: string; attempts: number; summary: string; attempt: AttemptData };
+  /** A delivery status report says the message is delayed; the delivery's state does not change. */
+  "delivery.delayed": { stream: string; summary: string };
+  /** An automatic reply (out of office) came back to the delivery's return path. */
+  "delivery.auto-replied": { stream: string; summary: string };
+  /** The recipient reported the message as spam (a feedback-loop report). */
+  "delivery.complained": { stream: string; feedbackType: string; summary: string };
+  /** A bounce record was made (Postmark's bounce, with its BounceID) because of the event `cause`. */
+  "bounce.recorded": { bounceId: number; bounceType: BounceType; stream: string; cause: number };
+  /** A complaint was recorded as a SpamComplaint bounce record because of the event `cause`. */
+  "complaint.recorded": { bounceId: number; stream: string; cause: number };
+  /** The address became inactive on the stream. */
+  "suppression.added": { stream: string; reason: "HardBounce" | "SpamComplaint" | "ManualSuppression"; origin: "Recipient" | "Customer" | "Admin" };
+  /** Mail for an inbound stream was received and stored (messageId is the inbound message's id). */
+  "inbound.received": { stream: string; blocked: boolean };
+  /** A user asked for a failed inbound message's webhook to be posted again. */
+  "inbound.retried": Record<string, never>;
+  /** A user let a blocked inbound message through. */
+  "inbound.bypassed": Record<string, never>;
+}
+
+export type EventType = keyof EventMap;
+
+/** An event of one type as a domain emits it. `messageId` and `recipient` say what it is about, when it is about one. */
+export interface NewEventOf<T extends EventType> {
+  type: T;
+  workspaceId: string;
+  messageId: string | null;
+  recipient: string | null;
+  data: EventMap[T];
+}
+
+/** Any event as emitted: a union discriminated by `type`, so a switch narrows `data`. */
+export type NewEvent = { [T in EventType]: NewEventOf<T> }[EventType];
+
+/** An event as recorded: with its id (its order among all events) and when it happened. */
+export type RecordedEventOf<T extends EventType> = NewEventOf<T> & { id: number; createdAt: number };
+export type RecordedEvent = { [T in EventType]: RecordedEventOf<T> }[EventType];
+
+/** Narrows a recorded event to one type. */
+export function isEvent<T extends EventType>(event: RecordedEvent, type: T): event is RecordedEventOf<T> & RecordedEvent {
+  return event.type === type;
+}
