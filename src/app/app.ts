@@ -11,6 +11,7 @@ import { buildContainer, type Container } from "./container.js";
 import { startApiRole, type ApiRole } from "./roles/api.js";
 import { startMtaRole, type MtaRole } from "./roles/mta.js";
 import { startSmtpRole, type SmtpRole } from "./roles/smtp.js";
+import { startWorkerRole, type WorkerRole } from "./roles/worker.js";
 
 export interface RunningApp {
   services: Container;
@@ -36,12 +37,13 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   let mta: MtaRole | null = null;
   let smtp: SmtpRole | null = null;
   let api: ApiRole | null = null;
-  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), onInboundHookDue: () => smtp?.wakeHooks() });
+  let worker: WorkerRole | null = null;
+  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake() });
   let started = false;
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
-      await Promise.all([api?.stop(), smtp?.stop(), mta?.stop(config.shutdownTimeoutMs)]);
+      await Promise.all([api?.stop(), smtp?.stop(), mta?.stop(config.shutdownTimeoutMs), worker?.stop()]);
       await store.close();
     })());
 
@@ -53,7 +55,10 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
-      smtp = await startSmtpRole({ config, logger, clock, store, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound", "inboundMessages"), resolve: options.inboundDns });
+      smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound"), resolve: options.inboundDns });
+    }
+    if (config.roles.includes("worker")) {
+      worker = startWorkerRole({ config, logger, clock, store, ...pick(services, "outbox", "inbound") });
     }
   } catch (err) {
     // A listener that cannot start (port in use, unreadable certificate) stops what did start.

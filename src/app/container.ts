@@ -56,8 +56,6 @@ export interface ContainerOptions {
   clock?: Clock;
   /** New deliveries were committed: the local MTA, if any, looks for work at once. */
   onQueued?: () => void;
-  /** An inbound message with a due webhook was committed. */
-  onInboundHookDue?: () => void;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -101,7 +99,8 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     settings: { hostname, spfInclude: null, ed25519: config.dkim.ed25519 },
   });
   const inboundMessages = new InboundMessagesRepository();
-  const inbound = new InboundService({ store, clock, workspaces, repository: inboundMessages, inboundDomain: config.inbound.domain, onHookDue: options.onInboundHookDue });
+  const inbound = new InboundService({ store, clock, workspaces, repository: inboundMessages, outbox, inboundDomain: config.inbound.domain });
+  outbox.react(inbound.hookOutcomeReaction());
   const bounceIntake = new BounceIntakeService({
     store,
     logger: logger.child({ component: "inbound" }),

@@ -8,7 +8,7 @@ test("defaults give a working single-process setup on SQLite", () => {
   assert.equal(config.http.port, 8080);
   assert.equal(config.databaseUrl, null);
   assert.equal(config.smtpRelay, null);
-  assert.deepEqual(config.roles, ["api", "mta", "smtp"]);
+  assert.deepEqual(config.roles, ["api", "mta", "smtp", "worker"]);
   assert.equal(config.smtp.port, 2525);
   assert.equal(config.inbound.port, null, "the inbound MX listener is off unless configured");
   assert.deepEqual(config.delivery.retryScheduleMs, [300_000, 600_000, 1_200_000, 2_400_000, 3_600_000, 7_200_000, 14_400_000]);
@@ -35,8 +35,8 @@ test("every bad key is reported in one error", () => {
   );
 });
 
-test("roles not yet available are refused with a clear message", () => {
-  assert.throws(() => loadConfig({ POSTHORN_ROLES: "api,worker" }), /worker are not available in this version/);
+test("unknown roles are refused with the list of known ones", () => {
+  assert.throws(() => loadConfig({ POSTHORN_ROLES: "api,journeys" }), /unknown role\(s\) journeys; known: api, mta, smtp, worker/);
 });
 
 test("SMTP ports and the inbound domain", () => {

@@ -7,7 +7,7 @@ import { parseDurationList, parseDuration } from "../shared/durations.js";
 export const ROLES = ["api", "mta", "smtp", "worker"] as const;
 export type Role = (typeof ROLES)[number];
 /** Roles this version can run; the others are named in DESIGN.md and arrive with their issues. */
-export const AVAILABLE_ROLES: readonly Role[] = ["api", "mta", "smtp"];
+export const AVAILABLE_ROLES: readonly Role[] = ["api", "mta", "smtp", "worker"];
 
 const port = z.coerce.number().int().min(0).max(65535);
 const duration = z.string().transform((value, ctx) => {

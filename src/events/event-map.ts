@@ -46,12 +46,26 @@ export interface EventMap {
   "complaint.recorded": { bounceId: number; stream: string; cause: number };
   /** The address became inactive on the stream. */
   "suppression.added": { stream: string; reason: "HardBounce" | "SpamComplaint" | "ManualSuppression"; origin: "Recipient" | "Customer" | "Admin" };
-  /** Mail for an inbound stream was received and stored (messageId is the inbound message's id). */
-  "inbound.received": { stream: string; blocked: boolean };
+  /** Mail for an inbound stream was received and stored (messageId is the inbound message's id); hook: its webhook is to be posted. */
+  "inbound.received": { stream: string; blocked: boolean; hook: boolean };
   /** A user asked for a failed inbound message's webhook to be posted again. */
   "inbound.retried": Record<string, never>;
   /** A user let a blocked inbound message through. */
   "inbound.bypassed": Record<string, never>;
+  /** A webhook post about a record (messageId: the record's id) succeeded. */
+  "webhook.posted": WebhookAttemptData;
+  /** A webhook post failed and will be made again at nextAttemptAt. */
+  "webhook.retrying": WebhookAttemptData & { error: string; nextAttemptAt: number };
+  /** A webhook post failed for good (a 403, or every attempt failed). */
+  "webhook.failed": WebhookAttemptData & { error: string };
+  /** Nothing was posted: the record no longer had a webhook to go to (its URL was removed). */
+  "webhook.dropped": WebhookAttemptData;
+}
+
+/** Which webhook (its kind: "inbound") and how many posts it took so far. */
+export interface WebhookAttemptData {
+  kind: string;
+  attempts: number;
 }
 
 export type EventType = keyof EventMap;

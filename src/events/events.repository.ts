@@ -7,6 +7,12 @@ import type { Db, Dialect } from "../store/store.js";
 import type { EventRow } from "./events.schema.js";
 import type { NewEvent, RecordedEvent } from "./event-map.js";
 
+/** Where a consumer has read up to: (transaction, id) on PostgreSQL, (0, id) on SQLite. */
+export interface Position {
+  tx: number;
+  id: number;
+}
+
 /** Rows per multi-row INSERT: 7 parameters each, below SQLite's bound-parameter cap. */
 const INSERT_CHUNK = 400;
 
@@ -43,6 +49,84 @@ export class EventsRepository {
     return rows.map(toEvent);
   }
 
+  /**
+   * Up to `limit` events of the given types after `position`, in order, and the position the
+   * reader has then covered: the last event returned, or, when fewer came, everything visible when
+   * the read began. The end is fixed first and the read bounded by it: an event committed between
+   * the two statements lies beyond the end and is read next time, never stepped over. On
+   * PostgreSQL the end is the last event below the oldest transaction still running (see migration
+   * 007), so no event can still appear before it.
+   */
+  async readAfter(db: Db, position: Position, types: readonly string[], limit: number): Promise<{ events: RecordedEvent[]; covered: Position }> {
+    const end = await this.visibleEnd(db);
+    if (end === null || !after(end, position)) return { events: [], covered: position };
+    let query = db.selectFrom("events").selectAll().where("type", "in", types);
+    if (this.dialect === "sqlite") {
+      query = query.where("id", ">", position.id).where("id", "<=", end.id).orderBy("id");
+    } else {
+      query = query
+        .where(sql<boolean>`(tx, id) > (${position.tx}, ${position.id})`)
+        .where(sql<boolean>`(tx, id) <= (${end.tx}, ${end.id})`)
+        .orderBy("tx")
+        .orderBy("id");
+    }
+    const rows = await query.limit(limit).execute();
+    const events = rows.map(toEvent);
+    if (rows.length < limit) return { events, covered: end };
+    const last = rows[rows.length - 1]!;
+    return { events, covered: { tx: Number(last.tx), id: Number(last.id) } };
+  }
+
+  /** The last event no running transaction can still precede (null when there is none). */
+  private async visibleEnd(db: Db): Promise<Position | null> {
+    let query = db.selectFrom("events").select(["tx", "id"]);
+    if (this.dialect === "postgres") query = query.where("tx", "<", sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).orderBy("tx", "desc");
+    const row = await query.orderBy("id", "desc").limit(1).executeTakeFirst();
+    return row ? { tx: Number(row.tx), id: Number(row.id) } : null;
+  }
+
+  /** Where a new consumer starts: after every event visible now (events still being written come after it). */
+  async head(db: Db): Promise<Position> {
+    return (await this.visibleEnd(db)) ?? { tx: 0, id: 0 };
+  }
+
+  /**
+   * Takes a consumer's cursor for `owner` until `leaseUntil`, when it is free, expired or already
+   * ours; a consumer seen for the first time starts at `start`. Returns its position, or null
+   * when another process holds it.
+   */
+  async claimCursor(db: Db, consumer: string, owner: string, now: number, leaseUntil: number, start: Position): Promise<Position | null> {
+    await db
+      .insertInto("outbox_cursors")
+      .values({ consumer, position_tx: start.tx, position_id: start.id, lease_owner: null, lease_until: 0, updated_at: now })
+      .onConflict((oc) => oc.column("consumer").doNothing())
+      .execute();
+    const row = await db
+      .updateTable("outbox_cursors")
+      .set({ lease_owner: owner, lease_until: leaseUntil, updated_at: now })
+      .where("consumer", "=", consumer)
+      .where((eb) => eb.or([eb("lease_owner", "is", null), eb("lease_owner", "=", owner), eb("lease_until", "<", now)]))
+      .returning(["position_tx", "position_id"])
+      .executeTakeFirst();
+    return row ? { tx: Number(row.position_tx), id: Number(row.position_id) } : null;
+  }
+
+  /** Moves a cursor forward and renews its lease, if `owner` still holds it; false when it does not. */
+  async advanceCursor(db: Db, consumer: string, owner: string, to: Position, now: number, leaseUntil: number): Promise<boolean> {
+    const result = await db
+      .updateTable("outbox_cursors")
+      .set({ position_tx: to.tx, position_id: to.id, lease_until: leaseUntil, updated_at: now })
+      .where("consumer", "=", consumer)
+      .where("lease_owner", "=", owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Gives a cursor back (shutdown), so another process can take it at once. */
+  async releaseCursor(db: Db, consumer: string, owner: string): Promise<void> {
+    await db.updateTable("outbox_cursors").set({ lease_owner: null, lease_until: 0 }).where("consumer", "=", consumer).where("lease_owner", "=", owner).execute();
+  }
+
   private async reserveIds(db: Db, count: number): Promise<number[]> {
     if (this.dialect === "postgres") {
       const result = await sql<{ id: number }>`select nextval(pg_get_serial_sequence('events', 'id')) as id from generate_series(1, ${count})`.execute(db);
@@ -52,6 +136,10 @@ export class EventsRepository {
     const last = Number(result.rows[0]?.seq ?? 0);
     return Array.from({ length: count }, (_, i) => last + 1 + i);
   }
+}
+
+function after(a: Position, b: Position): boolean {
+  return a.tx > b.tx || (a.tx === b.tx && a.id > b.id);
 }
 
 export function toEvent(row: EventRow): RecordedEvent {

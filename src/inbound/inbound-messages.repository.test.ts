@@ -1,6 +1,6 @@
 // Inbound storage against real databases (SQLite, and PostgreSQL when TEST_DATABASE_URL is set):
-// search filters and tenant scoping, the webhook claim that two dispatchers race for, outcomes
-// that yield to a user's retry, inbound rules, and the workspace's inbound addressing and SMTP tokens.
+// search filters and tenant scoping, state changes scoped to the workspace, inbound rules, and the
+// workspace's inbound addressing and SMTP tokens. (Webhook claims are in src/webhooks/.)
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { storeTargets } from "../../test/support/stores.js";
@@ -22,12 +22,10 @@ function row(workspace: Workspace, id: string, overrides: Partial<NewInboundMess
     from_email: "ada@sender.test",
     subject: `subject ${id}`,
     tag: null,
-    status: "Queued",
+    state: "pending",
     blocked_reason: null,
     payload_json: "{}",
     mime: Buffer.from("Subject: x\r\n\r\nx\r\n"),
-    hook_next_at: 1_000,
-    hook_last_error: null,
     received_at: 1_000,
     ...overrides,
   };
@@ -48,10 +46,10 @@ for (const target of storeTargets()) {
     });
     after(() => store.close());
 
-    it("searches one workspace by recipient, sender, subject, mailbox hash, status and date", async () => {
+    it("searches one workspace by recipient, sender, subject, mailbox hash, state and date", async () => {
       await store.write(async (trx) => {
         await repo.insert(trx, row(acme, "a1", { received_at: 1_000 }));
-        await repo.insert(trx, row(acme, "a2", { mailbox_hash: "", from_email: "bob@else.test", status: "Blocked", hook_next_at: null, received_at: 2_000 }));
+        await repo.insert(trx, row(acme, "a2", { mailbox_hash: "", from_email: "bob@else.test", state: "blocked", received_at: 2_000 }));
         await repo.insert(trx, row(other, "o1"));
       });
       const ids = async (q: Partial<Parameters<typeof repo.search>[1]>) =>
@@ -59,7 +57,8 @@ for (const target of storeTargets()) {
       assert.deepEqual(await ids({}), ["a2", "a1"], "newest first, the other workspace's message not among them");
       assert.deepEqual(await ids({ mailboxHash: "box" }), ["a1"]);
       assert.deepEqual(await ids({ fromEmail: "BOB@" }), ["a2"]);
-      assert.deepEqual(await ids({ status: "Blocked" }), ["a2"]);
+      assert.deepEqual(await ids({ states: ["blocked"] }), ["a2"]);
+      assert.deepEqual(await ids({ states: ["stored", "posted"] }), []);
       assert.deepEqual(await ids({ subject: "a1" }), ["a1"]);
       assert.deepEqual(await ids({ fromDate: 1_500 }), ["a2"]);
       assert.deepEqual(await ids({ recipient: "100%_" }), [], "LIKE wildcards in the query are literal text");
@@ -67,23 +66,12 @@ for (const target of storeTargets()) {
       assert.equal(await repo.findById(store.db, other.id, "a1"), null);
     });
 
-    it("lets only one of two racing dispatchers claim a due message, and records an outcome only for the claim that still holds", async () => {
-      await store.write((trx) => repo.insert(trx, row(acme, "h1", { hook_next_at: 5_000 })));
-      const [first, second] = await Promise.all([
-        store.write((trx) => repo.claimDueHooks(trx, 5_000, 65_000, 10)),
-        store.write((trx) => repo.claimDueHooks(trx, 5_000, 65_001, 10)),
-      ]);
-      const winners = [first, second].filter((c) => c.some((r) => r.id === "h1"));
-      assert.equal(winners.length, 1);
-      const leaseUntil = first!.some((r) => r.id === "h1") ? 65_000 : 65_001;
-      // A user retries meanwhile: the dispatcher's late outcome must not overwrite that.
-      assert.equal(await store.write((trx) => repo.scheduleHook(trx, acme.id, "h1", ["Queued"], "Queued", 6_000)), true);
-      assert.equal(await store.write((trx) => repo.recordHookOutcome(trx, "h1", leaseUntil, { status: "Failed", attempts: 1, nextAt: null, lastError: "HTTP 500" })), false);
-      const claimed = await store.write((trx) => repo.claimDueHooks(trx, 6_000, 70_000, 10));
-      assert.deepEqual(claimed.map((r) => r.id), ["h1"]);
-      assert.equal(await store.write((trx) => repo.recordHookOutcome(trx, "h1", 70_000, { status: "Processed", attempts: 1, nextAt: null, lastError: null })), true);
-      assert.equal((await repo.findById(store.db, acme.id, "h1"))?.status, "Processed");
-      assert.equal(await store.write((trx) => repo.scheduleHook(trx, other.id, "h1", ["Processed"], "Queued", 7_000)), false, "scoped to the workspace");
+    it("moves a message between states only from the states named, and only within its workspace", async () => {
+      await store.write((trx) => repo.insert(trx, row(acme, "h1", { state: "failed" })));
+      assert.equal(await store.write((trx) => repo.moveState(trx, other.id, "h1", ["failed"], "pending")), false, "scoped to the workspace");
+      assert.equal(await store.write((trx) => repo.moveState(trx, acme.id, "h1", ["blocked"], "pending")), false);
+      assert.equal(await store.write((trx) => repo.moveState(trx, acme.id, "h1", ["failed"], "pending")), true);
+      assert.equal((await repo.findById(store.db, acme.id, "h1"))?.state, "pending");
     });
 
     it("matches inbound rules by address or domain, and deletes them by id within the workspace", async () => {

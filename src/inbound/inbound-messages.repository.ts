@@ -1,10 +1,8 @@
-// All SQL of inbound messages and inbound rules. Every query names its workspace, except the
-// webhook dispatcher's claim, which works across workspaces by design and hands each row on with
-// its workspace id.
+// All SQL of inbound messages and inbound rules. Every query names its workspace.
 import { sql } from "kysely";
 import type { Db } from "../store/store.js";
 import { escapeLike } from "../store/like.js";
-import type { InboundMessageRow, InboundRuleRow, InboundStatus, NewInboundMessageRow } from "./inbound.schema.js";
+import type { InboundMessageRow, InboundRuleRow, InboundState, NewInboundMessageRow } from "./inbound.schema.js";
 
 export interface InboundSearch {
   workspaceId: string;
@@ -15,17 +13,10 @@ export interface InboundSearch {
   subject?: string;
   mailboxHash?: string;
   tag?: string;
-  status?: InboundStatus;
+  /** Any of these states. */
+  states?: InboundState[];
   fromDate?: number;
   toDate?: number;
-}
-
-/** What a webhook attempt changes. */
-export interface HookOutcome {
-  status: InboundStatus;
-  attempts: number;
-  nextAt: number | null;
-  lastError: string | null;
 }
 
 const SUMMARY_COLUMNS = [
@@ -37,12 +28,9 @@ const SUMMARY_COLUMNS = [
   "from_email",
   "subject",
   "tag",
-  "status",
+  "state",
   "blocked_reason",
   "payload_json",
-  "hook_attempts",
-  "hook_next_at",
-  "hook_last_error",
   "received_at",
 ] as const;
 
@@ -65,7 +53,7 @@ export class InboundMessagesRepository {
     if (q.subject) query = query.where("subject", "like", `%${escapeLike(q.subject)}%`);
     if (q.mailboxHash) query = query.where("mailbox_hash", "=", q.mailboxHash);
     if (q.tag) query = query.where("tag", "=", q.tag);
-    if (q.status) query = query.where("status", "=", q.status);
+    if (q.states) query = query.where("state", "in", q.states);
     if (q.fromDate !== undefined) query = query.where("received_at", ">=", q.fromDate);
     if (q.toDate !== undefined) query = query.where("received_at", "<=", q.toDate);
     const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
@@ -74,60 +62,21 @@ export class InboundMessagesRepository {
     return { total: Number(total.n), rows };
   }
 
-  /**
-   * Claims up to `limit` messages whose webhook is due by moving their due time to `leaseUntil`:
-   * another process (or this one after a crash) sees them again only when the lease ends. The
-   * compare-and-set on hook_next_at makes the claim safe without row locks on both dialects.
-   */
-  async claimDueHooks(db: Db, now: number, leaseUntil: number, limit: number): Promise<InboundMessageRow[]> {
-    const due = await db
-      .selectFrom("inbound_messages")
-      .select(["id", "hook_next_at"])
-      .where("hook_next_at", "is not", null)
-      .where("hook_next_at", "<=", now)
-      .orderBy("hook_next_at")
-      .limit(limit)
-      .execute();
-    const claimed: InboundMessageRow[] = [];
-    for (const row of due) {
-      const updated = await db
-        .updateTable("inbound_messages")
-        .set({ hook_next_at: leaseUntil })
-        .where("id", "=", row.id)
-        .where("hook_next_at", "=", row.hook_next_at)
-        .returningAll()
-        .executeTakeFirst();
-      if (updated) claimed.push(updated);
-    }
-    return claimed;
-  }
-
-  /** Records an attempt's outcome, unless the row was changed meanwhile (retry or bypass by a user). */
-  async recordHookOutcome(db: Db, id: string, claimedUntil: number, outcome: HookOutcome): Promise<boolean> {
+  /** Moves a message from one of `from` to `to` (a user's retry or bypass); false when it was in none of them. */
+  async moveState(db: Db, workspaceId: string, id: string, from: InboundState[], to: InboundState): Promise<boolean> {
     const result = await db
       .updateTable("inbound_messages")
-      .set({ status: outcome.status, hook_attempts: outcome.attempts, hook_next_at: outcome.nextAt, hook_last_error: outcome.lastError })
-      .where("id", "=", id)
-      .where("hook_next_at", "=", claimedUntil)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
-  }
-
-  /** Makes a message's webhook due now (retry of a failed one, bypass of a blocked one). */
-  async scheduleHook(db: Db, workspaceId: string, id: string, fromStatuses: InboundStatus[], status: InboundStatus, now: number): Promise<boolean> {
-    const result = await db
-      .updateTable("inbound_messages")
-      .set({ status, hook_next_at: now, hook_attempts: 0, hook_last_error: null, blocked_reason: null })
+      .set({ state: to, blocked_reason: null })
       .where("workspace_id", "=", workspaceId)
       .where("id", "=", id)
-      .where("status", "in", fromStatuses)
+      .where("state", "in", from)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** Ends a message without a webhook (no URL configured when it came due). */
-  async markProcessed(db: Db, id: string): Promise<void> {
-    await db.updateTable("inbound_messages").set({ status: "Processed", hook_next_at: null }).where("id", "=", id).execute();
+  /** Sets a message's state as its webhook's outcome says. */
+  async setState(db: Db, workspaceId: string, id: string, state: InboundState): Promise<void> {
+    await db.updateTable("inbound_messages").set({ state }).where("workspace_id", "=", workspaceId).where("id", "=", id).execute();
   }
 
   async listRules(db: Db, workspaceId: string, page: { count: number; offset: number }): Promise<{ total: number; rows: InboundRuleRow[] }> {

@@ -2,11 +2,11 @@
 import type { Generated, Insertable, Selectable } from "kysely";
 
 /**
- * Postmark's inbound statuses: Queued (the webhook is due), Scheduled (it failed and will be
- * retried), Processed (posted, or there is no webhook URL), Blocked (an inbound rule matched),
- * Failed (every attempt failed, or the hook answered 403).
+ * Where an inbound message stands: stored (no webhook to post to), blocked (an inbound rule
+ * matched), or its webhook pending, retrying (a post failed; due again), posted or failed (a 403,
+ * or every attempt failed). The webhook states follow the webhooks domain's events.
  */
-export type InboundStatus = "Queued" | "Scheduled" | "Processed" | "Blocked" | "Failed";
+export type InboundState = "stored" | "blocked" | "pending" | "retrying" | "posted" | "failed";
 
 export interface InboundMessagesTable {
   id: string;
@@ -19,16 +19,12 @@ export interface InboundMessagesTable {
   from_email: string;
   subject: string;
   tag: string | null;
-  status: InboundStatus;
+  state: InboundState;
   blocked_reason: string | null;
   /** The Postmark inbound payload as posted (without RawEmail, which is rebuilt from mime). */
   payload_json: string;
   /** The message as received, with our Authentication-Results header on top. */
   mime: Buffer;
-  hook_attempts: Generated<number>;
-  /** When the webhook is next due; null when nothing is pending. */
-  hook_next_at: number | null;
-  hook_last_error: string | null;
   received_at: number;
 }
 

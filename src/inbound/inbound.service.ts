@@ -1,8 +1,9 @@
-// Inbound streams: mail received for a workspace's inbound address becomes a Postmark inbound
-// message, stored (searchable through the API) and posted to the workspace's inbound webhook by
-// the dispatcher (inbound-hook.dispatcher.ts). Inbound rules block senders or whole domains: a
-// blocked message is still stored, with status Blocked, and posted only if a user bypasses it.
-// The message is committed before the SMTP edge answers 250, like outbound mail.
+// Inbound streams: mail received for a workspace's inbound address becomes an inbound message,
+// stored (searchable through the API) and announced as inbound.received; the webhooks domain
+// posts it to the workspace's inbound webhook (this service is its source, webhookSource()) and
+// reports the outcome in events that set the message's state (hookOutcomeReaction()). Inbound
+// rules block senders or whole domains: a blocked message is still stored, and posted only if a
+// user bypasses it. The message is committed before the SMTP edge answers 250, like outbound mail.
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import { newId } from "../shared/ids.js";
@@ -13,7 +14,8 @@ import { formatInboundMessage, type PostmarkInboundMessage } from "./inbound-mes
 import { hasSpamHeaders, spamHeaders } from "./spam-headers.js";
 import type { AuthenticationResult } from "./authentication.js";
 import type { InboundMessagesRepository, InboundSearch, InboundSummaryRow } from "./inbound-messages.repository.js";
-import type { InboundMessageRow, InboundRuleRow, InboundStatus } from "./inbound.schema.js";
+import type { InboundMessageRow, InboundRuleRow, InboundState } from "./inbound.schema.js";
+import type { EventEmitter, Reaction } from "../events/outbox.js";
 import {
   InboundDomainInvalid,
   InboundHookUrlInvalid,
@@ -35,11 +37,13 @@ export interface InboundDeps {
   clock: Clock;
   workspaces: WorkspacesService;
   repository: InboundMessagesRepository;
+  outbox: EventEmitter;
   /** The shared inbound domain (<hash>@<this>). */
   inboundDomain: string;
-  /** Called after a message with a due webhook was committed, so the dispatcher runs now. */
-  onHookDue?: () => void;
 }
+
+/** The webhook kind of inbound messages (see src/webhooks/). */
+export const INBOUND_WEBHOOK = "inbound";
 
 export interface ReceivedInbound {
   workspace: Workspace;
@@ -66,7 +70,7 @@ export class InboundService {
   }
 
   /** Stores one received message for one recipient; resolves once it is committed. */
-  async receive(input: ReceivedInbound): Promise<{ id: string; status: InboundStatus }> {
+  async receive(input: ReceivedInbound): Promise<{ id: string; state: InboundState }> {
     const id = newId();
     const raw = Buffer.concat([Buffer.from(input.auth.headers, "utf8"), input.raw]);
     const payload = await formatInboundMessage(raw, { mailFrom: input.mailFrom, recipient: input.recipient }, { messageId: id, messageStream: INBOUND_STREAM });
@@ -79,9 +83,9 @@ export class InboundService {
     const sender = (payload.From || input.mailFrom).toLowerCase();
     const rule = sender ? await this.deps.repository.matchingRule(this.deps.store.db, input.workspace.id, sender, domainOf(sender)) : null;
     const now = this.deps.clock.now();
-    const status: InboundStatus = rule ? "Blocked" : settings.inboundHookUrl ? "Queued" : "Processed";
-    await this.deps.store.write((trx) =>
-      this.deps.repository.insert(trx, {
+    const state: InboundState = rule ? "blocked" : settings.inboundHookUrl ? "pending" : "stored";
+    await this.deps.store.write(async (trx) => {
+      await this.deps.repository.insert(trx, {
         id,
         workspace_id: input.workspace.id,
         stream: INBOUND_STREAM,
@@ -90,17 +94,17 @@ export class InboundService {
         from_email: sender,
         subject: payload.Subject,
         tag: payload.Tag || null,
-        status,
+        state,
         blocked_reason: rule ? `The sender matches the inbound rule '${rule}'.` : null,
         payload_json: JSON.stringify(payload),
         mime: raw,
-        hook_next_at: status === "Queued" ? now : null,
-        hook_last_error: null,
         received_at: now,
-      }),
-    );
-    if (status === "Queued") this.deps.onHookDue?.();
-    return { id, status };
+      });
+      await this.deps.outbox.emit(trx, [
+        { type: "inbound.received", workspaceId: input.workspace.id, messageId: id, recipient: input.recipient.toLowerCase(), data: { stream: INBOUND_STREAM, blocked: state === "blocked", hook: state === "pending" } },
+      ]);
+    });
+    return { id, state };
   }
 
   search(query: InboundSearch): Promise<{ total: number; rows: InboundSummaryRow[] }> {
@@ -116,17 +120,53 @@ export class InboundService {
   /** Posts a failed message's webhook again (Postmark: PUT /messages/inbound/{id}/retry). */
   async retry(workspaceId: string, id: string): Promise<void> {
     await this.get(workspaceId, id);
-    const scheduled = await this.deps.store.write((trx) => this.deps.repository.scheduleHook(trx, workspaceId, id, ["Failed"], "Queued", this.deps.clock.now()));
+    const scheduled = await this.deps.store.write(async (trx) => {
+      if (!(await this.deps.repository.moveState(trx, workspaceId, id, ["failed"], "pending"))) return false;
+      await this.deps.outbox.emit(trx, [{ type: "inbound.retried", workspaceId, messageId: id, recipient: null, data: {} }]);
+      return true;
+    });
     if (!scheduled) throw InboundNotRetryable(`The inbound message '${id}' has not failed; only failed messages can be retried.`);
-    this.deps.onHookDue?.();
   }
 
   /** Lets a blocked message through: it is posted as if no rule had matched. */
   async bypass(workspaceId: string, id: string): Promise<void> {
     await this.get(workspaceId, id);
-    const scheduled = await this.deps.store.write((trx) => this.deps.repository.scheduleHook(trx, workspaceId, id, ["Blocked"], "Queued", this.deps.clock.now()));
+    const scheduled = await this.deps.store.write(async (trx) => {
+      if (!(await this.deps.repository.moveState(trx, workspaceId, id, ["blocked"], "pending"))) return false;
+      await this.deps.outbox.emit(trx, [{ type: "inbound.bypassed", workspaceId, messageId: id, recipient: null, data: {} }]);
+      return true;
+    });
     if (!scheduled) throw InboundNotBlocked(`The inbound message '${id}' is not blocked.`);
-    this.deps.onHookDue?.();
+  }
+
+  /** What the webhooks domain posts for an inbound message: its payload, to the workspace's InboundHookUrl as it is now. */
+  webhookSource(): { kind: string; target(workspaceId: string, id: string): Promise<{ url: string; body: string } | null> } {
+    return {
+      kind: INBOUND_WEBHOOK,
+      target: async (workspaceId, id) => {
+        const settings = await this.deps.workspaces.inboundSettings(workspaceId);
+        if (!settings.inboundHookUrl) return null;
+        const row = await this.deps.repository.findById(this.deps.store.db, workspaceId, id);
+        return row ? { url: settings.inboundHookUrl, body: row.payload_json } : null;
+      },
+    };
+  }
+
+  /** The message's state follows its webhook's outcome. */
+  hookOutcomeReaction(): Reaction {
+    const repository = this.deps.repository;
+    const STATES = { "webhook.posted": "posted", "webhook.retrying": "retrying", "webhook.failed": "failed", "webhook.dropped": "stored" } as const;
+    return {
+      name: "inbound: state follows the webhook",
+      types: ["webhook.posted", "webhook.retrying", "webhook.failed", "webhook.dropped"],
+      async handle(trx, events) {
+        for (const e of events) {
+          if ((e.type === "webhook.posted" || e.type === "webhook.retrying" || e.type === "webhook.failed" || e.type === "webhook.dropped") && e.data.kind === INBOUND_WEBHOOK) {
+            await repository.setState(trx, e.workspaceId, e.messageId!, STATES[e.type]);
+          }
+        }
+      },
+    };
   }
 
   listRules(workspaceId: string, page: { count: number; offset: number }): Promise<{ total: number; rows: InboundRuleRow[] }> {

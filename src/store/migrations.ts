@@ -11,6 +11,7 @@ import { dsnNotify } from "./migrations/005-dsn-notify.js";
 import { inbound } from "./migrations/006-inbound.js";
 import { events } from "./migrations/007-events.js";
 import { messageWords } from "./migrations/008-message-words.js";
+import { webhooks } from "./migrations/009-webhooks.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -21,6 +22,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["006_inbound", inbound],
   ["007_events", events],
   ["008_message_words", messageWords],
+  ["009_webhooks", webhooks],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

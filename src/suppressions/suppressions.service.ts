@@ -49,7 +49,8 @@ export class SuppressionsService {
       handle: async (trx, events, outbox) => {
         const added: NewEvent[] = [];
         for (const event of events) {
-          const reason = event.type === "complaint.recorded" ? "SpamComplaint" : event.type === "bounce.recorded" ? reasonFor(event.data.bounceType) : null;
+          if (event.type !== "complaint.recorded" && event.type !== "bounce.recorded") continue;
+          const reason = event.type === "complaint.recorded" ? "SpamComplaint" : reasonFor(event.data.bounceType);
           if (reason === null || !event.recipient) continue;
           const stream = event.data.stream;
           const origin = "Recipient" as const;

@@ -187,7 +187,7 @@ describe("Postmark inbound messages API (ServerClient)", () => {
   test("retry schedules a failed message's webhook again; a message that has not failed cannot be retried", async () => {
     const ws = await api.createWorkspace("retrying");
     const failed = await api.receive(ws, { raw: rawMessage({ from: "a@example.test", to: ws.address(), subject: "Will fail" }) });
-    await api.setStatus(failed.id, "Failed");
+    await api.setState(failed.id, "failed");
     assert.deepEqual(
       (await ws.client.getInboundMessages({ status: Models.InboundMessageStatus.Failed })).InboundMessages.map((m) => m.MessageID),
       [failed.id],
@@ -209,8 +209,8 @@ describe("Postmark inbound messages API (ServerClient)", () => {
     await ws.client.createInboundRuleTrigger({ Rule: "spam.test" });
     const blocked = await api.receive(ws, { raw: rawMessage({ from: "Offers <offers@spam.test>", to: ws.address(), subject: "Buy now" }) });
     const allowed = await api.receive(ws, { raw: rawMessage({ from: "friend@ham.test", to: ws.address(), subject: "Hi" }) });
-    assert.equal(blocked.status, "Blocked");
-    assert.equal(allowed.status, "Processed");
+    assert.equal(blocked.state, "blocked");
+    assert.equal(allowed.state, "stored");
 
     const listed = await ws.client.getInboundMessages({ status: Models.InboundMessageStatus.Blocked });
     assert.deepEqual(listed.InboundMessages.map((m) => [m.MessageID, m.Status]), [[blocked.id, "Blocked"]]);

@@ -3,25 +3,13 @@
 // failed or blocked message's webhook again. Shapes follow the official client's InboundMessage
 // and InboundMessageDetails models (postmark 5.1.0).
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { InboundStatus } from "../../inbound/inbound.schema.js";
+import type { InboundState } from "../../inbound/inbound.schema.js";
 import type { InboundSummaryRow } from "../../inbound/inbound-messages.repository.js";
 import type { PostmarkInboundMessage } from "../../inbound/inbound-message.format.js";
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
 import { dateParam, pageParams, requireWorkspace, stringParam, type Query } from "./query-params.js";
-
-/**
- * Postmark's status filter values (case-insensitive). The official client's enum also offers
- * "sent", which has no inbound meaning of its own; it is taken as processed (posted).
- */
-const STATUSES: Record<string, InboundStatus> = {
-  blocked: "Blocked",
-  processed: "Processed",
-  sent: "Processed",
-  queued: "Queued",
-  failed: "Failed",
-  scheduled: "Scheduled",
-};
+import { inboundStatesOf, inboundStatusOf } from "./postmark-words.js";
 
 export async function inboundMessagesRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
   app.get("/messages/inbound", async (request) => {
@@ -37,7 +25,7 @@ export async function inboundMessagesRoutes(app: FastifyInstance, deps: Postmark
       subject: stringParam(q, "subject"),
       mailboxHash: stringParam(q, "mailboxhash"),
       tag: stringParam(q, "tag"),
-      status: statusParam(q),
+      states: statusParam(q),
       fromDate: dateParam(q, "fromdate", false),
       toDate: dateParam(q, "todate", true),
     });
@@ -74,10 +62,10 @@ export async function inboundMessagesRoutes(app: FastifyInstance, deps: Postmark
   });
 }
 
-function statusParam(q: Query): InboundStatus | undefined {
+function statusParam(q: Query): InboundState[] | undefined {
   const status = stringParam(q, "status");
   if (status === undefined) return undefined;
-  const mapped = STATUSES[status.toLowerCase()];
+  const mapped = inboundStatesOf(status);
   if (!mapped) throw InvalidRequest("'status' must be blocked, processed, queued, failed or scheduled.");
   return mapped;
 }
@@ -109,7 +97,7 @@ function toInboundMessage(row: InboundSummaryRow, payload: PostmarkInboundMessag
     MailboxHash: payload.MailboxHash,
     Tag: row.tag ?? "",
     MessageID: row.id,
-    Status: row.status,
+    Status: inboundStatusOf(row.state),
     Attachments: payload.Attachments.map((a) => ({ Name: a.Name, ContentType: a.ContentType, ContentLength: a.ContentLength, ContentID: a.ContentID })),
     MessageStream: payload.MessageStream,
   };

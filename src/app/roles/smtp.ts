@@ -9,10 +9,8 @@ import type { Workspace, WorkspacesService } from "../../workspaces/workspaces.s
 import { startSubmissionServer, type SubmissionServer } from "../../smtp/submission.server.js";
 import { submissionFromSmtp } from "../../smtp/x-pm-headers.js";
 import { startInboundServer, type InboundServer } from "../../smtp/inbound.server.js";
-import { InboundHookDispatcher } from "../../inbound/inbound-hook.dispatcher.js";
 import { createAuthenticator, type DnsResolve } from "../../inbound/authentication.js";
 import { createInboundRouter } from "../../inbound/inbound.router.js";
-import type { Store } from "../../store/store.js";
 import type { Container } from "../container.js";
 import type { TrustedNetwork } from "../../smtp/trusted-networks.js";
 import type { TlsCredentials } from "../../smtp/tls-certificate.js";
@@ -22,16 +20,13 @@ export interface SmtpRole {
   submission: SubmissionServer[];
   /** The inbound MX listener, when POSTHORN_INBOUND_PORT is set. */
   inbound: InboundServer | null;
-  /** Runs the inbound webhook dispatcher now. */
-  wakeHooks(): void;
   stop(): Promise<void>;
 }
 
-export interface SmtpRoleDeps extends Pick<Container, "workspaces" | "accept" | "domains" | "bounceIntake" | "inbound" | "inboundMessages"> {
+export interface SmtpRoleDeps extends Pick<Container, "workspaces" | "accept" | "domains" | "bounceIntake" | "inbound"> {
   config: Config;
   logger: Logger;
   clock: Clock;
-  store: Store;
   /** DNS for SPF/DKIM/DMARC of inbound mail (tests answer from a fixed zone). */
   resolve?: DnsResolve;
 }
@@ -49,15 +44,6 @@ export async function startSmtpRole(deps: SmtpRoleDeps): Promise<SmtpRole> {
 
   const submission: SubmissionServer[] = [];
   let inbound: InboundServer | null = null;
-  const hooks = new InboundHookDispatcher({
-    store: deps.store,
-    clock: deps.clock,
-    logger: logger.child({ component: "inbound-hooks" }),
-    workspaces,
-    repository: deps.inboundMessages,
-    backoffMs: config.inbound.hookBackoffMs,
-    timeoutMs: config.inbound.hookTimeoutMs,
-  });
   try {
     for (const listener of listeners) {
       submission.push(
@@ -102,15 +88,13 @@ export async function startSmtpRole(deps: SmtpRoleDeps): Promise<SmtpRole> {
     await Promise.all([...submission.map((s) => s.close()), inbound?.close()]);
     throw err;
   }
-  hooks.start();
   if (config.smtp.allowInsecureAuth) logger.warn("POSTHORN_SMTP_ALLOW_INSECURE_AUTH is set: SMTP AUTH is accepted without TLS; use it on loopback only");
 
   return {
     submission,
     inbound,
-    wakeHooks: () => hooks.wake(),
     async stop() {
-      await Promise.all([...submission.map((s) => s.close()), inbound?.close(), hooks.stop()]);
+      await Promise.all([...submission.map((s) => s.close()), inbound?.close()]);
     },
   };
 }

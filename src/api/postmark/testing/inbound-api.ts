@@ -12,7 +12,7 @@ import type { Store } from "../../../store/store.js";
 import type { Workspace, WorkspacesService } from "../../../workspaces/workspaces.service.js";
 import { InboundService } from "../../../inbound/inbound.service.js";
 import { InboundMessagesRepository } from "../../../inbound/inbound-messages.repository.js";
-import type { InboundStatus } from "../../../inbound/inbound.schema.js";
+import type { InboundState } from "../../../inbound/inbound.schema.js";
 import { buildHttpServer } from "../../http.server.js";
 
 export const INBOUND_DOMAIN = "inbound.posthorn.test";
@@ -37,9 +37,9 @@ export interface InboundApi {
   inbound: InboundService;
   createWorkspace(name: string, options?: { sandbox?: boolean }): Promise<TestWorkspace>;
   /** Receives a raw message for one recipient as if the inbound SMTP listener had, at time `at` (ms). */
-  receive(ws: TestWorkspace, input: { raw: string; recipient?: string; mailFrom?: string; at?: number }): Promise<{ id: string; status: InboundStatus }>;
-  /** Sets a message's status directly, as the webhook dispatcher would. */
-  setStatus(id: string, status: InboundStatus): Promise<void>;
+  receive(ws: TestWorkspace, input: { raw: string; recipient?: string; mailFrom?: string; at?: number }): Promise<{ id: string; state: InboundState }>;
+  /** Sets a message's state directly, as its webhook's outcome would. */
+  setState(id: string, state: InboundState): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,6 +52,7 @@ export async function startInboundApi(): Promise<InboundApi> {
     clock: { now: () => now },
     workspaces: services.workspaces,
     repository: new InboundMessagesRepository(),
+    outbox: services.outbox,
     inboundDomain: INBOUND_DOMAIN,
   });
   const app = buildHttpServer({ ...services, inbound, logger: silentLogger(), readiness: async () => ({ ready: true, detail: {} }) });
@@ -86,8 +87,8 @@ export async function startInboundApi(): Promise<InboundApi> {
         auth: { headers: "", verdicts: { spf: "none", dkim: "none", dmarc: "none" } },
       });
     },
-    async setStatus(id, status) {
-      await store.db.updateTable("inbound_messages").set({ status, hook_next_at: null }).where("id", "=", id).execute();
+    async setState(id, state) {
+      await store.db.updateTable("inbound_messages").set({ state }).where("id", "=", id).execute();
     },
     async close() {
       await app.close();

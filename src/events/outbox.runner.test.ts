@@ -1,0 +1,145 @@
+// The outbox on real databases (SQLite, and PostgreSQL when TEST_DATABASE_URL is set): events
+// emitted with their reactions in one transaction; consumers that read every event once in order
+// from a durable cursor, start at the end of the log, take a failed batch again, never run twice
+// at once, and on PostgreSQL never skip an event whose transaction commits after a later one.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { storeTargets } from "../../test/support/stores.js";
+import { eventually } from "../../test/support/eventually.js";
+import type { Store } from "../store/store.js";
+import { silentLogger } from "../shared/logger.js";
+import { EventsRepository } from "./events.repository.js";
+import { Outbox } from "./outbox.js";
+import { OutboxRunner, type Consumer } from "./outbox.runner.js";
+import type { NewEvent, RecordedEvent } from "./event-map.js";
+
+const clock = { now: () => Date.now() };
+
+function suppressed(n: number): NewEvent {
+  return { type: "delivery.suppressed", workspaceId: "w1", messageId: `m${n}`, recipient: `r${n}@example.test`, data: { stream: "outbound" } };
+}
+
+function recording(name: string, seen: RecordedEvent[], options: { failFirst?: number } = {}): Consumer {
+  let failures = options.failFirst ?? 0;
+  return {
+    name,
+    types: ["delivery.suppressed"],
+    async handle(events) {
+      if (failures > 0) {
+        failures -= 1;
+        throw new Error("handler down");
+      }
+      seen.push(...events);
+    },
+  };
+}
+
+for (const target of storeTargets()) {
+  describe(`outbox (${target.name})`, () => {
+    let store: Store;
+    let events: EventsRepository;
+    let outbox: Outbox;
+    const runners: OutboxRunner[] = [];
+    const run = (consumers: Consumer[]) => {
+      const runner = new OutboxRunner({ store, clock, logger: silentLogger(), events, consumers }, { pollMs: 20, batchSize: 7 });
+      runners.push(runner);
+      runner.start();
+      return runner;
+    };
+
+    before(async () => {
+      store = await target.open();
+      events = new EventsRepository(store.dialect);
+      outbox = new Outbox({ repository: events, clock });
+    });
+    after(async () => {
+      await Promise.all(runners.map((r) => r.stop()));
+      await store.close();
+    });
+
+    it("runs the reactions to an event in the emitting transaction, and rolls them back with it", async () => {
+      const reacted: string[] = [];
+      outbox.react({
+        name: "test",
+        types: ["delivery.suppressed"],
+        async handle(trx, recorded, emitter) {
+          reacted.push(...recorded.map((e) => e.recipient!));
+          await emitter.emit(trx, recorded.map((e) => ({ type: "suppression.added", workspaceId: e.workspaceId, messageId: e.messageId, recipient: e.recipient, data: { stream: "outbound", reason: "HardBounce", origin: "Recipient" } })));
+        },
+      });
+      await store.write((trx) => outbox.emit(trx, [suppressed(1)]));
+      await assert.rejects(
+        store.write(async (trx) => {
+          await outbox.emit(trx, [suppressed(2)]);
+          throw new Error("the change failed");
+        }),
+      );
+      assert.deepEqual(reacted, ["r1@example.test", "r2@example.test"]);
+      const m1 = await events.forMessage(store.db, "w1", "m1");
+      assert.deepEqual(m1.map((e) => e.type), ["delivery.suppressed", "suppression.added"]);
+      assert.deepEqual(await events.forMessage(store.db, "w1", "m2"), [], "rolled back with the change");
+    });
+
+    it("a new consumer starts at the end of the log, then reads every event once, in order, in batches", async () => {
+      const seen: RecordedEvent[] = [];
+      const runner = run([recording("ordered", seen)]);
+      await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "ordered").executeTakeFirst()) !== undefined);
+      for (let i = 10; i < 30; i += 1) await store.write((trx) => outbox.emit(trx, [suppressed(i)]));
+      await eventually(async () => seen.length >= 20);
+      assert.deepEqual(seen.map((e) => e.messageId), Array.from({ length: 20 }, (_, i) => `m${i + 10}`));
+      await runner.stop();
+    });
+
+    it("keeps its cursor across restarts and takes a failed batch again", async () => {
+      const seen: RecordedEvent[] = [];
+      let runner = run([recording("durable", seen)]);
+      await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "durable").executeTakeFirst()) !== undefined);
+      await store.write((trx) => outbox.emit(trx, [suppressed(40), suppressed(41)]));
+      await eventually(async () => seen.length === 2);
+      await runner.stop();
+      await store.write((trx) => outbox.emit(trx, [suppressed(42)]));
+      runner = run([recording("durable", seen, { failFirst: 1 })]);
+      await eventually(async () => seen.length === 3, 10_000);
+      assert.deepEqual(seen.map((e) => e.messageId), ["m40", "m41", "m42"]);
+      await runner.stop();
+    });
+
+    it("lets one process at a time read for a consumer", async () => {
+      const a: RecordedEvent[] = [];
+      const b: RecordedEvent[] = [];
+      const first = run([recording("shared", a)]);
+      const second = run([recording("shared", b)]);
+      await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "shared").executeTakeFirst()) !== undefined);
+      for (let i = 50; i < 60; i += 1) await store.write((trx) => outbox.emit(trx, [suppressed(i)]));
+      await eventually(async () => a.length + b.length >= 10);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(a.length + b.length, 10, "each event handled by one of them");
+      assert.ok(a.length === 0 || b.length === 0, "the cursor is held by one process");
+      await Promise.all([first.stop(), second.stop()]);
+    });
+
+    if (target.name === "postgres") {
+      it("does not skip an event whose transaction commits after a later one's", async () => {
+        const seen: RecordedEvent[] = [];
+        const runner = run([recording("late", seen)]);
+        await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "late").executeTakeFirst()) !== undefined);
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        // The first transaction takes the lower id and stays open while a second one commits.
+        const slow = store.write(async (trx) => {
+          await outbox.emit(trx, [suppressed(70)]);
+          await held;
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        await store.write((trx) => outbox.emit(trx, [suppressed(71)]));
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(seen.map((e) => e.messageId), [], "nothing is read past a transaction still running");
+        release();
+        await slow;
+        await eventually(async () => seen.length === 2);
+        assert.deepEqual(seen.map((e) => e.messageId), ["m70", "m71"]);
+        await runner.stop();
+      });
+    }
+  });
+}

@@ -1,0 +1,47 @@
+// Webhook deliveries against real databases (SQLite, and PostgreSQL when TEST_DATABASE_URL is
+// set): a post asked for twice by one event is scheduled once; two racing dispatchers never claim
+// the same post; an outcome is recorded only by the claim that still holds.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { storeTargets } from "../../test/support/stores.js";
+import type { Store } from "../store/store.js";
+import { WorkspacesService, type Workspace } from "../workspaces/workspaces.service.js";
+import { WebhookDeliveriesRepository } from "./webhook-deliveries.repository.js";
+
+const repo = new WebhookDeliveriesRepository();
+
+for (const target of storeTargets()) {
+  describe(`webhook deliveries repository (${target.name})`, () => {
+    let store: Store;
+    let acme: Workspace;
+
+    before(async () => {
+      store = await target.open();
+      acme = (await new WorkspacesService({ store, clock: { now: () => 1_000 } }).create("acme", { sandbox: false })).workspace;
+    });
+    after(() => store.close());
+
+    it("schedules a post once per causing event, however often the event is seen", async () => {
+      const post = { workspaceId: acme.id, kind: "inbound", subjectId: "m1", causeEventId: 41 };
+      assert.equal(await store.write((trx) => repo.schedule(trx, [post, post], 1_000)), 1);
+      assert.equal(await store.write((trx) => repo.schedule(trx, [post, { ...post, causeEventId: 42 }], 1_000)), 1);
+      assert.deepEqual((await repo.forSubject(store.db, "inbound", "m1")).map((r) => [r.cause_event_id === null ? null : Number(r.cause_event_id), r.state]), [[41, "pending"], [42, "pending"]]);
+    });
+
+    it("lets only one of two racing dispatchers claim a due post, and records an outcome only for the claim that still holds", async () => {
+      await store.write((trx) => repo.schedule(trx, [{ workspaceId: acme.id, kind: "inbound", subjectId: "h1", causeEventId: 7 }], 5_000));
+      const [first, second] = await Promise.all([
+        store.write((trx) => repo.claimDue(trx, 5_000, 65_000, 10)),
+        store.write((trx) => repo.claimDue(trx, 5_000, 65_001, 10)),
+      ]);
+      const mine = (claims: typeof first) => claims.filter((r) => r.subject_id === "h1");
+      assert.equal(mine(first).length + mine(second).length, 1);
+      const id = Number((mine(first)[0] ?? mine(second)[0])!.id);
+      const claimedUntil = mine(first).length > 0 ? 65_000 : 65_001;
+      assert.equal(await store.write((trx) => repo.recordOutcome(trx, id, claimedUntil + 1, { state: "posted", attempts: 1, nextAttemptAt: null, lastError: null }, 6_000)), false, "not the holder's claim");
+      assert.equal(await store.write((trx) => repo.recordOutcome(trx, id, claimedUntil, { state: "retrying", attempts: 1, nextAttemptAt: 70_000, lastError: "HTTP 500" }, 6_000)), true);
+      assert.deepEqual(mine(await store.write((trx) => repo.claimDue(trx, 69_999, 80_000, 10))), [], "not due before its retry");
+      assert.deepEqual((await store.write((trx) => repo.claimDue(trx, 70_000, 80_000, 10))).map((r) => [r.subject_id, r.attempts]), [["h1", 1]]);
+    });
+  });
+}
