@@ -1,0 +1,47 @@
+// Configuration of inbound mail: the MX listener (run by the smtp role, in src/smtp/), the shared
+// inbound domain, the size limit and the retries of inbound webhooks.
+import { z } from "zod";
+import { parseDuration } from "../shared/durations.js";
+import { configFragment, domainName, duration, port } from "../config/config.fragment.js";
+
+export interface InboundConfigPart {
+  inbound: {
+    /** null: no inbound listener. */
+    port: number | null;
+    host: string;
+    domain: string;
+    maxMessageBytes: number;
+    hookBackoffMs: number;
+    hookTimeoutMs: number;
+  };
+}
+
+export const inboundConfig = configFragment({
+  name: "inbound",
+  keys: {
+    /** Inbound MX listener (role smtp): bounces, complaints and inbound streams. Off unless set. */
+    POSTHORN_INBOUND_PORT: port.optional(),
+    /** Listen address of the MX listener. */
+    POSTHORN_INBOUND_HOST: z.string().min(1).default("0.0.0.0"),
+    /** The shared inbound domain: <workspace inbound hash>@<this> reaches that workspace's inbound stream. */
+    POSTHORN_INBOUND_DOMAIN: domainName.optional(),
+    /** Largest inbound message, in bytes (Postmark accepts 35 MB inbound). */
+    POSTHORN_INBOUND_MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(35 * 1024 * 1024),
+    /** Wait before the first retry of a failed inbound webhook; it doubles per attempt (10 attempts in all). */
+    POSTHORN_INBOUND_HOOK_BACKOFF: duration.default(parseDuration("1m")),
+    /** How long one inbound webhook post may take; a claim is held for three times this. */
+    POSTHORN_INBOUND_HOOK_TIMEOUT: duration.default(parseDuration("10s")),
+  },
+  toConfig: (e, { hostname }): InboundConfigPart => ({
+    inbound: {
+      port: e.POSTHORN_INBOUND_PORT ?? null,
+      host: e.POSTHORN_INBOUND_HOST,
+      // Unset, the inbound domain is a subdomain of the host name, so one MX record for
+      // inbound.<host> is all a single-host setup needs.
+      domain: (e.POSTHORN_INBOUND_DOMAIN ?? `inbound.${hostname}`).toLowerCase(),
+      maxMessageBytes: e.POSTHORN_INBOUND_MAX_MESSAGE_SIZE,
+      hookBackoffMs: e.POSTHORN_INBOUND_HOOK_BACKOFF,
+      hookTimeoutMs: e.POSTHORN_INBOUND_HOOK_TIMEOUT,
+    },
+  }),
+});
