@@ -1,19 +1,44 @@
 // Every coded error is documented in docs/errors.md, and every one the Postmark API can raise has
-// a row in its mapping table (so no domain error reaches a client as a bare 500).
-import { test } from "node:test";
+// a row in its mapping table (so no domain error reaches a client as a bare 500). The errors files
+// are found by walking dist/src, so a new one cannot be left out.
+import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { errorCatalogue, PosthornError } from "../src/shared/errors.js";
 import { toPostmarkError } from "../src/api/postmark/postmark.errors.js";
-// Importing the modules registers their codes in the catalogue.
-import "../src/messages/messages.errors.js";
-import "../src/messages/accept.errors.js";
-import "../src/workspaces/workspaces.errors.js";
-import "../src/api/postmark/postmark.edge-errors.js";
-import "../src/sending-domains/sending-domains.errors.js";
-import "../src/mta/queue/queue.errors.js";
-import "../src/inbound/inbound.errors.js";
+
+/** dist/src: the compiled code whose errors files are found here, not listed. */
+const SRC = resolve(import.meta.dirname, "../src");
+/** How the tree names a file of error definitions: x.errors.ts, x.edge-errors.ts (x-errors.ts would fit too). */
+const ERRORS_FILE = /[.-]errors\.js$/;
+
+function compiledFiles(dir = SRC, out: string[] = []): string[] {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) compiledFiles(path, out);
+    else if (entry.name.endsWith(".js") && !entry.name.endsWith(".test.js")) out.push(path);
+  }
+  return out.sort();
+}
+
+const errorsFiles = compiledFiles().filter((f) => ERRORS_FILE.test(f));
+
+before(async () => {
+  // Importing the modules registers their codes in the catalogue.
+  for (const file of errorsFiles) await import(pathToFileURL(file).href);
+});
+
+test("codes are defined only in errors files, so importing those registers every code", () => {
+  const elsewhere = compiledFiles()
+    .filter((f) => !ERRORS_FILE.test(f) && f !== join(SRC, "shared/errors.js"))
+    .filter((f) => /\bdefineError\(/.test(readFileSync(f, "utf8")))
+    .map((f) => relative(SRC, f));
+  assert.deepEqual(elsewhere, []);
+  // A walk that went astray (a moved dist/) would find nothing and prove nothing.
+  assert.ok(errorsFiles.some((f) => f.endsWith("messages.errors.js")), `errors files found: ${errorsFiles.map((f) => relative(SRC, f)).join(", ")}`);
+});
 
 const CLI_ONLY = new Set(["WORKSPACE_NOT_FOUND", "WORKSPACE_EXISTS", "WORKSPACE_NAME_INVALID"]);
 
