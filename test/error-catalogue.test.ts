@@ -8,6 +8,7 @@ import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { errorCatalogue, PosthornError } from "../src/shared/errors.js";
 import { toPostmarkError } from "../src/api/postmark/postmark.errors.js";
+import { mappedErrorCodes } from "../src/smtp/smtp.errors-map.js";
 
 /** dist/src: the compiled code whose errors files are found here, not listed. */
 const SRC = resolve(import.meta.dirname, "../src");
@@ -54,4 +55,9 @@ test("every error the API can raise maps to a Postmark status and ErrorCode", ()
     const reply = toPostmarkError(new PosthornError(code, "x"));
     assert.notEqual(reply.status, 500, `${code} has no row in the Postmark error table`);
   }
+});
+
+test("every row of the SMTP reply table names a defined code", () => {
+  const defined = new Set(errorCatalogue().map((e) => e.code));
+  assert.deepEqual(mappedErrorCodes().filter((code) => !defined.has(code)), []);
 });

@@ -12,6 +12,7 @@ describe("the SMTP reply table", () => {
     [new PosthornError("STREAM_NOT_SENDABLE", "inbound"), 550, "5.7.1"],
     [new PosthornError("INACTIVE_RECIPIENTS", "all suppressed"), 550, "5.7.1"],
     [new PosthornError("TOKEN_INVALID", "no"), 535, "5.7.8"],
+    [new PosthornError("WORKSPACE_NOT_FOUND", "No workspace named acme"), 451, "4.3.0"],
     [new PosthornError("SOMETHING_NEW", "?"), 451, "4.3.0"],
     [new Error("disk full"), 451, "4.3.0"],
     ["a string", 451, "4.3.0"],

@@ -24,6 +24,13 @@ interface ReplyRule {
   text?: string;
 }
 
+/** RFC 3463 §3.2 4.3.0 "other or undefined mail system status": a transient local failure. */
+export const INTERNAL_ERROR_REPLY: SmtpReply = {
+  code: 451,
+  enhanced: "4.3.0",
+  text: "Local error in processing; the message was not accepted, try again later",
+};
+
 const DOMAIN_REPLIES: Readonly<Record<string, ReplyRule>> = {
   // 5.6.0 "other or undefined media error": the content is not acceptable as it is.
   MESSAGE_INVALID: { code: 550, enhanced: "5.6.0", useMessage: true },
@@ -36,13 +43,10 @@ const DOMAIN_REPLIES: Readonly<Record<string, ReplyRule>> = {
   INACTIVE_RECIPIENTS: { code: 550, enhanced: "5.7.1", useMessage: true },
   // RFC 4954 §6: 535 5.7.8 "authentication credentials invalid".
   TOKEN_INVALID: { code: 535, enhanced: "5.7.8", useMessage: false, text: "Authentication credentials invalid" },
-};
-
-/** RFC 3463 §3.2 4.3.0 "other or undefined mail system status": a transient local failure. */
-export const INTERNAL_ERROR_REPLY: SmtpReply = {
-  code: 451,
-  enhanced: "4.3.0",
-  text: "Local error in processing; the message was not accepted, try again later",
+  // A trusted network names a workspace that does not exist (POSTHORN_SMTP_TRUSTED_NETWORKS): the
+  // operator's mistake, logged; to the client a local failure like any other, so it keeps the
+  // message and retries once the configuration is fixed. The text does not name the workspace.
+  WORKSPACE_NOT_FOUND: { ...INTERNAL_ERROR_REPLY, useMessage: false },
 };
 
 /** The reply for an error thrown by the domain: its table entry, or 451 4.3.0 for anything else. */
