@@ -148,7 +148,7 @@ export function renderReport(records: ScenarioRecord[]): string {
   const lines: string[] = [
     "# Benchmarks",
     "",
-    "Measured by `npm run bench` (`bench/api.bench.ts`, run as `npm run build && node dist/bench/api.bench.js`).",
+    "Measured by `npm run bench` (`bench/api.bench.ts`, run as `node dist/bench/api.bench.js` after a build when a source changed).",
     "A full run rewrites this page. A run of some scenarios (`BENCH_ONLY=…`, as `npm run bench:mta` and",
     "`npm run bench:smtp` do) replaces the rows and sections of those scenarios and keeps the others as they",
     "were, so each scenario names the run it was measured in. Every figure below was measured in that run;",
