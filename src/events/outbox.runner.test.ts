@@ -85,8 +85,12 @@ for (const target of storeTargets()) {
       const runner = run([recording("ordered", seen)]);
       await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "ordered").executeTakeFirst()) !== undefined);
       for (let i = 10; i < 30; i += 1) await store.write((trx) => outbox.emit(trx, [suppressed(i)]));
-      await eventually(async () => seen.length >= 20);
-      assert.deepEqual(seen.map((e) => e.messageId), Array.from({ length: 20 }, (_, i) => `m${i + 10}`));
+      const mine = () => seen.map((e) => e.messageId).filter((id) => Number(id!.slice(1)) >= 10);
+      await eventually(async () => mine().length >= 20);
+      assert.deepEqual(mine(), Array.from({ length: 20 }, (_, i) => `m${i + 10}`));
+      // On PostgreSQL the start is the end of what no running transaction (in the whole cluster)
+      // can precede, so events just before it may be read too: at least once, never skipped.
+      assert.ok(seen.length === 20 || target.name === "postgres", "on SQLite the start is exactly the end of the log");
       await runner.stop();
     });
 
