@@ -53,7 +53,7 @@ for (const target of storeTargets()) {
         await repo.insert(trx, row(other, "o1"));
       });
       const ids = async (q: Partial<Parameters<typeof repo.search>[1]>) =>
-        (await repo.search(store.db, { workspaceId: acme.id, count: 10, offset: 0, ...q })).rows.map((r) => r.id);
+        (await repo.search(store.db, { workspaceId: acme.id, count: 10, offset: 0, ...q })).records.map((r) => r.id);
       assert.deepEqual(await ids({}), ["a2", "a1"], "newest first, the other workspace's message not among them");
       assert.deepEqual(await ids({ mailboxHash: "box" }), ["a1"]);
       assert.deepEqual(await ids({ fromEmail: "BOB@" }), ["a2"]);

@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import type { Db } from "../store/store.js";
 import { escapeLike } from "../store/like.js";
 import type { InboundMessageRow, InboundRuleRow, InboundState, NewInboundMessageRow } from "./inbound.schema.js";
+import type { PostmarkInboundMessage } from "./inbound-message.format.js";
 
 export interface InboundSearch {
   workspaceId: string;
@@ -34,19 +35,40 @@ const SUMMARY_COLUMNS = [
   "received_at",
 ] as const;
 
-export type InboundSummaryRow = Omit<InboundMessageRow, "mime">;
+/** An inbound message as the domain reads it back. */
+export interface InboundRecord {
+  id: string;
+  workspaceId: string;
+  state: InboundState;
+  tag: string | null;
+  blockedReason: string | null;
+  /** The webhook payload as posted (Postmark's inbound format: what the inbound webhook is). */
+  payload: PostmarkInboundMessage;
+  receivedAt: number;
+}
+
+export interface InboundRule {
+  id: number;
+  rule: string;
+}
 
 export class InboundMessagesRepository {
   async insert(db: Db, row: NewInboundMessageRow): Promise<void> {
     await db.insertInto("inbound_messages").values(row).execute();
   }
 
-  async findById(db: Db, workspaceId: string, id: string): Promise<InboundMessageRow | null> {
-    const row = await db.selectFrom("inbound_messages").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
-    return row ?? null;
+  async findById(db: Db, workspaceId: string, id: string): Promise<InboundRecord | null> {
+    const row = await db.selectFrom("inbound_messages").select(SUMMARY_COLUMNS).where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
+    return row ? toRecord(row) : null;
   }
 
-  async search(db: Db, q: InboundSearch): Promise<{ total: number; rows: InboundSummaryRow[] }> {
+  /** The message as received, with our Authentication-Results on top. */
+  async mime(db: Db, workspaceId: string, id: string): Promise<Buffer | null> {
+    const row = await db.selectFrom("inbound_messages").select("mime").where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
+    return row ? Buffer.from(row.mime) : null;
+  }
+
+  async search(db: Db, q: InboundSearch): Promise<{ total: number; records: InboundRecord[] }> {
     let query = db.selectFrom("inbound_messages").where("workspace_id", "=", q.workspaceId);
     if (q.recipient) query = query.where("recipient", "like", `%${escapeLike(q.recipient.toLowerCase())}%`);
     if (q.fromEmail) query = query.where("from_email", "like", `%${escapeLike(q.fromEmail.toLowerCase())}%`);
@@ -59,7 +81,7 @@ export class InboundMessagesRepository {
     const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
     // Everything but the stored MIME, which a list never shows.
     const rows = await query.select(SUMMARY_COLUMNS).orderBy("received_at", "desc").orderBy("id").limit(q.count).offset(q.offset).execute();
-    return { total: Number(total.n), rows };
+    return { total: Number(total.n), records: rows.map(toRecord) };
   }
 
   /** Moves a message from one of `from` to `to` (a user's retry or bypass); false when it was in none of them. */
@@ -79,11 +101,11 @@ export class InboundMessagesRepository {
     await db.updateTable("inbound_messages").set({ state }).where("workspace_id", "=", workspaceId).where("id", "=", id).execute();
   }
 
-  async listRules(db: Db, workspaceId: string, page: { count: number; offset: number }): Promise<{ total: number; rows: InboundRuleRow[] }> {
+  async listRules(db: Db, workspaceId: string, page: { count: number; offset: number }): Promise<{ total: number; rules: InboundRule[] }> {
     const base = db.selectFrom("inbound_rules").where("workspace_id", "=", workspaceId);
     const total = await base.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-    const rows = await base.selectAll().orderBy("id").limit(page.count).offset(page.offset).execute();
-    return { total: Number(total.n), rows };
+    const rows = await base.select(["id", "rule"]).orderBy("id").limit(page.count).offset(page.offset).execute();
+    return { total: Number(total.n), rules: rows.map((r) => ({ id: Number(r.id), rule: r.rule })) };
   }
 
   async findRule(db: Db, workspaceId: string, rule: string): Promise<InboundRuleRow | null> {
@@ -112,4 +134,16 @@ export class InboundMessagesRepository {
       .executeTakeFirst();
     return row?.rule ?? null;
   }
+}
+
+function toRecord(row: Pick<InboundMessageRow, (typeof SUMMARY_COLUMNS)[number]>): InboundRecord {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    state: row.state,
+    tag: row.tag,
+    blockedReason: row.blocked_reason,
+    payload: JSON.parse(row.payload_json) as PostmarkInboundMessage,
+    receivedAt: Number(row.received_at),
+  };
 }

@@ -10,11 +10,11 @@ import { newId } from "../shared/ids.js";
 import type { Workspace, WorkspacesService, InboundSettings } from "../workspaces/workspaces.service.js";
 import { isValidEmail } from "../messages/addresses.js";
 import { domainOf } from "../shared/email-address.js";
-import { formatInboundMessage, type PostmarkInboundMessage } from "./inbound-message.format.js";
+import { formatInboundMessage } from "./inbound-message.format.js";
 import { hasSpamHeaders, spamHeaders } from "./spam-headers.js";
 import type { AuthenticationResult } from "./authentication.js";
-import type { InboundMessagesRepository, InboundSearch, InboundSummaryRow } from "./inbound-messages.repository.js";
-import type { InboundMessageRow, InboundRuleRow, InboundState } from "./inbound.schema.js";
+import type { InboundMessagesRepository, InboundRecord, InboundRule, InboundSearch } from "./inbound-messages.repository.js";
+import type { InboundState } from "./inbound.schema.js";
 import type { EventEmitter, Reaction } from "../events/outbox.js";
 import {
   InboundDomainInvalid,
@@ -107,14 +107,14 @@ export class InboundService {
     return { id, state };
   }
 
-  search(query: InboundSearch): Promise<{ total: number; rows: InboundSummaryRow[] }> {
+  search(query: InboundSearch): Promise<{ total: number; records: InboundRecord[] }> {
     return this.deps.repository.search(this.deps.store.db, query);
   }
 
-  async get(workspaceId: string, id: string): Promise<{ row: InboundMessageRow; payload: PostmarkInboundMessage }> {
-    const row = await this.deps.repository.findById(this.deps.store.db, workspaceId, id);
-    if (!row) throw InboundMessageNotFound(`No inbound message with id '${id}'.`);
-    return { row, payload: JSON.parse(row.payload_json) as PostmarkInboundMessage };
+  async get(workspaceId: string, id: string): Promise<InboundRecord> {
+    const record = await this.deps.repository.findById(this.deps.store.db, workspaceId, id);
+    if (!record) throw InboundMessageNotFound(`No inbound message with id '${id}'.`);
+    return record;
   }
 
   /** Posts a failed message's webhook again (Postmark: PUT /messages/inbound/{id}/retry). */
@@ -146,8 +146,8 @@ export class InboundService {
       target: async (workspaceId, id) => {
         const settings = await this.deps.workspaces.inboundSettings(workspaceId);
         if (!settings.inboundHookUrl) return null;
-        const row = await this.deps.repository.findById(this.deps.store.db, workspaceId, id);
-        return row ? { url: settings.inboundHookUrl, body: row.payload_json } : null;
+        const record = await this.deps.repository.findById(this.deps.store.db, workspaceId, id);
+        return record ? { url: settings.inboundHookUrl, body: JSON.stringify(record.payload) } : null;
       },
     };
   }
@@ -169,7 +169,7 @@ export class InboundService {
     };
   }
 
-  listRules(workspaceId: string, page: { count: number; offset: number }): Promise<{ total: number; rows: InboundRuleRow[] }> {
+  listRules(workspaceId: string, page: { count: number; offset: number }): Promise<{ total: number; rules: InboundRule[] }> {
     return this.deps.repository.listRules(this.deps.store.db, workspaceId, page);
   }
 

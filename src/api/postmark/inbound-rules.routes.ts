@@ -12,8 +12,8 @@ export async function inboundRulesRoutes(app: FastifyInstance, deps: PostmarkApi
   app.get("/triggers/inboundRules", async (request) => {
     const workspace = requireWorkspace(request);
     const page = pageParams(request.query as Query, RULES_WINDOW);
-    const { total, rows } = await deps.inbound.listRules(workspace.id, page);
-    return { TotalCount: total, InboundRules: rows.map((r) => ({ ID: Number(r.id), Rule: r.rule })) };
+    const { total, rules } = await deps.inbound.listRules(workspace.id, page);
+    return { TotalCount: total, InboundRules: rules.map((r) => ({ ID: r.id, Rule: r.rule })) };
   });
 
   app.post("/triggers/inboundRules", async (request) => {

@@ -4,8 +4,7 @@
 // and InboundMessageDetails models (postmark 5.1.0).
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { InboundState } from "../../inbound/inbound.schema.js";
-import type { InboundSummaryRow } from "../../inbound/inbound-messages.repository.js";
-import type { PostmarkInboundMessage } from "../../inbound/inbound-message.format.js";
+import type { InboundRecord } from "../../inbound/inbound-messages.repository.js";
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
 import { dateParam, pageParams, requireWorkspace, stringParam, type Query } from "./query-params.js";
@@ -16,7 +15,7 @@ export async function inboundMessagesRoutes(app: FastifyInstance, deps: Postmark
     const workspace = requireWorkspace(request);
     const q = request.query as Query;
     const { count, offset } = pageParams(q);
-    const { total, rows } = await deps.inbound.search({
+    const { total, records } = await deps.inbound.search({
       workspaceId: workspace.id,
       count,
       offset,
@@ -29,21 +28,22 @@ export async function inboundMessagesRoutes(app: FastifyInstance, deps: Postmark
       fromDate: dateParam(q, "fromdate", false),
       toDate: dateParam(q, "todate", true),
     });
-    return { TotalCount: total, InboundMessages: rows.map((row) => toInboundMessage(row, parsePayload(row))) };
+    return { TotalCount: total, InboundMessages: records.map(toInboundMessage) };
   });
 
   app.get("/messages/inbound/:id/details", async (request) => {
     const workspace = requireWorkspace(request);
-    const { row, payload } = await deps.inbound.get(workspace.id, messageId(request));
+    const record = await deps.inbound.get(workspace.id, messageId(request));
+    const payload = record.payload;
     return {
-      ...toInboundMessage(row, payload),
+      ...toInboundMessage(record),
       TextBody: payload.TextBody,
       HtmlBody: payload.HtmlBody,
       StrippedTextReply: payload.StrippedTextReply,
       Headers: payload.Headers,
       // The full attachments, content included, as the webhook posts them.
       Attachments: payload.Attachments,
-      BlockedReason: row.blocked_reason ?? "",
+      BlockedReason: record.blockedReason ?? "",
     };
   });
 
@@ -74,12 +74,9 @@ function messageId(request: FastifyRequest): string {
   return (request.params as { id: string }).id;
 }
 
-function parsePayload(row: InboundSummaryRow): PostmarkInboundMessage {
-  return JSON.parse(row.payload_json) as PostmarkInboundMessage;
-}
-
 /** The search item: the payload's addressing fields, the status, and attachment metadata without content. */
-function toInboundMessage(row: InboundSummaryRow, payload: PostmarkInboundMessage) {
+function toInboundMessage(record: InboundRecord) {
+  const payload = record.payload;
   return {
     From: payload.From,
     FromName: payload.FromName,
@@ -95,9 +92,9 @@ function toInboundMessage(row: InboundSummaryRow, payload: PostmarkInboundMessag
     Subject: payload.Subject,
     Date: payload.Date,
     MailboxHash: payload.MailboxHash,
-    Tag: row.tag ?? "",
-    MessageID: row.id,
-    Status: inboundStatusOf(row.state),
+    Tag: record.tag ?? "",
+    MessageID: record.id,
+    Status: inboundStatusOf(record.state),
     Attachments: payload.Attachments.map((a) => ({ Name: a.Name, ContentType: a.ContentType, ContentLength: a.ContentLength, ContentID: a.ContentID })),
     MessageStream: payload.MessageStream,
   };
