@@ -124,6 +124,82 @@ for (const target of storeTargets()) {
       }
     });
 
+    test("renewing keeps a held row from coming due, and reports a row no longer ours", async () => {
+      const store = await target.open();
+      try {
+        const repo = new DeliveriesRepository(store.dialect);
+        await seed(store, 4, 1000);
+        const [kept, recorded, stolen] = await store.write((trx) => repo.claimDue(trx, { owner: "a", now: 1000, leaseUntil: 2000, limit: 3 }));
+        const [othersOwn] = await store.write((trx) => repo.claimDue(trx, { owner: "b", now: 1000, leaseUntil: 2000, limit: 1 }));
+        // One outcome is written; another row's lease ran out and worker c claimed it.
+        const update = { id: recorded!.id, leaseOwner: "a", state: "delivered" as const, attempts: 1, nextAttemptAt: 1500, lastReply: "250 ok", now: 1500 };
+        await store.write((trx) => repo.applyUpdates(trx, [update]));
+        await store.write((trx) => trx.updateTable("deliveries").set({ lease_owner: "c" }).where("id", "=", stolen!.id).execute());
+
+        const ids = [kept!.id, recorded!.id, stolen!.id, othersOwn!.id];
+        const renewed = await store.write((trx) => repo.renewLeases(trx, { ids, owner: "a", leaseUntil: 9000, now: 1900 }));
+        assert.deepEqual(renewed, new Set([kept!.id]));
+        const rows = new Map((await store.db.selectFrom("deliveries").selectAll().execute()).map((r) => [Number(r.id), r]));
+        assert.deepEqual([rows.get(kept!.id)!.next_attempt_at, rows.get(kept!.id)!.lease_owner], [9000, "a"]);
+        // The rows that are not ours, or no longer pending, are left exactly as they were.
+        assert.deepEqual([rows.get(recorded!.id)!.state, rows.get(recorded!.id)!.next_attempt_at, rows.get(recorded!.id)!.lease_owner], ["delivered", 1500, null]);
+        assert.deepEqual([rows.get(stolen!.id)!.next_attempt_at, rows.get(stolen!.id)!.lease_owner], [2000, "c"]);
+        assert.deepEqual([rows.get(othersOwn!.id)!.next_attempt_at, rows.get(othersOwn!.id)!.lease_owner], [2000, "b"]);
+        // Past the original lease end, nobody can claim the renewed row.
+        const claimed = await store.write((trx) => repo.claimDue(trx, { owner: "b", now: 5000, leaseUntil: 10_000, limit: 10 }));
+        assert.equal(claimed.some((c) => c.id === kept!.id), false);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("renewing many held rows at once renews each of them", async () => {
+      const store = await target.open();
+      try {
+        const repo = new DeliveriesRepository(store.dialect);
+        await seed(store, 1200, 1000);
+        const claimed = await store.write((trx) => repo.claimDue(trx, { owner: "a", now: 1000, leaseUntil: 2000, limit: 1200 }));
+        const renewed = await store.write((trx) => repo.renewLeases(trx, { ids: claimed.map((c) => c.id), owner: "a", leaseUntil: 9000, now: 1500 }));
+        assert.equal(renewed.size, 1200);
+        const stillDue = await store.write((trx) => repo.claimDue(trx, { owner: "b", now: 8999, leaseUntil: 20_000, limit: 1200 }));
+        assert.equal(stillDue.length, 0);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("taking back the leases of others puts their pending rows back at the head of the queue and leaves the rest alone", async () => {
+      const store = await target.open();
+      try {
+        const repo = new DeliveriesRepository(store.dialect);
+        await seed(store, 3, 1000);
+        await seed(store, 1, 1500, { workspace: "w" });
+        await seed(store, 1, 1000, { workspace: "mine" });
+        await seed(store, 1, 50_000, { workspace: "later", state: "deferred" });
+        const dead = await store.write((trx) => repo.claimDue(trx, { owner: "dead", now: 1000, leaseUntil: 300_000, limit: 3, workspaceId: "w" }));
+        const [mine] = await store.write((trx) => repo.claimDue(trx, { owner: "me", now: 1000, leaseUntil: 300_000, limit: 1, workspaceId: "mine" }));
+        // An outcome already recorded by the dead worker stays recorded.
+        const done = { id: dead[0]!.id, leaseOwner: "dead", state: "delivered" as const, attempts: 1, nextAttemptAt: 1200, lastReply: "250 ok", now: 1200 };
+        await store.write((trx) => repo.applyUpdates(trx, [done]));
+
+        const taken = await store.write((trx) => repo.takeBackLeasesOfOthers(trx, { owner: "me", now: 2000 }));
+        assert.equal(taken, 2);
+        const rows = new Map((await store.db.selectFrom("deliveries").selectAll().execute()).map((r) => [Number(r.id), r]));
+        // Due again at the time they were accepted, the place they held when they were claimed.
+        for (const d of dead.slice(1)) assert.deepEqual([rows.get(d.id)!.lease_owner, rows.get(d.id)!.next_attempt_at, rows.get(d.id)!.state], [null, 1000, "queued"]);
+        assert.deepEqual([rows.get(dead[0]!.id)!.state, rows.get(dead[0]!.id)!.next_attempt_at], ["delivered", 1200]);
+        assert.deepEqual([rows.get(mine!.id)!.lease_owner, rows.get(mine!.id)!.next_attempt_at], ["me", 300_000]);
+        // A deferred row waiting for its retry was never leased: its time is kept.
+        const later = [...rows.values()].find((r) => r.workspace_id === "later")!;
+        assert.deepEqual([later.lease_owner, later.next_attempt_at], [null, 50_000]);
+        // The taken-back rows are claimable at once, before the mail accepted after them.
+        const again = await store.write((trx) => repo.claimDue(trx, { owner: "me", now: 2000, leaseUntil: 22_000, limit: 2, workspaceId: "w" }));
+        assert.deepEqual(again.map((d) => d.id).sort(), dead.slice(1).map((d) => d.id).sort());
+      } finally {
+        await store.close();
+      }
+    });
+
     test("a fair claim serves a small workspace next to another's large burst", async () => {
       const store = await target.open();
       try {

@@ -177,6 +177,54 @@ export class DeliveriesRepository {
     return applied;
   }
 
+  /**
+   * Extends the leases of the rows `owner` still holds among `ids` to `leaseUntil`, and returns
+   * the ids it renewed. A row is renewed only while its lease is ours and it is still waiting for
+   * an outcome: one whose outcome was written meanwhile (lease_owner cleared) or that another
+   * worker took after our lease ran out is left alone and missing from the result, so a worker
+   * learns which attempts can no longer record anything (applyUpdates would drop them).
+   */
+  async renewLeases(db: Db, input: { ids: number[]; owner: string; leaseUntil: number; now: number }): Promise<Set<number>> {
+    const renewed = new Set<number>();
+    for (let i = 0; i < input.ids.length; i += UPDATE_CHUNK) {
+      const rows = await db
+        .updateTable("deliveries")
+        .set({ next_attempt_at: input.leaseUntil, updated_at: input.now })
+        .where("id", "in", input.ids.slice(i, i + UPDATE_CHUNK))
+        .where("lease_owner", "=", input.owner)
+        .where("state", "in", PENDING)
+        .returning("id")
+        .execute();
+      for (const row of rows) renewed.add(Number(row.id));
+    }
+    return renewed;
+  }
+
+  /**
+   * Makes every pending row leased by someone other than `owner` due now, lease cleared, and
+   * returns how many. Only for a process that knows it is the sole worker on the database (SQLite
+   * serves one process): whoever held those leases is dead, and its rows should not wait for the
+   * leases to run out. On PostgreSQL the holders may be live peers; never call it there.
+   *
+   * "Due now" is next_attempt_at = created_at, a time already past, rather than now: claims take
+   * due rows oldest first, and these were at the head of the queue when they were claimed. A
+   * never-attempted row gets back its exact place (its acceptance time); a retry goes to the head
+   * of its lane. With next_attempt_at = now they would wait behind the whole backlog.
+   *
+   * It reads every pending row once (through the claim index's partial predicate); it runs once,
+   * at start, so that is the price of one scan, not one per claim.
+   */
+  async takeBackLeasesOfOthers(db: Db, input: { owner: string; now: number }): Promise<number> {
+    const result = await db
+      .updateTable("deliveries")
+      .set((eb) => ({ lease_owner: null, next_attempt_at: eb.ref("created_at"), updated_at: input.now }))
+      .where(PENDING_LITERALLY)
+      .where("lease_owner", "is not", null)
+      .where("lease_owner", "<>", input.owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /** Gives claimed rows back (shutdown): they are due again at once for whichever worker is next. */
   async release(db: Db, ids: number[], owner: string, now: number): Promise<void> {
     for (let i = 0; i < ids.length; i += 500) {
