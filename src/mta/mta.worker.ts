@@ -31,6 +31,12 @@ export interface MtaWorkerOptions {
   /** Most deliveries held (claimed and not yet recorded) at once. */
   concurrency: number;
   leaseMs: number;
+  /**
+   * This worker is the only one on its database (SQLite, one process per data directory): every
+   * lease it finds at start was left by a predecessor that died, and is taken back before the
+   * first claim. Never where other processes may be working (PostgreSQL).
+   */
+  soleWorker?: boolean;
   /** How often to look for due work when nothing wakes the worker. */
   pollMs?: number;
   claimBatch?: number;
@@ -104,7 +110,24 @@ export class MtaWorker {
     }
   }
 
+  /**
+   * A clean stop gives its rows back, so leases left in the database belong to a process that was
+   * killed: its in-flight deliveries are due at once, as Postfix requeues its active queue when
+   * it starts, rather than when those leases would have run out. Where peers may be alive
+   * (PostgreSQL) this is not done; their leases run out instead.
+   */
+  private async takeBackPredecessorLeases(): Promise<void> {
+    try {
+      const taken = await this.deps.store.write((trx) => this.deps.deliveries.takeBackLeasesOfOthers(trx, { owner: this.owner, now: this.deps.clock.now() }));
+      if (taken > 0) this.deps.logger.warn({ count: taken }, "took back deliveries left in flight by a process that did not stop cleanly; they are due now");
+    } catch (err) {
+      // Not fatal: those rows come due anyway when their leases run out.
+      this.deps.logger.error({ err }, "taking back the leases of a previous process failed; its deliveries wait for their leases");
+    }
+  }
+
   private async loop(): Promise<void> {
+    if (this.options.soleWorker) await this.takeBackPredecessorLeases();
     while (this.running) {
       let claimed = 0;
       const room = this.options.concurrency - this.held.size;

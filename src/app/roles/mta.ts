@@ -70,6 +70,9 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
     {
       concurrency: config.delivery.concurrency,
       leaseMs: config.delivery.leaseMs,
+      // SQLite serves one process: leases found at start were left by a predecessor that died.
+      // PostgreSQL may have live peers, whose leases must stand.
+      soleWorker: store.dialect === "sqlite",
       envelope: config.envelope.verp
         ? { verp: true, secret: verpSecret(deps.encryptionKey), returnPathDomain: returnPathDomains(domains, config.envelope.returnPathDomain, clock) }
         : { verp: false },
