@@ -46,8 +46,14 @@ export const mtaConfig = configFragment({
     POSTHORN_MAX_CONNECTIONS_PER_DESTINATION: z.coerce.number().int().min(1).max(1000).default(10),
     /** Messages sent over one connection before it is replaced. */
     POSTHORN_MAX_MESSAGES_PER_CONNECTION: z.coerce.number().int().min(1).max(100000).default(100),
-    /** How long a claimed delivery is reserved for the worker that claimed it. */
-    POSTHORN_LEASE_DURATION: duration.default(parseDuration("5m")),
+    /**
+     * How long a claim reserves a delivery, and on PostgreSQL a connection slot, for its process;
+     * renewed every third of it while the work goes on. Short, so a dead process's deliveries (and
+     * the slots they need) come back soon after a kill -9 on PostgreSQL (on SQLite the restarted
+     * process takes them back at once): 20 s keeps that well within 30 s and still lets two
+     * renewals in a row fail or be late before a live process loses anything.
+     */
+    POSTHORN_LEASE_DURATION: duration.default(parseDuration("20s")),
     /** JSON file of per-destination limits (connections, rates, TLS), reloaded when it changes. */
     POSTHORN_DESTINATIONS_FILE: z.string().min(1).optional(),
     /** Envelope senders that name each delivery (VERP), so that asynchronous bounces can be matched. */

@@ -2,7 +2,8 @@
 // (one message, one domain, many recipients), hand them to the transport, and record outcomes.
 // Several workers, in one process or many, can run against one database: claims never overlap
 // (see DeliveriesRepository.claimDue) and a worker that dies only delays its claimed rows until
-// the lease runs out.
+// the lease runs out. Leases are short and renewed while the worker holds the rows, so a live
+// worker keeps its deliveries however long an attempt takes, and a dead one's come back soon.
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
@@ -30,6 +31,7 @@ export interface MtaWorkerOptions {
   envelope: EnvelopePolicy;
   /** Most deliveries held (claimed and not yet recorded) at once. */
   concurrency: number;
+  /** How long a claim (and each renewal) reserves a delivery; renewed every third of it. */
   leaseMs: number;
   /**
    * This worker is the only one on its database (SQLite, one process per data directory): every
@@ -56,6 +58,14 @@ export interface MtaWorkerDeps {
 export class MtaWorker {
   readonly owner = `mta-${process.pid}-${randomHex(6)}`;
   private readonly held = new Map<number, ClaimedDelivery>();
+  /**
+   * The held deliveries whose leases this worker renews: claimed and still being attempted. A
+   * delivery leaves it when its outcome goes to the recorder (whose write clears the lease
+   * itself) or when a renewal finds its lease taken by another worker.
+   */
+  private readonly renewing = new Set<number>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  private renewal: Promise<void> | null = null;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | null = null;
@@ -79,6 +89,16 @@ export class MtaWorker {
     if (this.running) return;
     this.running = true;
     this.loopDone = this.loop();
+    // Renewed every third of the lease, so two renewals can fail or be late before it runs out
+    // (the connection slots' keeper does the same). Renewal runs on SQLite too, though one process
+    // has no peer to lose rows to: an attempt may rightly outlast the lease (RFC 5321 §4.5.3.2
+    // gives the end of DATA 10 minutes), and without renewal this very worker would claim the row
+    // again and attempt it a second time. One code path on both stores, for one small UPDATE a tick.
+    this.renewTimer = setInterval(() => {
+      // A renewal still running (a slow database) is not joined by another: the next tick retries.
+      this.renewal ??= this.renewLeases().finally(() => (this.renewal = null));
+    }, Math.max(10, Math.floor(this.options.leaseMs / 3)));
+    this.renewTimer.unref();
   }
 
   /** New work was queued (or capacity freed): look for it now rather than at the next poll. */
@@ -102,11 +122,17 @@ export class MtaWorker {
     const until = Date.now() + deadlineMs;
     while (this.held.size > 0 && Date.now() < until) await sleep(20);
     await this.deps.recorder.flush();
+    // Leases were renewed while attempts drained; from here on nothing is attempted, so stop, and
+    // let a renewal in progress finish before the rows are given back below.
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    await this.renewal;
     if (this.held.size > 0) {
       const ids = [...this.held.keys()];
       this.deps.logger.warn({ count: ids.length }, "shutdown deadline reached; releasing deliveries still in flight");
       await this.deps.store.write((trx) => this.deps.deliveries.release(trx, ids, this.owner, this.deps.clock.now()));
       this.held.clear();
+      this.renewing.clear();
     }
   }
 
@@ -114,7 +140,7 @@ export class MtaWorker {
    * A clean stop gives its rows back, so leases left in the database belong to a process that was
    * killed: its in-flight deliveries are due at once, as Postfix requeues its active queue when
    * it starts, rather than when those leases would have run out. Where peers may be alive
-   * (PostgreSQL) this is not done; their leases run out instead.
+   * (PostgreSQL) this is not done; short renewed leases bring a dead process's rows back instead.
    */
   private async takeBackPredecessorLeases(): Promise<void> {
     try {
@@ -123,6 +149,34 @@ export class MtaWorker {
     } catch (err) {
       // Not fatal: those rows come due anyway when their leases run out.
       this.deps.logger.error({ err }, "taking back the leases of a previous process failed; its deliveries wait for their leases");
+    }
+  }
+
+  /**
+   * Extends the leases of the deliveries being attempted, in one statement. One that is no longer
+   * ours (its lease ran out while renewals failed, and another worker claimed it) is only logged:
+   * its attempt goes on, and its outcome will be dropped because the row's lease_owner is not
+   * ours (DeliveriesRepository.applyUpdates), so the row's new holder alone records an outcome.
+   */
+  private async renewLeases(): Promise<void> {
+    const ids = [...this.renewing];
+    if (ids.length === 0) return;
+    const now = this.deps.clock.now();
+    try {
+      // Relaxed: a renewal lost with the machine is a lease that runs out, which a crash already means.
+      const renewed = await this.deps.store.write(
+        (trx) => this.deps.deliveries.renewLeases(trx, { ids, owner: this.owner, leaseUntil: now + this.options.leaseMs, now }),
+        { durability: "relaxed" },
+      );
+      // Checked after the write: an attempt that reached the recorder meanwhile left `renewing`
+      // first, so its row, cleared by its own outcome, is not mistaken for a lost one.
+      const lost = ids.filter((id) => !renewed.has(id) && this.renewing.has(id));
+      for (const id of lost) this.renewing.delete(id);
+      if (lost.length > 0) this.deps.logger.warn({ count: lost.length, ids: lost.slice(0, 20) }, "delivery leases lost to another worker; their outcomes will not be recorded here");
+    } catch (err) {
+      // The attempts go on; if renewals keep failing past the lease, another worker may take the
+      // rows, and this one's outcomes for them are then dropped rather than recorded twice.
+      this.deps.logger.warn({ err, count: ids.length }, "renewing delivery leases failed; will retry");
     }
   }
 
@@ -173,10 +227,25 @@ export class MtaWorker {
       { durability: "relaxed" },
     );
     if (rows.length === 0) return 0;
-    for (const row of rows) this.held.set(row.id, row);
+    // A row already held was claimed again after its lease ran out (renewals failed that long)
+    // while its first attempt is still running: that attempt carries on under the same owner and
+    // records the outcome; a second attempt would deliver the message twice.
+    const fresh = rows.filter((row) => !this.held.has(row.id));
+    for (const row of fresh) {
+      this.held.set(row.id, row);
+      this.renewing.add(row.id);
+    }
+    if (fresh.length === 0) return rows.length;
 
-    const messageIds = [...new Set(rows.map((r) => r.messageId))];
-    const loaded = await this.deps.messages.forDelivery(this.deps.store.db, messageIds);
+    const messageIds = [...new Set(fresh.map((r) => r.messageId))];
+    let loaded: Awaited<ReturnType<MtaWorkerDeps["messages"]["forDelivery"]>>;
+    try {
+      loaded = await this.deps.messages.forDelivery(this.deps.store.db, messageIds);
+    } catch (err) {
+      // Not attempted, so not held: their leases are left to run out and they come due again.
+      this.forget(fresh);
+      throw err;
+    }
     const byId = new Map(loaded.map((m) => [m.id, m]));
 
     // Without VERP, one SMTP transaction per (message, recipient domain): RFC 5321 lets one DATA
@@ -184,7 +253,7 @@ export class MtaWorker {
     // so its own transaction; connections are still shared, so the cost is a few round trips.
     const envelope = this.options.envelope;
     const groups = new Map<string, ClaimedDelivery[]>();
-    for (const row of rows) {
+    for (const row of fresh) {
       const key = envelope.verp ? String(row.id) : `${row.messageId}\u0000${row.domain}`;
       const group = groups.get(key);
       if (group) group.push(row);
@@ -199,7 +268,7 @@ export class MtaWorker {
         // Cannot happen while messages are never deleted before their deliveries; if it does,
         // the rows are left leased and logged rather than silently dropped.
         this.deps.logger.error({ messageId: first.messageId }, "claimed deliveries for a message that does not exist");
-        for (const row of group) this.held.delete(row.id);
+        this.forget(group);
         continue;
       }
       let raw = signed.get(message.id);
@@ -212,6 +281,14 @@ export class MtaWorker {
       void this.attempt(group, message.envelopeFrom, raw);
     }
     return rows.length;
+  }
+
+  /** Stops holding deliveries that will not be attempted: their leases are no longer renewed. */
+  private forget(rows: ClaimedDelivery[]): void {
+    for (const row of rows) {
+      this.held.delete(row.id);
+      this.renewing.delete(row.id);
+    }
   }
 
   private async attempt(group: ClaimedDelivery[], fromAddress: string, raw: Promise<Buffer>): Promise<void> {
@@ -242,6 +319,8 @@ export class MtaWorker {
       const outcome: RecipientOutcome = { kind: "deferred", reply: null, reason: `internal error: ${(err as Error).message}` };
       items = group.map((delivery) => ({ delivery, outcome, attempt: { remoteHost: null, remoteIp: null, tls: false } }));
     }
+    // From here the outcome's own write ends the lease (or leaves it to run out if it fails).
+    for (const d of group) this.renewing.delete(d.id);
     try {
       await this.deps.recorder.record(items);
     } catch {

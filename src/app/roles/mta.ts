@@ -108,6 +108,9 @@ function createMtaTransport(config: Config, logger: Logger, store: Store): Trans
     // which serves one process, they would only add work — and after a kill -9 the dead
     // process's slots would block the restarted one until their leases ran out.
     slots: store.dialect === "postgres" ? new ConnectionSlotsRepository(store) : undefined,
+    // The same lease as the deliveries': a dead process's slots must come back as soon as its
+    // deliveries do, or they would sit waiting for connections that its slots still block.
+    slotLeaseMs: config.delivery.leaseMs,
     logger: logger.child({ component: "smtp-out" }),
   });
 }

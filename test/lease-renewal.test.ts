@@ -1,0 +1,81 @@
+// A live worker keeps the deliveries it is attempting, however long an attempt takes: their
+// leases are renewed while they are in flight, so neither another worker nor this one claims
+// them again, and each is delivered and recorded once. Runs in one process on each store.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ServerClient } from "postmark";
+import { startTestServer } from "./support/server.js";
+import { startSmtpSink } from "./support/smtp-sink.js";
+import { createTempDatabase } from "./support/stores.js";
+
+const LEASE_MS = 300;
+/** Each DATA answer takes five leases. */
+const DATA_DELAY_MS = 5 * LEASE_MS;
+const MESSAGES = 5;
+
+const targets: Array<{ name: string; database: () => Promise<{ env: Record<string, string>; drop: () => Promise<void> }> }> = [
+  { name: "sqlite", database: async () => ({ env: {}, drop: async () => undefined }) },
+];
+if (process.env.TEST_DATABASE_URL) {
+  targets.push({
+    name: "postgres",
+    database: async () => {
+      const db = await createTempDatabase(process.env.TEST_DATABASE_URL!);
+      return { env: { DATABASE_URL: db.url }, drop: db.drop };
+    },
+  });
+}
+
+for (const target of targets) {
+  test(`on ${target.name}, an attempt that outlasts its lease keeps it: nobody claims the row, it is delivered and recorded once`, { timeout: 60_000 }, async () => {
+    const sink = await startSmtpSink({ dataDelayMs: DATA_DELAY_MS });
+    const database = await target.database();
+    const server = await startTestServer({
+      ...database.env,
+      POSTHORN_ROLES: "api,mta",
+      POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
+      POSTHORN_LEASE_DURATION: `${LEASE_MS}ms`,
+    });
+    try {
+      const { store, deliveries } = server.app.services;
+      const pm = new ServerClient(await server.createWorkspace("leases"), { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
+      await pm.sendEmailBatch(Array.from({ length: MESSAGES }, (_, i) => ({ From: "app@leases.test", To: `u${i}@example.test`, Subject: `m${i}`, TextBody: "t" })));
+
+      // Once the worker holds every row, another claimer tries for them for as long as the
+      // attempts last, many leases over: it must find nothing due.
+      const leased = () => store.db.selectFrom("deliveries").select("id").where("lease_owner", "is not", null).execute();
+      const until = Date.now() + 20_000;
+      while ((await leased()).length < MESSAGES && sink.messages.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      let intrusions = 0;
+      while (sink.messages.length < MESSAGES && Date.now() < until) {
+        const now = Date.now();
+        const taken = await store.write((trx) => deliveries.claimDue(trx, { owner: "intruder", now, leaseUntil: now + 60_000, limit: 10 }));
+        assert.deepEqual(taken.map((d) => d.recipient), [], "a row held by a live worker was claimed by another");
+        intrusions += 1;
+        await new Promise((r) => setTimeout(r, LEASE_MS / 3));
+      }
+      assert.ok(intrusions >= 3, `the other claimer tried only ${intrusions} times during the attempts`);
+
+      await sink.waitForMessages(MESSAGES, 20_000);
+      const rows = async () => store.db.selectFrom("deliveries").select(["recipient", "state", "attempts", "lease_owner"]).orderBy("recipient").execute();
+      while ((await rows()).some((r) => r.state !== "delivered") && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      // A second attempt would arrive one DATA delay after the first.
+      await new Promise((r) => setTimeout(r, DATA_DELAY_MS + 300));
+      assert.deepEqual(
+        sink.messages.flatMap((m) => m.rcptTo).sort(),
+        Array.from({ length: MESSAGES }, (_, i) => `u${i}@example.test`).sort(),
+        "each delivery reached the destination once",
+      );
+      assert.deepEqual(
+        (await rows()).map((r) => [r.recipient, r.state, r.attempts, r.lease_owner]),
+        Array.from({ length: MESSAGES }, (_, i) => [`u${i}@example.test`, "delivered", 1, null]),
+      );
+      const events = await store.db.selectFrom("events").select("type").where("type", "=", "delivery.delivered").execute();
+      assert.equal(events.length, MESSAGES);
+    } finally {
+      await server.close();
+      await sink.close();
+      await database.drop();
+    }
+  });
+}
