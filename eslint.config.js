@@ -1,6 +1,23 @@
-// Lint: the recommended rules of ESLint and typescript-eslint; the type checker does the rest.
+// Lint: the recommended rules of ESLint and typescript-eslint (the type checker does the rest), and
+// the dependency rule of DESIGN.md: domains never import the edges (api/, smtp/), the wiring
+// (app/, cli/) or the libraries that only edges use (Fastify, smtp-server); edges never touch
+// repositories or the store; shared/ knows no domain. Tests and test helpers (testing/) may
+// reach anywhere. ESLint's own no-restricted-imports does it: no plugin needed for path rules.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+
+// config/ is not among them: like app/, it composes what every part declares (edges included).
+const DOMAINS = ["bounces", "compose", "events", "inbound", "messages", "mta", "sending-domains", "store", "suppressions", "webhooks", "workspaces"];
+const TESTS = ["**/*.test.ts", "**/testing/**"];
+
+const edgeLibraries = [
+  { name: "fastify", message: "Domains are transport-free: HTTP belongs to src/api/." },
+  { name: "smtp-server", message: "Domains are transport-free: SMTP listeners belong to src/smtp/." },
+];
+const outerLayers = [
+  { group: ["**/api/**", "**/smtp/**"], message: "Domains never import the edges (DESIGN.md): an edge calls the domain, and maps its errors." },
+  { group: ["**/app/**", "**/cli/**"], message: "Only src/app/ builds and wires objects; domains receive what they use." },
+];
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "data/", "web/dist/"] },
@@ -11,5 +28,30 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
+  },
+  {
+    files: DOMAINS.map((d) => `src/${d}/**/*.ts`),
+    ignores: TESTS,
+    rules: { "no-restricted-imports": ["error", { paths: edgeLibraries, patterns: outerLayers }] },
+  },
+  {
+    files: ["src/api/**/*.ts", "src/smtp/**/*.ts"],
+    ignores: TESTS,
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/*.repository.js", "**/store/store.js"], message: "Edges call domain services, never repositories or the store (DESIGN.md)." },
+            { group: ["**/app/**", "**/cli/**"], message: "Only src/app/ builds and wires objects." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/shared/**/*.ts"],
+    ignores: TESTS,
+    rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["../*", "!../shared/**"], message: "shared/ holds no domain knowledge: it imports nothing outside itself." }] }] },
   },
 );

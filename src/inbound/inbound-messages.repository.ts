@@ -3,7 +3,10 @@ import { sql } from "kysely";
 import type { Db } from "../store/store.js";
 import { escapeLike } from "../store/like.js";
 import type { InboundMessageRow, InboundRuleRow, InboundState, NewInboundMessageRow } from "./inbound.schema.js";
+import type { InboundRecord, InboundRule } from "./inbound.record.js";
 import type { PostmarkInboundMessage } from "./inbound-message.format.js";
+
+export type { InboundRecord, InboundRule } from "./inbound.record.js";
 
 export interface InboundSearch {
   workspaceId: string;
@@ -34,23 +37,6 @@ const SUMMARY_COLUMNS = [
   "payload_json",
   "received_at",
 ] as const;
-
-/** An inbound message as the domain reads it back. */
-export interface InboundRecord {
-  id: string;
-  workspaceId: string;
-  state: InboundState;
-  tag: string | null;
-  blockedReason: string | null;
-  /** The webhook payload as posted (Postmark's inbound format: what the inbound webhook is). */
-  payload: PostmarkInboundMessage;
-  receivedAt: number;
-}
-
-export interface InboundRule {
-  id: number;
-  rule: string;
-}
 
 export class InboundMessagesRepository {
   async insert(db: Db, row: NewInboundMessageRow): Promise<void> {

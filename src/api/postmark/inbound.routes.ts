@@ -4,7 +4,7 @@
 // and InboundMessageDetails models (postmark 5.1.0).
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { InboundState } from "../../inbound/inbound.schema.js";
-import type { InboundRecord } from "../../inbound/inbound-messages.repository.js";
+import type { InboundRecord } from "../../inbound/inbound.record.js";
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
 import { dateParam, pageParams, requireWorkspace, stringParam, type Query } from "./query-params.js";
