@@ -38,7 +38,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   let smtp: SmtpRole | null = null;
   let api: ApiRole | null = null;
   let worker: WorkerRole | null = null;
-  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake() });
+  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), handoff: () => mta?.handoff ?? null });
   let started = false;
   let stopping: Promise<void> | null = null;
   const stop = () =>

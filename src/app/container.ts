@@ -20,6 +20,7 @@ import { AcceptService } from "../messages/accept/accept.service.js";
 import { validateStep } from "../messages/accept/validate.step.js";
 import { suppressStep } from "../messages/accept/suppress.step.js";
 import { composeStep } from "../compose/compose.step.js";
+import type { DeliveryHandoff } from "../messages/accept/delivery-handoff.js";
 import { DeliveriesRepository } from "../mta/queue/deliveries.repository.js";
 import { DeliveriesService } from "../mta/queue/deliveries.service.js";
 import { QueueService } from "../mta/queue/queue.service.js";
@@ -56,6 +57,8 @@ export interface ContainerOptions {
   clock?: Clock;
   /** New deliveries were committed: the local MTA, if any, looks for work at once. */
   onQueued?: () => void;
+  /** The local MTA's hand-off, when this process runs one (see delivery-handoff.ts). */
+  handoff?: () => DeliveryHandoff | null;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -86,6 +89,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     steps: [validateStep({ workspaces }), suppressStep({ store, suppressions }), composeStep({ hostname, now: () => clock.now() })],
     failureNoticesByDefault: config.dsnForApi,
     onQueued: options.onQueued,
+    handoff: options.handoff,
   });
   const queue = new QueueService({ store, clock, deliveries, outbox });
   const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });

@@ -28,11 +28,21 @@ export interface OutboxRunnerOptions {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+/** Shortest pause between two looks at the log, however often appends wake the runner. */
+const MIN_LOOK_MS = 50;
+/** How long a position with no events of the consumer's is kept in memory before it is saved. */
+const CURSOR_SAVE_MS = 1_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
 
 export class OutboxRunner {
   readonly owner = `outbox-${process.pid}-${randomHex(6)}`;
   private readonly loops: Array<Promise<void>> = [];
   private readonly wakers = new Set<() => void>();
+  /** Counts wake-ups, so a loop that was busy when one came does not then wait out a whole poll. */
+  private wakes = 0;
   private running = false;
   private readonly leaseMs: number;
   private readonly pollMs: number;
@@ -55,6 +65,7 @@ export class OutboxRunner {
 
   /** Events were appended: look now rather than at the next poll. */
   wake(): void {
+    this.wakes += 1;
     for (const w of this.wakers) w();
   }
 
@@ -68,31 +79,57 @@ export class OutboxRunner {
   private async loop(consumer: Consumer): Promise<void> {
     const log = this.deps.logger.child({ consumer: consumer.name });
     let backoff = 0;
-    let held = false;
+    // While the lease is held, the position in memory is the cursor's: no other process moves it.
+    let position: Position | null = null;
+    let heldUntil = 0;
+    let savedAt = 0;
     while (this.running) {
       let full = false;
+      const wakesBefore = this.wakes;
       try {
-        const position = await this.claim(consumer);
-        held = position !== null;
+        const now = this.deps.clock.now();
+        // Claimed (or renewed) only when the lease is half gone: not a write per look.
+        if (!position || heldUntil - now < this.leaseMs / 2) {
+          position = await this.claim(consumer);
+          heldUntil = now + this.leaseMs;
+          savedAt = now;
+        }
         if (position) {
           const { events, covered } = await this.deps.events.readAfter(this.deps.store.db, position, consumer.types, this.batchSize);
           if (events.length > 0) await consumer.handle(events);
-          if (covered.tx !== position.tx || covered.id !== position.id) {
-            const now = this.deps.clock.now();
-            const kept = await this.deps.store.write((trx) => this.deps.events.advanceCursor(trx, consumer.name, this.owner, covered, now, now + this.leaseMs), { durability: "relaxed" });
-            // A lease lost while handling: another process has the cursor now and repeats the batch.
-            if (!kept) log.warn({ handled: events.length }, "outbox cursor was taken over while its batch was handled");
+          const moved = covered.tx !== position.tx || covered.id !== position.id;
+          // Handled events are saved at once; a stretch with none of ours at most every second
+          // (reading it again after a crash costs a scan, not a repeat).
+          const at = this.deps.clock.now();
+          if (moved && (events.length > 0 || at - savedAt >= CURSOR_SAVE_MS)) {
+            const kept = await this.deps.store.write((trx) => this.deps.events.advanceCursor(trx, consumer.name, this.owner, covered, at, at + this.leaseMs), { durability: "relaxed" });
+            if (kept) {
+              heldUntil = at + this.leaseMs;
+              savedAt = at;
+              position = covered;
+            } else {
+              // A lease lost while handling: another process has the cursor now and repeats the batch.
+              log.warn({ handled: events.length }, "outbox cursor was taken over while its batch was handled");
+              position = null;
+            }
+          } else if (moved) {
+            position = covered;
           }
           full = events.length === this.batchSize;
         }
         backoff = 0;
       } catch (err) {
         backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 1_000 : backoff * 2);
+        // The cursor is read again from the database: the batch comes again.
+        position = null;
         log.error({ err, retryInMs: backoff }, "outbox consumer failed; its batch comes again");
       }
-      if (!full) await this.idle(backoff || this.pollMs);
+      if (full) continue;
+      // Woken by every append: look at most every MIN_LOOK_MS, so a busy log costs a read per interval, not per event.
+      await sleep(Math.min(MIN_LOOK_MS, this.pollMs));
+      if (backoff > 0 || this.wakes === wakesBefore) await this.idle(backoff || this.pollMs);
     }
-    if (held) await this.deps.store.write((trx) => this.deps.events.releaseCursor(trx, consumer.name, this.owner), { durability: "relaxed" }).catch(() => undefined);
+    if (position) await this.deps.store.write((trx) => this.deps.events.releaseCursor(trx, consumer.name, this.owner), { durability: "relaxed" }).catch(() => undefined);
   }
 
   private async claim(consumer: Consumer): Promise<Position | null> {

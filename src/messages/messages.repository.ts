@@ -78,13 +78,25 @@ export interface MessageForNotice {
 }
 
 export class MessagesRepository {
-  async insertAccepted(db: Db, messages: NewMessageRow[], deliveries: NewDeliveryRow[]): Promise<void> {
+  /**
+   * Inserts accepted messages and their deliveries. With `returnIds`, returns the id of each
+   * delivery by message id and recipient (unique within a message), which RETURNING gives in no
+   * promised order.
+   */
+  async insertAccepted(db: Db, messages: NewMessageRow[], deliveries: NewDeliveryRow[], returnIds = false): Promise<Map<string, number>> {
     for (let i = 0; i < messages.length; i += INSERT_CHUNK) {
       await db.insertInto("messages").values(messages.slice(i, i + INSERT_CHUNK)).execute();
     }
+    const ids = new Map<string, number>();
     for (let i = 0; i < deliveries.length; i += INSERT_CHUNK) {
-      await db.insertInto("deliveries").values(deliveries.slice(i, i + INSERT_CHUNK)).execute();
+      const chunk = db.insertInto("deliveries").values(deliveries.slice(i, i + INSERT_CHUNK));
+      if (!returnIds) {
+        await chunk.execute();
+        continue;
+      }
+      for (const row of await chunk.returning(["id", "message_id", "recipient"]).execute()) ids.set(deliveryKey(row.message_id, row.recipient), Number(row.id));
     }
+    return ids;
   }
 
   /** Marks messages finished once none of their deliveries is still waiting for an attempt. */
@@ -221,4 +233,9 @@ function addresses(json: string): Address[] {
 function headerBlock(mime: Buffer): Buffer {
   const end = mime.indexOf("\r\n\r\n");
   return end < 0 ? mime : mime.subarray(0, end + 2);
+}
+
+/** The key of a delivery among those of one acceptance: message and recipient. */
+export function deliveryKey(messageId: string, recipient: string): string {
+  return `${messageId}\u0000${recipient}`;
 }

@@ -11,6 +11,7 @@ import { randomHex } from "../shared/ids.js";
 import { verpAddress } from "../bounces/verp.js";
 import { domainOf } from "../shared/email-address.js";
 import type { MessagesService } from "../messages/messages.service.js";
+import type { DeliveryHandoff, HandedDelivery } from "../messages/accept/delivery-handoff.js";
 import type { DeliveryJob, RecipientOutcome, Transport } from "./mta.types.js";
 import type { ClaimedDelivery, DeliveriesRepository } from "./queue/deliveries.repository.js";
 import type { OutcomeRecorder, RecordItem } from "./queue/outcome.recorder.js";
@@ -55,9 +56,19 @@ export interface MtaWorkerDeps {
   signer?: MessageSigner;
 }
 
-export class MtaWorker {
+/**
+ * The share of its concurrency a worker gives to deliveries handed over at acceptance; the rest is
+ * kept for claims, which alone bring retries and other workspaces' queued mail (fairness).
+ */
+const HANDOFF_SHARE = 0.75;
+
+type MessageToSend = { envelopeFrom: string; mime: Buffer };
+
+export class MtaWorker implements DeliveryHandoff {
   readonly owner = `mta-${process.pid}-${randomHex(6)}`;
   private readonly held = new Map<number, ClaimedDelivery>();
+  /** Room promised to acceptances whose commits are still under way. */
+  private reserved = 0;
   /**
    * The held deliveries whose leases this worker renews: claimed and still being attempted. A
    * delivery leaves it when its outcome goes to the recorder (whose write clears the lease
@@ -111,6 +122,27 @@ export class MtaWorker {
     return this.held.size;
   }
 
+  reserve(count: number): { owner: string; leaseUntil: number; granted: number } | null {
+    if (!this.running) return null;
+    const room = Math.floor(this.options.concurrency * HANDOFF_SHARE) - this.held.size - this.reserved;
+    const granted = Math.min(count, room);
+    if (granted <= 0) return null;
+    this.reserved += granted;
+    return { owner: this.owner, leaseUntil: this.deps.clock.now() + this.options.leaseMs, granted };
+  }
+
+  release(count: number): void {
+    this.reserved = Math.max(0, this.reserved - count);
+  }
+
+  take(deliveries: HandedDelivery[], messages: Map<string, MessageToSend>): void {
+    this.release(deliveries.length);
+    // Stopping: they stay leased and come back like any unfinished claim (at the next start on SQLite).
+    if (!this.running) return;
+    const fresh = this.hold(deliveries);
+    this.dispatch(fresh, messages);
+  }
+
   /**
    * Two-phase stop: claim nothing more, let in-flight attempts finish and be recorded within the
    * deadline, then give back whatever is still held so another worker can take it at once.
@@ -120,7 +152,8 @@ export class MtaWorker {
     this.wake();
     await this.loopDone;
     const until = Date.now() + deadlineMs;
-    while (this.held.size > 0 && Date.now() < until) await sleep(20);
+    // Acceptances that reserved room commit first, then their deliveries are attempted like the rest.
+    while ((this.held.size > 0 || this.reserved > 0) && Date.now() < until) await sleep(20);
     await this.deps.recorder.flush();
     // Leases were renewed while attempts drained; from here on nothing is attempted, so stop, and
     // let a renewal in progress finish before the rows are given back below.
@@ -227,14 +260,7 @@ export class MtaWorker {
       { durability: "relaxed" },
     );
     if (rows.length === 0) return 0;
-    // A row already held was claimed again after its lease ran out (renewals failed that long)
-    // while its first attempt is still running: that attempt carries on under the same owner and
-    // records the outcome; a second attempt would deliver the message twice.
-    const fresh = rows.filter((row) => !this.held.has(row.id));
-    for (const row of fresh) {
-      this.held.set(row.id, row);
-      this.renewing.add(row.id);
-    }
+    const fresh = this.hold(rows);
     if (fresh.length === 0) return rows.length;
 
     const messageIds = [...new Set(fresh.map((r) => r.messageId))];
@@ -246,8 +272,27 @@ export class MtaWorker {
       this.forget(fresh);
       throw err;
     }
-    const byId = new Map(loaded.map((m) => [m.id, m]));
+    this.dispatch(fresh, new Map(loaded.map((m) => [m.id, m])));
+    return rows.length;
+  }
 
+  /**
+   * Holds claimed rows and returns those new to this worker. A row already held was claimed again
+   * after its lease ran out (renewals failed that long) while its first attempt is still running:
+   * that attempt carries on under the same owner and records the outcome; a second attempt would
+   * deliver the message twice.
+   */
+  private hold(rows: ClaimedDelivery[]): ClaimedDelivery[] {
+    const fresh = rows.filter((row) => !this.held.has(row.id));
+    for (const row of fresh) {
+      this.held.set(row.id, row);
+      this.renewing.add(row.id);
+    }
+    return fresh;
+  }
+
+  /** Groups held deliveries into SMTP transactions and starts their attempts. */
+  private dispatch(fresh: ClaimedDelivery[], byId: Map<string, MessageToSend>): void {
     // Without VERP, one SMTP transaction per (message, recipient domain): RFC 5321 lets one DATA
     // carry many RCPTs of the same destination. With VERP each delivery has its own MAIL FROM,
     // so its own transaction; connections are still shared, so the cost is a few round trips.
@@ -263,7 +308,8 @@ export class MtaWorker {
     const signed = new Map<string, Promise<Buffer>>();
     for (const group of groups.values()) {
       const first = group[0]!;
-      const message = byId.get(first.messageId);
+      const messageId = first.messageId;
+      const message = byId.get(messageId);
       if (!message) {
         // Cannot happen while messages are never deleted before their deliveries; if it does,
         // the rows are left leased and logged rather than silently dropped.
@@ -271,16 +317,15 @@ export class MtaWorker {
         this.forget(group);
         continue;
       }
-      let raw = signed.get(message.id);
+      let raw = signed.get(messageId);
       if (!raw) {
         // A notice with a null sender (a DSN) has no From domain of ours to sign for.
         raw = this.deps.signer && message.envelopeFrom ? this.deps.signer.sign(message.mime, domainOf(message.envelopeFrom)) : Promise.resolve(message.mime);
         raw.catch(() => undefined); // each attempt awaits it and handles the failure
-        signed.set(message.id, raw);
+        signed.set(messageId, raw);
       }
       void this.attempt(group, message.envelopeFrom, raw);
     }
-    return rows.length;
   }
 
   /** Stops holding deliveries that will not be attempted: their leases are no longer renewed. */

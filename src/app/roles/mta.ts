@@ -16,6 +16,7 @@ import { openDestinationLimits } from "../../mta/shaping/destination-limits.load
 import { ConnectionSlotsRepository } from "../../mta/shaping/connection-slots.repository.js";
 import type { MessagesService } from "../../messages/messages.service.js";
 import type { Outbox } from "../../events/outbox.js";
+import type { DeliveryHandoff } from "../../messages/accept/delivery-handoff.js";
 import { verpSecret } from "../../bounces/verp.js";
 import type { SendingDomainsService } from "../../sending-domains/sending-domains.service.js";
 import { createDkimSigner } from "../../sending-domains/dkim.signer.js";
@@ -38,6 +39,8 @@ export interface MtaRoleDeps {
 }
 
 export interface MtaRole {
+  /** Takes new deliveries straight from acceptance in this process (see delivery-handoff.ts). */
+  handoff: DeliveryHandoff;
   /** New deliveries are due: claim them now rather than at the next poll. */
   wake(): void;
   /** Two-phase stop: no new claims, in-flight attempts finish within the deadline, the rest is given back. */
@@ -82,6 +85,7 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
   // DNS rechecks of sending domains ride with the MTA role, which needs their results.
   const recheck = startDomainRecheck({ service: domains, intervalMs: config.dkim.recheckIntervalMs, logger: logger.child({ component: "sending-domains" }) });
   return {
+    handoff: worker,
     wake: () => worker.wake(),
     async stop(deadlineMs) {
       await Promise.all([worker.stop(deadlineMs), recheck.stop()]);

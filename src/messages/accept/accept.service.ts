@@ -10,7 +10,9 @@ import { newMessageId } from "../../shared/ids.js";
 import type { PosthornError } from "../../shared/errors.js";
 import type { Workspace } from "../../workspaces/workspaces.service.js";
 import type { Address } from "../message.types.js";
-import type { MessagesRepository } from "../messages.repository.js";
+import { deliveryKey, type MessagesRepository } from "../messages.repository.js";
+import type { NewDeliveryRow } from "../../store/schema.js";
+import type { DeliveryHandoff, HandedDelivery } from "./delivery-handoff.js";
 import type { EventEmitter } from "../../events/outbox.js";
 import type { AcceptStep } from "./accept.step.js";
 import type { Candidate, MessageView } from "./candidate.js";
@@ -41,8 +43,10 @@ export interface AcceptDeps {
   steps: AcceptStep[];
   /** Ask for failure notices (RFC 3464) for submissions that do not say (POSTHORN_DSN_FOR_API). */
   failureNoticesByDefault: boolean;
-  /** Called after a commit that created deliveries, so a local MTA can look for work at once. */
+  /** Called after a commit that created deliveries not handed off, so a local MTA can look for work at once. */
   onQueued?: () => void;
+  /** The MTA worker of this process, if one runs and has room: new deliveries go straight to it. */
+  handoff?: () => DeliveryHandoff | null;
 }
 
 export class AcceptService {
@@ -72,14 +76,7 @@ export class AcceptService {
     for (const step of this.deps.steps) await step.run(candidates);
 
     const passed = candidates.filter((c) => c.error === null);
-    if (passed.length > 0) {
-      const rows = acceptedRows(passed, now, this.deps.failureNoticesByDefault);
-      await this.deps.store.writeGrouped(async (trx) => {
-        await this.deps.messages.insertAccepted(trx, rows.messages, rows.deliveries);
-        await this.deps.outbox.emit(trx, rows.events);
-      });
-      if (rows.deliveries.some((d) => d.state === "queued")) this.deps.onQueued?.();
-    }
+    if (passed.length > 0) await this.persist(passed, now);
     return candidates.map((c) =>
       c.error
         ? { ok: false, error: c.error }
@@ -96,6 +93,41 @@ export class AcceptService {
   }
 
   /**
+   * Commits the candidates' rows and events in one durable commit shared with concurrent calls;
+   * deliveries the local MTA has room for are written leased to it and handed over after the commit.
+   */
+  private async persist(passed: Candidate[], now: number): Promise<void> {
+    const rows = acceptedRows(passed, now, this.deps.failureNoticesByDefault);
+    const queued = rows.deliveries.filter((d) => d.state === "queued");
+    const handoff = queued.length > 0 ? (this.deps.handoff?.() ?? null) : null;
+    const grant = handoff?.reserve(queued.length) ?? null;
+    const handed: NewDeliveryRow[] = grant ? queued.slice(0, grant.granted) : [];
+    for (const d of handed) {
+      d.lease_owner = grant!.owner;
+      d.next_attempt_at = grant!.leaseUntil;
+    }
+    let ids: Map<string, number>;
+    try {
+      ids = await this.deps.store.writeGrouped(async (trx) => {
+        const inserted = await this.deps.messages.insertAccepted(trx, rows.messages, rows.deliveries, handed.length > 0);
+        await this.deps.outbox.emit(trx, rows.events);
+        return inserted;
+      });
+    } catch (err) {
+      if (grant) handoff!.release(grant.granted);
+      throw err;
+    }
+    if (grant) {
+      // Every handed row has its id back; one without (which RETURNING would have to lose) stays
+      // leased and comes back like a crashed worker's, rather than failing a committed acceptance.
+      const taken = handed.flatMap((d) => handedDelivery(d, ids) ?? []);
+      if (taken.length < grant.granted) handoff!.release(grant.granted - taken.length);
+      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, mime: c.mime! }])));
+    }
+    if (queued.length > handed.length) this.deps.onQueued?.();
+  }
+
+  /**
    * The content rules alone, for requests that are validated but never accepted (Postmark's test
    * token): throws what acceptance would refuse the message for, stream and suppressions aside.
    */
@@ -104,6 +136,12 @@ export class AcceptService {
     checkContent(view);
     return view;
   }
+}
+
+function handedDelivery(d: NewDeliveryRow, ids: Map<string, number>): HandedDelivery | null {
+  const id = ids.get(deliveryKey(d.message_id, d.recipient));
+  if (id === undefined) return null;
+  return { id, messageId: d.message_id, workspaceId: d.workspace_id, recipient: d.recipient, domain: d.domain, stream: d.stream ?? "outbound", attempts: 0, createdAt: d.created_at, leaseOwner: d.lease_owner! };
 }
 
 function viewOf(submission: Submission): MessageView {
