@@ -70,6 +70,12 @@ export class MtaWorker implements DeliveryHandoff {
   /** Room promised to acceptances whose commits are still under way. */
   private reserved = 0;
   /**
+   * Whether due deliveries may be waiting for a claim: new mail was queued without a hand-off, or
+   * the last claim filled its batch. Freed room is only worth a claim then; when acceptance hands
+   * everything over, claims would find nothing, and each is a write transaction.
+   */
+  private backlog = true;
+  /**
    * The held deliveries whose leases this worker renews: claimed and still being attempted. A
    * delivery leaves it when its outcome goes to the recorder (whose write clears the lease
    * itself) or when a renewal finds its lease taken by another worker.
@@ -114,6 +120,7 @@ export class MtaWorker implements DeliveryHandoff {
 
   /** New work was queued (or capacity freed): look for it now rather than at the next poll. */
   wake(): void {
+    this.backlog = true;
     this.wakeRequested = true;
     this.wakeUp?.();
   }
@@ -222,8 +229,12 @@ export class MtaWorker implements DeliveryHandoff {
       // so topping up one freed slot at a time would cost a commit per delivery.
       if (room >= this.minClaim || this.held.size === 0) {
         try {
+          // A wake-up during the claim (mail queued meanwhile) sets it again.
+          this.backlog = false;
           claimed = await this.claimAndDispatch(Math.min(room, this.claimBatch));
+          if (claimed === Math.min(room, this.claimBatch)) this.backlog = true;
         } catch (err) {
+          this.backlog = true;
           this.deps.logger.error({ err }, "claiming deliveries failed; will retry");
           await sleep(1000);
         }
@@ -372,7 +383,7 @@ export class MtaWorker implements DeliveryHandoff {
       // Already logged by the recorder; the rows stay leased and come due again when it expires.
     } finally {
       for (const d of group) this.held.delete(d.id);
-      if (this.options.concurrency - this.held.size >= this.minClaim) this.wake();
+      if (this.backlog && this.options.concurrency - this.held.size >= this.minClaim) this.wake();
     }
   }
 }
