@@ -15,6 +15,8 @@ export interface MtaConfigPart {
     maxConnectionsPerDestination: number;
     maxMessagesPerConnection: number;
     leaseMs: number;
+    /** Outbound SMTP in its own thread (the main thread keeps the queue and the database). */
+    transportThread: boolean;
   };
   destinationsFile: string | null;
   envelope: { verp: boolean; returnPathDomain: string };
@@ -54,6 +56,11 @@ export const mtaConfig = configFragment({
      * renewals in a row fail or be late before a live process loses anything.
      */
     POSTHORN_LEASE_DURATION: duration.default(parseDuration("20s")),
+    /**
+     * Outbound SMTP (lookups, TLS, protocol, sockets) in a thread of its own, beside the main
+     * thread's queue and database work; off runs it in the main thread.
+     */
+    POSTHORN_MTA_TRANSPORT_THREAD: flag(true),
     /** JSON file of per-destination limits (connections, rates, TLS), reloaded when it changes. */
     POSTHORN_DESTINATIONS_FILE: z.string().min(1).optional(),
     /** Envelope senders that name each delivery (VERP), so that asynchronous bounces can be matched. */
@@ -80,6 +87,7 @@ export const mtaConfig = configFragment({
         maxConnectionsPerDestination: e.POSTHORN_MAX_CONNECTIONS_PER_DESTINATION,
         maxMessagesPerConnection: e.POSTHORN_MAX_MESSAGES_PER_CONNECTION,
         leaseMs: e.POSTHORN_LEASE_DURATION,
+        transportThread: e.POSTHORN_MTA_TRANSPORT_THREAD,
       },
       destinationsFile: e.POSTHORN_DESTINATIONS_FILE ?? null,
       envelope: {

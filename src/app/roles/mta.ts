@@ -1,19 +1,16 @@
-// The mta role: the delivery loop (claims, SMTP out, outcomes) and the periodic recheck of sending
-// domains' DNS, which only the MTA needs. The transport resolves MX hosts, keeps per-destination
-// limits (shipped provider entries plus POSTHORN_DESTINATIONS_FILE, reloaded on change) and, on
-// PostgreSQL, connection slots in the database, so a destination's cap holds across MTA processes.
+// The mta role: the delivery loop (claims, outcomes) in the main thread, SMTP out in the transport
+// thread (see ../transport.thread.ts), and the periodic recheck of sending domains' DNS, which only
+// the MTA needs.
 import type { Config } from "../../config/config.schema.js";
 import type { Logger } from "../../shared/logger.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Store } from "../../store/store.js";
 import type { Transport } from "../../mta/mta.types.js";
 import { MtaWorker } from "../../mta/mta.worker.js";
+import { createThreadedTransport } from "../../mta/smtp-client/threaded.transport.js";
+import { createMtaTransport } from "../mta-transport.js";
 import { OutcomeRecorder } from "../../mta/queue/outcome.recorder.js";
 import type { DeliveriesRepository } from "../../mta/queue/deliveries.repository.js";
-import { createMxResolver } from "../../mta/routing/mx.resolver.js";
-import { createSmtpTransport } from "../../mta/smtp-client/smtp.transport.js";
-import { openDestinationLimits } from "../../mta/shaping/destination-limits.loader.js";
-import { ConnectionSlotsRepository } from "../../mta/shaping/connection-slots.repository.js";
 import type { MessagesService } from "../../messages/messages.service.js";
 import type { Outbox } from "../../events/outbox.js";
 import type { DeliveryHandoff } from "../../messages/accept/delivery-handoff.js";
@@ -49,7 +46,11 @@ export interface MtaRole {
 
 export function startMtaRole(deps: MtaRoleDeps): MtaRole {
   const { config, logger, clock, store, domains } = deps;
-  const transport = deps.transport ?? createMtaTransport(config, logger, store);
+  const transport =
+    deps.transport ??
+    (config.delivery.transportThread
+      ? createThreadedTransport(new URL("../transport.thread.js", import.meta.url), config, logger)
+      : createMtaTransport(config, logger, store));
   const signPool = createDkimSignPool();
   const recorder = new OutcomeRecorder({
     store,
@@ -93,28 +94,4 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
       await signPool.close();
     },
   };
-}
-
-function createMtaTransport(config: Config, logger: Logger, store: Store): Transport {
-  const resolver = createMxResolver({ dnsServers: config.delivery.dnsServers ? [...config.delivery.dnsServers] : undefined });
-  const limits = openDestinationLimits({
-    file: config.destinationsFile,
-    defaults: { maxConnections: config.delivery.maxConnectionsPerDestination, maxMessagesPerConnection: config.delivery.maxMessagesPerConnection },
-    logger: logger.child({ component: "destination-limits" }),
-  });
-  return createSmtpTransport({
-    hostname: config.hostname,
-    relay: config.smtpRelay,
-    port: config.delivery.port,
-    resolver,
-    limits,
-    // Slots in the database only where several MTA processes share it (PostgreSQL). On SQLite,
-    // which serves one process, they would only add work — and after a kill -9 the dead
-    // process's slots would block the restarted one until their leases ran out.
-    slots: store.dialect === "postgres" ? new ConnectionSlotsRepository(store) : undefined,
-    // The same lease as the deliveries': a dead process's slots must come back as soon as its
-    // deliveries do, or they would sit waiting for connections that its slots still block.
-    slotLeaseMs: config.delivery.leaseMs,
-    logger: logger.child({ component: "smtp-out" }),
-  });
 }

@@ -1,0 +1,79 @@
+// A Transport whose SMTP work runs in a worker thread (the entry is given by the caller: the
+// app's transport.thread.ts). Each job goes over as one message (the signed bytes copied: a 2 KB
+// message costs microseconds, and a pooled Buffer must not be transferred away from its pool) and
+// its result comes back as one. A thread that dies fails the attempts in flight, which the MTA
+// defers like any internal error, and is started again for the next job.
+import { Worker } from "node:worker_threads";
+import type { Logger } from "../../shared/logger.js";
+import type { AttemptResult, DeliveryJob, Transport } from "../mta.types.js";
+
+export type TransportRequest = { type: "deliver"; id: number; job: DeliveryJob } | { type: "close" };
+export type TransportResponse =
+  | { type: "result"; id: number; result: AttemptResult }
+  | { type: "error"; id: number; message: string }
+  | { type: "closed" };
+
+interface Pending {
+  resolve: (result: AttemptResult) => void;
+  reject: (err: Error) => void;
+}
+
+export function createThreadedTransport(entry: URL, workerData: unknown, logger: Logger): Transport {
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let worker: Worker | null = null;
+  let closing: Promise<void> | null = null;
+
+  const start = (): Worker => {
+    const w = new Worker(entry, { workerData });
+    w.on("message", (response: TransportResponse) => {
+      if (response.type === "closed") return;
+      const entry = pending.get(response.id);
+      if (!entry) return;
+      pending.delete(response.id);
+      if (response.type === "result") entry.resolve(response.result);
+      else entry.reject(new Error(response.message));
+    });
+    const fail = (err: Error) => {
+      if (worker === w) worker = null;
+      for (const [id, entry] of pending) {
+        pending.delete(id);
+        entry.reject(err);
+      }
+    };
+    w.on("error", (err) => {
+      logger.error({ err }, "the transport thread failed; attempts in flight are deferred, and it starts again");
+      fail(err);
+    });
+    w.on("exit", (code) => {
+      if (!closing) fail(new Error(`the transport thread exited (code ${code})`));
+    });
+    return w;
+  };
+
+  return {
+    deliver(job: DeliveryJob): Promise<AttemptResult> {
+      if (closing) return Promise.reject(new Error("the transport is closing"));
+      worker ??= start();
+      const id = nextId++;
+      return new Promise<AttemptResult>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker!.postMessage({ type: "deliver", id, job } satisfies TransportRequest);
+      });
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        const w = worker;
+        if (!w) return;
+        // The thread closes its connections after the attempts in flight, then says so.
+        await new Promise<void>((resolve) => {
+          w.on("message", (m: TransportResponse) => m.type === "closed" && resolve());
+          w.once("exit", () => resolve());
+          w.postMessage({ type: "close" } satisfies TransportRequest);
+        });
+        await w.terminate();
+      })();
+      return closing;
+    },
+  };
+}
