@@ -19,17 +19,21 @@ const INSERT_CHUNK = 400;
 export class EventsRepository {
   constructor(private readonly dialect: Dialect) {}
 
-  /** Appends events in order and returns them as recorded. Must run inside the write transaction of the change they describe. */
-  async append(db: Db, events: NewEvent[], now: number): Promise<RecordedEvent[]> {
+  /**
+   * Appends events in order and returns them as recorded. Must run inside the write transaction of
+   * the change they describe. Without `withIds` the database numbers them and the returned ids are
+   * 0: a reservation costs a query, and only a reaction that names its cause needs them.
+   */
+  async append(db: Db, events: NewEvent[], now: number, withIds = true): Promise<RecordedEvent[]> {
     if (events.length === 0) return [];
-    const ids = await this.reserveIds(db, events.length);
-    const recorded = events.map((e, i) => ({ ...e, id: ids[i]!, createdAt: now }) as RecordedEvent);
+    const ids = withIds ? await this.reserveIds(db, events.length) : null;
+    const recorded = events.map((e, i) => ({ ...e, id: ids ? ids[i]! : 0, createdAt: now }) as RecordedEvent);
     for (let i = 0; i < recorded.length; i += INSERT_CHUNK) {
       await db
         .insertInto("events")
         .values(
           recorded.slice(i, i + INSERT_CHUNK).map((e) => ({
-            id: e.id,
+            ...(ids ? { id: e.id } : {}),
             type: e.type,
             workspace_id: e.workspaceId,
             message_id: e.messageId,

@@ -66,7 +66,12 @@ export class Outbox implements EventEmitter {
   private async emitAt(trx: Db, events: NewEvent[], depth: number): Promise<RecordedEvent[]> {
     if (events.length === 0) return [];
     if (depth >= MAX_DEPTH) throw new Error(`events: reactions nested ${MAX_DEPTH} deep (${events[0]!.type}); a reaction loop?`);
-    const recorded = await this.deps.repository.append(trx, events, this.deps.clock.now());
+    const listened = this.reactions.some((r) => events.some((e) => r.types.includes(e.type)));
+    const recorded = await this.deps.repository.append(trx, events, this.deps.clock.now(), listened);
+    if (!listened) {
+      this.notifySoon();
+      return recorded;
+    }
     this.notifySoon();
     const nested: EventEmitter = { emit: (t, more) => this.emitAt(t, more, depth + 1) };
     for (const reaction of this.reactions) {

@@ -289,12 +289,15 @@ function trustedResolver(option: TrustedNetworksOption | undefined): (remoteAddr
 }
 
 /** The RFC 3461 parameters smtp-server parsed from MAIL (RET, ENVID) and each RCPT (NOTIFY, ORCPT). */
-function dsnRequestOf(session: SMTPServerSession): DsnRequest {
+function dsnRequestOf(session: SMTPServerSession): DsnRequest | null {
   const envelope = session.envelope as SMTPServerSession["envelope"] & { dsn?: { ret?: string | null; envid?: string | null } };
   const ret = envelope.dsn?.ret?.toUpperCase();
+  type RcptDsn = { notify?: string[]; orcpt?: string | null } | undefined;
+  // Most submissions give no DSN parameter at all; encodeDsnRequest would store nothing for them.
+  if (!ret && !envelope.dsn?.envid && session.envelope.rcptTo.every((r) => !(r.dsn as RcptDsn)?.notify?.length && !(r.dsn as RcptDsn)?.orcpt)) return null;
   const recipients: DsnRequest["recipients"] = {};
   for (const rcpt of session.envelope.rcptTo) {
-    const dsn = rcpt.dsn as { notify?: string[]; orcpt?: string | null } | undefined;
+    const dsn = rcpt.dsn as RcptDsn;
     recipients[addressKey(rcpt.address)] = { notify: (dsn?.notify ?? []).map((n) => n.toUpperCase()), orcpt: dsn?.orcpt ? cleanParameter(dsn.orcpt) : null };
   }
   return { envelopeId: envelope.dsn?.envid ? cleanParameter(envelope.dsn.envid) : null, ret: ret === "FULL" || ret === "HDRS" ? ret : null, recipients };

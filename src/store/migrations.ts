@@ -12,6 +12,7 @@ import { inbound } from "./migrations/006-inbound.js";
 import { events } from "./migrations/007-events.js";
 import { messageWords } from "./migrations/008-message-words.js";
 import { webhooks } from "./migrations/009-webhooks.js";
+import { dropUnusedDeliveryIndex } from "./migrations/010-unused-index.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -23,6 +24,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["007_events", events],
   ["008_message_words", messageWords],
   ["009_webhooks", webhooks],
+  ["010_unused_delivery_index", dropUnusedDeliveryIndex],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
