@@ -3,19 +3,12 @@
 // while it has work, so an idle pool never keeps the process alive.
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { DKIMSignOptions } from "mailauth";
 import type { SignRequest, SignResponse } from "./dkim-sign.worker.js";
-
-export interface SignResult {
-  signatures: string;
-  errors: string[];
-}
-
-export type SignFunction = (raw: Buffer, options: DKIMSignOptions) => Promise<SignResult>;
+import type { SignFunction } from "./dkim-sign.request.js";
 
 interface PoolWorker {
   worker: Worker;
-  pending: Map<number, { resolve: (r: SignResult) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (signatures: string) => void; reject: (e: Error) => void }>;
 }
 
 export interface DkimSignPool {
@@ -38,7 +31,7 @@ export function createDkimSignPool(size: number = Math.max(1, availableParalleli
       entry.pending.delete(response.id);
       if (entry.pending.size === 0) entry.worker.unref();
       if ("failure" in response) waiter.reject(new Error(response.failure));
-      else waiter.resolve({ signatures: response.signatures, errors: response.errors });
+      else waiter.resolve(response.signatures);
     });
     const failAll = (err: Error) => {
       for (const waiter of entry.pending.values()) waiter.reject(err);
@@ -53,15 +46,14 @@ export function createDkimSignPool(size: number = Math.max(1, availableParalleli
   };
 
   return {
-    sign(raw, options) {
+    sign(raw, request) {
       while (workers.length < size) workers.push(spawn());
       const entry = workers[next++ % workers.length]!;
       const id = nextId++;
-      return new Promise<SignResult>((resolve, reject) => {
+      return new Promise<string>((resolve, reject) => {
         if (entry.pending.size === 0) entry.worker.ref();
         entry.pending.set(id, { resolve, reject });
-        const request: SignRequest = { id, raw, options };
-        entry.worker.postMessage(request);
+        entry.worker.postMessage({ id, raw, request } satisfies SignRequest);
       });
     },
     async close() {

@@ -3,9 +3,7 @@
 // exact match, as Postmark does. A subdomain is not signed with its parent's key, because a d=
 // of the parent aligns under relaxed DMARC only, and a domain owner who wants mail from
 // news.example.com signed can add that domain.
-import { dkimSign } from "mailauth/lib/dkim/sign.js";
-import type { DKIMSignOptions } from "mailauth";
-import type { SignFunction } from "./dkim-sign.pool.js";
+import { createLocalSigner, type SignFunction } from "./dkim-sign.request.js";
 import type { Clock } from "../shared/clock.js";
 import { systemClock } from "../shared/clock.js";
 import { canonicalHostName } from "./domain-names.js";
@@ -61,7 +59,7 @@ export interface DkimSignerDeps {
 export function createDkimSigner(deps: DkimSignerDeps): DkimSigner {
   const clock = deps.clock ?? systemClock;
   const ttlMs = deps.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
-  const signWith = deps.sign ?? signHere;
+  const signWith = deps.sign ?? signHere();
   // Decrypting a key costs an AES-GCM open and a database read; per message that would double
   // the signing cost. Entries hold the decrypted PEM for at most ttlMs, in this process only.
   const cache = new Map<string, { keys: Promise<SigningKeys | null>; until: number }>();
@@ -88,23 +86,15 @@ export function createDkimSigner(deps: DkimSignerDeps): DkimSigner {
       if (!domain) return raw;
       const keys = await keysFor(domain);
       if (!keys) return raw;
-      const signatureData = [
-        { signingDomain: domain, selector: keys.rsa.selector, privateKey: keys.rsa.privateKeyPem, algorithm: "rsa-sha256" },
-        ...(keys.ed25519
-          ? [{ signingDomain: domain, selector: keys.ed25519.selector, privateKey: keys.ed25519.privateKeyPem, algorithm: "ed25519-sha256" }]
-          : []),
-      ];
-      const options = {
-        signatureData,
-        canonicalization: "relaxed/relaxed",
-        // mailauth's typings say string[], but its code reads a colon-separated string and
-        // silently falls back to its own default list for anything else.
-        headerList: SIGNED_HEADER_FIELDS.join(":"),
-        signTime: new Date(clock.now()),
-      } as unknown as DKIMSignOptions;
-      const result = await signWith(raw, options);
-      if (result.errors.length > 0) throw new Error(`DKIM signing for ${domain} failed: ${result.errors.join("; ")}`);
-      return Buffer.concat([Buffer.from(result.signatures, "utf8"), raw]);
+      const signatures = await signWith(raw, {
+        keys: [
+          { domain, selector: keys.rsa.selector, algorithm: "rsa-sha256", privateKeyPem: keys.rsa.privateKeyPem },
+          ...(keys.ed25519 ? [{ domain, selector: keys.ed25519.selector, algorithm: "ed25519-sha256" as const, privateKeyPem: keys.ed25519.privateKeyPem }] : []),
+        ],
+        headerNames: SIGNED_HEADER_FIELDS,
+        timeSeconds: Math.floor(clock.now() / 1000),
+      });
+      return Buffer.concat([Buffer.from(signatures, "latin1"), raw]);
     },
     clearCache() {
       cache.clear();
@@ -113,14 +103,7 @@ export function createDkimSigner(deps: DkimSignerDeps): DkimSigner {
 }
 
 /** Signing on the calling thread; the MTA passes a worker pool's sign instead (dkim-sign.pool.ts). */
-const signHere: SignFunction = async (raw, options) => {
-  const result = await dkimSign(raw, options);
-  // mailauth reports { selector, signingDomain, err } entries; only the message is kept, so no
-  // key material can reach a log through this error.
-  return { signatures: result.signatures, errors: result.errors.map((e) => describeSignError(e)) };
-};
-
-function describeSignError(entry: unknown): string {
-  const e = entry as { selector?: string; err?: { message?: string }; message?: string };
-  return `${e.selector ?? "?"}: ${e.err?.message ?? e.message ?? "unknown error"}`;
+function signHere(): SignFunction {
+  const signLocally = createLocalSigner();
+  return async (raw, request) => signLocally(raw, request);
 }
