@@ -9,7 +9,12 @@ import type { SignFunction } from "./dkim-sign.request.js";
 interface PoolWorker {
   worker: Worker;
   pending: Map<number, { resolve: (signatures: string) => void; reject: (e: Error) => void }>;
+  /** The key and field-list numbers this worker has been sent. */
+  knows: Set<number>;
 }
+
+/** Most keys and field lists numbered; past it the numbering starts over (workers are told again). */
+const MAX_REFS = 10_000;
 
 export interface DkimSignPool {
   sign: SignFunction;
@@ -21,9 +26,25 @@ export function createDkimSignPool(size: number = Math.max(1, availableParalleli
   const workers: PoolWorker[] = [];
   let next = 0;
   let nextId = 1;
+  // Keys and field lists by their text, numbered once. The signer passes the same strings and
+  // arrays for every message of a domain, so lookups hit without hashing a PEM each time.
+  const refs = new Map<string | readonly string[], number>();
+  let nextRef = 1;
+  const refOf = (value: string | readonly string[]): number => {
+    let ref = refs.get(value);
+    if (ref === undefined) {
+      if (refs.size >= MAX_REFS) {
+        refs.clear();
+        for (const w of workers) w.knows.clear();
+      }
+      ref = nextRef++;
+      refs.set(value, ref);
+    }
+    return ref;
+  };
 
   const spawn = (): PoolWorker => {
-    const entry: PoolWorker = { worker: new Worker(new URL("./dkim-sign.worker.js", import.meta.url)), pending: new Map() };
+    const entry: PoolWorker = { worker: new Worker(new URL("./dkim-sign.worker.js", import.meta.url)), pending: new Map(), knows: new Set() };
     entry.worker.unref();
     entry.worker.on("message", (response: SignResponse) => {
       const waiter = entry.pending.get(response.id);
@@ -53,7 +74,16 @@ export function createDkimSignPool(size: number = Math.max(1, availableParalleli
       return new Promise<string>((resolve, reject) => {
         if (entry.pending.size === 0) entry.worker.ref();
         entry.pending.set(id, { resolve, reject });
-        entry.worker.postMessage({ id, raw, request } satisfies SignRequest);
+        const message: SignRequest = { id, raw, keys: [], headerRef: refOf(request.headerNames), timeSeconds: request.timeSeconds };
+        for (const k of request.keys) {
+          const ref = refOf(k.privateKeyPem);
+          message.keys.push({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, ref });
+          if (!entry.knows.has(ref)) (message.newKeys ??= []).push([ref, k.privateKeyPem]);
+        }
+        if (!entry.knows.has(message.headerRef)) message.newHeaders = [[message.headerRef, [...request.headerNames]]];
+        for (const [ref] of message.newKeys ?? []) entry.knows.add(ref);
+        entry.knows.add(message.headerRef);
+        entry.worker.postMessage(message);
       });
     },
     async close() {

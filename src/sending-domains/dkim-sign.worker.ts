@@ -1,23 +1,39 @@
 // Runs in a worker thread: computes DKIM signatures (dkim-sign.ts), so that RSA signing uses
-// another core instead of stalling HTTP and SMTP on the event loop.
+// another core instead of stalling HTTP and SMTP on the event loop. Keys and the list of fields
+// to sign cross over once and are then named by number: each crossing copies them, and a PEM is
+// most of a request.
 import { parentPort } from "node:worker_threads";
 import { createLocalSigner, type SignRequestData } from "./dkim-sign.request.js";
 
 export interface SignRequest {
   id: number;
   raw: Uint8Array;
-  request: SignRequestData;
+  keys: Array<{ domain: string; selector: string; algorithm: "rsa-sha256" | "ed25519-sha256"; ref: number }>;
+  headerRef: number;
+  timeSeconds: number;
+  /** Keys and field lists this thread has not seen yet, by their numbers. */
+  newKeys?: Array<[ref: number, pem: string]>;
+  newHeaders?: Array<[ref: number, names: string[]]>;
 }
 
 export type SignResponse = { id: number; signatures: string } | { id: number; failure: string };
 
 const signLocally = createLocalSigner();
+const pems = new Map<number, string>();
+const headerLists = new Map<number, string[]>();
 
-parentPort!.on("message", ({ id, raw, request }: SignRequest) => {
+parentPort!.on("message", (message: SignRequest) => {
+  for (const [ref, pem] of message.newKeys ?? []) pems.set(ref, pem);
+  for (const [ref, names] of message.newHeaders ?? []) headerLists.set(ref, names);
   try {
-    const signatures = signLocally(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), request);
-    parentPort!.postMessage({ id, signatures } satisfies SignResponse);
+    const request: SignRequestData = {
+      keys: message.keys.map((k) => ({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, privateKeyPem: pems.get(k.ref)! })),
+      headerNames: headerLists.get(message.headerRef)!,
+      timeSeconds: message.timeSeconds,
+    };
+    const signatures = signLocally(Buffer.from(message.raw.buffer, message.raw.byteOffset, message.raw.byteLength), request);
+    parentPort!.postMessage({ id: message.id, signatures } satisfies SignResponse);
   } catch (err) {
-    parentPort!.postMessage({ id, failure: err instanceof Error ? err.message : String(err) } satisfies SignResponse);
+    parentPort!.postMessage({ id: message.id, failure: err instanceof Error ? err.message : String(err) } satisfies SignResponse);
   }
 });
