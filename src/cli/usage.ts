@@ -2,7 +2,7 @@
 export const USAGE = `Usage: posthorn <command> [options]
 
 Commands:
-  start [--print-config]                 run the roles in POSTHORN_ROLES (default: api,mta,smtp)
+  start [--print-config]                 run the roles in POSTHORN_ROLES (default: api,mta,smtp,worker)
   migrate                                apply database migrations
   workspace create NAME [--sandbox] [--json]
                                          create a workspace; prints its server token
