@@ -13,6 +13,7 @@ export interface SmtpConfigPart {
     maxMessageBytes: number;
     submissionPort: number | null;
     implicitTlsPort: number | null;
+    thread: boolean;
   };
 }
 
@@ -47,6 +48,8 @@ export const smtpConfig = configFragment({
     POSTHORN_SMTP_SUBMISSION_PORT: port.optional(),
     /** Optional implicit-TLS submission port (465, RFC 8314). */
     POSTHORN_SMTP_TLS_PORT: port.optional(),
+    /** Run the submission listeners in their own thread (their protocol work on another core). */
+    POSTHORN_SMTP_THREAD: flag(true),
     /** Largest message accepted over SMTP, in bytes (announced with SIZE; 552 5.3.4 beyond). */
     POSTHORN_SMTP_MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   },
@@ -62,6 +65,7 @@ export const smtpConfig = configFragment({
       maxMessageBytes: e.POSTHORN_SMTP_MAX_MESSAGE_SIZE,
       submissionPort: e.POSTHORN_SMTP_SUBMISSION_PORT ?? null,
       implicitTlsPort: e.POSTHORN_SMTP_TLS_PORT ?? null,
+      thread: e.POSTHORN_SMTP_THREAD,
     },
   }),
 });

@@ -1,5 +1,5 @@
 // The smtp role: the submission listeners (the main port with STARTTLS, and optionally 587 and
-// implicit-TLS 465) and, when POSTHORN_INBOUND_PORT is set, the inbound MX listener with the
+// implicit-TLS 465; in their own thread unless POSTHORN_SMTP_THREAD is off) and, when POSTHORN_INBOUND_PORT is set, the inbound MX listener with the
 // routing of what it receives.
 import { readFileSync } from "node:fs";
 import { ConfigError, type Config } from "../../config/config.schema.js";
@@ -8,6 +8,7 @@ import type { Clock } from "../../shared/clock.js";
 import type { Workspace, WorkspacesService } from "../../workspaces/workspaces.service.js";
 import { startSubmissionServer, type SubmissionServer } from "../../smtp/submission.server.js";
 import { submissionFromSmtp } from "../../smtp/x-pm-headers.js";
+import { startThreadedSubmission } from "../threaded-submission.js";
 import { startInboundServer, type InboundServer } from "../../smtp/inbound.server.js";
 import { createAuthenticator, type DnsResolve } from "../../inbound/authentication.js";
 import { createInboundRouter } from "../../inbound/inbound.router.js";
@@ -45,7 +46,9 @@ export async function startSmtpRole(deps: SmtpRoleDeps): Promise<SmtpRole> {
   const submission: SubmissionServer[] = [];
   let inbound: InboundServer | null = null;
   try {
-    for (const listener of listeners) {
+    if (config.smtp.thread) {
+      submission.push(...(await startThreadedSubmission({ config, logger, tls, listeners, workspaces, accept })));
+    } else for (const listener of listeners) {
       submission.push(
         await startSubmissionServer({
           host: config.smtp.host,

@@ -1,0 +1,119 @@
+// The submission listeners in their own thread (submission.thread.ts), seen from the main thread:
+// it answers the thread's calls from the domain — AUTH, a trusted network's workspace, and
+// acceptance — and stands in for the thread's servers (address, certificate, close). A listener
+// that cannot bind fails the start as the in-thread one does, naming the key to change.
+import { Worker } from "node:worker_threads";
+import { ConfigError, type Config } from "../config/config.schema.js";
+import type { Logger } from "../shared/logger.js";
+import { PosthornError } from "../shared/errors.js";
+import type { SubmissionServer } from "../smtp/submission.server.js";
+import { submissionFromSmtp } from "../smtp/x-pm-headers.js";
+import type { TlsCredentials } from "../smtp/tls-certificate.js";
+import type { WorkspacesService } from "../workspaces/workspaces.service.js";
+import type { AcceptService } from "../messages/accept/accept.service.js";
+import type { FromSubmissionThread, SubmissionAnswer, SubmissionCall, SubmissionThreadData, ToSubmissionThread } from "./submission.protocol.js";
+
+export interface ThreadedSubmissionDeps {
+  config: Config;
+  logger: Logger;
+  tls: TlsCredentials | null;
+  listeners: SubmissionThreadData["listeners"];
+  workspaces: WorkspacesService;
+  accept: AcceptService;
+}
+
+const BIND_PROBLEMS = new Set(["EADDRINUSE", "EACCES", "EADDRNOTAVAIL"]);
+
+export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Promise<SubmissionServer[]> {
+  const { config, logger, workspaces, accept } = deps;
+
+  const answer = async (request: SubmissionCall): Promise<SubmissionAnswer> => {
+    switch (request.op) {
+      case "authenticate":
+        return workspaces.authenticateSmtp(request.username, request.password);
+      case "workspace":
+        return workspaces.get(request.name);
+      case "accept": {
+        // The bytes arrive as a Uint8Array over the copied memory; a Buffer over the same memory.
+        const raw = Buffer.from(request.message.raw.buffer, request.message.raw.byteOffset, request.message.raw.byteLength);
+        const accepted = await accept.acceptOne(request.workspace, submissionFromSmtp({ ...request.message, raw }));
+        return { messageId: accepted.messageId };
+      }
+    }
+  };
+
+  const reply = (worker: Worker, id: number, request: SubmissionCall): void => {
+    answer(request).then(
+      (value) => worker.postMessage({ type: "answer", id, ok: true, value } satisfies ToSubmissionThread),
+      (err: unknown) => {
+        const coded = err instanceof PosthornError;
+        // An uncoded failure is ours: logged here with its stack, answered 451 by the thread.
+        if (!coded) logger.error({ err }, "SMTP submission: a call from the submission thread failed");
+        worker.postMessage({
+          type: "answer",
+          id,
+          ok: false,
+          code: coded ? err.code : null,
+          message: (err as Error)?.message ?? String(err),
+          details: coded ? { ...err.details } : {},
+        } satisfies ToSubmissionThread);
+      },
+    );
+  };
+
+  let worker: Worker;
+  let closing: Promise<void> | null = null;
+
+  /** Starts the thread and resolves with its listeners once they are bound. */
+  const launch = (listeners: SubmissionThreadData["listeners"]): Promise<Listening> =>
+    new Promise<Listening>((resolve, reject) => {
+      const w = new Worker(new URL("./submission.thread.js", import.meta.url), {
+        workerData: { config, tls: deps.tls, listeners } satisfies SubmissionThreadData,
+      });
+      worker = w;
+      let bound = false;
+      w.on("message", (message: FromSubmissionThread) => {
+        if (message.type === "call") reply(w, message.id, message);
+        else if (message.type === "listening") {
+          bound = true;
+          resolve(message.servers);
+        } else if (message.type === "failed") {
+          void w.terminate();
+          reject(message.code && BIND_PROBLEMS.has(message.code) ? new ConfigError([`${message.key}: ${message.message}`]) : new Error(message.message));
+        }
+      });
+      w.on("error", (err) => {
+        logger.error({ err }, "the SMTP submission thread failed");
+        if (!bound) reject(err);
+      });
+      w.on("exit", (code) => {
+        if (!bound) return reject(new Error(`the SMTP submission thread exited (code ${code})`));
+        if (closing) return;
+        // Sessions on the dead thread are gone (their clients retry, as after any dropped
+        // connection); nothing accepted is lost, since a 250 follows only a commit here. The
+        // listeners come back on the ports they had.
+        logger.error({ code }, "the SMTP submission thread stopped; starting it again");
+        const again = listeners.map((l, i) => ({ ...l, port: servers[i]!.port }));
+        launch(again).catch((err: unknown) => logger.fatal({ err }, "the SMTP submission thread could not start again; submission is down"));
+      });
+    });
+
+  type Listening = Array<{ key: string; host: string; port: number; fingerprint256: string }>;
+
+  /** Closes every listener of the thread (one thread holds them all); idempotent. */
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const w = worker;
+      await new Promise<void>((resolve) => {
+        w.on("message", (m: FromSubmissionThread) => m.type === "closed" && resolve());
+        w.once("exit", () => resolve());
+        w.postMessage({ type: "close" } satisfies ToSubmissionThread);
+      });
+      await w.terminate();
+    })();
+    return closing;
+  };
+
+  const servers = (await launch(deps.listeners)).map((s) => ({ host: s.host, port: s.port, fingerprint256: s.fingerprint256, close }));
+  return servers;
+}
