@@ -5,11 +5,12 @@ import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.j
 import type { SmtpMessage } from "../smtp/x-pm-headers.js";
 import type { TlsCredentials } from "../smtp/tls-certificate.js";
 import type { Config } from "../config/config.schema.js";
+import type { SubmissionListener } from "./submission-listeners.js";
 
 export interface SubmissionThreadData {
   config: Config;
   tls: TlsCredentials | null;
-  listeners: Array<{ port: number; implicitTls: boolean; key: string }>;
+  listeners: SubmissionListener[];
 }
 
 export type SubmissionCall =

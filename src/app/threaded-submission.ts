@@ -3,7 +3,7 @@
 // acceptance — and stands in for the thread's servers (address, certificate, close). A listener
 // that cannot bind fails the start as the in-thread one does, naming the key to change.
 import { Worker } from "node:worker_threads";
-import { ConfigError, type Config } from "../config/config.schema.js";
+import type { Config } from "../config/config.schema.js";
 import type { Logger } from "../shared/logger.js";
 import { PosthornError } from "../shared/errors.js";
 import type { SubmissionServer } from "../smtp/submission.server.js";
@@ -11,6 +11,7 @@ import { submissionFromSmtp } from "../smtp/x-pm-headers.js";
 import type { TlsCredentials } from "../smtp/tls-certificate.js";
 import type { WorkspacesService } from "../workspaces/workspaces.service.js";
 import type { AcceptService } from "../messages/accept/accept.service.js";
+import { bindProblem } from "./submission-listeners.js";
 import type { FromSubmissionThread, SubmissionAnswer, SubmissionCall, SubmissionThreadData, ToSubmissionThread } from "./submission.protocol.js";
 
 export interface ThreadedSubmissionDeps {
@@ -21,8 +22,6 @@ export interface ThreadedSubmissionDeps {
   workspaces: WorkspacesService;
   accept: AcceptService;
 }
-
-const BIND_PROBLEMS = new Set(["EADDRINUSE", "EACCES", "EADDRNOTAVAIL"]);
 
 export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Promise<SubmissionServer[]> {
   const { config, logger, workspaces, accept } = deps;
@@ -79,7 +78,7 @@ export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Pro
           resolve(message.servers);
         } else if (message.type === "failed") {
           void w.terminate();
-          reject(message.code && BIND_PROBLEMS.has(message.code) ? new ConfigError([`${message.key}: ${message.message}`]) : new Error(message.message));
+          reject(bindProblem(message.key, Object.assign(new Error(message.message), { code: message.code })));
         }
       });
       w.on("error", (err) => {
