@@ -10,10 +10,12 @@ import type { SubmissionServer } from "../smtp/submission.server.js";
 import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.js";
 import { ListenerFailed, startSubmissionListeners } from "./submission-listeners.js";
 import type { FromSubmissionThread, SubmissionAnswer, SubmissionCall, SubmissionThreadData, ToSubmissionThread } from "./submission.protocol.js";
+import { batchPoster } from "../shared/thread-batches.js";
 
 const { config, tls, listeners } = workerData as SubmissionThreadData;
 const logger = createLogger(config.logLevel).child({ thread: "submission" });
 const port = parentPort!;
+const post = batchPoster((batch: FromSubmissionThread[]) => port.postMessage(batch));
 const calls = new Map<number, { resolve: (value: SubmissionAnswer) => void; reject: (err: Error) => void }>();
 let nextCall = 1;
 let servers: SubmissionServer[] = [];
@@ -22,11 +24,15 @@ function call(request: SubmissionCall): Promise<SubmissionAnswer> {
   const id = nextCall++;
   return new Promise((resolve, reject) => {
     calls.set(id, { resolve, reject });
-    port.postMessage({ type: "call", id, ...request } satisfies FromSubmissionThread);
+    post({ type: "call", id, ...request });
   });
 }
 
-port.on("message", (message: ToSubmissionThread) => {
+port.on("message", (messages: ToSubmissionThread[]) => {
+  for (const message of messages) handle(message);
+});
+
+function handle(message: ToSubmissionThread): void {
   if (message.type === "answer") {
     const waiting = calls.get(message.id);
     if (!waiting) return;
@@ -35,9 +41,9 @@ port.on("message", (message: ToSubmissionThread) => {
     if (message.ok) waiting.resolve(message.value);
     else waiting.reject(message.code ? new PosthornError(message.code, message.message, message.details) : new Error(message.message));
   } else if (message.type === "close") {
-    void Promise.all(servers.map((s) => s.close())).then(() => port.postMessage({ type: "closed" } satisfies FromSubmissionThread));
+    void Promise.all(servers.map((s) => s.close())).then(() => post({ type: "closed" }));
   }
-});
+}
 
 startSubmissionListeners(listeners, {
   config,
@@ -49,13 +55,13 @@ startSubmissionListeners(listeners, {
 }).then(
   (started) => {
     servers = started;
-    port.postMessage({
+    post({
       type: "listening",
       servers: started.map((s, i) => ({ key: listeners[i]!.key, host: s.host, port: s.port, fingerprint256: s.fingerprint256 })),
-    } satisfies FromSubmissionThread);
+    });
   },
   (err: unknown) => {
     const failed = err instanceof ListenerFailed ? err : new ListenerFailed(listeners[0]!.key, err as Error);
-    port.postMessage({ type: "failed", key: failed.key, code: failed.cause.code ?? null, message: failed.cause.message } satisfies FromSubmissionThread);
+    post({ type: "failed", key: failed.key, code: failed.cause.code ?? null, message: failed.cause.message });
   },
 );

@@ -12,6 +12,7 @@ import type { TlsCredentials } from "../smtp/tls-certificate.js";
 import type { WorkspacesService } from "../workspaces/workspaces.service.js";
 import type { AcceptService } from "../messages/accept/accept.service.js";
 import { bindProblem } from "./submission-listeners.js";
+import { batchPoster } from "../shared/thread-batches.js";
 import type { FromSubmissionThread, SubmissionAnswer, SubmissionCall, SubmissionThreadData, ToSubmissionThread } from "./submission.protocol.js";
 
 export interface ThreadedSubmissionDeps {
@@ -41,26 +42,27 @@ export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Pro
     }
   };
 
-  const reply = (worker: Worker, id: number, request: SubmissionCall): void => {
+  const reply = (post: (message: ToSubmissionThread) => void, id: number, request: SubmissionCall): void => {
     answer(request).then(
-      (value) => worker.postMessage({ type: "answer", id, ok: true, value } satisfies ToSubmissionThread),
+      (value) => post({ type: "answer", id, ok: true, value }),
       (err: unknown) => {
         const coded = err instanceof PosthornError;
         // An uncoded failure is ours: logged here with its stack, answered 451 by the thread.
         if (!coded) logger.error({ err }, "SMTP submission: a call from the submission thread failed");
-        worker.postMessage({
+        post({
           type: "answer",
           id,
           ok: false,
           code: coded ? err.code : null,
           message: (err as Error)?.message ?? String(err),
           details: coded ? { ...err.details } : {},
-        } satisfies ToSubmissionThread);
+        });
       },
     );
   };
 
   let worker: Worker;
+  let post: (message: ToSubmissionThread) => void;
   let closing: Promise<void> | null = null;
 
   /** Starts the thread and resolves with its listeners once they are bound. */
@@ -70,9 +72,10 @@ export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Pro
         workerData: { config, tls: deps.tls, listeners } satisfies SubmissionThreadData,
       });
       worker = w;
+      const postToThread = (post = batchPoster((batch: ToSubmissionThread[]) => w.postMessage(batch)));
       let bound = false;
-      w.on("message", (message: FromSubmissionThread) => {
-        if (message.type === "call") reply(w, message.id, message);
+      const receive = (message: FromSubmissionThread): void => {
+        if (message.type === "call") reply(postToThread, message.id, message);
         else if (message.type === "listening") {
           bound = true;
           resolve(message.servers);
@@ -80,6 +83,9 @@ export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Pro
           void w.terminate();
           reject(bindProblem(message.key, Object.assign(new Error(message.message), { code: message.code })));
         }
+      };
+      w.on("message", (messages: FromSubmissionThread[]) => {
+        for (const message of messages) receive(message);
       });
       w.on("error", (err) => {
         logger.error({ err }, "the SMTP submission thread failed");
@@ -104,9 +110,10 @@ export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Pro
     closing ??= (async () => {
       const w = worker;
       await new Promise<void>((resolve) => {
-        w.on("message", (m: FromSubmissionThread) => m.type === "closed" && resolve());
+        w.on("message", (messages: FromSubmissionThread[]) => messages.some((m) => m.type === "closed") && resolve());
         w.once("exit", () => resolve());
-        w.postMessage({ type: "close" } satisfies ToSubmissionThread);
+        // Through the batch, so that it follows every answer posted before it.
+        post({ type: "close" });
       });
       await w.terminate();
     })();

@@ -12,25 +12,31 @@ import { openStore, type Store } from "../store/store.js";
 import type { DeliveryJob } from "../mta/mta.types.js";
 import type { TransportRequest, TransportResponse } from "../mta/smtp-client/threaded.transport.js";
 import { createMtaTransport } from "./mta-transport.js";
+import { batchPoster } from "../shared/thread-batches.js";
 
 const config = workerData as Config;
 const logger = createLogger(config.logLevel).child({ thread: "transport" });
 const store: Store | null = config.databaseUrl ? openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 }) : null;
 const transport = createMtaTransport(config, logger, store);
 const port = parentPort!;
+const post = batchPoster((batch: TransportResponse[]) => port.postMessage(batch));
 
-port.on("message", (request: TransportRequest) => {
+port.on("message", (requests: TransportRequest[]) => {
+  for (const request of requests) handle(request);
+});
+
+function handle(request: TransportRequest): void {
   if (request.type === "deliver") {
     const job: DeliveryJob = { ...request.job, raw: Buffer.from(request.job.raw.buffer, request.job.raw.byteOffset, request.job.raw.byteLength) };
     transport.deliver(job).then(
-      (result) => port.postMessage({ type: "result", id: request.id, result } satisfies TransportResponse),
-      (err: unknown) => port.postMessage({ type: "error", id: request.id, message: (err as Error)?.message ?? String(err) } satisfies TransportResponse),
+      (result) => post({ type: "result", id: request.id, result }),
+      (err: unknown) => post({ type: "error", id: request.id, message: (err as Error)?.message ?? String(err) }),
     );
   } else if (request.type === "close") {
     void (async () => {
       await transport.close().catch((err: unknown) => logger.warn({ err }, "closing the transport failed"));
       await store?.close().catch(() => undefined);
-      port.postMessage({ type: "closed" } satisfies TransportResponse);
+      post({ type: "closed" });
     })();
   }
-});
+}

@@ -5,9 +5,12 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { SignRequest, SignResponse } from "./dkim-sign.worker.js";
 import type { SignFunction } from "./dkim-sign.request.js";
+import { batchPoster } from "../shared/thread-batches.js";
 
 interface PoolWorker {
   worker: Worker;
+  /** Requests go over in batches (shared/thread-batches.ts), as do the answers. */
+  post: (request: SignRequest) => void;
   pending: Map<number, { resolve: (signatures: string) => void; reject: (e: Error) => void }>;
   /** The key and field-list numbers this worker has been sent. */
   knows: Set<number>;
@@ -44,15 +47,18 @@ export function createDkimSignPool(size: number = Math.max(1, availableParalleli
   };
 
   const spawn = (): PoolWorker => {
-    const entry: PoolWorker = { worker: new Worker(new URL("./dkim-sign.worker.js", import.meta.url)), pending: new Map(), knows: new Set() };
-    entry.worker.unref();
-    entry.worker.on("message", (response: SignResponse) => {
-      const waiter = entry.pending.get(response.id);
-      if (!waiter) return;
-      entry.pending.delete(response.id);
-      if (entry.pending.size === 0) entry.worker.unref();
-      if ("failure" in response) waiter.reject(new Error(response.failure));
-      else waiter.resolve(response.signatures);
+    const worker = new Worker(new URL("./dkim-sign.worker.js", import.meta.url));
+    const entry: PoolWorker = { worker, post: batchPoster((batch: SignRequest[]) => worker.postMessage(batch)), pending: new Map(), knows: new Set() };
+    worker.unref();
+    worker.on("message", (responses: SignResponse[]) => {
+      for (const response of responses) {
+        const waiter = entry.pending.get(response.id);
+        if (!waiter) continue;
+        entry.pending.delete(response.id);
+        if (entry.pending.size === 0) worker.unref();
+        if ("failure" in response) waiter.reject(new Error(response.failure));
+        else waiter.resolve(response.signatures);
+      }
     });
     const failAll = (err: Error) => {
       for (const waiter of entry.pending.values()) waiter.reject(err);
@@ -83,7 +89,7 @@ export function createDkimSignPool(size: number = Math.max(1, availableParalleli
         if (!entry.knows.has(message.headerRef)) message.newHeaders = [[message.headerRef, [...request.headerNames]]];
         for (const [ref] of message.newKeys ?? []) entry.knows.add(ref);
         entry.knows.add(message.headerRef);
-        entry.worker.postMessage(message);
+        entry.post(message);
       });
     },
     async close() {

@@ -4,6 +4,7 @@
 // most of a request.
 import { parentPort } from "node:worker_threads";
 import { createLocalSigner, type SignRequestData } from "./dkim-sign.request.js";
+import { batchPoster } from "../shared/thread-batches.js";
 
 export interface SignRequest {
   id: number;
@@ -22,7 +23,13 @@ const signLocally = createLocalSigner();
 const pems = new Map<number, string>();
 const headerLists = new Map<number, string[]>();
 
-parentPort!.on("message", (message: SignRequest) => {
+const post = batchPoster((batch: SignResponse[]) => parentPort!.postMessage(batch));
+
+parentPort!.on("message", (requests: SignRequest[]) => {
+  for (const request of requests) sign(request);
+});
+
+function sign(message: SignRequest): void {
   for (const [ref, pem] of message.newKeys ?? []) pems.set(ref, pem);
   for (const [ref, names] of message.newHeaders ?? []) headerLists.set(ref, names);
   try {
@@ -32,8 +39,8 @@ parentPort!.on("message", (message: SignRequest) => {
       timeSeconds: message.timeSeconds,
     };
     const signatures = signLocally(Buffer.from(message.raw.buffer, message.raw.byteOffset, message.raw.byteLength), request);
-    parentPort!.postMessage({ id: message.id, signatures } satisfies SignResponse);
+    post({ id: message.id, signatures });
   } catch (err) {
-    parentPort!.postMessage({ id: message.id, failure: err instanceof Error ? err.message : String(err) } satisfies SignResponse);
+    post({ id: message.id, failure: err instanceof Error ? err.message : String(err) });
   }
-});
+}

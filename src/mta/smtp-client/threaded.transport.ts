@@ -1,11 +1,12 @@
 // A Transport whose SMTP work runs in a worker thread (the entry is given by the caller: the
-// app's transport.thread.ts). Each job goes over as one message (the signed bytes copied: a 2 KB
-// message costs microseconds, and a pooled Buffer must not be transferred away from its pool) and
-// its result comes back as one. A thread that dies fails the attempts in flight, which the MTA
+// app's transport.thread.ts). Jobs go over in batches (shared/thread-batches.ts; the signed bytes
+// copied: a 2 KB message costs microseconds, and a pooled Buffer must not be transferred away from
+// its pool) and their results come back the same way. A thread that dies fails the attempts in flight, which the MTA
 // defers like any internal error, and is started again for the next job.
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../../shared/logger.js";
 import type { AttemptResult, DeliveryJob, Transport } from "../mta.types.js";
+import { batchPoster } from "../../shared/thread-batches.js";
 
 export type TransportRequest = { type: "deliver"; id: number; job: DeliveryJob } | { type: "close" };
 export type TransportResponse =
@@ -22,17 +23,21 @@ export function createThreadedTransport(entry: URL, workerData: unknown, logger:
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let worker: Worker | null = null;
+  let post: (request: TransportRequest) => void = () => undefined;
   let closing: Promise<void> | null = null;
 
   const start = (): Worker => {
     const w = new Worker(entry, { workerData });
-    w.on("message", (response: TransportResponse) => {
-      if (response.type === "closed") return;
-      const entry = pending.get(response.id);
-      if (!entry) return;
-      pending.delete(response.id);
-      if (response.type === "result") entry.resolve(response.result);
-      else entry.reject(new Error(response.message));
+    post = batchPoster((batch: TransportRequest[]) => w.postMessage(batch));
+    w.on("message", (responses: TransportResponse[]) => {
+      for (const response of responses) {
+        if (response.type === "closed") continue;
+        const entry = pending.get(response.id);
+        if (!entry) continue;
+        pending.delete(response.id);
+        if (response.type === "result") entry.resolve(response.result);
+        else entry.reject(new Error(response.message));
+      }
     });
     const fail = (err: Error) => {
       if (worker === w) worker = null;
@@ -58,7 +63,7 @@ export function createThreadedTransport(entry: URL, workerData: unknown, logger:
       const id = nextId++;
       return new Promise<AttemptResult>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker!.postMessage({ type: "deliver", id, job } satisfies TransportRequest);
+        post({ type: "deliver", id, job });
       });
     },
     close(): Promise<void> {
@@ -67,9 +72,10 @@ export function createThreadedTransport(entry: URL, workerData: unknown, logger:
         if (!w) return;
         // The thread closes its connections after the attempts in flight, then says so.
         await new Promise<void>((resolve) => {
-          w.on("message", (m: TransportResponse) => m.type === "closed" && resolve());
+          w.on("message", (responses: TransportResponse[]) => responses.some((m) => m.type === "closed") && resolve());
           w.once("exit", () => resolve());
-          w.postMessage({ type: "close" } satisfies TransportRequest);
+          // Through the batch, so that it follows every job posted before it.
+          post({ type: "close" });
         });
         await w.terminate();
       })();
