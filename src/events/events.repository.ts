@@ -4,6 +4,7 @@
 // the table's sequence. Both only ever grow, so a reserved id is never handed out again.
 import { sql } from "kysely";
 import type { Db, Dialect } from "../store/store.js";
+import { insertRows } from "../store/insert-rows.js";
 import type { EventRow } from "./events.schema.js";
 import type { NewEvent, RecordedEvent } from "./event-map.js";
 
@@ -29,20 +30,19 @@ export class EventsRepository {
     const ids = withIds ? await this.reserveIds(db, events.length) : null;
     const recorded = events.map((e, i) => ({ ...e, id: ids ? ids[i]! : 0, createdAt: now }) as RecordedEvent);
     for (let i = 0; i < recorded.length; i += INSERT_CHUNK) {
-      await db
-        .insertInto("events")
-        .values(
-          recorded.slice(i, i + INSERT_CHUNK).map((e) => ({
-            ...(ids ? { id: e.id } : {}),
-            type: e.type,
-            workspace_id: e.workspaceId,
-            message_id: e.messageId,
-            recipient: e.recipient,
-            data_json: JSON.stringify(e.data),
-            created_at: now,
-          })),
-        )
-        .execute();
+      await insertRows(
+        db,
+        "events",
+        recorded.slice(i, i + INSERT_CHUNK).map((e) => ({
+          ...(ids ? { id: e.id } : {}),
+          type: e.type,
+          workspace_id: e.workspaceId,
+          message_id: e.messageId,
+          recipient: e.recipient,
+          data_json: JSON.stringify(e.data),
+          created_at: now,
+        })),
+      );
     }
     return recorded;
   }

@@ -2,6 +2,7 @@
 // here, so nothing else parses the columns.
 import { sql } from "kysely";
 import { escapeLike } from "../store/like.js";
+import { insertRows } from "../store/insert-rows.js";
 import type { Db } from "../store/store.js";
 import { addressKey } from "../shared/email-address.js";
 import type { MessageRow, MessageState, NewDeliveryRow, NewMessageRow } from "../store/schema.js";
@@ -84,17 +85,11 @@ export class MessagesRepository {
    * promised order.
    */
   async insertAccepted(db: Db, messages: NewMessageRow[], deliveries: NewDeliveryRow[], returnIds = false): Promise<Map<string, number>> {
-    for (let i = 0; i < messages.length; i += INSERT_CHUNK) {
-      await db.insertInto("messages").values(messages.slice(i, i + INSERT_CHUNK)).execute();
-    }
+    for (let i = 0; i < messages.length; i += INSERT_CHUNK) await insertRows(db, "messages", messages.slice(i, i + INSERT_CHUNK));
     const ids = new Map<string, number>();
     for (let i = 0; i < deliveries.length; i += INSERT_CHUNK) {
-      const chunk = db.insertInto("deliveries").values(deliveries.slice(i, i + INSERT_CHUNK));
-      if (!returnIds) {
-        await chunk.execute();
-        continue;
-      }
-      for (const row of await chunk.returning(["id", "message_id", "recipient"]).execute()) ids.set(deliveryKey(row.message_id, row.recipient), Number(row.id));
+      const rows = await insertRows(db, "deliveries", deliveries.slice(i, i + INSERT_CHUNK), returnIds ? ["id", "message_id", "recipient"] : []);
+      for (const row of rows) ids.set(deliveryKey(row.message_id as string, row.recipient as string), Number(row.id));
     }
     return ids;
   }
