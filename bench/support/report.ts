@@ -71,8 +71,9 @@ export function figureLine(f: Figure): string {
 export function updateReport(path: string, data: { run: RunInfo; order: string[]; ran: Array<{ key: string; report: ScenarioReport }> }): { replaced: string[]; kept: string[] } {
   const fresh = new Map(data.ran.map(({ key, report }) => [key, { key, run: data.run, report } satisfies ScenarioRecord]));
   const previous = new Map<string, ScenarioRecord>();
-  if (data.run.only !== null && existsSync(path)) {
-    const text = readFileSync(path, "utf8");
+  const page = existsSync(path) ? readFileSync(path, "utf8") : "";
+  if (data.run.only !== null && page !== "") {
+    const text = page;
     const records = readRecords(text);
     if (records.length === 0 && text.trim() !== "") {
       throw new Error(`${path} keeps no scenario records (it was written before partial runs could update it); run the full benchmark once, or move the page away`);
@@ -86,8 +87,22 @@ export function updateReport(path: string, data: { run: RunInfo; order: string[]
     if (record) records.push(record);
   }
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, renderReport(records));
+  writeFileSync(path, renderReport(records, peerSection(page)));
   return { replaced: [...fresh.keys()], kept: [...previous.keys()].filter((k) => !fresh.has(k)) };
+}
+
+const PEER_START = "<!-- peer-comparison:start -->";
+const PEER_END = "<!-- peer-comparison:end -->";
+
+/**
+ * The comparison with Postfix on the page, kept as it is: `../shared/bench/mta/compare.sh` runs
+ * outside this benchmark (as root, in its own network namespace), and its figures are recorded by
+ * hand between the two markers, with the command that made them.
+ */
+export function peerSection(page: string): string | null {
+  const start = page.indexOf(PEER_START);
+  const end = page.indexOf(PEER_END, start);
+  return start >= 0 && end > start ? page.slice(start, end + PEER_END.length) : null;
 }
 
 /** The records kept in a page written by renderReport. */
@@ -134,7 +149,7 @@ function machineLines(machine: Machine): string[] {
   ];
 }
 
-export function renderReport(records: ScenarioRecord[]): string {
+export function renderReport(records: ScenarioRecord[], peers: string | null = null): string {
   // The runs the records come from, oldest first.
   const runs = new Map<string, { run: RunInfo; keys: string[] }>();
   for (const r of records) {
@@ -193,6 +208,7 @@ export function renderReport(records: ScenarioRecord[]): string {
     lines.push("", recordLine(record), "");
   }
 
+  if (peers) lines.push(peers, "");
   lines.push(
     "## How it is measured",
     "",
