@@ -1,7 +1,7 @@
 // All SQL of inbound messages and inbound rules. Every query names its workspace.
 import { sql } from "kysely";
 import type { Db } from "../store/store.js";
-import { escapeLike } from "../store/like.js";
+import { containsText } from "../store/like.js";
 import type { InboundMessageRow, InboundRuleRow, InboundState, NewInboundMessageRow } from "./inbound.schema.js";
 import type { InboundRecord, InboundRule } from "./inbound.record.js";
 import type { PostmarkInboundMessage } from "./inbound-message.format.js";
@@ -56,9 +56,9 @@ export class InboundMessagesRepository {
 
   async search(db: Db, q: InboundSearch): Promise<{ total: number; records: InboundRecord[] }> {
     let query = db.selectFrom("inbound_messages").where("workspace_id", "=", q.workspaceId);
-    if (q.recipient) query = query.where("recipient", "like", `%${escapeLike(q.recipient.toLowerCase())}%`);
-    if (q.fromEmail) query = query.where("from_email", "like", `%${escapeLike(q.fromEmail.toLowerCase())}%`);
-    if (q.subject) query = query.where("subject", "like", `%${escapeLike(q.subject)}%`);
+    if (q.recipient) query = query.where(containsText("recipient", q.recipient.toLowerCase()));
+    if (q.fromEmail) query = query.where(containsText("from_email", q.fromEmail.toLowerCase()));
+    if (q.subject) query = query.where(containsText("subject", q.subject));
     if (q.mailboxHash) query = query.where("mailbox_hash", "=", q.mailboxHash);
     if (q.tag) query = query.where("tag", "=", q.tag);
     if (q.states) query = query.where("state", "in", q.states);

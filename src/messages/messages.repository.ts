@@ -1,7 +1,7 @@
 // SQL for messages and the deliveries acceptance creates for them; rows become MessageRecords
 // here, so nothing else parses the columns.
 import { sql } from "kysely";
-import { escapeLike } from "../store/like.js";
+import { containsText } from "../store/like.js";
 import { insertRows } from "../store/insert-rows.js";
 import type { Db } from "../store/store.js";
 import { addressKey } from "../shared/email-address.js";
@@ -159,8 +159,8 @@ export class MessagesRepository {
     if (q.stream) query = query.where("stream", "=", q.stream);
     if (q.tag) query = query.where("tag", "=", q.tag);
     if (q.state) query = query.where("state", "=", q.state);
-    if (q.subject) query = query.where("subject", "like", `%${escapeLike(q.subject)}%`);
-    if (q.fromEmail) query = query.where("from_json", "like", `%${escapeLike(q.fromEmail)}%`);
+    if (q.subject) query = query.where(containsText("subject", q.subject));
+    if (q.fromEmail) query = query.where(containsText("from_json", q.fromEmail));
     if (q.fromDate !== undefined) query = query.where("created_at", ">=", q.fromDate);
     if (q.toDate !== undefined) query = query.where("created_at", "<=", q.toDate);
     if (q.recipient) {
