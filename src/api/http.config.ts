@@ -1,9 +1,18 @@
-// Configuration of the HTTP edge: where the API listens.
+// Configuration of the HTTP edge: where the API listens, and how long and how large a request
+// may be (the limits that keep one client from holding the process).
 import { z } from "zod";
-import { configFragment, port } from "../config/config.fragment.js";
+import { configFragment, duration, port } from "../config/config.fragment.js";
+import { parseDuration } from "../shared/durations.js";
 
 export interface HttpConfigPart {
-  http: { port: number; host: string };
+  http: {
+    port: number;
+    host: string;
+    /** Headers and body must have arrived within this, or the request is answered 408 and its connection closed. */
+    requestTimeoutMs: number;
+    /** Bytes of request bodies being received and handled at once; a large body beyond it gets 429. */
+    bodyBudgetBytes: number;
+  };
 }
 
 export const httpConfig = configFragment({
@@ -13,6 +22,24 @@ export const httpConfig = configFragment({
     POSTHORN_HTTP_PORT: port.default(8080),
     /** API listen address. */
     POSTHORN_HTTP_HOST: z.string().min(1).default("0.0.0.0"),
+    /**
+     * Time a client has to send a whole request, headers and body (408 and the connection closed
+     * beyond it), so that a client trickling bytes cannot hold a connection open.
+     */
+    POSTHORN_HTTP_REQUEST_TIMEOUT: duration.default(parseDuration("60s")),
+    /**
+     * Bytes of request bodies held at once, in bytes: a body over 1 MB that would exceed it is
+     * answered 429 (retry later) instead of being read, so parallel 50 MB batches cannot exhaust
+     * memory. Smaller bodies are always admitted.
+     */
+    POSTHORN_HTTP_BODY_BUDGET: z.coerce.number().int().min(1_048_576).default(128 * 1024 * 1024),
   },
-  toConfig: (e): HttpConfigPart => ({ http: { port: e.POSTHORN_HTTP_PORT, host: e.POSTHORN_HTTP_HOST } }),
+  toConfig: (e): HttpConfigPart => ({
+    http: {
+      port: e.POSTHORN_HTTP_PORT,
+      host: e.POSTHORN_HTTP_HOST,
+      requestTimeoutMs: e.POSTHORN_HTTP_REQUEST_TIMEOUT,
+      bodyBudgetBytes: e.POSTHORN_HTTP_BODY_BUDGET,
+    },
+  }),
 });

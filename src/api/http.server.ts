@@ -1,7 +1,15 @@
 // The HTTP edge: one Fastify instance carrying each API family as a plugin. Paths and query keys
 // match case-insensitively and trailing slashes are ignored, because the official Postmark
 // clients spell paths and keys differently from Postmark's own docs (reference §1.1).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+//
+// What every request meets before a route sees it, in order: Node's request timeout (the whole
+// request within POSTHORN_HTTP_REQUEST_TIMEOUT), authentication (onRequest, before the body is
+// read; also for paths that are no API call, so that only a client with credentials learns which
+// exist), the body budget and the route's body limit, then JSON parsing with a nesting bound.
+// Every refusal, down to a malformed request line, is a Postmark error body.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { parse as parseQuery } from "node:querystring";
 import type { Logger } from "../shared/logger.js";
 import { isPosthornError } from "../shared/errors.js";
@@ -9,9 +17,21 @@ import type { PostmarkApiDeps } from "./postmark/postmark.plugin.js";
 import { postmarkPlugin } from "./postmark/postmark.plugin.js";
 import { toPostmarkError } from "./postmark/postmark.errors.js";
 import { accountPlugin } from "./postmark/account.plugin.js";
+import { installJsonParsers } from "./postmark/json-body.js";
+import { authenticateAccount, authenticateServer, presentedFamily } from "./postmark/authentication.js";
+import { pathOf, unsupportedCall, type TokenFamily } from "./postmark/unsupported-calls.js";
+import { CallNotSupported, NoSuchCall, TooBusy } from "./postmark/postmark.edge-errors.js";
+import { DEFAULT_BODY_BYTES } from "./postmark/request-limits.js";
+import { BodyBudget } from "./request-bodies.js";
 
-/** Postmark accepts up to 50 MB per batch call. */
-const BODY_LIMIT_BYTES = 50 * 1024 * 1024;
+export interface HttpLimits {
+  /** Headers and body within this, or 408 and the connection closed. */
+  requestTimeoutMs: number;
+  /** Bytes of bodies held at once (request-bodies.ts). */
+  bodyBudgetBytes: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestTimeoutMs: 60_000, bodyBudgetBytes: 128 * 1024 * 1024 };
 
 export interface HttpServerDeps extends PostmarkApiDeps {
   /** Route families of the account API (X-Postmark-Account-Token), e.g. sending domains. */
@@ -19,24 +39,58 @@ export interface HttpServerDeps extends PostmarkApiDeps {
   logger: Logger;
   /** Whether the process is ready to serve (database reachable, roles started). */
   readiness: () => Promise<{ ready: boolean; detail: Record<string, unknown> }>;
+  limits?: HttpLimits;
 }
 
+/** Keep idle keep-alive sockets a while: API clients reuse connections heavily. */
+const KEEP_ALIVE_MS = 65_000;
+
 export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
+  const limits = deps.limits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
     // Per-request logs (info) would cost more than the requests at thousands per second; the
     // HTTP edge logs warnings and errors only.
     loggerInstance: deps.logger.child({ component: "http" }, { level: "warn" }) as FastifyBaseLogger,
-    bodyLimit: BODY_LIMIT_BYTES,
+    bodyLimit: DEFAULT_BODY_BYTES,
     routerOptions: {
       caseSensitive: false,
       ignoreTrailingSlash: true,
       querystringParser: (text: string) => lowerCaseKeys(parseQuery(text)),
     },
-    // Keep idle keep-alive sockets a while: API clients reuse connections heavily.
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    // Node enforces the request timeout only when it checks its connections; it checks often
+    // enough here that a short configured timeout holds.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: limits.requestTimeoutMs,
+          headersTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: KEEP_ALIVE_MS,
+          connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(limits.requestTimeoutMs / 4))),
+        },
+        handler as (req: IncomingMessage, res: ServerResponse) => void,
+      ),
+    clientErrorHandler: answerClientError,
+    // A path the router cannot read (bad escapes, a segment over 100 characters): refused after
+    // authentication, like any other path that is no call.
+    frameworkErrors: (err, request, untyped) => {
+      const reply = untyped as FastifyReply;
+      const [status, message] =
+        err.code === "FST_ERR_MAX_PARAM_LENGTH" ? [414, "A path segment is longer than 100 characters."] : [400, "The path is not a valid URL."];
+      authenticatePresented(request, deps).then(
+        () => reply.code(status).send({ ErrorCode: 0, Message: message }),
+        (refused: unknown) => {
+          const { status: refusedStatus, body } = isPosthornError(refused) ? toPostmarkError(refused) : { status: 500, body: { ErrorCode: 0, Message: "Internal server error." } };
+          reply.code(refusedStatus).send(body);
+        },
+      );
+    },
   });
 
   app.setErrorHandler((err, request, reply) => {
+    // A refusal sent before the body was read (credentials, limits) closes the connection rather
+    // than read what the client still sends.
+    if (!request.raw.complete) reply.header("connection", "close");
     if (isPosthornError(err)) {
       const { status, body } = toPostmarkError(err);
       return reply.code(status).send(body);
@@ -48,6 +102,19 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     return reply.code(500).send({ ErrorCode: 0, Message: "Internal server error." });
   });
 
+  installJsonParsers(app);
+
+  // A path that is no route: authenticated as the call would be, then refused in Postmark's form,
+  // all before its body is read.
+  app.addHook("onRequest", async (request) => {
+    if (!request.is404) return;
+    await refuseUnknownCall(request, deps);
+  });
+  app.setNotFoundHandler(async (request) => refuseUnknownCall(request, deps));
+
+  const budget = new BodyBudget(limits.bodyBudgetBytes, () => TooBusy("Too many large requests are being received at once; retry shortly."));
+  app.addHook("preParsing", async (request, reply, payload) => budget.admit(request, reply, payload));
+
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const { ready, detail } = await deps.readiness();
@@ -57,6 +124,38 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   app.register(postmarkPlugin, deps);
   if (deps.accountRoutes?.length) app.register(accountPlugin, { workspaces: deps.workspaces, routes: deps.accountRoutes });
   return app;
+}
+
+async function refuseUnknownCall(request: FastifyRequest, deps: HttpServerDeps): Promise<never> {
+  const call = unsupportedCall(request.method, request.url);
+  await authenticatePresented(request, deps, call?.family);
+  const named = `${request.method} ${pathOf(request.url)}`;
+  if (call) throw CallNotSupported(`${named} is a Postmark API call that Posthorn does not support yet (docs/api.md lists the calls it serves).`);
+  throw NoSuchCall(`There is no API call ${named}.`);
+}
+
+/** Authenticates a request by the token family the call needs, or else the one it presents. */
+async function authenticatePresented(request: FastifyRequest, deps: HttpServerDeps, family: TokenFamily = presentedFamily(request)): Promise<void> {
+  if (family === "account") await authenticateAccount(request, deps.workspaces);
+  else await authenticateServer(request, deps.workspaces);
+}
+
+/** Requests Node's parser refuses before Fastify sees them: a Postmark error body, then close. */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "Request Timeout", "The request did not arrive within the time allowed."]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", "The request line and headers are too large."]
+        : [400, "Bad Request", "The request is not valid HTTP."];
+  const body = JSON.stringify({ ErrorCode: 0, Message: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function lowerCaseKeys(query: Record<string, unknown>): Record<string, unknown> {

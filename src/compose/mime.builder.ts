@@ -71,8 +71,9 @@ export function mailComposerOptions(msg: OutgoingMessage, opts: BuildMimeOptions
   const customId = msg.headers.find((h) => h.name.toLowerCase() === "message-id");
   const headers = msg.headers.filter((h) => h !== customId).map((h) => ({ key: h.name, value: h.value }));
   // nodemailer re-cases header names ("X-PM-Tag" -> "X-Pm-Tag"); names are case-insensitive,
-  // but clients expect to see their own spelling, so it is put back on the way out.
-  const spelling = new Map(headers.map((h) => [h.key.toLowerCase(), h.key]));
+  // but clients expect to see their own spelling, so it is put back on the way out, each header
+  // its own: two given as "X-Dup" and "x-dup" go out so.
+  const spelling = headerSpellings(headers.map((h) => h.key));
   return {
     from: mailbox(msg.from),
     to: msg.to.map(mailbox),
@@ -94,10 +95,34 @@ export function mailComposerOptions(msg: OutgoingMessage, opts: BuildMimeOptions
       contentType: a.contentType,
       ...(a.contentId === null ? {} : { cid: a.contentId, contentDisposition: "inline" }),
     })),
-    normalizeHeaderKey: spelling.size > 0 ? (key: string) => spelling.get(key.toLowerCase()) ?? key : undefined,
+    normalizeHeaderKey: spelling ?? undefined,
     baseBoundary,
     disableFileAccess: true,
     disableUrlAccess: true,
+  };
+}
+
+/**
+ * The callback that gives each custom header its spelling back. nodemailer asks for the root
+ * node's header names in order, once per header line, so the n-th header of a name gets the n-th
+ * spelling given; the position wraps, so that building the same message again starts over.
+ * Custom headers never share a name with one nodemailer writes on the root (RESERVED_HEADERS).
+ */
+function headerSpellings(names: string[]): ((key: string) => string) | null {
+  if (names.length === 0) return null;
+  const byName = new Map<string, { names: string[]; next: number }>();
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    const entry = byName.get(lower);
+    if (entry) entry.names.push(name);
+    else byName.set(lower, { names: [name], next: 0 });
+  }
+  return (key: string) => {
+    const entry = byName.get(key.toLowerCase());
+    if (!entry) return key;
+    const name = entry.names[entry.next]!;
+    entry.next = (entry.next + 1) % entry.names.length;
+    return name;
   };
 }
 

@@ -6,25 +6,27 @@ import type { Accepted, AcceptOutcome } from "../../messages/accept/accept.servi
 import { structuredSubmission, type Submission } from "../../messages/accept/submission.js";
 import { partlyInactiveMessage } from "../../messages/accept.errors.js";
 import type { Address } from "../../messages/message.types.js";
+import { formatMailbox } from "../../messages/addresses.js";
 import { validateMessage } from "../../messages/message.validation.js";
 import { parsePostmarkMessage } from "./message.parser.js";
 import { InvalidRequest, TooManyBatchMessages } from "./postmark.edge-errors.js";
 import { postmarkErrorCode } from "./postmark.errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
+import { BATCH_BODY_BYTES, MESSAGE_BODY_BYTES } from "./request-limits.js";
 
 const MAX_BATCH_MESSAGES = 500;
 
 type SendResult = Record<string, unknown> & { ErrorCode: number; Message: string };
 
 export async function emailRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
-  app.post("/email", async (request) => {
+  app.post("/email", { bodyLimit: MESSAGE_BODY_BYTES }, async (request) => {
     const submission = structuredSubmission(validateMessage(parsePostmarkMessage(request.body)));
     const workspace = request.workspace;
     if (!workspace) return testModeResult(deps, submission);
     return sendResult(await deps.accept.acceptOne(workspace, submission));
   });
 
-  app.post("/email/batch", async (request: FastifyRequest) => {
+  app.post("/email/batch", { bodyLimit: BATCH_BODY_BYTES }, async (request: FastifyRequest) => {
     const body = request.body;
     if (!Array.isArray(body)) throw InvalidRequest("The request body must be a JSON array of messages.");
     if (body.length > MAX_BATCH_MESSAGES) {
@@ -73,7 +75,8 @@ function sendResult(accepted: Accepted): SendResult {
 /** The test token validates the message (acceptance's content rules included) and answers as if accepted, storing nothing. */
 function testModeResult(deps: PostmarkApiDeps, submission: Submission): SendResult {
   const view = deps.accept.check(submission);
-  return sendResult({ ok: true, messageId: randomUUID(), submittedAt: Date.now(), to: view.to, cc: view.cc, bcc: view.bcc, suppressed: [] });
+  // Postmark's own answer to its test token says what happened: nothing was sent.
+  return { ...sendResult({ ok: true, messageId: randomUUID(), submittedAt: Date.now(), to: view.to, cc: view.cc, bcc: view.bcc, suppressed: [] }), Message: "Test job accepted" };
 }
 
 function failureResult(err: unknown): SendResult {
@@ -81,6 +84,7 @@ function failureResult(err: unknown): SendResult {
   throw err;
 }
 
+/** The recipients as the request gave them, display names included ("Doe, John" <john@example.org>), as Postmark echoes them. */
 function joinAddresses(list: Address[]): string {
-  return list.map((a) => a.email).join(", ");
+  return list.map(formatMailbox).join(", ");
 }

@@ -4,6 +4,10 @@
 // the wrong state (Postmark's 701 covers a message that "cannot be bypassed or retried"; 702/703
 // are its internal failures), 810/812/813 for inbound rules, 606 for the inbound webhook URL,
 // 608 for an unusable inbound domain (Postmark's code for an inbound domain on its own domain).
+// HTTP-level refusals Postmark has no code for (no such call, a call Posthorn does not serve yet,
+// a request that timed out) carry ErrorCode 0, which is what Postmark's clients assume when a
+// body has none; 429 (too many large bodies at once) is Postmark's rate-limit code, which its
+// clients raise as RateLimitExceededError, the error they retry.
 import { PosthornError } from "../../shared/errors.js";
 
 export interface PostmarkErrorReply {
@@ -24,6 +28,11 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   POSTMARK_JSON_REQUIRED: { status: 422, errorCode: 409 },
   POSTMARK_TOO_MANY_BATCH_MESSAGES: { status: 422, errorCode: 410 },
   POSTMARK_INVALID_REQUEST: { status: 422, errorCode: 300 },
+  POSTMARK_BODY_TOO_LARGE: { status: 413, errorCode: 300 },
+  POSTMARK_TOO_BUSY: { status: 429, errorCode: 429 },
+  POSTMARK_NO_SUCH_CALL: { status: 404, errorCode: 0 },
+  POSTMARK_CALL_NOT_SUPPORTED: { status: 501, errorCode: 0 },
+  POSTMARK_REQUEST_TIMEOUT: { status: 408, errorCode: 0 },
   QUEUE_DOMAIN_REQUIRED: { status: 422, errorCode: 300 },
   DOMAIN_NOT_FOUND: { status: 422, errorCode: 510 },
   DOMAIN_INVALID: { status: 422, errorCode: 511 },

@@ -33,6 +33,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     messages: deps.messages,
     inbound: deps.inbound,
     accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains })],
+    limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {
         await store.ping();
