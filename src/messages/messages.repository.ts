@@ -53,6 +53,11 @@ type RecordRow = Pick<MessageRow, (typeof RECORD_COLUMNS)[number]>;
 export interface MessageForDelivery {
   id: string;
   envelopeFrom: string;
+  /**
+   * The From header's address ("" when it names none): DKIM signs for its domain and VERP takes
+   * its return path, so that SMTP mail whose MAIL FROM is in another domain still aligns (DMARC).
+   */
+  author: string;
   mime: Buffer;
 }
 
@@ -120,8 +125,8 @@ export class MessagesRepository {
   async forDelivery(db: Db, ids: string[]): Promise<MessageForDelivery[]> {
     const out: MessageForDelivery[] = [];
     for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-      const rows = await db.selectFrom("messages").select(["id", "envelope_from", "mime"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
-      for (const r of rows) out.push({ id: r.id, envelopeFrom: r.envelope_from, mime: Buffer.from(r.mime) });
+      const rows = await db.selectFrom("messages").select(["id", "envelope_from", "from_json", "mime"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
+      for (const r of rows) out.push({ id: r.id, envelopeFrom: r.envelope_from, author: authorOf(r.from_json), mime: Buffer.from(r.mime) });
     }
     return out;
   }
@@ -233,4 +238,10 @@ function headerBlock(mime: Buffer): Buffer {
 /** The key of a delivery among those of one acceptance: message and recipient. */
 export function deliveryKey(messageId: string, recipient: string): string {
   return `${messageId}\u0000${recipient}`;
+}
+
+/** The address of a stored From ({address, name}; address "" when the header named no mailbox). */
+function authorOf(fromJson: string): string {
+  const from = JSON.parse(fromJson) as { address?: unknown } | null;
+  return typeof from?.address === "string" ? from.address : "";
 }

@@ -62,7 +62,8 @@ export interface MtaWorkerDeps {
  */
 const HANDOFF_SHARE = 0.75;
 
-type MessageToSend = { envelopeFrom: string; mime: Buffer };
+/** author: the From header's address, whose domain signs and whose return path VERP uses ("" for none). */
+type MessageToSend = { envelopeFrom: string; author: string; mime: Buffer };
 
 export class MtaWorker implements DeliveryHandoff {
   readonly owner = `mta-${process.pid}-${randomHex(6)}`;
@@ -330,12 +331,15 @@ export class MtaWorker implements DeliveryHandoff {
       }
       let raw = signed.get(messageId);
       if (!raw) {
-        // A notice with a null sender (a DSN) has no From domain of ours to sign for.
-        raw = this.deps.signer && message.envelopeFrom ? this.deps.signer.sign(message.mime, domainOf(message.envelopeFrom)) : Promise.resolve(message.mime);
+        // A notice with a null sender (a DSN) has no From domain of ours to sign for. Otherwise
+        // the From header's domain signs (DMARC aligns DKIM with it, not with MAIL FROM); a
+        // message without a From mailbox falls back to the envelope sender's domain.
+        const signer = message.author || message.envelopeFrom;
+        raw = this.deps.signer && message.envelopeFrom ? this.deps.signer.sign(message.mime, domainOf(signer)) : Promise.resolve(message.mime);
         raw.catch(() => undefined); // each attempt awaits it and handles the failure
         signed.set(messageId, raw);
       }
-      void this.attempt(group, message.envelopeFrom, raw);
+      void this.attempt(group, message.envelopeFrom, message.author, raw);
     }
   }
 
@@ -347,7 +351,7 @@ export class MtaWorker implements DeliveryHandoff {
     }
   }
 
-  private async attempt(group: ClaimedDelivery[], fromAddress: string, raw: Promise<Buffer>): Promise<void> {
+  private async attempt(group: ClaimedDelivery[], fromAddress: string, author: string, raw: Promise<Buffer>): Promise<void> {
     let items: RecordItem[];
     const first = group[0]!;
     const envelope = this.options.envelope;
@@ -355,7 +359,8 @@ export class MtaWorker implements DeliveryHandoff {
       const job: DeliveryJob = {
         domain: first.domain,
         // A null reverse-path stays null (RFC 5321 §4.5.5): notices must never be bounced back.
-        envelopeFrom: envelope.verp && fromAddress ? verpAddress(first.id, await envelope.returnPathDomain(fromAddress), envelope.secret) : fromAddress,
+        // The return path is the From domain's (aligned for DMARC's SPF check), as the signature is.
+        envelopeFrom: envelope.verp && fromAddress ? verpAddress(first.id, await envelope.returnPathDomain(author || fromAddress), envelope.secret) : fromAddress,
         recipients: group.map((r) => r.recipient),
         // A signing failure (database down, undecryptable key) rejects here and defers below:
         // better late than unsigned, which receivers enforcing DMARC would refuse.

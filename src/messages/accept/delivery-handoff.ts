@@ -28,5 +28,5 @@ export interface DeliveryHandoff {
   /** Gives back room that was reserved and not handed over (the commit failed). */
   release(count: number): void;
   /** The reserved deliveries, committed, with their messages' envelope sender and MIME. */
-  take(deliveries: HandedDelivery[], messages: Map<string, { envelopeFrom: string; mime: Buffer }>): void;
+  take(deliveries: HandedDelivery[], messages: Map<string, { envelopeFrom: string; author: string; mime: Buffer }>): void;
 }
