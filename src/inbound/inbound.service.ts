@@ -215,6 +215,14 @@ function parseHookUrl(value: unknown): string | null {
     throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}'.`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}': use http or https.`);
+  // Credentials are sent as Basic auth after percent-decoding; a malformed escape ("%zz") would
+  // only fail at the first post, so it is refused here, where the user can still correct it.
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}': the credentials contain a malformed %-escape.`);
+  }
   return url.toString();
 }
 

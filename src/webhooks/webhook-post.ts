@@ -10,14 +10,17 @@ export interface PostResult {
 }
 
 export async function postWebhook(rawUrl: string, body: string, timeoutMs: number, userAgent: string): Promise<PostResult> {
-  const url = new URL(rawUrl);
-  const headers: Record<string, string> = { "content-type": "application/json", "user-agent": userAgent };
-  if (url.username || url.password) {
-    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
-    url.username = "";
-    url.password = "";
-  }
+  // Everything, the URL's parsing included, inside the try: a URL stored before it was validated
+  // (or a fault of ours) must end as a failed attempt, never as an exception that leaves the post
+  // claimed and the message Queued for ever.
   try {
+    const url = new URL(rawUrl);
+    const headers: Record<string, string> = { "content-type": "application/json", "user-agent": userAgent };
+    if (url.username || url.password) {
+      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
+      url.username = "";
+      url.password = "";
+    }
     const response = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
     await response.body?.cancel();
     if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status, error: null };

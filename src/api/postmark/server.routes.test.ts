@@ -77,7 +77,8 @@ describe("Postmark server API (ServerClient)", () => {
   });
 
   test("an invalid webhook URL gets 606, an unusable inbound domain 608, one another workspace uses 602", async () => {
-    for (const InboundHookUrl of ["not a url", "ftp://hooks.acme.test/x", `https://x.test/${"a".repeat(2100)}`]) {
+    // A malformed %-escape in the credentials would throw at every post (it is decoded for Basic auth).
+    for (const InboundHookUrl of ["not a url", "ftp://hooks.acme.test/x", `https://x.test/${"a".repeat(2100)}`, "https://us%zzer:pw@hooks.acme.test/x", "https://user:p%E0%A4%A@hooks.acme.test/x"]) {
       const bad = await failure(acme.client.editServer({ InboundHookUrl }));
       assert.deepEqual([bad.name, bad.statusCode, bad.code], ["ApiInputError", 422, 606], InboundHookUrl.slice(0, 40));
     }

@@ -1,0 +1,67 @@
+// The dispatcher against a real SQLite store and real HTTP endpoints on loopback: every attempt,
+// whatever goes wrong while making it, ends as a recorded outcome.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { openTempSqlite } from "../../test/support/stores.js";
+import type { Store } from "../store/store.js";
+import { EventsRepository } from "../events/events.repository.js";
+import { Outbox } from "../events/outbox.js";
+import { silentLogger } from "../shared/logger.js";
+import { WorkspacesService, type Workspace } from "../workspaces/workspaces.service.js";
+import { WebhookDeliveriesRepository } from "./webhook-deliveries.repository.js";
+import { WebhookDispatcher, type WebhookDispatcherOptions } from "./webhook.dispatcher.js";
+
+const repo = new WebhookDeliveriesRepository();
+
+describe("webhook dispatcher", () => {
+  let store: Store;
+  let acme: Workspace;
+  let now = 1_000;
+  let cause = 0;
+  const clock = { now: () => now };
+
+  before(async () => {
+    store = await openTempSqlite();
+    acme = (await new WorkspacesService({ store, clock }).create("acme", { sandbox: false })).workspace;
+  });
+  after(() => store.close());
+
+  function dispatcher(urls: Record<string, string>, options: Partial<WebhookDispatcherOptions> = {}): WebhookDispatcher {
+    return new WebhookDispatcher({
+      store,
+      clock,
+      logger: silentLogger(),
+      outbox: new Outbox({ repository: new EventsRepository(store.dialect), clock }),
+      repository: repo,
+      sources: [{ kind: "inbound", target: async (_workspace, subject) => (urls[subject] ? { url: urls[subject], body: "{}" } : null) }],
+      backoffMs: 1_000,
+      timeoutMs: 2_000,
+      ...options,
+    });
+  }
+
+  async function schedule(subject: string): Promise<void> {
+    await store.write((trx) => repo.schedule(trx, [{ workspaceId: acme.id, kind: "inbound", subjectId: subject, causeEventId: ++cause }], now));
+  }
+
+  async function state(subject: string) {
+    const [row] = await repo.forSubject(store.db, "inbound", subject);
+    return { state: row!.state, attempts: row!.attempts, error: row!.last_error, due: row!.next_attempt_at === null ? null : Number(row!.next_attempt_at) };
+  }
+
+  it("a URL whose credentials hold a malformed %-escape (stored before PUT /server refused it) ends as a retried attempt, then fails, instead of throwing", async () => {
+    await schedule("bad-escape");
+    const posts = dispatcher({ "bad-escape": "https://us%zzer:pw@hooks.acme.test/inbound" });
+    assert.equal(await posts.runOnce(), 1);
+    const first = await state("bad-escape");
+    assert.equal(first.state, "retrying");
+    assert.equal(first.attempts, 1);
+    assert.equal(first.due, now + 1_000);
+    assert.match(first.error ?? "", /URI/);
+    for (let attempt = 2; attempt <= 10; attempt++) {
+      now = (await state("bad-escape")).due!;
+      assert.equal(await posts.runOnce(), 1);
+    }
+    assert.deepEqual([(await state("bad-escape")).state, (await state("bad-escape")).attempts], ["failed", 10]);
+  });
+});
