@@ -75,7 +75,13 @@ describe("inbound streams", () => {
   before(async () => {
     hooks = await startHookServer();
     server = await startTestServer(
-      { POSTHORN_INBOUND_PORT: "0", POSTHORN_INBOUND_HOST: "127.0.0.1", POSTHORN_INBOUND_HOOK_BACKOFF: "100ms" },
+      {
+        POSTHORN_INBOUND_PORT: "0",
+        POSTHORN_INBOUND_HOST: "127.0.0.1",
+        POSTHORN_INBOUND_HOOK_BACKOFF: "100ms",
+        // The hook server of this test listens on loopback, which webhooks may not reach unless allowed.
+        POSTHORN_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.1/32",
+      },
       { inboundDns: resolveFromZone },
     );
     const token = await server.createWorkspace("acme");

@@ -4,6 +4,7 @@
 // reports the outcome in events that set the message's state (hookOutcomeReaction()). Inbound
 // rules block senders or whole domains: a blocked message is still stored, and posted only if a
 // user bypasses it. The message is committed before the SMTP edge answers 250, like outbound mail.
+import { isIP } from "node:net";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import { newId } from "../shared/ids.js";
@@ -16,6 +17,7 @@ import type { AuthenticationResult } from "./authentication.js";
 import type { InboundMessagesRepository, InboundRecord, InboundRule, InboundSearch } from "./inbound-messages.repository.js";
 import type { InboundState } from "./inbound.schema.js";
 import type { EventEmitter, Reaction } from "../events/outbox.js";
+import type { DestinationPolicy } from "../webhooks/webhook-destinations.js";
 import {
   InboundDomainInvalid,
   InboundHookUrlInvalid,
@@ -40,6 +42,8 @@ export interface InboundDeps {
   outbox: EventEmitter;
   /** The shared inbound domain (<hash>@<this>). */
   inboundDomain: string;
+  /** Where webhooks may be posted; a hook URL naming another IP address is refused when saved. */
+  hookDestinations: Pick<DestinationPolicy, "allows">;
 }
 
 /** The webhook kind of inbound messages (see src/webhooks/). */
@@ -198,14 +202,14 @@ export class InboundService {
   /** Validates and sets the inbound domain and webhook URL ("" or null clears one). */
   async updateSettings(workspaceId: string, input: { inboundDomain?: unknown; inboundHookUrl?: unknown }): Promise<InboundSettings & { inboundAddress: string }> {
     const changes: { inboundDomain?: string | null; inboundHookUrl?: string | null } = {};
-    if (input.inboundHookUrl !== undefined) changes.inboundHookUrl = parseHookUrl(input.inboundHookUrl);
+    if (input.inboundHookUrl !== undefined) changes.inboundHookUrl = parseHookUrl(input.inboundHookUrl, this.deps.hookDestinations);
     if (input.inboundDomain !== undefined) changes.inboundDomain = parseInboundDomain(input.inboundDomain, this.deps.inboundDomain);
     await this.deps.workspaces.updateInbound(workspaceId, changes);
     return this.settings(workspaceId);
   }
 }
 
-function parseHookUrl(value: unknown): string | null {
+function parseHookUrl(value: unknown, destinations: Pick<DestinationPolicy, "allows">): string | null {
   if (value === null || value === "") return null;
   if (typeof value !== "string" || value.length > MAX_HOOK_URL_CHARS) throw InboundHookUrlInvalid();
   let url: URL;
@@ -222,6 +226,12 @@ function parseHookUrl(value: unknown): string | null {
     decodeURIComponent(url.password);
   } catch {
     throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}': the credentials contain a malformed %-escape.`);
+  }
+  // A literal IP (after URL parsing, which turns 2130706433, 0x7f.1 and 017700000001 into
+  // 127.0.0.1) can be judged now; a host name is judged by what it resolves to at each post.
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(host) !== 0 && !destinations.allows(host)) {
+    throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}': webhooks are posted to public addresses only.`);
   }
   return url.toString();
 }

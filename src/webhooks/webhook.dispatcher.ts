@@ -1,7 +1,8 @@
 // Posts webhooks. Due posts are claimed under a short lease (so several processes can run this,
 // and a crash only delays a post), posted to the target their source names, and the outcome
 // recorded with its event: a 2xx is posted; a 403 fails at once (Postmark's rule: the endpoint
-// refuses it on purpose); anything else (another status, a timeout, a refused connection) is
+// refuses it on purpose), and so does a destination the policy refuses (webhook-destinations.ts:
+// not a public address, not allowed by the operator), without connecting; anything else (another status, a timeout, a refused connection) is
 // retried after a wait that doubles from `backoffMs`, for 10 attempts in all, and then fails.
 // A record whose source no longer wants a post (no URL configured) is dropped.
 import type { Store } from "../store/store.js";
@@ -13,6 +14,7 @@ import type { WebhookDeliveriesRepository, WebhookOutcome } from "./webhook-deli
 import type { WebhookDeliveryRow } from "./webhooks.schema.js";
 import type { WebhookSource } from "./webhook.source.js";
 import { postWebhook, type PostResult } from "./webhook-post.js";
+import type { DestinationPolicy } from "./webhook-destinations.js";
 
 export const MAX_WEBHOOK_ATTEMPTS = 10;
 const CLAIM_BATCH = 20;
@@ -25,6 +27,8 @@ export interface WebhookDispatcherOptions {
   outbox: EventEmitter;
   repository: WebhookDeliveriesRepository;
   sources: WebhookSource[];
+  /** Where posts may connect: public addresses and the networks the operator allowed. */
+  destinations: DestinationPolicy;
   /** Wait before the first retry; doubles with each attempt. */
   backoffMs: number;
   /** How long one post may take. */
@@ -109,7 +113,7 @@ export class WebhookDispatcher {
       if (!target) {
         outcome = { state: "dropped", attempts: row.attempts, nextAttemptAt: null, lastError: source ? null : `no webhook source for '${row.kind}'` };
       } else {
-        const result = await postWebhook(target.url, target.body, this.timeoutMs, `Posthorn ${row.kind} webhook`);
+        const result = await postWebhook(target.url, target.body, this.timeoutMs, `Posthorn ${row.kind} webhook`, this.options.destinations);
         error = result.error;
         outcome = this.attemptOutcome(attempts, result);
       }
@@ -132,10 +136,10 @@ export class WebhookDispatcher {
     else logger.warn(log, "webhook failed");
   }
 
-  /** A 2xx is posted; a 403 or the last attempt fails; anything else is retried after a doubling wait. */
+  /** A 2xx is posted; a 403, a refused destination or the last attempt fails; anything else is retried after a doubling wait. */
   private attemptOutcome(attempts: number, result: PostResult): WebhookOutcome {
     if (result.ok) return { state: "posted", attempts, nextAttemptAt: null, lastError: null };
-    if (result.status === 403 || attempts >= MAX_WEBHOOK_ATTEMPTS) return { state: "failed", attempts, nextAttemptAt: null, lastError: result.error };
+    if (result.status === 403 || result.refused === true || attempts >= MAX_WEBHOOK_ATTEMPTS) return { state: "failed", attempts, nextAttemptAt: null, lastError: result.error };
     return { state: "retrying", attempts, nextAttemptAt: this.options.clock.now() + this.options.backoffMs * 2 ** (attempts - 1), lastError: result.error };
   }
 }

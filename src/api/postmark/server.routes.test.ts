@@ -78,7 +78,10 @@ describe("Postmark server API (ServerClient)", () => {
 
   test("an invalid webhook URL gets 606, an unusable inbound domain 608, one another workspace uses 602", async () => {
     // A malformed %-escape in the credentials would throw at every post (it is decoded for Basic auth).
-    for (const InboundHookUrl of ["not a url", "ftp://hooks.acme.test/x", `https://x.test/${"a".repeat(2100)}`, "https://us%zzer:pw@hooks.acme.test/x", "https://user:p%E0%A4%A@hooks.acme.test/x"]) {
+    for (const InboundHookUrl of ["not a url", "ftp://hooks.acme.test/x", `https://x.test/${"a".repeat(2100)}`, "https://us%zzer:pw@hooks.acme.test/x", "https://user:p%E0%A4%A@hooks.acme.test/x",
+      // Internal addresses, in the forms URL parsing turns into them (webhooks go to public addresses only).
+      "http://127.0.0.1:8080/hook", "http://2130706433/", "http://0x7f.1/", "http://017700000001/", "http://0/", "http://[::1]/", "http://[::ffff:169.254.169.254]/",
+      "http://169.254.169.254/latest/meta-data/", "https://10.0.0.5/", "http://192.168.1.1/"]) {
       const bad = await failure(acme.client.editServer({ InboundHookUrl }));
       assert.deepEqual([bad.name, bad.statusCode, bad.code], ["ApiInputError", 422, 606], InboundHookUrl.slice(0, 40));
     }

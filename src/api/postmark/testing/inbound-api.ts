@@ -14,6 +14,7 @@ import { InboundService } from "../../../inbound/inbound.service.js";
 import { InboundMessagesRepository } from "../../../inbound/inbound-messages.repository.js";
 import type { InboundState } from "../../../inbound/inbound.schema.js";
 import { buildHttpServer } from "../../http.server.js";
+import { destinationPolicy } from "../../../webhooks/webhook-destinations.js";
 
 export const INBOUND_DOMAIN = "inbound.posthorn.test";
 
@@ -54,6 +55,7 @@ export async function startInboundApi(): Promise<InboundApi> {
     repository: new InboundMessagesRepository(),
     outbox: services.outbox,
     inboundDomain: INBOUND_DOMAIN,
+    hookDestinations: destinationPolicy([]),
   });
   const app = buildHttpServer({ ...services, inbound, logger: silentLogger(), readiness: async () => ({ ready: true, detail: {} }) });
   await app.listen({ port: 0, host: "127.0.0.1" });
