@@ -30,6 +30,8 @@ import { createDomainDns } from "../sending-domains/domain-dns.js";
 import { createSecretBox } from "../sending-domains/secret-box.js";
 import { InboundMessagesRepository } from "../inbound/inbound-messages.repository.js";
 import { InboundService } from "../inbound/inbound.service.js";
+import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
+import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { loadEncryptionKey } from "./encryption-key.js";
 
@@ -112,6 +114,8 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     outbox,
     inboundDomain: config.inbound.domain,
     hookDestinations: destinationPolicy(config.inbound.hookAllowedNetworks),
+    domainProof: createInboundDomainProof({ hostname, dnsServers: config.delivery.dnsServers, clock }),
+    reservedDomain: reservedDomains({ hostname, returnPathDomain: config.envelope.returnPathDomain, inboundDomain: config.inbound.domain, domains }),
   });
   outbox.react(inbound.hookOutcomeReaction());
   const bounceIntake = new BounceIntakeService({

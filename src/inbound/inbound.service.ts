@@ -18,6 +18,7 @@ import type { InboundMessagesRepository, InboundRecord, InboundRule, InboundSear
 import type { InboundState } from "./inbound.schema.js";
 import type { EventEmitter, Reaction } from "../events/outbox.js";
 import type { DestinationPolicy } from "../webhooks/webhook-destinations.js";
+import type { InboundDomainProof } from "./inbound-domain-proof.js";
 import {
   InboundDomainInvalid,
   InboundHookUrlInvalid,
@@ -42,6 +43,13 @@ export interface InboundDeps {
   outbox: EventEmitter;
   /** The shared inbound domain (<hash>@<this>). */
   inboundDomain: string;
+  /** Whether DNS proves a workspace controls its custom inbound domain (inbound-domain-proof.ts). */
+  domainProof: InboundDomainProof;
+  /**
+   * Why a domain may not be any workspace's inbound domain (it is the server's own: its host name,
+   * a return-path or sending domain), or null when it may.
+   */
+  reservedDomain(domain: string): Promise<string | null>;
   /** Where webhooks may be posted; a hook URL naming another IP address is refused when saved. */
   hookDestinations: Pick<DestinationPolicy, "allows">;
 }
@@ -70,7 +78,12 @@ export class InboundService {
       const hash = recipient.slice(0, at).split("+")[0]!.toLowerCase();
       return /^[0-9a-f]{32}$/.test(hash) ? this.deps.workspaces.findByInboundHash(hash) : null;
     }
-    return this.deps.workspaces.findByInboundDomain(domain);
+    // A custom domain receives mail only once its DNS proves the workspace controls it, and never
+    // when it is one of the server's own (a value saved before such domains were refused).
+    const workspace = await this.deps.workspaces.findByInboundDomain(domain);
+    if (!workspace || (await this.deps.reservedDomain(domain)) !== null) return null;
+    const { inboundHash } = await this.deps.workspaces.inboundSettings(workspace.id);
+    return (await this.deps.domainProof.verified(domain, inboundHash)) ? workspace : null;
   }
 
   /** Stores one received message for one recipient; resolves once it is committed. */
@@ -193,17 +206,24 @@ export class InboundService {
     return deleted;
   }
 
-  /** The workspace's inbound address on the shared domain, and its settings. */
-  async settings(workspaceId: string): Promise<InboundSettings & { inboundAddress: string }> {
+  /** The workspace's inbound address on the shared domain, and its settings with whether its custom domain is proven. */
+  async settings(workspaceId: string): Promise<InboundSettings & { inboundAddress: string; inboundDomainVerified: boolean }> {
     const settings = await this.deps.workspaces.inboundSettings(workspaceId);
-    return { ...settings, inboundAddress: `${settings.inboundHash}@${this.deps.inboundDomain}` };
+    const verified = settings.inboundDomain !== null && (await this.deps.domainProof.verified(settings.inboundDomain, settings.inboundHash));
+    return { ...settings, inboundAddress: `${settings.inboundHash}@${this.deps.inboundDomain}`, inboundDomainVerified: verified };
   }
 
   /** Validates and sets the inbound domain and webhook URL ("" or null clears one). */
-  async updateSettings(workspaceId: string, input: { inboundDomain?: unknown; inboundHookUrl?: unknown }): Promise<InboundSettings & { inboundAddress: string }> {
+  async updateSettings(workspaceId: string, input: { inboundDomain?: unknown; inboundHookUrl?: unknown }): Promise<InboundSettings & { inboundAddress: string; inboundDomainVerified: boolean }> {
     const changes: { inboundDomain?: string | null; inboundHookUrl?: string | null } = {};
     if (input.inboundHookUrl !== undefined) changes.inboundHookUrl = parseHookUrl(input.inboundHookUrl, this.deps.hookDestinations);
     if (input.inboundDomain !== undefined) changes.inboundDomain = parseInboundDomain(input.inboundDomain, this.deps.inboundDomain);
+    if (changes.inboundDomain) {
+      // The server's own domains carry its bounces, complaints and mailer-daemon mail; a workspace
+      // holding one would receive them, and forged VERP addresses with them.
+      const reserved = await this.deps.reservedDomain(changes.inboundDomain);
+      if (reserved) throw InboundDomainInvalid(`'${changes.inboundDomain}' cannot be an inbound domain: ${reserved}.`);
+    }
     await this.deps.workspaces.updateInbound(workspaceId, changes);
     return this.settings(workspaceId);
   }

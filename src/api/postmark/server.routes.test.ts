@@ -41,6 +41,7 @@ describe("Postmark server API (ServerClient)", () => {
       ClickHookUrl: "",
       PostFirstOpenOnly: false,
       InboundDomain: "",
+      InboundDomainVerified: false,
       InboundHash: acme.hash,
       InboundSpamThreshold: 0,
       TrackOpens: false,
@@ -66,6 +67,7 @@ describe("Postmark server API (ServerClient)", () => {
     const set = await acme.client.editServer({ InboundHookUrl: "https://hooks.acme.test/inbound?key=1", InboundDomain: "Mail.Acme.test" });
     assert.equal(set.InboundHookUrl, "https://hooks.acme.test/inbound?key=1");
     assert.equal(set.InboundDomain, "mail.acme.test");
+    assert.equal((set as unknown as { InboundDomainVerified: boolean }).InboundDomainVerified, false, "no DNS proves it");
     assert.equal(set.Name, "acme");
     assert.deepEqual(await acme.client.getServer(), set);
 
@@ -96,6 +98,32 @@ describe("Postmark server API (ServerClient)", () => {
     // A refused request changes nothing, not even its valid half.
     await failure(acme.client.editServer({ InboundHookUrl: "https://ok.acme.test/", InboundDomain: "not a domain" }));
     assert.equal((await acme.client.getServer()).InboundHookUrl, "");
+  });
+
+  test("an inbound domain may not be the server's host name, return-path, shared inbound or a sending domain (608)", async () => {
+    const brand = await api.domains.create({ name: "brand.test", returnPathDomain: "pm-bounces.brand.test" });
+    for (const InboundDomain of ["posthorn.test", "POSTHORN.test.", INBOUND_DOMAIN, "brand.test", "pm-bounces.brand.test"]) {
+      const bad = await failure(acme.client.editServer({ InboundDomain }));
+      assert.deepEqual([bad.statusCode, bad.code], [422, 608], InboundDomain);
+      assert.match(bad.message, /cannot be an inbound domain|shared inbound domain/, InboundDomain);
+    }
+    await api.domains.delete(brand.id);
+  });
+
+  test("an inbound domain is verified by DNS: an MX naming the server, or a TXT record with the workspace's InboundHash", async () => {
+    api.dns.zone["mx-proof.acme.test"] = { MX: [{ priority: 10, exchange: "posthorn.test" }] };
+    api.dns.zone["txt-proof.acme.test"] = { TXT: [`posthorn-inbound-verification=${acme.hash}`] };
+    api.dns.zone["others-proof.acme.test"] = { TXT: [`posthorn-inbound-verification=${globex.hash}`], MX: [{ priority: 10, exchange: "mx.elsewhere.test" }] };
+    const verified = async (InboundDomain: string) => ((await acme.client.editServer({ InboundDomain })) as unknown as { InboundDomainVerified: boolean }).InboundDomainVerified;
+    assert.equal(await verified("mx-proof.acme.test"), true);
+    assert.equal(await verified("txt-proof.acme.test"), true);
+    assert.equal(await verified("others-proof.acme.test"), false, "another workspace's token proves nothing for this one");
+    assert.equal(await verified("nothing.acme.test"), false);
+    const route = async (address: string) => (await api.inbound.route(address))?.name ?? null;
+    assert.equal(await route("help@nothing.acme.test"), null, "an unproven domain receives nothing");
+    await acme.client.editServer({ InboundDomain: "txt-proof.acme.test" });
+    assert.equal(await route("help@txt-proof.acme.test"), "acme");
+    await acme.client.editServer({ InboundDomain: "" });
   });
 
   test("PUT /server refuses a rename and changes to settings Posthorn does not have, and accepts them unchanged", async () => {
