@@ -9,7 +9,7 @@ import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { sendRawSmtp } from "./support/smtp-client.js";
 import { eventually } from "./support/eventually.js";
 import { FIXTURE_MESSAGE_ID, FIXTURE_RETURN_PATH, GMAIL_DELAYED, GMAIL_NO_SUCH_USER, O365_RECIPIENT_NOT_FOUND, buildDsn } from "../src/bounces/testing/bounce-fixtures.js";
-import { AOL_ARF_WITHOUT_ENVELOPE, YAHOO_ARF_ABUSE } from "../src/bounces/testing/complaint-fixtures.js";
+import { AOL_ARF_WITHOUT_ENVELOPE, YAHOO_ARF_ABUSE, buildComplaint } from "../src/bounces/testing/complaint-fixtures.js";
 
 const RETURN_PATH_DOMAIN = "bounces.posthorn.test";
 
@@ -137,13 +137,83 @@ describe("bounces and complaints received by the inbound MX listener", () => {
     assert.ok(details.MessageEvents.some((e) => e.Type === "SpamComplaint"));
   });
 
-  test("a feedback-loop report to fbl@ the return-path domain, naming no envelope, is matched by the original's Message-ID and To", async () => {
+  test("a feedback-loop report to fbl@ the return-path domain, naming no envelope, is verified by the VERP in the original's Return-Path", async () => {
     const sent = await deliver("heidi@aol.example");
-    const report = AOL_ARF_WITHOUT_ENVELOPE.split(FIXTURE_MESSAGE_ID).join(sent.messageIdHeader);
+    const report = answering(AOL_ARF_WITHOUT_ENVELOPE, sent);
     const result = await sendRawSmtp(inboundPort, { from: "", to: [`fbl@${RETURN_PATH_DOMAIN}`] }, report);
     assert.match(result.data!, /^250 /);
     assert.equal((await bouncesOf(sent.id))[0]?.type, "SpamComplaint");
     assert.equal((await suppression("heidi@aol.example"))?.reason, "SpamComplaint");
+  });
+
+  test("a DSN to postmaster@ is verified by the VERP in the returned original's Return-Path, and acted on", async () => {
+    const sent = await deliver("kate@example.net");
+    await eventually(async () => (await deliveryState(sent.id)) === "delivered");
+    const dsn = buildDsn({ recipient: "kate@example.net", returnPath: sent.verp, messageId: sent.messageIdHeader });
+    await sendRawSmtp(inboundPort, { from: "", to: [`postmaster@${RETURN_PATH_DOMAIN}`] }, dsn);
+    assert.equal((await bouncesOf(sent.id))[0]?.type, "HardBounce");
+    assert.equal((await suppression("kate@example.net"))?.reason, "HardBounce");
+    assert.equal(await deliveryState(sent.id), "bounced");
+  });
+
+  /** Sends one message to a victim and to mallory, a co-recipient who sees its Message-ID and the victim's address, and her own VERP. */
+  async function sentToVictimAndMallory(victim: string, mallory: string) {
+    const sent = await pm.sendEmail({ From: "billing@acme.test", To: `${victim}, ${mallory}`, Subject: "Team invoice", TextBody: "Hello" });
+    const verpOf = async (to: string) => (await eventually(async () => sink.messages.find((m) => m.rcptTo.includes(to)))).mailFrom;
+    const [victimVerp, malloryVerp] = [await verpOf(victim), await verpOf(mallory)];
+    await eventually(async () => (await server.app.services.messages.deliveries(server.app.services.store.db, sent.MessageID)).every((d) => d.state === "delivered"));
+    return { id: sent.MessageID, messageIdHeader: `${sent.MessageID}@posthorn.test`, victimVerp, malloryVerp };
+  }
+
+  async function victimState(messageId: string, victim: string): Promise<string> {
+    const rows = await server.app.services.messages.deliveries(server.app.services.store.db, messageId);
+    return rows.find((d) => d.recipient === victim)!.state;
+  }
+
+  test("a forged DSN and a forged ARF report from a co-recipient, matched by Message-ID and recipient only, are recorded as unverified and suppress no one", async () => {
+    const victim = "victim@example.org";
+    const sent = await sentToVictimAndMallory(victim, "mallory@example.org");
+    // Mallory sends, from anywhere, a DSN and a complaint about the victim to the report mailboxes.
+    const dsn = buildDsn({ recipient: victim, returnPath: `postmaster@${RETURN_PATH_DOMAIN}`, messageId: sent.messageIdHeader });
+    const dsnResult = await sendRawSmtp(inboundPort, { from: "mallory@example.org", to: [`postmaster@${RETURN_PATH_DOMAIN}`] }, dsn);
+    assert.match(dsnResult.data!, /^250 /);
+    const arf = buildComplaint({ recipient: victim, returnPath: `billing@acme.test`, messageId: sent.messageIdHeader });
+    const arfResult = await sendRawSmtp(inboundPort, { from: "mallory@example.org", to: [`abuse@${RETURN_PATH_DOMAIN}`] }, arf);
+    assert.match(arfResult.data!, /^250 /);
+
+    assert.equal(await suppression(victim), undefined, "no suppression");
+    assert.equal(await victimState(sent.id, victim), "delivered", "the delivery did not bounce");
+    const records = await bouncesOf(sent.id);
+    assert.deepEqual(records.map((b) => [b.email, b.type, b.inactive, b.description]), [[victim, "Unknown", 0, "Unverified report"], [victim, "Unknown", 0, "Unverified report"]]);
+    assert.match(records[0]!.details, /^Unverified bounce report, not acted on .*claims HardBounce: .*User unknown/);
+    assert.match(records[1]!.details, /^Unverified complaint report, not acted on .*claims SpamComplaint: Feedback-Type: abuse/);
+    // Through the API: the message's events show the two records as Unknown bounces, never as a
+    // hard bounce or a complaint; the message is not failed.
+    const details = await pm.getOutboundMessageDetails(sent.id);
+    const shown = details.MessageEvents.filter((e) => e.Recipient === victim && e.Type !== "Delivered").map((e) => [e.Type, (e.Details as unknown as Record<string, string>).BounceType, (e.Details as unknown as Record<string, string>).ClaimedBounceType]);
+    assert.deepEqual(shown, [["Bounced", "Unknown", "HardBounce"], ["Bounced", "Unknown", "SpamComplaint"]]);
+    assert.notEqual(details.Status, "Bounced");
+    // The victim can still be mailed.
+    await pm.sendEmail({ From: "billing@acme.test", To: victim, Subject: "still active", TextBody: "x" });
+  });
+
+  test("a report carrying a VERP address whose signature is wrong suppresses no one, in the envelope (refused) or in the original's Return-Path", async () => {
+    const victim = "target@example.org";
+    const sent = await sentToVictimAndMallory(victim, "eve@example.org");
+    const forgedVerp = sent.victimVerp.replace(/\.([0-9a-f]+)@/, (_, sig: string) => `.${sig.replace(/^./, (c) => (c === "0" ? "1" : "0"))}@`);
+    // Mallory's own valid signature on the victim's delivery id: the signature covers the id.
+    const swapped = sent.victimVerp.replace(/\.[0-9a-f]+@/, `.${/\.([0-9a-f]+)@/.exec(sent.malloryVerp)![1]}@`);
+    for (const verp of [forgedVerp, swapped]) {
+      const atEnvelope = await sendRawSmtp(inboundPort, { from: "", to: [verp] }, buildDsn({ recipient: victim, returnPath: verp, messageId: sent.messageIdHeader }));
+      assert.match(atEnvelope.rcpt[0]!, /^550 5\.7\.1 /);
+      const inOriginal = await sendRawSmtp(inboundPort, { from: "", to: [`fbl@${RETURN_PATH_DOMAIN}`] }, buildComplaint({ recipient: victim, returnPath: verp, messageId: sent.messageIdHeader }));
+      assert.match(inOriginal.data!, /^250 /);
+      const dsnInOriginal = await sendRawSmtp(inboundPort, { from: "", to: [`postmaster@${RETURN_PATH_DOMAIN}`] }, buildDsn({ recipient: victim, returnPath: verp, messageId: sent.messageIdHeader }));
+      assert.match(dsnInOriginal.data!, /^250 /);
+    }
+    assert.equal(await suppression(victim), undefined);
+    assert.equal(await victimState(sent.id, victim), "delivered");
+    assert.ok((await bouncesOf(sent.id)).every((b) => b.type === "Unknown" && b.inactive === 0));
   });
 
   test("forged VERP addresses and foreign recipients are refused at RCPT with 550 5.7.1 (never an open relay)", async () => {

@@ -11,6 +11,7 @@ import { Models, ServerClient } from "postmark";
 import { dkimSign } from "mailauth/lib/dkim/sign.js";
 import type { DKIMSignOptions } from "mailauth";
 import { startTestServer, type TestServer } from "./support/server.js";
+import { startDnsTestServer, type DnsTestServer } from "../src/mta/testing/dns-test-server.js";
 import { sendRawSmtp } from "./support/smtp-client.js";
 import { eventually } from "./support/eventually.js";
 
@@ -71,11 +72,21 @@ describe("inbound streams", () => {
   let pm: ServerClient;
   let port: number;
   let inboundAddress: string;
+  let dns: DnsTestServer;
 
   before(async () => {
     hooks = await startHookServer();
+    // Custom inbound domains are proven by DNS (an MX naming the server, or a TXT token).
+    dns = await startDnsTestServer({ "support.acme.test": { MX: [{ priority: 10, exchange: "posthorn.test" }] } });
     server = await startTestServer(
-      { POSTHORN_INBOUND_PORT: "0", POSTHORN_INBOUND_HOST: "127.0.0.1", POSTHORN_INBOUND_HOOK_BACKOFF: "100ms" },
+      {
+        POSTHORN_INBOUND_PORT: "0",
+        POSTHORN_INBOUND_HOST: "127.0.0.1",
+        POSTHORN_INBOUND_HOOK_BACKOFF: "100ms",
+        // The hook server of this test listens on loopback, which webhooks may not reach unless allowed.
+        POSTHORN_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.1/32",
+        POSTHORN_DNS_SERVERS: dns.address,
+      },
       { inboundDns: resolveFromZone },
     );
     const token = await server.createWorkspace("acme");
@@ -91,6 +102,7 @@ describe("inbound streams", () => {
   after(async () => {
     await server.close();
     await hooks.close();
+    await dns.close();
   });
 
   const withMailbox = (mailbox: string) => inboundAddress.replace("@", `+${mailbox}@`);
@@ -205,4 +217,34 @@ describe("inbound streams", () => {
     const mine = (await pm.getInboundMessages({ count: 1, offset: 0 })).InboundMessages[0]!;
     await assert.rejects(other.getInboundMessageDetails(mine.MessageID));
   });
+
+  test("a custom inbound domain receives mail only once DNS proves the workspace controls it", async () => {
+    const otherToken = await server.app.services.workspaces.createServerToken("other");
+    const other = new ServerClient(otherToken, { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
+    const { InboundHash } = await other.getServer();
+    await other.editServer({ InboundDomain: "unproven.other.test" });
+    const refused = await sendRawSmtp(port, { from: "dave@elsewhere.test", to: ["help@unproven.other.test"] }, "Subject: x\r\n\r\nx\r\n");
+    assert.match(refused.rcpt[0]!, /^550 5\.7\.1 /);
+    dns.zone["proven.other.test"] = { TXT: [`posthorn-inbound-verification=${InboundHash}`] };
+    await other.editServer({ InboundDomain: "proven.other.test" });
+    const accepted = await sendRawSmtp(port, { from: "dave@elsewhere.test", to: ["help@proven.other.test"] }, "Subject: proven\r\n\r\nx\r\n");
+    assert.match(accepted.rcpt[0]!, /^250 /);
+    await other.editServer({ InboundDomain: "" });
+  });
+
+  test("a workspace cannot take the server's own domain, and one taken before that was refused receives nothing", async () => {
+    await assert.rejects(pm.editServer({ InboundDomain: "posthorn.test" }), /cannot be an inbound domain/);
+    // As saved before PUT /server refused it, with the MX of the host name pointing at itself.
+    dns.zone["posthorn.test"] = { MX: [{ priority: 10, exchange: "posthorn.test" }] };
+    const other = (await server.app.services.workspaces.get("other")).id;
+    await server.app.services.workspaces.updateInbound(other, { inboundDomain: "posthorn.test" });
+    const result = await sendRawSmtp(
+      port,
+      { from: "spammer@evil.test", to: ["mailer-daemon@posthorn.test", "anyone@posthorn.test", "bounce+1.0000000000@posthorn.test"] },
+      "Subject: x\r\n\r\nx\r\n",
+    );
+    for (const reply of result.rcpt) assert.match(reply, /^550 5\.7\.1 /);
+    await server.app.services.workspaces.updateInbound(other, { inboundDomain: null });
+  });
+
 });

@@ -30,6 +30,9 @@ import { createDomainDns } from "../sending-domains/domain-dns.js";
 import { createSecretBox } from "../sending-domains/secret-box.js";
 import { InboundMessagesRepository } from "../inbound/inbound-messages.repository.js";
 import { InboundService } from "../inbound/inbound.service.js";
+import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
+import { reservedDomains } from "../inbound/reserved-domains.js";
+import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { loadEncryptionKey } from "./encryption-key.js";
 
 export interface Container {
@@ -103,7 +106,17 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     settings: { hostname, spfInclude: null, ed25519: config.dkim.ed25519 },
   });
   const inboundMessages = new InboundMessagesRepository();
-  const inbound = new InboundService({ store, clock, workspaces, repository: inboundMessages, outbox, inboundDomain: config.inbound.domain });
+  const inbound = new InboundService({
+    store,
+    clock,
+    workspaces,
+    repository: inboundMessages,
+    outbox,
+    inboundDomain: config.inbound.domain,
+    hookDestinations: destinationPolicy(config.inbound.hookAllowedNetworks),
+    domainProof: createInboundDomainProof({ hostname, dnsServers: config.delivery.dnsServers, clock }),
+    reservedDomain: reservedDomains({ hostname, returnPathDomain: config.envelope.returnPathDomain, inboundDomain: config.inbound.domain, domains }),
+  });
   outbox.react(inbound.hookOutcomeReaction());
   const bounceIntake = new BounceIntakeService({
     store,

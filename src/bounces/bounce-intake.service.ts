@@ -1,10 +1,19 @@
-// Bounces and complaints that come back by mail. A report addressed to a VERP return path names
-// its delivery (the signature proves we made the address); a report without one (sent to
-// postmaster@ or abuse@ a return-path domain, or a feedback loop's fixed address) is matched by
-// the original message's Message-ID, which we set as <message id>@<hostname>, and its recipient.
+// Bounces and complaints that come back by mail. Only a report that carries a signed VERP return
+// path of ours is acted on: in its envelope recipient, or as the envelope sender of the returned
+// original (its Return-Path, a DSN's X-Postfix-Sender, an ARF report's Original-Mail-From). The
+// signature proves we made the address, and the address names one delivery, which only that
+// delivery's recipient and the servers on its way ever saw.
 //
-// What is recorded, in one transaction per report, as events (src/events/event-map.ts) whose
-// reactions make the bounce records and suppressions, as for bounces met during our own session:
+// A report without one (sent to postmaster@, abuse@ or fbl@ a return-path domain) is matched by
+// the original's Message-ID, which we set as <message id>@<hostname>, and its recipient; but every
+// recipient of a message sees its Message-ID and the other recipients' addresses, and anyone can
+// send mail to postmaster@. So such a report is recorded as unverified (delivery.unverified-report,
+// an Unknown bounce record an operator can see) and changes nothing: no suppression, no bounce of
+// the delivery, no complaint. Without this, one co-recipient could have every other recipient of a
+// message hard-bounced or complained into suppression, from anywhere.
+//
+// What a verified report records, in one transaction per report, as events (src/events/event-map.ts)
+// whose reactions make the bounce records and suppressions, as for bounces met during our own session:
 // - a failed recipient of a DSN: the delivery becomes bounced (delivery.bounced, origin "report";
 //   a HardBounce record suppresses the address). Only the first report for a delivery counts: the
 //   same DSN twice, or one for a delivery that had already bounced, adds nothing.
@@ -16,6 +25,7 @@
 import type { Store, Db } from "../store/store.js";
 import type { Logger } from "../shared/logger.js";
 import type { EventEmitter } from "../events/outbox.js";
+import type { EventMap } from "../events/event-map.js";
 import type { DeliveriesService, DeliveryRecord } from "../mta/queue/deliveries.service.js";
 import { parseVerp } from "./verp.js";
 import { isAutoReply, parseBounceReport, type BounceReport, type DsnRecipient } from "./bounce-report.parser.js";
@@ -32,7 +42,7 @@ export interface BounceIntakeDeps {
 
 /** What a report led to, for the log and the tests. */
 export interface IntakeResult {
-  kind: "bounce" | "transient" | "complaint" | "auto-reply" | "ignored";
+  kind: "bounce" | "transient" | "complaint" | "auto-reply" | "unverified" | "ignored";
   recorded: number;
   detail: string;
 }
@@ -55,8 +65,12 @@ export class BounceIntakeService {
     const verp = parseVerp(envelopeRecipient, this.deps.verpSecret);
     const report = await parseBounceReport(raw);
     const result = await this.deps.store.write(async (trx) => {
-      if (report?.kind === "dsn") return this.recordDsn(trx, report, verp?.deliveryId ?? null);
-      if (report?.kind === "complaint") return this.recordComplaint(trx, report, verp?.deliveryId ?? null);
+      if (report) {
+        // The envelope's VERP first; else the returned original's envelope sender, which our MTA set.
+        const fromOriginal = report.originalEnvelopeFrom ? parseVerp(report.originalEnvelopeFrom, this.deps.verpSecret) : null;
+        const verified = verp?.deliveryId ?? fromOriginal?.deliveryId ?? null;
+        return report.kind === "dsn" ? this.recordDsn(trx, report, verified) : this.recordComplaint(trx, report, verified);
+      }
       if (verp && isAutoReply(raw)) {
         const delivery = await this.deps.deliveries.find(trx, verp.deliveryId);
         if (delivery) {
@@ -70,41 +84,58 @@ export class BounceIntakeService {
     return result;
   }
 
+  /** `verpDelivery`: the delivery a signed VERP address in the report names, or null when it carries none. */
   private async recordDsn(db: Db, report: Extract<BounceReport, { kind: "dsn" }>, verpDelivery: number | null): Promise<IntakeResult> {
-    let recorded = 0;
-    let transient = 0;
     const relevant = report.recipients.filter((r) => r.action === "failed" || r.action === "delayed");
-    for (const recipient of relevant) {
-      // A VERP address names one delivery; the DSN's recipient lines then only describe it.
-      const delivery = verpDelivery !== null ? await this.deps.deliveries.find(db, verpDelivery) : await this.byMessageId(db, report.originalMessageId, recipient.recipient);
-      if (!delivery) continue;
-      const summary = describe(recipient);
-      if (recipient.action === "delayed") {
-        await this.emit(db, delivery, { type: "delivery.delayed", data: { stream: delivery.stream, summary } });
-        transient += 1;
-      } else if (await this.deps.deliveries.bounceByReport(db, this.deps.outbox, delivery, { bounceType: recipient.bounceType, summary })) {
-        recorded += 1;
-      }
-      if (verpDelivery !== null) break;
+    if (verpDelivery === null) return this.recordUnverifiedDsn(db, report, relevant);
+    // A VERP address names one delivery; the DSN's first relevant recipient line then describes it.
+    const recipient = relevant[0];
+    const delivery = recipient ? await this.deps.deliveries.find(db, verpDelivery) : null;
+    if (!recipient || !delivery) {
+      return { kind: "ignored", recorded: 0, detail: relevant.length === 0 ? "no failed or delayed recipient" : "no matching delivery" };
     }
-    if (recorded > 0) return { kind: "bounce", recorded, detail: report.format };
-    if (transient > 0) return { kind: "transient", recorded: transient, detail: report.format };
-    return { kind: "ignored", recorded: 0, detail: relevant.length === 0 ? "no failed or delayed recipient" : "no matching delivery, or already bounced" };
+    const summary = describe(recipient);
+    if (recipient.action === "delayed") {
+      await this.emit(db, delivery, { type: "delivery.delayed", data: { stream: delivery.stream, summary } });
+      return { kind: "transient", recorded: 1, detail: report.format };
+    }
+    if (await this.deps.deliveries.bounceByReport(db, this.deps.outbox, delivery, { bounceType: recipient.bounceType, summary })) {
+      return { kind: "bounce", recorded: 1, detail: report.format };
+    }
+    return { kind: "ignored", recorded: 0, detail: "already bounced" };
+  }
+
+  /** A DSN matched by Message-ID only: each recipient it names is recorded as an unverified report. */
+  private async recordUnverifiedDsn(db: Db, report: Extract<BounceReport, { kind: "dsn" }>, relevant: DsnRecipient[]): Promise<IntakeResult> {
+    let recorded = 0;
+    for (const recipient of relevant) {
+      const delivery = await this.byMessageId(db, report.originalMessageId, recipient.recipient);
+      if (!delivery) continue;
+      const delayed = recipient.action === "delayed";
+      await this.emit(db, delivery, {
+        type: "delivery.unverified-report",
+        data: { stream: delivery.stream, report: delayed ? "delay" : "bounce", claimed: delayed ? "Transient" : recipient.bounceType, summary: describe(recipient) },
+      });
+      recorded += 1;
+    }
+    if (recorded > 0) return { kind: "unverified", recorded, detail: report.format };
+    return { kind: "ignored", recorded: 0, detail: relevant.length === 0 ? "no failed or delayed recipient" : "no matching delivery" };
   }
 
   private async recordComplaint(db: Db, report: Extract<BounceReport, { kind: "complaint" }>, verpDelivery: number | null): Promise<IntakeResult> {
     if (!COMPLAINT_TYPES.has(report.feedbackType)) return { kind: "ignored", recorded: 0, detail: `feedback type ${report.feedbackType}` };
-    // The report's own envelope, else the original's envelope sender (often our VERP), else its Message-ID.
-    const fromOriginal = report.originalEnvelopeFrom ? parseVerp(report.originalEnvelopeFrom, this.deps.verpSecret) : null;
-    const deliveryId = verpDelivery ?? fromOriginal?.deliveryId ?? null;
     const delivery =
-      deliveryId !== null
-        ? await this.deps.deliveries.find(db, deliveryId)
+      verpDelivery !== null
+        ? await this.deps.deliveries.find(db, verpDelivery)
         : report.originalRecipient
           ? await this.byMessageId(db, report.originalMessageId, report.originalRecipient)
           : null;
     if (!delivery) return { kind: "ignored", recorded: 0, detail: "no matching delivery" };
     const summary = `Feedback-Type: ${report.feedbackType}${report.userAgent ? `; reported by ${report.userAgent}` : ""}${report.sourceIp ? `; source ${report.sourceIp}` : ""}`;
+    if (verpDelivery === null) {
+      await this.emit(db, delivery, { type: "delivery.unverified-report", data: { stream: delivery.stream, report: "complaint", claimed: "SpamComplaint", summary } });
+      return { kind: "unverified", recorded: 1, detail: report.feedbackType };
+    }
     await this.emit(db, delivery, { type: "delivery.complained", data: { stream: delivery.stream, feedbackType: report.feedbackType, summary } });
     return { kind: "complaint", recorded: 1, detail: report.feedbackType };
   }
@@ -121,7 +152,8 @@ export class BounceIntakeService {
     event:
       | { type: "delivery.delayed"; data: { stream: string; summary: string } }
       | { type: "delivery.auto-replied"; data: { stream: string; summary: string } }
-      | { type: "delivery.complained"; data: { stream: string; feedbackType: string; summary: string } },
+      | { type: "delivery.complained"; data: { stream: string; feedbackType: string; summary: string } }
+      | { type: "delivery.unverified-report"; data: EventMap["delivery.unverified-report"] },
   ): Promise<void> {
     await this.deps.outbox.emit(db, [{ ...event, workspaceId: delivery.workspaceId, messageId: delivery.messageId, recipient: delivery.recipient }]);
   }

@@ -3,6 +3,7 @@
 // run out, an operator's purge, a delay report, an auto-reply, a complaint. Each record is
 // announced as bounce.recorded (or complaint.recorded) with the event that caused it, in the same
 // transaction; deactivating types then suppress the address (suppressions.service.ts reacts).
+// An unverified report (src/bounces/README.md) becomes an Unknown record, which suppresses no one.
 import type { Clock } from "../shared/clock.js";
 import type { Reaction } from "../events/outbox.js";
 import type { NewEvent, RecordedEvent } from "../events/event-map.js";
@@ -11,7 +12,7 @@ import type { MessagesService } from "../messages/messages.service.js";
 import { BOUNCE_TYPES, type BounceType } from "./bounce-types.js";
 import type { BouncesRepository } from "./bounces.repository.js";
 
-const CAUSES = ["delivery.bounced", "delivery.expired", "delivery.delayed", "delivery.auto-replied", "delivery.complained"] as const;
+const CAUSES = ["delivery.bounced", "delivery.expired", "delivery.delayed", "delivery.auto-replied", "delivery.complained", "delivery.unverified-report"] as const;
 
 export class BouncesService {
   constructor(private readonly deps: { clock: Clock; repository: BouncesRepository; messages: Pick<MessagesService, "forBounces"> }) {}
@@ -29,6 +30,7 @@ export class BouncesService {
           const message = messages.get(event.messageId!);
           if (!bounce || !message) continue;
           const type = BOUNCE_TYPES[bounce.type];
+          const unverified = event.type === "delivery.unverified-report";
           const bounceId = await this.deps.repository.insert(trx, {
             workspace_id: event.workspaceId,
             message_id: event.messageId!,
@@ -39,7 +41,7 @@ export class BouncesService {
             from_header: formatMailbox(message.from),
             subject: message.subject,
             tag: message.tag,
-            description: type.name,
+            description: unverified ? "Unverified report" : type.name,
             details: bounce.details,
             inactive: type.deactivates ? 1 : 0,
             can_activate: type.deactivates ? 1 : 0,
@@ -71,6 +73,13 @@ function bounceOf(event: RecordedEvent): { type: BounceType; details: string; st
       return { type: "AutoResponder", details: event.data.summary, stream: event.data.stream };
     case "delivery.complained":
       return { type: "SpamComplaint", details: event.data.summary, stream: event.data.stream };
+    case "delivery.unverified-report":
+      // Unknown does not deactivate: the record is there for an operator to see, and suppresses no one.
+      return {
+        type: "Unknown",
+        details: `Unverified ${event.data.report} report, not acted on (it came to no signed return path of ours): claims ${event.data.claimed}: ${event.data.summary}`,
+        stream: event.data.stream,
+      };
     default:
       return null;
   }

@@ -40,6 +40,12 @@ export interface EventMap {
   "delivery.auto-replied": { stream: string; summary: string };
   /** The recipient reported the message as spam (a feedback-loop report). */
   "delivery.complained": { stream: string; feedbackType: string; summary: string };
+  /**
+   * A report (DSN or ARF) about the delivery that did not prove itself: it carried no signed VERP
+   * address of ours and was matched by Message-ID and recipient only, which any co-recipient of
+   * the message knows. Recorded for operators; it suppresses no one and changes nothing.
+   */
+  "delivery.unverified-report": { stream: string; report: "bounce" | "delay" | "complaint"; claimed: BounceType; summary: string };
   /** A bounce record was made (Postmark's bounce, with its BounceID) because of the event `cause`. */
   "bounce.recorded": { bounceId: number; bounceType: BounceType; stream: string; cause: number };
   /** A complaint was recorded as a SpamComplaint bounce record because of the event `cause`. */

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { parseDuration } from "../shared/durations.js";
 import { configFragment, domainName, duration, port } from "../config/config.fragment.js";
+import { parseNetwork } from "../shared/ip-network.js";
 
 export interface InboundConfigPart {
   inbound: {
@@ -13,6 +14,8 @@ export interface InboundConfigPart {
     maxMessageBytes: number;
     hookBackoffMs: number;
     hookTimeoutMs: number;
+    /** Non-public networks webhooks may be posted to anyway (CIDRs); public addresses always may. */
+    hookAllowedNetworks: string[];
   };
 }
 
@@ -31,6 +34,25 @@ export const inboundConfig = configFragment({
     POSTHORN_INBOUND_HOOK_BACKOFF: duration.default(parseDuration("1m")),
     /** How long one inbound webhook post may take; a claim is held for three times this. */
     POSTHORN_INBOUND_HOOK_TIMEOUT: duration.default(parseDuration("10s")),
+    /**
+     * Webhooks reach public addresses only (src/webhooks/webhook-destinations.ts): comma-separated
+     * networks (10.1.0.0/16, ::1/128, 127.0.0.1) that they may reach as well. Declared here with
+     * the other hook settings: inbound hooks are the only webhooks so far.
+     */
+    POSTHORN_WEBHOOK_ALLOWED_NETWORKS: z
+      .string()
+      .default("")
+      .transform((value, ctx) => {
+        const networks = value.split(",").map((n) => n.trim()).filter((n) => n !== "");
+        for (const network of networks) {
+          try {
+            parseNetwork(network);
+          } catch (err) {
+            ctx.addIssue({ code: "custom", message: (err as Error).message });
+          }
+        }
+        return networks;
+      }),
   },
   toConfig: (e, { hostname }): InboundConfigPart => ({
     inbound: {
@@ -42,6 +64,7 @@ export const inboundConfig = configFragment({
       maxMessageBytes: e.POSTHORN_INBOUND_MAX_MESSAGE_SIZE,
       hookBackoffMs: e.POSTHORN_INBOUND_HOOK_BACKOFF,
       hookTimeoutMs: e.POSTHORN_INBOUND_HOOK_TIMEOUT,
+      hookAllowedNetworks: e.POSTHORN_WEBHOOK_ALLOWED_NETWORKS,
     },
   }),
 });

@@ -4,6 +4,7 @@
 // reports the outcome in events that set the message's state (hookOutcomeReaction()). Inbound
 // rules block senders or whole domains: a blocked message is still stored, and posted only if a
 // user bypasses it. The message is committed before the SMTP edge answers 250, like outbound mail.
+import { isIP } from "node:net";
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import { newId } from "../shared/ids.js";
@@ -16,6 +17,8 @@ import type { AuthenticationResult } from "./authentication.js";
 import type { InboundMessagesRepository, InboundRecord, InboundRule, InboundSearch } from "./inbound-messages.repository.js";
 import type { InboundState } from "./inbound.schema.js";
 import type { EventEmitter, Reaction } from "../events/outbox.js";
+import type { DestinationPolicy } from "../webhooks/webhook-destinations.js";
+import type { InboundDomainProof } from "./inbound-domain-proof.js";
 import {
   InboundDomainInvalid,
   InboundHookUrlInvalid,
@@ -40,6 +43,15 @@ export interface InboundDeps {
   outbox: EventEmitter;
   /** The shared inbound domain (<hash>@<this>). */
   inboundDomain: string;
+  /** Whether DNS proves a workspace controls its custom inbound domain (inbound-domain-proof.ts). */
+  domainProof: InboundDomainProof;
+  /**
+   * Why a domain may not be any workspace's inbound domain (it is the server's own: its host name,
+   * a return-path or sending domain), or null when it may.
+   */
+  reservedDomain(domain: string): Promise<string | null>;
+  /** Where webhooks may be posted; a hook URL naming another IP address is refused when saved. */
+  hookDestinations: Pick<DestinationPolicy, "allows">;
 }
 
 /** The webhook kind of inbound messages (see src/webhooks/). */
@@ -66,7 +78,12 @@ export class InboundService {
       const hash = recipient.slice(0, at).split("+")[0]!.toLowerCase();
       return /^[0-9a-f]{32}$/.test(hash) ? this.deps.workspaces.findByInboundHash(hash) : null;
     }
-    return this.deps.workspaces.findByInboundDomain(domain);
+    // A custom domain receives mail only once its DNS proves the workspace controls it, and never
+    // when it is one of the server's own (a value saved before such domains were refused).
+    const workspace = await this.deps.workspaces.findByInboundDomain(domain);
+    if (!workspace || (await this.deps.reservedDomain(domain)) !== null) return null;
+    const { inboundHash } = await this.deps.workspaces.inboundSettings(workspace.id);
+    return (await this.deps.domainProof.verified(domain, inboundHash)) ? workspace : null;
   }
 
   /** Stores one received message for one recipient; resolves once it is committed. */
@@ -189,23 +206,30 @@ export class InboundService {
     return deleted;
   }
 
-  /** The workspace's inbound address on the shared domain, and its settings. */
-  async settings(workspaceId: string): Promise<InboundSettings & { inboundAddress: string }> {
+  /** The workspace's inbound address on the shared domain, and its settings with whether its custom domain is proven. */
+  async settings(workspaceId: string): Promise<InboundSettings & { inboundAddress: string; inboundDomainVerified: boolean }> {
     const settings = await this.deps.workspaces.inboundSettings(workspaceId);
-    return { ...settings, inboundAddress: `${settings.inboundHash}@${this.deps.inboundDomain}` };
+    const verified = settings.inboundDomain !== null && (await this.deps.domainProof.verified(settings.inboundDomain, settings.inboundHash));
+    return { ...settings, inboundAddress: `${settings.inboundHash}@${this.deps.inboundDomain}`, inboundDomainVerified: verified };
   }
 
   /** Validates and sets the inbound domain and webhook URL ("" or null clears one). */
-  async updateSettings(workspaceId: string, input: { inboundDomain?: unknown; inboundHookUrl?: unknown }): Promise<InboundSettings & { inboundAddress: string }> {
+  async updateSettings(workspaceId: string, input: { inboundDomain?: unknown; inboundHookUrl?: unknown }): Promise<InboundSettings & { inboundAddress: string; inboundDomainVerified: boolean }> {
     const changes: { inboundDomain?: string | null; inboundHookUrl?: string | null } = {};
-    if (input.inboundHookUrl !== undefined) changes.inboundHookUrl = parseHookUrl(input.inboundHookUrl);
+    if (input.inboundHookUrl !== undefined) changes.inboundHookUrl = parseHookUrl(input.inboundHookUrl, this.deps.hookDestinations);
     if (input.inboundDomain !== undefined) changes.inboundDomain = parseInboundDomain(input.inboundDomain, this.deps.inboundDomain);
+    if (changes.inboundDomain) {
+      // The server's own domains carry its bounces, complaints and mailer-daemon mail; a workspace
+      // holding one would receive them, and forged VERP addresses with them.
+      const reserved = await this.deps.reservedDomain(changes.inboundDomain);
+      if (reserved) throw InboundDomainInvalid(`'${changes.inboundDomain}' cannot be an inbound domain: ${reserved}.`);
+    }
     await this.deps.workspaces.updateInbound(workspaceId, changes);
     return this.settings(workspaceId);
   }
 }
 
-function parseHookUrl(value: unknown): string | null {
+function parseHookUrl(value: unknown, destinations: Pick<DestinationPolicy, "allows">): string | null {
   if (value === null || value === "") return null;
   if (typeof value !== "string" || value.length > MAX_HOOK_URL_CHARS) throw InboundHookUrlInvalid();
   let url: URL;
@@ -215,6 +239,20 @@ function parseHookUrl(value: unknown): string | null {
     throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}'.`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}': use http or https.`);
+  // Credentials are sent as Basic auth after percent-decoding; a malformed escape ("%zz") would
+  // only fail at the first post, so it is refused here, where the user can still correct it.
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}': the credentials contain a malformed %-escape.`);
+  }
+  // A literal IP (after URL parsing, which turns 2130706433, 0x7f.1 and 017700000001 into
+  // 127.0.0.1) can be judged now; a host name is judged by what it resolves to at each post.
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(host) !== 0 && !destinations.allows(host)) {
+    throw InboundHookUrlInvalid(`Invalid inbound webhook URL '${value}': webhooks are posted to public addresses only.`);
+  }
   return url.toString();
 }
 

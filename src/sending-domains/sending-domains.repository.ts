@@ -22,6 +22,16 @@ export class SendingDomainsRepository {
     return (await db.selectFrom("sending_domains").selectAll().where("name", "=", name).executeTakeFirst()) ?? null;
   }
 
+  /** Whether a domain is registered as a sending domain or as one's return-path domain, verified or not. */
+  async isSendingOrReturnPath(db: Db, name: string): Promise<boolean> {
+    const row = await db
+      .selectFrom("sending_domains")
+      .select("id")
+      .where((eb) => eb.or([eb("name", "=", name), eb("return_path_domain", "=", name)]))
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async hasVerifiedReturnPath(db: Db, returnPathDomain: string): Promise<boolean> {
     const row = await db
       .selectFrom("sending_domains")

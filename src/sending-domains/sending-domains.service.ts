@@ -250,6 +250,15 @@ export class SendingDomainsService {
     return name ? this.repo.hasVerifiedReturnPath(this.deps.store.db, name) : false;
   }
 
+  /**
+   * Whether mail for this domain is ours to handle as a sender: a sending domain or a return-path
+   * domain (verified or not). A workspace may not claim one as its inbound domain.
+   */
+  async isSendingOrReturnPath(domain: string): Promise<boolean> {
+    const name = canonicalHostName(domain);
+    return name ? this.repo.isSendingOrReturnPath(this.deps.store.db, name) : false;
+  }
+
   private async find(id: number): Promise<SendingDomainRow> {
     const row = Number.isSafeInteger(id) && id > 0 ? await this.repo.findById(this.deps.store.db, id) : null;
     if (!row) throw DomainNotFound(`No domain has ID ${id}.`);

@@ -1,7 +1,8 @@
 // Posts webhooks. Due posts are claimed under a short lease (so several processes can run this,
 // and a crash only delays a post), posted to the target their source names, and the outcome
 // recorded with its event: a 2xx is posted; a 403 fails at once (Postmark's rule: the endpoint
-// refuses it on purpose); anything else (another status, a timeout, a refused connection) is
+// refuses it on purpose), and so does a destination the policy refuses (webhook-destinations.ts:
+// not a public address, not allowed by the operator), without connecting; anything else (another status, a timeout, a refused connection) is
 // retried after a wait that doubles from `backoffMs`, for 10 attempts in all, and then fails.
 // A record whose source no longer wants a post (no URL configured) is dropped.
 import type { Store } from "../store/store.js";
@@ -12,7 +13,8 @@ import type { NewEvent } from "../events/event-map.js";
 import type { WebhookDeliveriesRepository, WebhookOutcome } from "./webhook-deliveries.repository.js";
 import type { WebhookDeliveryRow } from "./webhooks.schema.js";
 import type { WebhookSource } from "./webhook.source.js";
-import { postWebhook } from "./webhook-post.js";
+import { postWebhook, type PostResult } from "./webhook-post.js";
+import type { DestinationPolicy } from "./webhook-destinations.js";
 
 export const MAX_WEBHOOK_ATTEMPTS = 10;
 const CLAIM_BATCH = 20;
@@ -25,6 +27,8 @@ export interface WebhookDispatcherOptions {
   outbox: EventEmitter;
   repository: WebhookDeliveriesRepository;
   sources: WebhookSource[];
+  /** Where posts may connect: public addresses and the networks the operator allowed. */
+  destinations: DestinationPolicy;
   /** Wait before the first retry; doubles with each attempt. */
   backoffMs: number;
   /** How long one post may take. */
@@ -101,19 +105,24 @@ export class WebhookDispatcher {
   private async post(row: WebhookDeliveryRow, leaseUntil: number): Promise<void> {
     const { logger } = this.options;
     const source = this.sources.get(row.kind);
-    const target = source ? await source.target(row.workspace_id, row.subject_id) : null;
     const attempts = row.attempts + 1;
     let outcome: WebhookOutcome;
     let error: string | null = null;
-    if (!target) {
-      outcome = { state: "dropped", attempts: row.attempts, nextAttemptAt: null, lastError: source ? null : `no webhook source for '${row.kind}'` };
-    } else {
-      const result = await postWebhook(target.url, target.body, this.timeoutMs, `Posthorn ${row.kind} webhook`);
-      const now = this.options.clock.now();
-      error = result.error;
-      if (result.ok) outcome = { state: "posted", attempts, nextAttemptAt: null, lastError: null };
-      else if (result.status === 403 || attempts >= MAX_WEBHOOK_ATTEMPTS) outcome = { state: "failed", attempts, nextAttemptAt: null, lastError: result.error };
-      else outcome = { state: "retrying", attempts, nextAttemptAt: now + this.options.backoffMs * 2 ** (attempts - 1), lastError: result.error };
+    try {
+      const target = source ? await source.target(row.workspace_id, row.subject_id) : null;
+      if (!target) {
+        outcome = { state: "dropped", attempts: row.attempts, nextAttemptAt: null, lastError: source ? null : `no webhook source for '${row.kind}'` };
+      } else {
+        const result = await postWebhook(target.url, target.body, this.timeoutMs, `Posthorn ${row.kind} webhook`, this.options.destinations);
+        error = result.error;
+        outcome = this.attemptOutcome(attempts, result);
+      }
+    } catch (err) {
+      // Whatever fails while making the post (reading its target, a fault of ours) is an attempt
+      // that failed, retried like any other: an exception here would leave the post claimed, come
+      // due again after its claim, and fail the same way for ever.
+      error = `the post could not be made: ${(err as Error).message}`;
+      outcome = this.attemptOutcome(attempts, { ok: false, status: null, error });
     }
     const event = outcomeEvent(row, outcome);
     const recorded = await this.options.store.write(async (trx) => {
@@ -125,6 +134,13 @@ export class WebhookDispatcher {
     if (!recorded) logger.info(log, "webhook outcome not recorded: the claim was lost meanwhile");
     else if (outcome.state === "posted" || outcome.state === "dropped") logger.debug(log, `webhook ${outcome.state}`);
     else logger.warn(log, "webhook failed");
+  }
+
+  /** A 2xx is posted; a 403, a refused destination or the last attempt fails; anything else is retried after a doubling wait. */
+  private attemptOutcome(attempts: number, result: PostResult): WebhookOutcome {
+    if (result.ok) return { state: "posted", attempts, nextAttemptAt: null, lastError: null };
+    if (result.status === 403 || result.refused === true || attempts >= MAX_WEBHOOK_ATTEMPTS) return { state: "failed", attempts, nextAttemptAt: null, lastError: result.error };
+    return { state: "retrying", attempts, nextAttemptAt: this.options.clock.now() + this.options.backoffMs * 2 ** (attempts - 1), lastError: result.error };
   }
 }
 

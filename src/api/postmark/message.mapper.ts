@@ -83,6 +83,13 @@ function messageEvent(e: RecordedEvent, bounceId: string): { type: string; detai
       return { type: "Bounced", details: { Summary: e.data.summary, BounceID: bounceId, BounceType: "AutoResponder", Origin: "report" } };
     case "delivery.complained":
       return { type: "SpamComplaint", details: { Summary: e.data.summary, BounceID: bounceId, BounceType: "SpamComplaint", Origin: "report" } };
+    case "delivery.unverified-report":
+      // Shown as its bounce record (Unknown, which deactivates nothing), the way Postmark shows
+      // every bounce record, auto-replies included; never as the HardBounce or complaint it claims.
+      return {
+        type: "Bounced",
+        details: { Summary: `Unverified ${e.data.report} report, not acted on: ${e.data.summary}`, BounceID: bounceId, BounceType: "Unknown", ClaimedBounceType: e.data.claimed, Origin: "unverified-report" },
+      };
     default:
       return null;
   }

@@ -41,6 +41,7 @@ describe("Postmark server API (ServerClient)", () => {
       ClickHookUrl: "",
       PostFirstOpenOnly: false,
       InboundDomain: "",
+      InboundDomainVerified: false,
       InboundHash: acme.hash,
       InboundSpamThreshold: 0,
       TrackOpens: false,
@@ -66,6 +67,7 @@ describe("Postmark server API (ServerClient)", () => {
     const set = await acme.client.editServer({ InboundHookUrl: "https://hooks.acme.test/inbound?key=1", InboundDomain: "Mail.Acme.test" });
     assert.equal(set.InboundHookUrl, "https://hooks.acme.test/inbound?key=1");
     assert.equal(set.InboundDomain, "mail.acme.test");
+    assert.equal((set as unknown as { InboundDomainVerified: boolean }).InboundDomainVerified, false, "no DNS proves it");
     assert.equal(set.Name, "acme");
     assert.deepEqual(await acme.client.getServer(), set);
 
@@ -77,7 +79,11 @@ describe("Postmark server API (ServerClient)", () => {
   });
 
   test("an invalid webhook URL gets 606, an unusable inbound domain 608, one another workspace uses 602", async () => {
-    for (const InboundHookUrl of ["not a url", "ftp://hooks.acme.test/x", `https://x.test/${"a".repeat(2100)}`]) {
+    // A malformed %-escape in the credentials would throw at every post (it is decoded for Basic auth).
+    for (const InboundHookUrl of ["not a url", "ftp://hooks.acme.test/x", `https://x.test/${"a".repeat(2100)}`, "https://us%zzer:pw@hooks.acme.test/x", "https://user:p%E0%A4%A@hooks.acme.test/x",
+      // Internal addresses, in the forms URL parsing turns into them (webhooks go to public addresses only).
+      "http://127.0.0.1:8080/hook", "http://2130706433/", "http://0x7f.1/", "http://017700000001/", "http://0/", "http://[::1]/", "http://[::ffff:169.254.169.254]/",
+      "http://169.254.169.254/latest/meta-data/", "https://10.0.0.5/", "http://192.168.1.1/"]) {
       const bad = await failure(acme.client.editServer({ InboundHookUrl }));
       assert.deepEqual([bad.name, bad.statusCode, bad.code], ["ApiInputError", 422, 606], InboundHookUrl.slice(0, 40));
     }
@@ -92,6 +98,32 @@ describe("Postmark server API (ServerClient)", () => {
     // A refused request changes nothing, not even its valid half.
     await failure(acme.client.editServer({ InboundHookUrl: "https://ok.acme.test/", InboundDomain: "not a domain" }));
     assert.equal((await acme.client.getServer()).InboundHookUrl, "");
+  });
+
+  test("an inbound domain may not be the server's host name, return-path, shared inbound or a sending domain (608)", async () => {
+    const brand = await api.domains.create({ name: "brand.test", returnPathDomain: "pm-bounces.brand.test" });
+    for (const InboundDomain of ["posthorn.test", "POSTHORN.test.", INBOUND_DOMAIN, "brand.test", "pm-bounces.brand.test"]) {
+      const bad = await failure(acme.client.editServer({ InboundDomain }));
+      assert.deepEqual([bad.statusCode, bad.code], [422, 608], InboundDomain);
+      assert.match(bad.message, /cannot be an inbound domain|shared inbound domain/, InboundDomain);
+    }
+    await api.domains.delete(brand.id);
+  });
+
+  test("an inbound domain is verified by DNS: an MX naming the server, or a TXT record with the workspace's InboundHash", async () => {
+    api.dns.zone["mx-proof.acme.test"] = { MX: [{ priority: 10, exchange: "posthorn.test" }] };
+    api.dns.zone["txt-proof.acme.test"] = { TXT: [`posthorn-inbound-verification=${acme.hash}`] };
+    api.dns.zone["others-proof.acme.test"] = { TXT: [`posthorn-inbound-verification=${globex.hash}`], MX: [{ priority: 10, exchange: "mx.elsewhere.test" }] };
+    const verified = async (InboundDomain: string) => ((await acme.client.editServer({ InboundDomain })) as unknown as { InboundDomainVerified: boolean }).InboundDomainVerified;
+    assert.equal(await verified("mx-proof.acme.test"), true);
+    assert.equal(await verified("txt-proof.acme.test"), true);
+    assert.equal(await verified("others-proof.acme.test"), false, "another workspace's token proves nothing for this one");
+    assert.equal(await verified("nothing.acme.test"), false);
+    const route = async (address: string) => (await api.inbound.route(address))?.name ?? null;
+    assert.equal(await route("help@nothing.acme.test"), null, "an unproven domain receives nothing");
+    await acme.client.editServer({ InboundDomain: "txt-proof.acme.test" });
+    assert.equal(await route("help@txt-proof.acme.test"), "acme");
+    await acme.client.editServer({ InboundDomain: "" });
   });
 
   test("PUT /server refuses a rename and changes to settings Posthorn does not have, and accepts them unchanged", async () => {

@@ -73,7 +73,7 @@ function sameValue(value: unknown, fixed: string | number | boolean): boolean {
   return value === fixed;
 }
 
-function toServer(workspace: Workspace, inbound: InboundSettings & { inboundAddress: string }) {
+function toServer(workspace: Workspace, inbound: InboundSettings & { inboundAddress: string; inboundDomainVerified: boolean }) {
   return {
     ID: postmarkServerId(workspace.id),
     Name: workspace.name,
@@ -92,6 +92,10 @@ function toServer(workspace: Workspace, inbound: InboundSettings & { inboundAddr
     ClickHookUrl: FIXED.ClickHookUrl,
     PostFirstOpenOnly: FIXED.PostFirstOpenOnly,
     InboundDomain: inbound.inboundDomain ?? "",
+    // Not in Postmark's Server: whether DNS proves the workspace controls InboundDomain (an MX
+    // naming this server, or a TXT record posthorn-inbound-verification=<InboundHash>); until it
+    // does, mail to the domain is refused (docs/api.md).
+    InboundDomainVerified: inbound.inboundDomainVerified,
     InboundHash: inbound.inboundHash,
     InboundSpamThreshold: FIXED.InboundSpamThreshold,
     TrackOpens: FIXED.TrackOpens,

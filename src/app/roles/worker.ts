@@ -10,6 +10,7 @@ import { OutboxRunner } from "../../events/outbox.runner.js";
 import { WebhookDeliveriesRepository } from "../../webhooks/webhook-deliveries.repository.js";
 import { WebhookDispatcher } from "../../webhooks/webhook.dispatcher.js";
 import { inboundHooksConsumer } from "../../webhooks/inbound-hooks.consumer.js";
+import { destinationPolicy } from "../../webhooks/webhook-destinations.js";
 import type { Container } from "../container.js";
 
 export interface WorkerRole {
@@ -33,6 +34,7 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     outbox,
     repository: webhookDeliveries,
     sources: [deps.inbound.webhookSource()],
+    destinations: destinationPolicy(config.inbound.hookAllowedNetworks),
     backoffMs: config.inbound.hookBackoffMs,
     timeoutMs: config.inbound.hookTimeoutMs,
   });

@@ -10,12 +10,18 @@ import { buildContainer } from "../../../app/container.js";
 import { silentLogger } from "../../../shared/logger.js";
 import type { Store } from "../../../store/store.js";
 import type { Workspace, WorkspacesService } from "../../../workspaces/workspaces.service.js";
+import type { SendingDomainsService } from "../../../sending-domains/sending-domains.service.js";
 import { InboundService } from "../../../inbound/inbound.service.js";
 import { InboundMessagesRepository } from "../../../inbound/inbound-messages.repository.js";
 import type { InboundState } from "../../../inbound/inbound.schema.js";
 import { buildHttpServer } from "../../http.server.js";
+import { destinationPolicy } from "../../../webhooks/webhook-destinations.js";
+import { createInboundDomainProof } from "../../../inbound/inbound-domain-proof.js";
+import { reservedDomains } from "../../../inbound/reserved-domains.js";
+import { startDnsTestServer, type DnsTestServer } from "../../../mta/testing/dns-test-server.js";
 
 export const INBOUND_DOMAIN = "inbound.posthorn.test";
+export const HOSTNAME = "posthorn.test";
 
 export interface TestWorkspace {
   workspace: Workspace;
@@ -35,6 +41,10 @@ export interface InboundApi {
   baseUrl: string;
   workspaces: WorkspacesService;
   inbound: InboundService;
+  /** Sending domains (a workspace may not take one as its inbound domain). */
+  domains: SendingDomainsService;
+  /** The DNS that proves custom inbound domains: set records in dns.zone. */
+  dns: DnsTestServer;
   createWorkspace(name: string, options?: { sandbox?: boolean }): Promise<TestWorkspace>;
   /** Receives a raw message for one recipient as if the inbound SMTP listener had, at time `at` (ms). */
   receive(ws: TestWorkspace, input: { raw: string; recipient?: string; mailFrom?: string; at?: number }): Promise<{ id: string; state: InboundState }>;
@@ -45,7 +55,9 @@ export interface InboundApi {
 
 export async function startInboundApi(): Promise<InboundApi> {
   const store = await openTempSqlite();
-  const services = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: "posthorn.test", POSTHORN_ENCRYPTION_KEY: randomBytes(32).toString("hex") }), silentLogger());
+  // Custom inbound domains are proven by DNS: tests publish their MX or TXT records in this zone.
+  const dns = await startDnsTestServer({});
+  const services = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: HOSTNAME, POSTHORN_ENCRYPTION_KEY: randomBytes(32).toString("hex") }), silentLogger());
   let now = Date.now();
   const inbound = new InboundService({
     store,
@@ -54,6 +66,9 @@ export async function startInboundApi(): Promise<InboundApi> {
     repository: new InboundMessagesRepository(),
     outbox: services.outbox,
     inboundDomain: INBOUND_DOMAIN,
+    hookDestinations: destinationPolicy([]),
+    domainProof: createInboundDomainProof({ hostname: HOSTNAME, dnsServers: [dns.address], clock: { now: () => now }, timeoutMs: 1_000 }),
+    reservedDomain: reservedDomains({ hostname: HOSTNAME, returnPathDomain: HOSTNAME, inboundDomain: INBOUND_DOMAIN, domains: services.domains }),
   });
   const app = buildHttpServer({ ...services, inbound, logger: silentLogger(), readiness: async () => ({ ready: true, detail: {} }) });
   await app.listen({ port: 0, host: "127.0.0.1" });
@@ -66,6 +81,8 @@ export async function startInboundApi(): Promise<InboundApi> {
     baseUrl: `http://${host}`,
     workspaces: services.workspaces,
     inbound,
+    domains: services.domains,
+    dns,
     async createWorkspace(name, options = {}) {
       const { workspace, serverToken } = await services.workspaces.create(name, { sandbox: options.sandbox === true });
       const { inboundHash } = await inbound.settings(workspace.id);
@@ -93,6 +110,7 @@ export async function startInboundApi(): Promise<InboundApi> {
     async close() {
       await app.close();
       await store.close();
+      await dns.close();
     },
   };
 }
