@@ -13,6 +13,13 @@ import { queue } from "./cli/queue.js";
 
 const COMMANDS: Record<string, Command> = { start, migrate, workspace, token, queue };
 
+// Everything this process writes — the database and its -wal and -shm, keys, the generated TLS
+// certificate, temporary files — is for its owner alone, whatever umask it was started with.
+// The store and the key file set their modes themselves too (store/data-dir.ts); this is the net
+// for code that writes with a default mode. Set here, on the main thread, before any file is
+// opened: worker threads share the process's umask (and may not change it).
+process.umask(0o077);
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,

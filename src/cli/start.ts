@@ -3,6 +3,7 @@
 import { redactedConfig, type Config } from "../config/config.schema.js";
 import { createLogger } from "../shared/logger.js";
 import { startApp, type RunningApp } from "../app/app.js";
+import { looseDataPaths } from "../store/data-dir.js";
 import type { Command } from "./command.js";
 
 export const start: Command = async ({ options, config, out }) => {
@@ -15,6 +16,10 @@ export const start: Command = async ({ options, config, out }) => {
   const created = await app.services.workspaces.ensureDefault();
   const sandboxed = (await app.services.workspaces.list()).filter((w) => w.sandbox).map((w) => w.name);
   out(banner(config, app, created?.serverToken ?? null, sandboxed));
+  // Left as the operator made them (store/data-dir.ts), but said once.
+  for (const { path, mode } of looseDataPaths(config.dataDir)) {
+    logger.warn({ path, mode: mode.toString(8).padStart(4, "0") }, "group or other users can access this data path (it holds every message); chmod go-rwx it");
+  }
 
   let signals = 0;
   const onSignal = (signal: string) => {
