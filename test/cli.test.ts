@@ -2,12 +2,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { MAIN_JS, tempDir } from "./support/server.js";
 
-function posthorn(args: string[], env: Record<string, string>) {
-  const result = spawnSync(process.execPath, [MAIN_JS, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8" });
+function posthorn(args: string[], env: Record<string, string>, cwd?: string) {
+  const result = spawnSync(process.execPath, [MAIN_JS, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", cwd });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(resolve(import.meta.dirname, "../../package.json"), "utf8")) as { version: string }).version;
+const ERRORS_MD = readFileSync(resolve(import.meta.dirname, "../../docs/errors.md"), "utf8");
 
 test("workspaces and tokens from the command line", () => {
   const dir = tempDir();
@@ -70,4 +75,88 @@ test("--print-config prints the effective config with secrets redacted", () => {
   const config = JSON.parse(printed.stdout) as { http: { port: number }; databaseUrl: string };
   assert.equal(config.http.port, 9999);
   assert.equal(printed.stdout.includes("topsecret"), false);
+});
+
+test("--version and -v print the version in package.json", () => {
+  for (const flag of ["--version", "-v"]) {
+    const printed = posthorn([flag], {});
+    assert.deepEqual(printed, { code: 0, stdout: `posthorn ${PACKAGE_VERSION}\n`, stderr: "" }, flag);
+  }
+});
+
+test("help, --help, -h and help COMMAND print the usage; help of no command is a usage error", () => {
+  for (const args of [["help"], ["--help"], ["-h"]]) {
+    const printed = posthorn(args, {});
+    assert.equal(printed.code, 0, args.join(" "));
+    assert.match(printed.stdout, /^Usage: posthorn <command>/);
+    for (const command of ["start", "migrate", "workspace", "token", "queue", "help"]) assert.match(printed.stdout, new RegExp(`^  ${command}\\b`, "m"));
+  }
+  for (const args of [["help", "queue"], ["queue", "--help"]]) {
+    const printed = posthorn(args, {});
+    assert.equal(printed.code, 0, args.join(" "));
+    assert.match(printed.stdout, /queue purge --domain D/);
+    assert.doesNotMatch(printed.stdout, /workspace create/);
+  }
+  const unknown = posthorn(["help", "frobnicate"], {});
+  assert.equal(unknown.code, 2);
+  assert.equal(unknown.stderr, 'posthorn: no command "frobnicate"\nRun "posthorn help" for usage.\n');
+});
+
+test("an unknown command or option is one line and a pointer to the help, exit code 2, never a stack trace", () => {
+  const cases: Array<[string[], string]> = [
+    [["frobnicate"], 'posthorn: unknown command "frobnicate"\nRun "posthorn help" for usage.\n'],
+    [["--frobnicate"], 'posthorn: unknown option "--frobnicate"\nRun "posthorn help" for usage.\n'],
+    [["workspace", "list", "-x"], 'posthorn: unknown option "-x"\nRun "posthorn help" for usage.\n'],
+    [["token", "create", "--workspace"], 'posthorn: option --workspace needs a value\nRun "posthorn help" for usage.\n'],
+    [["queue", "purge"], 'posthorn: queue purge needs --domain D\nRun "posthorn help queue" for usage.\n'],
+    [["workspace", "frobnicate"], 'posthorn: workspace create NAME | workspace list | workspace update NAME --live|--sandbox\nRun "posthorn help workspace" for usage.\n'],
+  ];
+  const dir = tempDir();
+  try {
+    for (const [args, stderr] of cases) {
+      // Usage is checked before the store is opened: the same answer where there is no database.
+      assert.deepEqual(posthorn(args, { POSTHORN_DATA_DIR: join(dir.path, "none") }), { code: 2, stdout: "", stderr }, args.join(" "));
+    }
+    const bare = posthorn([], {});
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /^Usage: posthorn <command>/);
+    assert.deepEqual(readdirSync(dir.path), []);
+  } finally {
+    dir.remove();
+  }
+});
+
+test("commands other than start and migrate create no data directory and say where they looked", () => {
+  const dir = tempDir();
+  try {
+    const expected = `posthorn: no Posthorn database in ${join(dir.path, "data")} (set POSTHORN_DATA_DIR or run posthorn start there)\n`;
+    const commands = [
+      ["workspace", "list"],
+      ["workspace", "create", "acme"],
+      ["workspace", "update", "acme", "--live"],
+      ["token", "create", "--account"],
+      ["queue"],
+      ["queue", "retry"],
+    ];
+    for (const args of commands) {
+      // No POSTHORN_DATA_DIR: the default ./data, relative to where the command runs, named absolute.
+      assert.deepEqual(posthorn(args, {}, dir.path), { code: 1, stdout: "", stderr: expected }, args.join(" "));
+      assert.equal(existsSync(join(dir.path, "data")), false, `${args.join(" ")} created ./data`);
+    }
+    assert.deepEqual(posthorn(["queue"], { POSTHORN_DATA_DIR: "elsewhere/db" }, dir.path).stderr, expected.replace(join(dir.path, "data"), join(dir.path, "elsewhere", "db")));
+    assert.deepEqual(readdirSync(dir.path), []);
+
+    assert.equal(posthorn(["migrate"], {}, dir.path).code, 0);
+    assert.equal(existsSync(join(dir.path, "data", "posthorn.db")), true);
+    assert.deepEqual(posthorn(["workspace", "list"], {}, dir.path), { code: 0, stdout: "", stderr: "" });
+  } finally {
+    dir.remove();
+  }
+});
+
+test("docs/errors.md's exit-code table has a row for each code the command exits with", () => {
+  const section = ERRORS_MD.split(/^## /m).find((s) => s.startsWith("Exit codes of the `posthorn` command"));
+  assert.ok(section, "docs/errors.md has its exit-code section");
+  const rows = section.split("\n").filter((line) => /^\| \d+ \|/.test(line)).map((line) => Number(line.split("|")[1]));
+  assert.deepEqual(rows, [0, 1, 2]);
 });

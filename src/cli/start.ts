@@ -5,8 +5,10 @@ import { createLogger } from "../shared/logger.js";
 import { startApp, type RunningApp } from "../app/app.js";
 import { looseDataPaths } from "../store/data-dir.js";
 import type { Command } from "./command.js";
+import { UsageError } from "./usage.js";
 
-export const start: Command = async ({ options, config, out }) => {
+export const start: Command = async ({ args, options, config, out }) => {
+  if (args.length > 0) throw new UsageError("start takes no arguments (only --print-config)", "start");
   if (options["print-config"]) {
     out(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
     return 0;
