@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { MAIN_JS, tempDir } from "./support/server.js";
+import { MAIN_JS, spawnServer, tempDir } from "./support/server.js";
 
 function posthorn(args: string[], env: Record<string, string>, cwd?: string) {
   const result = spawnSync(process.execPath, [MAIN_JS, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", cwd });
@@ -159,4 +159,52 @@ test("docs/errors.md's exit-code table has a row for each code the command exits
   assert.ok(section, "docs/errors.md has its exit-code section");
   const rows = section.split("\n").filter((line) => /^\| \d+ \|/.test(line)).map((line) => Number(line.split("|")[1]));
   assert.deepEqual(rows, [0, 1, 2]);
+});
+
+/** Starts the real server, waits for its "started" log line, stops it, and returns everything it printed. */
+async function startOutput(env: Record<string, string>): Promise<string> {
+  const dir = tempDir();
+  try {
+    const server = await spawnServer({ POSTHORN_DATA_DIR: dir.path, POSTHORN_HTTP_PORT: "0", POSTHORN_HOSTNAME: "logs.test", LOG_LEVEL: "info", ...env });
+    const until = Date.now() + 10_000;
+    while (!/started/.test(server.output().split("Posthorn is running.")[1] ?? "") && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    server.child.kill("SIGTERM");
+    await server.exited;
+    return server.output();
+  } finally {
+    dir.remove();
+  }
+}
+
+/** The banner's indented lines that follow "Posthorn is running." with nothing between them. */
+function bannerBlock(output: string): string {
+  const block = /^Posthorn is running\.\n((?: {2}\S.*\n)+)/m.exec(output);
+  assert.ok(block, output);
+  return block[1]!;
+}
+
+test("LOG_FORMAT=pretty renders log lines for a person; the banner stays one block and names the relay", { timeout: 60_000 }, async () => {
+  const output = await startOutput({ LOG_FORMAT: "pretty", POSTHORN_SMTP_RELAY: "smtp://127.0.0.1:2599" });
+  const lines = output.split("\n").filter((line) => line !== "");
+  assert.deepEqual(lines.filter((line) => line.startsWith("{")), [], "no JSON line");
+  const started = lines.filter((line) => / started /.test(line));
+  assert.equal(started.length, 1, output);
+  assert.match(started[0]!, /^\d\d:\d\d:\d\d INFO {2}posthorn started roles=api,mta,smtp,worker http=http:\/\/127\.0\.0\.1:\d+$/);
+  assert.match(output, /^\d\d:\d\d:\d\d INFO {2}smtp-submission SMTP submission listening thread=submission host=\S+ port=\d+ implicitTls=false$/m);
+  assert.match(output, /^\d\d:\d\d:\d\d INFO {2}posthorn shutting down: draining in-flight work signal=SIGTERM$/m);
+
+  const block = bannerBlock(output);
+  for (const label of ["roles", "database", "API", "SMTP", "relay", "TLS"]) assert.match(block, new RegExp(`^  ${label}: `, "m"), `${label} in the banner block:\n${output}`);
+  assert.match(block, /^ {2}relay: {4}smtp:\/\/127\.0\.0\.1:2599 /m);
+  // What the main thread logs while the roles start is written after the banner.
+  assert.ok(output.indexOf("Posthorn is running.") < output.indexOf(started[0]!), output);
+});
+
+test("without a terminal the logs stay JSON lines, and the banner has no relay line when none is set", { timeout: 60_000 }, async () => {
+  const output = await startOutput({});
+  const logLines = output.split("\n").filter((line) => line.startsWith("{"));
+  const entries = logLines.map((line) => JSON.parse(line) as { level: number; msg: string; name: string });
+  assert.ok(entries.some((e) => e.msg === "started" && e.level === 30 && e.name === "posthorn"), output);
+  assert.doesNotMatch(output, /^\d\d:\d\d:\d\d /m);
+  assert.doesNotMatch(bannerBlock(output), /relay/);
 });
