@@ -1,10 +1,11 @@
 // The `posthorn` command: parses arguments and config, then runs one command from src/cli/.
+// Exit codes (docs/errors.md): 0 done, 1 failed, 2 usage error.
 import { parseArgs } from "node:util";
 import { loadConfig, ConfigError } from "./config/config.schema.js";
 import { isPosthornError } from "./shared/errors.js";
 import { DestinationLimitsError } from "./mta/shaping/destination-limits.js";
-import { USAGE, UsageError } from "./cli/usage.js";
-import type { Command } from "./cli/command.js";
+import { USAGE, UsageError, usageOf, version } from "./cli/usage.js";
+import { CommandFailed, type Command } from "./cli/command.js";
 import { start } from "./cli/start.js";
 import { migrate } from "./cli/migrate.js";
 import { workspace } from "./cli/workspace.js";
@@ -13,32 +14,96 @@ import { queue } from "./cli/queue.js";
 
 const COMMANDS: Record<string, Command> = { start, migrate, workspace, token, queue };
 
+// Everything this process writes — the database and its -wal and -shm, keys, the generated TLS
+// certificate, temporary files — is for its owner alone, whatever umask it was started with.
+// The store and the key file set their modes themselves too (store/data-dir.ts); this is the net
+// for code that writes with a default mode. Set here, on the main thread, before any file is
+// opened: worker threads share the process's umask (and may not change it).
+process.umask(0o077);
+
+const EXIT_USAGE = 2;
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      "print-config": { type: "boolean" },
-      sandbox: { type: "boolean" },
-      live: { type: "boolean" },
-      json: { type: "boolean" },
-      workspace: { type: "string" },
-      account: { type: "boolean" },
-      smtp: { type: "boolean" },
-      stream: { type: "string" },
-      domain: { type: "string" },
-      reason: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values, positionals } = parseCommandLine(argv);
+  const { help, version: askedVersion, ...options } = values;
+  if (askedVersion) {
+    process.stdout.write(`posthorn ${version()}\n`);
+    return 0;
+  }
   const [name, ...args] = positionals;
-  if (values.help || !name) {
-    process.stdout.write(USAGE);
-    return name || values.help ? 0 : 2;
+  if (name === "help" || help) {
+    // `posthorn help`, `posthorn help queue`, `posthorn --help`, `posthorn queue --help`.
+    const topic = name === "help" ? args[0] : name;
+    if (name === "help" && args.length > 1) throw new UsageError("help takes one command at most");
+    const text = topic === undefined ? USAGE : usageOf(topic);
+    if (text === null) throw new UsageError(`no command "${topic}"`);
+    process.stdout.write(text);
+    return 0;
+  }
+  if (name === undefined) {
+    process.stderr.write(USAGE);
+    return EXIT_USAGE;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : null;
   if (!command) throw new UsageError(`unknown command "${name}"`);
-  return command({ args, options: values, config: loadConfig(process.env), out: (text) => process.stdout.write(text) });
+  return command({ args, options, config: loadConfig(process.env), out: (text) => process.stdout.write(text) });
+}
+
+/** The options every command may take; an option no command knows is a usage error, not a stack trace. */
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        "print-config": { type: "boolean" },
+        sandbox: { type: "boolean" },
+        live: { type: "boolean" },
+        json: { type: "boolean" },
+        workspace: { type: "string" },
+        account: { type: "boolean" },
+        smtp: { type: "boolean" },
+        stream: { type: "string" },
+        domain: { type: "string" },
+        reason: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (err) {
+    throw usageErrorOf(err);
+  }
+}
+
+/** parseArgs' errors (ERR_PARSE_ARGS_*) in our words: its own messages run to three sentences. */
+function usageErrorOf(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const message = (err as Error)?.message ?? "";
+  const option = /'(-[^' ]*)/.exec(message)?.[1] ?? "";
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return new UsageError(`unknown option "${option}"`);
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    return new UsageError(/argument missing/.test(message) ? `option ${option} needs a value` : `option ${option} takes no value`);
+  }
+  if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) return new UsageError(message.split(". ")[0]!);
+  return err;
+}
+
+/** One line on stderr for every expected failure; a stack trace only for what is a bug. */
+function report(err: unknown): number {
+  if (err instanceof UsageError) {
+    const help = err.command ? `posthorn help ${err.command}` : "posthorn help";
+    process.stderr.write(`posthorn: ${err.message}\nRun "${help}" for usage.\n`);
+    return EXIT_USAGE;
+  }
+  // A system call's failure (a port in use, a directory that cannot be written) is the machine's
+  // state, not a bug: its message names the call and the path or address.
+  const systemError = typeof (err as NodeJS.ErrnoException)?.syscall === "string";
+  if (err instanceof ConfigError || err instanceof DestinationLimitsError || err instanceof CommandFailed || isPosthornError(err) || systemError) {
+    process.stderr.write(`posthorn: ${(err as Error).message}\n`);
+  } else {
+    process.stderr.write(`posthorn: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  return 1;
 }
 
 main(process.argv.slice(2)).then(
@@ -46,10 +111,6 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof DestinationLimitsError) process.stderr.write(`posthorn: ${err.message}\n`);
-    else if (err instanceof UsageError) process.stderr.write(`posthorn: ${err.message}\n\n${USAGE}`);
-    else if (isPosthornError(err)) process.stderr.write(`posthorn: ${err.message}\n`);
-    else process.stderr.write(`posthorn: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    process.exitCode = report(err);
   },
 );

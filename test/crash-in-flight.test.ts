@@ -24,6 +24,7 @@ test("kill -9 with deliveries in flight, default lease: the restarted process at
       POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
       POSTHORN_MTA_CONCURRENCY: "10",
     };
+    execFileSync(process.execPath, [MAIN_JS, "migrate"], { env: { PATH: process.env.PATH ?? "", ...env } }); // only start and migrate create the database
     const token = execFileSync(process.execPath, [MAIN_JS, "workspace", "create", "inflight"], { env: { PATH: process.env.PATH ?? "", ...env } })
       .toString()
       .trim();

@@ -23,6 +23,7 @@ test("kill -9 of the MTA mid-run: every message delivered once, repeats only whe
       POSTHORN_LEASE_DURATION: "2s",
       POSTHORN_VERP: "false",
     };
+    execFileSync(process.execPath, [MAIN_JS, "migrate"], { env: { PATH: process.env.PATH ?? "", ...env } }); // only start and migrate create the database
     const token = execFileSync(process.execPath, [MAIN_JS, "workspace", "create", "crash"], { env: { PATH: process.env.PATH ?? "", ...env } }).toString().trim();
 
     // Queue everything with the API alone, then start delivering: the kill then lands in the

@@ -22,6 +22,7 @@ function envFor(dataDir: string, sinkPort: number): Record<string, string> {
 }
 
 function createWorkspace(env: Record<string, string>, name: string): string {
+  execFileSync(process.execPath, [MAIN_JS, "migrate"], { env: { PATH: process.env.PATH ?? "", ...env } }); // only start and migrate create the database
   return execFileSync(process.execPath, [MAIN_JS, "workspace", "create", name], { env: { PATH: process.env.PATH ?? "", ...env } })
     .toString()
     .trim();

@@ -69,6 +69,7 @@ test("kill -9 during SMTP submission and inbound delivery loses no message that 
     POSTHORN_INBOUND_HOOK_TIMEOUT: "2s", // nothing answers: SPF/DKIM/DMARC give temperror quickly
   };
   try {
+    execFileSync(process.execPath, [MAIN_JS, "migrate"], { env: { PATH: process.env.PATH ?? "", ...env } }); // only start and migrate create the database
     execFileSync(process.execPath, [MAIN_JS, "workspace", "create", "crash"], { env: { PATH: process.env.PATH ?? "", ...env } });
     const first = await spawnServer(env);
     const hash = await (async () => {

@@ -13,7 +13,7 @@ import type { FromSubmissionThread, SubmissionAnswer, SubmissionCall, Submission
 import { batchPoster } from "../shared/thread-batches.js";
 
 const { config, tls, listeners } = workerData as SubmissionThreadData;
-const logger = createLogger(config.logLevel).child({ thread: "submission" });
+const logger = createLogger(config.logLevel, config.logFormat ?? "json").child({ thread: "submission" });
 const port = parentPort!;
 const post = batchPoster((batch: FromSubmissionThread[]) => port.postMessage(batch));
 const calls = new Map<number, { resolve: (value: SubmissionAnswer) => void; reject: (err: Error) => void }>();

@@ -15,7 +15,7 @@ import { createMtaTransport } from "./mta-transport.js";
 import { batchPoster } from "../shared/thread-batches.js";
 
 const config = workerData as Config;
-const logger = createLogger(config.logLevel).child({ thread: "transport" });
+const logger = createLogger(config.logLevel, config.logFormat ?? "json").child({ thread: "transport" });
 const store: Store | null = config.databaseUrl ? openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 }) : null;
 const transport = createMtaTransport(config, logger, store);
 const port = parentPort!;

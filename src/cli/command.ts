@@ -1,8 +1,11 @@
 // What every command receives: its arguments after the command name, the parsed options and the
 // config; and the helper that opens the store for the commands that only read or change data.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Config } from "../config/config.schema.js";
 import { silentLogger } from "../shared/logger.js";
 import { openStore } from "../store/store.js";
+import { databaseFile } from "../store/data-dir.js";
 import { buildContainer, type Container } from "../app/container.js";
 
 export interface CommandInput {
@@ -28,8 +31,25 @@ export interface CommandInput {
 /** A command: resolves with the process exit code. */
 export type Command = (input: CommandInput) => Promise<number>;
 
-/** Runs `fn` with the domain objects over a migrated store (a small pool: commands are short). */
-export async function withContainer(config: Config, fn: (container: Container) => Promise<void>): Promise<number> {
+/** A command that could not do its work, explained in one line: exit code 1, no stack trace. */
+export class CommandFailed extends Error {
+  override name = "CommandFailed";
+}
+
+/**
+ * Runs `fn` with the domain objects over a migrated store (a small pool: commands are short).
+ * Only `start` and `migrate` create the SQLite database (and its directory): any other command
+ * run where there is none — most often from the wrong directory — would otherwise create an
+ * empty one there and report an empty world, so it names the directory it looked in instead.
+ */
+export async function withContainer(
+  config: Config,
+  fn: (container: Container) => Promise<void>,
+  options: { createDatabase?: boolean } = {},
+): Promise<number> {
+  if (!config.databaseUrl && !options.createDatabase && !existsSync(databaseFile(config.dataDir))) {
+    throw new CommandFailed(`no Posthorn database in ${resolve(config.dataDir)} (set POSTHORN_DATA_DIR or run posthorn start there)`);
+  }
   const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 });
   try {
     await store.migrate();

@@ -3,9 +3,13 @@
 import { UsageError } from "./usage.js";
 import { withContainer, type Command } from "./command.js";
 
-export const queue: Command = ({ args, options, config, out }) =>
-  withContainer(config, async ({ queue }) => {
-    const [sub] = args;
+export const queue: Command = async ({ args, options, config, out }) => {
+  const [sub] = args;
+  if (args.length > 1 || (sub !== undefined && sub !== "retry" && sub !== "purge")) {
+    throw new UsageError("queue | queue retry [--domain D] | queue purge --domain D [--reason R]", "queue");
+  }
+  if (sub === "purge" && !options.domain) throw new UsageError("queue purge needs --domain D", "queue");
+  return withContainer(config, async ({ queue }) => {
     if (sub === undefined) {
       const summary = await queue.summary();
       if (options.json) {
@@ -20,10 +24,8 @@ export const queue: Command = ({ args, options, config, out }) =>
       }
     } else if (sub === "retry") {
       out(`${await queue.retryNow({ domain: options.domain })} deferred deliveries are due now\n`);
-    } else if (sub === "purge") {
-      if (!options.domain) throw new UsageError("queue purge needs --domain D");
-      out(`${await queue.purge({ domain: options.domain, reason: options.reason })} deliveries purged\n`);
     } else {
-      throw new UsageError("queue | queue retry [--domain D] | queue purge --domain D [--reason R]");
+      out(`${await queue.purge({ domain: options.domain!, reason: options.reason })} deliveries purged\n`);
     }
   });
+};

@@ -1,20 +1,40 @@
 // posthorn start: runs the roles of POSTHORN_ROLES until SIGTERM or SIGINT, after which in-flight
 // work drains (a second signal exits at once). --print-config shows the parsed config, redacted.
 import { redactedConfig, type Config } from "../config/config.schema.js";
-import { createLogger } from "../shared/logger.js";
+import { redactUrl } from "../config/config.fragment.js";
+import { createLogger, LogOutput } from "../shared/logger.js";
 import { startApp, type RunningApp } from "../app/app.js";
+import { looseDataPaths } from "../store/data-dir.js";
 import type { Command } from "./command.js";
+import { UsageError } from "./usage.js";
 
-export const start: Command = async ({ options, config, out }) => {
+export const start: Command = async ({ args, options, config, out }) => {
+  if (args.length > 0) throw new UsageError("start takes no arguments (only --print-config)", "start");
   if (options["print-config"]) {
     out(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
     return 0;
   }
-  const logger = createLogger(config.logLevel);
-  const app = await startApp(config, logger);
-  const created = await app.services.workspaces.ensureDefault();
-  const sandboxed = (await app.services.workspaces.list()).filter((w) => w.sandbox).map((w) => w.name);
-  out(banner(config, app, created?.serverToken ?? null, sandboxed));
+  // Decided once, here, and handed to the threads with the config: a worker thread's stdout is
+  // never a terminal, so they could not tell for themselves.
+  const logFormat = config.logFormat ?? (process.stdout.isTTY ? "pretty" : "json");
+  const running: Config = Object.freeze({ ...config, logFormat });
+  const logs = new LogOutput(logFormat, { color: logFormat === "pretty" && process.stdout.isTTY === true });
+  const logger = createLogger(config.logLevel, logs);
+  // What is logged while the roles start comes after the banner, which stays one block.
+  logs.hold();
+  let app: RunningApp;
+  try {
+    app = await startApp(running, logger);
+    const created = await app.services.workspaces.ensureDefault();
+    const sandboxed = (await app.services.workspaces.list()).filter((w) => w.sandbox).map((w) => w.name);
+    out(banner(running, app, created?.serverToken ?? null, sandboxed));
+  } finally {
+    logs.release();
+  }
+  // Left as the operator made them (store/data-dir.ts), but said once.
+  for (const { path, mode } of looseDataPaths(config.dataDir)) {
+    logger.warn({ path, mode: mode.toString(8).padStart(4, "0") }, "group or other users can access this data path (it holds every message); chmod go-rwx it");
+  }
 
   let signals = 0;
   const onSignal = (signal: string) => {
@@ -34,7 +54,7 @@ export const start: Command = async ({ options, config, out }) => {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  logger.info({ roles: config.roles, http: app.httpUrl }, "posthorn started");
+  logger.info({ roles: config.roles, http: app.httpUrl }, "started");
   return new Promise<number>(() => undefined);
 };
 
@@ -47,6 +67,7 @@ function banner(config: Config, app: RunningApp, createdToken: string | null, sa
   for (const listener of app.smtp?.submission ?? []) {
     lines.push(`  SMTP:     port ${listener.port}  (submission; AUTH with the server token as username and password)`);
   }
+  if (config.smtpRelay) lines.push(`  relay:    ${relayUrl(config.smtpRelay)}  (POSTHORN_SMTP_RELAY: all mail is delivered through it, no MX lookups)`);
   if (app.smtp?.inbound) lines.push(`  MX:       port ${app.smtp.inbound.port}  (inbound: bounces, complaints, inbound streams)`);
   const fingerprint = app.smtp?.submission[0]?.fingerprint256;
   if (fingerprint) lines.push(`  TLS:      SHA-256 fingerprint ${fingerprint}`);
@@ -61,4 +82,13 @@ function banner(config: Config, app: RunningApp, createdToken: string | null, sa
     );
   }
   return `${lines.join("\n")}\n\n`;
+}
+
+/**
+ * The relay as an smtp:// URL, from the parsed host and port. POSTHORN_SMTP_RELAY cannot hold
+ * credentials today (its pattern refuses user:password@); should it, redactUrl keeps a password
+ * out of the banner.
+ */
+function relayUrl(relay: NonNullable<Config["smtpRelay"]>): string {
+  return redactUrl(`smtp://${relay.host}:${relay.port}`);
 }

@@ -5,12 +5,12 @@ import { withContainer, type Command } from "./command.js";
 
 const FORMS = "token create --workspace NAME | token create --account | token create --smtp --workspace NAME [--stream ID]";
 
-export const token: Command = ({ args, options, config, out }) =>
-  withContainer(config, async ({ workspaces }) => {
-    if (args[0] !== "create" || (!options.workspace && !options.account)) throw new UsageError(FORMS);
+export const token: Command = async ({ args, options, config, out }) => {
+  if (args[0] !== "create" || args.length !== 1 || (!options.workspace && !options.account)) throw new UsageError(FORMS, "token");
+  if (options.smtp && !options.workspace) throw new UsageError("token create --smtp --workspace NAME [--stream ID]", "token");
+  return withContainer(config, async ({ workspaces }) => {
     if (options.smtp) {
-      if (!options.workspace) throw new UsageError("token create --smtp --workspace NAME [--stream ID]");
-      const pair = await workspaces.createSmtpToken(options.workspace, options.stream ?? "outbound");
+      const pair = await workspaces.createSmtpToken(options.workspace!, options.stream ?? "outbound");
       if (options.json) out(`${JSON.stringify(pair)}\n`);
       else out(`access key (SMTP username): ${pair.accessKey}\nsecret key (SMTP password, shown once): ${pair.secretKey}\nstream: ${pair.stream}\n`);
       return;
@@ -18,3 +18,4 @@ export const token: Command = ({ args, options, config, out }) =>
     const created = options.account ? await workspaces.createAccountToken() : await workspaces.createServerToken(options.workspace!);
     out(`${created}\n`);
   });
+};

@@ -23,6 +23,8 @@ export interface ProcessConfigPart {
   hostname: string;
   roles: readonly Role[];
   logLevel: string;
+  /** From LOG_FORMAT; null: pretty when stdout is a terminal, JSON lines otherwise (decided by `start`). */
+  logFormat: "json" | "pretty" | null;
   shutdownTimeoutMs: number;
   /** From POSTHORN_ENCRYPTION_KEY; when null, a key file in the data directory is used (created on first start). */
   encryptionKey: Buffer | null;
@@ -53,6 +55,8 @@ export const processConfig = configFragment({
       }),
     /** pino log level. */
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Log lines as JSON (for collectors) or pretty (for a person); unset: pretty on a terminal, JSON otherwise. */
+    LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
     /** How long SIGTERM waits for in-flight work before the process exits. */
     POSTHORN_SHUTDOWN_TIMEOUT: duration.default(parseDuration("20s")),
     /** 32-byte key (base64 or hex) that encrypts secrets at rest, such as DKIM private keys. */
@@ -65,6 +69,7 @@ export const processConfig = configFragment({
     hostname: e.POSTHORN_HOSTNAME,
     roles: e.POSTHORN_ROLES,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? null,
     shutdownTimeoutMs: e.POSTHORN_SHUTDOWN_TIMEOUT,
     encryptionKey: e.POSTHORN_ENCRYPTION_KEY ? decodeKey(e.POSTHORN_ENCRYPTION_KEY) : null,
   }),

@@ -1,9 +1,7 @@
 // The database connection: SQLite (embedded default) or PostgreSQL (DATABASE_URL), one Kysely
 // query layer over both. Repositories take the `Db` they should run on, so the same method works
 // inside or outside a transaction.
-import { mkdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import { join, resolve } from "node:path";
 import pg from "pg";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
@@ -11,6 +9,7 @@ import { statementCache } from "./statement-cache.js";
 import { WalSync } from "./wal-sync.js";
 import type { Database } from "./schema.js";
 import { migrationProvider } from "./migrations.js";
+import { databaseFile, ensureDataDir, ensurePrivateFile } from "./data-dir.js";
 
 export type Dialect = "sqlite" | "postgres";
 export type Db = Kysely<Database>;
@@ -61,11 +60,13 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export function openStore(options: StoreOptions): Store {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
-  mkdirSync(options.dataDir, { recursive: true });
-  return openSqlite(join(resolve(options.dataDir), "posthorn.db"));
+  ensureDataDir(options.dataDir);
+  return openSqlite(databaseFile(options.dataDir));
 }
 
 export function openSqlite(file: string): Store {
+  // Owner-only before SQLite sees it: -wal and -shm take this file's mode (data-dir.ts).
+  if (file !== ":memory:" && file !== "") ensurePrivateFile(file);
   const database = new SQLite(file);
   database.pragma("journal_mode = WAL");
   // NORMAL: COMMIT does not fsync here; durable writes await WalSync (wal-sync.ts), which
