@@ -8,8 +8,10 @@ export type { SmtpReply } from "../bounces/smtp-reply.js";
 /** What happened to one recipient in one attempt. Expected outcomes are values, not exceptions. */
 export type RecipientOutcome =
   | { kind: "delivered"; reply: SmtpReply }
-  | { kind: "deferred"; reply: SmtpReply | null; reason: string }
-  | { kind: "bounced"; reply: SmtpReply | null; reason: string; bounceType: BounceType };
+  | { kind: "deferred"; reply: SmtpReply | null; reason: string; status?: string }
+  | { kind: "bounced"; reply: SmtpReply | null; reason: string; bounceType: BounceType; status?: string };
+// `status`: the RFC 3463 code of an outcome no server replied to (a DNS failure: "5.1.2"), which a
+// notice reports as its Status; a reply's own enhanced code is used when there is one.
 
 /** A unit of work for the transport: one message to one or more recipients of one domain. */
 export interface DeliveryJob {

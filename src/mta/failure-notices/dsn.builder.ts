@@ -25,8 +25,14 @@ export interface DsnRecipient {
   status: string;
   /** Host name of the server that gave the diagnostic: "Remote-MTA: dns; mx.example.com". */
   remoteMta: string | null;
-  /** The remote SMTP reply as received (multi-line replies joined by "\n"). */
+  /** The remote SMTP reply as received (multi-line replies joined by "\n"), or our own words
+   *  when no server replied (a DNS failure), with diagnosticType saying which. */
   diagnostic: string | null;
+  /**
+   * RFC 3464 §2.3.6 diagnostic-type: "smtp" (the default) for an SMTP reply; for anything else an
+   * X- type, "X-Posthorn" for our own reason, or the type a later report gave ("X-Postfix").
+   */
+  diagnosticType?: string;
   lastAttempt: Date | null;
   /** Until when a delayed delivery is retried; only written for "delayed". */
   willRetryUntil: Date | null;
@@ -35,7 +41,7 @@ export interface DsnRecipient {
 export interface DsnInput {
   /** Our host name: "Reporting-MTA: dns; mail.example.com". */
   reportingMta: string;
-  /** The postmaster address: "From: Mail Delivery System <postmaster@…>". */
+  /** The postmaster's bare address, "postmaster@…"; written as "From: Mail Delivery System <postmaster@…>". */
   postmaster: string;
   /** The original envelope sender; never empty (no DSN goes to a null reverse-path). */
   to: string;
@@ -107,7 +113,8 @@ export function buildDsn(input: DsnInput): Buffer {
   const boundary = boundaryFor([text, status, headerBlock.toString("latin1")]);
 
   const head = [
-    field("From", `Mail Delivery System <${addressText(input.postmaster)}>`),
+    // A display form given by mistake ("Name <a@b>") gives its address, not "Name a@b" in brackets.
+    field("From", `Mail Delivery System <${addressText(/<([^<>]*)>/.exec(input.postmaster)?.[1] ?? input.postmaster)}>`),
     field("To", `<${to}>`),
     field("Subject", subjectFor(input.recipients)),
     field("Date", rfc5322Date(input.date)),
@@ -191,7 +198,7 @@ function deliveryStatus(input: DsnInput): string {
     const remote = r.remoteMta === null ? "" : asciiText(r.remoteMta);
     if (remote !== "") lines.push(field("Remote-MTA", `dns; ${remote}`));
     const diagnostic = r.diagnostic === null ? "" : diagnosticText(r.diagnostic);
-    if (diagnostic !== "") lines.push(field("Diagnostic-Code", `smtp; ${diagnostic}`));
+    if (diagnostic !== "") lines.push(field("Diagnostic-Code", `${diagnosticTypeOf(r)}; ${diagnostic}`));
     if (r.lastAttempt) lines.push(field("Last-Attempt-Date", rfc5322Date(r.lastAttempt)));
     if (r.action === "delayed" && r.willRetryUntil) lines.push(field("Will-Retry-Until", rfc5322Date(r.willRetryUntil)));
     return lines;
@@ -229,6 +236,12 @@ function utf8AddrXtext(address: string): string {
     out += qchar ? ch : `\\x{${cp.toString(16).toUpperCase().padStart(2, "0")}}`;
   }
   return out;
+}
+
+/** An RFC 3464 atom ("smtp", "X-Postfix"); anything else is reported as our own "X-Posthorn". */
+function diagnosticTypeOf(r: DsnRecipient): string {
+  const type = r.diagnosticType ?? "smtp";
+  return /^[A-Za-z][A-Za-z0-9.-]{0,40}$/.test(type) ? type : "X-Posthorn";
 }
 
 /** A remote reply on one line: its lines joined by a space, printable ASCII only, capped. */
@@ -276,7 +289,8 @@ function explanation(input: DsnInput, originalId: string | null, headersAttached
       const remote = r.remoteMta === null ? "" : asciiText(r.remoteMta);
       const diagnostic = r.diagnostic === null ? "" : diagnosticText(r.diagnostic);
       if (diagnostic !== "") {
-        lines.push(...wrap(`${remote !== "" ? remote : "The receiving server"} said: ${diagnostic}`, "    "));
+        const said = diagnosticTypeOf(r).toLowerCase() === "smtp" ? `${remote !== "" ? remote : "The receiving server"} said: ${diagnostic}` : `${diagnostic}${remote !== "" ? ` (${remote})` : ""}`;
+        lines.push(...wrap(said, "    "));
       } else if (action !== "delivered") {
         const meaning = STATUS_MEANINGS[r.status.slice(2)] ?? "undefined error";
         lines.push(...wrap(`Status ${r.status}: ${meaning}${remote !== "" ? ` (${remote})` : ""}.`, "    "));

@@ -10,7 +10,8 @@ import { decodeDsnRequest, wantsFailureNotice } from "../../messages/dsn-request
 import { addressKey } from "../../shared/email-address.js";
 import type { Clock } from "../../shared/clock.js";
 import { newMessageId } from "../../shared/ids.js";
-import { buildDsn, dsnStatus, DSN_SUBJECT_FAILED } from "./dsn.builder.js";
+import type { AttemptData } from "../../events/event-map.js";
+import { buildDsn, dsnStatus, DSN_SUBJECT_FAILED, type DsnRecipient } from "./dsn.builder.js";
 
 type Failure = RecordedEventOf<"delivery.bounced"> | RecordedEventOf<"delivery.expired">;
 
@@ -41,7 +42,8 @@ export function failureNoticeReaction(deps: { hostname: string; clock: Clock; me
         const id = newMessageId(now);
         const raw = buildDsn({
           reportingMta: deps.hostname,
-          postmaster: `Mail Delivery System <${postmaster}>`,
+          // The bare address: the builder writes the display name (giving it here wrapped it twice).
+          postmaster,
           to: message.envelopeFrom,
           messageId: `<${id}@${deps.hostname}>`,
           date: new Date(now),
@@ -51,15 +53,12 @@ export function failureNoticeReaction(deps: { hostname: string; clock: Clock; me
           envelopeId: dsn?.envelopeId ?? null,
           recipients: list.map((f) => {
             const attempt = f.data.attempt;
-            const reply = attempt && attempt.code !== null ? { code: attempt.code, enhanced: attempt.enhanced, text: attempt.reply } : null;
             return {
               finalRecipient: f.recipient!,
               originalRecipient: dsn?.recipients[addressKey(f.recipient!)]?.orcpt ?? null,
               action: "failed" as const,
-              // An expiry without any reply is RFC 3463's 4.4.7, "delivery time expired".
-              status: f.type === "delivery.expired" && !reply ? "4.4.7" : dsnStatus(reply, "failed"),
+              ...statusOf(f.type === "delivery.expired", attempt),
               remoteMta: attempt?.remoteHost ?? null,
-              diagnostic: reply ? reply.text : null,
               lastAttempt: new Date(now),
               willRetryUntil: null,
             };
@@ -78,4 +77,20 @@ export function failureNoticeReaction(deps: { hostname: string; clock: Clock; me
       }
     },
   };
+}
+
+const STATUS_PATTERN = /^[245]\.\d{1,3}\.\d{1,3}$/;
+
+/**
+ * Status and Diagnostic-Code of a failed recipient. A server's reply is reported as "smtp; <reply>"
+ * with its enhanced status. Without one (a DNS failure, a connection that never opened), the status
+ * the outcome was given (5.1.2 for a domain that does not exist) and our reason as "X-Posthorn;";
+ * an expiry with neither is RFC 3463's 4.4.7, "delivery time expired".
+ */
+function statusOf(expired: boolean, attempt: AttemptData | null): Pick<DsnRecipient, "status" | "diagnostic" | "diagnosticType"> {
+  const reply = attempt && attempt.code !== null ? { code: attempt.code, enhanced: attempt.enhanced, text: attempt.reply } : null;
+  if (reply) return { status: dsnStatus(reply, "failed"), diagnostic: reply.text, diagnosticType: "smtp" };
+  const own = attempt?.enhanced && STATUS_PATTERN.test(attempt.enhanced) ? attempt.enhanced : null;
+  const status = own ?? (expired ? "4.4.7" : dsnStatus(null, "failed"));
+  return { status, diagnostic: attempt?.reply ? attempt.reply : null, diagnosticType: "X-Posthorn" };
 }

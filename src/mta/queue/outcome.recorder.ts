@@ -144,7 +144,8 @@ function attemptData(item: RecordItem): AttemptData {
   return {
     reply: describeReply(item.outcome),
     code: reply?.code ?? null,
-    enhanced: reply?.enhanced ?? null,
+    // Without a reply, the status we gave the outcome ourselves (a DNS failure's 5.1.2), if any.
+    enhanced: reply?.enhanced ?? (item.outcome.kind === "delivered" ? null : (item.outcome.status ?? null)),
     remoteHost: item.attempt.remoteHost,
     remoteIp: item.attempt.remoteIp,
     tls: item.attempt.tls,
