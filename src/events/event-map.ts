@@ -27,9 +27,10 @@ export interface EventMap {
   "message.accepted": { stream: string; recipients: number; tag: string | null; sandboxed: boolean };
   /** Not attempted: the recipient is inactive on the stream (final from acceptance). */
   "delivery.suppressed": { stream: string };
-  "delivery.delivered": { stream: string; attempt: AttemptData };
-  /** A transient failure; the next attempt is due at nextAttemptAt (ms since the epoch). */
-  "delivery.deferred": { stream: string; attempt: AttemptData; nextAttemptAt: number };
+  /** nextHopReportsSuccess: the hop took NOTIFY=SUCCESS (RFC 3461) and reports delivery to the sender itself. */
+  "delivery.delivered": { stream: string; attempt: AttemptData; nextHopReportsSuccess?: boolean };
+  /** A transient failure; the next attempt is due at nextAttemptAt (ms since the epoch); attempts counts this one. */
+  "delivery.deferred": { stream: string; attempt: AttemptData; nextAttemptAt: number; attempts?: number };
   /** Permanently failed: refused during our session, reported later by mail, or purged by an operator. */
   "delivery.bounced": { stream: string; origin: BounceOrigin; bounceType: BounceType; summary: string; attempt: AttemptData | null };
   /** Retries ran out (POSTHORN_MAX_QUEUE_AGE); the last attempt's reply, if any. */

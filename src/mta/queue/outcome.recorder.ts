@@ -16,6 +16,8 @@ export interface RecordItem {
   delivery: ClaimedDelivery;
   outcome: RecipientOutcome;
   attempt: Pick<AttemptResult, "remoteHost" | "remoteIp" | "tls">;
+  /** Delivered to a hop that took NOTIFY=SUCCESS and will report delivery to the sender itself. */
+  nextHopReportsSuccess?: boolean;
 }
 
 interface Pending {
@@ -112,13 +114,13 @@ export function plan(item: RecordItem, retry: RetryPolicy, now: number): Planned
 
   switch (outcome.kind) {
     case "delivered":
-      return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...about, type: "delivery.delivered", data: { stream, attempt } } };
+      return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...about, type: "delivery.delivered", data: { stream, attempt, ...(item.nextHopReportsSuccess ? { nextHopReportsSuccess: true } : {}) } } };
     case "deferred": {
       const decision = nextRetry(retry, { attempts, createdAt: delivery.createdAt, now });
       if (decision.kind === "retry") {
         return {
           update: { ...update, state: "deferred", nextAttemptAt: decision.at },
-          event: { ...about, type: "delivery.deferred", data: { stream, attempt, nextAttemptAt: decision.at } },
+          event: { ...about, type: "delivery.deferred", data: { stream, attempt, nextAttemptAt: decision.at, attempts } },
         };
       }
       // Out of time: the delivery ends expired and is reported as a (soft) bounce with the last reply.

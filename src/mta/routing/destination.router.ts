@@ -87,7 +87,7 @@ export function createDestinationRouter(options: RouterOptions): (job: DeliveryJ
     switch (route.kind) {
       case "null-mx":
         // RFC 7505 §4.2: 5.1.10, "recipient address has null MX".
-        return noConnection(job, { kind: "bounced", reply: null, reason: `domain ${job.domain} does not accept mail (null MX, RFC 7505)`, bounceType: "BadEmailAddress", status: "5.1.10" });
+        return noConnection(job, { kind: "bounced", reply: null, reason: "domain does not accept mail (null MX, RFC 7505)", bounceType: "BadEmailAddress", status: "5.1.10" });
       case "nxdomain":
         return noConnection(job, {
           kind: "bounced",
