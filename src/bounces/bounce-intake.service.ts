@@ -82,7 +82,7 @@ export class BounceIntakeService {
       if (recipient.action === "delayed") {
         await this.emit(db, delivery, { type: "delivery.delayed", data: { stream: delivery.stream, summary } });
         transient += 1;
-      } else if (await this.deps.deliveries.bounceByReport(db, this.deps.outbox, delivery, { bounceType: recipient.bounceType, summary })) {
+      } else if (await this.deps.deliveries.bounceByReport(db, this.deps.outbox, delivery, { bounceType: recipient.bounceType, summary, status: recipient.status })) {
         recorded += 1;
       }
       if (verpDelivery !== null) break;

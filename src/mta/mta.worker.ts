@@ -421,6 +421,7 @@ export class MtaWorker implements DeliveryHandoff {
         delivery,
         outcome: byRecipient.get(delivery.recipient) ?? missingOutcome(),
         attempt: result,
+        notify: message.dsn?.recipients[addressKey(delivery.recipient)]?.notify ?? null,
         // The hop took NOTIFY=SUCCESS with the submitter's own return path: it reports delivery itself.
         nextHopReportsSuccess: result.dsn === true && (dsn?.recipients[delivery.recipient]?.notify?.includes("SUCCESS") ?? false),
       }));
@@ -429,7 +430,12 @@ export class MtaWorker implements DeliveryHandoff {
       // infrastructure fault, so defer rather than lose or bounce the mail.
       this.deps.logger.error({ err, domain: first.domain }, "delivery failed unexpectedly; deferring");
       const outcome: RecipientOutcome = { kind: "deferred", reply: null, reason: `internal error: ${(err as Error).message}` };
-      items = group.map((delivery) => ({ delivery, outcome, attempt: { remoteHost: null, remoteIp: null, tls: false } }));
+      items = group.map((delivery) => ({
+        delivery,
+        outcome,
+        attempt: { remoteHost: null, remoteIp: null, tls: false },
+        notify: message.dsn?.recipients[addressKey(delivery.recipient)]?.notify ?? null,
+      }));
     }
     // From here the outcome's own write ends the lease (or leaves it to run out if it fails).
     for (const d of group) this.renewing.delete(d.id);

@@ -10,7 +10,8 @@
 import { randomUUID } from "node:crypto";
 import type { SmtpReply } from "../mta.types.js";
 
-export type DsnAction = "failed" | "delayed" | "delivered";
+/** RFC 3464 §2.3.3. "relayed": handed to a next hop that will not report final delivery (RFC 3461 §6.2.1). */
+export type DsnAction = "failed" | "delayed" | "delivered" | "relayed";
 
 export interface DsnRecipient {
   /** The envelope recipient we tried: "Final-Recipient: rfc822; a@b". */
@@ -77,7 +78,7 @@ const DIAGNOSTIC_MAX_CHARS = 2048;
 /** RFC 3463 §2: class.subject.detail. */
 const STATUS_PATTERN = /^[245]\.\d{1,3}\.\d{1,3}$/;
 
-const ACTION_CLASS: Record<DsnAction, string> = { failed: "5", delayed: "4", delivered: "2" };
+const ACTION_CLASS: Record<DsnAction, string> = { failed: "5", delayed: "4", delivered: "2", relayed: "2" };
 
 /**
  * The RFC 3464 §2.3.4 Status for a reply: its enhanced status code (RFC 3463), else the class of
@@ -256,6 +257,10 @@ const SECTIONS: ReadonlyArray<{ action: DsnAction; heading: string }> = [
   { action: "failed", heading: "Your message could not be delivered to these recipients. It will not be tried again:" },
   { action: "delayed", heading: "Delivery of your message to these recipients is delayed:" },
   { action: "delivered", heading: "Your message was delivered to these recipients:" },
+  {
+    action: "relayed",
+    heading: "Your message was handed to the mail servers of these recipients, which accepted it; they do not report final delivery, so this is the last report:",
+  },
 ];
 
 /**
@@ -291,7 +296,7 @@ function explanation(input: DsnInput, originalId: string | null, headersAttached
       if (diagnostic !== "") {
         const said = diagnosticTypeOf(r).toLowerCase() === "smtp" ? `${remote !== "" ? remote : "The receiving server"} said: ${diagnostic}` : `${diagnostic}${remote !== "" ? ` (${remote})` : ""}`;
         lines.push(...wrap(said, "    "));
-      } else if (action !== "delivered") {
+      } else if (action !== "delivered" && action !== "relayed") {
         const meaning = STATUS_MEANINGS[r.status.slice(2)] ?? "undefined error";
         lines.push(...wrap(`Status ${r.status}: ${meaning}${remote !== "" ? ` (${remote})` : ""}.`, "    "));
       }

@@ -16,7 +16,11 @@ export interface RecordItem {
   delivery: ClaimedDelivery;
   outcome: RecipientOutcome;
   attempt: Pick<AttemptResult, "remoteHost" | "remoteIp" | "tls">;
-  /** Delivered to a hop that took NOTIFY=SUCCESS and will report delivery to the sender itself. */
+  /**
+   * The sender's RFC 3461 NOTIFY for this recipient, and whether the hop that took the message was
+   * given NOTIFY=SUCCESS with the sender's own return path (it then reports delivery itself).
+   */
+  notify?: readonly string[] | null;
   nextHopReportsSuccess?: boolean;
 }
 
@@ -114,13 +118,13 @@ export function plan(item: RecordItem, retry: RetryPolicy, now: number): Planned
 
   switch (outcome.kind) {
     case "delivered":
-      return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...about, type: "delivery.delivered", data: { stream, attempt, ...(item.nextHopReportsSuccess ? { nextHopReportsSuccess: true } : {}) } } };
+      return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...about, type: "delivery.delivered", data: { stream, attempt, ...(owesSuccessNotice(item) ? { notice: "relayed" as const } : {}) } } };
     case "deferred": {
       const decision = nextRetry(retry, { attempts, createdAt: delivery.createdAt, now });
       if (decision.kind === "retry") {
         return {
           update: { ...update, state: "deferred", nextAttemptAt: decision.at },
-          event: { ...about, type: "delivery.deferred", data: { stream, attempt, nextAttemptAt: decision.at, attempts } },
+          event: { ...about, type: "delivery.deferred", data: { stream, attempt, nextAttemptAt: decision.at, attempts, ...(attempts === 1 && item.notify?.includes("DELAY") ? { notice: "delayed" as const } : {}) } },
         };
       }
       // Out of time: the delivery ends expired and is reported as a (soft) bounce with the last reply.
@@ -139,6 +143,15 @@ export function plan(item: RecordItem, retry: RetryPolicy, now: number): Planned
       throw new Error(`unknown outcome ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * NOTIFY=SUCCESS is answered by us with "relayed" (RFC 3461 §6.2.1) unless the hop was given it with
+ * the sender's return path and reports delivery itself (§5.2.2): a hop without DSN, or one whose
+ * reports come back to our VERP return path, reports nothing to the sender.
+ */
+function owesSuccessNotice(item: RecordItem): boolean {
+  return item.notify?.includes("SUCCESS") === true && item.nextHopReportsSuccess !== true;
 }
 
 function attemptData(item: RecordItem): AttemptData {

@@ -37,7 +37,8 @@ export interface SmtpTestSinkOptions {
   dataDelayMs?: number;
   /** Announce SIZE with this limit (RFC 1870). */
   sizeLimit?: number;
-  /** Extensions not to announce in EHLO (smtp-server's hide8BITMIME, hideSMTPUTF8, hideDSN). */
+  /** Extensions not to announce in EHLO (smtp-server's hide8BITMIME, hideSMTPUTF8, hideDSN); DSN,
+   *  which smtp-server hides unless told, is announced when not listed here. */
   hide?: Array<"8BITMIME" | "SMTPUTF8" | "DSN">;
 }
 
@@ -70,6 +71,7 @@ export async function startSmtpTestSink(options: SmtpTestSinkOptions = {}): Prom
     hideENHANCEDSTATUSCODES: true,
     disableReverseLookup: true,
     size: options.sizeLimit,
+    hideDSN: false,
     ...Object.fromEntries((options.hide ?? []).map((name) => [`hide${name}`, true])),
     ...(options.tlsMaxVersion ? { maxVersion: options.tlsMaxVersion, minVersion: "TLSv1" as const } : {}),
     disabledCommands: options.starttls ? ["AUTH"] : ["AUTH", "STARTTLS"],
