@@ -7,10 +7,13 @@ import { simpleParser } from "mailparser";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { eventually } from "./support/eventually.js";
+import { startDnsTestServer, type DnsTestServer } from "../src/mta/testing/dns-test-server.js";
 
 let sink: SmtpSink;
 let withNotices: TestServer;
 let without: TestServer;
+let dns: DnsTestServer;
+let byMx: TestServer;
 
 before(async () => {
   sink = await startSmtpSink({
@@ -20,11 +23,16 @@ before(async () => {
   const relay = { POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}` };
   withNotices = await startTestServer({ ...relay, POSTHORN_DSN_FOR_API: "true" });
   without = await startTestServer(relay);
+  // Delivery by MX lookup: shop.test (where notices go) is the sink; nowhere.test does not exist.
+  dns = await startDnsTestServer({ "shop.test": { MX: [{ priority: 10, exchange: "mx.shop.test" }] }, "mx.shop.test": { A: ["127.0.0.1"] } });
+  byMx = await startTestServer({ POSTHORN_DNS_SERVERS: dns.address, POSTHORN_DELIVERY_PORT: String(sink.port), POSTHORN_DSN_FOR_API: "true" });
 });
 
 after(async () => {
   await withNotices.close();
   await without.close();
+  await byMx.close();
+  await dns.close();
   await sink.close();
 });
 
@@ -101,4 +109,26 @@ test("SMTP mail: NOTIFY is honoured per recipient, and ORCPT and ENVID come back
   assert.match(status, /^Original-Recipient: rfc822; ?customer\+alias@example\.test$/m);
   assert.match(status, /^Final-Recipient: rfc822; ?gone@example\.test$/m);
   assert.doesNotMatch(status, /gone@other\.test/, "NOTIFY=NEVER is not reported");
+});
+
+test("a notice comes from the postmaster, with the display name written once", async () => {
+  const pm = await clientOf(withNotices);
+  await pm.sendEmail({ From: "from-check@shop.test", To: "gone@example.test", Subject: "x", TextBody: "y" });
+  const notice = await eventually(async () => sink.messages.find((m) => m.rcptTo.includes("from-check@shop.test")));
+  const head = notice.raw.toString("utf8").split("\r\n\r\n")[0]!;
+  assert.match(head, /^From: Mail Delivery System <postmaster@posthorn\.test>$/m);
+  const parsed = await simpleParser(notice.raw);
+  assert.deepEqual(parsed.from?.value, [{ name: "Mail Delivery System", address: "postmaster@posthorn.test" }]);
+});
+
+test("a domain that does not exist is reported as 5.1.2 with the reason as an X-Posthorn diagnostic", async () => {
+  const pm = await clientOf(byMx);
+  await pm.sendEmail({ From: "dns-check@shop.test", To: "someone@nowhere.test", Subject: "x", TextBody: "y" });
+  const notice = await eventually(async () => sink.messages.find((m) => m.rcptTo.includes("dns-check@shop.test")));
+  const parsed = await simpleParser(notice.raw, { keepDeliveryStatus: true });
+  const status = parsed.attachments.find((a) => a.contentType === "message/delivery-status")!.content.toString();
+  assert.match(status, /^Final-Recipient: rfc822; ?someone@nowhere\.test$/m);
+  assert.match(status, /^Action: failed$/m);
+  assert.match(status, /^Status: 5\.1\.2$/m);
+  assert.match(status, /^Diagnostic-Code: X-Posthorn; domain nowhere\.test does not exist/m);
 });

@@ -99,7 +99,7 @@ export class BounceIntakeService {
       await this.emit(db, delivery, { type: "delivery.delayed", data: { stream: delivery.stream, summary } });
       return { kind: "transient", recorded: 1, detail: report.format };
     }
-    if (await this.deps.deliveries.bounceByReport(db, this.deps.outbox, delivery, { bounceType: recipient.bounceType, summary })) {
+    if (await this.deps.deliveries.bounceByReport(db, this.deps.outbox, delivery, { bounceType: recipient.bounceType, summary, status: recipient.status })) {
       return { kind: "bounce", recorded: 1, detail: report.format };
     }
     return { kind: "ignored", recorded: 0, detail: "already bounced" };

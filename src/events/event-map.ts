@@ -27,11 +27,16 @@ export interface EventMap {
   "message.accepted": { stream: string; recipients: number; tag: string | null; sandboxed: boolean };
   /** Not attempted: the recipient is inactive on the stream (final from acceptance). */
   "delivery.suppressed": { stream: string };
-  "delivery.delivered": { stream: string; attempt: AttemptData };
-  /** A transient failure; the next attempt is due at nextAttemptAt (ms since the epoch). */
-  "delivery.deferred": { stream: string; attempt: AttemptData; nextAttemptAt: number };
+  /** notice: the sender asked for NOTIFY=SUCCESS (RFC 3461) and is owed a "relayed" notice from us. */
+  "delivery.delivered": { stream: string; attempt: AttemptData; notice?: "relayed" };
+  /**
+   * A transient failure; the next attempt is due at nextAttemptAt (ms since the epoch); attempts
+   * counts this one. notice: the first deferral of a recipient whose sender asked for NOTIFY=DELAY.
+   */
+  "delivery.deferred": { stream: string; attempt: AttemptData; nextAttemptAt: number; attempts?: number; notice?: "delayed" };
   /** Permanently failed: refused during our session, reported later by mail, or purged by an operator. */
-  "delivery.bounced": { stream: string; origin: BounceOrigin; bounceType: BounceType; summary: string; attempt: AttemptData | null };
+  /** reportedStatus: a later report's RFC 3463 Status (origin "report"), when it gave one. */
+  "delivery.bounced": { stream: string; origin: BounceOrigin; bounceType: BounceType; summary: string; attempt: AttemptData | null; reportedStatus?: string };
   /** Retries ran out (POSTHORN_MAX_QUEUE_AGE); the last attempt's reply, if any. */
   "delivery.expired": { stream: string; attempts: number; summary: string; attempt: AttemptData };
   /** A delivery status report says the message is delayed; the delivery's state does not change. */

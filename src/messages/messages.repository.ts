@@ -8,6 +8,7 @@ import { addressKey } from "../shared/email-address.js";
 import type { MessageRow, MessageState, NewDeliveryRow, NewMessageRow } from "../store/schema.js";
 import type { Address, LinkTracking } from "./message.types.js";
 import type { MessageRecord } from "./message.record.js";
+import { decodeDsnRequest, type DsnRequest } from "./dsn-request.js";
 
 /** Rows per multi-row INSERT: below SQLite's bound-parameter cap for our widest table. */
 const INSERT_CHUNK = 400;
@@ -59,6 +60,8 @@ export interface MessageForDelivery {
    */
   author: string;
   mime: Buffer;
+  /** RFC 3461 parameters of an SMTP submission (dsn-request.ts), passed on to a next hop that offers DSN. */
+  dsn: DsnRequest | null;
 }
 
 /** What a bounce record copies from its message (Postmark's bounce shows it). */
@@ -125,8 +128,8 @@ export class MessagesRepository {
   async forDelivery(db: Db, ids: string[]): Promise<MessageForDelivery[]> {
     const out: MessageForDelivery[] = [];
     for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-      const rows = await db.selectFrom("messages").select(["id", "envelope_from", "from_json", "mime"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
-      for (const r of rows) out.push({ id: r.id, envelopeFrom: r.envelope_from, author: authorOf(r.from_json), mime: Buffer.from(r.mime) });
+      const rows = await db.selectFrom("messages").select(["id", "envelope_from", "from_json", "mime", "dsn_json"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
+      for (const r of rows) out.push({ id: r.id, envelopeFrom: r.envelope_from, author: authorOf(r.from_json), mime: Buffer.from(r.mime), dsn: decodeDsnRequest(r.dsn_json) });
     }
     return out;
   }

@@ -12,9 +12,12 @@ import { verpAddress } from "../bounces/verp.js";
 import { domainOf } from "../shared/email-address.js";
 import type { MessagesService } from "../messages/messages.service.js";
 import type { DeliveryHandoff, HandedDelivery } from "../messages/accept/delivery-handoff.js";
-import type { DeliveryJob, RecipientOutcome, Transport } from "./mta.types.js";
+import type { DeliveryJob, JobDsn, RecipientOutcome, Transport } from "./mta.types.js";
 import type { ClaimedDelivery, DeliveriesRepository } from "./queue/deliveries.repository.js";
 import type { OutcomeRecorder, RecordItem } from "./queue/outcome.recorder.js";
+import { contentNeeds, toSevenBit, type ContentNeeds } from "./smtp-client/seven-bit.js";
+import type { DsnRequest } from "../messages/dsn-request.js";
+import { addressKey } from "../shared/email-address.js";
 
 /** How the envelope sender (MAIL FROM) of each delivery is chosen. */
 export type EnvelopePolicy =
@@ -63,7 +66,14 @@ export interface MtaWorkerDeps {
 const HANDOFF_SHARE = 0.75;
 
 /** author: the From header's address, whose domain signs and whose return path VERP uses ("" for none). */
-type MessageToSend = { envelopeFrom: string; author: string; mime: Buffer };
+type MessageToSend = { envelopeFrom: string; author: string; mime: Buffer; dsn?: DsnRequest | null };
+
+/** A message ready for its attempts: signed, and for 8-bit content also in 7 bits, signed too. */
+interface Prepared {
+  raw: Promise<Buffer>;
+  needs: ContentNeeds | null;
+  sevenBit: Promise<Buffer | { impossible: string }> | null;
+}
 
 export class MtaWorker implements DeliveryHandoff {
   readonly owner = `mta-${process.pid}-${randomHex(6)}`;
@@ -317,7 +327,7 @@ export class MtaWorker implements DeliveryHandoff {
       else groups.set(key, [row]);
     }
     // Signed once per message, however many deliveries (VERP transactions) carry it.
-    const signed = new Map<string, Promise<Buffer>>();
+    const signed = new Map<string, Prepared>();
     for (const group of groups.values()) {
       const first = group[0]!;
       const messageId = first.messageId;
@@ -329,18 +339,58 @@ export class MtaWorker implements DeliveryHandoff {
         this.forget(group);
         continue;
       }
-      let raw = signed.get(messageId);
-      if (!raw) {
-        // A notice with a null sender (a DSN) has no From domain of ours to sign for. Otherwise
-        // the From header's domain signs (DMARC aligns DKIM with it, not with MAIL FROM); a
-        // message without a From mailbox falls back to the envelope sender's domain.
-        const signer = message.author || message.envelopeFrom;
-        raw = this.deps.signer && message.envelopeFrom ? this.deps.signer.sign(message.mime, domainOf(signer)) : Promise.resolve(message.mime);
-        raw.catch(() => undefined); // each attempt awaits it and handles the failure
-        signed.set(messageId, raw);
+      let prepared = signed.get(messageId);
+      if (!prepared) {
+        prepared = this.prepare(message);
+        signed.set(messageId, prepared);
       }
-      void this.attempt(group, message.envelopeFrom, message.author, raw);
+      void this.attempt(group, message, prepared);
     }
+  }
+
+  /**
+   * Signs the message, and when it has 8-bit content (one native scan decides; an all-ASCII message
+   * goes no further) converts it to 7 bits and signs that too, before any hop is known: the
+   * transport picks one after the next hop's EHLO (hop-content.ts), and either way the signature
+   * covers the bytes sent. Converting only at the hop would leave a signature over other bytes.
+   */
+  private prepare(message: MessageToSend): Prepared {
+    // A notice with a null sender (a DSN) has no From domain of ours to sign for. Otherwise the
+    // From header's domain signs (DMARC aligns DKIM with it, not with MAIL FROM); a message
+    // without a From mailbox falls back to the envelope sender's domain.
+    const signer = domainOf(message.author || message.envelopeFrom);
+    const sign = (mime: Buffer) => (this.deps.signer && message.envelopeFrom ? this.deps.signer.sign(mime, signer) : Promise.resolve(mime));
+    const raw = sign(message.mime);
+    raw.catch(() => undefined); // each attempt awaits it and handles the failure
+    const needs = contentNeeds(message.mime);
+    let sevenBit: Prepared["sevenBit"] = null;
+    if (needs) {
+      const converted = toSevenBit(message.mime);
+      sevenBit = "mime" in converted ? sign(converted.mime) : Promise.resolve(converted);
+      sevenBit.catch(() => undefined);
+    }
+    return { raw, needs, sevenBit };
+  }
+
+  /**
+   * The RFC 3461 parameters for the next hop. With VERP the return path is ours, so the hop's own
+   * reports come back to us rather than to the submitter: SUCCESS is then not passed on (our
+   * intake only turns failures into notices), and we report success ourselves as "relayed".
+   */
+  private jobDsn(group: ClaimedDelivery[], request: DsnRequest | null | undefined): JobDsn | undefined {
+    if (!request) return undefined;
+    const recipients: JobDsn["recipients"] = {};
+    for (const { recipient } of group) {
+      const entry = request.recipients[addressKey(recipient)];
+      if (!entry) continue;
+      let notify = entry.notify.length > 0 ? entry.notify : null;
+      if (notify && this.options.envelope.verp) {
+        notify = notify.filter((n) => n !== "SUCCESS");
+        if (notify.length === 0) notify = ["NEVER"];
+      }
+      recipients[recipient] = { notify, orcpt: entry.orcpt };
+    }
+    return { ret: request.ret, envid: request.envelopeId, recipients };
   }
 
   /** Stops holding deliveries that will not be attempted: their leases are no longer renewed. */
@@ -351,20 +401,24 @@ export class MtaWorker implements DeliveryHandoff {
     }
   }
 
-  private async attempt(group: ClaimedDelivery[], fromAddress: string, author: string, raw: Promise<Buffer>): Promise<void> {
+  private async attempt(group: ClaimedDelivery[], message: MessageToSend, prepared: Prepared): Promise<void> {
     let items: RecordItem[];
     const first = group[0]!;
     const envelope = this.options.envelope;
+    const fromAddress = message.envelopeFrom;
     try {
+      const dsn = this.jobDsn(group, message.dsn);
       const job: DeliveryJob = {
         domain: first.domain,
         // A null reverse-path stays null (RFC 5321 §4.5.5): notices must never be bounced back.
         // The return path is the From domain's (aligned for DMARC's SPF check), as the signature is.
-        envelopeFrom: envelope.verp && fromAddress ? verpAddress(first.id, await envelope.returnPathDomain(author || fromAddress), envelope.secret) : fromAddress,
+        envelopeFrom: envelope.verp && fromAddress ? verpAddress(first.id, await envelope.returnPathDomain(message.author || fromAddress), envelope.secret) : fromAddress,
         recipients: group.map((r) => r.recipient),
         // A signing failure (database down, undecryptable key) rejects here and defers below:
         // better late than unsigned, which receivers enforcing DMARC would refuse.
-        raw: await raw,
+        raw: await prepared.raw,
+        ...(prepared.needs ? { needs: prepared.needs, sevenBit: (await prepared.sevenBit) ?? undefined } : {}),
+        ...(dsn ? { dsn } : {}),
       };
       const result = await this.deps.transport.deliver(job);
       const byRecipient = new Map(result.outcomes.map((o) => [o.recipient, o.outcome]));
@@ -372,13 +426,21 @@ export class MtaWorker implements DeliveryHandoff {
         delivery,
         outcome: byRecipient.get(delivery.recipient) ?? missingOutcome(),
         attempt: result,
+        notify: message.dsn?.recipients[addressKey(delivery.recipient)]?.notify ?? null,
+        // The hop took NOTIFY=SUCCESS with the submitter's own return path: it reports delivery itself.
+        nextHopReportsSuccess: result.dsn === true && (dsn?.recipients[delivery.recipient]?.notify?.includes("SUCCESS") ?? false),
       }));
     } catch (err) {
       // The transport reports expected failures as outcomes; an exception is a bug or an
       // infrastructure fault, so defer rather than lose or bounce the mail.
       this.deps.logger.error({ err, domain: first.domain }, "delivery failed unexpectedly; deferring");
       const outcome: RecipientOutcome = { kind: "deferred", reply: null, reason: `internal error: ${(err as Error).message}` };
-      items = group.map((delivery) => ({ delivery, outcome, attempt: { remoteHost: null, remoteIp: null, tls: false } }));
+      items = group.map((delivery) => ({
+        delivery,
+        outcome,
+        attempt: { remoteHost: null, remoteIp: null, tls: false },
+        notify: message.dsn?.recipients[addressKey(delivery.recipient)]?.notify ?? null,
+      }));
     }
     // From here the outcome's own write ends the lease (or leaves it to run out if it fails).
     for (const d of group) this.renewing.delete(d.id);

@@ -162,7 +162,7 @@ export class AcceptService {
       // leased and comes back like a crashed worker's, rather than failing a committed acceptance.
       const taken = handed.flatMap((d) => handedDelivery(d, ids) ?? []);
       if (taken.length < grant.granted) handoff!.release(grant.granted - taken.length);
-      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.mime! }])));
+      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.mime!, dsn: c.submission.dsn }])));
     }
     if (queued.length > handed.length) this.deps.onQueued?.();
   }

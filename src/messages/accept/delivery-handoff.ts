@@ -9,6 +9,8 @@
 // The worker grants only part of its room this way (see MtaWorker.reserve), so that retries and
 // other workspaces' queued mail, which only claims bring, always find room too.
 
+import type { DsnRequest } from "../dsn-request.js";
+
 /** A delivery as acceptance hands it over: committed, leased to the worker, never attempted. */
 export interface HandedDelivery {
   id: number;
@@ -27,6 +29,6 @@ export interface DeliveryHandoff {
   reserve(count: number): { owner: string; leaseUntil: number; granted: number } | null;
   /** Gives back room that was reserved and not handed over (the commit failed). */
   release(count: number): void;
-  /** The reserved deliveries, committed, with their messages' envelope sender and MIME. */
-  take(deliveries: HandedDelivery[], messages: Map<string, { envelopeFrom: string; author: string; mime: Buffer }>): void;
+  /** The reserved deliveries, committed, with their messages' envelope sender, From address, MIME and RFC 3461 parameters. */
+  take(deliveries: HandedDelivery[], messages: Map<string, { envelopeFrom: string; author: string; mime: Buffer; dsn: DsnRequest | null }>): void;
 }

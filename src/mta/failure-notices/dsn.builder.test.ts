@@ -320,6 +320,34 @@ describe("buildDsn", () => {
   });
 });
 
+describe("buildDsn: sender and diagnostic types", () => {
+  it("writes the postmaster's display name once, even when given a display form", async () => {
+    for (const postmaster of ["postmaster@mail.posthorn.test", "Mail Delivery System <postmaster@mail.posthorn.test>"]) {
+      const raw = buildDsn(input({ postmaster }));
+      assert.ok(headerLines(raw).includes("From: Mail Delivery System <postmaster@mail.posthorn.test>"), postmaster);
+    }
+  });
+
+  it("writes a reason of our own, or a report's, under its own diagnostic type rather than smtp", async () => {
+    const mail = await parse(
+      buildDsn(
+        input({
+          recipients: [
+            recipient({ status: "5.1.2", remoteMta: null, diagnostic: "domain nowhere.test does not exist", diagnosticType: "X-Posthorn" }),
+            recipient({ finalRecipient: "c@example.org", diagnostic: "host not found", diagnosticType: "X-Postfix" }),
+            recipient({ finalRecipient: "d@example.org", diagnosticType: "bad type; x" }),
+          ],
+        }),
+      ),
+    );
+    const status = part(mail, "message/delivery-status");
+    assert.match(status, /^Diagnostic-Code: X-Posthorn; domain nowhere\.test does not exist\r$/m);
+    assert.match(status, /^Diagnostic-Code: X-Postfix; host not found\r$/m);
+    assert.match(status, /^Diagnostic-Code: X-Posthorn; 550 5\.1\.1 No such user\r$/m, "a type that is not an atom is not written");
+    assert.doesNotMatch(mail.text ?? "", /said: domain/);
+  });
+});
+
 describe("dsnStatus", () => {
   const cases: Array<{ reply: string | null; action: DsnRecipient["action"]; status: string }> = [
     { reply: "550 5.1.1 The email account that you tried to reach does not exist", action: "failed", status: "5.1.1" },

@@ -10,7 +10,8 @@
 import { randomUUID } from "node:crypto";
 import type { SmtpReply } from "../mta.types.js";
 
-export type DsnAction = "failed" | "delayed" | "delivered";
+/** RFC 3464 §2.3.3. "relayed": handed to a next hop that will not report final delivery (RFC 3461 §6.2.1). */
+export type DsnAction = "failed" | "delayed" | "delivered" | "relayed";
 
 export interface DsnRecipient {
   /** The envelope recipient we tried: "Final-Recipient: rfc822; a@b". */
@@ -25,8 +26,14 @@ export interface DsnRecipient {
   status: string;
   /** Host name of the server that gave the diagnostic: "Remote-MTA: dns; mx.example.com". */
   remoteMta: string | null;
-  /** The remote SMTP reply as received (multi-line replies joined by "\n"). */
+  /** The remote SMTP reply as received (multi-line replies joined by "\n"), or our own words
+   *  when no server replied (a DNS failure), with diagnosticType saying which. */
   diagnostic: string | null;
+  /**
+   * RFC 3464 §2.3.6 diagnostic-type: "smtp" (the default) for an SMTP reply; for anything else an
+   * X- type, "X-Posthorn" for our own reason, or the type a later report gave ("X-Postfix").
+   */
+  diagnosticType?: string;
   lastAttempt: Date | null;
   /** Until when a delayed delivery is retried; only written for "delayed". */
   willRetryUntil: Date | null;
@@ -35,7 +42,7 @@ export interface DsnRecipient {
 export interface DsnInput {
   /** Our host name: "Reporting-MTA: dns; mail.example.com". */
   reportingMta: string;
-  /** The postmaster address: "From: Mail Delivery System <postmaster@…>". */
+  /** The postmaster's bare address, "postmaster@…"; written as "From: Mail Delivery System <postmaster@…>". */
   postmaster: string;
   /** The original envelope sender; never empty (no DSN goes to a null reverse-path). */
   to: string;
@@ -71,7 +78,7 @@ const DIAGNOSTIC_MAX_CHARS = 2048;
 /** RFC 3463 §2: class.subject.detail. */
 const STATUS_PATTERN = /^[245]\.\d{1,3}\.\d{1,3}$/;
 
-const ACTION_CLASS: Record<DsnAction, string> = { failed: "5", delayed: "4", delivered: "2" };
+const ACTION_CLASS: Record<DsnAction, string> = { failed: "5", delayed: "4", delivered: "2", relayed: "2" };
 
 /**
  * The RFC 3464 §2.3.4 Status for a reply: its enhanced status code (RFC 3463), else the class of
@@ -107,7 +114,8 @@ export function buildDsn(input: DsnInput): Buffer {
   const boundary = boundaryFor([text, status, headerBlock.toString("latin1")]);
 
   const head = [
-    field("From", `Mail Delivery System <${addressText(input.postmaster)}>`),
+    // A display form given by mistake ("Name <a@b>") gives its address, not "Name a@b" in brackets.
+    field("From", `Mail Delivery System <${addressText(/<([^<>]*)>/.exec(input.postmaster)?.[1] ?? input.postmaster)}>`),
     field("To", `<${to}>`),
     field("Subject", subjectFor(input.recipients)),
     field("Date", rfc5322Date(input.date)),
@@ -191,7 +199,7 @@ function deliveryStatus(input: DsnInput): string {
     const remote = r.remoteMta === null ? "" : asciiText(r.remoteMta);
     if (remote !== "") lines.push(field("Remote-MTA", `dns; ${remote}`));
     const diagnostic = r.diagnostic === null ? "" : diagnosticText(r.diagnostic);
-    if (diagnostic !== "") lines.push(field("Diagnostic-Code", `smtp; ${diagnostic}`));
+    if (diagnostic !== "") lines.push(field("Diagnostic-Code", `${diagnosticTypeOf(r)}; ${diagnostic}`));
     if (r.lastAttempt) lines.push(field("Last-Attempt-Date", rfc5322Date(r.lastAttempt)));
     if (r.action === "delayed" && r.willRetryUntil) lines.push(field("Will-Retry-Until", rfc5322Date(r.willRetryUntil)));
     return lines;
@@ -231,6 +239,12 @@ function utf8AddrXtext(address: string): string {
   return out;
 }
 
+/** An RFC 3464 atom ("smtp", "X-Postfix"); anything else is reported as our own "X-Posthorn". */
+function diagnosticTypeOf(r: DsnRecipient): string {
+  const type = r.diagnosticType ?? "smtp";
+  return /^[A-Za-z][A-Za-z0-9.-]{0,40}$/.test(type) ? type : "X-Posthorn";
+}
+
 /** A remote reply on one line: its lines joined by a space, printable ASCII only, capped. */
 function diagnosticText(raw: string): string {
   const text = asciiText(raw);
@@ -243,6 +257,10 @@ const SECTIONS: ReadonlyArray<{ action: DsnAction; heading: string }> = [
   { action: "failed", heading: "Your message could not be delivered to these recipients. It will not be tried again:" },
   { action: "delayed", heading: "Delivery of your message to these recipients is delayed:" },
   { action: "delivered", heading: "Your message was delivered to these recipients:" },
+  {
+    action: "relayed",
+    heading: "Your message was handed to the mail servers of these recipients, which accepted it; they do not report final delivery, so this is the last report:",
+  },
 ];
 
 /**
@@ -276,8 +294,9 @@ function explanation(input: DsnInput, originalId: string | null, headersAttached
       const remote = r.remoteMta === null ? "" : asciiText(r.remoteMta);
       const diagnostic = r.diagnostic === null ? "" : diagnosticText(r.diagnostic);
       if (diagnostic !== "") {
-        lines.push(...wrap(`${remote !== "" ? remote : "The receiving server"} said: ${diagnostic}`, "    "));
-      } else if (action !== "delivered") {
+        const said = diagnosticTypeOf(r).toLowerCase() === "smtp" ? `${remote !== "" ? remote : "The receiving server"} said: ${diagnostic}` : `${diagnostic}${remote !== "" ? ` (${remote})` : ""}`;
+        lines.push(...wrap(said, "    "));
+      } else if (action !== "delivered" && action !== "relayed") {
         const meaning = STATUS_MEANINGS[r.status.slice(2)] ?? "undefined error";
         lines.push(...wrap(`Status ${r.status}: ${meaning}${remote !== "" ? ` (${remote})` : ""}.`, "    "));
       }

@@ -37,7 +37,7 @@ export class DeliveriesService {
    * otherwise (bounced, expired, suppressed), so that a repeated report counts once. Returns
    * whether it changed.
    */
-  async bounceByReport(trx: Db, outbox: EventEmitter, delivery: DeliveryRecord, report: { bounceType: BounceType; summary: string }): Promise<boolean> {
+  async bounceByReport(trx: Db, outbox: EventEmitter, delivery: DeliveryRecord, report: { bounceType: BounceType; summary: string; status?: string | null }): Promise<boolean> {
     if (!(await this.deps.repository.markBouncedLater(trx, delivery.id, report.summary, this.deps.clock.now()))) return false;
     await outbox.emit(trx, [
       {
@@ -45,7 +45,15 @@ export class DeliveriesService {
         workspaceId: delivery.workspaceId,
         messageId: delivery.messageId,
         recipient: delivery.recipient,
-        data: { stream: delivery.stream, origin: "report", bounceType: report.bounceType, summary: report.summary, attempt: null },
+        data: {
+          stream: delivery.stream,
+          origin: "report",
+          bounceType: report.bounceType,
+          summary: report.summary,
+          attempt: null,
+          // The report's Status, for the sender's failure notice (failure-notices.ts).
+          ...(report.status ? { reportedStatus: report.status } : {}),
+        },
       },
     ]);
     return true;

@@ -16,6 +16,12 @@ export interface RecordItem {
   delivery: ClaimedDelivery;
   outcome: RecipientOutcome;
   attempt: Pick<AttemptResult, "remoteHost" | "remoteIp" | "tls">;
+  /**
+   * The sender's RFC 3461 NOTIFY for this recipient, and whether the hop that took the message was
+   * given NOTIFY=SUCCESS with the sender's own return path (it then reports delivery itself).
+   */
+  notify?: readonly string[] | null;
+  nextHopReportsSuccess?: boolean;
 }
 
 interface Pending {
@@ -112,13 +118,13 @@ export function plan(item: RecordItem, retry: RetryPolicy, now: number): Planned
 
   switch (outcome.kind) {
     case "delivered":
-      return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...about, type: "delivery.delivered", data: { stream, attempt } } };
+      return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...about, type: "delivery.delivered", data: { stream, attempt, ...(owesSuccessNotice(item) ? { notice: "relayed" as const } : {}) } } };
     case "deferred": {
       const decision = nextRetry(retry, { attempts, createdAt: delivery.createdAt, now });
       if (decision.kind === "retry") {
         return {
           update: { ...update, state: "deferred", nextAttemptAt: decision.at },
-          event: { ...about, type: "delivery.deferred", data: { stream, attempt, nextAttemptAt: decision.at } },
+          event: { ...about, type: "delivery.deferred", data: { stream, attempt, nextAttemptAt: decision.at, attempts, ...(attempts === 1 && item.notify?.includes("DELAY") ? { notice: "delayed" as const } : {}) } },
         };
       }
       // Out of time: the delivery ends expired and is reported as a (soft) bounce with the last reply.
@@ -139,12 +145,22 @@ export function plan(item: RecordItem, retry: RetryPolicy, now: number): Planned
   }
 }
 
+/**
+ * NOTIFY=SUCCESS is answered by us with "relayed" (RFC 3461 §6.2.1) unless the hop was given it with
+ * the sender's return path and reports delivery itself (§5.2.2): a hop without DSN, or one whose
+ * reports come back to our VERP return path, reports nothing to the sender.
+ */
+function owesSuccessNotice(item: RecordItem): boolean {
+  return item.notify?.includes("SUCCESS") === true && item.nextHopReportsSuccess !== true;
+}
+
 function attemptData(item: RecordItem): AttemptData {
   const reply = item.outcome.reply;
   return {
     reply: describeReply(item.outcome),
     code: reply?.code ?? null,
-    enhanced: reply?.enhanced ?? null,
+    // Without a reply, the status we gave the outcome ourselves (a DNS failure's 5.1.2), if any.
+    enhanced: reply?.enhanced ?? (item.outcome.kind === "delivered" ? null : (item.outcome.status ?? null)),
     remoteHost: item.attempt.remoteHost,
     remoteIp: item.attempt.remoteIp,
     tls: item.attempt.tls,

@@ -86,16 +86,20 @@ export function createDestinationRouter(options: RouterOptions): (job: DeliveryJ
     const [route, policy] = await Promise.all([options.resolver.resolve(job.domain), options.mtaSts ? options.mtaSts.policyFor(job.domain) : null]);
     switch (route.kind) {
       case "null-mx":
-        return noConnection(job, { kind: "bounced", reply: null, reason: "domain does not accept mail (null MX, RFC 7505)", bounceType: "BadEmailAddress" });
+        // RFC 7505 §4.2: 5.1.10, "recipient address has null MX".
+        return noConnection(job, { kind: "bounced", reply: null, reason: "domain does not accept mail (null MX, RFC 7505)", bounceType: "BadEmailAddress", status: "5.1.10" });
       case "nxdomain":
         return noConnection(job, {
           kind: "bounced",
           reply: null,
           reason: `domain ${job.domain} does not exist or has no MX or address record (RFC 5321 §5.1)`,
           bounceType: "DnsError",
+          // RFC 3463 X.1.2, "bad destination system address": what Postfix reports for it too.
+          status: "5.1.2",
         });
       case "temp-fail":
-        return noConnection(job, { kind: "deferred", reply: null, reason: route.reason });
+        // RFC 3463 X.4.3, "directory server failure" (DNS).
+        return noConnection(job, { kind: "deferred", reply: null, reason: route.reason, status: "4.4.3" });
       case "hosts":
         break;
     }

@@ -13,7 +13,7 @@ import type tls from "node:tls";
 import { Readable } from "node:stream";
 import SMTPConnection from "nodemailer/lib/smtp-connection/index.js";
 import type { NodemailerError } from "nodemailer/lib/errors.js";
-import type { SmtpReply } from "../mta.types.js";
+import type { JobDsn, SmtpReply } from "../mta.types.js";
 import {
   hasEightBitBytes,
   isMessageRefusal,
@@ -59,6 +59,25 @@ export interface RecipientReply {
   reply: SmtpReply;
 }
 
+/** Service extensions of the server (its EHLO reply) that decide how a message may be sent. */
+export interface SmtpExtensions {
+  /** RFC 6152: 8-bit body parts, with BODY=8BITMIME. */
+  eightBitMime: boolean;
+  /** RFC 6531: UTF-8 addresses and header fields, with SMTPUTF8. */
+  smtpUtf8: boolean;
+  /** RFC 3461: NOTIFY and ORCPT on RCPT, RET and ENVID on MAIL. */
+  dsn: boolean;
+}
+
+/** How one transaction is sent; each item is used only when the server offers its extension. */
+export interface SendOptions {
+  /** BODY=8BITMIME. Default: whether the message has 8-bit bytes (one scan of it). */
+  eightBit?: boolean;
+  /** SMTPUTF8 on MAIL also for UTF-8 header fields (nodemailer adds it only for UTF-8 addresses). */
+  smtpUtf8?: boolean;
+  dsn?: JobDsn;
+}
+
 export interface SmtpSession {
   readonly host: string;
   readonly remoteIp: string;
@@ -68,13 +87,14 @@ export interface SmtpSession {
   readonly tlsVerified: boolean;
   /** The server announced PIPELINING, so each envelope goes out in one write (RFC 2920). */
   readonly pipelining: boolean;
+  readonly extensions: SmtpExtensions;
   readonly open: boolean;
   /** A transaction was left unfinished (MAIL or every RCPT refused): RSET before the next one. */
   readonly needsReset: boolean;
   /** Transactions attempted on this connection. */
   readonly messagesSent: number;
   /** One reply per recipient, in the given order. Throws SmtpSessionError when the connection fails. */
-  send(envelopeFrom: string, recipients: readonly string[], raw: Buffer): Promise<RecipientReply[]>;
+  send(envelopeFrom: string, recipients: readonly string[], raw: Uint8Array, options?: SendOptions): Promise<RecipientReply[]>;
   /** RSET (RFC 5321 §4.1.1.5). Throws SmtpSessionError, and closes, when the server does not agree. */
   reset(): Promise<void>;
   /** QUIT, then close; never throws. */
@@ -90,6 +110,9 @@ interface ConnectionInternals {
   upgrading?: boolean;
   _supportedExtensions?: string[];
   _socket?: net.Socket | tls.TLSSocket | false;
+  _recipientQueue?: string[];
+  _sendCommand(str: string, logStr?: string): void;
+  _getDsnRcptToArgs(): string;
 }
 
 /** Time QUIT may take before the socket is simply destroyed. */
@@ -233,7 +256,12 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions,
   // TLSSocket.authorized covers the chain and, given a servername, the name check of
   // tls.checkServerIdentity, even when rejectUnauthorized is off.
   const tlsVerified = tls && !!socket && "authorized" in socket && socket.authorized === true;
-  const pipelining = internals(connection)._supportedExtensions?.includes("PIPELINING") ?? false;
+  const offered = internals(connection)._supportedExtensions ?? [];
+  const pipelining = offered.includes("PIPELINING");
+  const extensions: SmtpExtensions = { eightBitMime: offered.includes("8BITMIME"), smtpUtf8: offered.includes("SMTPUTF8"), dsn: offered.includes("DSN") };
+  // The transaction being sent: read by the two hooks into nodemailer below.
+  let sending: SendOptions = {};
+  hookParameters(connection, extensions, () => sending);
   const closeListeners: Array<() => void> = [];
   let open = true;
   let needsReset = false;
@@ -260,7 +288,7 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions,
     return new SmtpSessionError(message, phase, "ETIMEDOUT", failure.reply, bodySent);
   }
 
-  async function send(envelopeFrom: string, recipients: readonly string[], raw: Buffer): Promise<RecipientReply[]> {
+  async function send(envelopeFrom: string, recipients: readonly string[], raw: Uint8Array, options: SendOptions = {}): Promise<RecipientReply[]> {
     if (!open) throw closedError("transaction");
     // nodemailer refuses the whole envelope over one address that cannot go in angle brackets;
     // answer those here, in SMTP's terms, so they bounce instead of failing the connection.
@@ -270,7 +298,7 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions,
     }
     const sendable = recipients.filter((recipient) => isSendableAddress(recipient, false));
     if (sendable.length < recipients.length) {
-      const sent = sendable.length > 0 ? await send(envelopeFrom, sendable, raw) : [];
+      const sent = sendable.length > 0 ? await send(envelopeFrom, sendable, raw, options) : [];
       return recipients.map((recipient) => {
         const reply = sent.find((r) => r.recipient === recipient)?.reply;
         return { recipient, reply: reply ?? parseSmtpReply(`553 5.1.3 Invalid recipient address ${JSON.stringify(recipient)} (not sent)`) };
@@ -290,7 +318,9 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions,
         this.push(null);
       },
     });
-    const envelope = { from: envelopeFrom, to: [...recipients], size: raw.length, use8BitMime: hasEightBitBytes(raw) };
+    const dsn = options.dsn && (options.dsn.ret || options.dsn.envid) ? { ret: options.dsn.ret ?? undefined, envid: options.dsn.envid ?? undefined } : undefined;
+    const envelope = { from: envelopeFrom, to: [...recipients], size: raw.length, use8BitMime: options.eightBit ?? hasEightBitBytes(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)), dsn };
+    sending = options;
     return new Promise<RecipientReply[]>((resolve, reject) => {
       connection.send(envelope, body, (err, info) => {
         if (!err && info) {
@@ -365,6 +395,7 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions,
     tls,
     tlsVerified,
     pipelining,
+    extensions,
     get open() {
       return open;
     },
@@ -383,4 +414,42 @@ function wrapConnection(connection: SMTPConnection, options: SmtpSessionOptions,
       else listener();
     },
   };
+}
+
+/**
+ * Two parameters nodemailer does not give per transaction, added where it writes its commands:
+ * SMTPUTF8 on MAIL for a message whose header fields are UTF-8 (RFC 6531 §3.4; nodemailer looks
+ * at the addresses only), and NOTIFY/ORCPT per recipient (RFC 3461 §4.1, §4.2; nodemailer has one
+ * value for the whole envelope). Both are used only when the server offers the extension. This
+ * leans on two internal methods, as this file already reads `_supportedExtensions`; the session
+ * tests fail if a nodemailer upgrade moves them. The other way, writing the SMTP client ourselves,
+ * is far more code for two parameters.
+ */
+function hookParameters(connection: SMTPConnection, extensions: SmtpExtensions, current: () => SendOptions): void {
+  const inner = internals(connection);
+  const sendCommand = inner._sendCommand.bind(connection);
+  inner._sendCommand = (str: string, logStr?: string) => {
+    if (current().smtpUtf8 && extensions.smtpUtf8 && str.startsWith("MAIL FROM:") && !/ SMTPUTF8(?: |$)/.test(str)) str += " SMTPUTF8";
+    sendCommand(str, logStr);
+  };
+  inner._getDsnRcptToArgs = () => {
+    const dsn = current().dsn;
+    if (!extensions.dsn || !dsn) return "";
+    // nodemailer pushes the recipient, then asks for its parameters.
+    const queue = inner._recipientQueue ?? [];
+    const recipient = queue[queue.length - 1] ?? "";
+    const entry = dsn.recipients[recipient] ?? dsn.recipients[recipient.trim()];
+    if (!entry) return "";
+    const args: string[] = [];
+    if (entry.notify && entry.notify.length > 0) args.push(`NOTIFY=${entry.notify.join(",")}`);
+    if (entry.orcpt) args.push(`ORCPT=${xtext(entry.orcpt.includes(";") ? entry.orcpt : `rfc822;${entry.orcpt}`)}`);
+    return args.length > 0 ? ` ${args.join(" ")}` : "";
+  };
+}
+
+/** RFC 3461 §4: "+", "=", controls, space and non-ASCII octets as "+HH". */
+function xtext(value: string): string {
+  let out = "";
+  for (const byte of Buffer.from(value, "utf8")) out += byte > 0x20 && byte < 0x7f && byte !== 0x2b && byte !== 0x3d ? String.fromCharCode(byte) : `+${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  return out;
 }

@@ -26,6 +26,7 @@ import { SmtpSessionError, type RecipientReply, type SmtpSession, type SmtpTimeo
 import { throttleKindOf, type ThrottleKind } from "../shaping/throttle.js";
 import { DestinationShaping, UnreachableDestinations } from "../shaping/traffic-shaping.js";
 import { createSlotKeeper } from "../shaping/slot-keeper.js";
+import { contentForHop } from "./hop-content.js";
 
 export interface TransportLogger {
   warn(obj: object, msg: string): void;
@@ -247,7 +248,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): SmtpTranspor
   }
 
   function sessionResult(session: SmtpSession, outcomes: AttemptResult["outcomes"]): AttemptResult {
-    return { outcomes, remoteHost: session.host, remoteIp: session.remoteIp, tls: session.tls };
+    return { outcomes, remoteHost: session.host, remoteIp: session.remoteIp, tls: session.tls, dsn: session.extensions.dsn };
   }
 
   /** Adaptive throttling from the replies of a transaction, and recovery from its deliveries. */
@@ -295,10 +296,23 @@ export function createSmtpTransport(options: SmtpTransportOptions): SmtpTranspor
         return deferredAll(job, (err as Error).message);
       }
       const { session, reused } = lease;
+      // What this hop can take is known now, after its EHLO (RFC 6152, RFC 6531).
+      const content = contentForHop(job, session.extensions, session.host);
+      if (content.kind === "refused") {
+        site.pool.release(session, true);
+        return sessionResult(session, everyRecipient(job, outcomeOf(content.reply)));
+      }
+      const sendable = job.recipients.filter((r) => !content.refused.has(r));
       let replies: RecipientReply[];
       try {
         if (session.needsReset) await session.reset();
-        replies = await session.send(job.envelopeFrom, job.recipients, job.raw);
+        const sent = sendable.length > 0 ? await session.send(job.envelopeFrom, sendable, content.raw, content.options) : [];
+        if (content.refused.size === 0) {
+          replies = sent;
+        } else {
+          const byRecipient = new Map(sent.map((r) => [r.recipient, r.reply]));
+          replies = job.recipients.map((recipient) => ({ recipient, reply: content.refused.get(recipient) ?? byRecipient.get(recipient)! }));
+        }
       } catch (err) {
         if (!(err instanceof SmtpSessionError)) {
           site.pool.release(session, false);

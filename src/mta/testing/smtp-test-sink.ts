@@ -6,6 +6,10 @@ import { SMTPServer, type SMTPServerSession } from "smtp-server";
 export interface SinkMessage {
   from: string;
   to: string[];
+  /** The MAIL FROM parameters as given ("BODY" → "8BITMIME", "SMTPUTF8" → true), upper-case names. */
+  mailArgs: Record<string, string | true>;
+  /** The RCPT TO parameters of each recipient, in `to`'s order. */
+  rcptArgs: Array<Record<string, string | true>>;
   raw: Buffer;
   sessionId: string;
   secure: boolean;
@@ -33,6 +37,9 @@ export interface SmtpTestSinkOptions {
   dataDelayMs?: number;
   /** Announce SIZE with this limit (RFC 1870). */
   sizeLimit?: number;
+  /** Extensions not to announce in EHLO (smtp-server's hide8BITMIME, hideSMTPUTF8, hideDSN); DSN,
+   *  which smtp-server hides unless told, is announced when not listed here. */
+  hide?: Array<"8BITMIME" | "SMTPUTF8" | "DSN">;
 }
 
 export interface SmtpTestSink {
@@ -42,6 +49,11 @@ export interface SmtpTestSink {
   /** Sessions opened so far, and the most open at one time. */
   readonly stats: { connections: number; open: number; maxOpen: number };
   close(): Promise<void>;
+}
+
+function argsOf(address: unknown): Record<string, string | true> {
+  const args = address ? (address as { args?: Record<string, string | true> | false }).args : undefined;
+  return args ? { ...args } : {};
 }
 
 function replyError(reply: string): Error {
@@ -59,6 +71,8 @@ export async function startSmtpTestSink(options: SmtpTestSinkOptions = {}): Prom
     hideENHANCEDSTATUSCODES: true,
     disableReverseLookup: true,
     size: options.sizeLimit,
+    hideDSN: false,
+    ...Object.fromEntries((options.hide ?? []).map((name) => [`hide${name}`, true])),
     ...(options.tlsMaxVersion ? { maxVersion: options.tlsMaxVersion, minVersion: "TLSv1" as const } : {}),
     disabledCommands: options.starttls ? ["AUTH"] : ["AUTH", "STARTTLS"],
     onConnect(_session, callback) {
@@ -85,6 +99,8 @@ export async function startSmtpTestSink(options: SmtpTestSinkOptions = {}): Prom
         const message: SinkMessage = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((r) => r.address),
+          mailArgs: argsOf(session.envelope.mailFrom),
+          rcptArgs: session.envelope.rcptTo.map((r) => argsOf(r)),
           raw: Buffer.concat(chunks),
           sessionId: session.id,
           secure: session.secure,
