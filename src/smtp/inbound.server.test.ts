@@ -37,6 +37,7 @@ describe("inbound MX listener", () => {
     const server = await start(r.value);
     try {
       const dialog = await openSmtpDialog(server.port);
+      assert.equal(dialog.greeting, "220 mx.posthorn.test ESMTP Posthorn"); // ESMTP once
       const ehlo = await dialog.command("EHLO remote.test");
       assert.match(ehlo, /STARTTLS/);
       assert.doesNotMatch(ehlo, /AUTH/);

@@ -63,7 +63,7 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
 
   const server = new HookedSmtpServer({
     name: options.hostname,
-    banner: "Posthorn ESMTP",
+    banner: "Posthorn", // smtp-server writes "<name> ESMTP <banner>": the word once (RFC 5321 §4.2 greeting)
     key: certificate.key,
     cert: certificate.cert,
     disabledCommands: ["AUTH"],
