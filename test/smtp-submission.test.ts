@@ -94,6 +94,18 @@ describe("SMTP submission into the real acceptance pipeline", () => {
     assert.equal(deliveries.length, 2);
   });
 
+  test("Bcc and Resent-Bcc fields are removed from the stored message; the blind-copied addresses stay recipients", async () => {
+    const raw = "From: support@acme.test\r\nTo: ada@example.test\r\nBcc: audit@example.test,\r\n  second@example.test\r\nResent-Bcc: r@example.test\r\nSubject: bcc\r\n\r\nhi\r\n";
+    const info = await transport().sendMail({ envelope: { from: "support@acme.test", to: ["ada@example.test", "audit@example.test", "second@example.test"] }, raw });
+    const id = /queued as (\S+)$/.exec(info.response)![1]!;
+    const workspaceId = (await store.db.selectFrom("workspaces").select("id").where("name", "=", "acme").executeTakeFirstOrThrow()).id;
+    const row = await messages.details(workspaceId, id);
+    const mime = Buffer.isBuffer(row!.mime) ? row!.mime.toString("utf8") : String(row!.mime);
+    assert.doesNotMatch(mime, /bcc:|audit@|second@|r@example/i);
+    assert.match(mime, /^To: ada@example\.test\r\nSubject: bcc\r\n/m);
+    assert.equal((await messages.deliveries(store.db, id)).length, 3);
+  });
+
   test("an unknown X-PM-Message-Stream answers 550 5.7.1 and commits nothing", async () => {
     const before = await messageCount();
     await assert.rejects(
