@@ -86,6 +86,23 @@ describe("inbound MX listener", () => {
     }
   });
 
+  test("accepts lines over 998 octets and NUL bytes: inbound mail is stored and parsed, never relayed or signed", async () => {
+    const r = router();
+    const server = await start(r.value);
+    try {
+      const dialog = await openSmtpDialog(server.port);
+      await dialog.command("EHLO remote.test");
+      await dialog.command("MAIL FROM:<a@remote.test>");
+      await dialog.command("RCPT TO:<a@ours.test>");
+      await dialog.command("DATA");
+      assert.match(await dialog.data(`Subject: long\r\n\r\n${"x".repeat(1500)}\r\na\u0000b\r\n.\r\n`), /^250 2\.0\.0 /);
+      dialog.close();
+      assert.equal(r.delivered.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("one client address holds at most its share of sessions: the next is told 421 4.7.0, and a closed one frees a place", async () => {
     const server = await start(router().value, 10_000, 2);
     try {

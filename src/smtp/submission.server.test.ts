@@ -256,6 +256,29 @@ describe("SMTP submission: limits, DSN and replies", () => {
     }
   });
 
+  test("a line over 998 octets or a NUL byte is refused at the end of DATA with 554 5.6.0 naming the line; 998 octets pass", async () => {
+    const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO client.test");
+      const send = async (body: string) => {
+        await dialog.command("MAIL FROM:<a@acme.test>");
+        await dialog.command("RCPT TO:<b@example.test>");
+        await dialog.command("DATA");
+        return dialog.data(`From: a@acme.test\r\nSubject: lines\r\n\r\n${body}\r\n.\r\n`);
+      };
+      const long = await send(`short\r\n${"x".repeat(1500)}\r\nend`);
+      assert.match(long, /^554 5\.6\.0 Message has a line longer than 998 octets .*quoted-printable or base64.*\(line 5\)$/);
+      assert.match(await send(`a\u0000b`), /^554 5\.6\.0 Message contains a NUL byte.*\(line 4\)$/);
+      assert.equal(h.submissions.length, 0, "nothing refused reached acceptance");
+      assert.match(await send("z".repeat(998)), /^250 2\.0\.0 /);
+      dialog.close();
+      assert.equal(h.submissions.length, 1);
+    } finally {
+      await h.server.close();
+    }
+  });
+
   test("takes 50 recipients and answers the 51st with 452 4.5.3", async () => {
     const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
     try {

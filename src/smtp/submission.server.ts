@@ -23,6 +23,7 @@ import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, type SmtpRe
 import { AuthRateLimiter, type AuthRateLimitPolicy } from "./auth.rate-limit.js";
 import { TrustedNetworks, type TrustedNetwork } from "./trusted-networks.js";
 import { loadOrCreateCertificate, type TlsCredentials } from "./tls-certificate.js";
+import { findLineDefect } from "./line-limits.js";
 
 /** Postmark's limit of recipients per message (To, Cc and Bcc together); the 51st RCPT gets 452 4.5.3. */
 export const SUBMISSION_MAX_RECIPIENTS = 50;
@@ -231,6 +232,12 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     const workspace = state?.workspace;
     const mailFrom = session.envelope.mailFrom;
     if (!workspace || !mailFrom) throw replyError(EDGE_REPLIES.authRequired); // unreachable: MAIL checked both
+    const defect = findLineDefect(raw);
+    if (defect) {
+      logger.info({ ip: session.remoteAddress, workspace: workspace.name, ...defect }, "SMTP message refused: it could not be relayed unchanged");
+      const reply = defect.kind === "nul" ? EDGE_REPLIES.nulByte : EDGE_REPLIES.lineTooLong;
+      throw replyError({ ...reply, text: `${reply.text} (line ${defect.line})` });
+    }
     const recipients = session.envelope.rcptTo;
     const submission: SmtpMessage = {
       envelopeFrom: mailFrom.address,
