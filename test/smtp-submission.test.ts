@@ -106,6 +106,15 @@ describe("SMTP submission into the real acceptance pipeline", () => {
     assert.equal((await messages.deliveries(store.db, id)).length, 3);
   });
 
+  test("a non-ASCII mailbox name is refused at RCPT (553 5.6.7, SMTPUTF8 is not offered); an IDN domain is accepted and stored as its A-label", async () => {
+    const before = await messageCount();
+    await assert.rejects(transport().sendMail({ from: "support@acme.test", to: "jörg@example.test", subject: "x", text: "x" }), /553 5\.6\.7/);
+    assert.equal(await messageCount(), before);
+    const info = await transport().sendMail({ from: "support@acme.test", to: "ada@bücher.example", subject: "idn", text: "x" });
+    const id = /queued as (\S+)$/.exec(info.response)![1]!;
+    assert.deepEqual((await messages.deliveries(store.db, id)).map((d) => d.recipient), ["ada@xn--bcher-kva.example"]);
+  });
+
   test("an unknown X-PM-Message-Stream answers 550 5.7.1 and commits nothing", async () => {
     const before = await messageCount();
     await assert.rejects(

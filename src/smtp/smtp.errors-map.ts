@@ -85,6 +85,13 @@ export const EDGE_REPLIES = {
   // client what to change; line-limits.ts adds which line.
   lineTooLong: { code: 554, enhanced: "5.6.0", text: "Message has a line longer than 998 octets (RFC 5321 §4.5.3.1.6); encode that part as quoted-printable or base64 and send it again" },
   nulByte: { code: 554, enhanced: "5.6.0", text: "Message contains a NUL byte; encode that part as base64 and send it again" },
+  // Submission does not offer SMTPUTF8 (submission.server.ts): RFC 6531 §3.7.4.1's reply to a
+  // non-ASCII mailbox when the extension is not in use, 553 "mailbox name not allowed" with 5.6.7
+  // "non-ASCII addresses not permitted" (RFC 5248). A domain in U-labels is not refused: it is
+  // sent on as its A-label.
+  nonAsciiAddress: { code: 553, enhanced: "5.6.7", text: "Address requires SMTPUTF8, which this server does not offer; use an ASCII mailbox name" },
+  // RFC 5321 §4.1.1.11: a parameter of an extension that was not offered is not recognized.
+  smtpUtf8NotOffered: { code: 555, enhanced: "5.5.4", text: "SMTPUTF8 is not offered by this server" },
   authNotOffered: { code: 503, enhanced: "5.5.1", text: "AUTH is not offered on this port; submit mail on the submission port" },
 } as const satisfies Record<string, SmtpReply>;
 

@@ -296,18 +296,38 @@ describe("SMTP submission: limits, DSN and replies", () => {
     }
   });
 
-  test("advertises SMTPUTF8, 8BITMIME, PIPELINING, SIZE, DSN and ENHANCEDSTATUSCODES, and NOTIFY=FAILURE sets notifyFailure", async () => {
+  test("advertises 8BITMIME, PIPELINING, SIZE, DSN and ENHANCEDSTATUSCODES, and NOTIFY=FAILURE sets notifyFailure", async () => {
     const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
     try {
       const dialog = await openSmtpDialog(h.server.port);
       const ehlo = await dialog.command("EHLO client.test");
-      for (const ext of ["SMTPUTF8", "8BITMIME", "PIPELINING", "SIZE", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS"]) assert.match(ehlo, new RegExp(`250[ -]${ext}`));
+      for (const ext of ["8BITMIME", "PIPELINING", "SIZE", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS"]) assert.match(ehlo, new RegExp(`250[ -]${ext}`));
       dialog.close();
       await transport(h, { auth: undefined }).sendMail({ ...MESSAGE, to: ["a@example.test", "b@example.test"], dsn: { notify: ["failure", "delay"], ret: "HDRS", envid: "env-1", orcpt: "rfc822;a@example.test" } } as SMTPTransport.MailOptions);
       await transport(h, { auth: undefined }).sendMail({ ...MESSAGE, dsn: { notify: "never" } } as SMTPTransport.MailOptions);
-      await transport(h, { auth: undefined }).sendMail({ ...MESSAGE, to: "ünïcode@example.test", from: "sender@acme.test" });
-      assert.deepEqual(h.submissions.map((s) => s.submission.notifyFailure), [true, false, false]);
-      assert.deepEqual(h.submissions[2]!.submission.recipients, ["ünïcode@example.test"]);
+      assert.deepEqual(h.submissions.map((s) => s.submission.notifyFailure), [true, false]);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("SMTPUTF8 is not offered: a non-ASCII mailbox name is refused at MAIL and RCPT with 553 5.6.7, the SMTPUTF8 parameter with 555 5.5.4; an IDN domain is taken", async () => {
+    const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      assert.doesNotMatch(await dialog.command("EHLO client.test"), /SMTPUTF8/);
+      assert.match(await dialog.command("MAIL FROM:<jörg@acme.test>"), /^553 5\.6\.7 Address requires SMTPUTF8, which this server does not offer/);
+      assert.match(await dialog.command("MAIL FROM:<a@acme.test> SMTPUTF8"), /^555 5\.5\.4 /);
+      assert.match(await dialog.command("MAIL FROM:<a@acme.test>"), /^250 /);
+      assert.match(await dialog.command("RCPT TO:<jörg@example.test>"), /^553 5\.6\.7 /);
+      assert.match(await dialog.command("RCPT TO:<ada@bücher.example>"), /^250 /);
+      assert.match(await dialog.command("RCPT TO:<bob@xn--bcher-kva.example>"), /^250 /);
+      assert.match(await dialog.command("DATA"), /^354/);
+      assert.match(await dialog.data("From: a@acme.test\r\n\r\nhi\r\n.\r\n"), /^250 2\.0\.0 /);
+      dialog.close();
+      // smtp-server hands both forms over in U-labels; acceptance stores them as A-labels.
+      assert.deepEqual(h.submissions[0]!.submission.recipients, ["ada@bücher.example", "bob@bücher.example"]);
+      await assert.rejects(transport(h, { auth: undefined }).sendMail({ ...MESSAGE, to: "ünïcode@example.test" }), /553 5\.6\.7/);
     } finally {
       await h.server.close();
     }
@@ -380,6 +400,8 @@ describe("SMTP submission: limits, DSN and replies", () => {
         await dialog.command(`AUTH PLAIN ${Buffer.from(`\0${TOKEN}\0${TOKEN}`).toString("base64")}`),
         await dialog.command("RCPT TO:<b@example.test>"),
         await dialog.command("MAIL FROM:<a@acme.test> BODY=8BITMIME SMTPUTF8"),
+        await dialog.command("MAIL FROM:<jörg@acme.test>"),
+        await dialog.command("MAIL FROM:<a@acme.test> BODY=8BITMIME"),
         await dialog.command("RCPT TO:<b@example.test> NOTIFY=BOGUS"),
         await dialog.command("RCPT TO:<b@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.test"),
         await dialog.command("RSET"),

@@ -120,6 +120,10 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     hideDSN: false, // RFC 3461 parameters are accepted and parsed (NOTIFY, ORCPT, RET, ENVID)
     hideENHANCEDSTATUSCODES: false,
     hideREQUIRETLS: true, // we do not promise RFC 8689 for the onward delivery
+    // Not offered: acceptance, storage and the MTA handle ASCII mailbox names only (a U-label
+    // domain is turned into its A-label), so offering it promised what failed after DATA. A
+    // non-ASCII local part is refused at MAIL or RCPT instead (nonAsciiAddress).
+    hideSMTPUTF8: true,
     disableReverseLookup: true,
     maxClients: SUBMISSION_MAX_SESSIONS,
     disabledCommands: options.implicitTls ? ["STARTTLS"] : [],
@@ -151,8 +155,9 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       mailFrom(address, session).then(() => callback(), (err: Error) => callback(err));
     },
 
-    onRcptTo(_address, _session, callback) {
+    onRcptTo(address, _session, callback) {
       if (closing) return callback(replyError(EDGE_REPLIES.shuttingDown));
+      if (hasNonAsciiLocalPart(address.address)) return callback(replyError(EDGE_REPLIES.nonAsciiAddress));
       callback();
     },
 
@@ -222,6 +227,9 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       throw replyError(EDGE_REPLIES.authRequired);
     }
     if (!address.address) throw replyError(EDGE_REPLIES.nullSender);
+    // smtp-server takes the SMTPUTF8 parameter even when the extension is hidden.
+    if (address.args && "SMTPUTF8" in address.args) throw replyError(EDGE_REPLIES.smtpUtf8NotOffered);
+    if (hasNonAsciiLocalPart(address.address)) throw replyError(EDGE_REPLIES.nonAsciiAddress);
   }
 
   async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
@@ -281,6 +289,16 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       return closed;
     },
   };
+}
+
+/**
+ * Whether the mailbox name needs SMTPUTF8 (RFC 6531). Only the local part counts: smtp-server
+ * hands IDN domains over in U-labels whichever form the client wrote, and acceptance stores and
+ * sends them as A-labels (RFC 5890), so they need no extension.
+ */
+function hasNonAsciiLocalPart(address: string): boolean {
+  const at = address.lastIndexOf("@");
+  return /[^\x00-\x7f]/.test(at < 0 ? address : address.slice(0, at));
 }
 
 const TOO_LARGE_REPLY = (limit: number): SmtpReply => ({ code: 552, enhanced: "5.3.4", text: `Message size exceeds the fixed maximum message size of ${limit} bytes` });
