@@ -90,6 +90,9 @@ describe("SMTP submission into the real acceptance pipeline", () => {
     const mime = Buffer.isBuffer(row.mime) ? row.mime.toString("utf8") : String(row.mime);
     assert.doesNotMatch(mime, /^X-PM-/im);
     assert.match(mime, /^Message-ID: <[^>]+@posthorn\.test>/im);
+    // RFC 5321 §4.4 trace on top: EHLO name, address literal, us, RFC 3848 protocol (STARTTLS + AUTH), our id, the date.
+    const received = new RegExp(`^Received: from \\S+ \\(\\[127\\.0\\.0\\.1\\]\\)\r\n\tby posthorn\\.test \\(Posthorn\\) with ESMTPSA id ${id};\r\n\t\\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000\r\n`);
+    assert.match(mime, received);
     const deliveries = await messages.deliveries(store.db, id);
     assert.equal(deliveries.length, 2);
   });

@@ -279,6 +279,33 @@ describe("SMTP submission: limits, DSN and replies", () => {
     }
   });
 
+  test("hands acceptance the session's trace for the Received field: EHLO name, client address and RFC 3848 protocol", async () => {
+    const h = await start({ allowInsecureAuth: true, trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      await transport(h, { auth: undefined, name: "app1.client.test" }).sendMail(MESSAGE); // STARTTLS, no AUTH
+      await transport(h, { name: "app2.client.test" }).sendMail(MESSAGE); // STARTTLS and AUTH
+      await transport(h, { requireTLS: false, ignoreTLS: true, name: "app3.client.test" }).sendMail(MESSAGE); // AUTH in clear text
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("HELO old.client.test");
+      await dialog.command("MAIL FROM:<a@acme.test>");
+      await dialog.command("RCPT TO:<b@example.test>");
+      await dialog.command("DATA");
+      await dialog.data("From: a@acme.test\r\n\r\nhi\r\n.\r\n");
+      dialog.close();
+      assert.deepEqual(
+        h.submissions.map((s) => s.submission.trace),
+        [
+          { helo: "app1.client.test", clientAddress: "127.0.0.1", protocol: "ESMTPS" },
+          { helo: "app2.client.test", clientAddress: "127.0.0.1", protocol: "ESMTPSA" },
+          { helo: "app3.client.test", clientAddress: "127.0.0.1", protocol: "ESMTPA" },
+          { helo: "old.client.test", clientAddress: "127.0.0.1", protocol: "SMTP" },
+        ],
+      );
+    } finally {
+      await h.server.close();
+    }
+  });
+
   test("takes 50 recipients and answers the 51st with 452 4.5.3", async () => {
     const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
     try {

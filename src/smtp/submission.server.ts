@@ -255,6 +255,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       notifyFailure: recipients.some((r) => r.dsn?.notify?.includes("FAILURE") ?? false),
       dsn: dsnRequestOf(session),
       stream: state?.stream ?? null,
+      trace: { helo: session.hostNameAppearsAs || "", clientAddress: session.remoteAddress, protocol: receivedProtocol(session) },
     };
     try {
       const accepted = await options.accept(workspace, submission);
@@ -289,6 +290,12 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       return closed;
     },
   };
+}
+
+/** RFC 3848's protocol keyword for the Received field: E for EHLO, S for TLS, A for AUTH. */
+function receivedProtocol(session: SMTPServerSession): string {
+  if (!/^EHLO$/i.test(String(session.openingCommand ?? ""))) return "SMTP";
+  return `ESMTP${session.secure ? "S" : ""}${session.user ? "A" : ""}`;
 }
 
 /**

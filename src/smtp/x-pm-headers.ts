@@ -10,7 +10,7 @@
 // usual practice; Postfix's submission and Gmail's relay both drop it. The field is removed before
 // acceptance, so neither the stored MIME nor what the MTA relays (and signs) carries it.
 import libmime from "libmime";
-import type { Submission } from "../messages/accept/submission.js";
+import type { ReceivedTrace, Submission } from "../messages/accept/submission.js";
 import type { LinkTracking } from "../messages/message.types.js";
 import { MESSAGE_INVALID } from "../messages/messages.errors.js";
 import { DEFAULT_MESSAGE_LIMITS } from "../messages/message.validation.js";
@@ -31,6 +31,8 @@ export interface SmtpMessage {
   dsn?: DsnRequest | null;
   /** The stream an SMTP token pair is bound to; X-PM-Message-Stream may only repeat it. */
   stream?: string | null;
+  /** The session, for the Received field added at acceptance. */
+  trace?: ReceivedTrace | null;
 }
 
 const TRACK_LINKS: Record<string, LinkTracking> = { none: "none", htmlandtext: "html-and-text", htmlonly: "html-only", textonly: "text-only" };
@@ -44,7 +46,7 @@ export function submissionFromSmtp(message: SmtpMessage): Submission {
   // Untouched bytes when there is nothing to remove: the common case costs no copy.
   const mime = kept.length === fields.length ? message.raw : joinMessage(kept, body);
   return {
-    content: { kind: "raw", envelopeFrom: message.envelopeFrom, recipients: message.recipients, mime, keepMessageId: asked.keepId },
+    content: { kind: "raw", envelopeFrom: message.envelopeFrom, recipients: message.recipients, mime, keepMessageId: asked.keepId, trace: message.trace ?? null },
     stream: asked.stream,
     boundStream: message.stream ?? null,
     tag: asked.tag,
