@@ -22,6 +22,7 @@ import { addressKey } from "../shared/email-address.js";
 import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, type SmtpReply } from "./smtp.errors-map.js";
 import { AuthRateLimiter, type AuthRateLimitPolicy } from "./auth.rate-limit.js";
 import { TrustedNetworks, type TrustedNetwork } from "./trusted-networks.js";
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_DATA_TIMEOUT_MS, enforceDeadlines } from "./session-deadlines.js";
 import { loadOrCreateCertificate, type TlsCredentials } from "./tls-certificate.js";
 import { findLineDefect } from "./line-limits.js";
 
@@ -65,6 +66,10 @@ export interface SubmissionServerOptions {
   closeTimeoutMs?: number;
   /** Idle time before a session is dropped; smtp-server's default (1 minute) unless set. */
   socketTimeoutMs?: number;
+  /** How long a command line may take to arrive whole, from our previous reply (DEFAULT_COMMAND_TIMEOUT_MS unless set). */
+  commandTimeoutMs?: number;
+  /** How long the whole message after DATA may take to arrive (DEFAULT_DATA_TIMEOUT_MS unless set). */
+  dataTimeoutMs?: number;
   /** Concurrent sessions per client address (SUBMISSION_SESSIONS_PER_CLIENT unless set). */
   sessionsPerClient?: number;
 }
@@ -95,6 +100,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
   const trusted = trustedResolver(options.trustedNetworks);
   const states = new WeakMap<SMTPServerSession, SessionState>();
   const sessions = new SessionsPerClient(options.sessionsPerClient ?? SUBMISSION_SESSIONS_PER_CLIENT);
+  const deadlines = { commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, dataTimeoutMs: options.dataTimeoutMs ?? DEFAULT_DATA_TIMEOUT_MS };
   let closing = false;
 
   if (!options.tls && !options.dataDir) throw new Error("startSubmissionServer: a TLS certificate or a dataDir to generate one into is required");
@@ -171,6 +177,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
 
   server.onNewConnection = (connection) => {
     adjustReplies(connection, { hideAuthInClearText: !options.allowInsecureAuth });
+    enforceDeadlines(connection, deadlines, (phase) => logger.info({ ip: connection.session.remoteAddress, phase }, "SMTP session closed: past its deadline"));
     states.set(connection.session, { connection, workspace: null, stream: null, inData: false });
   };
   // Before listening, an error is the listen failure itself, which listenSmtp reports to the caller.
@@ -305,7 +312,9 @@ function receivedProtocol(session: SMTPServerSession): string {
  */
 function hasNonAsciiLocalPart(address: string): boolean {
   const at = address.lastIndexOf("@");
-  return /[^\x00-\x7f]/.test(at < 0 ? address : address.slice(0, at));
+  const local = at < 0 ? address : address.slice(0, at);
+  for (let i = 0; i < local.length; i++) if (local.charCodeAt(i) > 0x7f) return true;
+  return false;
 }
 
 const TOO_LARGE_REPLY = (limit: number): SmtpReply => ({ code: 552, enhanced: "5.3.4", text: `Message size exceeds the fixed maximum message size of ${limit} bytes` });
