@@ -90,8 +90,6 @@ export const EDGE_REPLIES = {
   // "non-ASCII addresses not permitted" (RFC 5248). A domain in U-labels is not refused: it is
   // sent on as its A-label.
   nonAsciiAddress: { code: 553, enhanced: "5.6.7", text: "Address requires SMTPUTF8, which this server does not offer; use an ASCII mailbox name" },
-  // RFC 5321 §4.1.1.11: a parameter of an extension that was not offered is not recognized.
-  smtpUtf8NotOffered: { code: 555, enhanced: "5.5.4", text: "SMTPUTF8 is not offered by this server" },
   // session-deadlines.ts; RFC 3463 4.4.2 "bad connection", as Postfix answers a timeout.
   commandTimeout: { code: 421, enhanced: "4.4.2", text: "Timeout: the command line did not arrive in time; closing the connection" },
   dataTimeout: { code: 421, enhanced: "4.4.2", text: "Timeout: the message did not arrive in time; closing the connection" },

@@ -234,8 +234,10 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       throw replyError(EDGE_REPLIES.authRequired);
     }
     if (!address.address) throw replyError(EDGE_REPLIES.nullSender);
-    // smtp-server takes the SMTPUTF8 parameter even when the extension is hidden.
-    if (address.args && "SMTPUTF8" in address.args) throw replyError(EDGE_REPLIES.smtpUtf8NotOffered);
+    // A client that sends the SMTPUTF8 parameter anyway (smtp-server takes it though the extension
+    // is hidden) is let through: the mailbox names are checked below, and a Unicode domain, the
+    // one non-ASCII envelope form we can carry, is accepted with or without it. Answering 555
+    // (RFC 5321 §4.1.1.11) would refuse mail we can handle.
     if (hasNonAsciiLocalPart(address.address)) throw replyError(EDGE_REPLIES.nonAsciiAddress);
   }
 
