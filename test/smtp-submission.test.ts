@@ -90,8 +90,32 @@ describe("SMTP submission into the real acceptance pipeline", () => {
     const mime = Buffer.isBuffer(row.mime) ? row.mime.toString("utf8") : String(row.mime);
     assert.doesNotMatch(mime, /^X-PM-/im);
     assert.match(mime, /^Message-ID: <[^>]+@posthorn\.test>/im);
+    // RFC 5321 §4.4 trace on top: EHLO name, address literal, us, RFC 3848 protocol (STARTTLS + AUTH), our id, the date.
+    const received = new RegExp(`^Received: from \\S+ \\(\\[127\\.0\\.0\\.1\\]\\)\r\n\tby posthorn\\.test \\(Posthorn\\) with ESMTPSA id ${id};\r\n\t\\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000\r\n`);
+    assert.match(mime, received);
     const deliveries = await messages.deliveries(store.db, id);
     assert.equal(deliveries.length, 2);
+  });
+
+  test("Bcc and Resent-Bcc fields are removed from the stored message; the blind-copied addresses stay recipients", async () => {
+    const raw = "From: support@acme.test\r\nTo: ada@example.test\r\nBcc: audit@example.test,\r\n  second@example.test\r\nResent-Bcc: r@example.test\r\nSubject: bcc\r\n\r\nhi\r\n";
+    const info = await transport().sendMail({ envelope: { from: "support@acme.test", to: ["ada@example.test", "audit@example.test", "second@example.test"] }, raw });
+    const id = /queued as (\S+)$/.exec(info.response)![1]!;
+    const workspaceId = (await store.db.selectFrom("workspaces").select("id").where("name", "=", "acme").executeTakeFirstOrThrow()).id;
+    const row = await messages.details(workspaceId, id);
+    const mime = Buffer.isBuffer(row!.mime) ? row!.mime.toString("utf8") : String(row!.mime);
+    assert.doesNotMatch(mime, /bcc:|audit@|second@|r@example/i);
+    assert.match(mime, /^To: ada@example\.test\r\nSubject: bcc\r\n/m);
+    assert.equal((await messages.deliveries(store.db, id)).length, 3);
+  });
+
+  test("a non-ASCII mailbox name is refused at RCPT (553 5.6.7, SMTPUTF8 is not offered); an IDN domain is accepted and stored as its A-label", async () => {
+    const before = await messageCount();
+    await assert.rejects(transport().sendMail({ from: "support@acme.test", to: "jörg@example.test", subject: "x", text: "x" }), /553 5\.6\.7/);
+    assert.equal(await messageCount(), before);
+    const info = await transport().sendMail({ from: "support@acme.test", to: "ada@bücher.example", subject: "idn", text: "x" });
+    const id = /queued as (\S+)$/.exec(info.response)![1]!;
+    assert.deepEqual((await messages.deliveries(store.db, id)).map((d) => d.recipient), ["ada@xn--bcher-kva.example"]);
   });
 
   test("an unknown X-PM-Message-Stream answers 550 5.7.1 and commits nothing", async () => {

@@ -78,6 +78,31 @@ describe("SMTP submission through the MTA to a destination", () => {
     assert.ok(details.MessageEvents.some((e) => e.Type === "Delivered"));
   });
 
+  test("a Bcc field is removed: the blind-copied address still gets the message, and no recipient sees the field", async () => {
+    const raw = [
+      "From: Acme <support@acme.test>",
+      "To: Ada <ada-bcc@example.test>",
+      "Bcc: Audit <audit-bcc@example.test>",
+      "Subject: Bcc check",
+      "Message-ID: <bcc-check@acme.test>",
+      "",
+      "Nobody but the sender knows about the audit copy.",
+      "",
+    ].join("\r\n");
+    const info = await transport({ user: token, pass: token }).sendMail({ envelope: { from: "support@acme.test", to: ["ada-bcc@example.test", "audit-bcc@example.test"] }, raw });
+    assert.match(info.response, /^250 2\.0\.0 /);
+    const arrived = await eventually(async () => {
+      const found = sink.messages.filter((m) => m.rcptTo.some((r) => r.endsWith("-bcc@example.test")));
+      const to = new Set(found.flatMap((m) => m.rcptTo));
+      return to.has("ada-bcc@example.test") && to.has("audit-bcc@example.test") ? found : null;
+    });
+    for (const m of arrived) {
+      assert.doesNotMatch(m.raw.toString(), /^Bcc:/im);
+      assert.doesNotMatch(m.raw.toString(), /audit-bcc/);
+      assert.match(m.raw.toString(), /^To: Ada <ada-bcc@example\.test>\r$/m);
+    }
+  });
+
   test("an SMTP token pair sends to its own stream only", async () => {
     const out = execFileSync(process.execPath, [MAIN_JS, "token", "create", "--smtp", "--workspace", "acme", "--stream", "broadcast", "--json"], {
       env: { PATH: process.env.PATH ?? "", POSTHORN_DATA_DIR: server.dataDir, LOG_LEVEL: "silent" },

@@ -12,6 +12,8 @@ export interface InboundConfigPart {
     host: string;
     domain: string;
     maxMessageBytes: number;
+    /** Concurrent MX sessions per client address. */
+    sessionsPerClient: number;
     hookBackoffMs: number;
     hookTimeoutMs: number;
     /** Non-public networks webhooks may be posted to anyway (CIDRs); public addresses always may. */
@@ -26,6 +28,8 @@ export const inboundConfig = configFragment({
     POSTHORN_INBOUND_PORT: port.optional(),
     /** Listen address of the MX listener. */
     POSTHORN_INBOUND_HOST: z.string().min(1).default("0.0.0.0"),
+    /** Concurrent MX sessions per client address (an IPv6 /64 counts as one); 421 4.7.0 beyond. */
+    POSTHORN_INBOUND_SESSIONS_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(20),
     /** The shared inbound domain: <workspace inbound hash>@<this> reaches that workspace's inbound stream. */
     POSTHORN_INBOUND_DOMAIN: domainName.optional(),
     /** Largest inbound message, in bytes (Postmark accepts 35 MB inbound). */
@@ -62,6 +66,7 @@ export const inboundConfig = configFragment({
       // inbound.<host> is all a single-host setup needs.
       domain: (e.POSTHORN_INBOUND_DOMAIN ?? `inbound.${hostname}`).toLowerCase(),
       maxMessageBytes: e.POSTHORN_INBOUND_MAX_MESSAGE_SIZE,
+      sessionsPerClient: e.POSTHORN_INBOUND_SESSIONS_PER_CLIENT,
       hookBackoffMs: e.POSTHORN_INBOUND_HOOK_BACKOFF,
       hookTimeoutMs: e.POSTHORN_INBOUND_HOOK_TIMEOUT,
       hookAllowedNetworks: e.POSTHORN_WEBHOOK_ALLOWED_NETWORKS,

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { silentLogger } from "../shared/logger.js";
 import { startInboundServer, type InboundRouter } from "./inbound.server.js";
 import { openSmtpDialog } from "./testing/smtp-dialog.js";
+import { openSlowClient } from "./testing/slow-client.js";
 import { eventually } from "../../test/support/eventually.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "posthorn-mx-"));
@@ -37,6 +38,7 @@ describe("inbound MX listener", () => {
     const server = await start(r.value);
     try {
       const dialog = await openSmtpDialog(server.port);
+      assert.equal(dialog.greeting, "220 mx.posthorn.test ESMTP Posthorn"); // ESMTP once
       const ehlo = await dialog.command("EHLO remote.test");
       assert.match(ehlo, /STARTTLS/);
       assert.doesNotMatch(ehlo, /AUTH/);
@@ -85,6 +87,23 @@ describe("inbound MX listener", () => {
     }
   });
 
+  test("accepts lines over 998 octets and NUL bytes: inbound mail is stored and parsed, never relayed or signed", async () => {
+    const r = router();
+    const server = await start(r.value);
+    try {
+      const dialog = await openSmtpDialog(server.port);
+      await dialog.command("EHLO remote.test");
+      await dialog.command("MAIL FROM:<a@remote.test>");
+      await dialog.command("RCPT TO:<a@ours.test>");
+      await dialog.command("DATA");
+      assert.match(await dialog.data(`Subject: long\r\n\r\n${"x".repeat(1500)}\r\na\u0000b\r\n.\r\n`), /^250 2\.0\.0 /);
+      dialog.close();
+      assert.equal(r.delivered.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("one client address holds at most its share of sessions: the next is told 421 4.7.0, and a closed one frees a place", async () => {
     const server = await start(router().value, 10_000, 2);
     try {
@@ -103,6 +122,31 @@ describe("inbound MX listener", () => {
         return again.greeting.startsWith("220");
       });
       second.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a slow-loris sender is cut at the command and DATA deadlines with 421 4.4.2; nothing is stored", async () => {
+    const r = router();
+    const server = await startInboundServer({ host: "127.0.0.1", port: 0, hostname: "mx.posthorn.test", tls: null, dataDir, maxMessageBytes: 10_000, router: r.value, logger: silentLogger(), commandTimeoutMs: 300, dataTimeoutMs: 400 });
+    const within = (client: { closed: Promise<number>; received: string }) =>
+      Promise.race([client.closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`still open after 3 s; received: ${client.received}`)), 3_000).unref())]);
+    try {
+      const command = await openSlowClient(server.port);
+      command.trickle("EHLO slow.remote.test", 50); // never completed
+      await within(command);
+      assert.match(command.received, /421 4\.4\.2 Timeout: the command line/);
+
+      const data = await openSlowClient(server.port);
+      await data.command("EHLO slow.remote.test");
+      await data.command("MAIL FROM:<a@remote.test>");
+      await data.command("RCPT TO:<a@ours.test>");
+      await data.command("DATA");
+      data.trickle(`Subject: slow\r\n\r\n${"x".repeat(500)}\r\n.\r\n`, 20, 2);
+      await within(data);
+      assert.match(data.received, /421 4\.4\.2 Timeout: the message/);
+      assert.equal(r.delivered.length, 0);
     } finally {
       await server.close();
     }

@@ -9,6 +9,7 @@ import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 
 import type { Logger } from "../shared/logger.js";
 import { EDGE_REPLIES, INTERNAL_ERROR_REPLY, replyError, type SmtpReply } from "./smtp.errors-map.js";
 import { HookedSmtpServer, SessionsPerClient, adjustReplies, answerData, closeSmtp, listenSmtp, readMessage, type SmtpConnection } from "./smtp-server.base.js";
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_DATA_TIMEOUT_MS, enforceDeadlines } from "./session-deadlines.js";
 import { loadOrCreateCertificate, type TlsCredentials } from "./tls-certificate.js";
 
 /** Recipients per inbound transaction; more get 452 4.5.3 and the sender sends them again. */
@@ -38,6 +39,10 @@ export interface InboundServerOptions<R extends InboundRoute> {
   logger: Logger;
   closeTimeoutMs?: number;
   socketTimeoutMs?: number;
+  /** How long a command line may take to arrive whole, from our previous reply (DEFAULT_COMMAND_TIMEOUT_MS unless set). */
+  commandTimeoutMs?: number;
+  /** How long the whole message after DATA may take to arrive (DEFAULT_DATA_TIMEOUT_MS unless set). */
+  dataTimeoutMs?: number;
   /** Concurrent sessions per client address (INBOUND_SESSIONS_PER_CLIENT unless set). */
   sessionsPerClient?: number;
 }
@@ -57,13 +62,14 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
   const logger = options.logger.child({ component: "smtp-inbound" });
   const states = new WeakMap<SMTPServerSession, SessionState<R>>();
   const sessions = new SessionsPerClient(options.sessionsPerClient ?? INBOUND_SESSIONS_PER_CLIENT);
+  const deadlines = { commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, dataTimeoutMs: options.dataTimeoutMs ?? DEFAULT_DATA_TIMEOUT_MS };
   let closing = false;
   if (!options.tls && !options.dataDir) throw new Error("startInboundServer: a TLS certificate or a dataDir to generate one into is required");
   const certificate = loadOrCreateCertificate({ configured: options.tls, dataDir: options.dataDir ?? "", hostname: options.hostname });
 
   const server = new HookedSmtpServer({
     name: options.hostname,
-    banner: "Posthorn ESMTP",
+    banner: "Posthorn", // smtp-server writes "<name> ESMTP <banner>": the word once (RFC 5321 §4.2 greeting)
     key: certificate.key,
     cert: certificate.cert,
     disabledCommands: ["AUTH"],
@@ -108,6 +114,7 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
   });
   server.onNewConnection = (connection) => {
     adjustReplies(connection, { hideAuthInClearText: false });
+    enforceDeadlines(connection, deadlines, (phase) => logger.info({ ip: connection.session.remoteAddress, phase }, "SMTP session closed: past its deadline"));
     states.set(connection.session, { connection, routes: new Map(), inData: false });
   };
   // Before listening, an error is the listen failure itself, which listenSmtp reports to the caller.

@@ -1,7 +1,9 @@
 // Configuration of SMTP submission (role smtp): its ports, TLS, AUTH and trusted networks. The MX
-// listener's keys belong to the inbound fragment (src/inbound/inbound.config.ts).
+// listener's keys belong to the inbound fragment (src/inbound/inbound.config.ts), except the two
+// session deadlines, which hold for every SMTP listener of the edge (session-deadlines.ts).
 import { z } from "zod";
-import { configFragment, flag, port } from "../config/config.fragment.js";
+import { configFragment, duration, flag, port } from "../config/config.fragment.js";
+import { parseDuration } from "../shared/durations.js";
 
 export interface SmtpConfigPart {
   smtp: {
@@ -14,6 +16,11 @@ export interface SmtpConfigPart {
     submissionPort: number | null;
     implicitTlsPort: number | null;
     thread: boolean;
+    /** Concurrent sessions per client address on the submission ports. */
+    sessionsPerClient: number;
+    /** Every SMTP listener (submission and MX): a command line, and the whole DATA, must arrive within these. */
+    commandTimeoutMs: number;
+    dataTimeoutMs: number;
   };
 }
 
@@ -52,6 +59,12 @@ export const smtpConfig = configFragment({
     POSTHORN_SMTP_THREAD: flag(true),
     /** Largest message accepted over SMTP, in bytes (announced with SIZE; 552 5.3.4 beyond). */
     POSTHORN_SMTP_MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+    /** Concurrent submission sessions per client address (an IPv6 /64 counts as one); 421 4.7.0 beyond. */
+    POSTHORN_SMTP_SESSIONS_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(100),
+    /** Every SMTP listener: a command line must be complete within this of our previous reply (RFC 5321 §4.5.3.2.7); 421 4.4.2 beyond. */
+    POSTHORN_SMTP_COMMAND_TIMEOUT: duration.default(parseDuration("5m")),
+    /** Every SMTP listener: the whole message after DATA must arrive within this (RFC 5321 §4.5.3.2); 421 4.4.2 beyond. */
+    POSTHORN_SMTP_DATA_TIMEOUT: duration.default(parseDuration("10m")),
   },
   check: (e) =>
     Boolean(e.POSTHORN_SMTP_TLS_CERT) !== Boolean(e.POSTHORN_SMTP_TLS_KEY) ? ["POSTHORN_SMTP_TLS_CERT and POSTHORN_SMTP_TLS_KEY: set both or neither"] : [],
@@ -66,6 +79,9 @@ export const smtpConfig = configFragment({
       submissionPort: e.POSTHORN_SMTP_SUBMISSION_PORT ?? null,
       implicitTlsPort: e.POSTHORN_SMTP_TLS_PORT ?? null,
       thread: e.POSTHORN_SMTP_THREAD,
+      sessionsPerClient: e.POSTHORN_SMTP_SESSIONS_PER_CLIENT,
+      commandTimeoutMs: e.POSTHORN_SMTP_COMMAND_TIMEOUT,
+      dataTimeoutMs: e.POSTHORN_SMTP_DATA_TIMEOUT,
     },
   }),
 });

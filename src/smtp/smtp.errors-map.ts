@@ -78,6 +78,21 @@ export const EDGE_REPLIES = {
   // Inbound MX: mail for anyone but our return paths and inbound domains is refused at RCPT.
   relayDenied: { code: 550, enhanced: "5.7.1", text: "Relaying denied: this server accepts mail only for its own domains" },
   routeUnavailable: { code: 451, enhanced: "4.3.0", text: "Temporary failure looking up the recipient, try again later" },
+  // Submission, at the end of DATA (line-limits.ts). RFC 5321 §4.3.2 lists 554 "transaction
+  // failed" for a refused message there (550 is for policy); RFC 3463 5.6.0 "other or undefined
+  // media error": the content cannot go on as it is. 5.6.3 "conversion required but not
+  // supported" was the alternative, read by clients as a MIME-conversion matter. The texts tell the
+  // client what to change; line-limits.ts adds which line.
+  lineTooLong: { code: 554, enhanced: "5.6.0", text: "Message has a line longer than 998 octets (RFC 5321 §4.5.3.1.6); encode that part as quoted-printable or base64 and send it again" },
+  nulByte: { code: 554, enhanced: "5.6.0", text: "Message contains a NUL byte; encode that part as base64 and send it again" },
+  // Submission does not offer SMTPUTF8 (submission.server.ts): RFC 6531 §3.7.4.1's reply to a
+  // non-ASCII mailbox when the extension is not in use, 553 "mailbox name not allowed" with 5.6.7
+  // "non-ASCII addresses not permitted" (RFC 5248). A domain in U-labels is not refused: it is
+  // sent on as its A-label.
+  nonAsciiAddress: { code: 553, enhanced: "5.6.7", text: "Address requires SMTPUTF8, which this server does not offer; use an ASCII mailbox name" },
+  // session-deadlines.ts; RFC 3463 4.4.2 "bad connection", as Postfix answers a timeout.
+  commandTimeout: { code: 421, enhanced: "4.4.2", text: "Timeout: the command line did not arrive in time; closing the connection" },
+  dataTimeout: { code: 421, enhanced: "4.4.2", text: "Timeout: the message did not arrive in time; closing the connection" },
   authNotOffered: { code: 503, enhanced: "5.5.1", text: "AUTH is not offered on this port; submit mail on the submission port" },
 } as const satisfies Record<string, SmtpReply>;
 

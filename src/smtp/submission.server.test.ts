@@ -14,6 +14,7 @@ import type { Workspace } from "../workspaces/workspaces.service.js";
 import type { SmtpMessage } from "./x-pm-headers.js";
 import { startSubmissionServer, type SubmissionServer, type SubmissionServerOptions } from "./submission.server.js";
 import { openSmtpDialog } from "./testing/smtp-dialog.js";
+import { openSlowClient } from "./testing/slow-client.js";
 
 const ACME: Workspace = { id: "ws_acme", name: "acme", sandbox: false, createdAt: 0 };
 const BENCH: Workspace = { id: "ws_bench", name: "bench", sandbox: false, createdAt: 0 };
@@ -256,6 +257,56 @@ describe("SMTP submission: limits, DSN and replies", () => {
     }
   });
 
+  test("a line over 998 octets or a NUL byte is refused at the end of DATA with 554 5.6.0 naming the line; 998 octets pass", async () => {
+    const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO client.test");
+      const send = async (body: string) => {
+        await dialog.command("MAIL FROM:<a@acme.test>");
+        await dialog.command("RCPT TO:<b@example.test>");
+        await dialog.command("DATA");
+        return dialog.data(`From: a@acme.test\r\nSubject: lines\r\n\r\n${body}\r\n.\r\n`);
+      };
+      const long = await send(`short\r\n${"x".repeat(1500)}\r\nend`);
+      assert.match(long, /^554 5\.6\.0 Message has a line longer than 998 octets .*quoted-printable or base64.*\(line 5\)$/);
+      assert.match(await send(`a\u0000b`), /^554 5\.6\.0 Message contains a NUL byte.*\(line 4\)$/);
+      assert.equal(h.submissions.length, 0, "nothing refused reached acceptance");
+      assert.match(await send("z".repeat(998)), /^250 2\.0\.0 /);
+      dialog.close();
+      assert.equal(h.submissions.length, 1);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("hands acceptance the session's trace for the Received field: EHLO name, client address and RFC 3848 protocol", async () => {
+    const h = await start({ allowInsecureAuth: true, trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      await transport(h, { auth: undefined, name: "app1.client.test" }).sendMail(MESSAGE); // STARTTLS, no AUTH
+      await transport(h, { name: "app2.client.test" }).sendMail(MESSAGE); // STARTTLS and AUTH
+      await transport(h, { requireTLS: false, ignoreTLS: true, name: "app3.client.test" }).sendMail(MESSAGE); // AUTH in clear text
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("HELO old.client.test");
+      await dialog.command("MAIL FROM:<a@acme.test>");
+      await dialog.command("RCPT TO:<b@example.test>");
+      await dialog.command("DATA");
+      await dialog.data("From: a@acme.test\r\n\r\nhi\r\n.\r\n");
+      dialog.close();
+      assert.deepEqual(
+        h.submissions.map((s) => s.submission.trace),
+        [
+          { helo: "app1.client.test", clientAddress: "127.0.0.1", protocol: "ESMTPS" },
+          { helo: "app2.client.test", clientAddress: "127.0.0.1", protocol: "ESMTPSA" },
+          { helo: "app3.client.test", clientAddress: "127.0.0.1", protocol: "ESMTPA" },
+          { helo: "old.client.test", clientAddress: "127.0.0.1", protocol: "SMTP" },
+        ],
+      );
+    } finally {
+      await h.server.close();
+    }
+  });
+
   test("takes 50 recipients and answers the 51st with 452 4.5.3", async () => {
     const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
     try {
@@ -273,18 +324,38 @@ describe("SMTP submission: limits, DSN and replies", () => {
     }
   });
 
-  test("advertises SMTPUTF8, 8BITMIME, PIPELINING, SIZE, DSN and ENHANCEDSTATUSCODES, and NOTIFY=FAILURE sets notifyFailure", async () => {
+  test("advertises 8BITMIME, PIPELINING, SIZE, DSN and ENHANCEDSTATUSCODES, and NOTIFY=FAILURE sets notifyFailure", async () => {
     const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
     try {
       const dialog = await openSmtpDialog(h.server.port);
       const ehlo = await dialog.command("EHLO client.test");
-      for (const ext of ["SMTPUTF8", "8BITMIME", "PIPELINING", "SIZE", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS"]) assert.match(ehlo, new RegExp(`250[ -]${ext}`));
+      for (const ext of ["8BITMIME", "PIPELINING", "SIZE", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS"]) assert.match(ehlo, new RegExp(`250[ -]${ext}`));
       dialog.close();
       await transport(h, { auth: undefined }).sendMail({ ...MESSAGE, to: ["a@example.test", "b@example.test"], dsn: { notify: ["failure", "delay"], ret: "HDRS", envid: "env-1", orcpt: "rfc822;a@example.test" } } as SMTPTransport.MailOptions);
       await transport(h, { auth: undefined }).sendMail({ ...MESSAGE, dsn: { notify: "never" } } as SMTPTransport.MailOptions);
-      await transport(h, { auth: undefined }).sendMail({ ...MESSAGE, to: "ünïcode@example.test", from: "sender@acme.test" });
-      assert.deepEqual(h.submissions.map((s) => s.submission.notifyFailure), [true, false, false]);
-      assert.deepEqual(h.submissions[2]!.submission.recipients, ["ünïcode@example.test"]);
+      assert.deepEqual(h.submissions.map((s) => s.submission.notifyFailure), [true, false]);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("SMTPUTF8 is not offered: a non-ASCII mailbox name is refused at MAIL and RCPT with 553 5.6.7; an IDN domain is taken, with the SMTPUTF8 parameter or without", async () => {
+    const h = await start({ trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      assert.doesNotMatch(await dialog.command("EHLO client.test"), /SMTPUTF8/);
+      assert.match(await dialog.command("MAIL FROM:<jörg@acme.test>"), /^553 5\.6\.7 Address requires SMTPUTF8, which this server does not offer/);
+      assert.match(await dialog.command("MAIL FROM:<jörg@acme.test> SMTPUTF8"), /^553 5\.6\.7 /);
+      assert.match(await dialog.command("MAIL FROM:<a@acme.test> SMTPUTF8"), /^250 /);
+      assert.match(await dialog.command("RCPT TO:<jörg@example.test>"), /^553 5\.6\.7 /);
+      assert.match(await dialog.command("RCPT TO:<ada@bücher.example>"), /^250 /);
+      assert.match(await dialog.command("RCPT TO:<bob@xn--bcher-kva.example>"), /^250 /);
+      assert.match(await dialog.command("DATA"), /^354/);
+      assert.match(await dialog.data("From: a@acme.test\r\n\r\nhi\r\n.\r\n"), /^250 2\.0\.0 /);
+      dialog.close();
+      // smtp-server hands both forms over in U-labels; acceptance stores them as A-labels.
+      assert.deepEqual(h.submissions[0]!.submission.recipients, ["ada@bücher.example", "bob@bücher.example"]);
+      await assert.rejects(transport(h, { auth: undefined }).sendMail({ ...MESSAGE, to: "ünïcode@example.test" }), /553 5\.6\.7/);
     } finally {
       await h.server.close();
     }
@@ -357,12 +428,77 @@ describe("SMTP submission: limits, DSN and replies", () => {
         await dialog.command(`AUTH PLAIN ${Buffer.from(`\0${TOKEN}\0${TOKEN}`).toString("base64")}`),
         await dialog.command("RCPT TO:<b@example.test>"),
         await dialog.command("MAIL FROM:<a@acme.test> BODY=8BITMIME SMTPUTF8"),
+        await dialog.command("MAIL FROM:<jörg@acme.test>"),
+        await dialog.command("MAIL FROM:<a@acme.test> BODY=8BITMIME"),
         await dialog.command("RCPT TO:<b@example.test> NOTIFY=BOGUS"),
         await dialog.command("RCPT TO:<b@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.test"),
         await dialog.command("RSET"),
         await dialog.command("QUIT"),
       ];
       for (const reply of replies) assert.match(reply, ENHANCED_REPLY, reply);
+    } finally {
+      await h.server.close();
+    }
+  });
+});
+
+describe("SMTP submission: deadlines (slow loris)", () => {
+  // The idle timeout (socketTimeoutMs) stays at smtp-server's 1 minute: a byte every 50 ms would
+  // keep a session open for ever without the deadlines.
+  test("a command line trickled in a byte at a time is cut at the command deadline with 421 4.4.2", async () => {
+    const h = await start({ commandTimeoutMs: 300, dataTimeoutMs: 5_000 });
+    try {
+      const client = await openSlowClient(h.server.port);
+      assert.match(await client.command("EHLO slow.test"), /^250[ -]/m, "a command that arrives whole is answered");
+      const sent = Date.now();
+      client.trickle("MAIL FROM:<a@acme.test>".repeat(100), 50);
+      await Promise.race([client.closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`still open after 3 s; received: ${client.received}`)), 3_000).unref())]);
+      assert.ok(Date.now() - sent < 2_000, "closed near the deadline");
+      assert.match(client.received, /\r\n421 4\.4\.2 Timeout: the command line did not arrive in time/);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("a message trickled in after DATA is cut at the DATA deadline with 421 4.4.2 and nothing is accepted", async () => {
+    const h = await start({ commandTimeoutMs: 5_000, dataTimeoutMs: 400, trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
+    try {
+      const client = await openSlowClient(h.server.port);
+      await client.command("EHLO slow.test");
+      await client.command("MAIL FROM:<a@acme.test>");
+      await client.command("RCPT TO:<b@example.test>");
+      assert.match(await client.command("DATA"), /^354/);
+      client.trickle(`From: a@acme.test\r\n\r\n${"x".repeat(500)}\r\n.\r\n`, 20, 2);
+      await Promise.race([client.closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`still open after 3 s; received: ${client.received}`)), 3_000).unref())]);
+      assert.match(client.received, /421 4\.4\.2 Timeout: the message did not arrive in time/);
+      assert.equal(h.submissions.length, 0);
+    } finally {
+      await h.server.close();
+    }
+  });
+
+  test("time we take is not the client's: a slow acceptance past the DATA deadline still answers 250, and a prompt client is never cut", async () => {
+    const h = await start({
+      commandTimeoutMs: 300,
+      dataTimeoutMs: 300,
+      trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }],
+      accept: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        return { messageId: "m-slow" };
+      },
+    });
+    try {
+      const dialog = await openSmtpDialog(h.server.port);
+      await dialog.command("EHLO prompt.test");
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 150)); // idle below the deadline each time
+        assert.match(await dialog.command("NOOP"), /^250 /);
+      }
+      await dialog.command("MAIL FROM:<a@acme.test>");
+      await dialog.command("RCPT TO:<b@example.test>");
+      await dialog.command("DATA");
+      assert.match(await dialog.data("From: a@acme.test\r\n\r\nhi\r\n.\r\n"), /^250 2\.0\.0 OK: queued as m-slow/);
+      assert.match(await dialog.command("QUIT"), /^221 /);
     } finally {
       await h.server.close();
     }

@@ -22,7 +22,9 @@ import { addressKey } from "../shared/email-address.js";
 import { EDGE_REPLIES, acceptedReplyText, replyError, replyForError, type SmtpReply } from "./smtp.errors-map.js";
 import { AuthRateLimiter, type AuthRateLimitPolicy } from "./auth.rate-limit.js";
 import { TrustedNetworks, type TrustedNetwork } from "./trusted-networks.js";
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_DATA_TIMEOUT_MS, enforceDeadlines } from "./session-deadlines.js";
 import { loadOrCreateCertificate, type TlsCredentials } from "./tls-certificate.js";
+import { findLineDefect } from "./line-limits.js";
 
 /** Postmark's limit of recipients per message (To, Cc and Bcc together); the 51st RCPT gets 452 4.5.3. */
 export const SUBMISSION_MAX_RECIPIENTS = 50;
@@ -64,6 +66,10 @@ export interface SubmissionServerOptions {
   closeTimeoutMs?: number;
   /** Idle time before a session is dropped; smtp-server's default (1 minute) unless set. */
   socketTimeoutMs?: number;
+  /** How long a command line may take to arrive whole, from our previous reply (DEFAULT_COMMAND_TIMEOUT_MS unless set). */
+  commandTimeoutMs?: number;
+  /** How long the whole message after DATA may take to arrive (DEFAULT_DATA_TIMEOUT_MS unless set). */
+  dataTimeoutMs?: number;
   /** Concurrent sessions per client address (SUBMISSION_SESSIONS_PER_CLIENT unless set). */
   sessionsPerClient?: number;
 }
@@ -94,6 +100,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
   const trusted = trustedResolver(options.trustedNetworks);
   const states = new WeakMap<SMTPServerSession, SessionState>();
   const sessions = new SessionsPerClient(options.sessionsPerClient ?? SUBMISSION_SESSIONS_PER_CLIENT);
+  const deadlines = { commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, dataTimeoutMs: options.dataTimeoutMs ?? DEFAULT_DATA_TIMEOUT_MS };
   let closing = false;
 
   if (!options.tls && !options.dataDir) throw new Error("startSubmissionServer: a TLS certificate or a dataDir to generate one into is required");
@@ -119,6 +126,10 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     hideDSN: false, // RFC 3461 parameters are accepted and parsed (NOTIFY, ORCPT, RET, ENVID)
     hideENHANCEDSTATUSCODES: false,
     hideREQUIRETLS: true, // we do not promise RFC 8689 for the onward delivery
+    // Not offered: acceptance, storage and the MTA handle ASCII mailbox names only (a U-label
+    // domain is turned into its A-label), so offering it promised what failed after DATA. A
+    // non-ASCII local part is refused at MAIL or RCPT instead (nonAsciiAddress).
+    hideSMTPUTF8: true,
     disableReverseLookup: true,
     maxClients: SUBMISSION_MAX_SESSIONS,
     disabledCommands: options.implicitTls ? ["STARTTLS"] : [],
@@ -150,8 +161,9 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       mailFrom(address, session).then(() => callback(), (err: Error) => callback(err));
     },
 
-    onRcptTo(_address, _session, callback) {
+    onRcptTo(address, _session, callback) {
       if (closing) return callback(replyError(EDGE_REPLIES.shuttingDown));
+      if (hasNonAsciiLocalPart(address.address)) return callback(replyError(EDGE_REPLIES.nonAsciiAddress));
       callback();
     },
 
@@ -165,6 +177,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
 
   server.onNewConnection = (connection) => {
     adjustReplies(connection, { hideAuthInClearText: !options.allowInsecureAuth });
+    enforceDeadlines(connection, deadlines, (phase) => logger.info({ ip: connection.session.remoteAddress, phase }, "SMTP session closed: past its deadline"));
     states.set(connection.session, { connection, workspace: null, stream: null, inData: false });
   };
   // Before listening, an error is the listen failure itself, which listenSmtp reports to the caller.
@@ -221,6 +234,11 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       throw replyError(EDGE_REPLIES.authRequired);
     }
     if (!address.address) throw replyError(EDGE_REPLIES.nullSender);
+    // A client that sends the SMTPUTF8 parameter anyway (smtp-server takes it though the extension
+    // is hidden) is let through: the mailbox names are checked below, and a Unicode domain, the
+    // one non-ASCII envelope form we can carry, is accepted with or without it. Answering 555
+    // (RFC 5321 §4.1.1.11) would refuse mail we can handle.
+    if (hasNonAsciiLocalPart(address.address)) throw replyError(EDGE_REPLIES.nonAsciiAddress);
   }
 
   async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
@@ -231,6 +249,12 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     const workspace = state?.workspace;
     const mailFrom = session.envelope.mailFrom;
     if (!workspace || !mailFrom) throw replyError(EDGE_REPLIES.authRequired); // unreachable: MAIL checked both
+    const defect = findLineDefect(raw);
+    if (defect) {
+      logger.info({ ip: session.remoteAddress, workspace: workspace.name, ...defect }, "SMTP message refused: it could not be relayed unchanged");
+      const reply = defect.kind === "nul" ? EDGE_REPLIES.nulByte : EDGE_REPLIES.lineTooLong;
+      throw replyError({ ...reply, text: `${reply.text} (line ${defect.line})` });
+    }
     const recipients = session.envelope.rcptTo;
     const submission: SmtpMessage = {
       envelopeFrom: mailFrom.address,
@@ -240,6 +264,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       notifyFailure: recipients.some((r) => r.dsn?.notify?.includes("FAILURE") ?? false),
       dsn: dsnRequestOf(session),
       stream: state?.stream ?? null,
+      trace: { helo: session.hostNameAppearsAs || "", clientAddress: session.remoteAddress, protocol: receivedProtocol(session) },
     };
     try {
       const accepted = await options.accept(workspace, submission);
@@ -274,6 +299,24 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       return closed;
     },
   };
+}
+
+/** RFC 3848's protocol keyword for the Received field: E for EHLO, S for TLS, A for AUTH. */
+function receivedProtocol(session: SMTPServerSession): string {
+  if (!/^EHLO$/i.test(String(session.openingCommand ?? ""))) return "SMTP";
+  return `ESMTP${session.secure ? "S" : ""}${session.user ? "A" : ""}`;
+}
+
+/**
+ * Whether the mailbox name needs SMTPUTF8 (RFC 6531). Only the local part counts: smtp-server
+ * hands IDN domains over in U-labels whichever form the client wrote, and acceptance stores and
+ * sends them as A-labels (RFC 5890), so they need no extension.
+ */
+function hasNonAsciiLocalPart(address: string): boolean {
+  const at = address.lastIndexOf("@");
+  const local = at < 0 ? address : address.slice(0, at);
+  for (let i = 0; i < local.length; i++) if (local.charCodeAt(i) > 0x7f) return true;
+  return false;
 }
 
 const TOO_LARGE_REPLY = (limit: number): SmtpReply => ({ code: 552, enhanced: "5.3.4", text: `Message size exceeds the fixed maximum message size of ${limit} bytes` });

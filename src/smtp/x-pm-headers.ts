@@ -2,8 +2,15 @@
 // message (stream, tag, metadata, tracking, keeping its Message-ID). They are read here, at the
 // SMTP edge, into the Submission that acceptance takes, and removed from the message: they are
 // for us, not for the recipients.
+//
+// Bcc (and Resent-Bcc) is removed here too. A submission client writes it to say who else gets
+// the message; those addresses are already envelope recipients (RCPT TO), and the field itself
+// must not reach anyone, or every recipient learns who was blind-copied. RFC 6409 §8.1 lets a
+// submission server add or change fields, and RFC 5322 §3.6.3 describes removing Bcc as the
+// usual practice; Postfix's submission and Gmail's relay both drop it. The field is removed before
+// acceptance, so neither the stored MIME nor what the MTA relays (and signs) carries it.
 import libmime from "libmime";
-import type { Submission } from "../messages/accept/submission.js";
+import type { ReceivedTrace, Submission } from "../messages/accept/submission.js";
 import type { LinkTracking } from "../messages/message.types.js";
 import { MESSAGE_INVALID } from "../messages/messages.errors.js";
 import { DEFAULT_MESSAGE_LIMITS } from "../messages/message.validation.js";
@@ -24,6 +31,8 @@ export interface SmtpMessage {
   dsn?: DsnRequest | null;
   /** The stream an SMTP token pair is bound to; X-PM-Message-Stream may only repeat it. */
   stream?: string | null;
+  /** The session, for the Received field added at acceptance. */
+  trace?: ReceivedTrace | null;
 }
 
 const TRACK_LINKS: Record<string, LinkTracking> = { none: "none", htmlandtext: "html-and-text", htmlonly: "html-only", textonly: "text-only" };
@@ -33,10 +42,11 @@ const METADATA_PREFIX = "x-pm-metadata-";
 export function submissionFromSmtp(message: SmtpMessage): Submission {
   const { fields, body } = splitMessage(message.raw);
   const asked = readInstructions(fields);
+  const kept = fields.filter((f) => !isInstruction(f) && !isBlindCopy(f));
   // Untouched bytes when there is nothing to remove: the common case costs no copy.
-  const mime = asked.count === 0 ? message.raw : joinMessage(fields.filter((f) => !isInstruction(f)), body);
+  const mime = kept.length === fields.length ? message.raw : joinMessage(kept, body);
   return {
-    content: { kind: "raw", envelopeFrom: message.envelopeFrom, recipients: message.recipients, mime, keepMessageId: asked.keepId },
+    content: { kind: "raw", envelopeFrom: message.envelopeFrom, recipients: message.recipients, mime, keepMessageId: asked.keepId, trace: message.trace ?? null },
     stream: asked.stream,
     boundStream: message.stream ?? null,
     tag: asked.tag,
@@ -50,7 +60,6 @@ export function submissionFromSmtp(message: SmtpMessage): Submission {
 }
 
 interface Instructions {
-  count: number;
   stream: string | null;
   tag: string | null;
   metadata: Record<string, string>;
@@ -60,10 +69,9 @@ interface Instructions {
 }
 
 function readInstructions(fields: HeaderField[]): Instructions {
-  const result: Instructions = { count: 0, stream: null, tag: null, metadata: {}, trackOpens: false, trackLinks: "none", keepId: false };
+  const result: Instructions = { stream: null, tag: null, metadata: {}, trackOpens: false, trackLinks: "none", keepId: false };
   for (const field of fields) {
     if (!isInstruction(field)) continue;
-    result.count += 1;
     const name = field.name.toLowerCase();
     const value = decode(fieldValue(field));
     if (name === "x-pm-message-stream") result.stream = value || null;
@@ -84,6 +92,12 @@ function readInstructions(fields: HeaderField[]): Instructions {
 
 function isInstruction(field: HeaderField): boolean {
   return field.name.toLowerCase().startsWith("x-pm-");
+}
+
+/** Bcc and Resent-Bcc (RFC 5322 §3.6.3, §3.6.6): who was blind-copied is nobody's business but the sender's. */
+function isBlindCopy(field: HeaderField): boolean {
+  const name = field.name.toLowerCase();
+  return name === "bcc" || name === "resent-bcc";
 }
 
 function decode(text: string): string {

@@ -64,6 +64,9 @@ export async function startSmtpRole(deps: SmtpRoleDeps): Promise<SmtpRole> {
         tls,
         dataDir: config.dataDir,
         maxMessageBytes: config.inbound.maxMessageBytes,
+        sessionsPerClient: config.inbound.sessionsPerClient,
+        commandTimeoutMs: config.smtp.commandTimeoutMs,
+        dataTimeoutMs: config.smtp.dataTimeoutMs,
         closeTimeoutMs: config.shutdownTimeoutMs,
         logger,
         router: createInboundRouter({

@@ -22,6 +22,18 @@ export interface RawContent {
   mime: Buffer;
   /** Keep the client's Message-ID instead of setting ours (X-PM-KeepID). */
   keepMessageId: boolean;
+  /** Who handed the message over, for the Received field that compose adds (RFC 5321 §4.4); none when absent. */
+  trace?: ReceivedTrace | null;
+}
+
+/** The SMTP session a message came in by, as its Received field names it. */
+export interface ReceivedTrace {
+  /** The name the client gave in EHLO or HELO, as given. */
+  helo: string;
+  /** The client's IP address. */
+  clientAddress: string;
+  /** RFC 3848's "with" keyword: SMTP, ESMTP, ESMTPS, ESMTPA or ESMTPSA. */
+  protocol: string;
 }
 
 export interface Submission {
