@@ -126,13 +126,12 @@ test("an unknown command or option is one line and a pointer to the help, exit c
   }
 });
 
-test("commands other than start and migrate create no data directory and say where they looked", () => {
+test("commands other than start, migrate and workspace create create no data directory and say where they looked", () => {
   const dir = tempDir();
   try {
     const expected = `posthorn: no Posthorn database in ${join(dir.path, "data")} (set POSTHORN_DATA_DIR or run posthorn start there)\n`;
     const commands = [
       ["workspace", "list"],
-      ["workspace", "create", "acme"],
       ["workspace", "update", "acme", "--live"],
       ["token", "create", "--account"],
       ["queue"],
@@ -149,6 +148,17 @@ test("commands other than start and migrate create no data directory and say whe
     assert.equal(posthorn(["migrate"], {}, dir.path).code, 0);
     assert.equal(existsSync(join(dir.path, "data", "posthorn.db")), true);
     assert.deepEqual(posthorn(["workspace", "list"], {}, dir.path), { code: 0, stdout: "", stderr: "" });
+
+    // Creating a workspace is how an installation is provisioned before its first start (scripts,
+    // images, the benchmark harness): it creates the database where it is told to.
+    const fresh = tempDir();
+    try {
+      const created = posthorn(["workspace", "create", "acme"], {}, fresh.path);
+      assert.equal(created.code, 0, created.stderr);
+      assert.equal(existsSync(join(fresh.path, "data", "posthorn.db")), true);
+    } finally {
+      fresh.remove();
+    }
   } finally {
     dir.remove();
   }

@@ -38,7 +38,8 @@ export class CommandFailed extends Error {
 
 /**
  * Runs `fn` with the domain objects over a migrated store (a small pool: commands are short).
- * Only `start` and `migrate` create the SQLite database (and its directory): any other command
+ * Only `start`, `migrate` and `workspace create` (which provisions an installation before its
+ * first start) create the SQLite database (and its directory): any other command
  * run where there is none — most often from the wrong directory — would otherwise create an
  * empty one there and report an empty world, so it names the directory it looked in instead.
  */

@@ -12,17 +12,23 @@ export const workspace: Command = async ({ args, options, config, out }) => {
     (sub === "list" && args.length === 1) ||
     (sub === "update" && name && args.length === 2 && Boolean(options.live) !== Boolean(options.sandbox));
   if (!valid) throw new UsageError(FORMS, "workspace");
-  return withContainer(config, async ({ workspaces }) => {
-    if (sub === "create") {
-      const { workspace, serverToken } = await workspaces.create(name!, { sandbox: options.sandbox === true });
-      out(options.json ? `${JSON.stringify({ id: workspace.id, name: workspace.name, serverToken })}\n` : `${serverToken}\n`);
-    } else if (sub === "list") {
-      const list = await workspaces.list();
-      if (options.json) out(`${JSON.stringify(list.map((w) => ({ id: w.id, name: w.name, sandbox: w.sandbox })))}\n`);
-      else for (const w of list) out(`${w.name}\t${w.sandbox ? "sandbox" : "live"}\t${w.id}\n`);
-    } else {
-      const w = await workspaces.setSandbox(name!, options.sandbox === true);
-      out(`${w.name} is now ${w.sandbox ? "in sandbox mode (nothing is delivered)" : "live"}\n`);
-    }
-  });
+  // Creating a workspace provisions an installation before its first start (scripts, images):
+  // it may create the database; listing and updating need one to exist.
+  return withContainer(
+    config,
+    async ({ workspaces }) => {
+      if (sub === "create") {
+        const { workspace, serverToken } = await workspaces.create(name!, { sandbox: options.sandbox === true });
+        out(options.json ? `${JSON.stringify({ id: workspace.id, name: workspace.name, serverToken })}\n` : `${serverToken}\n`);
+      } else if (sub === "list") {
+        const list = await workspaces.list();
+        if (options.json) out(`${JSON.stringify(list.map((w) => ({ id: w.id, name: w.name, sandbox: w.sandbox })))}\n`);
+        else for (const w of list) out(`${w.name}\t${w.sandbox ? "sandbox" : "live"}\t${w.id}\n`);
+      } else {
+        const w = await workspaces.setSandbox(name!, options.sandbox === true);
+        out(`${w.name} is now ${w.sandbox ? "in sandbox mode (nothing is delivered)" : "live"}\n`);
+      }
+    },
+    { createDatabase: sub === "create" },
+  );
 };
