@@ -168,6 +168,8 @@ function normalize(shapes: Record<string, unknown>): Record<string, unknown> {
       })
       .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>")
       .replace(/(Date: )[^\\]+?(\\r\\n)/g, "$1<date>$2")
+      // The date that ends a Received field (SMTP submission adds one), on its folded line.
+      .replace(/(;\\r\\n\\t)[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d \+0000/g, "$1<date>")
       .replace(/--_[A-Za-z0-9_-]+/g, "--<boundary>")
       .replace(/boundary=\\"[^\\]+\\"/g, 'boundary=\\"<boundary>\\"')
       .replace(/bounce\+[0-9a-z]+\.[0-9a-f]+@/g, "bounce+<verp>@")
