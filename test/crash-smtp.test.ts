@@ -69,10 +69,13 @@ test("kill -9 during SMTP submission and inbound delivery loses no message that 
     // Claims of posts cut off by the kill come back after 3 × this.
     POSTHORN_INBOUND_HOOK_TIMEOUT: "2s", // nothing answers: SPF/DKIM/DMARC give temperror quickly
   };
+  // Killed in the finally as well: a failed assertion before the kill would leave it running,
+  // and the test process would wait for it for ever.
+  let first: ChildServer | undefined;
   try {
     execFileSync(process.execPath, [MAIN_JS, "migrate"], { env: { PATH: process.env.PATH ?? "", ...env } }); // only start and migrate create the database
     execFileSync(process.execPath, [MAIN_JS, "workspace", "create", "crash"], { env: { PATH: process.env.PATH ?? "", ...env } });
-    const first = await spawnServer(env);
+    first = await spawnServer(env);
     const hash = await (async () => {
       const store = openStore({ dataDir: dir.path, databaseUrl: null });
       try {
@@ -125,6 +128,10 @@ test("kill -9 during SMTP submission and inbound delivery loses no message that 
       await second.exited;
     }
   } finally {
+    if (first && first.child.exitCode === null && first.child.signalCode === null) {
+      first.child.kill("SIGKILL");
+      await first.exited;
+    }
     await new Promise<void>((r) => hook.close(() => r()));
     dir.remove();
   }
