@@ -1,7 +1,7 @@
 // The `posthorn` command as an operator uses it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { MAIN_JS, spawnServer, tempDir } from "./support/server.js";
@@ -9,6 +9,16 @@ import { MAIN_JS, spawnServer, tempDir } from "./support/server.js";
 function posthorn(args: string[], env: Record<string, string>, cwd?: string) {
   const result = spawnSync(process.execPath, [MAIN_JS, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", cwd });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** posthorn() without blocking, so that independent cases run at once (each start of the CLI costs about a second). */
+function posthornAsync(args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    execFile(process.execPath, [MAIN_JS, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", cwd }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : null) : 0;
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
 }
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(resolve(import.meta.dirname, "../../package.json"), "utf8")) as { version: string }).version;
@@ -102,7 +112,7 @@ test("help, --help, -h and help COMMAND print the usage; help of no command is a
   assert.equal(unknown.stderr, 'posthorn: no command "frobnicate"\nRun "posthorn help" for usage.\n');
 });
 
-test("an unknown command or option is one line and a pointer to the help, exit code 2, never a stack trace", () => {
+test("an unknown command or option is one line and a pointer to the help, exit code 2, never a stack trace", async () => {
   const cases: Array<[string[], string]> = [
     [["frobnicate"], 'posthorn: unknown command "frobnicate"\nRun "posthorn help" for usage.\n'],
     [["--frobnicate"], 'posthorn: unknown option "--frobnicate"\nRun "posthorn help" for usage.\n'],
@@ -113,10 +123,9 @@ test("an unknown command or option is one line and a pointer to the help, exit c
   ];
   const dir = tempDir();
   try {
-    for (const [args, stderr] of cases) {
-      // Usage is checked before the store is opened: the same answer where there is no database.
-      assert.deepEqual(posthorn(args, { POSTHORN_DATA_DIR: join(dir.path, "none") }), { code: 2, stdout: "", stderr }, args.join(" "));
-    }
+    // Usage is checked before the store is opened: the same answer where there is no database.
+    const answers = await Promise.all(cases.map(([args]) => posthornAsync(args, { POSTHORN_DATA_DIR: join(dir.path, "none") })));
+    cases.forEach(([args, stderr], i) => assert.deepEqual(answers[i], { code: 2, stdout: "", stderr }, args.join(" ")));
     const bare = posthorn([], {});
     assert.equal(bare.code, 2);
     assert.match(bare.stderr, /^Usage: posthorn <command>/);
@@ -126,7 +135,7 @@ test("an unknown command or option is one line and a pointer to the help, exit c
   }
 });
 
-test("commands other than start, migrate and workspace create create no data directory and say where they looked", () => {
+test("commands other than start, migrate and workspace create create no data directory and say where they looked", async () => {
   const dir = tempDir();
   try {
     const expected = `posthorn: no Posthorn database in ${join(dir.path, "data")} (set POSTHORN_DATA_DIR or run posthorn start there)\n`;
@@ -137,11 +146,10 @@ test("commands other than start, migrate and workspace create create no data dir
       ["queue"],
       ["queue", "retry"],
     ];
-    for (const args of commands) {
-      // No POSTHORN_DATA_DIR: the default ./data, relative to where the command runs, named absolute.
-      assert.deepEqual(posthorn(args, {}, dir.path), { code: 1, stdout: "", stderr: expected }, args.join(" "));
-      assert.equal(existsSync(join(dir.path, "data")), false, `${args.join(" ")} created ./data`);
-    }
+    // No POSTHORN_DATA_DIR: the default ./data, relative to where the command runs, named absolute.
+    const answers = await Promise.all(commands.map((args) => posthornAsync(args, {}, dir.path)));
+    commands.forEach((args, i) => assert.deepEqual(answers[i], { code: 1, stdout: "", stderr: expected }, args.join(" ")));
+    assert.equal(existsSync(join(dir.path, "data")), false, "a command created ./data");
     assert.deepEqual(posthorn(["queue"], { POSTHORN_DATA_DIR: "elsewhere/db" }, dir.path).stderr, expected.replace(join(dir.path, "data"), join(dir.path, "elsewhere", "db")));
     assert.deepEqual(readdirSync(dir.path), []);
 
