@@ -3,81 +3,13 @@
 // accept signature; test/smtp-submission.test.ts runs the real acceptance.
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { PosthornError } from "../shared/errors.js";
-import { silentLogger } from "../shared/logger.js";
-import type { Workspace } from "../workspaces/workspaces.service.js";
-import type { SmtpMessage } from "./x-pm-headers.js";
-import { startSubmissionServer, type SubmissionServer, type SubmissionServerOptions } from "./submission.server.js";
 import { openSmtpDialog } from "./testing/smtp-dialog.js";
-import { openSlowClient } from "./testing/slow-client.js";
+import { ACME, BENCH, ENHANCED_REPLY, MESSAGE, TOKEN, removeHarnessDirs, smtpError, start, transport } from "./testing/submission-harness.js";
 
-const ACME: Workspace = { id: "ws_acme", name: "acme", sandbox: false, createdAt: 0 };
-const BENCH: Workspace = { id: "ws_bench", name: "bench", sandbox: false, createdAt: 0 };
-const TOKEN = "acme-server-token-0123456789";
-const ENHANCED_REPLY = /^\d{3}[ -][245]\.\d{1,3}\.\d{1,3} /;
+after(removeHarnessDirs);
 
-interface Harness {
-  server: SubmissionServer;
-  submissions: Array<{ workspace: Workspace; submission: SmtpMessage }>;
-  certPem: string;
-  dataDir: string;
-}
-
-const dataDirs: string[] = [];
-after(() => {
-  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-async function start(overrides: Partial<SubmissionServerOptions> = {}, dataDir?: string): Promise<Harness> {
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "posthorn-smtp-"));
-  if (!dataDir) dataDirs.push(dir);
-  const submissions: Harness["submissions"] = [];
-  let counter = 0;
-  const server = await startSubmissionServer({
-    host: "127.0.0.1",
-    port: 0,
-    hostname: "smtp.posthorn.test",
-    tls: null,
-    dataDir: dir,
-    logger: silentLogger(),
-    authenticate: async (user, pass) => (user === TOKEN && pass === TOKEN ? { workspace: ACME, stream: null } : null),
-    accept: async (workspace, submission) => {
-      submissions.push({ workspace, submission });
-      counter += 1;
-      return { messageId: `00000000-0000-4000-8000-${String(counter).padStart(12, "0")}` };
-    },
-    ...overrides,
-  });
-  return { server, submissions, certPem: readFileSync(join(dir, "smtp-tls", "cert.pem"), "utf8"), dataDir: dir };
-}
-
-function transport(h: Harness, options: Partial<SMTPTransport.Options> = {}) {
-  return nodemailer.createTransport({
-    host: "127.0.0.1",
-    port: h.server.port,
-    secure: false,
-    requireTLS: true,
-    tls: { ca: h.certPem, servername: "localhost" },
-    auth: { user: TOKEN, pass: TOKEN },
-    ...options,
-  } as SMTPTransport.Options);
-}
-
-const MESSAGE = {
-  from: "Acme <support@acme.test>",
-  to: "ada@example.test",
-  subject: "Hello ✓",
-  text: "Thanks for your order.",
-};
-
-function smtpError(err: unknown): { responseCode?: number; response?: string } {
-  return err as { responseCode?: number; response?: string };
-}
 
 describe("SMTP submission: authentication and TLS", () => {
   test("accepts a message after STARTTLS and AUTH PLAIN with the server token, verifying the generated certificate", async () => {
@@ -436,69 +368,6 @@ describe("SMTP submission: limits, DSN and replies", () => {
         await dialog.command("QUIT"),
       ];
       for (const reply of replies) assert.match(reply, ENHANCED_REPLY, reply);
-    } finally {
-      await h.server.close();
-    }
-  });
-});
-
-describe("SMTP submission: deadlines (slow loris)", () => {
-  // The idle timeout (socketTimeoutMs) stays at smtp-server's 1 minute: a byte every 50 ms would
-  // keep a session open for ever without the deadlines.
-  test("a command line trickled in a byte at a time is cut at the command deadline with 421 4.4.2", async () => {
-    const h = await start({ commandTimeoutMs: 300, dataTimeoutMs: 5_000 });
-    try {
-      const client = await openSlowClient(h.server.port);
-      assert.match(await client.command("EHLO slow.test"), /^250[ -]/m, "a command that arrives whole is answered");
-      const sent = Date.now();
-      client.trickle("MAIL FROM:<a@acme.test>".repeat(100), 50);
-      await Promise.race([client.closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`still open after 3 s; received: ${client.received}`)), 3_000).unref())]);
-      assert.ok(Date.now() - sent < 2_000, "closed near the deadline");
-      assert.match(client.received, /\r\n421 4\.4\.2 Timeout: the command line did not arrive in time/);
-    } finally {
-      await h.server.close();
-    }
-  });
-
-  test("a message trickled in after DATA is cut at the DATA deadline with 421 4.4.2 and nothing is accepted", async () => {
-    const h = await start({ commandTimeoutMs: 5_000, dataTimeoutMs: 400, trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }] });
-    try {
-      const client = await openSlowClient(h.server.port);
-      await client.command("EHLO slow.test");
-      await client.command("MAIL FROM:<a@acme.test>");
-      await client.command("RCPT TO:<b@example.test>");
-      assert.match(await client.command("DATA"), /^354/);
-      client.trickle(`From: a@acme.test\r\n\r\n${"x".repeat(500)}\r\n.\r\n`, 20, 2);
-      await Promise.race([client.closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`still open after 3 s; received: ${client.received}`)), 3_000).unref())]);
-      assert.match(client.received, /421 4\.4\.2 Timeout: the message did not arrive in time/);
-      assert.equal(h.submissions.length, 0);
-    } finally {
-      await h.server.close();
-    }
-  });
-
-  test("time we take is not the client's: a slow acceptance past the DATA deadline still answers 250, and a prompt client is never cut", async () => {
-    const h = await start({
-      commandTimeoutMs: 300,
-      dataTimeoutMs: 300,
-      trustedNetworks: [{ cidr: "127.0.0.1", workspace: ACME }],
-      accept: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 700));
-        return { messageId: "m-slow" };
-      },
-    });
-    try {
-      const dialog = await openSmtpDialog(h.server.port);
-      await dialog.command("EHLO prompt.test");
-      for (let i = 0; i < 3; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 150)); // idle below the deadline each time
-        assert.match(await dialog.command("NOOP"), /^250 /);
-      }
-      await dialog.command("MAIL FROM:<a@acme.test>");
-      await dialog.command("RCPT TO:<b@example.test>");
-      await dialog.command("DATA");
-      assert.match(await dialog.data("From: a@acme.test\r\n\r\nhi\r\n.\r\n"), /^250 2\.0\.0 OK: queued as m-slow/);
-      assert.match(await dialog.command("QUIT"), /^221 /);
     } finally {
       await h.server.close();
     }
