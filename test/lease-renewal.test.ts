@@ -6,30 +6,17 @@ import assert from "node:assert/strict";
 import { ServerClient } from "postmark";
 import { startTestServer } from "./support/server.js";
 import { startSmtpSink } from "./support/smtp-sink.js";
-import { createTempDatabase } from "./support/stores.js";
+import { serverDatabases } from "./support/stores.js";
 
 const LEASE_MS = 300;
 /** Each DATA answer takes five leases. */
 const DATA_DELAY_MS = 5 * LEASE_MS;
 const MESSAGES = 5;
 
-const targets: Array<{ name: string; database: () => Promise<{ env: Record<string, string>; drop: () => Promise<void> }> }> = [
-  { name: "sqlite", database: async () => ({ env: {}, drop: async () => undefined }) },
-];
-if (process.env.TEST_DATABASE_URL) {
-  targets.push({
-    name: "postgres",
-    database: async () => {
-      const db = await createTempDatabase(process.env.TEST_DATABASE_URL!);
-      return { env: { DATABASE_URL: db.url }, drop: db.drop };
-    },
-  });
-}
-
-for (const target of targets) {
+for (const target of serverDatabases()) {
   test(`on ${target.name}, an attempt that outlasts its lease keeps it: nobody claims the row, it is delivered and recorded once`, { timeout: 60_000 }, async () => {
     const sink = await startSmtpSink({ dataDelayMs: DATA_DELAY_MS });
-    const database = await target.database();
+    const database = await target.open();
     const server = await startTestServer({
       ...database.env,
       POSTHORN_ROLES: "api,mta",

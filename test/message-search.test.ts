@@ -4,33 +4,22 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "./support/server.js";
-import { createTempDatabase } from "./support/stores.js";
+import { serverDatabases } from "./support/stores.js";
 
 const SUBJECTS = ["order_123", "order-123", "orderX123", "100% off", "back\\slash", "plain"];
 
-const targets: Array<{ name: string; database: () => Promise<{ env: Record<string, string>; drop: () => Promise<void> }> }> = [
-  { name: "sqlite", database: async () => ({ env: {}, drop: async () => undefined }) },
-];
-if (process.env.TEST_DATABASE_URL) {
-  targets.push({
-    name: "postgres",
-    database: async () => {
-      const { url, drop } = await createTempDatabase(process.env.TEST_DATABASE_URL!);
-      return { env: { POSTHORN_DATABASE_URL: url }, drop };
-    },
-  });
-}
-
-for (const target of targets) {
+for (const target of serverDatabases()) {
   describe(`searching outbound messages (${target.name})`, () => {
     let server: TestServer;
     let token: string;
     let drop: () => Promise<void>;
 
     before(async () => {
-      const database = await target.database();
+      const database = await target.open();
       drop = database.drop;
       server = await startTestServer({ POSTHORN_ROLES: "api", ...database.env });
+      // The server runs on the database this suite names (a misspelt key would fall back to SQLite).
+      assert.equal(server.app.services.store.dialect, target.name);
       token = await server.createWorkspace("acme");
       for (const [i, subject] of SUBJECTS.entries()) {
         const response = await fetch(`${server.url}/email`, {

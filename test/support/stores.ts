@@ -65,3 +65,24 @@ async function openTempPostgres(serverUrl: string, upTo?: string): Promise<Store
     },
   });
 }
+
+export interface ServerDatabase {
+  name: "sqlite" | "postgres";
+  /** A fresh database for a test server: the environment that points the server at it, and how to drop it. */
+  open(): Promise<{ env: Record<string, string>; drop: () => Promise<void> }>;
+}
+
+/** Databases for end-to-end tests that start a server: SQLite always, PostgreSQL when TEST_DATABASE_URL is set. */
+export function serverDatabases(): ServerDatabase[] {
+  const targets: ServerDatabase[] = [{ name: "sqlite", open: async () => ({ env: {}, drop: async () => undefined }) }];
+  if (process.env.TEST_DATABASE_URL) {
+    targets.push({
+      name: "postgres",
+      open: async () => {
+        const db = await createTempDatabase(process.env.TEST_DATABASE_URL!);
+        return { env: { DATABASE_URL: db.url }, drop: db.drop };
+      },
+    });
+  }
+  return targets;
+}
