@@ -19,6 +19,39 @@ export interface AttemptData {
   tls: boolean;
 }
 
+/** One part of a parsed user agent (Postmark's Client and OS objects): "Chrome", "Google", "Chrome 120". */
+export interface UserAgentPart {
+  name: string;
+  company: string;
+  family: string;
+}
+
+/** Where a reader was, from a local geo database when one is configured. */
+export interface GeoData {
+  countryIso: string | null;
+  country: string | null;
+  regionIso: string | null;
+  region: string | null;
+  city: string | null;
+  zip: string | null;
+  coords: string | null;
+}
+
+/** Who fetched a tracking URL: an open's pixel or a click's redirect. */
+export interface ReaderData {
+  userAgent: string;
+  client: UserAgentPart;
+  os: UserAgentPart;
+  platform: "desktop" | "mobile" | "webmail" | "unknown";
+  ip: string | null;
+  geo: GeoData | null;
+  /** Fetched by an image proxy or a privacy prefetcher (Gmail, Apple Mail Privacy Protection), not by a person. */
+  proxied: boolean;
+}
+
+export type SuppressionReason = "HardBounce" | "SpamComplaint" | "ManualSuppression";
+export type SuppressionOrigin = "Recipient" | "Customer" | "Admin";
+
 /** Where news of a bounce came from. */
 export type BounceOrigin = "session" | "report" | "operator";
 
@@ -56,7 +89,13 @@ export interface EventMap {
   /** A complaint was recorded as a SpamComplaint bounce record because of the event `cause`. */
   "complaint.recorded": { bounceId: number; stream: string; cause: number };
   /** The address became inactive on the stream. */
-  "suppression.added": { stream: string; reason: "HardBounce" | "SpamComplaint" | "ManualSuppression"; origin: "Recipient" | "Customer" | "Admin" };
+  "suppression.added": { stream: string; reason: SuppressionReason; origin: SuppressionOrigin };
+  /** The address became active again on the stream (a suppression deleted, a bounce activated); reason: the suppression it had. */
+  "suppression.removed": { stream: string; reason: SuppressionReason; origin: SuppressionOrigin };
+  /** The recipient's tracking pixel was fetched; firstOpen: the first recorded open of this delivery. */
+  "delivery.opened": ReaderData & { stream: string; firstOpen: boolean };
+  /** A tracked link was followed; firstClick: the first click of this delivery on this link. */
+  "delivery.clicked": ReaderData & { stream: string; link: string; location: "html" | "text"; firstClick: boolean };
   /** Mail for an inbound stream was received and stored (messageId is the inbound message's id); hook: its webhook is to be posted. */
   "inbound.received": { stream: string; blocked: boolean; hook: boolean };
   /** A user asked for a failed inbound message's webhook to be posted again. */

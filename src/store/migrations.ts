@@ -13,6 +13,7 @@ import { events } from "./migrations/007-events.js";
 import { messageWords } from "./migrations/008-message-words.js";
 import { webhooks } from "./migrations/009-webhooks.js";
 import { dropUnusedDeliveryIndex } from "./migrations/010-unused-index.js";
+import { postmarkSettings } from "./migrations/011-postmark-settings.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -25,6 +26,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["008_message_words", messageWords],
   ["009_webhooks", webhooks],
   ["010_unused_delivery_index", dropUnusedDeliveryIndex],
+  ["011_postmark_settings", postmarkSettings],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -14,6 +14,24 @@ export interface WorkspacesTable {
   inbound_domain: Generated<string | null>;
   /** Where the inbound stream posts each inbound message (Postmark's InboundHookUrl). */
   inbound_hook_url: Generated<string | null>;
+  /** Postmark's server Color: purple, blue, turqoise, green, red, yellow or grey. */
+  color: Generated<string>;
+  /** 1: SMTP submission is allowed (Postmark's SmtpApiActivated). */
+  smtp_enabled: Generated<number>;
+  /** 1: inbound webhooks carry the raw message (RawEmailEnabled). */
+  raw_email_enabled: Generated<number>;
+  /** SpamAssassin score above which inbound mail is blocked; 0 = off (InboundSpamThreshold). */
+  inbound_spam_threshold: Generated<number>;
+  /** The workspace's tracking defaults, used when neither the message nor its stream says. */
+  track_opens: Generated<number>;
+  /** none, html-and-text, html-only or text-only. */
+  track_links: Generated<string>;
+  /** 1: open webhooks fire for a recipient's first open only (PostFirstOpenOnly). */
+  post_first_open_only: Generated<number>;
+  /** 1: bounce webhooks include the bounce's content (IncludeBounceContentInHook). */
+  include_bounce_content_in_hook: Generated<number>;
+  /** 1: SMTP submission errors are reported to the bounce webhook (EnableSmtpApiErrorHooks). */
+  smtp_error_hooks: Generated<number>;
 }
 
 export interface ApiTokensTable {
@@ -35,6 +53,12 @@ export interface StreamsTable {
   name: string;
   type: "Transactional" | "Broadcasts" | "Inbound";
   created_at: number;
+  description: Generated<string | null>;
+  updated_at: Generated<number | null>;
+  /** When the stream was archived; archived streams refuse mail and are purged later. */
+  archived_at: Generated<number | null>;
+  /** none, posthorn (our unsubscribe link and page) or custom (the sender's own); broadcasts need one. */
+  unsubscribe_handling: Generated<string>;
 }
 
 export interface MessagesTable {

@@ -26,7 +26,7 @@ export class WorkspacesRepository {
     await db.insertInto("workspaces").values(row).execute();
   }
 
-  async insertStreams(db: Db, rows: StreamsTable[]): Promise<void> {
+  async insertStreams(db: Db, rows: Insertable<StreamsTable>[]): Promise<void> {
     await db.insertInto("streams").values(rows).execute();
   }
 
@@ -96,7 +96,7 @@ export class WorkspacesRepository {
     await db.updateTable("workspaces").set(changes).where("id", "=", workspaceId).execute();
   }
 
-  async findStream(db: Db, workspaceId: string, streamId: string): Promise<StreamsTable | null> {
+  async findStream(db: Db, workspaceId: string, streamId: string): Promise<Selectable<StreamsTable> | null> {
     const row = await db
       .selectFrom("streams")
       .selectAll()

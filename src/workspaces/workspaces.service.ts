@@ -17,10 +17,11 @@ export interface SmtpIdentity {
 }
 
 /** Every workspace starts with Postmark's default streams. */
-const DEFAULT_STREAMS: Array<Pick<StreamsTable, "id" | "name" | "type">> = [
-  { id: "outbound", name: "Default Transactional Stream", type: "Transactional" },
-  { id: "inbound", name: "Default Inbound Stream", type: "Inbound" },
-  { id: "broadcast", name: "Default Broadcast Stream", type: "Broadcasts" },
+// Every row names every column: a multi-row insert writes NULL, not the default, for a key one row lacks.
+const DEFAULT_STREAMS: Array<Pick<StreamsTable, "id" | "name" | "type"> & { unsubscribe_handling: string }> = [
+  { id: "outbound", name: "Default Transactional Stream", type: "Transactional", unsubscribe_handling: "none" },
+  { id: "inbound", name: "Default Inbound Stream", type: "Inbound", unsubscribe_handling: "none" },
+  { id: "broadcast", name: "Default Broadcast Stream", type: "Broadcasts", unsubscribe_handling: "posthorn" },
 ];
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
