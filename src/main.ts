@@ -6,13 +6,16 @@ import { isPosthornError } from "./shared/errors.js";
 import { DestinationLimitsError } from "./mta/shaping/destination-limits.js";
 import { USAGE, UsageError, usageOf, version } from "./cli/usage.js";
 import { CommandFailed, type Command } from "./cli/command.js";
-import { start } from "./cli/start.js";
-import { migrate } from "./cli/migrate.js";
-import { workspace } from "./cli/workspace.js";
-import { token } from "./cli/token.js";
-import { queue } from "./cli/queue.js";
 
-const COMMANDS: Record<string, Command> = { start, migrate, workspace, token, queue };
+// Each command's module is loaded only when it runs: `start` pulls in every role, and loading it
+// for `--version`, `help` or a data command cost about a second of CPU per invocation.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: async () => (await import("./cli/start.js")).start,
+  migrate: async () => (await import("./cli/migrate.js")).migrate,
+  workspace: async () => (await import("./cli/workspace.js")).workspace,
+  token: async () => (await import("./cli/token.js")).token,
+  queue: async () => (await import("./cli/queue.js")).queue,
+};
 
 // Everything this process writes — the database and its -wal and -shm, keys, the generated TLS
 // certificate, temporary files — is for its owner alone, whatever umask it was started with.
@@ -44,9 +47,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return EXIT_USAGE;
   }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : null;
-  if (!command) throw new UsageError(`unknown command "${name}"`);
-  return command({ args, options, config: loadConfig(process.env), out: (text) => process.stdout.write(text) });
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : null;
+  if (!load) throw new UsageError(`unknown command "${name}"`);
+  const config = loadConfig(process.env);
+  const command = await load();
+  return command({ args, options, config, out: (text) => process.stdout.write(text) });
 }
 
 /** The options every command may take; an option no command knows is a usage error, not a stack trace. */

@@ -3,10 +3,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Config } from "../config/config.schema.js";
-import { silentLogger } from "../shared/logger.js";
-import { openStore } from "../store/store.js";
 import { databaseFile } from "../store/data-dir.js";
-import { buildContainer, type Container } from "../app/container.js";
+import type { Container } from "../app/container.js";
 
 export interface CommandInput {
   /** Positional arguments after the command name (e.g. ["create", "acme"]). */
@@ -51,6 +49,8 @@ export async function withContainer(
   if (!config.databaseUrl && !options.createDatabase && !existsSync(databaseFile(config.dataDir))) {
     throw new CommandFailed(`no Posthorn database in ${resolve(config.dataDir)} (set POSTHORN_DATA_DIR or run posthorn start there)`);
   }
+  // Loaded here, not at the top: main.ts imports this file for every command, --version included.
+  const [{ openStore }, { buildContainer }, { silentLogger }] = await Promise.all([import("../store/store.js"), import("../app/container.js"), import("../shared/logger.js")]);
   const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 });
   try {
     await store.migrate();
