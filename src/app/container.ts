@@ -132,6 +132,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     deliveries: new DeliveriesService({ repository: deliveries, clock }),
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
+    clock,
   });
   return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces };
 }

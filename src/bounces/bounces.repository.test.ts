@@ -9,6 +9,7 @@ import { WorkspacesService, type Workspace } from "../workspaces/workspaces.serv
 import { StreamsRepository } from "../workspaces/streams.repository.js";
 import { SuppressionsRepository } from "../suppressions/suppressions.repository.js";
 import { BouncesRepository, type NewBounceRow } from "./bounces.repository.js";
+import { BounceReportsRepository } from "./bounce-reports.repository.js";
 
 const bounces = new BouncesRepository();
 const suppressions = new SuppressionsRepository();
@@ -101,6 +102,17 @@ for (const target of storeTargets()) {
       assert.equal(await suppressions.delete(store.db, acme.id, "outbound", "a@x.test"), true);
       assert.equal(await suppressions.delete(store.db, acme.id, "outbound", "a@x.test"), false);
       assert.equal((await suppressions.list(store.db, other.id, "outbound")).length, 1, "the other workspace keeps its own");
+    });
+
+    it("keeps reports per delivery and finds the latest, within the workspace", async () => {
+      const reports = new BounceReportsRepository();
+      await reports.insert(store.db, { workspace_id: acme.id, message_id: "m1", email_key: "ada@example.test", raw: "first", received_at: 1 });
+      await reports.insert(store.db, { workspace_id: acme.id, message_id: "m1", email_key: "ada@example.test", raw: "second ✓", received_at: 2 });
+      assert.equal(await reports.latest(store.db, acme.id, "m1", "ada@example.test"), "second ✓");
+      assert.equal(await reports.latest(store.db, other.id, "m1", "ada@example.test"), null);
+      assert.equal(await reports.latest(store.db, acme.id, "m1", "bob@example.test"), null);
+      assert.deepEqual([...(await reports.keysWithReports(store.db, acme.id, ["m1", "m2"]))], ["m1 ada@example.test"]);
+      assert.deepEqual([...(await reports.keysWithReports(store.db, acme.id, []))], []);
     });
 
     it("counts a workspace's streams and lists them by type and archive state", async () => {

@@ -10,6 +10,7 @@ import type { BounceRow } from "../store/schema.js";
 import { addressKey } from "../shared/email-address.js";
 import type { SuppressionsService } from "../suppressions/suppressions.service.js";
 import { BounceNotActivatable, BounceNotFound } from "./bounces.errors.js";
+import { BounceReportsRepository } from "./bounce-reports.repository.js";
 import type { Reaction } from "../events/outbox.js";
 import type { NewEvent, RecordedEvent } from "../events/event-map.js";
 import { formatMailbox } from "../messages/addresses.js";
@@ -34,8 +35,8 @@ export interface BounceRecord {
   inactive: boolean;
   canActivate: boolean;
   bouncedAt: number;
-  /** The raw text of the report that told of the bounce, when one was kept; null for bounces met during our own session. */
-  dump: string | null;
+  /** Whether the raw text of a report about the bounce was kept (bounces met during our own session have none). */
+  dumpAvailable: boolean;
 }
 
 /** Bounce records by type, and how many addresses are inactive (Postmark's delivery statistics). */
@@ -48,6 +49,8 @@ export interface DeliveryStats {
 const CAUSES = ["delivery.bounced", "delivery.expired", "delivery.delayed", "delivery.auto-replied", "delivery.complained", "delivery.unverified-report"] as const;
 
 export class BouncesService {
+  private readonly reports = new BounceReportsRepository();
+
   constructor(
     private readonly deps: {
       clock: Clock;
@@ -60,14 +63,29 @@ export class BouncesService {
   ) {}
 
   async search(workspaceId: string, filter: BounceFilter, page: { count: number; offset: number }): Promise<{ total: number; bounces: BounceRecord[] }> {
-    const { total, rows } = await this.deps.repository.search(this.store().db, workspaceId, filter, page);
-    return { total, bounces: rows.map(toRecord) };
+    const db = this.store().db;
+    const { total, rows } = await this.deps.repository.search(db, workspaceId, filter, page);
+    const reported = await this.reports.keysWithReports(db, workspaceId, [...new Set(rows.map((r) => r.message_id))]);
+    return { total, bounces: rows.map((r) => ({ ...toRecord(r), dumpAvailable: reported.has(`${r.message_id} ${addressKey(r.email)}`) })) };
   }
 
   async get(workspaceId: string, id: number): Promise<BounceRecord> {
-    const row = await this.deps.repository.find(this.store().db, workspaceId, id);
+    const { record } = await this.withDump(workspaceId, id);
+    return record;
+  }
+
+  /** The raw text of the report that told of the bounce; "" when none was kept (a bounce met during our own session). */
+  async dump(workspaceId: string, id: number): Promise<string> {
+    const { dump } = await this.withDump(workspaceId, id);
+    return dump ?? "";
+  }
+
+  private async withDump(workspaceId: string, id: number): Promise<{ record: BounceRecord; dump: string | null }> {
+    const db = this.store().db;
+    const row = await this.deps.repository.find(db, workspaceId, id);
     if (!row) throw BounceNotFound(`No bounce with id ${id} was found.`);
-    return toRecord(row);
+    const dump = await this.reports.latest(db, workspaceId, row.message_id, addressKey(row.email));
+    return { record: { ...toRecord(row), dumpAvailable: dump !== null }, dump };
   }
 
   async deliveryStats(workspaceId: string): Promise<DeliveryStats> {
@@ -203,6 +221,6 @@ function toRecord(row: BounceRow): BounceRecord {
     inactive: row.inactive === 1,
     canActivate: row.can_activate === 1 && type !== "SpamComplaint",
     bouncedAt: Number(row.bounced_at),
-    dump: null,
+    dumpAvailable: false,
   };
 }

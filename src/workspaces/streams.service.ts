@@ -88,7 +88,8 @@ export class StreamsService {
       const counts = await this.repo.counts(trx, workspaceId);
       if (counts.all >= MAX_STREAMS) throw StreamLimitReached(`A workspace may have at most ${MAX_STREAMS} message streams, counting the default and archived ones.`);
       if (type === "Inbound" && counts.inbound > 0) throw InboundStreamExists("A workspace may have only one inbound stream.");
-      await this.repo.insert(trx, { workspace_id: workspaceId, id, name, type, created_at: now, description, updated_at: now, unsubscribe_handling: handling });
+      // UpdatedAt stays null until the first edit, as Postmark's is.
+      await this.repo.insert(trx, { workspace_id: workspaceId, id, name, type, created_at: now, description, updated_at: null, unsubscribe_handling: handling });
     });
     return this.get(workspaceId, id);
   }

@@ -18,7 +18,7 @@ export function toBounce(b: BounceRecord) {
     Email: b.email,
     From: b.from,
     BouncedAt: new Date(b.bouncedAt).toISOString(),
-    DumpAvailable: b.dump !== null,
+    DumpAvailable: b.dumpAvailable,
     Inactive: b.inactive,
     CanActivate: b.canActivate,
     Subject: b.subject,

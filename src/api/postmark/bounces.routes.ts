@@ -48,8 +48,7 @@ export async function bouncesRoutes(app: FastifyInstance, deps: PostmarkApiDeps)
 
   app.get("/bounces/:id/dump", async (request) => {
     const workspace = requireWorkspace(request);
-    const bounce = await deps.bounces.get(workspace.id, bounceId(request));
-    return { Body: bounce.dump ?? "" };
+    return { Body: await deps.bounces.dump(workspace.id, bounceId(request)) };
   });
 
   app.put("/bounces/:id/activate", async (request) => {

@@ -49,9 +49,12 @@ describe("Message Streams API (ServerClient)", () => {
     assert.equal(created.SubscriptionManagementConfiguration.UnsubscribeHandlingType, "None");
     assert.ok(Number.isInteger(created.ServerID) && created.ServerID > 0);
     assert.ok(!Number.isNaN(Date.parse(created.CreatedAt)));
+    assert.equal(created.UpdatedAt, null, "not edited yet");
+    assert.equal(created.ArchivedAt, null);
 
     const edited = await acme.client.editMessageStream("receipts", { Name: "All receipts", ID: "other", MessageStreamType: "Broadcasts" } as unknown as Models.UpdateMessageStreamRequest);
     assert.deepEqual([edited.ID, edited.Name, edited.Description, edited.MessageStreamType], ["receipts", "All receipts", "Order receipts", "Transactional"]);
+    assert.ok(edited.UpdatedAt && !Number.isNaN(Date.parse(edited.UpdatedAt)));
     assert.deepEqual(await acme.client.getMessageStream("receipts"), edited);
     assert.equal((await send(acme, "receipts")).ErrorCode, 0);
   });
