@@ -8,11 +8,15 @@ import assert from "node:assert/strict";
 import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { Models, ServerClient } from "postmark";
+import { createRequire } from "node:module";
 import { startDnsTestServer, type DnsTestServer } from "../src/mta/testing/dns-test-server.js";
 import { failure } from "../src/api/postmark/testing/client-failure.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { eventually } from "./support/eventually.js";
+
+/** nodemailer-postmark-transport is CommonJS whose typings declare an ES default export; loaded as what it is. */
+const postmarkTransport = createRequire(import.meta.url)("nodemailer-postmark-transport") as (options: { auth: { apiKey: string }; postmarkOptions: object }) => Parameters<typeof nodemailer.createTransport>[0];
 
 describe("bounces through the Postmark API, from a real SMTP session", () => {
   let dns: DnsTestServer;
@@ -72,6 +76,9 @@ describe("bounces through the Postmark API, from a real SMTP session", () => {
 
     const refused = await failure(pm.sendEmail({ From: "app@acme.test", To: "Gone@Bounce.test", Subject: "second", TextBody: "x" }));
     assert.deepEqual([refused.name, refused.statusCode, refused.code], ["InactiveRecipientsError", 422, 406]);
+    // The same refusal through a second, independent library (nodemailer-postmark-transport).
+    const viaNodemailer = nodemailer.createTransport(postmarkTransport({ auth: { apiKey: token }, postmarkOptions: { useHttps: false, requestHost: server.url.replace(/^http:\/\//, ""), timeout: 10 } }));
+    await assert.rejects(viaNodemailer.sendMail({ from: "app@acme.test", to: "gone@bounce.test", subject: "second", text: "x" }), { code: 406, statusCode: 422 });
 
     gone.delete("gone@bounce.test");
     const activated = await pm.activateBounce(bounce.ID);
@@ -86,6 +93,8 @@ describe("bounces through the Postmark API, from a real SMTP session", () => {
 
     const third = await pm.sendEmail({ From: "app@acme.test", To: "gone@bounce.test", Subject: "third", TextBody: "x" });
     await eventually(async () => sink.messages.find((m) => m.messageId?.includes(third.MessageID)) ?? null);
+    const fourth = await viaNodemailer.sendMail({ from: "app@acme.test", to: "gone@bounce.test", subject: "fourth", text: "x" });
+    await eventually(async () => sink.messages.find((m) => m.messageId?.includes(fourth.messageId)) ?? null);
     const removed = await server.app.services.store.db.selectFrom("events").select(["recipient", "data_json"]).where("type", "=", "suppression.removed").execute();
     assert.deepEqual(removed.map((e) => [e.recipient, JSON.parse(e.data_json)]), [["gone@bounce.test", { stream: "outbound", reason: "HardBounce", origin: "Customer" }]]);
   });
