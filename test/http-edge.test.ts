@@ -268,10 +268,10 @@ describe("the HTTP edge", () => {
     });
 
     test("a Postmark call Posthorn does not serve yet says so, to the official clients too", async () => {
-      const { status, json } = await fetchJson(server, "/bounces?count=10&offset=0", { headers: { "X-Postmark-Server-Token": token } });
+      const { status, json } = await fetchJson(server, "/webhooks?count=10&offset=0", { headers: { "X-Postmark-Server-Token": token } });
       assert.equal(status, 501);
       assert.equal(json.ErrorCode, 0);
-      assert.match(String(json.Message), /^GET \/bounces is a Postmark API call that Posthorn does not support yet/);
+      assert.match(String(json.Message), /^GET \/webhooks is a Postmark API call that Posthorn does not support yet/);
 
       const host = server.url.replace(/^http:\/\//, "");
       const pm = new ServerClient(token, { useHttps: false, requestHost: host, timeout: 10 });
@@ -280,7 +280,7 @@ describe("the HTTP edge", () => {
         assert.match(err.message, /GET \/templates is a Postmark API call that Posthorn does not support yet/);
         return true;
       });
-      await assert.rejects(pm.getBounces(), /does not support yet/);
+      await assert.rejects(pm.getWebhooks(), /does not support yet/);
       const account = new AccountClient(accountToken, { useHttps: false, requestHost: host, timeout: 10 });
       await assert.rejects(account.getServers(), /GET \/servers is a Postmark API call that Posthorn does not support yet/);
       // The account calls are judged by the account token.

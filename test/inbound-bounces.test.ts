@@ -91,8 +91,18 @@ describe("bounces and complaints received by the inbound MX listener", () => {
     const details = await pm.getOutboundMessageDetails(sent.id);
     assert.ok(details.MessageEvents.some((e) => e.Type === "Bounced"), JSON.stringify(details.MessageEvents));
 
+    // The report is the bounce's dump (GET /bounces/{id}/dump).
+    const shown = await pm.getBounce(bounce!.id);
+    assert.equal(shown.DumpAvailable, true);
+    const { Body } = await pm.getBounceDump(bounce!.id);
+    assert.match(Body, /Final-Recipient: rfc822; ?bob@example\.net/i);
+    assert.ok(Body.includes(sent.verp), "the whole report, as received");
+    const listed = await pm.getBounces({ count: 10, offset: 0, messageID: sent.id } as Parameters<ServerClient["getBounces"]>[0]);
+    assert.equal(listed.Bounces[0]!.DumpAvailable, true);
+
     await sendRawSmtp(inboundPort, { from: "", to: [sent.verp] }, dsn);
     assert.equal((await bouncesOf(sent.id)).length, 1, "a repeated report is recorded once");
+    assert.equal((await server.app.services.store.db.selectFrom("bounce_reports").select("id").where("message_id", "=", sent.id).execute()).length, 1, "and kept once");
     // The next message to the address is refused as inactive, as after a synchronous hard bounce.
     await assert.rejects(pm.sendEmail({ From: "billing@acme.test", To: "bob@example.net", Subject: "again", TextBody: "x" }), /inactive/);
   });
@@ -135,6 +145,14 @@ describe("bounces and complaints received by the inbound MX listener", () => {
     assert.equal((await suppression("frank@yahoo.example"))?.reason, "SpamComplaint");
     const details = await pm.getOutboundMessageDetails(sent.id);
     assert.ok(details.MessageEvents.some((e) => e.Type === "SpamComplaint"));
+    // The recipient's complaint is not the customer's to undo: no activation, no deletion.
+    const shown = await pm.getBounce(complaint!.id);
+    assert.deepEqual([shown.Type, shown.Inactive, shown.CanActivate, shown.DumpAvailable], ["SpamComplaint", true, false, true]);
+    assert.match((await pm.getBounceDump(complaint!.id)).Body, /Feedback-Type: abuse/i);
+    await assert.rejects(pm.activateBounce(complaint!.id), { statusCode: 422, code: 300 });
+    const deleted = await pm.deleteSuppressions("outbound", { Suppressions: [{ EmailAddress: "frank@yahoo.example" }] });
+    assert.equal(deleted.Suppressions[0]!.Status, "Failed");
+    assert.equal((await suppression("frank@yahoo.example"))?.reason, "SpamComplaint");
   });
 
   test("a feedback-loop report to fbl@ the return-path domain, naming no envelope, is verified by the VERP in the original's Return-Path", async () => {

@@ -34,6 +34,7 @@ import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
 import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { loadEncryptionKey } from "./encryption-key.js";
+import { StreamsService } from "../workspaces/streams.service.js";
 
 export interface Container {
   store: Store;
@@ -54,6 +55,10 @@ export interface Container {
   inboundMessages: InboundMessagesRepository;
   inbound: InboundService;
   bounceIntake: BounceIntakeService;
+  /** Message streams: list, create, edit, archive (Postmark's Message Streams API). */
+  streams: StreamsService;
+  /** Bounce records read and activated (Postmark's Bounces API). */
+  bounces: BouncesService;
 }
 
 export interface ContainerOptions {
@@ -69,10 +74,11 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const hostname = config.hostname;
   const outbox = new Outbox({ repository: new EventsRepository(store.dialect), clock });
   const workspaces = new WorkspacesService({ store, clock });
-  const suppressions = new SuppressionsService({ clock });
+  const streams = new StreamsService({ store, clock, onChanged: (workspaceId, streamId) => workspaces.forgetStream(workspaceId, streamId) });
+  const suppressions = new SuppressionsService({ clock, store, outbox, assertStream: (workspaceId, streamId) => streams.assertOutbound(workspaceId, streamId) });
   const messagesRepository = new MessagesRepository();
   const messages = new MessagesService({ store, repository: messagesRepository, events: new EventsRepository(store.dialect) });
-  const bounces = new BouncesService({ clock, repository: new BouncesRepository(), messages });
+  const bounces = new BouncesService({ clock, repository: new BouncesRepository(), messages, store, suppressions });
   const deliveries = new DeliveriesRepository(store.dialect);
 
   // What follows a change in the same transaction, in this order: the message's state, the bounce
@@ -81,6 +87,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   outbox.react(bounces.recordReaction());
   outbox.react(suppressions.deactivateReaction());
   outbox.react(failureNoticeReaction({ hostname, clock, messages }));
+  outbox.react(bounces.reactivatedReaction());
 
   const accept = new AcceptService({
     store,
@@ -125,6 +132,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     deliveries: new DeliveriesService({ repository: deliveries, clock }),
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
+    clock,
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces };
 }

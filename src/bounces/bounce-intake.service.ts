@@ -24,10 +24,13 @@
 // Anything else is accepted and dropped: a reply to a return path is not mail for anyone.
 import type { Store, Db } from "../store/store.js";
 import type { Logger } from "../shared/logger.js";
+import { systemClock, type Clock } from "../shared/clock.js";
 import type { EventEmitter } from "../events/outbox.js";
 import type { EventMap } from "../events/event-map.js";
 import type { DeliveriesService, DeliveryRecord } from "../mta/queue/deliveries.service.js";
 import { parseVerp } from "./verp.js";
+import { addressKey } from "../shared/email-address.js";
+import { BounceReportsRepository } from "./bounce-reports.repository.js";
 import { isAutoReply, parseBounceReport, type BounceReport, type DsnRecipient } from "./bounce-report.parser.js";
 
 export interface BounceIntakeDeps {
@@ -38,6 +41,7 @@ export interface BounceIntakeDeps {
   verpSecret: Buffer;
   /** Our Message-ID domain (POSTHORN_HOSTNAME): <id>@<hostname> names one of our messages. */
   hostname: string;
+  clock?: Clock;
 }
 
 /** What a report led to, for the log and the tests. */
@@ -48,8 +52,16 @@ export interface IntakeResult {
 }
 
 const COMPLAINT_TYPES = new Set(["abuse", "fraud", "virus", "other"]);
+/**
+ * The most of a report's text kept for a bounce record's dump (Postmark's GET /bounces/{id}/dump);
+ * a longer report is cut there. A DSN is a few kilobytes, but a report may return the whole
+ * original message, and an unverified one is kept once per recipient it names.
+ */
+export const REPORT_TEXT_MAX_CHARS = 256 * 1024;
 
 export class BounceIntakeService {
+  private readonly reports = new BounceReportsRepository();
+
   constructor(private readonly deps: BounceIntakeDeps) {}
 
   /** Whether an address is a VERP return path we issued (checked at RCPT time). */
@@ -69,12 +81,13 @@ export class BounceIntakeService {
         // The envelope's VERP first; else the returned original's envelope sender, which our MTA set.
         const fromOriginal = report.originalEnvelopeFrom ? parseVerp(report.originalEnvelopeFrom, this.deps.verpSecret) : null;
         const verified = verp?.deliveryId ?? fromOriginal?.deliveryId ?? null;
-        return report.kind === "dsn" ? this.recordDsn(trx, report, verified) : this.recordComplaint(trx, report, verified);
+        return report.kind === "dsn" ? this.recordDsn(trx, report, verified, raw) : this.recordComplaint(trx, report, verified, raw);
       }
       if (verp && isAutoReply(raw)) {
         const delivery = await this.deps.deliveries.find(trx, verp.deliveryId);
         if (delivery) {
           await this.emit(trx, delivery, { type: "delivery.auto-replied", data: { stream: delivery.stream, summary: subjectOf(raw) || "Auto-reply" } });
+          await this.keepReport(trx, delivery, raw);
           return { kind: "auto-reply", recorded: 1, detail: `delivery ${delivery.id}` } as IntakeResult;
         }
       }
@@ -85,9 +98,9 @@ export class BounceIntakeService {
   }
 
   /** `verpDelivery`: the delivery a signed VERP address in the report names, or null when it carries none. */
-  private async recordDsn(db: Db, report: Extract<BounceReport, { kind: "dsn" }>, verpDelivery: number | null): Promise<IntakeResult> {
+  private async recordDsn(db: Db, report: Extract<BounceReport, { kind: "dsn" }>, verpDelivery: number | null, raw: Buffer): Promise<IntakeResult> {
     const relevant = report.recipients.filter((r) => r.action === "failed" || r.action === "delayed");
-    if (verpDelivery === null) return this.recordUnverifiedDsn(db, report, relevant);
+    if (verpDelivery === null) return this.recordUnverifiedDsn(db, report, relevant, raw);
     // A VERP address names one delivery; the DSN's first relevant recipient line then describes it.
     const recipient = relevant[0];
     const delivery = recipient ? await this.deps.deliveries.find(db, verpDelivery) : null;
@@ -97,16 +110,18 @@ export class BounceIntakeService {
     const summary = describe(recipient);
     if (recipient.action === "delayed") {
       await this.emit(db, delivery, { type: "delivery.delayed", data: { stream: delivery.stream, summary } });
+      await this.keepReport(db, delivery, raw);
       return { kind: "transient", recorded: 1, detail: report.format };
     }
     if (await this.deps.deliveries.bounceByReport(db, this.deps.outbox, delivery, { bounceType: recipient.bounceType, summary, status: recipient.status })) {
+      await this.keepReport(db, delivery, raw);
       return { kind: "bounce", recorded: 1, detail: report.format };
     }
     return { kind: "ignored", recorded: 0, detail: "already bounced" };
   }
 
   /** A DSN matched by Message-ID only: each recipient it names is recorded as an unverified report. */
-  private async recordUnverifiedDsn(db: Db, report: Extract<BounceReport, { kind: "dsn" }>, relevant: DsnRecipient[]): Promise<IntakeResult> {
+  private async recordUnverifiedDsn(db: Db, report: Extract<BounceReport, { kind: "dsn" }>, relevant: DsnRecipient[], raw: Buffer): Promise<IntakeResult> {
     let recorded = 0;
     for (const recipient of relevant) {
       const delivery = await this.byMessageId(db, report.originalMessageId, recipient.recipient);
@@ -116,13 +131,14 @@ export class BounceIntakeService {
         type: "delivery.unverified-report",
         data: { stream: delivery.stream, report: delayed ? "delay" : "bounce", claimed: delayed ? "Transient" : recipient.bounceType, summary: describe(recipient) },
       });
+      await this.keepReport(db, delivery, raw);
       recorded += 1;
     }
     if (recorded > 0) return { kind: "unverified", recorded, detail: report.format };
     return { kind: "ignored", recorded: 0, detail: relevant.length === 0 ? "no failed or delayed recipient" : "no matching delivery" };
   }
 
-  private async recordComplaint(db: Db, report: Extract<BounceReport, { kind: "complaint" }>, verpDelivery: number | null): Promise<IntakeResult> {
+  private async recordComplaint(db: Db, report: Extract<BounceReport, { kind: "complaint" }>, verpDelivery: number | null, raw: Buffer): Promise<IntakeResult> {
     if (!COMPLAINT_TYPES.has(report.feedbackType)) return { kind: "ignored", recorded: 0, detail: `feedback type ${report.feedbackType}` };
     const delivery =
       verpDelivery !== null
@@ -132,12 +148,26 @@ export class BounceIntakeService {
           : null;
     if (!delivery) return { kind: "ignored", recorded: 0, detail: "no matching delivery" };
     const summary = `Feedback-Type: ${report.feedbackType}${report.userAgent ? `; reported by ${report.userAgent}` : ""}${report.sourceIp ? `; source ${report.sourceIp}` : ""}`;
+    await this.keepReport(db, delivery, raw);
     if (verpDelivery === null) {
       await this.emit(db, delivery, { type: "delivery.unverified-report", data: { stream: delivery.stream, report: "complaint", claimed: "SpamComplaint", summary } });
       return { kind: "unverified", recorded: 1, detail: report.feedbackType };
     }
     await this.emit(db, delivery, { type: "delivery.complained", data: { stream: delivery.stream, feedbackType: report.feedbackType, summary } });
     return { kind: "complaint", recorded: 1, detail: report.feedbackType };
+  }
+
+  /** Keeps the report's text for the dump of the bounce record it makes (bounces.service.ts reads it). */
+  private async keepReport(db: Db, delivery: DeliveryRecord, raw: Buffer): Promise<void> {
+    // PostgreSQL text cannot hold NUL; a report has no business carrying one.
+    const text = raw.toString("utf8").replaceAll("\u0000", "");
+    await this.reports.insert(db, {
+      workspace_id: delivery.workspaceId,
+      message_id: delivery.messageId,
+      email_key: addressKey(delivery.recipient),
+      raw: text.length > REPORT_TEXT_MAX_CHARS ? text.slice(0, REPORT_TEXT_MAX_CHARS) : text,
+      received_at: (this.deps.clock ?? systemClock).now(),
+    });
   }
 
   private async byMessageId(db: Db, originalMessageId: string | null, recipient: string): Promise<DeliveryRecord | null> {

@@ -40,6 +40,7 @@ const DOMAIN_REPLIES: Readonly<Record<string, ReplyRule>> = {
   // 5.7.1 "delivery not authorized, message refused": the workspace may not send this way.
   STREAM_NOT_FOUND: { code: 550, enhanced: "5.7.1", useMessage: true },
   STREAM_NOT_SENDABLE: { code: 550, enhanced: "5.7.1", useMessage: true },
+  STREAM_ARCHIVED: { code: 550, enhanced: "5.7.1", useMessage: true },
   INACTIVE_RECIPIENTS: { code: 550, enhanced: "5.7.1", useMessage: true },
   // RFC 4954 §6: 535 5.7.8 "authentication credentials invalid".
   TOKEN_INVALID: { code: 535, enhanced: "5.7.8", useMessage: false, text: "Authentication credentials invalid" },

@@ -144,6 +144,16 @@ export interface SuppressionsTable {
   created_at: number;
 }
 
+/** The raw text of a report the bounce intake acted on, per delivery (message and recipient key). */
+export interface BounceReportsTable {
+  id: Generated<number>;
+  workspace_id: string;
+  message_id: string;
+  email_key: string;
+  raw: string;
+  received_at: number;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   api_tokens: ApiTokensTable;
@@ -152,6 +162,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   bounces: BouncesTable;
   suppressions: SuppressionsTable;
+  bounce_reports: BounceReportsTable;
 }
 
 export type MessageRow = Selectable<MessagesTable>;

@@ -4,6 +4,16 @@ import type { SuppressionsTable } from "../store/schema.js";
 /** SQLite caps bound parameters per statement; stay well below it when looking up many addresses. */
 const LOOKUP_CHUNK = 500;
 
+/** Filters of a stream's suppression dump; every one optional. */
+export interface SuppressionFilter {
+  reason?: SuppressionsTable["reason"];
+  origin?: SuppressionsTable["origin"];
+  emailKey?: string;
+  /** Created at or after / at or before (ms). */
+  from?: number;
+  to?: number;
+}
+
 export class SuppressionsRepository {
   /** The subset of `emailKeys` suppressed on the stream. */
   async findSuppressed(db: Db, workspaceId: string, stream: string, emailKeys: string[]): Promise<Set<string>> {
@@ -32,13 +42,35 @@ export class SuppressionsRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  async list(db: Db, workspaceId: string, stream: string): Promise<SuppressionsTable[]> {
-    return db
+  async find(db: Db, workspaceId: string, stream: string, emailKey: string): Promise<SuppressionsTable | null> {
+    const row = await db
       .selectFrom("suppressions")
       .selectAll()
       .where("workspace_id", "=", workspaceId)
       .where("stream", "=", stream)
-      .orderBy("created_at", "desc")
-      .execute();
+      .where("email_key", "=", emailKey)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** Deletes one suppression; true when there was one. */
+  async delete(db: Db, workspaceId: string, stream: string, emailKey: string): Promise<boolean> {
+    const result = await db
+      .deleteFrom("suppressions")
+      .where("workspace_id", "=", workspaceId)
+      .where("stream", "=", stream)
+      .where("email_key", "=", emailKey)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async list(db: Db, workspaceId: string, stream: string, filter: SuppressionFilter = {}, limit = Number.MAX_SAFE_INTEGER): Promise<SuppressionsTable[]> {
+    let query = db.selectFrom("suppressions").selectAll().where("workspace_id", "=", workspaceId).where("stream", "=", stream);
+    if (filter.reason) query = query.where("reason", "=", filter.reason);
+    if (filter.origin) query = query.where("origin", "=", filter.origin);
+    if (filter.emailKey) query = query.where("email_key", "=", filter.emailKey);
+    if (filter.from !== undefined) query = query.where("created_at", ">=", filter.from);
+    if (filter.to !== undefined) query = query.where("created_at", "<=", filter.to);
+    return query.orderBy("created_at", "desc").orderBy("email_key").limit(limit).execute();
   }
 }

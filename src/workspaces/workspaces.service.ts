@@ -4,7 +4,8 @@ import type { Store } from "../store/store.js";
 import type { StreamsTable } from "../store/schema.js";
 import type { Clock } from "../shared/clock.js";
 import { hashToken, newId, newSecretToken, randomHex } from "../shared/ids.js";
-import { InboundDomainTaken, WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
+import { InboundDomainTaken, WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamArchived, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
+import { DEFAULT_STREAMS } from "./default-streams.js";
 import { WorkspacesRepository, type InboundSettings, type Workspace } from "./workspaces.repository.js";
 
 export type { InboundSettings, Workspace } from "./workspaces.repository.js";
@@ -16,23 +17,21 @@ export interface SmtpIdentity {
   stream: string | null;
 }
 
-/** Every workspace starts with Postmark's default streams. */
-// Every row names every column: a multi-row insert writes NULL, not the default, for a key one row lacks.
-const DEFAULT_STREAMS: Array<Pick<StreamsTable, "id" | "name" | "type"> & { unsubscribe_handling: string }> = [
-  { id: "outbound", name: "Default Transactional Stream", type: "Transactional", unsubscribe_handling: "none" },
-  { id: "inbound", name: "Default Inbound Stream", type: "Inbound", unsubscribe_handling: "none" },
-  { id: "broadcast", name: "Default Broadcast Stream", type: "Broadcasts", unsubscribe_handling: "posthorn" },
-];
-
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 /** How long a verified token stays cached; short, so a revoked token stops working quickly. */
 const AUTH_CACHE_MS = 5_000;
 const AUTH_CACHE_MAX = 10_000;
+/**
+ * How long a stream's verdict (exists, type, archived) stays cached. Archiving or unarchiving
+ * forgets it at once in the process that did it (forgetStream); another process (an SMTP-only
+ * replica) may let an archived stream accept mail for at most this long.
+ */
+export const STREAM_CACHE_MS = 5_000;
 
 export class WorkspacesService {
   private readonly repo = new WorkspacesRepository();
   private readonly authCache = new Map<string, { workspace: Workspace; until: number }>();
-  private readonly streamCache = new Map<string, { type: StreamsTable["type"]; until: number }>();
+  private readonly streamCache = new Map<string, { type: StreamsTable["type"]; archived: boolean; until: number }>();
 
   constructor(private readonly deps: { store: Store; clock: Clock }) {}
 
@@ -181,7 +180,7 @@ export class WorkspacesService {
     return found !== null;
   }
 
-  /** Checks that a stream exists and can send; cached briefly since streams rarely change. */
+  /** Checks that a stream exists, can send and is not archived; cached briefly (STREAM_CACHE_MS) since streams rarely change. */
   async assertSendableStream(workspaceId: string, streamId: string): Promise<void> {
     const key = `${workspaceId}\u0000${streamId}`;
     const now = this.deps.clock.now();
@@ -189,11 +188,17 @@ export class WorkspacesService {
     if (!entry || entry.until <= now) {
       const row = await this.repo.findStream(this.deps.store.db, workspaceId, streamId);
       if (!row) throw StreamNotFound(`The message stream '${streamId}' was not found.`);
-      entry = { type: row.type, until: now + AUTH_CACHE_MS };
+      entry = { type: row.type, archived: row.archived_at !== null, until: now + STREAM_CACHE_MS };
       if (this.streamCache.size >= AUTH_CACHE_MAX) this.streamCache.clear();
       this.streamCache.set(key, entry);
     }
     if (entry.type === "Inbound") throw StreamNotSendable(`The message stream '${streamId}' is an inbound stream and cannot send.`);
+    if (entry.archived) throw StreamArchived(`The message stream '${streamId}' is archived and does not accept messages.`);
+  }
+
+  /** Drops the cached verdict on a stream (after it was archived or unarchived). */
+  forgetStream(workspaceId: string, streamId: string): void {
+    this.streamCache.delete(`${workspaceId}\u0000${streamId}`);
   }
 }
 

@@ -47,6 +47,16 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   INBOUND_RULE_NOT_FOUND: { status: 422, errorCode: 812 },
   INBOUND_HOOK_URL_INVALID: { status: 422, errorCode: 606 },
   INBOUND_DOMAIN_INVALID: { status: 422, errorCode: 608 },
+  // Message streams, suppressions, bounces: see docs/errors.md for where each code comes from.
+  STREAM_INVALID: { status: 422, errorCode: 1221 },
+  STREAM_EXISTS: { status: 422, errorCode: 1222 },
+  STREAM_LIMIT_REACHED: { status: 422, errorCode: 1223 },
+  INBOUND_STREAM_EXISTS: { status: 422, errorCode: 1224 },
+  STREAM_NOT_ARCHIVABLE: { status: 422, errorCode: 1225 },
+  STREAM_ARCHIVED: { status: 422, errorCode: 1226 },
+  SUPPRESSIONS_REQUEST_INVALID: { status: 422, errorCode: 300 },
+  BOUNCE_NOT_FOUND: { status: 422, errorCode: 701 },
+  BOUNCE_NOT_ACTIVATABLE: { status: 422, errorCode: 300 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {

@@ -11,6 +11,12 @@ import { outboundMessagesRoutes } from "./outbound-messages.routes.js";
 import { inboundMessagesRoutes } from "./inbound.routes.js";
 import { inboundRulesRoutes } from "./inbound-rules.routes.js";
 import { serverRoutes } from "./server.routes.js";
+import type { StreamsService } from "../../workspaces/streams.service.js";
+import type { SuppressionsService } from "../../suppressions/suppressions.service.js";
+import type { BouncesService } from "../../bounces/bounces.service.js";
+import { messageStreamsRoutes } from "./message-streams.routes.js";
+import { suppressionsRoutes } from "./suppressions.routes.js";
+import { bouncesRoutes } from "./bounces.routes.js";
 
 export interface PostmarkApiDeps {
   workspaces: WorkspacesService;
@@ -18,6 +24,12 @@ export interface PostmarkApiDeps {
   messages: MessagesService;
   /** Inbound messages, inbound rules and the workspace's inbound settings (GET/PUT /server). */
   inbound: InboundService;
+  /** Message streams (the Message Streams API). */
+  streams: StreamsService;
+  /** Suppressions per stream (the Suppressions API). */
+  suppressions: SuppressionsService;
+  /** Bounce records and delivery statistics (the Bounces API). */
+  bounces: BouncesService;
 }
 
 declare module "fastify" {
@@ -41,4 +53,7 @@ export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps
   await app.register(inboundMessagesRoutes, deps);
   await app.register(inboundRulesRoutes, deps);
   await app.register(serverRoutes, deps);
+  await app.register(messageStreamsRoutes, deps);
+  await app.register(suppressionsRoutes, deps);
+  await app.register(bouncesRoutes, deps);
 }

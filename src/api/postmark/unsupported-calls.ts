@@ -26,12 +26,6 @@ const CALLS: UnsupportedCall[] = [
   call("POST", "/email/batchwithtemplates"),
   call("POST", "/email/bulk"),
   call("GET", "/email/bulk/{id}"),
-  // Bounces.
-  call("GET", "/deliverystats"),
-  call("GET", "/bounces"),
-  call("GET", "/bounces/{id}"),
-  call("GET", "/bounces/{id}/dump"),
-  call("PUT", "/bounces/{id}/activate"),
   // Templates.
   call("GET", "/templates"),
   call("POST", "/templates"),
@@ -56,15 +50,6 @@ const CALLS: UnsupportedCall[] = [
   call("GET", "/webhooks/{id}"),
   call("PUT", "/webhooks/{id}"),
   call("DELETE", "/webhooks/{id}"),
-  // Message streams and suppressions.
-  call("GET", "/message-streams"),
-  call("POST", "/message-streams"),
-  call("GET", "/message-streams/{id}"),
-  call("PATCH", "/message-streams/{id}"),
-  call("POST", "/message-streams/{id}/(archive|unarchive)"),
-  call("GET", "/message-streams/{id}/suppressions/dump"),
-  call("POST", "/message-streams/{id}/suppressions"),
-  call("POST", "/message-streams/{id}/suppressions/delete"),
   // The account API: servers, sender signatures, data removal.
   call("GET", "/servers", "account"),
   call("POST", "/servers", "account"),
