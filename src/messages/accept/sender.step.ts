@@ -19,8 +19,8 @@ export type FromStanding = "allowed" | "unconfirmed" | "unknown";
 
 /** Where the standing of From addresses is looked up (src/senders/from-authority.ts). */
 export interface FromAuthority {
-  /** The standing of each address, keyed by addressKey; one call per acceptance call. */
-  standingOf(emails: string[]): Promise<Map<string, FromStanding>>;
+  /** The standing of each address, keyed by addressKey; one call per acceptance call (a Map at once when it needs no lookup). */
+  standingOf(emails: string[]): Map<string, FromStanding> | Promise<Map<string, FromStanding>>;
 }
 
 export function senderStep(deps: { enabled: boolean; authority: FromAuthority }): AcceptStep {
@@ -30,7 +30,8 @@ export function senderStep(deps: { enabled: boolean; authority: FromAuthority })
       if (!deps.enabled) return;
       const judged = pending(candidates).filter((c) => !c.workspace.sandbox && c.submission.senderCheck !== "exempt" && c.view.from !== null);
       if (judged.length === 0) return;
-      const standing = await deps.authority.standingOf([...new Set(judged.map((c) => c.view.from!.email))]);
+      const asked = deps.authority.standingOf(judged.length === 1 ? [judged[0]!.view.from!.email] : [...new Set(judged.map((c) => c.view.from!.email))]);
+      const standing = asked instanceof Map ? asked : await asked;
       for (const c of judged) {
         const from = c.view.from!.email;
         const found = standing.get(addressKey(from)) ?? "unknown";
