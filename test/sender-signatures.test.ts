@@ -3,7 +3,7 @@
 // and its link opened as a person would (GET page, then the button's POST).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AccountClient } from "postmark";
+import { AccountClient, ServerClient } from "postmark";
 import { simpleParser } from "mailparser";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
@@ -94,6 +94,13 @@ describe("Sender Signatures API (AccountClient)", () => {
     const again = await confirmByLink(server.url, link);
     assert.equal(again.confirmed.status, 200);
     assert.match(again.pageText, /is confirmed/);
+    // The confirmation mail is the system workspace's message, never a tenant's.
+    const tenant = new ServerClient(await server.createWorkspace("tenant-a"), { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
+    assert.equal((await tenant.getOutboundMessages({ count: 50, offset: 0 })).TotalCount, 0);
+    const system = await server.app.services.workspaces.get("posthorn-system");
+    assert.equal(system.sandbox, false);
+    const systemMessages = await server.app.services.store.db.selectFrom("messages").select(["id", "subject"]).where("workspace_id", "=", system.id).execute();
+    assert.ok(systemMessages.some((m) => m.subject === "Confirm your sender address Billing@shop.example.test"));
     // Confirmed: no more confirmation mails.
     assert.deepEqual(await failure(account.resendSenderSignatureConfirmation(created.ID)), { name: "ApiInputError", statusCode: 422, code: 506, message: "The sender signature Billing@shop.example.test is already confirmed." });
   });
@@ -122,6 +129,9 @@ describe("Sender Signatures API (AccountClient)", () => {
         assert.equal(res.headers.get("location"), null);
       }
     }
+    // The right link with a body that is not our empty form (over 1 KB) confirms nothing either.
+    const stuffed = await fetch(server.url + path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "x=" + "y".repeat(4096) });
+    assert.equal(stuffed.status, 404);
     assert.equal((await account.getSenderSignature(a.ID)).Confirmed, false);
     assert.equal((await account.getSenderSignature(b.ID)).Confirmed, false);
     // A deleted and re-created signature is not confirmed by the old mail's link.

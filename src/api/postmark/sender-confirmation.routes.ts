@@ -31,7 +31,14 @@ const PAGE_HEADERS = {
 export function senderConfirmationRoutes(deps: SenderConfirmationDeps): (app: FastifyInstance) => Promise<void> {
   return async (app) => {
     app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: FORM_BODY_LIMIT_BYTES }, (_request, _body, done) => done(null, {}));
-    app.setErrorHandler((_err, _request, reply) => notFound(reply));
+    // A request we cannot read (a body that is not our empty form) is answered like a bad link; a
+    // failure of ours is a 500, logged, never a page that could be mistaken for a confirmation.
+    app.setErrorHandler((err, request, reply) => {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status !== undefined && status >= 400 && status < 500) return notFound(reply);
+      request.log.error({ err }, "sender confirmation page failed");
+      return reply.code(500).headers({ "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" }).send("Internal Server Error");
+    });
     const path = `${CONFIRMATION_PATH_PREFIX}/:id/:mac`;
 
     app.get(path, async (request, reply) => {
