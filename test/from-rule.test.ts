@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { AccountClient, ServerClient } from "postmark";
+import { PostmarkTransport } from "nodemailer-postmark-transport";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { confirmationLinkFor, confirmByLink } from "./support/sender-confirmation.js";
@@ -127,6 +128,19 @@ describe("the From rule", () => {
       .then(() => null, (err: { responseCode: number }) => err.responseCode);
     assert.equal(headerUnknown, 550);
     assert.equal((await failure(live.sendEmail({ From: "a@news.verified.example.test", To: "ada@example.test", Subject: "s", TextBody: "t" }))).code, 400);
+  });
+
+  test("a second client library (nodemailer-postmark-transport) meets the same rule: refused with ErrorCode 400, then allowed", async () => {
+    const mailer = nodemailer.createTransport(new PostmarkTransport({ auth: { apiKey: liveToken }, postmarkOptions: { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") } }));
+    const refused = await mailer.sendMail({ from: "team@second.example.test", to: "ada@example.test", subject: "s", text: "t" }).then(
+      () => null,
+      (err: { code: number; statusCode: number }) => [err.statusCode, err.code],
+    );
+    assert.deepEqual(refused, [422, 400]);
+    await account.createSenderSignature({ FromEmail: "team@second.example.test", Name: "Team" });
+    await confirmByLink(server.url, await confirmationLinkFor(sink, "team@second.example.test"));
+    const sent = (await mailer.sendMail({ from: "team@second.example.test", to: "ada@example.test", subject: "s", text: "t" })) as unknown as { accepted: unknown[]; rejected: unknown[] };
+    assert.deepEqual([sent.accepted.length, sent.rejected.length], [1, 0]);
   });
 
   test("not judged: sandbox workspaces, the test token, and SMTP clients of a trusted network", async () => {
