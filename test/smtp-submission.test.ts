@@ -15,6 +15,7 @@ import { buildContainer } from "../src/app/container.js";
 import { startSubmissionServer, type SubmissionServer } from "../src/smtp/submission.server.js";
 import { submissionFromSmtp } from "../src/smtp/x-pm-headers.js";
 import { openTempSqlite } from "./support/stores.js";
+import { FROM_RULE_OFF } from "./support/server.js";
 
 describe("SMTP submission into the real acceptance pipeline", () => {
   let store: Store;
@@ -27,7 +28,7 @@ describe("SMTP submission into the real acceptance pipeline", () => {
   before(async () => {
     store = await openTempSqlite();
     dataDir = mkdtempSync(join(tmpdir(), "posthorn-smtp-e2e-"));
-    const container = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: "posthorn.test", POSTHORN_DATA_DIR: dataDir }), silentLogger());
+    const container = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: "posthorn.test", POSTHORN_DATA_DIR: dataDir, ...FROM_RULE_OFF }), silentLogger());
     const { workspaces, accept } = container;
     messages = container.messages;
     ({ serverToken: token } = await workspaces.create("acme", { sandbox: false }));

@@ -36,6 +36,8 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestTimeoutMs: 60_000, bodyB
 export interface HttpServerDeps extends PostmarkApiDeps {
   /** Route families of the account API (X-Postmark-Account-Token), e.g. sending domains. */
   accountRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Pages that need no token (e.g. sender-signature confirmation links); each answers its own errors. */
+  publicRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
   logger: Logger;
   /** Whether the process is ready to serve (database reachable, roles started). */
   readiness: () => Promise<{ ready: boolean; detail: Record<string, unknown> }>;
@@ -122,6 +124,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   });
 
   app.register(postmarkPlugin, deps);
+  for (const routes of deps.publicRoutes ?? []) app.register(routes);
   if (deps.accountRoutes?.length) app.register(accountPlugin, { workspaces: deps.workspaces, routes: deps.accountRoutes });
   return app;
 }

@@ -26,6 +26,7 @@ import { DeliveriesService } from "../mta/queue/deliveries.service.js";
 import { QueueService } from "../mta/queue/queue.service.js";
 import { failureNoticeReaction } from "../mta/failure-notices/failure-notices.js";
 import { SendingDomainsService } from "../sending-domains/sending-domains.service.js";
+import { SendersRepository } from "../senders/senders.repository.js";
 import { createDomainDns } from "../sending-domains/domain-dns.js";
 import { createSecretBox } from "../sending-domains/secret-box.js";
 import { InboundMessagesRepository } from "../inbound/inbound-messages.repository.js";
@@ -35,6 +36,11 @@ import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { loadEncryptionKey } from "./encryption-key.js";
 import { StreamsService } from "../workspaces/streams.service.js";
+import { senderStep } from "../messages/accept/sender.step.js";
+import { SendersService } from "../senders/senders.service.js";
+import { SenderStanding } from "../senders/from-authority.js";
+import { ConfirmationLinks } from "../senders/confirmation-link.js";
+import { systemMailer } from "./system-mail.js";
 
 export interface Container {
   store: Store;
@@ -59,6 +65,8 @@ export interface Container {
   streams: StreamsService;
   /** Bounce records read and activated (Postmark's Bounces API). */
   bounces: BouncesService;
+  /** Sender signatures (account API) and their confirmation links. */
+  senders: SendersService;
 }
 
 export interface ContainerOptions {
@@ -89,6 +97,14 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   outbox.react(failureNoticeReaction({ hostname, clock, messages }));
   outbox.react(bounces.reactivatedReaction());
 
+  // The From rule's lookups; `domains` is built below, and asked only once messages arrive.
+  let domainsForRule: SendingDomainsService | null = null;
+  const senderStanding = new SenderStanding({
+    store,
+    clock,
+    repository: new SendersRepository(),
+    verifiedDomains: (names) => domainsForRule!.dkimVerifiedNames(names),
+  });
   const accept = new AcceptService({
     store,
     clock,
@@ -96,7 +112,12 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     outbox,
     // In order: the policy, inactive recipients, then the message as it will be sent. Template
     // rendering and link tracking take their places in this list.
-    steps: [validateStep({ workspaces }), suppressStep({ store, suppressions }), composeStep({ hostname, now: () => clock.now() })],
+    steps: [
+      validateStep({ workspaces }),
+      senderStep({ enabled: config.senders.requireVerifiedFrom, authority: senderStanding }),
+      suppressStep({ store, suppressions }),
+      composeStep({ hostname, now: () => clock.now() }),
+    ],
     failureNoticesByDefault: config.dsnForApi,
     onQueued: options.onQueued,
     handoff: options.handoff,
@@ -111,6 +132,18 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     dns: createDomainDns({ dnsServers: config.delivery.dnsServers ? [...config.delivery.dnsServers] : undefined }),
     secrets: createSecretBox(encryptionKey.key),
     settings: { hostname, spfInclude: null, ed25519: config.dkim.ed25519 },
+  });
+  domainsForRule = domains;
+  domains.onDomainChanged(() => senderStanding.forget());
+  const senders = new SendersService({
+    store,
+    clock,
+    logger: logger.child({ component: "senders" }),
+    domains,
+    links: new ConfirmationLinks(encryptionKey.key, config.senders.confirmationBaseUrl),
+    resendIntervalMs: config.senders.resendIntervalMs,
+    sendConfirmation: systemMailer({ workspaces, accept, from: config.senders.systemFrom, workspaceName: config.senders.systemWorkspace }),
+    onChanged: () => senderStanding.forget(),
   });
   const inboundMessages = new InboundMessagesRepository();
   const inbound = new InboundService({
@@ -134,5 +167,5 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     hostname,
     clock,
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces };
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders };
 }

@@ -18,3 +18,21 @@ export function partlyInactiveMessage(addresses: string[]): string {
   // Matched by postmark.js with /these inactive addresses: (.+?)\.?$/.
   return `Message OK, but will not deliver to these inactive addresses: ${addresses.join(", ")}`;
 }
+
+/** The From rule (accept/sender.step.ts): the texts are Postmark's for its ErrorCodes 400 and 401. */
+export const FromNotSignature = defineError("FROM_NOT_SIGNATURE", "The From address is neither a confirmed sender signature nor on a verified sending domain.");
+export const FromNotConfirmed = defineError("FROM_NOT_CONFIRMED", "The From address is a sender signature that has not been confirmed yet.");
+
+export function fromNotSignatureMessage(from: string): string {
+  return (
+    `The 'From' address you supplied (${from}) is not a Sender Signature on your account. ` +
+    "Please add and confirm this address in order to be able to use it in the 'From' field of your messages."
+  );
+}
+
+export function fromNotConfirmedMessage(from: string): string {
+  return (
+    `The 'From' address you supplied (${from}) is a Sender Signature that has not been confirmed yet. ` +
+    "Please confirm it with the link in the confirmation email (or resend it) in order to be able to use it in the 'From' field of your messages."
+  );
+}

@@ -42,6 +42,19 @@ export class SendingDomainsRepository {
     return row !== undefined;
   }
 
+  /** Of these names, those whose domain has an active DKIM key (Postmark's DKIMVerified). */
+  async withActiveKey(db: Db, names: string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const rows = await db
+      .selectFrom("sending_domains")
+      .innerJoin("dkim_keys", "dkim_keys.domain_id", "sending_domains.id")
+      .select("sending_domains.name")
+      .where("sending_domains.name", "in", names)
+      .where("dkim_keys.state", "=", "active")
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
   async list(db: Db, page: { count: number; offset: number }): Promise<SendingDomainRow[]> {
     return db.selectFrom("sending_domains").selectAll().orderBy("name").orderBy("id").limit(page.count).offset(page.offset).execute();
   }

@@ -135,6 +135,20 @@ export class SendingDomainsService {
     return { total, domains: rows.map((row) => this.toView(row, keys.filter((k) => k.domain_id === row.id))) };
   }
 
+  /** The domain of this name (lower-case A-label), or null. */
+  async findByName(name: string): Promise<SendingDomain | null> {
+    const row = await this.repo.findByName(this.deps.store.db, name);
+    return row ? this.toView(row, await this.repo.keysOf(this.deps.store.db, [row.id])) : null;
+  }
+
+  /**
+   * Of these domain names (lower-case A-labels), the DKIM-verified ones: those with an active key.
+   * The From rule of acceptance asks this (src/senders/from-authority.ts).
+   */
+  async dkimVerifiedNames(names: string[]): Promise<Set<string>> {
+    return new Set(await this.repo.withActiveKey(this.deps.store.db, names));
+  }
+
   /** Sets the return-path domain (null or "" restores the default); a change must be verified again. */
   async updateReturnPath(id: number, input: unknown): Promise<SendingDomain> {
     const row = await this.find(id);

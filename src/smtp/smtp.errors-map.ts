@@ -42,6 +42,9 @@ const DOMAIN_REPLIES: Readonly<Record<string, ReplyRule>> = {
   STREAM_NOT_SENDABLE: { code: 550, enhanced: "5.7.1", useMessage: true },
   STREAM_ARCHIVED: { code: 550, enhanced: "5.7.1", useMessage: true },
   INACTIVE_RECIPIENTS: { code: 550, enhanced: "5.7.1", useMessage: true },
+  // The From rule: the client may not send as that address (yet), whatever it sends.
+  FROM_NOT_SIGNATURE: { code: 550, enhanced: "5.7.1", useMessage: true },
+  FROM_NOT_CONFIRMED: { code: 550, enhanced: "5.7.1", useMessage: true },
   // RFC 4954 §6: 535 5.7.8 "authentication credentials invalid".
   TOKEN_INVALID: { code: 535, enhanced: "5.7.8", useMessage: false, text: "Authentication credentials invalid" },
   // A trusted network names a workspace that does not exist (POSTHORN_SMTP_TRUSTED_NETWORKS): the

@@ -89,6 +89,8 @@ interface SessionState {
   workspace: Workspace | null;
   /** The stream an SMTP token pair is bound to. */
   stream: string | null;
+  /** The workspace came from a trusted network, not from AUTH (the From rule exempts these: see x-pm-headers.ts). */
+  trustedNetwork: boolean;
   inData: boolean;
 }
 
@@ -178,7 +180,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
   server.onNewConnection = (connection) => {
     adjustReplies(connection, { hideAuthInClearText: !options.allowInsecureAuth });
     enforceDeadlines(connection, deadlines, (phase) => logger.info({ ip: connection.session.remoteAddress, phase }, "SMTP session closed: past its deadline"));
-    states.set(connection.session, { connection, workspace: null, stream: null, inData: false });
+    states.set(connection.session, { connection, workspace: null, stream: null, trustedNetwork: false, inData: false });
   };
   // Before listening, an error is the listen failure itself, which listenSmtp reports to the caller.
   let listening = false;
@@ -224,6 +226,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     if (!state.workspace) {
       try {
         state.workspace = await trusted(session.remoteAddress);
+        state.trustedNetwork = state.workspace !== null;
       } catch (err) {
         logger.error({ err, ip: session.remoteAddress }, "trusted network lookup failed");
         throw replyError(replyForError(err));
@@ -264,6 +267,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       notifyFailure: recipients.some((r) => r.dsn?.notify?.includes("FAILURE") ?? false),
       dsn: dsnRequestOf(session),
       stream: state?.stream ?? null,
+      viaTrustedNetwork: state?.trustedNetwork ?? false,
       trace: { helo: session.hostNameAppearsAs || "", clientAddress: session.remoteAddress, protocol: receivedProtocol(session) },
     };
     try {

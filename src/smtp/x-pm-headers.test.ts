@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { openTempSqlite } from "../../test/support/stores.js";
+import { FROM_RULE_OFF } from "../../test/support/server.js";
 import { loadConfig } from "../config/config.schema.js";
 import { silentLogger } from "../shared/logger.js";
 import { buildContainer, type Container } from "../app/container.js";
@@ -17,7 +18,7 @@ let workspace: Workspace;
 
 before(async () => {
   store = await openTempSqlite();
-  services = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: "mx.posthorn.test", POSTHORN_ENCRYPTION_KEY: "11".repeat(32) }), silentLogger());
+  services = buildContainer(store, loadConfig({ POSTHORN_HOSTNAME: "mx.posthorn.test", POSTHORN_ENCRYPTION_KEY: "11".repeat(32), ...FROM_RULE_OFF }), silentLogger());
   workspace = (await services.workspaces.create("raw", { sandbox: false })).workspace;
 });
 after(() => store.close());

@@ -33,6 +33,12 @@ export interface SmtpMessage {
   stream?: string | null;
   /** The session, for the Received field added at acceptance. */
   trace?: ReceivedTrace | null;
+  /**
+   * The client was let in by POSTHORN_SMTP_TRUSTED_NETWORKS, not by AUTH. Such clients are the
+   * operator's own relays (Postfix's mynetworks): the operator vouches for them, and a relay
+   * passes on mail From whatever its own users write, so the From rule does not judge their mail.
+   */
+  viaTrustedNetwork?: boolean;
 }
 
 const TRACK_LINKS: Record<string, LinkTracking> = { none: "none", htmlandtext: "html-and-text", htmlonly: "html-only", textonly: "text-only" };
@@ -56,6 +62,7 @@ export function submissionFromSmtp(message: SmtpMessage): Submission {
     failureNotices: message.notifyFailure,
     dsn: message.dsn ?? null,
     whenAllInactive: "record",
+    senderCheck: message.viaTrustedNetwork ? "exempt" : "enforce",
   };
 }
 

@@ -15,6 +15,7 @@ import { webhooks } from "./migrations/009-webhooks.js";
 import { dropUnusedDeliveryIndex } from "./migrations/010-unused-index.js";
 import { postmarkSettings } from "./migrations/011-postmark-settings.js";
 import { bounceReports } from "./migrations/013-bounce-reports.js";
+import { senderSignatures } from "./migrations/018-sender-signatures.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -29,6 +30,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["010_unused_delivery_index", dropUnusedDeliveryIndex],
   ["011_postmark_settings", postmarkSettings],
   ["013_bounce_reports", bounceReports],
+  ["018_sender_signatures", senderSignatures],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

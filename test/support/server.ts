@@ -10,6 +10,13 @@ import { startApp, type RunningApp, type StartOptions } from "../../src/app/app.
 
 export const MAIN_JS = resolve(import.meta.dirname, "../../src/main.js");
 
+/**
+ * Test servers start with the From rule off (POSTHORN_REQUIRE_VERIFIED_FROM=false): most tests
+ * send from made-up addresses in live workspaces and are about something else. The rule's own
+ * tests (test/from-rule.test.ts) pass the key as "true".
+ */
+export const FROM_RULE_OFF = { POSTHORN_REQUIRE_VERIFIED_FROM: "false" } as const;
+
 export interface TestServer {
   url: string;
   app: RunningApp;
@@ -29,6 +36,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     LOG_LEVEL: "silent",
     POSTHORN_SHUTDOWN_TIMEOUT: "2s",
     POSTHORN_SMTP_PORT: "0", // the smtp role is on by default; a free port keeps parallel tests apart
+    ...FROM_RULE_OFF,
     ...env,
   });
   const app = await startApp(config, silentLogger(), options);
@@ -57,7 +65,7 @@ export interface ChildServer {
 /** Runs `posthorn start` as a child process and waits until it reports its API URL (or has started, for API-less roles). */
 export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
   const child = spawn(process.execPath, [MAIN_JS, "start"], {
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", POSTHORN_HTTP_HOST: "127.0.0.1", POSTHORN_SMTP_PORT: "0", ...env },
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", POSTHORN_HTTP_HOST: "127.0.0.1", POSTHORN_SMTP_PORT: "0", ...FROM_RULE_OFF, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -68,7 +68,8 @@ function toDomain(d: SendingDomain) {
   };
 }
 
-function toDomainDetails(d: SendingDomain) {
+/** Also the DNS half of a sender signature's details (senders.routes.ts). */
+export function toDomainDetails(d: SendingDomain) {
   const ed = d.ed25519Enabled;
   return {
     ...toDomain(d),

@@ -57,6 +57,17 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   SUPPRESSIONS_REQUEST_INVALID: { status: 422, errorCode: 300 },
   BOUNCE_NOT_FOUND: { status: 422, errorCode: 701 },
   BOUNCE_NOT_ACTIVATABLE: { status: 422, errorCode: 300 },
+  // Sender signatures and the From rule (Postmark's 400/401 and 501–506; 511 as for domains'
+  // invalid fields; a resend too soon is a rate limit, 429).
+  FROM_NOT_SIGNATURE: { status: 422, errorCode: 400 },
+  FROM_NOT_CONFIRMED: { status: 422, errorCode: 401 },
+  SENDER_NOT_FOUND: { status: 422, errorCode: 501 },
+  SENDER_NO_CHANGES: { status: 422, errorCode: 502 },
+  SENDER_PUBLIC_DOMAIN: { status: 422, errorCode: 503 },
+  SENDER_EXISTS: { status: 422, errorCode: 504 },
+  SENDER_ALREADY_CONFIRMED: { status: 422, errorCode: 506 },
+  SENDER_INVALID: { status: 422, errorCode: 511 },
+  SENDER_RESEND_TOO_SOON: { status: 429, errorCode: 429 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {

@@ -56,12 +56,6 @@ const CALLS: UnsupportedCall[] = [
   call("GET", "/servers/{id}", "account"),
   call("PUT", "/servers/{id}", "account"),
   call("DELETE", "/servers/{id}", "account"),
-  call("GET", "/senders", "account"),
-  call("POST", "/senders", "account"),
-  call("GET", "/senders/{id}", "account"),
-  call("PUT", "/senders/{id}", "account"),
-  call("DELETE", "/senders/{id}", "account"),
-  call("POST", "/senders/{id}/(resend|verifyspf|requestnewdkim)", "account"),
   call("POST", "/data-removals", "account"),
   call("GET", "/data-removals/{id}", "account"),
 ];

@@ -7,6 +7,8 @@ import type { Store } from "../../store/store.js";
 import { buildHttpServer } from "../../api/http.server.js";
 import { domainsRoutes } from "../../api/postmark/domains.routes.js";
 import { queueRoutes } from "../../api/app/queue.routes.js";
+import { sendersRoutes } from "../../api/postmark/senders.routes.js";
+import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation.routes.js";
 import type { Container } from "../container.js";
 
 export interface ApiRole {
@@ -16,7 +18,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -35,7 +37,8 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     streams: deps.streams,
     suppressions: deps.suppressions,
     bounces: deps.bounces,
-    accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains })],
+    accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains }), sendersRoutes({ senders: deps.senders })],
+    publicRoutes: [senderConfirmationRoutes({ senders: deps.senders })],
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {

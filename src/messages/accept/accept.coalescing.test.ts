@@ -5,6 +5,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { storeTargets } from "../../../test/support/stores.js";
+import { FROM_RULE_OFF } from "../../../test/support/server.js";
 import { loadConfig } from "../../config/config.schema.js";
 import { silentLogger } from "../../shared/logger.js";
 import { buildContainer } from "../../app/container.js";
@@ -12,7 +13,7 @@ import { isPosthornError } from "../../shared/errors.js";
 import { submissionFromSmtp } from "../../smtp/x-pm-headers.js";
 import type { Store } from "../../store/store.js";
 
-const config = loadConfig({ POSTHORN_HOSTNAME: "mx.posthorn.test", POSTHORN_ENCRYPTION_KEY: "11".repeat(32) });
+const config = loadConfig({ POSTHORN_HOSTNAME: "mx.posthorn.test", POSTHORN_ENCRYPTION_KEY: "11".repeat(32), ...FROM_RULE_OFF });
 
 const raw = (subject: string, to: string) =>
   submissionFromSmtp({

@@ -57,6 +57,11 @@ export interface Submission {
    * each recipient suppressed instead).
    */
   whenAllInactive: "refuse" | "record";
+  /**
+   * The From rule (sender.step.ts): "enforce" unless set. "exempt" for senders the operator
+   * vouches for: SMTP clients in POSTHORN_SMTP_TRUSTED_NETWORKS, and Posthorn's own system mail.
+   */
+  senderCheck?: "enforce" | "exempt";
 }
 
 /** A structured message as the Postmark API submits it. */
