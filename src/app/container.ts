@@ -34,6 +34,8 @@ import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
 import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { loadEncryptionKey } from "./encryption-key.js";
+import { TemplatesRepository } from "../templates/templates.repository.js";
+import { TemplatesService } from "../templates/templates.service.js";
 
 export interface Container {
   store: Store;
@@ -54,6 +56,8 @@ export interface Container {
   inboundMessages: InboundMessagesRepository;
   inbound: InboundService;
   bounceIntake: BounceIntakeService;
+  /** Templates and layouts; rendered for /email/withTemplate before acceptance. */
+  templates: TemplatesService;
 }
 
 export interface ContainerOptions {
@@ -126,5 +130,6 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
+  const templates = new TemplatesService({ store, clock, repository: new TemplatesRepository() });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, templates };
 }

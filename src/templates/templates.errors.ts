@@ -14,3 +14,4 @@ export const TemplatePushServerNotFound = defineError("TEMPLATE_PUSH_SERVER_NOT_
 export const LayoutInUse = defineError("LAYOUT_IN_USE", "A layout that templates use cannot be deleted (or turned into a standard template).");
 export const LayoutContentMissing = defineError("LAYOUT_CONTENT_MISSING", "A layout's body does not contain the {{{ @content }}} placeholder exactly once.");
 export const TemplateRenderLimit = defineError("TEMPLATE_RENDER_LIMIT", "Rendering a template exceeded its output or work limit.");
+export const TemplateNoData = defineError("TEMPLATE_NO_DATA", "A template call that needs a JSON body received none (or not an object).");

@@ -4,6 +4,7 @@ import type { WorkspacesService, Workspace } from "../../workspaces/workspaces.s
 import type { AcceptService } from "../../messages/accept/accept.service.js";
 import type { MessagesService } from "../../messages/messages.service.js";
 import type { InboundService } from "../../inbound/inbound.service.js";
+import type { TemplatesService } from "../../templates/templates.service.js";
 import { authenticateServer } from "./authentication.js";
 import { limitTestTokenBodies } from "./request-limits.js";
 import { emailRoutes } from "./email.routes.js";
@@ -11,6 +12,8 @@ import { outboundMessagesRoutes } from "./outbound-messages.routes.js";
 import { inboundMessagesRoutes } from "./inbound.routes.js";
 import { inboundRulesRoutes } from "./inbound-rules.routes.js";
 import { serverRoutes } from "./server.routes.js";
+import { templatesRoutes } from "./templates.routes.js";
+import { templatedEmailRoutes } from "./templated-email.routes.js";
 
 export interface PostmarkApiDeps {
   workspaces: WorkspacesService;
@@ -18,6 +21,8 @@ export interface PostmarkApiDeps {
   messages: MessagesService;
   /** Inbound messages, inbound rules and the workspace's inbound settings (GET/PUT /server). */
   inbound: InboundService;
+  /** Templates and layouts, and sending with them. */
+  templates: TemplatesService;
 }
 
 declare module "fastify" {
@@ -41,4 +46,6 @@ export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps
   await app.register(inboundMessagesRoutes, deps);
   await app.register(inboundRulesRoutes, deps);
   await app.register(serverRoutes, deps);
+  await app.register(templatesRoutes, deps);
+  await app.register(templatedEmailRoutes, deps);
 }

@@ -22,8 +22,6 @@ function call(method: string, path: string, family: TokenFamily = "server"): Uns
 
 const CALLS: UnsupportedCall[] = [
   // Sending with templates, and bulk sending.
-  call("POST", "/email/withtemplate"),
-  call("POST", "/email/batchwithtemplates"),
   call("POST", "/email/bulk"),
   call("GET", "/email/bulk/{id}"),
   // Bounces.
@@ -32,14 +30,6 @@ const CALLS: UnsupportedCall[] = [
   call("GET", "/bounces/{id}"),
   call("GET", "/bounces/{id}/dump"),
   call("PUT", "/bounces/{id}/activate"),
-  // Templates.
-  call("GET", "/templates"),
-  call("POST", "/templates"),
-  call("POST", "/templates/validate"),
-  call("GET", "/templates/{id}"),
-  call("PUT", "/templates/{id}"),
-  call("DELETE", "/templates/{id}"),
-  call("PUT", "/templates/push", "account"),
   // Opens and clicks.
   call("GET", "/messages/outbound/opens"),
   call("GET", "/messages/outbound/opens/{id}"),

@@ -7,6 +7,7 @@ import type { Store } from "../../store/store.js";
 import { buildHttpServer } from "../../api/http.server.js";
 import { domainsRoutes } from "../../api/postmark/domains.routes.js";
 import { queueRoutes } from "../../api/app/queue.routes.js";
+import { templatesPushRoutes } from "../../api/postmark/templates-push.routes.js";
 import type { Container } from "../container.js";
 
 export interface ApiRole {
@@ -16,7 +17,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "templates"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -32,7 +33,8 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     accept: deps.accept,
     messages: deps.messages,
     inbound: deps.inbound,
-    accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains })],
+    templates: deps.templates,
+    accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains }), templatesPushRoutes({ templates: deps.templates, workspaces: deps.workspaces })],
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {

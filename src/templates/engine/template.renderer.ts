@@ -20,12 +20,15 @@ export interface RenderOptions {
   /** The rendered body that a layout's {{{ @content }}} shows; "" elsewhere. */
   content?: string;
   limits?: RenderLimits;
+  /** HTML-escape {{ x }} (the default, for HTML); off for subjects and plain text, where entities would show as typed. */
+  escape?: boolean;
 }
 
 const UNREACHABLE = new Set(["__proto__", "constructor", "prototype"]);
 
 export function renderTemplate(nodes: Node[], model: unknown, options: RenderOptions = {}): string {
   const limits = options.limits ?? DEFAULT_RENDER_LIMITS;
+  const escaping = options.escape ?? true;
   const out: string[] = [];
   let chars = 0;
   let steps = 0;
@@ -53,7 +56,7 @@ export function renderTemplate(nodes: Node[], model: unknown, options: RenderOpt
       if (node.kind === "text") emit(node.text);
       else if (node.kind === "value") {
         const text = textOf(lookup(node.path));
-        if (text !== "") emit(node.escape && node.path.slot === null ? escapeHtml(text) : text);
+        if (text !== "") emit(escaping && node.escape && node.path.slot === null ? escapeHtml(text) : text);
       } else {
         const value = lookup(node.path);
         const shown = truthy(value);
