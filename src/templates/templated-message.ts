@@ -6,7 +6,7 @@
 import juice from "juice";
 import { convert } from "html-to-text";
 import type { Node } from "./engine/template.ast.js";
-import { renderTemplate, type RenderLimits } from "./engine/template.renderer.js";
+import { renderTemplate, type RenderBudget, type RenderLimits } from "./engine/template.renderer.js";
 
 /** A template's parts, parsed (null for an absent body). */
 export interface CompiledTemplate {
@@ -27,16 +27,18 @@ export interface ContentRequest {
   model: unknown;
   inlineCss: boolean;
   limits?: RenderLimits;
+  /** Shared by the messages of one request. */
+  budget?: RenderBudget;
 }
 
 export function renderContent(request: ContentRequest): RenderedContent {
-  const { template, layout, model, limits } = request;
-  const subject = renderTemplate(template.subject, model, { escape: false, limits });
-  let htmlBody = template.html ? renderTemplate(template.html, model, { limits }) : null;
-  let textBody = template.text ? renderTemplate(template.text, model, { escape: false, limits }) : null;
+  const { template, layout, model, limits, budget } = request;
+  const subject = renderTemplate(template.subject, model, { escape: false, limits, budget });
+  let htmlBody = template.html ? renderTemplate(template.html, model, { limits, budget }) : null;
+  let textBody = template.text ? renderTemplate(template.text, model, { escape: false, limits, budget }) : null;
   if (layout) {
-    if (htmlBody !== null && layout.html) htmlBody = renderTemplate(layout.html, model, { content: htmlBody, limits });
-    if (textBody !== null && layout.text) textBody = renderTemplate(layout.text, model, { content: textBody, escape: false, limits });
+    if (htmlBody !== null && layout.html) htmlBody = renderTemplate(layout.html, model, { content: htmlBody, limits, budget });
+    if (textBody !== null && layout.text) textBody = renderTemplate(layout.text, model, { content: textBody, escape: false, limits, budget });
   }
   if (htmlBody !== null && request.inlineCss) htmlBody = inlineCss(htmlBody);
   if (textBody === null && htmlBody !== null) textBody = textFromHtml(htmlBody);

@@ -8,7 +8,7 @@ import { isPosthornError, type PosthornError } from "../shared/errors.js";
 import { parseTemplate } from "./engine/template.parser.js";
 import type { TemplateSyntaxError } from "./engine/template.ast.js";
 import { ModelInference } from "./engine/model.inference.js";
-import { renderTemplate } from "./engine/template.renderer.js";
+import { callBudget, renderTemplate } from "./engine/template.renderer.js";
 import type { TemplatesRepository } from "./templates.repository.js";
 import type { TemplateKind, TemplateRow } from "./templates.schema.js";
 import { checkAlias, checkTemplate, countContentSlots, TEMPLATE_LIMITS, type TemplateFields } from "./template.rules.js";
@@ -212,6 +212,7 @@ export class TemplatesService {
     const byAlias = new Map(rows.flatMap((r) => (r.alias ? [[r.alias, r] as const] : [])));
     const layoutAliases = unique(rows.flatMap((r) => (r.layout_alias && !byAlias.has(r.layout_alias) ? [r.layout_alias] : [])));
     for (const layout of await this.deps.repository.findMany(db, workspaceId, [], layoutAliases)) byAlias.set(layout.alias!, layout);
+    const budget = callBudget();
     return requests.map((request) => {
       try {
         const row = "id" in request.ref ? byId.get(request.ref.id) : byAlias.get(request.ref.alias);
@@ -219,7 +220,7 @@ export class TemplatesService {
         if (row.kind === "layout") throw TemplateFieldNotAllowed(`Template ${describe(request.ref)} is a layout; layouts cannot be sent, only the templates that use them.`);
         const layout = row.layout_alias ? byAlias.get(row.layout_alias) : undefined;
         if (row.layout_alias && (!layout || layout.kind !== "layout")) throw TemplateNotFound(`The layout '${row.layout_alias}' of template ${describe(request.ref)} was not found.`);
-        return renderContent({ template: this.compile(row), layout: layout ? this.compile(layout) : null, model: request.model, inlineCss: request.inlineCss });
+        return renderContent({ template: this.compile(row), layout: layout ? this.compile(layout) : null, model: request.model, inlineCss: request.inlineCss, budget });
       } catch (err) {
         if (isPosthornError(err)) return err;
         throw err;

@@ -3,7 +3,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { parseTemplate } from "./template.parser.js";
-import { renderTemplate } from "./template.renderer.js";
+import { renderTemplate, type RenderBudget } from "./template.renderer.js";
 import { ModelInference } from "./model.inference.js";
 import { isPosthornError } from "../../shared/errors.js";
 
@@ -79,6 +79,20 @@ describe("rendering", () => {
       () => renderTemplate(long.nodes, { a: Array(20).fill({ s: "y".repeat(100) }) }, { limits: { maxOutputChars: 1000, maxSteps: 1e6 } }),
       (err) => isPosthornError(err, "TEMPLATE_RENDER_LIMIT") && /1000 characters/.test(err.message),
     );
+  });
+});
+
+describe("a budget shared by the renders of one request", () => {
+  test("renders within it pass; the one that exhausts it fails, and so do those after it", () => {
+    const { nodes } = parseTemplate("{{#each a}}{{.}}{{/each}}");
+    const budget: RenderBudget = { steps: 250, chars: 1_000_000 };
+    const model = { a: Array.from({ length: 50 }, (_, i) => i) };
+    assert.equal(renderTemplate(nodes, model, { budget }).length, 90);
+    assert.equal(renderTemplate(nodes, model, { budget }).length, 90);
+    assert.throws(() => renderTemplate(nodes, model, { budget }), (err) => isPosthornError(err, "TEMPLATE_RENDER_LIMIT") && /this request/.test(err.message));
+    assert.throws(() => renderTemplate(nodes, { a: [1] }, { budget }), (err) => isPosthornError(err, "TEMPLATE_RENDER_LIMIT"));
+    const chars: RenderBudget = { steps: 1e6, chars: 100 };
+    assert.throws(() => renderTemplate(parseTemplate("{{{s}}}").nodes, { s: "x".repeat(101) }, { budget: chars }), (err) => isPosthornError(err, "TEMPLATE_RENDER_LIMIT"));
   });
 });
 

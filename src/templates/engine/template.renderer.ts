@@ -16,7 +16,23 @@ export interface RenderLimits {
 /** 10 MB of output covers Postmark's 10 MB message; a million steps render in well under a second. */
 export const DEFAULT_RENDER_LIMITS: Readonly<RenderLimits> = Object.freeze({ maxOutputChars: 10 * 1024 * 1024, maxSteps: 1_000_000 });
 
+/**
+ * What several renders may spend together (a batch of 500 messages, each with its own limits,
+ * could otherwise take 500 times as long and as much memory); decremented as they run.
+ */
+export interface RenderBudget {
+  steps: number;
+  chars: number;
+}
+
+/** Per call of the API: five renders' worth of work, and the 50 MB a batch request may carry. */
+export function callBudget(): RenderBudget {
+  return { steps: 5 * DEFAULT_RENDER_LIMITS.maxSteps, chars: 50 * 1024 * 1024 };
+}
+
 export interface RenderOptions {
+  /** Shared with the other renders of the same call, when given. */
+  budget?: RenderBudget;
   /** The rendered body that a layout's {{{ @content }}} shows; "" elsewhere. */
   content?: string;
   limits?: RenderLimits;
@@ -29,6 +45,7 @@ const UNREACHABLE = new Set(["__proto__", "constructor", "prototype"]);
 export function renderTemplate(nodes: Node[], model: unknown, options: RenderOptions = {}): string {
   const limits = options.limits ?? DEFAULT_RENDER_LIMITS;
   const escaping = options.escape ?? true;
+  const budget = options.budget;
   const out: string[] = [];
   let chars = 0;
   let steps = 0;
@@ -37,10 +54,12 @@ export function renderTemplate(nodes: Node[], model: unknown, options: RenderOpt
   const emit = (text: string) => {
     chars += text.length;
     if (chars > limits.maxOutputChars) throw TemplateRenderLimit(`The rendered template is longer than ${limits.maxOutputChars} characters.`);
+    if (budget && (budget.chars -= text.length) < 0) throw TemplateRenderLimit("The templates of this request render to more than one request may produce.");
     out.push(text);
   };
   const step = () => {
     if (++steps > limits.maxSteps) throw TemplateRenderLimit(`Rendering took more than ${limits.maxSteps} steps; the model's lists are too long for this template.`);
+    if (budget && --budget.steps < 0) throw TemplateRenderLimit("Rendering the templates of this request took more work than one request may; send fewer or smaller messages per request.");
   };
   const lookup = (path: Path): unknown => {
     if (path.slot === "content") return options.content ?? "";
