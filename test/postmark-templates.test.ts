@@ -198,6 +198,19 @@ describe("Postmark templates (official client, running server)", () => {
     assert.match(heavy.message, /steps/);
   });
 
+  test("the messages of one batch share a render budget: those past it fail alone with 1121", async () => {
+    const a = Array.from({ length: 70 }, (_, i) => i);
+    const messages = Array.from({ length: 8 }, (_, i) => ({ From: FROM, To: `b${i}@example.org`, TemplateAlias: "heavy", TemplateModel: { a } }));
+    const results = await acme.sendEmailBatchWithTemplates(messages);
+    assert.deepEqual(results.map((r) => r.ErrorCode), [0, 0, 0, 0, 0, 0, 0, 1121]);
+    assert.match(results[7]!.Message, /this request/);
+  });
+
+  test("the test token has no templates", async () => {
+    const err = await failure(client("POSTMARK_API_TEST").sendEmailWithTemplate({ From: FROM, To: "a@example.org", TemplateAlias: "receipt", TemplateModel: {} }));
+    assert.deepEqual([err.statusCode, err.code], [422, 1101]);
+  });
+
   test("a hostile model renders nothing from prototypes", async () => {
     await acme.createTemplate({ Name: "Proto", Alias: "proto", Subject: "[{{__proto__.x}}][{{constructor.name}}][{{a.toString}}]", TextBody: "t" });
     const sent = await acme.sendEmailWithTemplate({ From: FROM, To: "a@example.org", TemplateAlias: "proto", TemplateModel: JSON.parse('{"__proto__":{"x":"bad"},"a":{}}') });
