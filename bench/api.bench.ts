@@ -5,6 +5,8 @@
 //   3. End to end (roles=api,mta, relay to a loopback SMTP sink): messages/s from the first
 //      submission to the 20,000th message received by the sink, and the SMTP connections used.
 //   4. MTA (roles=api,mta): 20 sessions of single POST /email to the sink, without and with DKIM.
+//   6. Templated sending (bench/template.scenario.ts): scenarios 1 and 2 through
+//      /email/batchWithTemplates and /email/withTemplate (email_template, batch_template).
 //   5. SMTP submission (roles=smtp, bench/smtp.scenario.ts): messages/s over 20 pooled sessions,
 //      from a trusted network without TLS, and with STARTTLS + AUTH PLAIN with the server token.
 //
@@ -13,7 +15,7 @@
 //
 // Environment:
 //   BENCH_ONLY=smtp,smtp_tls     run only these scenarios (batch, email, e2e, mta, mta_dkim, smtp,
-//                                smtp_tls); docs/benchmarks.md then gets their figures and keeps
+//                                smtp_tls, email_template, batch_template); docs/benchmarks.md then gets their figures and keeps
 //                                the other scenarios' as they were, each with its run's date
 //   BENCH_CPU_PROF=1             write a CPU profile of each scenario's server to .bench/ (for
 //                                development: the page is left alone)
@@ -46,6 +48,7 @@ import {
   type LoadRun,
 } from "./support/scenario-kit.js";
 import { smtpSubmission } from "./smtp.scenario.js";
+import { templatedSending } from "./template.scenario.js";
 import { startDnsZoneServer, type DnsZoneServer } from "../src/sending-domains/testing/dns-zone-server.js";
 
 const REPORT_PATH = resolve(ROOT, "docs/benchmarks.md");
@@ -339,7 +342,16 @@ async function main(): Promise<void> {
     ["mta_dkim", mtaDkimThroughput],
     ["smtp", () => smtpSubmission({ tls: false, textBodyBytes: SETTINGS.textBodyBytes })],
     ["smtp_tls", () => smtpSubmission({ tls: true, textBodyBytes: SETTINGS.textBodyBytes })],
+    ["email_template", () => templatedSending({ kind: "email", ...SETTINGS.email, messagesPerRequest: 1, ...common(), untemplated: untemplated("email", SETTINGS.email.targetRps) })],
+    ["batch_template", () => templatedSending({ kind: "batch", ...SETTINGS.batch, ...common(), untemplated: untemplated("batch", SETTINGS.batch.target) })],
   ];
+  const common = () => ({ textBodyBytes: SETTINGS.textBodyBytes, requestTimeoutMs: SETTINGS.requestTimeoutMs, loadTimeoutMs: SETTINGS.loadTimeoutMs });
+  /** The untemplated scenario's first figure from this run (its display starts with the number), else its target. */
+  const untemplated = (key: string, target: number) => {
+    const display = ran.find((r) => r.key === key)?.report.figures[0]?.display;
+    const value = display ? Number(display.split(" ")[0]!.replaceAll(",", "")) : NaN;
+    return Number.isFinite(value) && value > 0 ? { value, measured: true } : { value: target, measured: false };
+  };
   const known = scenarios.map(([name]) => name);
   const unknown = only ? [...only].filter((name) => !known.includes(name)) : [];
   if (unknown.length > 0) throw new Error(`BENCH_ONLY names unknown scenarios: ${unknown.join(", ")} (known: ${known.join(", ")})`);

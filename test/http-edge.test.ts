@@ -275,9 +275,9 @@ describe("the HTTP edge", () => {
 
       const host = server.url.replace(/^http:\/\//, "");
       const pm = new ServerClient(token, { useHttps: false, requestHost: host, timeout: 10 });
-      await assert.rejects(pm.getTemplates(), (err: Error & { statusCode?: number; code?: number }) => {
+      await assert.rejects(pm.getMessageOpens(), (err: Error & { statusCode?: number; code?: number }) => {
         assert.equal(err.statusCode, 501);
-        assert.match(err.message, /GET \/templates is a Postmark API call that Posthorn does not support yet/);
+        assert.match(err.message, /GET \/messages\/outbound\/opens is a Postmark API call that Posthorn does not support yet/);
         return true;
       });
       await assert.rejects(pm.getWebhooks(), /does not support yet/);

@@ -61,17 +61,17 @@ function acceptedIn(spec: LoadSpec, res: Response): number {
   const excerpt = () => res.body.toString("utf8", 0, Math.min(res.body.length, 500));
   if (res.status !== 200) throw new Error(`POST ${spec.path} answered HTTP ${res.status}: ${excerpt()}`);
   const parsed: unknown = JSON.parse(res.body.toString("utf8"));
-  if (spec.path === "/email") {
+  if (spec.path === "/email" || spec.path === "/email/withTemplate") {
     const result = parsed as { ErrorCode?: unknown; MessageID?: unknown };
-    if (result.ErrorCode !== 0 || typeof result.MessageID !== "string") throw new Error(`POST /email did not accept the message: ${excerpt()}`);
+    if (result.ErrorCode !== 0 || typeof result.MessageID !== "string") throw new Error(`POST ${spec.path} did not accept the message: ${excerpt()}`);
     return 1;
   }
   if (!Array.isArray(parsed) || parsed.length !== spec.messagesPerRequest) {
-    throw new Error(`POST /email/batch answered ${Array.isArray(parsed) ? `${parsed.length} results` : "no array"} for ${spec.messagesPerRequest} messages: ${excerpt()}`);
+    throw new Error(`POST ${spec.path} answered ${Array.isArray(parsed) ? `${parsed.length} results` : "no array"} for ${spec.messagesPerRequest} messages: ${excerpt()}`);
   }
   for (const [i, item] of (parsed as Array<{ ErrorCode?: unknown; MessageID?: unknown; Message?: unknown }>).entries()) {
     if (item.ErrorCode !== 0 || typeof item.MessageID !== "string") {
-      throw new Error(`POST /email/batch rejected message ${i}: ErrorCode ${String(item.ErrorCode)}: ${String(item.Message)}`);
+      throw new Error(`POST ${spec.path} rejected message ${i}: ErrorCode ${String(item.ErrorCode)}: ${String(item.Message)}`);
     }
   }
   return parsed.length;
@@ -97,9 +97,10 @@ async function runPhase(spec: LoadSpec, post: (b: Buffer) => Promise<Response>, 
 }
 
 async function run(spec: LoadSpec): Promise<LoadResult> {
-  const single = spec.path === "/email";
+  const single = spec.path === "/email" || spec.path === "/email/withTemplate";
   const perRequest = single ? 1 : spec.messagesPerRequest;
-  const common = { runId: spec.runId, perRequest, single, textBodyBytes: spec.textBodyBytes };
+  const templated = spec.path === "/email/withTemplate" || spec.path === "/email/batchWithTemplates";
+  const common = { runId: spec.runId, perRequest, single, textBodyBytes: spec.textBodyBytes, templated };
   const warmup = requestBodies({ ...common, first: 0, count: spec.warmupRequests });
   const measured = requestBodies({ ...common, first: spec.warmupRequests * perRequest, count: spec.requests });
   const { post, close } = makeClient(spec);

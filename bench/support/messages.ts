@@ -38,14 +38,37 @@ export function benchMessage(runId: string, n: number, textBodyBytes: number): P
   };
 }
 
+/** The template the templated scenarios send with (bench/template.scenario.ts creates it). */
+export const BENCH_TEMPLATE = {
+  Name: "Bench",
+  Alias: "bench",
+  Subject: "Posthorn bench {{run}}: message {{n}}",
+  TextBody: "{{greeting}} {{n}},\n\n{{{body}}}\n\n{{#order}}Order {{number}} of {{customer.name}}{{/order}}",
+};
+
+/** The same content as benchMessage, made by BENCH_TEMPLATE from a model. */
+export function templatedBenchMessage(runId: string, n: number, textBodyBytes: number) {
+  return {
+    From: "app@bench.test",
+    To: `user${n}@example.test`,
+    TemplateAlias: BENCH_TEMPLATE.Alias,
+    TemplateModel: { run: runId, n, greeting: "Hello user", body: textBody(n, textBodyBytes), order: { number: n, customer: { name: `user${n}` } } },
+  };
+}
+
 /**
  * Request bodies for `count` requests of `perRequest` messages each, numbered from `first`.
  * With perRequest = 1 and single = true each body is one message object (POST /email).
  */
-export function requestBodies(options: { runId: string; first: number; count: number; perRequest: number; single: boolean; textBodyBytes: number }): Buffer[] {
+export function requestBodies(options: { runId: string; first: number; count: number; perRequest: number; single: boolean; textBodyBytes: number; templated?: boolean }): Buffer[] {
   const bodies: Buffer[] = new Array(options.count);
   let n = options.first;
   for (let r = 0; r < options.count; r++) {
+    if (options.templated) {
+      const make = () => templatedBenchMessage(options.runId, n++, options.textBodyBytes);
+      bodies[r] = Buffer.from(JSON.stringify(options.single ? make() : { Messages: Array.from({ length: options.perRequest }, make) }));
+      continue;
+    }
     if (options.single) {
       bodies[r] = Buffer.from(JSON.stringify(benchMessage(options.runId, n++, options.textBodyBytes)));
     } else {

@@ -7,7 +7,7 @@ export interface LoadSpec {
   url: string;
   token: string;
   /** `/email` sends one message object per request; `/email/batch` sends an array. */
-  path: "/email" | "/email/batch";
+  path: "/email" | "/email/batch" | "/email/withTemplate" | "/email/batchWithTemplates";
   /** Concurrent clients, each on its own keep-alive connection (the agent's maxSockets). */
   connections: number;
   warmupRequests: number;

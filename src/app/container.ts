@@ -41,6 +41,8 @@ import { SendersService } from "../senders/senders.service.js";
 import { SenderStanding } from "../senders/from-authority.js";
 import { ConfirmationLinks } from "../senders/confirmation-link.js";
 import { systemMailer } from "./system-mail.js";
+import { TemplatesRepository } from "../templates/templates.repository.js";
+import { TemplatesService } from "../templates/templates.service.js";
 
 export interface Container {
   store: Store;
@@ -67,6 +69,8 @@ export interface Container {
   bounces: BouncesService;
   /** Sender signatures (account API) and their confirmation links. */
   senders: SendersService;
+  /** Templates and layouts; rendered for /email/withTemplate before acceptance. */
+  templates: TemplatesService;
 }
 
 export interface ContainerOptions {
@@ -167,5 +171,6 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     hostname,
     clock,
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders };
+  const templates = new TemplatesService({ store, clock, repository: new TemplatesRepository() });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates };
 }

@@ -14,6 +14,7 @@ import { messageWords } from "./migrations/008-message-words.js";
 import { webhooks } from "./migrations/009-webhooks.js";
 import { dropUnusedDeliveryIndex } from "./migrations/010-unused-index.js";
 import { postmarkSettings } from "./migrations/011-postmark-settings.js";
+import { templates } from "./migrations/012-templates.js";
 import { bounceReports } from "./migrations/013-bounce-reports.js";
 import { senderSignatures } from "./migrations/018-sender-signatures.js";
 
@@ -29,6 +30,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["009_webhooks", webhooks],
   ["010_unused_delivery_index", dropUnusedDeliveryIndex],
   ["011_postmark_settings", postmarkSettings],
+  ["012_templates", templates],
   ["013_bounce_reports", bounceReports],
   ["018_sender_signatures", senderSignatures],
 ];

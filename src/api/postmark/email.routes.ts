@@ -16,7 +16,7 @@ import { BATCH_BODY_BYTES, MESSAGE_BODY_BYTES } from "./request-limits.js";
 
 const MAX_BATCH_MESSAGES = 500;
 
-type SendResult = Record<string, unknown> & { ErrorCode: number; Message: string };
+export type SendResult = Record<string, unknown> & { ErrorCode: number; Message: string };
 
 export async function emailRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
   app.post("/email", { bodyLimit: MESSAGE_BODY_BYTES }, async (request) => {
@@ -60,7 +60,7 @@ export async function emailRoutes(app: FastifyInstance, deps: PostmarkApiDeps): 
   });
 }
 
-function sendResult(accepted: Accepted): SendResult {
+export function sendResult(accepted: Accepted): SendResult {
   return {
     To: joinAddresses(accepted.to),
     ...(accepted.cc.length > 0 ? { Cc: joinAddresses(accepted.cc) } : {}),
@@ -79,7 +79,7 @@ function testModeResult(deps: PostmarkApiDeps, submission: Submission): SendResu
   return { ...sendResult({ ok: true, messageId: randomUUID(), submittedAt: Date.now(), to: view.to, cc: view.cc, bcc: view.bcc, suppressed: [] }), Message: "Test job accepted" };
 }
 
-function failureResult(err: unknown): SendResult {
+export function failureResult(err: unknown): SendResult {
   if (err instanceof PosthornError) return { ErrorCode: postmarkErrorCode(err), Message: err.message };
   throw err;
 }

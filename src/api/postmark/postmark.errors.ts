@@ -68,6 +68,21 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   SENDER_ALREADY_CONFIRMED: { status: 422, errorCode: 506 },
   SENDER_INVALID: { status: 422, errorCode: 511 },
   SENDER_RESEND_TOO_SOON: { status: 429, errorCode: 429 },
+  // Templates: Postmark's 11xx codes; 601 for a push naming an unknown server.
+  TEMPLATE_NOT_FOUND: { status: 422, errorCode: 1101 },
+  TEMPLATE_QUERY_INVALID: { status: 422, errorCode: 1100 },
+  TEMPLATE_LIMIT_REACHED: { status: 422, errorCode: 1105 },
+  TEMPLATE_FIELD_MISSING: { status: 422, errorCode: 1120 },
+  TEMPLATE_FIELD_TOO_LARGE: { status: 422, errorCode: 1121 },
+  TEMPLATE_FIELD_INVALID: { status: 422, errorCode: 1122 },
+  TEMPLATE_FIELD_NOT_ALLOWED: { status: 422, errorCode: 1123 },
+  TEMPLATE_PUSH_EMPTY: { status: 422, errorCode: 1124 },
+  TEMPLATE_PUSH_TYPE_MISMATCH: { status: 422, errorCode: 1125 },
+  TEMPLATE_PUSH_SERVER_NOT_FOUND: { status: 422, errorCode: 601 },
+  LAYOUT_IN_USE: { status: 422, errorCode: 1130 },
+  LAYOUT_CONTENT_MISSING: { status: 422, errorCode: 1131 },
+  TEMPLATE_RENDER_LIMIT: { status: 422, errorCode: 1121 },
+  TEMPLATE_NO_DATA: { status: 422, errorCode: 1109 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {

@@ -4,6 +4,7 @@ import type { WorkspacesService, Workspace } from "../../workspaces/workspaces.s
 import type { AcceptService } from "../../messages/accept/accept.service.js";
 import type { MessagesService } from "../../messages/messages.service.js";
 import type { InboundService } from "../../inbound/inbound.service.js";
+import type { TemplatesService } from "../../templates/templates.service.js";
 import { authenticateServer } from "./authentication.js";
 import { limitTestTokenBodies } from "./request-limits.js";
 import { emailRoutes } from "./email.routes.js";
@@ -17,6 +18,8 @@ import type { BouncesService } from "../../bounces/bounces.service.js";
 import { messageStreamsRoutes } from "./message-streams.routes.js";
 import { suppressionsRoutes } from "./suppressions.routes.js";
 import { bouncesRoutes } from "./bounces.routes.js";
+import { templatesRoutes } from "./templates.routes.js";
+import { templatedEmailRoutes } from "./templated-email.routes.js";
 
 export interface PostmarkApiDeps {
   workspaces: WorkspacesService;
@@ -30,6 +33,8 @@ export interface PostmarkApiDeps {
   suppressions: SuppressionsService;
   /** Bounce records and delivery statistics (the Bounces API). */
   bounces: BouncesService;
+  /** Templates and layouts, and sending with them. */
+  templates: TemplatesService;
 }
 
 declare module "fastify" {
@@ -56,4 +61,6 @@ export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps
   await app.register(messageStreamsRoutes, deps);
   await app.register(suppressionsRoutes, deps);
   await app.register(bouncesRoutes, deps);
+  await app.register(templatesRoutes, deps);
+  await app.register(templatedEmailRoutes, deps);
 }

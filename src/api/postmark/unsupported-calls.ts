@@ -22,18 +22,8 @@ function call(method: string, path: string, family: TokenFamily = "server"): Uns
 
 const CALLS: UnsupportedCall[] = [
   // Sending with templates, and bulk sending.
-  call("POST", "/email/withtemplate"),
-  call("POST", "/email/batchwithtemplates"),
   call("POST", "/email/bulk"),
   call("GET", "/email/bulk/{id}"),
-  // Templates.
-  call("GET", "/templates"),
-  call("POST", "/templates"),
-  call("POST", "/templates/validate"),
-  call("GET", "/templates/{id}"),
-  call("PUT", "/templates/{id}"),
-  call("DELETE", "/templates/{id}"),
-  call("PUT", "/templates/push", "account"),
   // Opens and clicks.
   call("GET", "/messages/outbound/opens"),
   call("GET", "/messages/outbound/opens/{id}"),

@@ -9,6 +9,7 @@ import { domainsRoutes } from "../../api/postmark/domains.routes.js";
 import { queueRoutes } from "../../api/app/queue.routes.js";
 import { sendersRoutes } from "../../api/postmark/senders.routes.js";
 import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation.routes.js";
+import { templatesPushRoutes } from "../../api/postmark/templates-push.routes.js";
 import type { Container } from "../container.js";
 
 export interface ApiRole {
@@ -18,7 +19,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -37,8 +38,9 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     streams: deps.streams,
     suppressions: deps.suppressions,
     bounces: deps.bounces,
-    accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains }), sendersRoutes({ senders: deps.senders })],
+    accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains }), sendersRoutes({ senders: deps.senders }), templatesPushRoutes({ templates: deps.templates, workspaces: deps.workspaces })],
     publicRoutes: [senderConfirmationRoutes({ senders: deps.senders })],
+    templates: deps.templates,
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {
