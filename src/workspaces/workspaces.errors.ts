@@ -7,3 +7,7 @@ export const TokenInvalid = defineError("TOKEN_INVALID", "Request does not conta
 export const StreamNotFound = defineError("STREAM_NOT_FOUND", "The message stream does not exist in this workspace.");
 export const StreamNotSendable = defineError("STREAM_NOT_SENDABLE", "Inbound streams cannot send messages.");
 export const InboundDomainTaken = defineError("INBOUND_DOMAIN_TAKEN", "That inbound domain is used by another workspace.");
+export const WorkspaceColorInvalid = defineError("WORKSPACE_COLOR_INVALID", "The server color is not one of purple, blue, turqoise, green, red, yellow, grey.");
+export const WorkspaceSettingInvalid = defineError("WORKSPACE_SETTING_INVALID", "A workspace setting has a value out of its range.");
+export const WorkspaceDeletionDisabled = defineError("WORKSPACE_DELETION_DISABLED", "Deleting workspaces through the API is turned off (POSTHORN_API_SERVER_DELETION).");
+export const SmtpDisabled = defineError("SMTP_DISABLED", "SMTP submission is turned off for this workspace (SmtpApiActivated is false).");

@@ -47,6 +47,15 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   INBOUND_RULE_NOT_FOUND: { status: 422, errorCode: 812 },
   INBOUND_HOOK_URL_INVALID: { status: 422, errorCode: 606 },
   INBOUND_DOMAIN_INVALID: { status: 422, errorCode: 608 },
+  // Servers (workspaces), with Postmark's 6xx server codes; a bad name or setting value is 300.
+  WORKSPACE_NOT_FOUND: { status: 422, errorCode: 601 },
+  WORKSPACE_EXISTS: { status: 422, errorCode: 603 },
+  WORKSPACE_DELETION_DISABLED: { status: 422, errorCode: 604 },
+  WORKSPACE_COLOR_INVALID: { status: 422, errorCode: 607 },
+  WORKSPACE_NAME_INVALID: { status: 422, errorCode: 300 },
+  WORKSPACE_SETTING_INVALID: { status: 422, errorCode: 300 },
+  // Only SMTP meets it (AUTH refused); 405 is Postmark's "not allowed to send".
+  SMTP_DISABLED: { status: 422, errorCode: 405 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {

@@ -66,11 +66,6 @@ const CALLS: UnsupportedCall[] = [
   call("POST", "/message-streams/{id}/suppressions"),
   call("POST", "/message-streams/{id}/suppressions/delete"),
   // The account API: servers, sender signatures, data removal.
-  call("GET", "/servers", "account"),
-  call("POST", "/servers", "account"),
-  call("GET", "/servers/{id}", "account"),
-  call("PUT", "/servers/{id}", "account"),
-  call("DELETE", "/servers/{id}", "account"),
   call("GET", "/senders", "account"),
   call("POST", "/senders", "account"),
   call("GET", "/senders/{id}", "account"),

@@ -6,6 +6,7 @@ import type { Logger } from "../../shared/logger.js";
 import type { Store } from "../../store/store.js";
 import { buildHttpServer } from "../../api/http.server.js";
 import { domainsRoutes } from "../../api/postmark/domains.routes.js";
+import { serversRoutes } from "../../api/postmark/servers.routes.js";
 import { queueRoutes } from "../../api/app/queue.routes.js";
 import type { Container } from "../container.js";
 
@@ -32,7 +33,11 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     accept: deps.accept,
     messages: deps.messages,
     inbound: deps.inbound,
-    accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains })],
+    accountRoutes: [
+      queueRoutes(deps.queue),
+      domainsRoutes({ domains: deps.domains }),
+      serversRoutes({ workspaces: deps.workspaces, inbound: deps.inbound, deletionAllowed: config.http.serverDeletion }),
+    ],
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {
