@@ -34,6 +34,9 @@ import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
 import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { loadEncryptionKey } from "./encryption-key.js";
+import { DataRemovalsService } from "../data-removals/data-removals.service.js";
+import { DataRemovalsRepository } from "../data-removals/data-removals.repository.js";
+import { ErasureRepository } from "../data-removals/erasure.repository.js";
 
 export interface Container {
   store: Store;
@@ -54,6 +57,8 @@ export interface Container {
   inboundMessages: InboundMessagesRepository;
   inbound: InboundService;
   bounceIntake: BounceIntakeService;
+  /** Requests to erase an address everywhere (account API), carried out by the worker role. */
+  dataRemovals: DataRemovalsService;
 }
 
 export interface ContainerOptions {
@@ -126,5 +131,6 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
+  const dataRemovals = new DataRemovalsService({ store, clock, repository: new DataRemovalsRepository(), erasure: new ErasureRepository(store.dialect), hashKey: encryptionKey.key });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, dataRemovals };
 }

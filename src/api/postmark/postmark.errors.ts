@@ -56,6 +56,9 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   WORKSPACE_SETTING_INVALID: { status: 422, errorCode: 300 },
   // Only SMTP meets it (AUTH refused); 405 is Postmark's "not allowed to send".
   SMTP_DISABLED: { status: 422, errorCode: 405 },
+  // Postmark documents no codes for data removals: a bad request is 300, as any invalid request.
+  DATA_REMOVAL_INVALID: { status: 422, errorCode: 300 },
+  DATA_REMOVAL_NOT_FOUND: { status: 422, errorCode: 300 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {

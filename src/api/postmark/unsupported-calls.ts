@@ -65,15 +65,13 @@ const CALLS: UnsupportedCall[] = [
   call("GET", "/message-streams/{id}/suppressions/dump"),
   call("POST", "/message-streams/{id}/suppressions"),
   call("POST", "/message-streams/{id}/suppressions/delete"),
-  // The account API: servers, sender signatures, data removal.
+  // The account API: sender signatures.
   call("GET", "/senders", "account"),
   call("POST", "/senders", "account"),
   call("GET", "/senders/{id}", "account"),
   call("PUT", "/senders/{id}", "account"),
   call("DELETE", "/senders/{id}", "account"),
   call("POST", "/senders/{id}/(resend|verifyspf|requestnewdkim)", "account"),
-  call("POST", "/data-removals", "account"),
-  call("GET", "/data-removals/{id}", "account"),
 ];
 
 /** The unsupported Postmark call a request names, if it names one. */

@@ -7,6 +7,7 @@ import type { Store } from "../../store/store.js";
 import { buildHttpServer } from "../../api/http.server.js";
 import { domainsRoutes } from "../../api/postmark/domains.routes.js";
 import { serversRoutes } from "../../api/postmark/servers.routes.js";
+import { dataRemovalsRoutes } from "../../api/postmark/data-removals.routes.js";
 import { queueRoutes } from "../../api/app/queue.routes.js";
 import type { Container } from "../container.js";
 
@@ -17,7 +18,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "dataRemovals"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -37,6 +38,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       queueRoutes(deps.queue),
       domainsRoutes({ domains: deps.domains }),
       serversRoutes({ workspaces: deps.workspaces, inbound: deps.inbound, deletionAllowed: config.http.serverDeletion }),
+      dataRemovalsRoutes({ dataRemovals: deps.dataRemovals }),
     ],
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
