@@ -11,6 +11,7 @@ import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { AccountClient, Models, ServerClient } from "postmark";
 import { sql } from "kysely";
 import { startTestServer, type TestServer } from "./support/server.js";
+import { serverDatabases } from "./support/stores.js";
 import { failure } from "../src/api/postmark/testing/client-failure.js";
 import { postmarkServerId } from "../src/api/postmark/server.mapper.js";
 
@@ -195,17 +196,22 @@ describe("the account API's servers", () => {
   });
 });
 
-describe("deleting a server, when the operator allows it", () => {
+for (const target of serverDatabases()) {
+describe(`deleting a server, when the operator allows it (${target.name})`, () => {
   let server: TestServer;
   let account: AccountClient;
+  let drop: () => Promise<void>;
 
   before(async () => {
-    server = await startTestServer({ POSTHORN_API_SERVER_DELETION: "true" });
+    const database = await target.open();
+    drop = database.drop;
+    server = await startTestServer({ ...database.env, POSTHORN_API_SERVER_DELETION: "true" });
     account = new AccountClient(await server.app.services.workspaces.createAccountToken(), { useHttps: false, requestHost: hostOf(server), timeout: 10 });
   });
 
   after(async () => {
     await server.close();
+    await drop();
   });
 
   test("removes the workspace and every row of it from every table; others keep theirs", async () => {
@@ -238,6 +244,11 @@ describe("deleting a server, when the operator allows it", () => {
     assert.deepEqual(await rowsOf(doomedId), {}, "no row names the deleted workspace");
     assert.ok((await rowsOf(keptId)).messages, "the other workspace keeps its messages");
 
+    // The list and its name filter read the same store (LIKE with its escape on both dialects).
+    assert.deepEqual((await account.getServers({ count: 10, offset: 0, name: "k_pt" })).Servers.map((s) => s.Name), [], "_ is literal, not any character");
+    assert.deepEqual((await account.getServers({ count: 10, offset: 0, name: "KEPT" })).Servers.map((s) => s.Name), ["kept"]);
+    assert.equal((await account.getServers()).TotalCount, 1);
+
     const gone = await failure(account.getServer(doomed.ID));
     assert.deepEqual([gone.statusCode, gone.code], [422, 601]);
     const token = await failure(new ServerClient(doomed.ApiTokens[0]!, { useHttps: false, requestHost: hostOf(server) }).getServer());
@@ -246,3 +257,4 @@ describe("deleting a server, when the operator allows it", () => {
     assert.deepEqual([again.statusCode, again.code], [422, 601]);
   });
 });
+}
