@@ -187,6 +187,10 @@ describe("the account API's servers", () => {
       assert.match(err.response ?? "", /^525 5\.7\.13 SMTP is turned off for the server 'acme'/);
       return true;
     });
+    // An SMTP token pair of the workspace is refused the same way.
+    const pair = await server.app.services.workspaces.createSmtpToken("acme", "outbound");
+    const viaPair = nodemailer.createTransport({ host: "127.0.0.1", port, requireTLS: true, tls: { ca: certPem, servername: "localhost" }, auth: { user: pair.accessKey, pass: pair.secretKey } } as SMTPTransport.Options);
+    await assert.rejects(viaPair.sendMail(mail), { responseCode: 525 });
     // Globex's SMTP is untouched by acme's switch.
     assert.equal((await account.getServers({ count: 10, offset: 0, name: "globex" })).Servers[0]!.SmtpApiActivated, true);
 
