@@ -282,9 +282,9 @@ describe("the HTTP edge", () => {
       });
       await assert.rejects(pm.getWebhooks(), /does not support yet/);
       const account = new AccountClient(accountToken, { useHttps: false, requestHost: host, timeout: 10 });
-      await assert.rejects(account.getServers(), /GET \/servers is a Postmark API call that Posthorn does not support yet/);
+      await assert.rejects(account.getSenderSignatures(), /GET \/senders is a Postmark API call that Posthorn does not support yet/);
       // The account calls are judged by the account token.
-      await assert.rejects(new AccountClient("wrong", { useHttps: false, requestHost: host, timeout: 10 }).getServers(), { statusCode: 401, code: 10 });
+      await assert.rejects(new AccountClient("wrong", { useHttps: false, requestHost: host, timeout: 10 }).getSenderSignatures(), { statusCode: 401, code: 10 });
     });
 
     test("headers too large (431), a path segment too long (414) and a malformed request (400)", async () => {

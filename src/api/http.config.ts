@@ -1,7 +1,7 @@
 // Configuration of the HTTP edge: where the API listens, and how long and how large a request
 // may be (the limits that keep one client from holding the process).
 import { z } from "zod";
-import { configFragment, duration, port } from "../config/config.fragment.js";
+import { configFragment, duration, flag, port } from "../config/config.fragment.js";
 import { parseDuration } from "../shared/durations.js";
 
 export interface HttpConfigPart {
@@ -12,6 +12,8 @@ export interface HttpConfigPart {
     requestTimeoutMs: number;
     /** Bytes of request bodies being received and handled at once; a large body beyond it gets 429. */
     bodyBudgetBytes: number;
+    /** DELETE /servers/{id} may delete a workspace and everything stored for it (off: 422 / 604). */
+    serverDeletion: boolean;
   };
 }
 
@@ -33,6 +35,12 @@ export const httpConfig = configFragment({
      * memory. Smaller bodies are always admitted.
      */
     POSTHORN_HTTP_BODY_BUDGET: z.coerce.number().int().min(1_048_576).default(128 * 1024 * 1024),
+    /**
+     * Whether the account API's DELETE /servers/{id} deletes a workspace with all its messages,
+     * events and tokens. Off by default, as Postmark's server deletion must be enabled first: one
+     * leaked account token should not be able to wipe every workspace.
+     */
+    POSTHORN_API_SERVER_DELETION: flag(false),
   },
   toConfig: (e): HttpConfigPart => ({
     http: {
@@ -40,6 +48,7 @@ export const httpConfig = configFragment({
       host: e.POSTHORN_HTTP_HOST,
       requestTimeoutMs: e.POSTHORN_HTTP_REQUEST_TIMEOUT,
       bodyBudgetBytes: e.POSTHORN_HTTP_BODY_BUDGET,
+      serverDeletion: e.POSTHORN_API_SERVER_DELETION,
     },
   }),
 });

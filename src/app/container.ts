@@ -43,6 +43,9 @@ import { ConfirmationLinks } from "../senders/confirmation-link.js";
 import { systemMailer } from "./system-mail.js";
 import { TemplatesRepository } from "../templates/templates.repository.js";
 import { TemplatesService } from "../templates/templates.service.js";
+import { DataRemovalsService } from "../data-removals/data-removals.service.js";
+import { DataRemovalsRepository } from "../data-removals/data-removals.repository.js";
+import { ErasureRepository } from "../data-removals/erasure.repository.js";
 
 export interface Container {
   store: Store;
@@ -71,6 +74,8 @@ export interface Container {
   senders: SendersService;
   /** Templates and layouts; rendered for /email/withTemplate before acceptance. */
   templates: TemplatesService;
+  /** Requests to erase an address everywhere (account API), carried out by the worker role. */
+  dataRemovals: DataRemovalsService;
 }
 
 export interface ContainerOptions {
@@ -172,5 +177,6 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     clock,
   });
   const templates = new TemplatesService({ store, clock, repository: new TemplatesRepository() });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates };
+  const dataRemovals = new DataRemovalsService({ store, clock, repository: new DataRemovalsRepository(), erasure: new ErasureRepository(store.dialect), hashKey: encryptionKey.key });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals };
 }

@@ -95,12 +95,22 @@ export class InboundService {
     // they are replaced by ours, derived from the authentication results, as SpamAssassin
     // replaces them. hasSpamHeaders tells whether there were any, for the log.
     if (hasSpamHeaders(payload.Headers)) payload.Headers = payload.Headers.filter((h) => !/^x-spam-/i.test(h.Name));
-    payload.Headers.push(...spamHeaders(input.auth.verdicts));
     const settings = await this.deps.workspaces.inboundSettings(input.workspace.id);
+    // The workspace's threshold (Postmark's InboundSpamThreshold; 0 = off) also sets where
+    // X-Spam-Status turns to Yes, so that the header agrees with the block.
+    const { inboundSpamThreshold: threshold } = await this.deps.workspaces.settings(input.workspace.id);
+    const spam = spamHeaders(input.auth.verdicts, threshold > 0 ? threshold : undefined);
+    payload.Headers.push(...spam);
+    const score = Number(spam.find((h) => h.Name === "X-Spam-Score")?.Value ?? 0);
     const sender = (payload.From || input.mailFrom).toLowerCase();
     const rule = sender ? await this.deps.repository.matchingRule(this.deps.store.db, input.workspace.id, sender, domainOf(sender)) : null;
+    const blockedReason = rule
+      ? `The sender matches the inbound rule '${rule}'.`
+      : threshold > 0 && score > threshold
+        ? `The spam score ${score.toFixed(1)} is above the inbound spam threshold ${threshold}.`
+        : null;
     const now = this.deps.clock.now();
-    const state: InboundState = rule ? "blocked" : settings.inboundHookUrl ? "pending" : "stored";
+    const state: InboundState = blockedReason ? "blocked" : settings.inboundHookUrl ? "pending" : "stored";
     await this.deps.store.write(async (trx) => {
       await this.deps.repository.insert(trx, {
         id,
@@ -112,7 +122,7 @@ export class InboundService {
         subject: payload.Subject,
         tag: payload.Tag || null,
         state,
-        blocked_reason: rule ? `The sender matches the inbound rule '${rule}'.` : null,
+        blocked_reason: blockedReason,
         payload_json: JSON.stringify(payload),
         mime: raw,
         received_at: now,
@@ -164,7 +174,14 @@ export class InboundService {
         const settings = await this.deps.workspaces.inboundSettings(workspaceId);
         if (!settings.inboundHookUrl) return null;
         const record = await this.deps.repository.findById(this.deps.store.db, workspaceId, id);
-        return record ? { url: settings.inboundHookUrl, body: JSON.stringify(record.payload) } : null;
+        if (!record) return null;
+        // RawEmail (Postmark's RawEmailEnabled) is read from the stored message at each post, so
+        // the stored payload is not doubled and the setting holds for posts still due.
+        if ((await this.deps.workspaces.settings(workspaceId)).rawEmailEnabled) {
+          const mime = await this.deps.repository.mime(this.deps.store.db, workspaceId, id);
+          if (mime) record.payload.RawEmail = mime.toString("utf8");
+        }
+        return { url: settings.inboundHookUrl, body: JSON.stringify(record.payload) };
       },
     };
   }

@@ -47,6 +47,9 @@ const DOMAIN_REPLIES: Readonly<Record<string, ReplyRule>> = {
   FROM_NOT_CONFIRMED: { code: 550, enhanced: "5.7.1", useMessage: true },
   // RFC 4954 §6: 535 5.7.8 "authentication credentials invalid".
   TOKEN_INVALID: { code: 535, enhanced: "5.7.8", useMessage: false, text: "Authentication credentials invalid" },
+  // RFC 4954 §6: 525 5.7.13 "user account disabled": the token is right, its workspace has SMTP
+  // turned off (SmtpApiActivated false); the text says how to turn it on.
+  SMTP_DISABLED: { code: 525, enhanced: "5.7.13", useMessage: true },
   // A trusted network names a workspace that does not exist (POSTHORN_SMTP_TRUSTED_NETWORKS): the
   // operator's mistake, logged; to the client a local failure like any other, so it keeps the
   // message and retries once the configuration is fixed. The text does not name the workspace.

@@ -15,6 +15,7 @@ import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream,
 import { HookedSmtpServer, SessionsPerClient, adjustReplies, answerData, closeSmtp, listenSmtp, readMessage, type SmtpConnection } from "./smtp-server.base.js";
 import type { Logger } from "../shared/logger.js";
 import { systemClock, type Clock } from "../shared/clock.js";
+import { isPosthornError } from "../shared/errors.js";
 import type { SmtpIdentity, Workspace } from "../workspaces/workspaces.service.js";
 import type { SmtpMessage } from "./x-pm-headers.js";
 import { cleanParameter, type DsnRequest } from "../messages/dsn-request.js";
@@ -200,6 +201,12 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     try {
       identity = await options.authenticate(auth.username ?? "", auth.password ?? "");
     } catch (err) {
+      // Right credentials for a workspace that refuses SMTP (SMTP_DISABLED): its own reply, not
+      // counted as a failure; anything uncoded is a lookup that failed.
+      if (isPosthornError(err, "SMTP_DISABLED")) {
+        logger.info({ ip, method: auth.method }, "SMTP AUTH refused: SMTP is turned off for the workspace");
+        throw replyError(replyForError(err));
+      }
       logger.error({ err, ip }, "SMTP AUTH lookup failed");
       throw replyError(EDGE_REPLIES.authUnavailable);
     }

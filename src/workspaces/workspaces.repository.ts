@@ -1,6 +1,9 @@
 import type { Db } from "../store/store.js";
 import type { Insertable, Selectable } from "kysely";
+import { sql } from "kysely";
 import type { ApiTokensTable, StreamsTable, WorkspacesTable } from "../store/schema.js";
+import { escapeLike } from "../store/like.js";
+import type { WorkspaceColor, WorkspaceSettings } from "./workspace-settings.js";
 
 export interface Workspace {
   id: string;
@@ -96,6 +99,42 @@ export class WorkspacesRepository {
     await db.updateTable("workspaces").set(changes).where("id", "=", workspaceId).execute();
   }
 
+  async settings(db: Db, workspaceId: string): Promise<WorkspaceSettings | null> {
+    const row = await db.selectFrom("workspaces").select(SETTINGS_COLUMNS).where("id", "=", workspaceId).executeTakeFirst();
+    return row ? toSettings(row) : null;
+  }
+
+  /** Sets the name, the sandbox switch and the settings a change names. */
+  async update(db: Db, workspaceId: string, changes: Partial<SettingsRow> & { name?: string; sandbox?: number }): Promise<void> {
+    if (Object.keys(changes).length === 0) return;
+    await db.updateTable("workspaces").set(changes).where("id", "=", workspaceId).execute();
+  }
+
+  /** A page of workspaces, oldest first; `name` matches part of the name, without regard to case. */
+  async page(db: Db, query: { count: number; offset: number; name?: string }): Promise<{ total: number; workspaces: Workspace[] }> {
+    let base = db.selectFrom("workspaces");
+    // LIKE's wildcards in the name are escaped, as in every search (store/like.ts).
+    if (query.name) base = base.where(sql<boolean>`lower(name) like ${`%${escapeLike(query.name.toLowerCase())}%`} escape '\\'`);
+    const total = await base.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    const rows = await base.selectAll().orderBy("created_at").orderBy("name").limit(query.count).offset(query.offset).execute();
+    return { total: Number(total.n), workspaces: rows.map(toWorkspace) };
+  }
+
+  /**
+   * Deletes a workspace and every row that names it: every table with a workspace_id column is
+   * found by introspection, so that tables added later (templates, webhooks, stats…) are covered
+   * without this method knowing them. The workspace's own row goes last.
+   */
+  async deleteEverything(db: Db, workspaceId: string): Promise<string[]> {
+    const tables = await db.introspection.getTables();
+    const owned = tables.filter((t) => t.name !== "workspaces" && t.columns.some((c) => c.name === "workspace_id")).map((t) => t.name);
+    for (const table of owned) {
+      await sql`delete from ${sql.table(table)} where workspace_id = ${workspaceId}`.execute(db);
+    }
+    await db.deleteFrom("workspaces").where("id", "=", workspaceId).execute();
+    return owned;
+  }
+
   async findStream(db: Db, workspaceId: string, streamId: string): Promise<Selectable<StreamsTable> | null> {
     const row = await db
       .selectFrom("streams")
@@ -105,6 +144,53 @@ export class WorkspacesRepository {
       .executeTakeFirst();
     return row ?? null;
   }
+}
+
+export type SettingsRow = Pick<
+  Selectable<WorkspacesTable>,
+  "color" | "smtp_enabled" | "raw_email_enabled" | "inbound_spam_threshold" | "track_opens" | "track_links" | "post_first_open_only" | "include_bounce_content_in_hook" | "smtp_error_hooks"
+>;
+
+const SETTINGS_COLUMNS = [
+  "color",
+  "smtp_enabled",
+  "raw_email_enabled",
+  "inbound_spam_threshold",
+  "track_opens",
+  "track_links",
+  "post_first_open_only",
+  "include_bounce_content_in_hook",
+  "smtp_error_hooks",
+] as const;
+
+/** The columns of a settings change: only the settings it names. */
+export function settingsColumns(settings: Partial<WorkspaceSettings>): Partial<SettingsRow> {
+  const row: Partial<SettingsRow> = {};
+  const flag = (value: boolean) => (value ? 1 : 0);
+  if (settings.color !== undefined) row.color = settings.color;
+  if (settings.smtpEnabled !== undefined) row.smtp_enabled = flag(settings.smtpEnabled);
+  if (settings.rawEmailEnabled !== undefined) row.raw_email_enabled = flag(settings.rawEmailEnabled);
+  if (settings.inboundSpamThreshold !== undefined) row.inbound_spam_threshold = settings.inboundSpamThreshold;
+  if (settings.trackOpens !== undefined) row.track_opens = flag(settings.trackOpens);
+  if (settings.trackLinks !== undefined) row.track_links = settings.trackLinks;
+  if (settings.postFirstOpenOnly !== undefined) row.post_first_open_only = flag(settings.postFirstOpenOnly);
+  if (settings.includeBounceContentInHook !== undefined) row.include_bounce_content_in_hook = flag(settings.includeBounceContentInHook);
+  if (settings.smtpErrorHooks !== undefined) row.smtp_error_hooks = flag(settings.smtpErrorHooks);
+  return row;
+}
+
+function toSettings(row: SettingsRow): WorkspaceSettings {
+  return {
+    color: row.color as WorkspaceColor,
+    smtpEnabled: row.smtp_enabled === 1,
+    rawEmailEnabled: row.raw_email_enabled === 1,
+    inboundSpamThreshold: Number(row.inbound_spam_threshold),
+    trackOpens: row.track_opens === 1,
+    trackLinks: row.track_links as WorkspaceSettings["trackLinks"],
+    postFirstOpenOnly: row.post_first_open_only === 1,
+    includeBounceContentInHook: row.include_bounce_content_in_hook === 1,
+    smtpErrorHooks: row.smtp_error_hooks === 1,
+  };
 }
 
 function toInboundSettings(row: { id: string; inbound_hash: string | null; inbound_domain: string | null; inbound_hook_url: string | null }): InboundSettings {

@@ -4,11 +4,13 @@ import type { Store } from "../store/store.js";
 import type { StreamsTable } from "../store/schema.js";
 import type { Clock } from "../shared/clock.js";
 import { hashToken, newId, newSecretToken, randomHex } from "../shared/ids.js";
-import { InboundDomainTaken, WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamArchived, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
+import { InboundDomainTaken, SmtpDisabled, WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamArchived, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
 import { DEFAULT_STREAMS } from "./default-streams.js";
-import { WorkspacesRepository, type InboundSettings, type Workspace } from "./workspaces.repository.js";
+import { settingsColumns, WorkspacesRepository, type InboundSettings, type Workspace } from "./workspaces.repository.js";
+import { checkChange, DEFAULT_SETTINGS, type WorkspaceChange, type WorkspaceSettings } from "./workspace-settings.js";
 
 export type { InboundSettings, Workspace } from "./workspaces.repository.js";
+export type { WorkspaceChange, WorkspaceSettings } from "./workspace-settings.js";
 
 /** Who an SMTP AUTH names: the workspace, and the stream its mail must go to (SMTP token pairs are per stream). */
 export interface SmtpIdentity {
@@ -17,7 +19,9 @@ export interface SmtpIdentity {
   stream: string | null;
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+// Spaces are allowed inside a name (Postmark's server names have them: "Staging Server"), not at
+// its ends, so that a name typed on a command line cannot differ from the stored one by a space.
+const NAME_PATTERN = /^(?=.{1,64}$)[A-Za-z0-9._-](?:[A-Za-z0-9 ._-]*[A-Za-z0-9._-])?$/;
 /** How long a verified token stays cached; short, so a revoked token stops working quickly. */
 const AUTH_CACHE_MS = 5_000;
 const AUTH_CACHE_MAX = 10_000;
@@ -32,17 +36,19 @@ export class WorkspacesService {
   private readonly repo = new WorkspacesRepository();
   private readonly authCache = new Map<string, { workspace: Workspace; until: number }>();
   private readonly streamCache = new Map<string, { type: StreamsTable["type"]; archived: boolean; until: number }>();
+  private readonly smtpCache = new Map<string, { enabled: boolean; until: number }>();
 
   constructor(private readonly deps: { store: Store; clock: Clock }) {}
 
-  async create(name: string, options: { sandbox: boolean }): Promise<{ workspace: Workspace; serverToken: string }> {
+  async create(name: string, options: { sandbox: boolean; settings?: Partial<WorkspaceSettings> }): Promise<{ workspace: Workspace; serverToken: string }> {
     if (!NAME_PATTERN.test(name)) throw WorkspaceNameInvalid();
+    if (options.settings) checkChange(options.settings);
     const now = this.deps.clock.now();
     const workspace: Workspace = { id: newId(), name, sandbox: options.sandbox, createdAt: now };
     const serverToken = newSecretToken();
     await this.deps.store.write(async (trx) => {
       if (await this.repo.findByName(trx, name)) throw WorkspaceExists(`A workspace named "${name}" already exists.`);
-      await this.repo.insertWorkspace(trx, { id: workspace.id, name, sandbox: options.sandbox ? 1 : 0, created_at: now, inbound_hash: randomHex(16) });
+      await this.repo.insertWorkspace(trx, { id: workspace.id, name, sandbox: options.sandbox ? 1 : 0, created_at: now, inbound_hash: randomHex(16), ...settingsColumns(options.settings ?? {}) });
       await this.repo.insertStreams(trx, DEFAULT_STREAMS.map((s) => ({ ...s, workspace_id: workspace.id, created_at: now })));
       await this.repo.insertToken(trx, tokenRow(workspace.id, "server", serverToken, now));
     });
@@ -113,9 +119,18 @@ export class WorkspacesService {
 
   /**
    * SMTP AUTH: the server token as both username and password, or an SMTP token pair. Null when
-   * neither matches. Cached like server tokens (the cache key is a hash of both halves).
+   * neither matches. Cached like server tokens (the cache key is a hash of both halves). Throws
+   * SMTP_DISABLED when the credentials are right but the workspace has SMTP turned off.
    */
   async authenticateSmtp(username: string, password: string): Promise<SmtpIdentity | null> {
+    const identity = await this.smtpIdentity(username, password);
+    if (identity && !(await this.smtpEnabled(identity.workspace.id))) {
+      throw SmtpDisabled(`SMTP is turned off for the server '${identity.workspace.name}'; turn SmtpApiActivated on to submit mail by SMTP.`);
+    }
+    return identity;
+  }
+
+  private async smtpIdentity(username: string, password: string): Promise<SmtpIdentity | null> {
     if (username.length === 0 || password.length === 0) return null;
     if (username === password) {
       const workspace = await this.authenticateServerToken(username);
@@ -128,6 +143,77 @@ export class WorkspacesService {
 
   async findById(id: string): Promise<Workspace | null> {
     return this.repo.findById(this.deps.store.db, id);
+  }
+
+  /** A page of workspaces, oldest first, optionally only those whose name contains `name` (any case). */
+  page(query: { count: number; offset: number; name?: string }): Promise<{ total: number; workspaces: Workspace[] }> {
+    return this.repo.page(this.deps.store.db, query);
+  }
+
+  async settings(workspaceId: string): Promise<WorkspaceSettings> {
+    return (await this.repo.settings(this.deps.store.db, workspaceId)) ?? { ...DEFAULT_SETTINGS };
+  }
+
+  /** Throws what update() would for this change, without writing: for callers that change other things first. */
+  async checkUpdate(workspaceId: string, change: WorkspaceChange): Promise<void> {
+    checkChange(change);
+    if (change.name !== undefined && !NAME_PATTERN.test(change.name)) throw WorkspaceNameInvalid();
+    const workspace = await this.repo.findById(this.deps.store.db, workspaceId);
+    if (!workspace) throw WorkspaceNotFound();
+    if (change.name !== undefined && change.name !== workspace.name && (await this.repo.findByName(this.deps.store.db, change.name))) {
+      throw WorkspaceExists(`A workspace named "${change.name}" already exists.`);
+    }
+  }
+
+  /**
+   * Renames a workspace, switches its sandbox and changes its settings, all checked before any is
+   * written; undefined leaves a value as it is. Cached identities are dropped, so that an SMTP
+   * switch or a sandbox switch holds at once in this process (in others within AUTH_CACHE_MS).
+   */
+  async update(workspaceId: string, change: WorkspaceChange): Promise<Workspace> {
+    checkChange(change);
+    if (change.name !== undefined && !NAME_PATTERN.test(change.name)) throw WorkspaceNameInvalid();
+    const updated = await this.deps.store.write(async (trx) => {
+      const workspace = await this.repo.findById(trx, workspaceId);
+      if (!workspace) throw WorkspaceNotFound();
+      if (change.name !== undefined && change.name !== workspace.name) {
+        const holder = await this.repo.findByName(trx, change.name);
+        if (holder) throw WorkspaceExists(`A workspace named "${change.name}" already exists.`);
+      }
+      const sandbox = change.sandbox === undefined ? {} : { sandbox: change.sandbox ? 1 : 0 };
+      const name = change.name === undefined ? {} : { name: change.name };
+      await this.repo.update(trx, workspaceId, { ...name, ...sandbox, ...settingsColumns(change) });
+      return { ...workspace, ...name, ...(change.sandbox === undefined ? {} : { sandbox: change.sandbox }) };
+    });
+    this.forget();
+    return updated;
+  }
+
+  /** Deletes a workspace with everything stored for it (messages, deliveries, events, tokens, …); returns the tables it emptied of its rows. */
+  async delete(workspaceId: string): Promise<string[]> {
+    const tables = await this.deps.store.write(async (trx) => {
+      if (!(await this.repo.findById(trx, workspaceId))) throw WorkspaceNotFound();
+      return this.repo.deleteEverything(trx, workspaceId);
+    });
+    this.forget();
+    return tables;
+  }
+
+  private forget(): void {
+    this.authCache.clear();
+    this.streamCache.clear();
+    this.smtpCache.clear();
+  }
+
+  /** Whether the workspace accepts SMTP submission (Postmark's SmtpApiActivated); cached like tokens. */
+  private async smtpEnabled(workspaceId: string): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const cached = this.smtpCache.get(workspaceId);
+    if (cached && cached.until > now) return cached.enabled;
+    const enabled = (await this.settings(workspaceId)).smtpEnabled;
+    if (this.smtpCache.size >= AUTH_CACHE_MAX) this.smtpCache.clear();
+    this.smtpCache.set(workspaceId, { enabled, until: now + AUTH_CACHE_MS });
+    return enabled;
   }
 
   async inboundSettings(workspaceId: string): Promise<InboundSettings> {

@@ -83,6 +83,18 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   LAYOUT_CONTENT_MISSING: { status: 422, errorCode: 1131 },
   TEMPLATE_RENDER_LIMIT: { status: 422, errorCode: 1121 },
   TEMPLATE_NO_DATA: { status: 422, errorCode: 1109 },
+  // Servers (workspaces), with Postmark's 6xx server codes; a bad name or setting value is 300.
+  WORKSPACE_NOT_FOUND: { status: 422, errorCode: 601 },
+  WORKSPACE_EXISTS: { status: 422, errorCode: 603 },
+  WORKSPACE_DELETION_DISABLED: { status: 422, errorCode: 604 },
+  WORKSPACE_COLOR_INVALID: { status: 422, errorCode: 607 },
+  WORKSPACE_NAME_INVALID: { status: 422, errorCode: 300 },
+  WORKSPACE_SETTING_INVALID: { status: 422, errorCode: 300 },
+  // Only SMTP meets it (AUTH refused); 405 is Postmark's "not allowed to send".
+  SMTP_DISABLED: { status: 422, errorCode: 405 },
+  // Postmark documents no codes for data removals: a bad request is 300, as any invalid request.
+  DATA_REMOVAL_INVALID: { status: 422, errorCode: 300 },
+  DATA_REMOVAL_NOT_FOUND: { status: 422, errorCode: 300 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {

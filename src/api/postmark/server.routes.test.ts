@@ -1,5 +1,5 @@
 // GET /server and PUT /server driven by the official postmark client: the workspace as Postmark's
-// Server object, its inbound settings, and the settings Posthorn does not have.
+// Server object, its inbound settings and every other setting, with their errors and isolation.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Models } from "postmark";
@@ -29,7 +29,7 @@ describe("Postmark server API (ServerClient)", () => {
       Name: "acme",
       ApiTokens: [],
       ServerLink: "",
-      Color: "blue",
+      Color: "purple",
       SmtpApiActivated: true,
       RawEmailEnabled: false,
       DeliveryType: "Sandbox",
@@ -126,19 +126,95 @@ describe("Postmark server API (ServerClient)", () => {
     await acme.client.editServer({ InboundDomain: "" });
   });
 
-  test("PUT /server refuses a rename and changes to settings Posthorn does not have, and accepts them unchanged", async () => {
-    const rename = await failure(acme.client.editServer({ Name: "acme-2" }));
-    assert.deepEqual([rename.statusCode, rename.code], [422, 300]);
-    assert.match(rename.message, /cannot be renamed through the API; 'Name' must be 'acme'/);
+  test("PUT /server changes every setting of the Server object, and only this workspace's", async () => {
+    const before = await globex.client.getServer();
+    const changed = await acme.client.editServer({
+      Name: "Acme Production",
+      Color: "Turqoise",
+      SmtpApiActivated: false,
+      RawEmailEnabled: true,
+      InboundSpamThreshold: 3,
+      TrackOpens: true,
+      TrackLinks: Models.LinkTrackingOptions.HtmlOnly,
+      PostFirstOpenOnly: true,
+      IncludeBounceContentInHook: true,
+      EnableSmtpApiErrorHooks: true,
+      DeliveryType: Models.ServerDeliveryTypes.Sandbox,
+    } as Models.UpdateServerRequest);
+    const expected = {
+      Name: "Acme Production",
+      Color: "turqoise",
+      SmtpApiActivated: false,
+      RawEmailEnabled: true,
+      InboundSpamThreshold: 3,
+      TrackOpens: true,
+      TrackLinks: "HtmlOnly",
+      PostFirstOpenOnly: true,
+      IncludeBounceContentInHook: true,
+      EnableSmtpApiErrorHooks: true,
+      DeliveryType: "Sandbox",
+    };
+    for (const [key, value] of Object.entries(expected)) assert.deepEqual((changed as unknown as Record<string, unknown>)[key], value, key);
+    assert.deepEqual(await acme.client.getServer(), changed, "GET reads back what PUT stored");
+    assert.deepEqual(await globex.client.getServer(), before, "another workspace is untouched");
+    const settings = await api.workspaces.settings(acme.workspace.id);
+    assert.deepEqual([settings.trackLinks, settings.trackOpens, settings.smtpEnabled], ["html-only", true, false], "stored in Posthorn's words");
 
-    const fixed = await failure(acme.client.editServer({ TrackOpens: true, Color: "red", BounceHookUrl: "https://b.test/" }));
-    assert.deepEqual([fixed.statusCode, fixed.code], [422, 300]);
-    assert.equal(fixed.message, 'These server settings cannot be changed in Posthorn: Color (always "blue"), BounceHookUrl (always ""), TrackOpens (always false).');
+    // A field left out is kept; the Server as GET returned it can be sent back as it is.
+    const echoed = await acme.client.editServer({ ...changed, ID: 1, ApiTokens: ["x"], InboundHash: "x" } as unknown as Models.UpdateServerRequest);
+    assert.deepEqual(echoed, changed);
+    const partial = await acme.client.editServer({ TrackOpens: false });
+    assert.deepEqual([partial.TrackOpens, partial.Color, partial.Name], [false, "turqoise", "Acme Production"]);
+    await acme.client.editServer({
+      Name: "acme",
+      Color: "purple",
+      SmtpApiActivated: true,
+      RawEmailEnabled: false,
+      InboundSpamThreshold: 0,
+      TrackLinks: Models.LinkTrackingOptions.None,
+      PostFirstOpenOnly: false,
+      IncludeBounceContentInHook: false,
+      EnableSmtpApiErrorHooks: false,
+    });
+  });
 
-    // The Server object as GET returned it can be sent back (read-only fields are ignored).
-    const current = await acme.client.getServer();
-    const echoed = await acme.client.editServer({ ...current, Color: "Blue", InboundHookUrl: "http://hooks.acme.test/in" } as Models.UpdateServerRequest);
-    assert.deepEqual(echoed, { ...current, InboundHookUrl: "http://hooks.acme.test/in" });
+  test("PUT /server refuses bad values with Postmark's codes and changes nothing", async () => {
+    const before = await acme.client.getServer();
+    const cases: Array<[Record<string, unknown>, number, RegExp]> = [
+      [{ Color: "turquoise" }, 607, /not a server color/],
+      [{ Color: 5 }, 300, /'Color' must be a string/],
+      [{ Name: "globex" }, 603, /already exists/],
+      [{ Name: "" }, 300, /1–64 characters/],
+      [{ Name: "x".repeat(65) }, 300, /1–64 characters/],
+      [{ Name: " padded" }, 300, /1–64 characters/],
+      [{ TrackOpens: "true" }, 300, /'TrackOpens' must be true or false/],
+      [{ SmtpApiActivated: 1 }, 300, /'SmtpApiActivated' must be true or false/],
+      [{ TrackLinks: "Always" }, 300, /'TrackLinks' must be one of None, HtmlAndText, HtmlOnly, TextOnly/],
+      [{ InboundSpamThreshold: -1 }, 300, /from 0 to 30/],
+      [{ InboundSpamThreshold: 2.5 }, 300, /from 0 to 30/],
+      [{ InboundSpamThreshold: 31 }, 300, /from 0 to 30/],
+      [{ InboundSpamThreshold: "5" }, 300, /must be a number/],
+      [{ DeliveryType: "Staging" }, 300, /Live or Sandbox/],
+      [{ BounceHookUrl: "https://b.test/" }, 300, /BounceHookUrl cannot be set here/],
+      [{ Color: "red", InboundHookUrl: "ftp://x.test/" }, 606, /use http or https/],
+      [{ Color: "blakc", InboundHookUrl: "https://ok.test/" }, 607, /not a server color/],
+    ];
+    for (const [body, code, message] of cases) {
+      const refused = await failure(acme.client.editServer(body as Models.UpdateServerRequest));
+      assert.deepEqual([refused.statusCode, refused.code], [422, code], JSON.stringify(body));
+      assert.match(refused.message, message, JSON.stringify(body));
+    }
+    assert.deepEqual(await acme.client.getServer(), before, "no refused request changed anything");
+  });
+
+  test("a server token may put its workspace into the sandbox, not take it out", async () => {
+    const live = await globex.client.editServer({ DeliveryType: Models.ServerDeliveryTypes.Live } as Models.UpdateServerRequest);
+    assert.equal(live.DeliveryType, "Live", "repeating Live is fine");
+    assert.equal((await globex.client.editServer({ DeliveryType: Models.ServerDeliveryTypes.Sandbox } as Models.UpdateServerRequest)).DeliveryType, "Sandbox");
+    const refused = await failure(globex.client.editServer({ DeliveryType: Models.ServerDeliveryTypes.Live } as Models.UpdateServerRequest));
+    assert.deepEqual([refused.statusCode, refused.code], [422, 300]);
+    assert.match(refused.message, /cannot take its server out of the sandbox/);
+    await api.workspaces.setSandbox("globex", false);
   });
 
   test("PUT /server needs a JSON object, and the test token has no server", async () => {

@@ -1,106 +1,49 @@
-// GET /server and PUT /server: the token's workspace as Postmark's Server object. Posthorn stores
-// the inbound settings (InboundHookUrl, InboundDomain); every other Server setting has one fixed
-// value here, which a PUT may repeat but not change, so that a client never believes it changed
-// something that Posthorn ignored.
-import { createHash } from "node:crypto";
+// GET /server and PUT /server: the token's workspace as Postmark's Server object (server.mapper.ts),
+// every setting of it stored. A server token may put its workspace into the sandbox but not take
+// it out: going Live is the operator's call (the CLI, or an account token's PUT /servers/{id}).
 import type { FastifyInstance } from "fastify";
-import type { InboundSettings, Workspace } from "../../workspaces/workspaces.service.js";
+import type { Workspace } from "../../workspaces/workspaces.service.js";
+import type { InboundService } from "../../inbound/inbound.service.js";
+import type { WorkspacesService } from "../../workspaces/workspaces.service.js";
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
 import { requireWorkspace } from "./query-params.js";
+import { NO_LEGACY_HOOKS, parseServerChange, toServer, type ServerChange } from "./server.mapper.js";
 
-/** Settings Postmark lets a PUT /server change that Posthorn does not have: their one value. */
-const FIXED: Record<string, string | number | boolean> = {
-  Color: "blue",
-  SmtpApiActivated: true,
-  RawEmailEnabled: false,
-  BounceHookUrl: "",
-  OpenHookUrl: "",
-  DeliveryHookUrl: "",
-  ClickHookUrl: "",
-  PostFirstOpenOnly: false,
-  InboundSpamThreshold: 0,
-  TrackOpens: false,
-  TrackLinks: "None",
-  IncludeBounceContentInHook: false,
-  EnableSmtpApiErrorHooks: false,
-};
+export { postmarkServerId } from "./server.mapper.js";
 
 export async function serverRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
-  app.get("/server", async (request) => {
-    const workspace = await current(deps, requireWorkspace(request));
-    return toServer(workspace, await deps.inbound.settings(workspace.id));
-  });
+  app.get("/server", async (request) => serverOf(deps, await current(deps, requireWorkspace(request))));
 
   app.put("/server", async (request) => {
     const workspace = await current(deps, requireWorkspace(request));
-    const body = request.body;
-    if (body === null || typeof body !== "object" || Array.isArray(body)) throw InvalidRequest("The request body must be a JSON object of server settings.");
-    const input = body as Record<string, unknown>;
-    if (input.Name !== undefined && input.Name !== null && input.Name !== workspace.name) {
-      throw InvalidRequest(`Workspaces cannot be renamed through the API; 'Name' must be '${workspace.name}' or left out.`);
+    const change = parseServerChange(request.body, NO_LEGACY_HOOKS);
+    if (change.workspace.sandbox === false && workspace.sandbox) {
+      throw InvalidRequest("A server token cannot take its server out of the sandbox; the operator sets DeliveryType Live (posthorn workspace update, or PUT /servers/{id} with an account token).");
     }
-    const refused = Object.keys(FIXED).filter((key) => !sameValue(input[key], FIXED[key]!));
-    if (refused.length > 0) {
-      const list = refused.map((key) => `${key} (always ${JSON.stringify(FIXED[key])})`).join(", ");
-      throw InvalidRequest(`These server settings cannot be changed in Posthorn: ${list}.`);
-    }
-    // Read-only fields (ID, ApiTokens, ServerLink, DeliveryType, InboundAddress, InboundHash) and
-    // unknown ones are ignored, as Postmark does, so a Server object can be sent back as it came.
-    const settings = await deps.inbound.updateSettings(workspace.id, { inboundHookUrl: input.InboundHookUrl, inboundDomain: input.InboundDomain });
-    return toServer(workspace, settings);
+    await applyServerChange(deps, workspace.id, change);
+    return serverOf(deps, await current(deps, workspace));
   });
 }
 
+/** The workspace's Server object as stored now. */
+export async function serverOf(deps: { workspaces: WorkspacesService; inbound: InboundService }, workspace: Workspace, apiTokens?: string[]) {
+  const [settings, inbound] = await Promise.all([deps.workspaces.settings(workspace.id), deps.inbound.settings(workspace.id)]);
+  return toServer({ workspace, settings, inbound, hooks: NO_LEGACY_HOOKS, apiTokens });
+}
+
 /**
- * Postmark's Server ID is a number, and typed clients (Go, .NET, Java) fail to read a string, so
- * the workspace's UUID is mapped to a stable number in 1..2^31-1 (a 32-bit signed int).
+ * Applies a Server change: the workspace's values are checked first (name, colour, threshold),
+ * then the inbound settings are checked and saved, then the workspace's; a refused request
+ * changes nothing.
  */
-export function postmarkServerId(workspaceId: string): number {
-  const digest = createHash("sha256").update(workspaceId).digest();
-  return (digest.readUInt32BE(0) % 0x7fff_ffff) + 1;
+export async function applyServerChange(deps: { workspaces: WorkspacesService; inbound: InboundService }, workspaceId: string, change: ServerChange): Promise<void> {
+  await deps.workspaces.checkUpdate(workspaceId, change.workspace);
+  await deps.inbound.updateSettings(workspaceId, change.inbound);
+  await deps.workspaces.update(workspaceId, change.workspace);
 }
 
 /** The workspace as stored now (the token cache may be a few seconds old, e.g. after a sandbox switch). */
 async function current(deps: PostmarkApiDeps, workspace: Workspace): Promise<Workspace> {
   return (await deps.workspaces.findById(workspace.id)) ?? workspace;
-}
-
-/** Whether a PUT value leaves a fixed setting as it is: absent, null, or the value itself (strings without regard to case). */
-function sameValue(value: unknown, fixed: string | number | boolean): boolean {
-  if (value === undefined || value === null) return true;
-  if (typeof fixed === "string" && typeof value === "string") return value.toLowerCase() === fixed.toLowerCase();
-  return value === fixed;
-}
-
-function toServer(workspace: Workspace, inbound: InboundSettings & { inboundAddress: string; inboundDomainVerified: boolean }) {
-  return {
-    ID: postmarkServerId(workspace.id),
-    Name: workspace.name,
-    // Tokens are stored as hashes and cannot be shown again.
-    ApiTokens: [] as string[],
-    ServerLink: "",
-    Color: FIXED.Color,
-    SmtpApiActivated: FIXED.SmtpApiActivated,
-    RawEmailEnabled: FIXED.RawEmailEnabled,
-    DeliveryType: workspace.sandbox ? "Sandbox" : "Live",
-    InboundAddress: inbound.inboundAddress,
-    InboundHookUrl: inbound.inboundHookUrl ?? "",
-    BounceHookUrl: FIXED.BounceHookUrl,
-    OpenHookUrl: FIXED.OpenHookUrl,
-    DeliveryHookUrl: FIXED.DeliveryHookUrl,
-    ClickHookUrl: FIXED.ClickHookUrl,
-    PostFirstOpenOnly: FIXED.PostFirstOpenOnly,
-    InboundDomain: inbound.inboundDomain ?? "",
-    // Not in Postmark's Server: whether DNS proves the workspace controls InboundDomain (an MX
-    // naming this server, or a TXT record posthorn-inbound-verification=<InboundHash>); until it
-    // does, mail to the domain is refused (docs/api.md).
-    InboundDomainVerified: inbound.inboundDomainVerified,
-    InboundHash: inbound.inboundHash,
-    InboundSpamThreshold: FIXED.InboundSpamThreshold,
-    TrackOpens: FIXED.TrackOpens,
-    TrackLinks: FIXED.TrackLinks,
-    IncludeBounceContentInHook: FIXED.IncludeBounceContentInHook,
-    EnableSmtpApiErrorHooks: FIXED.EnableSmtpApiErrorHooks,
-  };
 }

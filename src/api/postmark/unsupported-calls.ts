@@ -40,14 +40,6 @@ const CALLS: UnsupportedCall[] = [
   call("GET", "/webhooks/{id}"),
   call("PUT", "/webhooks/{id}"),
   call("DELETE", "/webhooks/{id}"),
-  // The account API: servers, sender signatures, data removal.
-  call("GET", "/servers", "account"),
-  call("POST", "/servers", "account"),
-  call("GET", "/servers/{id}", "account"),
-  call("PUT", "/servers/{id}", "account"),
-  call("DELETE", "/servers/{id}", "account"),
-  call("POST", "/data-removals", "account"),
-  call("GET", "/data-removals/{id}", "account"),
 ];
 
 /** The unsupported Postmark call a request names, if it names one. */

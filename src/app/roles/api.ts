@@ -6,6 +6,8 @@ import type { Logger } from "../../shared/logger.js";
 import type { Store } from "../../store/store.js";
 import { buildHttpServer } from "../../api/http.server.js";
 import { domainsRoutes } from "../../api/postmark/domains.routes.js";
+import { serversRoutes } from "../../api/postmark/servers.routes.js";
+import { dataRemovalsRoutes } from "../../api/postmark/data-removals.routes.js";
 import { queueRoutes } from "../../api/app/queue.routes.js";
 import { sendersRoutes } from "../../api/postmark/senders.routes.js";
 import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation.routes.js";
@@ -19,7 +21,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -38,9 +40,16 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     streams: deps.streams,
     suppressions: deps.suppressions,
     bounces: deps.bounces,
-    accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains }), sendersRoutes({ senders: deps.senders }), templatesPushRoutes({ templates: deps.templates, workspaces: deps.workspaces })],
-    publicRoutes: [senderConfirmationRoutes({ senders: deps.senders })],
     templates: deps.templates,
+    accountRoutes: [
+      queueRoutes(deps.queue),
+      domainsRoutes({ domains: deps.domains }),
+      sendersRoutes({ senders: deps.senders }),
+      templatesPushRoutes({ templates: deps.templates, workspaces: deps.workspaces }),
+      serversRoutes({ workspaces: deps.workspaces, inbound: deps.inbound, deletionAllowed: config.http.serverDeletion }),
+      dataRemovalsRoutes({ dataRemovals: deps.dataRemovals }),
+    ],
+    publicRoutes: [senderConfirmationRoutes({ senders: deps.senders })],
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {

@@ -12,12 +12,13 @@ import { WebhookDispatcher } from "../../webhooks/webhook.dispatcher.js";
 import { inboundHooksConsumer } from "../../webhooks/inbound-hooks.consumer.js";
 import { destinationPolicy } from "../../webhooks/webhook-destinations.js";
 import type { Container } from "../container.js";
+import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
 
 export interface WorkerRole {
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -46,11 +47,13 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     consumers: [inboundHooksConsumer({ store, clock, repository: webhookDeliveries, scheduled: () => dispatcher.wake() })],
   });
   outbox.onAppended(() => runner.wake());
+  const removals = new DataRemovalsWorker({ service: deps.dataRemovals, logger: logger.child({ component: "data-removals" }) });
   dispatcher.start();
   runner.start();
+  removals.start();
   return {
     async stop() {
-      await Promise.all([runner.stop(), dispatcher.stop()]);
+      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop()]);
     },
   };
 }

@@ -1,0 +1,124 @@
+// Data removal: a request to erase one address from everything the installation stores (Postmark's
+// POST /data-removals, with an account token, which spans every workspace). A request is stored
+// pending and answered at once; a worker (role worker, data-removals.worker.ts) does the erasure
+// under a lease, step by idempotent step, and marks it done. What is erased and what is not is in
+// README.md.
+import { createHmac } from "node:crypto";
+import type { Store } from "../store/store.js";
+import type { Clock } from "../shared/clock.js";
+import { isValidEmail } from "../messages/addresses.js";
+import { DataRemovalInvalid, DataRemovalNotFound } from "./data-removals.errors.js";
+import type { DataRemovalsRepository } from "./data-removals.repository.js";
+import type { ErasureRepository, OutboundCandidate } from "./erasure.repository.js";
+import type { DataRemovalState } from "./data-removals.schema.js";
+import { ERASED_ADDRESS } from "./redaction.js";
+
+export interface DataRemoval {
+  id: number;
+  state: DataRemovalState;
+}
+
+export interface DataRemovalsDeps {
+  store: Store;
+  clock: Clock;
+  repository: DataRemovalsRepository;
+  erasure: ErasureRepository;
+  /** Keys the hash kept of an erased address (the installation's encryption key). */
+  hashKey: Buffer;
+}
+
+/** How long a worker holds a request before another may take it over; renewed between steps. */
+export const LEASE_MS = 5 * 60_000;
+/** An address is at most 254 characters (RFC 5321's path limit less its brackets). */
+const MAX_ADDRESS_CHARS = 254;
+
+export class DataRemovalsService {
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(private readonly deps: DataRemovalsDeps) {}
+
+  /** Called when a request is stored, so that a worker in this process starts at once. */
+  onRequested(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async request(input: { requestedBy: unknown; requestedFor: unknown; notify: unknown }): Promise<DataRemoval> {
+    const requestedBy = address(input.requestedBy, "RequestedBy");
+    const requestedFor = address(input.requestedFor, "RequestedFor");
+    if (input.notify !== undefined && input.notify !== null && typeof input.notify !== "boolean") throw DataRemovalInvalid("'NotifyWhenCompleted' must be true or false.");
+    const id = await this.deps.store.write((trx) =>
+      this.deps.repository.insert(trx, { requestedBy, requestedFor, subjectHash: this.hash(requestedFor), notify: input.notify === true, now: this.deps.clock.now() }),
+    );
+    for (const listener of this.listeners) listener();
+    return { id, state: "pending" };
+  }
+
+  async status(id: number): Promise<DataRemoval> {
+    const row = await this.deps.repository.find(this.deps.store.db, id);
+    if (!row) throw DataRemovalNotFound(`No data removal request with ID ${id}.`);
+    return { id: Number(row.id), state: row.state };
+  }
+
+  /**
+   * Does the oldest due request, if any, as `owner`; false when there was none (or another
+   * worker took it first). A crash part-way leaves it pending with a lease that runs out, and the
+   * next run starts it again from the first step: every step can be repeated.
+   */
+  async runDue(owner: string): Promise<boolean> {
+    const { store, repository, erasure, clock } = this.deps;
+    const due = await repository.nextDue(store.db, clock.now());
+    if (!due) return false;
+    const id = Number(due.id);
+    const hold = () => store.write((trx) => repository.lease(trx, id, owner, clock.now() + LEASE_MS, clock.now()));
+    if (!(await hold()) || due.requested_for === null) return false;
+    const subject = due.requested_for;
+    const tables = await erasure.tables(store.db);
+
+    // Records about the address: outbound messages from it or to it alone, inbound mail from or to it.
+    await store.write(async (trx) => {
+      const whole = (await erasure.outboundCandidates(trx, subject)).filter((m) => isAbout(m, subject)).map((m) => m.id);
+      await erasure.deleteRecords(trx, tables, whole);
+    });
+    if (!(await hold())) return false;
+    await store.write(async (trx) => erasure.deleteRecords(trx, tables, await erasure.inboundIds(trx, subject)));
+    if (!(await hold())) return false;
+    // Rows that are about the address alone: its deliveries, events, bounces, suppressions.
+    await store.write((trx) => erasure.deleteRowsNaming(trx, tables, subject));
+    if (!(await hold())) return false;
+    // What is left mentions it beside others: rewritten without it.
+    await store.write((trx) => erasure.redactEverywhere(trx, tables, subject));
+    return store.write((trx) => repository.finish(trx, id, owner, clock.now(), ERASED_ADDRESS));
+  }
+
+  private hash(address: string): string {
+    return createHmac("sha256", this.deps.hashKey).update(`data-removal\u0000${address}`).digest("hex");
+  }
+}
+
+function address(value: unknown, field: string): string {
+  if (typeof value !== "string" || value.trim() === "") throw DataRemovalInvalid(`'${field}' is required: an email address.`);
+  const trimmed = value.trim().toLowerCase();
+  if (trimmed.length > MAX_ADDRESS_CHARS || !isValidEmail(trimmed)) throw DataRemovalInvalid(`'${field}' must be an email address; got '${value.slice(0, 100)}'.`);
+  return trimmed;
+}
+
+/** An outbound message is about the address when it is from it, or every recipient is it. */
+function isAbout(message: OutboundCandidate, subject: string): boolean {
+  const addressOf = (entry: unknown) => String((entry as { address?: unknown } | null)?.address ?? "").toLowerCase();
+  const parse = (json: string): unknown[] => {
+    try {
+      const value = JSON.parse(json) as unknown;
+      return Array.isArray(value) ? value : [];
+    } catch {
+      return [];
+    }
+  };
+  if (message.envelopeFrom.toLowerCase() === subject) return true;
+  try {
+    if (addressOf(JSON.parse(message.fromJson)) === subject) return true;
+  } catch {
+    // An unreadable From is judged by its recipients alone.
+  }
+  const recipients = [...parse(message.toJson), ...parse(message.ccJson), ...parse(message.bccJson)].map(addressOf);
+  return recipients.length > 0 && recipients.every((r) => r === subject);
+}
