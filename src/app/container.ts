@@ -34,6 +34,12 @@ import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
 import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { loadEncryptionKey } from "./encryption-key.js";
+import { TrackingService } from "../tracking/tracking.service.js";
+import { TrackingSettings } from "../tracking/tracking-settings.js";
+import { TrackingTokens, trackingKey } from "../tracking/tracking-tokens.js";
+import { geoDatabase } from "../tracking/geo.js";
+import { trackingStep } from "../compose/tracking.step.js";
+import { unsubscribeStep } from "../compose/unsubscribe.step.js";
 
 export interface Container {
   store: Store;
@@ -54,6 +60,8 @@ export interface Container {
   inboundMessages: InboundMessagesRepository;
   inbound: InboundService;
   bounceIntake: BounceIntakeService;
+  /** Open and click tracking, unsubscribe links, and the searches over opens and clicks. */
+  tracking: TrackingService;
 }
 
 export interface ContainerOptions {
@@ -82,6 +90,22 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   outbox.react(suppressions.deactivateReaction());
   outbox.react(failureNoticeReaction({ hostname, clock, messages }));
 
+  const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
+  if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
+  const tracking = new TrackingService({
+    store,
+    clock,
+    outbox,
+    suppressions,
+    tokens: new TrackingTokens(trackingKey(encryptionKey.key)),
+    geo: geoDatabase(config.tracking.geoipDatabase),
+    baseUrl: config.tracking.baseUrl,
+    fallbackBaseUrl: `http://${hostname}${config.http.port === 80 || config.http.port === 0 ? "" : `:${config.http.port}`}`,
+    // Port 0 (tests) has no known port before the listener starts: the API role then says where it is.
+    listenerDecides: config.tracking.baseUrl === null && config.http.port === 0,
+  });
+  const trackingSettings = new TrackingSettings({ store, clock });
+
   const accept = new AcceptService({
     store,
     clock,
@@ -89,14 +113,18 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     outbox,
     // In order: the policy, inactive recipients, then the message as it will be sent. Template
     // rendering and link tracking take their places in this list.
-    steps: [validateStep({ workspaces }), suppressStep({ store, suppressions }), composeStep({ hostname, now: () => clock.now() })],
+    steps: [
+      validateStep({ workspaces }),
+      suppressStep({ store, suppressions }),
+      composeStep({ hostname, now: () => clock.now() }),
+      trackingStep({ settings: trackingSettings, tracking }),
+      unsubscribeStep({ settings: trackingSettings, tracking }),
+    ],
     failureNoticesByDefault: config.dsnForApi,
     onQueued: options.onQueued,
     handoff: options.handoff,
   });
   const queue = new QueueService({ store, clock, deliveries, outbox });
-  const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
-  if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
   const domains = new SendingDomainsService({
     store,
     clock,
@@ -126,5 +154,5 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, tracking };
 }

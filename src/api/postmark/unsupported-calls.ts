@@ -40,11 +40,6 @@ const CALLS: UnsupportedCall[] = [
   call("PUT", "/templates/{id}"),
   call("DELETE", "/templates/{id}"),
   call("PUT", "/templates/push", "account"),
-  // Opens and clicks.
-  call("GET", "/messages/outbound/opens"),
-  call("GET", "/messages/outbound/opens/{id}"),
-  call("GET", "/messages/outbound/clicks"),
-  call("GET", "/messages/outbound/clicks/{id}"),
   // Stats.
   call("GET", "/stats/outbound"),
   call("GET", "/stats/outbound/(sends|bounces|spam|tracked|opens|clicks)"),

@@ -16,7 +16,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "tracking"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -32,6 +32,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     accept: deps.accept,
     messages: deps.messages,
     inbound: deps.inbound,
+    tracking: deps.tracking,
     accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains })],
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
@@ -47,5 +48,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
   const address = http.server.address();
   const port = typeof address === "object" && address ? address.port : config.http.port;
   const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
-  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, stop: () => http.close() };
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  deps.tracking.useListenerUrl(url);
+  return { url, stop: () => http.close() };
 }
