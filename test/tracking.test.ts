@@ -9,7 +9,8 @@ import { simpleParser } from "mailparser";
 import { Models, ServerClient } from "postmark";
 import { startDnsZoneServer, type DnsZoneServer } from "../src/sending-domains/testing/dns-zone-server.js";
 import { TrackingTokens } from "../src/tracking/tracking-tokens.js";
-import { startTestServer, type TestServer } from "./support/server.js";
+import { writeTestMmdb } from "../src/tracking/testing/mmdb-writer.js";
+import { startTestServer, tempDir, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { eventually } from "./support/eventually.js";
 import { sendRawSmtp } from "./support/smtp-client.js";
@@ -23,11 +24,16 @@ let sink: SmtpSink;
 let server: TestServer;
 let shop: ServerClient;
 let other: ServerClient;
+const geoDir = tempDir("posthorn-geo-");
 
 before(async () => {
   sink = await startSmtpSink();
   dns = await startDnsZoneServer({ "rcpt.test": { MX: [{ priority: 10, exchange: "mx.rcpt.test" }] }, "mx.rcpt.test": { A: ["127.0.0.1"] } });
+  // Readers on loopback are placed in Wellington by a database of the test's own.
+  const geoPath = `${geoDir.path}/city.mmdb`;
+  writeTestMmdb(geoPath, "127.0.0.0/8", { country: { iso_code: "NZ", names: { en: "New Zealand" } }, city: { names: { en: "Wellington" } } });
   server = await startTestServer({
+    POSTHORN_GEOIP_DATABASE: geoPath,
     POSTHORN_DNS_SERVERS: dns.address,
     POSTHORN_DELIVERY_PORT: String(sink.port),
     POSTHORN_SMTP_TRUSTED_NETWORKS: "127.0.0.1/32=shop",
@@ -41,6 +47,7 @@ after(async () => {
   await server.close();
   await sink.close();
   await dns.close();
+  geoDir.remove();
 });
 
 async function delivered(messageId: string) {
@@ -109,17 +116,19 @@ test("opens and clicks of an API message are recorded per reader, with the proxy
   assert.equal(outlook.Recipient, "ann@rcpt.test");
   assert.equal(outlook.Tag, "orders");
   assert.equal(outlook.MessageStream, "outbound");
-  assert.equal(outlook.Geo.IP, "127.0.0.1");
+  assert.deepEqual([outlook.Geo.IP, outlook.Geo.CountryISOCode, outlook.Geo.Country, outlook.Geo.City], ["127.0.0.1", "NZ", "New Zealand", "Wellington"]);
   const iphone = byClient.get("Apple Mail")!;
   assert.deepEqual([iphone.OS.Family, iphone.Platform, (iphone as unknown as { FirstOpen: boolean }).FirstOpen], ["iOS", "Mobile", false]);
   const gmail = byClient.get("Gmail")!;
   assert.deepEqual([gmail.Platform, gmail.OS.Name, (gmail as unknown as { FirstOpen: boolean }).FirstOpen], ["WebMail", "unknown", false]);
+  assert.equal(gmail.Geo.Country, "", "a proxy's place is not the reader's");
 
   // Postmark's filters, as the official client sends them.
   assert.equal((await shop.getMessageOpens({ count: 10, offset: 0, platform: "Mobile" })).TotalCount, 1);
   assert.equal((await shop.getMessageOpens({ count: 10, offset: 0, client_family: "Outlook", os_family: "Windows" })).TotalCount, 1);
   assert.equal((await shop.getMessageOpens({ count: 10, offset: 0, recipient: "ANN@rcpt.test", tag: "orders", messageStream: "outbound" })).TotalCount, 3);
   assert.equal((await shop.getMessageOpens({ count: 10, offset: 0, tag: "other" })).TotalCount, 0);
+  assert.equal((await shop.getMessageOpens({ count: 10, offset: 0, country: "New Zealand", city: "Wellington" })).TotalCount, 2);
   assert.equal((await shop.getMessageOpens({ count: 1, offset: 1 })).Opens.length, 1);
 
   const clicks = await shop.getMessageClicksForSingleMessage(sent.MessageID, { count: 10, offset: 0 });
