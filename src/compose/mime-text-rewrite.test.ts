@@ -54,3 +54,11 @@ test("a message with nothing to change comes back as the same bytes", () => {
 test("quoted-printable decoding keeps malformed escapes as written", () => {
   assert.equal(decodeQuotedPrintable("a=3Db=\r\nc=ZZ=4").toString("latin1"), "a=bc=ZZ=4");
 });
+
+test("a 7bit part whose lines grow too long becomes quoted-printable", async () => {
+  const mime = Buffer.from("Content-Type: text/html\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>link</p>\r\n");
+  const out = rewriteTextParts(mime, (body) => body.replace("link", "x".repeat(2000)));
+  assert.match(out.toString("latin1"), /Content-Transfer-Encoding: quoted-printable/);
+  assert.ok(out.toString("latin1").split("\r\n").every((line) => line.length <= 76 || line.startsWith("Content-")));
+  assert.equal(String((await simpleParser(out)).html).trim(), `<p>${"x".repeat(2000)}</p>`);
+});

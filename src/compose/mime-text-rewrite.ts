@@ -50,12 +50,23 @@ function rewritePart(part: Buffer, rewrite: BodyRewrite, depth: number, count: {
   let outFields: HeaderField[] = fields;
   let outEncoding = encoding;
   // New text in a 7bit part may make a line too long for 7bit: such a part becomes quoted-printable.
-  if ((encoding === "7bit" || encoding === "8bit") && /[^\r\n]{999}/.test(changed)) {
+  if ((encoding === "7bit" || encoding === "8bit") && hasLongLine(changed)) {
     outEncoding = "quoted-printable";
     outFields = fields.filter((f) => f.name.toLowerCase() !== "content-transfer-encoding");
     outFields.push({ name: "Content-Transfer-Encoding", text: "Content-Transfer-Encoding: quoted-printable" });
   }
   return joinMessage(outFields, encode(Buffer.from(changed, "latin1"), outEncoding));
+}
+
+/** RFC 5322 §2.1.1: a line of more than 998 characters; a scan by indexOf, linear whatever the text. */
+function hasLongLine(text: string): boolean {
+  let start = 0;
+  for (;;) {
+    const end = text.indexOf("\n", start);
+    if ((end < 0 ? text.length : end) - start > 999) return true;
+    if (end < 0) return false;
+    start = end + 1;
+  }
 }
 
 function isAttachment(fields: HeaderField[], type: ReturnType<typeof parsed>): boolean {

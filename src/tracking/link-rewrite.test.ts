@@ -33,3 +33,12 @@ test("the open pixel goes before the last </body>, or at the end", () => {
   assert.match(addOpenPixel("<html><body><p>x</p></body></html>", "https://t.example/o/1"), /<p>x<\/p><img src="https:\/\/t\.example\/o\/1"[^>]*\/><\/body><\/html>$/);
   assert.match(addOpenPixel("<p>x</p>", "https://t.example/o/1"), /^<p>x<\/p><img /);
 });
+
+test("hostile bodies take linear time: many unclosed anchors, many </body>, a huge URL", () => {
+  const started = Date.now();
+  trackHtmlLinks("<a href=x ".repeat(200_000), mark);
+  addOpenPixel("</body>".repeat(200_000), "https://t.example/o/1");
+  trackTextLinks(`https://a.example/${")".repeat(1_000_000)}`, mark);
+  trackTextLinks("https://a.example/x ".repeat(50_000), mark);
+  assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`);
+});
