@@ -106,6 +106,9 @@ test("opens and clicks of an API message are recorded per reader, with the proxy
   const textClick = await fetchAs(textLink, OUTLOOK);
   assert.equal(textClick.headers.get("location"), "https://shop.example/text-order");
   await fetchAs(htmlLink, IPHONE_MAIL);
+  // HEAD requests (link checkers) are answered but record nothing.
+  assert.equal((await fetchAs(pixel, OUTLOOK, { method: "HEAD" })).status, 200);
+  assert.equal((await fetchAs(htmlLink, OUTLOOK, { method: "HEAD" })).headers.get("location"), "https://shop.example/order?id=1&ref=mail");
 
   const opens = await shop.getMessageOpensForSingleMessage(sent.MessageID, { count: 10, offset: 0 });
   assert.equal(opens.TotalCount, 3);

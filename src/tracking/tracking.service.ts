@@ -9,7 +9,7 @@ import type { GeoData, ReaderData } from "../events/event-map.js";
 import type { SuppressionsService } from "../suppressions/suppressions.service.js";
 import { MessageNotFound } from "../messages/accept.errors.js";
 import { TrackingRepository, type ReadFilter, type TrackedMessage, type TrackedReadRow } from "./tracking.repository.js";
-import { TrackingTokens, type LinkLocation } from "./tracking-tokens.js";
+import { TrackingTokens, type LinkLocation, type TrackingToken } from "./tracking-tokens.js";
 import { readerOf } from "./reader.js";
 import type { GeoLookup } from "./geo.js";
 
@@ -65,6 +65,11 @@ export class TrackingService {
 
   unsubscribeUrl(messageId: string): string {
     return `${this.base()}/t/u/${this.deps.tokens.sign({ kind: "unsubscribe", messageId })}`;
+  }
+
+  /** What a token says, without recording anything (HEAD requests); null when it is not one of ours. */
+  inspect(token: string): TrackingToken | null {
+    return this.deps.tokens.verify(token);
   }
 
   /** Records an open; false when the token is not one of ours or its message is gone. */

@@ -35,15 +35,18 @@ export async function trackingPlugin(app: FastifyInstance, deps: TrackingEdgeDep
     return reply.code(client ? status : 500).header("cache-control", "no-store").type("text/plain; charset=utf-8").send(client ? "Bad request.\n" : "Internal error.\n");
   });
 
+  // Fastify answers HEAD with the GET route; a HEAD (a link checker, a prefetcher asking for
+  // headers) is answered alike but records nothing: it is nobody reading.
   app.get("/t/o/*", async (request, reply) => {
     const token = tokenOf(request);
-    if (!token || !(await deps.tracking.recordOpen(token, fetcher(request)))) return notFound(reply);
+    const found = request.method === "HEAD" ? deps.tracking.inspect(token ?? "")?.kind === "open" : token !== null && (await deps.tracking.recordOpen(token, fetcher(request)));
+    if (!found) return notFound(reply);
     return noCache(reply).type("image/gif").send(PIXEL);
   });
 
   app.get("/t/c/*", async (request, reply) => {
     const token = tokenOf(request);
-    const url = token ? await deps.tracking.recordClick(token, fetcher(request)) : null;
+    const url = request.method === "HEAD" ? clickTarget(deps.tracking, token) : token ? await deps.tracking.recordClick(token, fetcher(request)) : null;
     if (!url) return notFound(reply);
     return noCache(reply).header("referrer-policy", "no-referrer").redirect(url, 302);
   });
@@ -66,6 +69,11 @@ export async function trackingPlugin(app: FastifyInstance, deps: TrackingEdgeDep
     if (!token || !(await deps.tracking.unsubscribe(token))) return notFound(reply);
     return noCache(reply).header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'").type("text/html; charset=utf-8").send(UNSUBSCRIBED_PAGE);
   });
+}
+
+function clickTarget(tracking: TrackingService, token: string | null): string | null {
+  const claim = token ? tracking.inspect(token) : null;
+  return claim?.kind === "click" ? claim.url : null;
 }
 
 function tokenOf(request: FastifyRequest): string | null {
