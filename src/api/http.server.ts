@@ -23,6 +23,8 @@ import { pathOf, unsupportedCall, type TokenFamily } from "./postmark/unsupporte
 import { CallNotSupported, NoSuchCall, TooBusy } from "./postmark/postmark.edge-errors.js";
 import { DEFAULT_BODY_BYTES } from "./postmark/request-limits.js";
 import { BodyBudget } from "./request-bodies.js";
+// Open pixels, tracked links and unsubscribe links (/t/…), served without Postmark's authentication.
+import { trackingPlugin } from "./tracking/tracking.plugin.js";
 
 export interface HttpLimits {
   /** Headers and body within this, or 408 and the connection closed. */
@@ -126,6 +128,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   app.register(postmarkPlugin, deps);
   for (const routes of deps.publicRoutes ?? []) app.register(routes);
   if (deps.accountRoutes?.length) app.register(accountPlugin, { workspaces: deps.workspaces, routes: deps.accountRoutes });
+  if (deps.tracking) app.register(trackingPlugin, { tracking: deps.tracking });
   return app;
 }
 

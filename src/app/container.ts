@@ -46,6 +46,12 @@ import { TemplatesService } from "../templates/templates.service.js";
 import { DataRemovalsService } from "../data-removals/data-removals.service.js";
 import { DataRemovalsRepository } from "../data-removals/data-removals.repository.js";
 import { ErasureRepository } from "../data-removals/erasure.repository.js";
+import { TrackingService } from "../tracking/tracking.service.js";
+import { TrackingSettings } from "../tracking/tracking-settings.js";
+import { TrackingTokens, trackingKey } from "../tracking/tracking-tokens.js";
+import { geoDatabase } from "../tracking/geo.js";
+import { trackingStep } from "../compose/tracking.step.js";
+import { unsubscribeStep } from "../compose/unsubscribe.step.js";
 
 export interface Container {
   store: Store;
@@ -76,6 +82,8 @@ export interface Container {
   templates: TemplatesService;
   /** Requests to erase an address everywhere (account API), carried out by the worker role. */
   dataRemovals: DataRemovalsService;
+  /** Open and click tracking, unsubscribe links, and the searches over opens and clicks. */
+  tracking: TrackingService;
 }
 
 export interface ContainerOptions {
@@ -114,6 +122,22 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     repository: new SendersRepository(),
     verifiedDomains: (names) => domainsForRule!.dkimVerifiedNames(names),
   });
+  const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
+  if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
+  const tracking = new TrackingService({
+    store,
+    clock,
+    outbox,
+    suppressions,
+    tokens: new TrackingTokens(trackingKey(encryptionKey.key)),
+    geo: geoDatabase(config.tracking.geoipDatabase),
+    baseUrl: config.tracking.baseUrl,
+    fallbackBaseUrl: `http://${hostname}${config.http.port === 80 || config.http.port === 0 ? "" : `:${config.http.port}`}`,
+    // Port 0 (tests) has no known port before the listener starts: the API role then says where it is.
+    listenerDecides: config.tracking.baseUrl === null && config.http.port === 0,
+  });
+  const trackingSettings = new TrackingSettings({ store, clock });
+
   const accept = new AcceptService({
     store,
     clock,
@@ -126,14 +150,14 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
       senderStep({ enabled: config.senders.requireVerifiedFrom, authority: senderStanding }),
       suppressStep({ store, suppressions }),
       composeStep({ hostname, now: () => clock.now() }),
+      trackingStep({ settings: trackingSettings, tracking }),
+      unsubscribeStep({ settings: trackingSettings, tracking }),
     ],
     failureNoticesByDefault: config.dsnForApi,
     onQueued: options.onQueued,
     handoff: options.handoff,
   });
   const queue = new QueueService({ store, clock, deliveries, outbox });
-  const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
-  if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
   const domains = new SendingDomainsService({
     store,
     clock,
@@ -178,5 +202,5 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   });
   const templates = new TemplatesService({ store, clock, repository: new TemplatesRepository() });
   const dataRemovals = new DataRemovalsService({ store, clock, repository: new DataRemovalsRepository(), erasure: new ErasureRepository(store.dialect), hashKey: encryptionKey.key });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals };
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking };
 }

@@ -11,12 +11,13 @@ import { sendingDomainsConfig, type SendingDomainsConfigPart } from "../sending-
 import { smtpConfig, type SmtpConfigPart } from "../smtp/smtp.config.js";
 import { inboundConfig, type InboundConfigPart } from "../inbound/inbound.config.js";
 import { sendersConfig, type SendersConfigPart } from "../senders/senders.config.js";
+import { trackingConfig, type TrackingConfigPart } from "../tracking/tracking.config.js";
 
 export { ROLES, AVAILABLE_ROLES, decodeKey, type Role } from "./process.config.js";
 export { redactUrl } from "./config.fragment.js";
 
 /** The fragments built on the process-wide part, in the order their parts appear in Config. */
-const DOMAIN_FRAGMENTS = [storeConfig, httpConfig, mtaConfig, sendingDomainsConfig, smtpConfig, inboundConfig, sendersConfig] as const;
+const DOMAIN_FRAGMENTS = [storeConfig, httpConfig, mtaConfig, sendingDomainsConfig, smtpConfig, inboundConfig, sendersConfig, trackingConfig] as const;
 
 /** Every fragment, the process-wide one first. */
 export const CONFIG_FRAGMENTS: readonly AnyConfigFragment[] = [processConfig, ...DOMAIN_FRAGMENTS];
@@ -28,7 +29,7 @@ const { schema, owners } = composeFragments(CONFIG_FRAGMENTS);
 export const CONFIG_KEYS: ReadonlyMap<string, string> = owners;
 
 export type Config = Readonly<
-  ProcessConfigPart & StoreConfigPart & HttpConfigPart & MtaConfigPart & SendingDomainsConfigPart & SmtpConfigPart & InboundConfigPart & SendersConfigPart
+  ProcessConfigPart & StoreConfigPart & HttpConfigPart & MtaConfigPart & SendingDomainsConfigPart & SmtpConfigPart & InboundConfigPart & SendersConfigPart & TrackingConfigPart
 >;
 
 export class ConfigError extends Error {

@@ -163,6 +163,7 @@ export interface Database {
   bounces: BouncesTable;
   suppressions: SuppressionsTable;
   bounce_reports: BounceReportsTable;
+  tracked_reads: TrackedReadsTable;
 }
 
 export type MessageRow = Selectable<MessagesTable>;
@@ -170,3 +171,38 @@ export type NewMessageRow = Insertable<MessagesTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type NewDeliveryRow = Insertable<DeliveriesTable>;
 export type BounceRow = Selectable<BouncesTable>;
+
+/** One fetch of a tracking pixel (kind "open") or a tracked link ("click"); see src/tracking/. */
+export interface TrackedReadsTable {
+  id: Generated<number>;
+  workspace_id: string;
+  kind: "open" | "click";
+  message_id: string;
+  stream: string;
+  /** null when the message had several recipients and the token cannot say which one read it. */
+  recipient: string | null;
+  tag: string | null;
+  at: number;
+  /** 1: the delivery's first open, or its first click on this link. */
+  first: number;
+  /** 1: fetched by an image proxy or privacy prefetcher, not by a person. */
+  proxied: number;
+  link: string | null;
+  location: string | null;
+  user_agent: string;
+  client_name: string;
+  client_company: string;
+  client_family: string;
+  os_name: string;
+  os_company: string;
+  os_family: string;
+  platform: string;
+  ip: string | null;
+  country_iso: string | null;
+  country: string | null;
+  region_iso: string | null;
+  region: string | null;
+  city: string | null;
+  zip: string | null;
+  coords: string | null;
+}

@@ -3,7 +3,7 @@
 import { formatMailbox } from "../../messages/addresses.js";
 import type { Address } from "../../messages/message.types.js";
 import type { MessageDetails, MessageRecord } from "../../messages/message.record.js";
-import type { AttemptData, RecordedEvent } from "../../events/event-map.js";
+import type { AttemptData, ReaderData, RecordedEvent } from "../../events/event-map.js";
 import { statusOf, trackLinksOf } from "./postmark-words.js";
 
 export function toOutboundMessage(m: MessageRecord) {
@@ -90,9 +90,22 @@ function messageEvent(e: RecordedEvent, bounceId: string): { type: string; detai
         type: "Bounced",
         details: { Summary: `Unverified ${e.data.report} report, not acted on: ${e.data.summary}`, BounceID: bounceId, BounceType: "Unknown", ClaimedBounceType: e.data.claimed, Origin: "unverified-report" },
       };
+    case "delivery.opened":
+      return { type: "Opened", details: { Summary: readSummary("Opened", e.data), FirstOpen: e.data.firstOpen, Proxied: e.data.proxied } };
+    case "delivery.clicked":
+      return {
+        type: "LinkClicked",
+        details: { Summary: readSummary("Clicked a link", e.data), Link: e.data.link, ClickLocation: e.data.location === "text" ? "Text" : "HTML", Proxied: e.data.proxied },
+      };
     default:
       return null;
   }
+}
+
+/** "Opened with Outlook 16.0 on Windows 10", or "… through an image proxy (Gmail)" for a proxy's fetch. */
+function readSummary(what: string, reader: ReaderData): string {
+  if (reader.proxied) return `${what} through an image proxy (${reader.client.name})`;
+  return reader.client.name === "unknown" ? what : `${what} with ${reader.client.name}${reader.os.name === "unknown" ? "" : ` on ${reader.os.name}`}`;
 }
 
 function server(a: AttemptData) {

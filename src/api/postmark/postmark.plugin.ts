@@ -20,6 +20,8 @@ import { suppressionsRoutes } from "./suppressions.routes.js";
 import { bouncesRoutes } from "./bounces.routes.js";
 import { templatesRoutes } from "./templates.routes.js";
 import { templatedEmailRoutes } from "./templated-email.routes.js";
+import type { TrackingService } from "../../tracking/tracking.service.js";
+import { opensClicksRoutes } from "./opens-clicks.routes.js";
 
 export interface PostmarkApiDeps {
   workspaces: WorkspacesService;
@@ -35,6 +37,8 @@ export interface PostmarkApiDeps {
   bounces: BouncesService;
   /** Templates and layouts, and sending with them. */
   templates: TemplatesService;
+  /** Opens and clicks (GET /messages/outbound/opens, /clicks); also served by the tracking edge. */
+  tracking?: TrackingService;
 }
 
 declare module "fastify" {
@@ -63,4 +67,5 @@ export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps
   await app.register(bouncesRoutes, deps);
   await app.register(templatesRoutes, deps);
   await app.register(templatedEmailRoutes, deps);
+  if (deps.tracking) await app.register(opensClicksRoutes, { tracking: deps.tracking });
 }

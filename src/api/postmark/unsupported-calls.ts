@@ -24,11 +24,6 @@ const CALLS: UnsupportedCall[] = [
   // Sending with templates, and bulk sending.
   call("POST", "/email/bulk"),
   call("GET", "/email/bulk/{id}"),
-  // Opens and clicks.
-  call("GET", "/messages/outbound/opens"),
-  call("GET", "/messages/outbound/opens/{id}"),
-  call("GET", "/messages/outbound/clicks"),
-  call("GET", "/messages/outbound/clicks/{id}"),
   // Stats.
   call("GET", "/stats/outbound"),
   call("GET", "/stats/outbound/(sends|bounces|spam|tracked|opens|clicks)"),

@@ -21,7 +21,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -50,6 +50,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       dataRemovalsRoutes({ dataRemovals: deps.dataRemovals }),
     ],
     publicRoutes: [senderConfirmationRoutes({ senders: deps.senders })],
+    tracking: deps.tracking,
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {
@@ -64,5 +65,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
   const address = http.server.address();
   const port = typeof address === "object" && address ? address.port : config.http.port;
   const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
-  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, stop: () => http.close() };
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  deps.tracking.useListenerUrl(url);
+  return { url, stop: () => http.close() };
 }

@@ -1,0 +1,48 @@
+// The unsubscribe step: mail on a Broadcasts stream whose unsubscribe handling is "posthorn" gets
+// RFC 8058 one-click unsubscribe fields,
+//
+//   List-Unsubscribe: <https://…/t/u/<signed token>>
+//   List-Unsubscribe-Post: List-Unsubscribe=One-Click
+//
+// placed at the top of the header, where the MTA's DKIM signature covers them (both names are in
+// SIGNED_HEADER_FIELDS, src/sending-domains/dkim.signer.ts; RFC 8058 §4 requires the signature to
+// cover them). Fields of the same names the sender wrote are removed: two List-Unsubscribe fields
+// would be ambiguous, and the stream's setting says ours apply. Handling "custom" leaves the
+// sender's own fields; "none" adds nothing.
+//
+// The link names the message, and the unsubscribe acts on its one recipient: a message to several
+// recipients gets no link of ours (whose address would one click remove?). Broadcast mail is
+// normally one message per recipient. No mailto: form is added: mail to it would need an MX route
+// of its own, and RFC 8058 needs only the https URI (see src/tracking/README.md).
+import type { AcceptStep } from "../messages/accept/accept.step.js";
+import { pending } from "../messages/accept/accept.step.js";
+import type { Candidate } from "../messages/accept/candidate.js";
+import { joinMessage, splitMessage } from "../messages/raw-headers.js";
+import type { TrackingSettings } from "../tracking/tracking-settings.js";
+import type { TrackingService } from "../tracking/tracking.service.js";
+
+const OURS = new Set(["list-unsubscribe", "list-unsubscribe-post"]);
+
+export function unsubscribeStep(deps: { settings: TrackingSettings; tracking: Pick<TrackingService, "unsubscribeUrl"> }): AcceptStep {
+  return {
+    name: "unsubscribe",
+    async run(candidates: Candidate[]) {
+      const live = pending(candidates);
+      const settings = await deps.settings.forWorkspaces(live.map((c) => c.workspace.id));
+      for (const c of live) {
+        if (settings.get(c.workspace.id)?.unsubscribe.get(c.stream) !== "posthorn" || c.recipients.length !== 1) continue;
+        c.mime = withUnsubscribeFields(c.mime!, deps.tracking.unsubscribeUrl(c.id));
+      }
+    },
+  };
+}
+
+export function withUnsubscribeFields(mime: Buffer, url: string): Buffer {
+  const { fields, body } = splitMessage(mime);
+  const kept = fields.filter((f) => !OURS.has(f.name.toLowerCase()));
+  kept.unshift(
+    { name: "List-Unsubscribe", text: `List-Unsubscribe: <${url}>` },
+    { name: "List-Unsubscribe-Post", text: "List-Unsubscribe-Post: List-Unsubscribe=One-Click" },
+  );
+  return joinMessage(kept, body);
+}

@@ -1,0 +1,43 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { TrackingTokens, isTrackableUrl, trackingKey } from "./tracking-tokens.js";
+
+const tokens = new TrackingTokens(trackingKey(randomBytes(32)));
+const messageId = randomUUID();
+
+test("a token says what was signed, and an open token is short", () => {
+  const open = tokens.sign({ kind: "open", messageId });
+  assert.equal(open.length, 39);
+  assert.deepEqual(tokens.verify(open), { kind: "open", messageId });
+  const click = tokens.sign({ kind: "click", messageId, location: "text", url: "https://example.com/a?b=c#d" });
+  assert.deepEqual(tokens.verify(click), { kind: "click", messageId, location: "text", url: "https://example.com/a?b=c#d" });
+  assert.deepEqual(tokens.verify(tokens.sign({ kind: "unsubscribe", messageId })), { kind: "unsubscribe", messageId });
+});
+
+test("every single-character change of a token is refused", () => {
+  const click = tokens.sign({ kind: "click", messageId, location: "html", url: "https://example.com/" });
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (let i = 0; i < click.length; i++) {
+    for (const c of ["A", "z", "-"]) {
+      if (click[i] === c) continue;
+      assert.equal(tokens.verify(click.slice(0, i) + c + click.slice(i + 1)), null, `position ${i} -> ${c}`);
+    }
+  }
+  assert.ok(alphabet.length === 64);
+});
+
+test("cut, lengthened, re-spelt, foreign and malformed tokens are refused", () => {
+  const open = tokens.sign({ kind: "open", messageId });
+  const foreign = new TrackingTokens(trackingKey(randomBytes(32)));
+  for (const bad of [open.slice(0, -1), `${open}A`, `${open}=`, open.replace(/.$/, (c) => (c === "A" ? "B" : "A")), foreign.sign({ kind: "open", messageId }), "", "../../etc", "a".repeat(10_000), "<script>"]) {
+    assert.equal(tokens.verify(bad), null, bad.slice(0, 60));
+  }
+});
+
+test("only absolute http(s) URLs of printable ASCII are trackable", () => {
+  for (const ok of ["https://example.com", "http://example.com/a?b=1&c=2#x", "HTTPS://EXAMPLE.COM/"]) assert.equal(isTrackableUrl(ok), true, ok);
+  for (const no of ["mailto:a@b.c", "javascript:alert(1)", "//example.com", "/relative", "https://", "https:///x", "data:text/html,x", "https://exa mple.com", "https://example.com/caf\u00e9", `https://example.com/${"a".repeat(2000)}`, "ftp://example.com"]) {
+    assert.equal(isTrackableUrl(no), false, no);
+  }
+});
