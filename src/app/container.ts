@@ -33,6 +33,8 @@ import { InboundService } from "../inbound/inbound.service.js";
 import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
 import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
+import { WebhooksRepository } from "../webhooks/webhooks.repository.js";
+import { WebhooksService } from "../webhooks/webhooks.service.js";
 import { loadEncryptionKey } from "./encryption-key.js";
 
 export interface Container {
@@ -54,6 +56,10 @@ export interface Container {
   inboundMessages: InboundMessagesRepository;
   inbound: InboundService;
   bounceIntake: BounceIntakeService;
+  /** Bounce records read back (outbound webhook payloads). */
+  bounces: BouncesService;
+  /** Outbound webhook endpoints (Postmark's /webhooks and the legacy server hook URLs). */
+  webhooks: WebhooksService;
 }
 
 export interface ContainerOptions {
@@ -72,7 +78,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const suppressions = new SuppressionsService({ clock });
   const messagesRepository = new MessagesRepository();
   const messages = new MessagesService({ store, repository: messagesRepository, events: new EventsRepository(store.dialect) });
-  const bounces = new BouncesService({ clock, repository: new BouncesRepository(), messages });
+  const bounces = new BouncesService({ clock, repository: new BouncesRepository(), messages, store });
   const deliveries = new DeliveriesRepository(store.dialect);
 
   // What follows a change in the same transaction, in this order: the message's state, the bounce
@@ -126,5 +132,13 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
+  const webhooks = new WebhooksService({
+    store,
+    clock,
+    repository: new WebhooksRepository(),
+    workspaces,
+    secrets: createSecretBox(encryptionKey.key),
+    destinations: destinationPolicy(config.inbound.hookAllowedNetworks),
+  });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, bounces, webhooks };
 }

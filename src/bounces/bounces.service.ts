@@ -5,6 +5,7 @@
 // transaction; deactivating types then suppress the address (suppressions.service.ts reacts).
 // An unverified report (src/bounces/README.md) becomes an Unknown record, which suppresses no one.
 import type { Clock } from "../shared/clock.js";
+import type { Store } from "../store/store.js";
 import type { Reaction } from "../events/outbox.js";
 import type { NewEvent, RecordedEvent } from "../events/event-map.js";
 import { formatMailbox } from "../messages/addresses.js";
@@ -12,10 +13,57 @@ import type { MessagesService } from "../messages/messages.service.js";
 import { BOUNCE_TYPES, type BounceType } from "./bounce-types.js";
 import type { BouncesRepository } from "./bounces.repository.js";
 
+/** A bounce record as read back. */
+export interface BounceRecord {
+  id: number;
+  workspaceId: string;
+  messageId: string;
+  stream: string;
+  type: BounceType;
+  typeCode: number;
+  email: string;
+  from: string;
+  subject: string;
+  tag: string | null;
+  description: string;
+  details: string;
+  inactive: boolean;
+  canActivate: boolean;
+  bouncedAt: number;
+}
+
 const CAUSES = ["delivery.bounced", "delivery.expired", "delivery.delayed", "delivery.auto-replied", "delivery.complained", "delivery.unverified-report"] as const;
 
 export class BouncesService {
-  constructor(private readonly deps: { clock: Clock; repository: BouncesRepository; messages: Pick<MessagesService, "forBounces"> }) {}
+  constructor(private readonly deps: { clock: Clock; repository: BouncesRepository; messages: Pick<MessagesService, "forBounces">; store?: Store }) {}
+
+  /** Bounce records by id within a workspace, in Posthorn's words (webhook payloads read them). */
+  async records(workspaceId: string, ids: number[]): Promise<Map<number, BounceRecord>> {
+    if (!this.deps.store) throw new Error("bounces: records() needs the store");
+    const rows = await this.deps.repository.byIds(this.deps.store.db, workspaceId, ids);
+    return new Map(
+      rows.map((r) => [
+        Number(r.id),
+        {
+          id: Number(r.id),
+          workspaceId: r.workspace_id,
+          messageId: r.message_id,
+          stream: r.stream,
+          type: r.type as BounceType,
+          typeCode: r.type_code,
+          email: r.email,
+          from: r.from_header,
+          subject: r.subject,
+          tag: r.tag,
+          description: r.description,
+          details: r.details,
+          inactive: r.inactive === 1,
+          canActivate: r.can_activate === 1,
+          bouncedAt: Number(r.bounced_at),
+        },
+      ]),
+    );
+  }
 
   /** Records a bounce for each event of mail that did not arrive, and announces it. */
   recordReaction(): Reaction {

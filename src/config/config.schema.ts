@@ -10,12 +10,13 @@ import { mtaConfig, type MtaConfigPart } from "../mta/mta.config.js";
 import { sendingDomainsConfig, type SendingDomainsConfigPart } from "../sending-domains/sending-domains.config.js";
 import { smtpConfig, type SmtpConfigPart } from "../smtp/smtp.config.js";
 import { inboundConfig, type InboundConfigPart } from "../inbound/inbound.config.js";
+import { webhooksConfig, type WebhooksConfigPart } from "../webhooks/webhooks.config.js";
 
 export { ROLES, AVAILABLE_ROLES, decodeKey, type Role } from "./process.config.js";
 export { redactUrl } from "./config.fragment.js";
 
 /** The fragments built on the process-wide part, in the order their parts appear in Config. */
-const DOMAIN_FRAGMENTS = [storeConfig, httpConfig, mtaConfig, sendingDomainsConfig, smtpConfig, inboundConfig] as const;
+const DOMAIN_FRAGMENTS = [storeConfig, httpConfig, mtaConfig, sendingDomainsConfig, smtpConfig, inboundConfig, webhooksConfig] as const;
 
 /** Every fragment, the process-wide one first. */
 export const CONFIG_FRAGMENTS: readonly AnyConfigFragment[] = [processConfig, ...DOMAIN_FRAGMENTS];
@@ -27,7 +28,7 @@ const { schema, owners } = composeFragments(CONFIG_FRAGMENTS);
 export const CONFIG_KEYS: ReadonlyMap<string, string> = owners;
 
 export type Config = Readonly<
-  ProcessConfigPart & StoreConfigPart & HttpConfigPart & MtaConfigPart & SendingDomainsConfigPart & SmtpConfigPart & InboundConfigPart
+  ProcessConfigPart & StoreConfigPart & HttpConfigPart & MtaConfigPart & SendingDomainsConfigPart & SmtpConfigPart & InboundConfigPart & WebhooksConfigPart
 >;
 
 export class ConfigError extends Error {

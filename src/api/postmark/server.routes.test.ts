@@ -131,9 +131,9 @@ describe("Postmark server API (ServerClient)", () => {
     assert.deepEqual([rename.statusCode, rename.code], [422, 300]);
     assert.match(rename.message, /cannot be renamed through the API; 'Name' must be 'acme'/);
 
-    const fixed = await failure(acme.client.editServer({ TrackOpens: true, Color: "red", BounceHookUrl: "https://b.test/" }));
+    const fixed = await failure(acme.client.editServer({ TrackOpens: true, Color: "red" }));
     assert.deepEqual([fixed.statusCode, fixed.code], [422, 300]);
-    assert.equal(fixed.message, 'These server settings cannot be changed in Posthorn: Color (always "blue"), BounceHookUrl (always ""), TrackOpens (always false).');
+    assert.equal(fixed.message, 'These server settings cannot be changed in Posthorn: Color (always "blue"), TrackOpens (always false).');
 
     // The Server object as GET returned it can be sent back (read-only fields are ignored).
     const current = await acme.client.getServer();

@@ -8,6 +8,7 @@ import type { InboundSettings, Workspace } from "../../workspaces/workspaces.ser
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
 import { requireWorkspace } from "./query-params.js";
+import { SERVER_HOOK_FIELDS, applyServerHooks, serverHooks } from "./server-hooks.js";
 
 /** Settings Postmark lets a PUT /server change that Posthorn does not have: their one value. */
 const FIXED: Record<string, string | number | boolean> = {
@@ -29,7 +30,7 @@ const FIXED: Record<string, string | number | boolean> = {
 export async function serverRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
   app.get("/server", async (request) => {
     const workspace = await current(deps, requireWorkspace(request));
-    return toServer(workspace, await deps.inbound.settings(workspace.id));
+    return { ...toServer(workspace, await deps.inbound.settings(workspace.id)), ...(await serverHooks(deps.webhooks, workspace.id)) };
   });
 
   app.put("/server", async (request) => {
@@ -40,15 +41,16 @@ export async function serverRoutes(app: FastifyInstance, deps: PostmarkApiDeps):
     if (input.Name !== undefined && input.Name !== null && input.Name !== workspace.name) {
       throw InvalidRequest(`Workspaces cannot be renamed through the API; 'Name' must be '${workspace.name}' or left out.`);
     }
-    const refused = Object.keys(FIXED).filter((key) => !sameValue(input[key], FIXED[key]!));
+    const refused = Object.keys(FIXED).filter((key) => !SERVER_HOOK_FIELDS.includes(key) && !sameValue(input[key], FIXED[key]!));
     if (refused.length > 0) {
       const list = refused.map((key) => `${key} (always ${JSON.stringify(FIXED[key])})`).join(", ");
       throw InvalidRequest(`These server settings cannot be changed in Posthorn: ${list}.`);
     }
     // Read-only fields (ID, ApiTokens, ServerLink, DeliveryType, InboundAddress, InboundHash) and
     // unknown ones are ignored, as Postmark does, so a Server object can be sent back as it came.
+    await applyServerHooks(deps.webhooks, workspace.id, input);
     const settings = await deps.inbound.updateSettings(workspace.id, { inboundHookUrl: input.InboundHookUrl, inboundDomain: input.InboundDomain });
-    return toServer(workspace, settings);
+    return { ...toServer(workspace, settings), ...(await serverHooks(deps.webhooks, workspace.id)) };
   });
 }
 
