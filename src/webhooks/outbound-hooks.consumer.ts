@@ -59,8 +59,9 @@ export function outboundHooksConsumer(deps: {
   };
 }
 
-/** Whether the endpoint wants this event: its stream, its trigger on, and for opens and clicks the first only where asked. */
+/** Whether the endpoint wants this event: its workspace and stream, its trigger on, and for opens and clicks the first only where asked. */
 function wants(webhook: WebhookRecord, event: RecordedEvent): boolean {
+  if (webhook.workspaceId !== event.workspaceId) return false;
   const trigger = TRIGGER_OF[event.type];
   if (!trigger || !webhook.triggers[trigger].enabled) return false;
   if (!("stream" in event.data) || event.data.stream !== webhook.stream) return false;
