@@ -8,6 +8,8 @@ export interface ReceivedPost {
   body: string;
   json: Record<string, unknown>;
   at: number;
+  /** The status answered (recorded when the answer is sent). */
+  status?: number;
 }
 
 export interface WebhookReceiver {
@@ -44,14 +46,14 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       } catch {
         // recorded as sent
       }
-      const post = { path: req.url ?? "", headers: req.headers, body, json, at: Date.now() };
+      const post: ReceivedPost = { path: req.url ?? "", headers: req.headers, body, json, at: Date.now() };
       inFlight++;
       receiver.maxConcurrent = Math.max(receiver.maxConcurrent, inFlight);
       const answer = receiver.answer(post);
       if (answer === "hang") return;
       const finish = () => {
         inFlight--;
-        receiver.posts.push(post);
+        receiver.posts.push({ ...post, status: answer.status ?? 200 });
         res.writeHead(answer.status ?? 200, { "content-type": "text/plain" }).end(`answer ${answer.status ?? 200}`);
       };
       if (answer.delayMs) setTimeout(finish, answer.delayMs);
