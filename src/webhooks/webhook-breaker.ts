@@ -1,7 +1,8 @@
 // A circuit breaker per endpoint, in the dispatcher's memory: after `threshold` failures in a row
-// an endpoint is paused (its due posts are given back to the table untouched, not attempted, so
-// nothing is lost and no attempt is spent), then probed with one post; a probe that succeeds
-// closes the breaker, one that fails pauses it again for twice as long (up to maxPauseMs).
+// an endpoint is paused (the dispatcher claims none of its posts, and gives back untouched any it
+// had claimed, so nothing is lost and no attempt is spent), then probed with one post while the
+// others still wait; a probe that succeeds closes the breaker, one that fails pauses it again for
+// twice as long (up to maxPauseMs).
 // Kept in memory because it is an optimisation, not a guarantee: a restarted process, or another
 // one, starts closed and learns again after `threshold` failures.
 export interface BreakerOptions {
@@ -18,7 +19,7 @@ interface EndpointState {
   probing: boolean;
 }
 
-export type Admission = { admit: true; probe: boolean } | { admit: false; retryAt: number };
+export type Admission = { admit: true; probe: boolean } | { admit: false };
 
 export class EndpointBreaker {
   private readonly endpoints = new Map<number, EndpointState>();
@@ -29,8 +30,7 @@ export class EndpointBreaker {
   admit(endpoint: number, now: number): Admission {
     const state = this.endpoints.get(endpoint);
     if (!state || state.openUntil === 0) return { admit: true, probe: false };
-    if (now < state.openUntil) return { admit: false, retryAt: state.openUntil };
-    if (state.probing) return { admit: false, retryAt: now + Math.min(state.pauseMs, 1_000) };
+    if (now < state.openUntil || state.probing) return { admit: false };
     state.probing = true;
     return { admit: true, probe: true };
   }
@@ -52,6 +52,11 @@ export class EndpointBreaker {
     }
     state.probing = false;
     this.endpoints.set(endpoint, state);
+  }
+
+  /** The endpoints whose posts are not to be claimed now: paused, or with their probe in flight. */
+  held(now: number): number[] {
+    return [...this.endpoints].filter(([, s]) => s.openUntil !== 0 && (now < s.openUntil || s.probing)).map(([id]) => id);
   }
 
   /** Whether the endpoint is paused (tests, logs). */

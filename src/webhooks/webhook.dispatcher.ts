@@ -116,7 +116,8 @@ export class WebhookDispatcher {
     if (free <= 0) return { claimed: 0, started: [] };
     const now = this.options.clock.now();
     const leaseUntil = now + this.leaseMs;
-    const full = [...this.busy].filter(([, n]) => n >= this.endpointConcurrency).map(([id]) => id);
+    // Endpoints at their cap, paused or being probed are left in the table, not claimed and given back.
+    const full = [...this.busy].filter(([, n]) => n >= this.endpointConcurrency).map(([id]) => id).concat(this.breaker.held(now));
     const claimed = await this.options.store.write((trx) => this.options.repository.claimDue(trx, now, leaseUntil, Math.min(free, CLAIM_BATCH), full));
     const started: Array<Promise<void>> = [];
     const giveBack = new Map<number, number[]>();
@@ -125,9 +126,9 @@ export class WebhookDispatcher {
       if (endpoint !== 0) {
         const admission = this.breaker.admit(endpoint, now);
         const busy = this.busy.get(endpoint) ?? 0;
-        const retryAt = !admission.admit ? admission.retryAt : busy >= this.endpointConcurrency ? now : null;
-        if (retryAt !== null) {
-          giveBack.set(retryAt, [...(giveBack.get(retryAt) ?? []), Number(row.id)]);
+        // Claimed in the same pass as the probe or beyond the cap: back to the table, due at once (and skipped while held).
+        if (!admission.admit || busy >= this.endpointConcurrency) {
+          giveBack.set(now, [...(giveBack.get(now) ?? []), Number(row.id)]);
           continue;
         }
         this.busy.set(endpoint, busy + 1);
