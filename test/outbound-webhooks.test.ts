@@ -261,8 +261,12 @@ describe("outbound webhooks", () => {
     assert.deepEqual([open.Triggers.Open.Enabled, open.Triggers.Open.PostFirstOpenOnly, open.Triggers.Delivery.Enabled], [true, true, false]);
     const bounce = hooks.find((h) => h.Url === "https://hooks.example.com/bounce")!;
     assert.deepEqual([bounce.Triggers.Bounce.Enabled, bounce.Triggers.Bounce.IncludeContent, bounce.Triggers.SpamComplaint.Enabled], [true, true, true]);
-    const refused = await failure(acme.editServer({ ClickHookUrl: "http://169.254.169.254/" }));
+    const refused = await failure(acme.editServer({ ClickHookUrl: "http://169.254.169.254/", InboundHookUrl: "https://hooks.example.com/inbound" }));
     assert.deepEqual([refused.statusCode, refused.code], [422, 606]);
+    const badInbound = await failure(acme.editServer({ ClickHookUrl: "https://hooks.example.com/click", InboundHookUrl: "ftp://nope" }));
+    assert.deepEqual([badInbound.statusCode, badInbound.code], [422, 606]);
+    const unchanged = await acme.getServer();
+    assert.deepEqual([unchanged.ClickHookUrl, unchanged.InboundHookUrl], ["", ""], "a refused PUT changes nothing");
     const cleared = await acme.editServer({ DeliveryHookUrl: "", OpenHookUrl: "", BounceHookUrl: "" });
     assert.deepEqual([cleared.DeliveryHookUrl, cleared.OpenHookUrl, cleared.PostFirstOpenOnly, cleared.BounceHookUrl], ["", "", false, ""]);
     assert.deepEqual((await acme.getWebhooks()).Webhooks, []);

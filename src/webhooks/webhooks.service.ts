@@ -133,7 +133,8 @@ export class WebhooksService {
     return columns;
   }
 
-  private checkedUrl(text: string): string {
+  /** A URL as a webhook may have it, or WEBHOOK_URL_INVALID (callers that change several things check first). */
+  checkedUrl(text: string): string {
     if (text.length === 0 || text.length > MAX_URL_LENGTH) throw WebhookUrlInvalid(`The webhook URL must be 1 to ${MAX_URL_LENGTH} characters.`);
     let url: URL;
     try {

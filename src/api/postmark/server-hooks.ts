@@ -30,8 +30,11 @@ export async function serverHooks(webhooks: WebhooksService, workspaceId: string
   };
 }
 
-/** Applies the hook fields a PUT /server names (absent or null: unchanged); all are checked before anything changes. */
-export async function applyServerHooks(webhooks: WebhooksService, workspaceId: string, input: Record<string, unknown>): Promise<void> {
+/**
+ * Checks the hook fields a PUT /server names (absent or null: unchanged) and returns what applies
+ * them, so that the route checks everything before it changes anything.
+ */
+export function prepareServerHooks(webhooks: WebhooksService, workspaceId: string, input: Record<string, unknown>): () => Promise<void> {
   const flag = (name: string): boolean | undefined => {
     const value = input[name];
     if (value === undefined || value === null) return undefined;
@@ -43,6 +46,7 @@ export async function applyServerHooks(webhooks: WebhooksService, workspaceId: s
   const urls = URL_FIELDS.map(([field, hook]) => {
     const value = input[field];
     if (value !== undefined && value !== null && typeof value !== "string") throw InvalidRequest(`'${field}' must be a URL or "".`);
+    if (typeof value === "string" && value.trim() !== "") webhooks.checkedUrl(value.trim());
     return { hook, url: value as string | undefined | null };
   });
   const triggers: Record<LegacyHook, WebhookChanges["triggers"]> = {
@@ -51,16 +55,18 @@ export async function applyServerHooks(webhooks: WebhooksService, workspaceId: s
     delivery: { delivery: { enabled: true } },
     click: { click: { enabled: true } },
   };
-  for (const { hook, url } of urls) {
-    if (typeof url === "string") await webhooks.setLegacy(workspaceId, hook, url.trim(), withoutUndefined(triggers[hook]));
-  }
-  // A flag sent without its URL changes the hook that is there.
-  const flagOnly: Array<[LegacyHook, boolean | undefined]> = [["open", firstOpenOnly], ["bounce", bounceContent]];
-  for (const [hook, value] of flagOnly) {
-    if (value === undefined || typeof input[URL_FIELDS.find(([, h]) => h === hook)![0]] === "string") continue;
-    const existing = await webhooks.legacy(workspaceId, hook);
-    if (existing) await webhooks.update(workspaceId, existing.id, { triggers: withoutUndefined(triggers[hook]) });
-  }
+  return async () => {
+    for (const { hook, url } of urls) {
+      if (typeof url === "string") await webhooks.setLegacy(workspaceId, hook, url.trim(), withoutUndefined(triggers[hook]));
+    }
+    // A flag sent without its URL changes the hook that is there.
+    const flagOnly: Array<[LegacyHook, boolean | undefined]> = [["open", firstOpenOnly], ["bounce", bounceContent]];
+    for (const [hook, value] of flagOnly) {
+      if (value === undefined || typeof input[URL_FIELDS.find(([, h]) => h === hook)![0]] === "string") continue;
+      const existing = await webhooks.legacy(workspaceId, hook);
+      if (existing) await webhooks.update(workspaceId, existing.id, { triggers: withoutUndefined(triggers[hook]) });
+    }
+  };
 }
 
 /** Trigger changes without the flags left unset (an unset flag keeps its value). */

@@ -8,7 +8,7 @@ import type { InboundSettings, Workspace } from "../../workspaces/workspaces.ser
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
 import { requireWorkspace } from "./query-params.js";
-import { SERVER_HOOK_FIELDS, applyServerHooks, serverHooks } from "./server-hooks.js";
+import { SERVER_HOOK_FIELDS, prepareServerHooks, serverHooks } from "./server-hooks.js";
 
 /** Settings Postmark lets a PUT /server change that Posthorn does not have: their one value. */
 const FIXED: Record<string, string | number | boolean> = {
@@ -48,8 +48,9 @@ export async function serverRoutes(app: FastifyInstance, deps: PostmarkApiDeps):
     }
     // Read-only fields (ID, ApiTokens, ServerLink, DeliveryType, InboundAddress, InboundHash) and
     // unknown ones are ignored, as Postmark does, so a Server object can be sent back as it came.
-    await applyServerHooks(deps.webhooks, workspace.id, input);
+    const applyHooks = prepareServerHooks(deps.webhooks, workspace.id, input);
     const settings = await deps.inbound.updateSettings(workspace.id, { inboundHookUrl: input.InboundHookUrl, inboundDomain: input.InboundDomain });
+    await applyHooks();
     return { ...toServer(workspace, settings), ...(await serverHooks(deps.webhooks, workspace.id)) };
   });
 }
