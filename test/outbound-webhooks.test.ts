@@ -253,6 +253,25 @@ describe("outbound webhooks", () => {
     await acme.deleteWebhook(hook.ID);
   });
 
+  test("mail is delivered while a webhook endpoint hangs", async () => {
+    const dead = await startWebhookReceiver();
+    dead.answer = () => "hang";
+    const hook = await acme.createWebhook({ Url: `${dead.url}/hang`, Triggers: { Delivery: { Enabled: true } } });
+    try {
+      const before = sink.messages.length;
+      const started = Date.now();
+      const sent = await acme.sendEmailBatch(Array.from({ length: 20 }, (_, i) => ({ From: "shop@acme.test", To: `reader${i}@example.test`, Subject: "Hi", TextBody: "Hello" })));
+      assert.ok(sent.every((r) => r.ErrorCode === 0));
+      await sink.waitForMessages(before + 20, 10_000);
+      assert.ok(Date.now() - started < 8_000, "delivered well within the 10 s the hanging posts wait");
+      await eventually(async () => (await server.app.services.store.db.selectFrom("webhook_deliveries").select("id").where("webhook_id", "=", hook.ID).execute()).length === 20, 10_000);
+      assert.equal(dead.posts.length, 0, "the endpoint answered nothing");
+    } finally {
+      await acme.deleteWebhook(hook.ID);
+      await dead.close();
+    }
+  });
+
   test("PUT /server's legacy hook URLs are webhooks of the outbound stream", async () => {
     const server1 = await acme.editServer({ DeliveryHookUrl: "https://hooks.example.com/delivery", OpenHookUrl: "https://hooks.example.com/open", PostFirstOpenOnly: true, BounceHookUrl: "https://hooks.example.com/bounce", IncludeBounceContentInHook: true });
     assert.deepEqual([server1.DeliveryHookUrl, server1.OpenHookUrl, server1.PostFirstOpenOnly, server1.BounceHookUrl, server1.IncludeBounceContentInHook, server1.ClickHookUrl], ["https://hooks.example.com/delivery", "https://hooks.example.com/open", true, "https://hooks.example.com/bounce", true, ""]);
