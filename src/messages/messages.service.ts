@@ -12,6 +12,8 @@ import type { Db } from "../store/store.js";
 import type { MessageForBounce, MessageForDelivery, MessageForNotice, MessageForWebhook, MessagesRepository, MessageSearch } from "./messages.repository.js";
 import type { MessageDetails, MessageRecord } from "./message.record.js";
 
+export type { MessageForWebhook } from "./messages.repository.js";
+
 export class MessagesService {
   constructor(private readonly deps: { store: Store; repository: MessagesRepository; events: EventsRepository }) {}
 

@@ -12,6 +12,8 @@ import type { WebhooksService } from "./webhooks.service.js";
 import type { TriggerName, WebhookRecord } from "./webhook.record.js";
 
 export const OUTBOUND_WEBHOOK = "outbound";
+const ENDPOINT_CACHE_MS = 1_000;
+const ENDPOINT_CACHE_MAX = 10_000;
 
 /** Which trigger each event type fires. */
 export const TRIGGER_OF: Partial<Record<EventType, TriggerName>> = {
@@ -71,14 +73,28 @@ function wants(webhook: WebhookRecord, event: RecordedEvent): boolean {
   return true;
 }
 
-/** The source of outbound posts: the body stored with the post, to its endpoint as configured now (dropped once deleted). */
-export function outboundHooksSource(deps: { webhooks: Pick<WebhooksService, "endpoint">; retryDelaysMs: readonly number[] }) {
+/**
+ * The source of outbound posts: the body stored with the post, to its endpoint as configured now
+ * (dropped once deleted). Endpoints are read at most once a second each: a change reaches the
+ * posts within a second, and a busy endpoint does not cost a query (and an unsealing) per post.
+ */
+export function outboundHooksSource(deps: { webhooks: Pick<WebhooksService, "endpoint">; retryDelaysMs: readonly number[]; clock: Clock }) {
+  const cache = new Map<number, { webhook: WebhookRecord | null; until: number }>();
+  const endpoint = async (id: number): Promise<WebhookRecord | null> => {
+    const now = deps.clock.now();
+    const hit = cache.get(id);
+    if (hit && hit.until > now) return hit.webhook;
+    const webhook = await deps.webhooks.endpoint(id);
+    if (cache.size >= ENDPOINT_CACHE_MAX) cache.clear();
+    cache.set(id, { webhook, until: now + ENDPOINT_CACHE_MS });
+    return webhook;
+  };
   return {
     kind: OUTBOUND_WEBHOOK,
     announcesOutcomes: false,
     retryDelaysMs: deps.retryDelaysMs,
     async target(workspaceId: string, _subject: string, row: { webhook_id: number; body: string | null }) {
-      const webhook = await deps.webhooks.endpoint(Number(row.webhook_id));
+      const webhook = await endpoint(Number(row.webhook_id));
       if (!webhook || webhook.workspaceId !== workspaceId || row.body === null) return null;
       return { url: webhook.url, body: row.body, auth: webhook.auth, headers: Object.fromEntries(webhook.headers.map((h) => [h.name, h.value])) };
     },

@@ -15,6 +15,8 @@ export interface NewWebhookPost {
   orderKey?: string;
 }
 
+const SCHEDULE_CHUNK = 100;
+
 export type NewWebhookAttempt = Omit<WebhookAttemptsTable, "id" | "delivery_id">;
 
 /** What an attempt changes. */
@@ -32,24 +34,26 @@ export class WebhookDeliveriesRepository {
    */
   async schedule(db: Db, rows: NewWebhookPost[], now: number): Promise<number> {
     let added = 0;
-    for (const r of rows) {
+    // In chunks: one statement per hundred posts, well under SQLite's limit on bound values.
+    for (let i = 0; i < rows.length; i += SCHEDULE_CHUNK) {
+      const values = rows.slice(i, i + SCHEDULE_CHUNK).map((r) => ({
+        workspace_id: r.workspaceId,
+        kind: r.kind,
+        subject_id: r.subjectId,
+        cause_event_id: r.causeEventId,
+        webhook_id: r.webhookId ?? 0,
+        body: r.body ?? null,
+        order_key: r.orderKey ?? null,
+        state: "pending" as const,
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: null,
+        created_at: now,
+        updated_at: now,
+      }));
       const result = await db
         .insertInto("webhook_deliveries")
-        .values({
-          workspace_id: r.workspaceId,
-          kind: r.kind,
-          subject_id: r.subjectId,
-          cause_event_id: r.causeEventId,
-          webhook_id: r.webhookId ?? 0,
-          body: r.body ?? null,
-          order_key: r.orderKey ?? null,
-          state: "pending",
-          attempts: 0,
-          next_attempt_at: now,
-          last_error: null,
-          created_at: now,
-          updated_at: now,
-        })
+        .values(values)
         .onConflict((oc) => oc.columns(["cause_event_id", "webhook_id"]).doNothing())
         .executeTakeFirst();
       added += Number(result.numInsertedOrUpdatedRows ?? 0);

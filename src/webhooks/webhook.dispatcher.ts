@@ -9,10 +9,10 @@
 // A record whose source no longer wants a post (no URL configured, endpoint deleted) is dropped.
 //
 // Posts to outbound endpoints (rows naming a webhook) are also held to `endpointConcurrency` at
-// once per endpoint and pass a circuit breaker (webhook-breaker.ts); posts over the cap or to a
-// paused endpoint are given back to the table without an attempt. Passes do not wait for posts:
+// once per endpoint (the others claimed wait here for a slot) and pass a circuit breaker
+// (webhook-breaker.ts); posts to a paused endpoint stay in the table. Passes do not wait for posts:
 // up to `maxInFlight` run at once, so one slow endpoint holds only its own slots.
-import type { Store } from "../store/store.js";
+import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { EventEmitter } from "../events/outbox.js";
@@ -28,6 +28,12 @@ import { SIGNATURE_HEADER, signatureHeader } from "./webhook-signature.js";
 export const MAX_WEBHOOK_ATTEMPTS = 10;
 const CLAIM_BATCH = 100;
 const POLL_MS = 1_000;
+/**
+ * Claims, give-backs and outcomes are committed without waiting for the disk (store.ts): losing
+ * one to a machine failure only means a post made again, which at least once allows; waiting for
+ * an fsync per post held posting to a few hundred a second.
+ */
+const RELAXED = { durability: "relaxed" } as const;
 /** Kept of an error in an attempt's record. */
 const ERROR_KEPT_CHARS = 500;
 
@@ -71,6 +77,10 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   /** Posts in flight per outbound endpoint. */
   private readonly busy = new Map<number, number>();
+  /** Outcomes to record in the next shared transaction. */
+  private readonly outcomes: Array<{ fn: (trx: Db) => Promise<boolean>; resolve: (kept: boolean) => void; reject: (err: unknown) => void }> = [];
+  /** Claimed posts waiting for a slot of their endpoint, oldest first. */
+  private readonly waiting = new Map<number, Array<{ row: WebhookDeliveryRow; leaseUntil: number }>>();
   readonly breaker: EndpointBreaker;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
@@ -103,50 +113,76 @@ export class WebhookDispatcher {
     await Promise.all([...this.inFlight]);
   }
 
-  /** One pass that waits for its posts: claims due posts and makes them. Returns how many were claimed. */
+  /** One pass that waits for its posts (and those it queued): claims due posts and makes them. Returns how many were claimed. */
   async runOnce(): Promise<number> {
-    const { claimed, started } = await this.pass();
-    await Promise.all(started);
+    const claimed = await this.pass();
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
     return claimed;
   }
 
-  /** Claims what the free slots allow and starts the posts; posts over an endpoint's cap or to a paused endpoint go back. */
-  private async pass(): Promise<{ claimed: number; started: Array<Promise<void>> }> {
+  /**
+   * Claims what the free slots allow and starts the posts. Posts of an endpoint beyond its free
+   * slots wait here, claimed, for a slot (while an endpoint has posts waiting, no more of its
+   * posts are claimed, so claims never churn); posts to a paused endpoint go back to the table.
+   */
+  private async pass(): Promise<number> {
     const free = this.maxInFlight - this.inFlight.size;
-    if (free <= 0) return { claimed: 0, started: [] };
+    if (free <= 0) return 0;
     const now = this.options.clock.now();
     const leaseUntil = now + this.leaseMs;
-    // Endpoints at their cap, paused or being probed are left in the table, not claimed and given back.
-    const full = [...this.busy].filter(([, n]) => n >= this.endpointConcurrency).map(([id]) => id).concat(this.breaker.held(now));
-    const claimed = await this.options.store.write((trx) => this.options.repository.claimDue(trx, now, leaseUntil, Math.min(free, CLAIM_BATCH), full));
-    const started: Array<Promise<void>> = [];
-    const giveBack = new Map<number, number[]>();
+    const held = [...this.busy].filter(([id, n]) => n >= this.endpointConcurrency || (this.waiting.get(id)?.length ?? 0) > 0).map(([id]) => id);
+    const claimed = await this.options.store.write((trx) => this.options.repository.claimDue(trx, now, leaseUntil, Math.min(free, CLAIM_BATCH), held.concat(this.breaker.held(now))), RELAXED);
+    const giveBack: number[] = [];
     for (const row of claimed) {
       const endpoint = Number(row.webhook_id);
+      if (endpoint === 0) this.startPost(row, leaseUntil);
+      else if ((this.busy.get(endpoint) ?? 0) >= this.endpointConcurrency) this.waiting.set(endpoint, [...(this.waiting.get(endpoint) ?? []), { row, leaseUntil }]);
+      else if (this.breaker.admit(endpoint, now).admit) this.startPost(row, leaseUntil);
+      // Claimed in the same pass as a probe, or the endpoint was paused meanwhile: back to the table (skipped while held).
+      else giveBack.push(Number(row.id));
+    }
+    this.giveBack(giveBack, leaseUntil);
+    return claimed.length;
+  }
+
+  private startPost(row: WebhookDeliveryRow, leaseUntil: number): void {
+    const endpoint = Number(row.webhook_id);
+    if (endpoint !== 0) this.busy.set(endpoint, (this.busy.get(endpoint) ?? 0) + 1);
+    const post = this.post(row, leaseUntil).finally(() => {
+      this.inFlight.delete(post);
       if (endpoint !== 0) {
-        const admission = this.breaker.admit(endpoint, now);
-        const busy = this.busy.get(endpoint) ?? 0;
-        // Claimed in the same pass as the probe or beyond the cap: back to the table, due at once (and skipped while held).
-        if (!admission.admit || busy >= this.endpointConcurrency) {
-          giveBack.set(now, [...(giveBack.get(now) ?? []), Number(row.id)]);
-          continue;
-        }
-        this.busy.set(endpoint, busy + 1);
+        this.busy.set(endpoint, (this.busy.get(endpoint) ?? 1) - 1);
+        this.drain(endpoint);
       }
-      const post = this.post(row, leaseUntil).finally(() => {
-        this.inFlight.delete(post);
-        if (endpoint !== 0) this.busy.set(endpoint, (this.busy.get(endpoint) ?? 1) - 1);
-        this.wake();
-      });
-      this.inFlight.add(post);
-      started.push(post);
+      this.wake();
+    });
+    this.inFlight.add(post);
+  }
+
+  /** Starts an endpoint's waiting posts as its slots free up; one whose claim could run out before its post ends goes back instead. */
+  private drain(endpoint: number): void {
+    const queue = this.waiting.get(endpoint);
+    if (!queue) return;
+    const now = this.options.clock.now();
+    const giveBack = new Map<number, number[]>();
+    while (queue.length > 0 && (this.busy.get(endpoint) ?? 0) < this.endpointConcurrency) {
+      const { row, leaseUntil } = queue.shift()!;
+      if (leaseUntil - now > this.timeoutMs && this.breaker.admit(endpoint, now).admit) this.startPost(row, leaseUntil);
+      else giveBack.set(leaseUntil, [...(giveBack.get(leaseUntil) ?? []), Number(row.id)]);
     }
-    if (giveBack.size > 0) {
-      await this.options.store.write(async (trx) => {
-        for (const [at, ids] of giveBack) await this.options.repository.release(trx, ids, leaseUntil, at);
-      });
-    }
-    return { claimed: claimed.length, started };
+    if (queue.length === 0) this.waiting.delete(endpoint);
+    for (const [leaseUntil, ids] of giveBack) this.giveBack(ids, leaseUntil);
+  }
+
+  /** Returns claimed posts to the table, due now, without an attempt. */
+  private giveBack(ids: number[], leaseUntil: number): void {
+    if (ids.length === 0) return;
+    const now = this.options.clock.now();
+    const released: Promise<void> = this.options.store
+      .write((trx) => this.options.repository.release(trx, ids, leaseUntil, now), RELAXED)
+      .catch((err: unknown) => this.options.logger.error({ err }, "webhook posts could not be given back; they come due when their claim ends"))
+      .finally(() => this.inFlight.delete(released));
+    this.inFlight.add(released);
   }
 
   private schedule(delayMs: number): void {
@@ -165,7 +201,7 @@ export class WebhookDispatcher {
   private async loop(): Promise<void> {
     try {
       // A full batch means more may be due: keep going while slots are free.
-      while (!this.stopped && (await this.pass()).claimed === CLAIM_BATCH && this.inFlight.size < this.maxInFlight);
+      while (!this.stopped && (await this.pass()) === CLAIM_BATCH && this.inFlight.size < this.maxInFlight);
     } catch (err) {
       this.options.logger.error({ err }, "webhook pass failed");
     }
@@ -207,16 +243,48 @@ export class WebhookDispatcher {
       attempt = this.attemptRecord(row, attempts, startedAt, result);
     }
     const announce = source?.announcesOutcomes !== false;
-    const recorded = await this.options.store.write(async (trx) => {
-      const kept = await this.options.repository.recordOutcome(trx, row.id, leaseUntil, outcome, clock.now(), attempt);
-      if (kept && announce) await this.options.outbox.emit(trx, [outcomeEvent(row, outcome)]);
-      return kept;
-    });
     // Never the target: its URL or headers may carry credentials.
     const log = { id: row.id, kind: row.kind, subject: row.subject_id, workspaceId: row.workspace_id, endpoint, attempt: attempts, state: outcome.state, error };
+    let recorded: boolean;
+    try {
+      recorded = await this.record(async (trx) => {
+        const kept = await this.options.repository.recordOutcome(trx, row.id, leaseUntil, outcome, clock.now(), attempt);
+        if (kept && announce) await this.options.outbox.emit(trx, [outcomeEvent(row, outcome)]);
+        return kept;
+      });
+    } catch (err) {
+      // The post comes due again when its claim ends: made twice at worst.
+      logger.error({ ...log, err }, "webhook outcome could not be recorded");
+      return;
+    }
     if (!recorded) logger.info(log, "webhook outcome not recorded: the claim was lost meanwhile");
     else if (outcome.state === "posted" || outcome.state === "dropped") logger.debug(log, `webhook ${outcome.state}`);
     else logger.warn(log, "webhook failed");
+  }
+
+  /**
+   * Records an outcome together with the others that end in the same turn of the event loop: one
+   * transaction for many posts. A failure fails them all (their posts come due again after their
+   * claims, which at least once allows).
+   */
+  private record(fn: (trx: Db) => Promise<boolean>): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.outcomes.push({ fn, resolve, reject });
+      if (this.outcomes.length > 1) return;
+      setImmediate(() => {
+        const batch = this.outcomes.splice(0);
+        this.options.store
+          .write(async (trx) => {
+            const kept: boolean[] = [];
+            for (const o of batch) kept.push(await o.fn(trx));
+            return kept;
+          }, RELAXED)
+          .then(
+            (kept) => batch.forEach((o, i) => o.resolve(kept[i]!)),
+            (err: unknown) => batch.forEach((o) => o.reject(err)),
+          );
+      });
+    });
   }
 
   private attemptRecord(row: WebhookDeliveryRow, attempt: number, startedAt: number, result: PostResult): NewWebhookAttempt {

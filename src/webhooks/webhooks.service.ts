@@ -178,7 +178,7 @@ function checkedAuth(auth: { username: string; password: string } | null): { use
   if (auth === null || (auth.username === "" && auth.password === "")) return null;
   if (auth.username.length > MAX_CREDENTIAL || auth.password.length > MAX_CREDENTIAL) throw WebhookInvalid(`HttpAuth Username and Password must be at most ${MAX_CREDENTIAL} characters.`);
   // Basic auth (RFC 7617) cannot carry a colon in the user name, nor control characters in either.
-  if (auth.username.includes(":") || /[\u0000-\u001f\u007f]/.test(auth.username + auth.password)) throw WebhookInvalid("HttpAuth Username must not contain ':' and neither may contain control characters.");
+  if (auth.username.includes(":") || hasControlCharacter(auth.username + auth.password)) throw WebhookInvalid("HttpAuth Username must not contain ':' and neither may contain control characters.");
   return auth;
 }
 
@@ -187,9 +187,18 @@ function checkedHeaders(headers: WebhookHeader[]): WebhookHeader[] {
   for (const h of headers) {
     if (!HEADER_NAME.test(h.name) || h.name.length > MAX_HEADER_NAME) throw WebhookInvalid(`'${h.name.slice(0, MAX_HEADER_NAME)}' is not a valid header name.`);
     if (RESERVED_HEADERS.has(h.name.toLowerCase())) throw WebhookInvalid(`The header '${h.name}' is set by Posthorn and cannot be configured.`);
-    if (h.value.length > MAX_HEADER_VALUE || /[\r\n\u0000]/.test(h.value)) throw WebhookInvalid(`The value of header '${h.name}' must be at most ${MAX_HEADER_VALUE} characters without line breaks.`);
+    if (h.value.length > MAX_HEADER_VALUE || hasControlCharacter(h.value, true)) throw WebhookInvalid(`The value of header '${h.name}' must be at most ${MAX_HEADER_VALUE} characters without line breaks.`);
   }
   return headers.map((h) => ({ name: h.name, value: h.value }));
+}
+
+/** Whether text holds a control character (C0 or DEL), or with `lineBreaksOnly` a CR, LF or NUL (a header value may hold a tab). */
+function hasControlCharacter(text: string, lineBreaksOnly = false): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (lineBreaksOnly ? c === 0x0d || c === 0x0a || c === 0x00 : c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
 }
 
 function mergeTriggers(current: WebhookTriggers, changes: WebhookChanges["triggers"]): WebhookTriggers {

@@ -3,8 +3,7 @@
 // webhooks domain as its payload builder (outbound-hooks.consumer.ts), which knows no wire shape.
 // Dates are ISO 8601 in UTC; Metadata and Tag come from the message the event is about.
 import type { RecordedEvent, RecordedEventOf, ReaderData, UserAgentPart } from "../../events/event-map.js";
-import type { MessagesService } from "../../messages/messages.service.js";
-import type { MessageForWebhook } from "../../messages/messages.repository.js";
+import type { MessageForWebhook, MessagesService } from "../../messages/messages.service.js";
 import type { BounceRecord, BouncesService } from "../../bounces/bounces.service.js";
 import type { WebhookPayloads } from "../../webhooks/outbound-hooks.consumer.js";
 import type { WebhookRecord } from "../../webhooks/webhook.record.js";

@@ -38,7 +38,7 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     repository: webhookDeliveries,
     sources: [
       deps.inbound.webhookSource(),
-      outboundHooksSource({ webhooks: deps.webhooks, retryDelaysMs: OUTBOUND_RETRY_STEPS.map((n) => n * config.webhooks.backoffMs) }),
+      outboundHooksSource({ webhooks: deps.webhooks, clock, retryDelaysMs: OUTBOUND_RETRY_STEPS.map((n) => n * config.webhooks.backoffMs) }),
     ],
     destinations: destinationPolicy(config.inbound.hookAllowedNetworks),
     backoffMs: config.inbound.hookBackoffMs,
