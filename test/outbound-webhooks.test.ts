@@ -196,6 +196,23 @@ describe("outbound webhooks", () => {
     const change = await eventually(async () => receiver.posts.find((p) => p.json.RecordType === "SubscriptionChange" && p.json.Recipient === "unknown@example.test"), 20_000);
     assert.deepEqual([change.json.SuppressSending, change.json.SuppressionReason, change.json.Origin, change.json.MessageID], [true, "HardBounce", "Recipient", bounced.MessageID]);
     assert.ok(receiver.posts.indexOf(change) > receiver.posts.indexOf(bounce), "in order per message");
+    // Reactivated (written through the outbox as the suppressions domain does): no message, reason or tag.
+    const { store, outbox } = server.app.services;
+    await store.write((trx) => outbox.emit(trx, [{ type: "suppression.removed", workspaceId: acmeId, messageId: null, recipient: "unknown@example.test", data: { stream: "outbound", reason: "HardBounce", origin: "Customer" } }]));
+    const reactivated = await eventually(async () => receiver.posts.find((p) => p.json.RecordType === "SubscriptionChange" && p.json.SuppressSending === false), 20_000);
+    assert.deepEqual({ ...reactivated.json, ChangedAt: "·" }, {
+      RecordType: "SubscriptionChange",
+      ServerID: postmarkServerId(acmeId),
+      MessageStream: "outbound",
+      MessageID: null,
+      ChangedAt: "·",
+      Recipient: "unknown@example.test",
+      Origin: "Customer",
+      SuppressSending: false,
+      SuppressionReason: null,
+      Tag: null,
+      Metadata: {},
+    });
     await acme.deleteWebhook(hook.ID);
   });
 
