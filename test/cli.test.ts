@@ -53,6 +53,9 @@ test("workspaces and tokens from the command line", () => {
     );
 
     assert.match(posthorn(["workspace", "update", "beta", "--live"], env).stdout, /beta is now live/);
+    const secret = posthorn(["workspace", "webhook-secret", "acme"], env).stdout;
+    assert.match(secret, /^whsec_[A-Za-z0-9_-]{43}\n$/);
+    assert.notEqual(posthorn(["workspace", "webhook-secret", "beta"], env).stdout, secret, "one secret per workspace");
     const token = posthorn(["token", "create", "--workspace", "acme"], env);
     assert.equal(token.code, 0);
     assert.notEqual(token.stdout.trim(), json.serverToken);
@@ -119,7 +122,7 @@ test("an unknown command or option is one line and a pointer to the help, exit c
     [["workspace", "list", "-x"], 'posthorn: unknown option "-x"\nRun "posthorn help" for usage.\n'],
     [["token", "create", "--workspace"], 'posthorn: option --workspace needs a value\nRun "posthorn help" for usage.\n'],
     [["queue", "purge"], 'posthorn: queue purge needs --domain D\nRun "posthorn help queue" for usage.\n'],
-    [["workspace", "frobnicate"], 'posthorn: workspace create NAME | workspace list | workspace update NAME --live|--sandbox\nRun "posthorn help workspace" for usage.\n'],
+    [["workspace", "frobnicate"], 'posthorn: workspace create NAME | workspace list | workspace update NAME --live|--sandbox | workspace webhook-secret NAME\nRun "posthorn help workspace" for usage.\n'],
   ];
   const dir = tempDir();
   try {

@@ -34,6 +34,8 @@ import { InboundService } from "../inbound/inbound.service.js";
 import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
 import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
+import { WebhooksRepository } from "../webhooks/webhooks.repository.js";
+import { WebhooksService } from "../webhooks/webhooks.service.js";
 import { loadEncryptionKey } from "./encryption-key.js";
 import { StreamsService } from "../workspaces/streams.service.js";
 import { senderStep } from "../messages/accept/sender.step.js";
@@ -84,6 +86,8 @@ export interface Container {
   dataRemovals: DataRemovalsService;
   /** Open and click tracking, unsubscribe links, and the searches over opens and clicks. */
   tracking: TrackingService;
+  /** Outbound webhook endpoints (Postmark's /webhooks and the legacy server hook URLs). */
+  webhooks: WebhooksService;
 }
 
 export interface ContainerOptions {
@@ -202,5 +206,13 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   });
   const templates = new TemplatesService({ store, clock, repository: new TemplatesRepository() });
   const dataRemovals = new DataRemovalsService({ store, clock, repository: new DataRemovalsRepository(), erasure: new ErasureRepository(store.dialect), hashKey: encryptionKey.key });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking };
+  const webhooks = new WebhooksService({
+    store,
+    clock,
+    repository: new WebhooksRepository(),
+    workspaces,
+    secrets: createSecretBox(encryptionKey.key),
+    destinations: destinationPolicy(config.inbound.hookAllowedNetworks),
+  });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks };
 }

@@ -1,6 +1,7 @@
 // SQL of bounce records (Postmark's /bounces model: one row per bounce, complaint or auto-reply,
 // with the message's From, Subject and Tag copied, as Postmark shows them).
 import { sql } from "kysely";
+import type { Selectable } from "kysely";
 import type { Db } from "../store/store.js";
 import type { BounceRow, BouncesTable } from "../store/schema.js";
 import { escapeLike } from "../store/like.js";
@@ -81,5 +82,11 @@ export class BouncesRepository {
       .where(sql<string>`lower(email)`, "=", emailKey)
       .where("inactive", "=", 1)
       .execute();
+  }
+
+  /** Bounce records by id, within a workspace (webhook payloads). */
+  async byIds(db: Db, workspaceId: string, ids: number[]): Promise<Array<Selectable<BouncesTable>>> {
+    if (ids.length === 0) return [];
+    return db.selectFrom("bounces").selectAll().where("workspace_id", "=", workspaceId).where("id", "in", ids).execute();
   }
 }

@@ -46,6 +46,25 @@ export interface DeliveryStats {
   byType: Array<{ type: BounceType; count: number }>;
 }
 
+/** A bounce record as read back. */
+export interface BounceRecord {
+  id: number;
+  workspaceId: string;
+  messageId: string;
+  stream: string;
+  type: BounceType;
+  typeCode: number;
+  email: string;
+  from: string;
+  subject: string;
+  tag: string | null;
+  description: string;
+  details: string;
+  inactive: boolean;
+  canActivate: boolean;
+  bouncedAt: number;
+}
+
 const CAUSES = ["delivery.bounced", "delivery.expired", "delivery.delayed", "delivery.auto-replied", "delivery.complained", "delivery.unverified-report"] as const;
 
 export class BouncesService {
@@ -131,6 +150,12 @@ export class BouncesService {
   private store(): Store {
     if (!this.deps.store) throw new Error("bounces: no store given for reading records");
     return this.deps.store;
+  }
+
+  /** Bounce records by id within a workspace, in Posthorn's words (webhook payloads read them). */
+  async records(workspaceId: string, ids: number[]): Promise<Map<number, BounceRecord>> {
+    const rows = await this.deps.repository.byIds(this.store().db, workspaceId, ids);
+    return new Map(rows.map((r) => [Number(r.id), toRecord(r)]));
   }
 
   /** Records a bounce for each event of mail that did not arrive, and announces it. */

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, string> = {
                                          create a workspace; prints its server token
   workspace list [--json]                list workspaces
   workspace update NAME --live|--sandbox switch a workspace between live and sandbox
+  workspace webhook-secret NAME          the secret that signs the workspace's webhook posts
 `,
   token: `  token create --workspace NAME          issue another server token for a workspace
   token create --account                 issue an account token

@@ -72,6 +72,15 @@ export interface MessageForBounce {
   tag: string | null;
 }
 
+/** What a webhook payload copies from its message. */
+export interface MessageForWebhook {
+  id: string;
+  workspaceId: string;
+  stream: string;
+  tag: string | null;
+  metadata: Record<string, string>;
+}
+
 /** What a failure notice (RFC 3464) needs of the original message. */
 export interface MessageForNotice {
   id: string;
@@ -137,6 +146,16 @@ export class MessagesRepository {
   async forBounces(db: Db, ids: string[]): Promise<Map<string, MessageForBounce>> {
     const rows = await db.selectFrom("messages").select(["id", "from_json", "subject", "tag"]).where("id", "in", ids).execute();
     return new Map(rows.map((r) => [r.id, { id: r.id, from: address(JSON.parse(r.from_json)), subject: r.subject, tag: r.tag }]));
+  }
+
+  /** What webhook payloads copy from their messages (tag and metadata), by id. */
+  async forWebhooks(db: Db, ids: string[]): Promise<Map<string, MessageForWebhook>> {
+    const out = new Map<string, MessageForWebhook>();
+    for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+      const rows = await db.selectFrom("messages").select(["id", "workspace_id", "stream", "tag", "metadata_json"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
+      for (const r of rows) out.set(r.id, { id: r.id, workspaceId: r.workspace_id, stream: r.stream, tag: r.tag, metadata: JSON.parse(r.metadata_json) as Record<string, string> });
+    }
+    return out;
   }
 
   async forNotices(db: Db, ids: string[]): Promise<Map<string, MessageForNotice>> {

@@ -9,8 +9,10 @@ import type { Address } from "./message.types.js";
 import type { EventsRepository } from "../events/events.repository.js";
 import { MessageNotFound } from "./accept.errors.js";
 import type { Db } from "../store/store.js";
-import type { MessageForBounce, MessageForDelivery, MessageForNotice, MessagesRepository, MessageSearch } from "./messages.repository.js";
+import type { MessageForBounce, MessageForDelivery, MessageForNotice, MessageForWebhook, MessagesRepository, MessageSearch } from "./messages.repository.js";
 import type { MessageDetails, MessageRecord } from "./message.record.js";
+
+export type { MessageForWebhook } from "./messages.repository.js";
 
 export class MessagesService {
   constructor(private readonly deps: { store: Store; repository: MessagesRepository; events: EventsRepository }) {}
@@ -51,6 +53,11 @@ export class MessagesService {
   /** What bounce records copy from their messages (in the caller's transaction). */
   forBounces(db: Db, ids: string[]): Promise<Map<string, MessageForBounce>> {
     return this.deps.repository.forBounces(db, ids);
+  }
+
+  /** What webhook payloads copy from their messages (tag, metadata), by id. */
+  forWebhooks(ids: string[]): Promise<Map<string, MessageForWebhook>> {
+    return this.deps.repository.forWebhooks(this.deps.store.db, ids);
   }
 
   /** What failure notices need of their original messages (in the caller's transaction). */

@@ -16,6 +16,7 @@ import { dropUnusedDeliveryIndex } from "./migrations/010-unused-index.js";
 import { postmarkSettings } from "./migrations/011-postmark-settings.js";
 import { templates } from "./migrations/012-templates.js";
 import { bounceReports } from "./migrations/013-bounce-reports.js";
+import { outboundWebhooks } from "./migrations/014-outbound-webhooks.js";
 import { tracking } from "./migrations/015-tracking.js";
 import { dataRemovals } from "./migrations/017-data-removals.js";
 import { senderSignatures } from "./migrations/018-sender-signatures.js";
@@ -34,6 +35,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["011_postmark_settings", postmarkSettings],
   ["012_templates", templates],
   ["013_bounce_reports", bounceReports],
+  ["014_outbound_webhooks", outboundWebhooks],
   ["015_tracking", tracking],
   ["017_data_removals", dataRemovals],
   ["018_sender_signatures", senderSignatures],

@@ -2,7 +2,22 @@
 // Claims move the due time to the claim's end (compare-and-set, safe on both dialects without row
 // locks), so a crashed process's posts come due again by themselves when the claim runs out.
 import type { Db } from "../store/store.js";
-import type { WebhookDeliveryRow, WebhookState } from "./webhooks.schema.js";
+import type { WebhookAttemptRow, WebhookAttemptsTable, WebhookDeliveryRow, WebhookState } from "./webhooks.schema.js";
+
+export interface NewWebhookPost {
+  workspaceId: string;
+  kind: string;
+  subjectId: string;
+  causeEventId: number;
+  /** The endpoint, for outbound posts. */
+  webhookId?: number;
+  body?: string;
+  orderKey?: string;
+}
+
+const SCHEDULE_CHUNK = 100;
+
+export type NewWebhookAttempt = Omit<WebhookAttemptsTable, "id" | "delivery_id">;
 
 /** What an attempt changes. */
 export interface WebhookOutcome {
@@ -13,30 +28,66 @@ export interface WebhookOutcome {
 }
 
 export class WebhookDeliveriesRepository {
-  /** Adds posts to make now; one asked for twice by the same event is added once. */
-  async schedule(db: Db, rows: Array<{ workspaceId: string; kind: string; subjectId: string; causeEventId: number }>, now: number): Promise<number> {
+  /**
+   * Adds posts to make now; one asked for twice by the same event (to the same endpoint) is added
+   * once. Outbound posts name their endpoint, carry their body and an order key.
+   */
+  async schedule(db: Db, rows: NewWebhookPost[], now: number): Promise<number> {
     let added = 0;
-    for (const r of rows) {
+    // In chunks: one statement per hundred posts, well under SQLite's limit on bound values.
+    for (let i = 0; i < rows.length; i += SCHEDULE_CHUNK) {
+      const values = rows.slice(i, i + SCHEDULE_CHUNK).map((r) => ({
+        workspace_id: r.workspaceId,
+        kind: r.kind,
+        subject_id: r.subjectId,
+        cause_event_id: r.causeEventId,
+        webhook_id: r.webhookId ?? 0,
+        body: r.body ?? null,
+        order_key: r.orderKey ?? null,
+        state: "pending" as const,
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: null,
+        created_at: now,
+        updated_at: now,
+      }));
       const result = await db
         .insertInto("webhook_deliveries")
-        .values({ workspace_id: r.workspaceId, kind: r.kind, subject_id: r.subjectId, cause_event_id: r.causeEventId, state: "pending", attempts: 0, next_attempt_at: now, last_error: null, created_at: now, updated_at: now })
-        .onConflict((oc) => oc.column("cause_event_id").doNothing())
+        .values(values)
+        .onConflict((oc) => oc.columns(["cause_event_id", "webhook_id"]).doNothing())
         .executeTakeFirst();
       added += Number(result.numInsertedOrUpdatedRows ?? 0);
     }
     return added;
   }
 
-  /** Claims up to `limit` due posts until `claimUntil`. */
-  async claimDue(db: Db, now: number, claimUntil: number, limit: number): Promise<WebhookDeliveryRow[]> {
-    const due = await db
-      .selectFrom("webhook_deliveries")
-      .select(["id", "next_attempt_at"])
-      .where("next_attempt_at", "is not", null)
-      .where("next_attempt_at", "<=", now)
-      .orderBy("next_attempt_at")
-      .limit(limit)
-      .execute();
+  /**
+   * Claims up to `limit` due posts until `claimUntil`, leaving out those of the endpoints in
+   * `skipEndpoints` (busy ones) and every post with an earlier one of its order key still to make
+   * (a message's posts to one endpoint go one after the other, even across retries).
+   */
+  async claimDue(db: Db, now: number, claimUntil: number, limit: number, skipEndpoints: readonly number[] = []): Promise<WebhookDeliveryRow[]> {
+    let query = db
+      .selectFrom("webhook_deliveries as d")
+      .select(["d.id", "d.next_attempt_at"])
+      .where("d.next_attempt_at", "is not", null)
+      .where("d.next_attempt_at", "<=", now)
+      .where(({ or, eb, not, exists, selectFrom }) =>
+        or([
+          eb("d.order_key", "is", null),
+          not(
+            exists(
+              selectFrom("webhook_deliveries as e")
+                .select("e.id")
+                .whereRef("e.order_key", "=", "d.order_key")
+                .whereRef("e.id", "<", "d.id")
+                .where("e.state", "in", ["pending", "retrying"]),
+            ),
+          ),
+        ]),
+      );
+    if (skipEndpoints.length > 0) query = query.where("d.webhook_id", "not in", [...skipEndpoints]);
+    const due = await query.orderBy("d.next_attempt_at").limit(limit).execute();
     const claimed: WebhookDeliveryRow[] = [];
     for (const row of due) {
       const updated = await db
@@ -51,15 +102,33 @@ export class WebhookDeliveriesRepository {
     return claimed;
   }
 
-  /** Records an attempt's outcome, unless the claim was lost meanwhile. */
-  async recordOutcome(db: Db, id: number, claimedUntil: number, outcome: WebhookOutcome, now: number): Promise<boolean> {
+  /** Records an attempt's outcome (and the attempt, when one was made), unless the claim was lost meanwhile. */
+  async recordOutcome(db: Db, id: number, claimedUntil: number, outcome: WebhookOutcome, now: number, attempt?: NewWebhookAttempt): Promise<boolean> {
     const result = await db
       .updateTable("webhook_deliveries")
       .set({ state: outcome.state, attempts: outcome.attempts, next_attempt_at: outcome.nextAttemptAt, last_error: outcome.lastError, updated_at: now })
       .where("id", "=", id)
       .where("next_attempt_at", "=", claimedUntil)
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    const kept = Number(result.numUpdatedRows) > 0;
+    if (kept && attempt) await db.insertInto("webhook_attempts").values({ ...attempt, delivery_id: id }).execute();
+    return kept;
+  }
+
+  /** Gives claimed posts back without an attempt, due at `dueAt` (a paused or busy endpoint). */
+  async release(db: Db, ids: number[], claimedUntil: number, dueAt: number): Promise<void> {
+    if (ids.length === 0) return;
+    await db.updateTable("webhook_deliveries").set({ next_attempt_at: dueAt }).where("id", "in", ids).where("next_attempt_at", "=", claimedUntil).execute();
+  }
+
+  /** The attempts made for one post, oldest first. */
+  async attemptsOf(db: Db, deliveryId: number): Promise<WebhookAttemptRow[]> {
+    return db.selectFrom("webhook_attempts").selectAll().where("delivery_id", "=", deliveryId).orderBy("id").execute();
+  }
+
+  /** The posts made or to make to one endpoint, oldest first (tools and tests). */
+  async forEndpoint(db: Db, webhookId: number): Promise<WebhookDeliveryRow[]> {
+    return db.selectFrom("webhook_deliveries").selectAll().where("webhook_id", "=", webhookId).orderBy("id").execute();
   }
 
   /** The posts made or to make about one record, oldest first. */

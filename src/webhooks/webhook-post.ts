@@ -18,9 +18,24 @@ export interface PostResult {
   error: string | null;
   /** The destination is not allowed (webhook-destinations.ts): trying again cannot help. */
   refused?: boolean;
+  /** The start of the answer's body (RESPONSE_KEPT_BYTES), for the attempt's record. */
+  response?: string;
 }
 
-export async function postWebhook(rawUrl: string, body: string, timeoutMs: number, userAgent: string, policy: DestinationPolicy): Promise<PostResult> {
+/** Idle connections are kept for a few seconds, and never more than this many per destination. */
+const httpAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: 64, timeout: 15_000 });
+const httpsAgent = new https.Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: 64, timeout: 15_000 });
+
+/** How much of an answer is read and kept: enough to show an endpoint's error, never a flood. */
+export const RESPONSE_KEPT_BYTES = 1024;
+
+/** What a post carries besides its body: the endpoint's own headers and credentials, and the signature. */
+export interface PostExtras {
+  headers?: Record<string, string>;
+  auth?: { username: string; password: string } | null;
+}
+
+export async function postWebhook(rawUrl: string, body: string, timeoutMs: number, userAgent: string, policy: DestinationPolicy, extras: PostExtras = {}): Promise<PostResult> {
   // Everything, the URL's parsing included, inside the try: a URL stored before it was validated
   // (or a fault of ours) must end as a failed attempt, never as an exception that leaves the post
   // claimed and the message Queued for ever.
@@ -30,13 +45,13 @@ export async function postWebhook(rawUrl: string, body: string, timeoutMs: numbe
     const host = url.hostname.replace(/^\[|\]$/g, "");
     // A literal IP is connected to without a lookup, so it is judged here.
     if (isIP(host) !== 0 && !policy.allows(host)) return { ok: false, status: null, error: REFUSED_MESSAGE, refused: true };
-    const headers: Record<string, string> = { "content-type": "application/json", "user-agent": userAgent, "content-length": String(Buffer.byteLength(body)) };
-    if (url.username || url.password) {
-      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
-    }
-    const status = await request(url, host, headers, body, timeoutMs, policy);
-    if (status >= 200 && status < 300) return { ok: true, status, error: null };
-    return { ok: false, status, error: `HTTP ${status}` };
+    // The endpoint's own headers first, so that ours (type, length, signature) win.
+    const headers: Record<string, string> = { ...extras.headers, "content-type": "application/json", "user-agent": userAgent, "content-length": String(Buffer.byteLength(body)) };
+    const auth = extras.auth ?? (url.username || url.password ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : null);
+    if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
+    const { status, response } = await request(url, host, headers, body, timeoutMs, policy);
+    if (status >= 200 && status < 300) return { ok: true, status, error: null, response };
+    return { ok: false, status, error: `HTTP ${status}`, response };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === DESTINATION_REFUSED) return { ok: false, status: null, error: REFUSED_MESSAGE, refused: true };
@@ -44,10 +59,10 @@ export async function postWebhook(rawUrl: string, body: string, timeoutMs: numbe
   }
 }
 
-/** Makes the request and resolves with the response's status (the body is read and dropped). */
-function request(url: URL, host: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: DestinationPolicy): Promise<number> {
+/** Makes the request and resolves with the response's status and the start of its body (the rest is read and dropped). */
+function request(url: URL, host: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: DestinationPolicy): Promise<{ status: number; response: string }> {
   const client = url.protocol === "https:" ? https : http;
-  return new Promise<number>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const req = client.request(
       {
         method: "POST",
@@ -56,12 +71,22 @@ function request(url: URL, host: string, headers: Record<string, string>, body: 
         path: `${url.pathname}${url.search}`,
         headers,
         lookup: policy.lookup,
-        // A connection of its own, closed after the post: a pooled socket would skip the lookup.
-        agent: false,
+        // Kept-alive connections are reused: each was checked by the policy when it connected
+        // (lookup above, or the literal IP check), and a reused socket stays connected to that
+        // address, so reuse skips no check. A new TCP (and TLS) connection per post held posting
+        // to a few hundred a second.
+        agent: url.protocol === "https:" ? httpsAgent : httpAgent,
       },
       (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
+        const kept: Buffer[] = [];
+        let keptBytes = 0;
+        res.on("data", (chunk: Buffer) => {
+          if (keptBytes < RESPONSE_KEPT_BYTES) {
+            kept.push(chunk.subarray(0, RESPONSE_KEPT_BYTES - keptBytes));
+            keptBytes += Math.min(chunk.length, RESPONSE_KEPT_BYTES - keptBytes);
+          }
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, response: Buffer.concat(kept).toString("utf8") }));
         res.on("error", reject);
       },
     );

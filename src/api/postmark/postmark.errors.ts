@@ -95,6 +95,13 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   // Postmark documents no codes for data removals: a bad request is 300, as any invalid request.
   DATA_REMOVAL_INVALID: { status: 422, errorCode: 300 },
   DATA_REMOVAL_NOT_FOUND: { status: 422, errorCode: 300 },
+  // Outbound webhooks: 606 is Postmark's invalid webhook URL; a webhook not found answers 404
+  // with 1400 (Postmark's documented "resource doesn't exist" status; the number is ours, see
+  // docs/errors.md); bad settings and the cap per stream are invalid requests (300).
+  WEBHOOK_URL_INVALID: { status: 422, errorCode: 606 },
+  WEBHOOK_NOT_FOUND: { status: 404, errorCode: 1400 },
+  WEBHOOK_INVALID: { status: 422, errorCode: 300 },
+  WEBHOOK_LIMIT_REACHED: { status: 422, errorCode: 300 },
 };
 
 export function toPostmarkError(err: PosthornError): PostmarkErrorReply {

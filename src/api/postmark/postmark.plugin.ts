@@ -22,6 +22,8 @@ import { templatesRoutes } from "./templates.routes.js";
 import { templatedEmailRoutes } from "./templated-email.routes.js";
 import type { TrackingService } from "../../tracking/tracking.service.js";
 import { opensClicksRoutes } from "./opens-clicks.routes.js";
+import type { WebhooksService } from "../../webhooks/webhooks.service.js";
+import { webhooksRoutes } from "./webhooks.routes.js";
 
 export interface PostmarkApiDeps {
   workspaces: WorkspacesService;
@@ -39,6 +41,8 @@ export interface PostmarkApiDeps {
   templates: TemplatesService;
   /** Opens and clicks (GET /messages/outbound/opens, /clicks); also served by the tracking edge. */
   tracking?: TrackingService;
+  /** Outbound webhooks (/webhooks, and the legacy hook URLs of GET/PUT /server). */
+  webhooks: WebhooksService;
 }
 
 declare module "fastify" {
@@ -68,4 +72,5 @@ export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps
   await app.register(templatesRoutes, deps);
   await app.register(templatedEmailRoutes, deps);
   if (deps.tracking) await app.register(opensClicksRoutes, { tracking: deps.tracking });
+  await app.register(webhooksRoutes, deps);
 }

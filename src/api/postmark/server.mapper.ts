@@ -19,8 +19,7 @@ export type ServerInbound = InboundSettings & { inboundAddress: string; inboundD
 
 /**
  * The legacy per-server webhook URLs (BounceHookUrl, OpenHookUrl, DeliveryHookUrl, ClickHookUrl).
- * They are not workspace settings: the webhooks domain owns them. Until it maps them, each is ""
- * and a PUT may only repeat "" (or null): one place to change when it does.
+ * They are not workspace settings: they are webhooks of the outbound stream (server-hooks.ts).
  */
 export interface LegacyHookUrls {
   BounceHookUrl: string;
@@ -28,8 +27,6 @@ export interface LegacyHookUrls {
   DeliveryHookUrl: string;
   ClickHookUrl: string;
 }
-
-export const NO_LEGACY_HOOKS: LegacyHookUrls = { BounceHookUrl: "", OpenHookUrl: "", DeliveryHookUrl: "", ClickHookUrl: "" };
 
 /** What the mapper needs to draw a Server. */
 export interface ServerView {
@@ -96,7 +93,7 @@ const FLAGS = {
  * Read-only fields (ID, ApiTokens, ServerLink, InboundAddress, InboundHash) and unknown ones are
  * ignored, as Postmark does, so a Server from GET can be sent back as it came.
  */
-export function parseServerChange(body: unknown, hooks: LegacyHookUrls): ServerChange {
+export function parseServerChange(body: unknown): ServerChange {
   if (body === null || typeof body !== "object" || Array.isArray(body)) throw InvalidRequest("The request body must be a JSON object of server settings.");
   const input = body as Record<string, unknown>;
   const change: WorkspaceChange = {};
@@ -128,10 +125,6 @@ export function parseServerChange(body: unknown, hooks: LegacyHookUrls): ServerC
     const value = typeof input.DeliveryType === "string" ? input.DeliveryType.toLowerCase() : "";
     if (value !== "live" && value !== "sandbox") throw InvalidRequest("'DeliveryType' must be Live or Sandbox.");
     change.sandbox = value === "sandbox";
-  }
-  const refused = (Object.keys(hooks) as Array<keyof LegacyHookUrls>).filter((key) => given(key) && input[key] !== hooks[key]);
-  if (refused.length > 0) {
-    throw InvalidRequest(`${refused.join(", ")} cannot be set here: Posthorn posts these events through the webhooks of each message stream (POST /webhooks).`);
   }
   return { workspace: change, inbound: { inboundHookUrl: input.InboundHookUrl, inboundDomain: input.InboundDomain } };
 }

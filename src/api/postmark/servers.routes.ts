@@ -9,12 +9,16 @@ import type { InboundService } from "../../inbound/inbound.service.js";
 import { WorkspaceDeletionDisabled, WorkspaceNotFound } from "../../workspaces/workspaces.errors.js";
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import { pageParams, stringParam, type Query } from "./query-params.js";
-import { NO_LEGACY_HOOKS, parseServerChange, postmarkServerId } from "./server.mapper.js";
+import { parseServerChange, postmarkServerId } from "./server.mapper.js";
 import { applyServerChange, serverOf } from "./server.routes.js";
+import { prepareServerHooks } from "./server-hooks.js";
+import type { WebhooksService } from "../../webhooks/webhooks.service.js";
 
 export interface ServersRoutesDeps {
   workspaces: WorkspacesService;
   inbound: InboundService;
+  /** The legacy hook URLs of a Server are webhooks of its outbound stream. */
+  webhooks: WebhooksService;
   /** POSTHORN_API_SERVER_DELETION: whether DELETE /servers/{id} may delete (422 / 604 otherwise). */
   deletionAllowed: boolean;
 }
@@ -38,15 +42,17 @@ export function serversRoutes(deps: ServersRoutesDeps): (app: FastifyInstance) =
     app.get("/servers/:id", async (request) => serverOf(deps, await workspaceOf(deps, request)));
 
     app.post("/servers", async (request) => {
-      const change = parseServerChange(request.body, NO_LEGACY_HOOKS);
+      const change = parseServerChange(request.body);
       const { name, sandbox, ...settings } = change.workspace;
       if (name === undefined) throw InvalidRequest("'Name' is required.");
       // Postmark creates Live servers unless DeliveryType says Sandbox.
       const { workspace, serverToken } = await workspaces.create(name, { sandbox: sandbox === true, settings });
       try {
+        const applyHooks = prepareServerHooks(deps.webhooks, workspace.id, request.body as Record<string, unknown>);
         await deps.inbound.updateSettings(workspace.id, change.inbound);
+        await applyHooks();
       } catch (err) {
-        // A refused inbound setting refuses the whole request: nothing is left behind.
+        // A refused inbound setting or hook refuses the whole request: nothing is left behind.
         await workspaces.delete(workspace.id);
         throw err;
       }
@@ -55,7 +61,7 @@ export function serversRoutes(deps: ServersRoutesDeps): (app: FastifyInstance) =
 
     app.put("/servers/:id", async (request) => {
       const workspace = await workspaceOf(deps, request);
-      await applyServerChange(deps, workspace.id, parseServerChange(request.body, NO_LEGACY_HOOKS));
+      await applyServerChange(deps, workspace.id, parseServerChange(request.body), request.body as Record<string, unknown>);
       return serverOf(deps, (await workspaces.findById(workspace.id)) ?? workspace);
     });
 

@@ -29,12 +29,6 @@ const CALLS: UnsupportedCall[] = [
   call("GET", "/stats/outbound/(sends|bounces|spam|tracked|opens|clicks)"),
   call("GET", "/stats/outbound/opens/(platforms|emailclients|readtimes)"),
   call("GET", "/stats/outbound/clicks/(browserfamilies|platforms|location)"),
-  // Webhooks.
-  call("GET", "/webhooks"),
-  call("POST", "/webhooks"),
-  call("GET", "/webhooks/{id}"),
-  call("PUT", "/webhooks/{id}"),
-  call("DELETE", "/webhooks/{id}"),
 ];
 
 /** The unsupported Postmark call a request names, if it names one. */

@@ -21,7 +21,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -46,11 +46,12 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       domainsRoutes({ domains: deps.domains }),
       sendersRoutes({ senders: deps.senders }),
       templatesPushRoutes({ templates: deps.templates, workspaces: deps.workspaces }),
-      serversRoutes({ workspaces: deps.workspaces, inbound: deps.inbound, deletionAllowed: config.http.serverDeletion }),
+      serversRoutes({ workspaces: deps.workspaces, inbound: deps.inbound, webhooks: deps.webhooks, deletionAllowed: config.http.serverDeletion }),
       dataRemovalsRoutes({ dataRemovals: deps.dataRemovals }),
     ],
     publicRoutes: [senderConfirmationRoutes({ senders: deps.senders })],
     tracking: deps.tracking,
+    webhooks: deps.webhooks,
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {

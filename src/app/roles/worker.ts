@@ -1,5 +1,5 @@
-// The worker role: the outbox consumers (today the inbound webhooks; stats, outbound webhooks and
-// journeys come next) and the webhook dispatcher. Any number of processes may run it against one
+// The worker role: the outbox consumers (inbound and outbound webhooks; stats and journeys come
+// next) and the webhook dispatcher. Any number of processes may run it against one
 // PostgreSQL: each consumer's cursor and each post are leased.
 import type { Config } from "../../config/config.schema.js";
 import type { Logger } from "../../shared/logger.js";
@@ -11,6 +11,9 @@ import { WebhookDeliveriesRepository } from "../../webhooks/webhook-deliveries.r
 import { WebhookDispatcher } from "../../webhooks/webhook.dispatcher.js";
 import { inboundHooksConsumer } from "../../webhooks/inbound-hooks.consumer.js";
 import { destinationPolicy } from "../../webhooks/webhook-destinations.js";
+import { OUTBOUND_RETRY_STEPS, outboundHooksConsumer, outboundHooksSource } from "../../webhooks/outbound-hooks.consumer.js";
+import { signingSecret } from "../../webhooks/webhook-signature.js";
+import { postmarkWebhookPayloads } from "../../api/postmark/webhook-payloads.js";
 import type { Container } from "../container.js";
 import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
 
@@ -18,7 +21,7 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -34,17 +37,35 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     logger: logger.child({ component: "webhooks" }),
     outbox,
     repository: webhookDeliveries,
-    sources: [deps.inbound.webhookSource()],
+    sources: [
+      deps.inbound.webhookSource(),
+      outboundHooksSource({ webhooks: deps.webhooks, clock, retryDelaysMs: OUTBOUND_RETRY_STEPS.map((n) => n * config.webhooks.backoffMs) }),
+    ],
     destinations: destinationPolicy(config.inbound.hookAllowedNetworks),
     backoffMs: config.inbound.hookBackoffMs,
-    timeoutMs: config.inbound.hookTimeoutMs,
+    // One timeout for both kinds: the longer of the two settings, so neither is cut short.
+    timeoutMs: Math.max(config.inbound.hookTimeoutMs, config.webhooks.timeoutMs),
+    signingSecret: secretOf(deps.encryptionKey),
+    endpointConcurrency: config.webhooks.endpointConcurrency,
+    breakerThreshold: config.webhooks.breakerThreshold,
+    breakerPauseMs: config.webhooks.breakerPauseMs,
   });
   const runner = new OutboxRunner({
     store,
     clock,
     logger: logger.child({ component: "outbox" }),
     events: new EventsRepository(store.dialect),
-    consumers: [inboundHooksConsumer({ store, clock, repository: webhookDeliveries, scheduled: () => dispatcher.wake() })],
+    consumers: [
+      inboundHooksConsumer({ store, clock, repository: webhookDeliveries, scheduled: () => dispatcher.wake() }),
+      outboundHooksConsumer({
+        store,
+        clock,
+        repository: webhookDeliveries,
+        webhooks: deps.webhooks,
+        payloads: postmarkWebhookPayloads({ messages: deps.messages, bounces: deps.bounces }),
+        scheduled: () => dispatcher.wake(),
+      }),
+    ],
   });
   outbox.onAppended(() => runner.wake());
   const removals = new DataRemovalsWorker({ service: deps.dataRemovals, logger: logger.child({ component: "data-removals" }) });
@@ -55,5 +76,19 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     async stop() {
       await Promise.all([runner.stop(), dispatcher.stop(), removals.stop()]);
     },
+  };
+}
+
+/** Each workspace's signing secret, derived once per workspace (an HMAC each time would cost a little per post). */
+function secretOf(key: Buffer): (workspaceId: string) => string {
+  const known = new Map<string, string>();
+  return (workspaceId) => {
+    let secret = known.get(workspaceId);
+    if (secret === undefined) {
+      secret = signingSecret(key, workspaceId);
+      if (known.size > 10_000) known.clear();
+      known.set(workspaceId, secret);
+    }
+    return secret;
   };
 }
