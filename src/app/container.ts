@@ -34,6 +34,9 @@ import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
 import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { loadEncryptionKey } from "./encryption-key.js";
+import { BulkService } from "../bulk/bulk.service.js";
+import { BulkRepository } from "../bulk/bulk.repository.js";
+import type { BulkRenderer } from "../bulk/bulk.types.js";
 
 export interface Container {
   store: Store;
@@ -54,6 +57,9 @@ export interface Container {
   inboundMessages: InboundMessagesRepository;
   inbound: InboundService;
   bounceIntake: BounceIntakeService;
+  /** Bulk sends: stored by the API, processed by the worker role with this renderer. */
+  bulk: BulkService;
+  bulkRenderer: BulkRenderer;
 }
 
 export interface ContainerOptions {
@@ -62,6 +68,8 @@ export interface ContainerOptions {
   onQueued?: () => void;
   /** The local MTA's hand-off, when this process runs one (see delivery-handoff.ts). */
   handoff?: () => DeliveryHandoff | null;
+  /** A bulk send was stored: the local worker, if any, starts on it at once. */
+  onBulkSubmitted?: () => void;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -126,5 +134,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
+  const bulkRenderer = templates.bulkRenderer();
+  const bulk = new BulkService({ store, clock, repository: new BulkRepository(), workspaces, renderer: bulkRenderer, onSubmitted: options.onBulkSubmitted });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, bulk, bulkRenderer };
 }

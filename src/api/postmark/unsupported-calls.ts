@@ -21,11 +21,9 @@ function call(method: string, path: string, family: TokenFamily = "server"): Uns
 }
 
 const CALLS: UnsupportedCall[] = [
-  // Sending with templates, and bulk sending.
+  // Sending with templates.
   call("POST", "/email/withtemplate"),
   call("POST", "/email/batchwithtemplates"),
-  call("POST", "/email/bulk"),
-  call("GET", "/email/bulk/{id}"),
   // Bounces.
   call("GET", "/deliverystats"),
   call("GET", "/bounces"),

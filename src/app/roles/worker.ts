@@ -11,13 +11,17 @@ import { WebhookDeliveriesRepository } from "../../webhooks/webhook-deliveries.r
 import { WebhookDispatcher } from "../../webhooks/webhook.dispatcher.js";
 import { inboundHooksConsumer } from "../../webhooks/inbound-hooks.consumer.js";
 import { destinationPolicy } from "../../webhooks/webhook-destinations.js";
+import { BulkProcessor } from "../../bulk/bulk.processor.js";
+import { BulkRepository } from "../../bulk/bulk.repository.js";
 import type { Container } from "../container.js";
 
 export interface WorkerRole {
+  /** A bulk send was just stored: start on it now rather than at the next poll. */
+  wakeBulk(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "accept" | "workspaces" | "bulkRenderer"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -45,12 +49,25 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     events: new EventsRepository(store.dialect),
     consumers: [inboundHooksConsumer({ store, clock, repository: webhookDeliveries, scheduled: () => dispatcher.wake() })],
   });
+  const bulk = new BulkProcessor({
+    store,
+    clock,
+    logger: logger.child({ component: "bulk" }),
+    repository: new BulkRepository(),
+    accept: deps.accept,
+    workspaces: deps.workspaces,
+    renderer: deps.bulkRenderer,
+    // A claim on a bulk send is held and renewed like a claim on deliveries.
+    leaseMs: config.delivery.leaseMs,
+  });
   outbox.onAppended(() => runner.wake());
   dispatcher.start();
   runner.start();
+  bulk.start();
   return {
+    wakeBulk: () => bulk.wake(),
     async stop() {
-      await Promise.all([runner.stop(), dispatcher.stop()]);
+      await Promise.all([runner.stop(), dispatcher.stop(), bulk.stop()]);
     },
   };
 }
