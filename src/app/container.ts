@@ -54,6 +54,10 @@ import { TrackingTokens, trackingKey } from "../tracking/tracking-tokens.js";
 import { geoDatabase } from "../tracking/geo.js";
 import { trackingStep } from "../compose/tracking.step.js";
 import { unsubscribeStep } from "../compose/unsubscribe.step.js";
+import { BulkService } from "../bulk/bulk.service.js";
+import { bulkRendererOf } from "../templates/bulk-renderer.js";
+import { BulkRepository } from "../bulk/bulk.repository.js";
+import type { BulkRenderer } from "../bulk/bulk.types.js";
 
 export interface Container {
   store: Store;
@@ -88,6 +92,9 @@ export interface Container {
   tracking: TrackingService;
   /** Outbound webhook endpoints (Postmark's /webhooks and the legacy server hook URLs). */
   webhooks: WebhooksService;
+  /** Bulk sends: stored by the API, processed by the worker role with this renderer. */
+  bulk: BulkService;
+  bulkRenderer: BulkRenderer;
 }
 
 export interface ContainerOptions {
@@ -96,6 +103,8 @@ export interface ContainerOptions {
   onQueued?: () => void;
   /** The local MTA's hand-off, when this process runs one (see delivery-handoff.ts). */
   handoff?: () => DeliveryHandoff | null;
+  /** A bulk send was stored: the local worker, if any, starts on it at once. */
+  onBulkSubmitted?: () => void;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -214,5 +223,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     secrets: createSecretBox(encryptionKey.key),
     destinations: destinationPolicy(config.inbound.hookAllowedNetworks),
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks };
+  const bulkRenderer = bulkRendererOf(templates);
+  const bulk = new BulkService({ store, clock, repository: new BulkRepository(), workspaces, renderer: bulkRenderer, onSubmitted: options.onBulkSubmitted });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer };
 }

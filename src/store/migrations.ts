@@ -20,6 +20,7 @@ import { outboundWebhooks } from "./migrations/014-outbound-webhooks.js";
 import { tracking } from "./migrations/015-tracking.js";
 import { dataRemovals } from "./migrations/017-data-removals.js";
 import { senderSignatures } from "./migrations/018-sender-signatures.js";
+import { bulkSends } from "./migrations/019-bulk.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -39,6 +40,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["015_tracking", tracking],
   ["017_data_removals", dataRemovals],
   ["018_sender_signatures", senderSignatures],
+  ["019_bulk_sends", bulkSends],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -23,6 +23,7 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   STREAM_NOT_FOUND: { status: 422, errorCode: 1235 },
   STREAM_NOT_SENDABLE: { status: 422, errorCode: 1235 },
   MESSAGE_NOT_FOUND: { status: 422, errorCode: 701 },
+  BULK_NOT_FOUND: { status: 422, errorCode: 701 },
   MESSAGE_TOO_LARGE: { status: 413, errorCode: 300 },
   POSTMARK_INVALID_JSON: { status: 422, errorCode: 402 },
   POSTMARK_JSON_REQUIRED: { status: 422, errorCode: 409 },

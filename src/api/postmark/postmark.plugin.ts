@@ -24,6 +24,8 @@ import type { TrackingService } from "../../tracking/tracking.service.js";
 import { opensClicksRoutes } from "./opens-clicks.routes.js";
 import type { WebhooksService } from "../../webhooks/webhooks.service.js";
 import { webhooksRoutes } from "./webhooks.routes.js";
+import { bulkRoutes } from "./bulk.routes.js";
+import type { BulkService } from "../../bulk/bulk.service.js";
 
 export interface PostmarkApiDeps {
   workspaces: WorkspacesService;
@@ -43,6 +45,8 @@ export interface PostmarkApiDeps {
   tracking?: TrackingService;
   /** Outbound webhooks (/webhooks, and the legacy hook URLs of GET/PUT /server). */
   webhooks: WebhooksService;
+  /** Bulk sends (POST /email/bulk). */
+  bulk: BulkService;
 }
 
 declare module "fastify" {
@@ -73,4 +77,5 @@ export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps
   await app.register(templatedEmailRoutes, deps);
   if (deps.tracking) await app.register(opensClicksRoutes, { tracking: deps.tracking });
   await app.register(webhooksRoutes, deps);
+  await app.register(bulkRoutes, deps);
 }

@@ -21,9 +21,6 @@ function call(method: string, path: string, family: TokenFamily = "server"): Uns
 }
 
 const CALLS: UnsupportedCall[] = [
-  // Sending with templates, and bulk sending.
-  call("POST", "/email/bulk"),
-  call("GET", "/email/bulk/{id}"),
   // Stats.
   call("GET", "/stats/outbound"),
   call("GET", "/stats/outbound/(sends|bounces|spam|tracked|opens|clicks)"),

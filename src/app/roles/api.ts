@@ -21,7 +21,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -52,6 +52,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     publicRoutes: [senderConfirmationRoutes({ senders: deps.senders })],
     tracking: deps.tracking,
     webhooks: deps.webhooks,
+    bulk: deps.bulk,
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {

@@ -14,14 +14,18 @@ import { destinationPolicy } from "../../webhooks/webhook-destinations.js";
 import { OUTBOUND_RETRY_STEPS, outboundHooksConsumer, outboundHooksSource } from "../../webhooks/outbound-hooks.consumer.js";
 import { signingSecret } from "../../webhooks/webhook-signature.js";
 import { postmarkWebhookPayloads } from "../../api/postmark/webhook-payloads.js";
+import { BulkProcessor } from "../../bulk/bulk.processor.js";
+import { BulkRepository } from "../../bulk/bulk.repository.js";
 import type { Container } from "../container.js";
 import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
 
 export interface WorkerRole {
+  /** A bulk send was just stored: start on it now rather than at the next poll. */
+  wakeBulk(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -67,14 +71,27 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
       }),
     ],
   });
+  const bulk = new BulkProcessor({
+    store,
+    clock,
+    logger: logger.child({ component: "bulk" }),
+    repository: new BulkRepository(),
+    accept: deps.accept,
+    workspaces: deps.workspaces,
+    renderer: deps.bulkRenderer,
+    // A claim on a bulk send is held and renewed like a claim on deliveries.
+    leaseMs: config.delivery.leaseMs,
+  });
   outbox.onAppended(() => runner.wake());
   const removals = new DataRemovalsWorker({ service: deps.dataRemovals, logger: logger.child({ component: "data-removals" }) });
   dispatcher.start();
   runner.start();
   removals.start();
+  bulk.start();
   return {
+    wakeBulk: () => bulk.wake(),
     async stop() {
-      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop()]);
+      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop()]);
     },
   };
 }

@@ -4,7 +4,7 @@
 // rewrites are configured — and commits what passed: the message, its MIME and one delivery row
 // per recipient, in one durable commit shared with concurrent calls (Store.writeGrouped). The
 // caller's success answer (HTTP 200, SMTP 250) may be given only after this resolves.
-import type { Store } from "../../store/store.js";
+import type { Db, Store } from "../../store/store.js";
 import type { Clock } from "../../shared/clock.js";
 import { newMessageId } from "../../shared/ids.js";
 import type { PosthornError } from "../../shared/errors.js";
@@ -79,13 +79,19 @@ export class AcceptService {
     });
   }
 
-  /** Accepts each message independently (the outcomes are in input order) and writes those that pass all or none. */
-  async acceptMany(workspace: Workspace, submissions: Submission[]): Promise<AcceptOutcome[]> {
+  /**
+   * Accepts each message independently (the outcomes are in input order) and writes those that pass
+   * all or none. `alsoWrite` runs in the same transaction when something is written, told how many
+   * submissions were refused, so a caller's own record of the acceptance (a bulk send's progress)
+   * commits or fails with the messages; it may throw to refuse the commit.
+   */
+  async acceptMany(workspace: Workspace, submissions: Submission[], alsoWrite?: (trx: Db, refused: number) => Promise<void>): Promise<AcceptOutcome[]> {
     const now = this.deps.clock.now();
     const candidates = submissions.map((submission, index) => candidateOf(workspace, submission, index, now));
     await this.decide(candidates);
     const passed = candidates.filter((c) => c.error === null);
-    if (passed.length > 0) await this.persist(passed, now);
+    const refused = candidates.length - passed.length;
+    if (passed.length > 0) await this.persist(passed, now, alsoWrite && ((trx) => alsoWrite(trx, refused)));
     return candidates.map((c) => outcomeOf(c, now));
   }
 
@@ -136,7 +142,7 @@ export class AcceptService {
    * Commits the candidates' rows and events in one durable commit shared with concurrent calls;
    * deliveries the local MTA has room for are written leased to it and handed over after the commit.
    */
-  private async persist(passed: Candidate[], now: number): Promise<void> {
+  private async persist(passed: Candidate[], now: number, alsoWrite?: (trx: Db) => Promise<void>): Promise<void> {
     const rows = acceptedRows(passed, now, this.deps.failureNoticesByDefault);
     const queued = rows.deliveries.filter((d) => d.state === "queued");
     const handoff = queued.length > 0 ? (this.deps.handoff?.() ?? null) : null;
@@ -151,6 +157,7 @@ export class AcceptService {
       ids = await this.deps.store.writeGrouped(async (trx) => {
         const inserted = await this.deps.messages.insertAccepted(trx, rows.messages, rows.deliveries, handed.length > 0);
         await this.deps.outbox.emit(trx, rows.events);
+        await alsoWrite?.(trx);
         return inserted;
       });
     } catch (err) {
