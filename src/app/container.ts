@@ -34,6 +34,8 @@ import { createInboundDomainProof } from "../inbound/inbound-domain-proof.js";
 import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { loadEncryptionKey } from "./encryption-key.js";
+import { StatsRepository } from "../stats/stats.repository.js";
+import { StatsService } from "../stats/stats.service.js";
 
 export interface Container {
   store: Store;
@@ -54,6 +56,9 @@ export interface Container {
   inboundMessages: InboundMessagesRepository;
   inbound: InboundService;
   bounceIntake: BounceIntakeService;
+  /** Outbound stats read from the rollups that the worker role keeps (stats-rollup.consumer.ts). */
+  stats: StatsService;
+  statsRepository: StatsRepository;
 }
 
 export interface ContainerOptions {
@@ -126,5 +131,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     verpSecret: verpSecret(encryptionKey.key),
     hostname,
   });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake };
+  const statsRepository = new StatsRepository();
+  const stats = new StatsService({ store, repository: statsRepository });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, stats, statsRepository };
 }

@@ -14,6 +14,7 @@ import { messageWords } from "./migrations/008-message-words.js";
 import { webhooks } from "./migrations/009-webhooks.js";
 import { dropUnusedDeliveryIndex } from "./migrations/010-unused-index.js";
 import { postmarkSettings } from "./migrations/011-postmark-settings.js";
+import { statsRollups } from "./migrations/016-stats-rollups.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -27,6 +28,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["009_webhooks", webhooks],
   ["010_unused_delivery_index", dropUnusedDeliveryIndex],
   ["011_postmark_settings", postmarkSettings],
+  ["016_stats_rollups", statsRollups],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -11,6 +11,8 @@ import { outboundMessagesRoutes } from "./outbound-messages.routes.js";
 import { inboundMessagesRoutes } from "./inbound.routes.js";
 import { inboundRulesRoutes } from "./inbound-rules.routes.js";
 import { serverRoutes } from "./server.routes.js";
+import { statsRoutes } from "./stats.routes.js";
+import type { StatsService } from "../../stats/stats.service.js";
 
 export interface PostmarkApiDeps {
   workspaces: WorkspacesService;
@@ -18,6 +20,8 @@ export interface PostmarkApiDeps {
   messages: MessagesService;
   /** Inbound messages, inbound rules and the workspace's inbound settings (GET/PUT /server). */
   inbound: InboundService;
+  /** Outbound stats from the rollups (GET /stats/outbound…); the calls are not served without it. */
+  stats?: StatsService;
 }
 
 declare module "fastify" {
@@ -41,4 +45,5 @@ export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps
   await app.register(inboundMessagesRoutes, deps);
   await app.register(inboundRulesRoutes, deps);
   await app.register(serverRoutes, deps);
+  await app.register(statsRoutes, deps);
 }

@@ -45,11 +45,6 @@ const CALLS: UnsupportedCall[] = [
   call("GET", "/messages/outbound/opens/{id}"),
   call("GET", "/messages/outbound/clicks"),
   call("GET", "/messages/outbound/clicks/{id}"),
-  // Stats.
-  call("GET", "/stats/outbound"),
-  call("GET", "/stats/outbound/(sends|bounces|spam|tracked|opens|clicks)"),
-  call("GET", "/stats/outbound/opens/(platforms|emailclients|readtimes)"),
-  call("GET", "/stats/outbound/clicks/(browserfamilies|platforms|location)"),
   // Webhooks.
   call("GET", "/webhooks"),
   call("POST", "/webhooks"),

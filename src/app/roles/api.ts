@@ -16,7 +16,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "stats"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -32,6 +32,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     accept: deps.accept,
     messages: deps.messages,
     inbound: deps.inbound,
+    stats: deps.stats,
     accountRoutes: [queueRoutes(deps.queue), domainsRoutes({ domains: deps.domains })],
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {

@@ -11,13 +11,14 @@ import { WebhookDeliveriesRepository } from "../../webhooks/webhook-deliveries.r
 import { WebhookDispatcher } from "../../webhooks/webhook.dispatcher.js";
 import { inboundHooksConsumer } from "../../webhooks/inbound-hooks.consumer.js";
 import { destinationPolicy } from "../../webhooks/webhook-destinations.js";
+import { statsRollupConsumer } from "../../stats/stats-rollup.consumer.js";
 import type { Container } from "../container.js";
 
 export interface WorkerRole {
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "messages" | "statsRepository"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -43,7 +44,10 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     clock,
     logger: logger.child({ component: "outbox" }),
     events: new EventsRepository(store.dialect),
-    consumers: [inboundHooksConsumer({ store, clock, repository: webhookDeliveries, scheduled: () => dispatcher.wake() })],
+    consumers: [
+      inboundHooksConsumer({ store, clock, repository: webhookDeliveries, scheduled: () => dispatcher.wake() }),
+      statsRollupConsumer({ store, clock, repository: deps.statsRepository, tagsOf: async (db, ids) => new Map([...(await deps.messages.forBounces(db, ids))].map(([id, m]) => [id, m.tag])) }),
+    ],
   });
   outbox.onAppended(() => runner.wake());
   dispatcher.start();
