@@ -5,7 +5,7 @@ import type { Store, Db } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Consumer } from "../events/outbox.runner.js";
 import type { RecordedEvent } from "../events/event-map.js";
-import { COUNTED_EVENT_TYPES, incrementsOf, streamOf, utcDay } from "./stats-metrics.js";
+import { COUNTED_EVENT_TYPES, incrementsOf, scopesOf, streamOf, utcDay } from "./stats-metrics.js";
 import type { RollupCount, StatsRepository } from "./stats.repository.js";
 
 /** The tags of messages by id (a message not found has none). Given by the messages domain. */
@@ -50,13 +50,16 @@ export async function rollupCounts(db: Db, events: RecordedEvent[], tagsOf: Tags
   const tags = untagged.length > 0 ? await tagsOf(db, untagged) : new Map<string, string | null>();
   const sums = new Map<string, RollupCount>();
   for (const event of events) {
-    const tag = event.type === "message.accepted" ? event.data.tag : event.messageId !== null ? tags.get(event.messageId) : null;
-    const key = { workspaceId: event.workspaceId, day: utcDay(event.createdAt), stream: streamOf(event), tag: tag ?? "" };
-    for (const inc of incrementsOf(event)) {
-      const id = JSON.stringify([key.workspaceId, key.day, key.stream, key.tag, inc.metric, inc.dimension]);
-      const sum = sums.get(id);
-      if (sum) sum.count += inc.by;
-      else sums.set(id, { ...key, metric: inc.metric, dimension: inc.dimension, count: inc.by });
+    const tag = event.type === "message.accepted" ? event.data.tag : event.messageId !== null ? (tags.get(event.messageId) ?? null) : null;
+    const day = utcDay(event.createdAt);
+    const increments = incrementsOf(event);
+    for (const scope of scopesOf(streamOf(event), tag)) {
+      for (const inc of increments) {
+        const id = JSON.stringify([event.workspaceId, day, scope.stream, scope.tag, inc.metric, inc.dimension]);
+        const sum = sums.get(id);
+        if (sum) sum.count += inc.by;
+        else sums.set(id, { workspaceId: event.workspaceId, day, stream: scope.stream, tag: scope.tag, metric: inc.metric, dimension: inc.dimension, count: inc.by });
+      }
     }
   }
   return [...sums.values()];

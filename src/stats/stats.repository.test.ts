@@ -5,10 +5,12 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { storeTargets } from "../../test/support/stores.js";
 import type { Store } from "../store/store.js";
-import { METRICS } from "./stats-metrics.js";
+import { METRICS, scopesOf } from "./stats-metrics.js";
 import { StatsRepository, type RollupCount } from "./stats.repository.js";
 
-const row = (over: Partial<RollupCount>): RollupCount => ({ workspaceId: "w1", day: "2026-01-01", stream: "outbound", tag: "", metric: METRICS.accepted, dimension: "", count: 1, ...over });
+/** A message's count as the consumer adds it: in each (stream, tag) scope of its stream and tag. */
+const row = (over: Partial<Omit<RollupCount, "tag">> & { tag?: string | null }): RollupCount[] =>
+  scopesOf(over.stream ?? "outbound", over.tag ?? null).map((scope) => ({ workspaceId: "w1", day: "2026-01-01", metric: METRICS.accepted, dimension: "", count: 1, ...over, ...scope }));
 
 for (const target of storeTargets()) {
   describe(`stats rollups on ${target.name}`, () => {
@@ -19,6 +21,7 @@ for (const target of storeTargets()) {
       store = await target.open();
       await store.write((trx) =>
         repo.add(trx, [
+          ...[
           row({ count: 5 }),
           row({ tag: "welcome", count: 2 }),
           row({ day: "2026-01-02", count: 3 }),
@@ -26,10 +29,11 @@ for (const target of storeTargets()) {
           row({ metric: METRICS.bounced, dimension: "HardBounce", count: 1 }),
           row({ metric: METRICS.bounced, dimension: "SoftBounce", day: "2026-01-02", count: 2 }),
           row({ workspaceId: "w2", count: 100 }),
+          ].flat(),
         ]),
       );
       // A second batch adds to the same keys.
-      await store.write((trx) => repo.add(trx, [row({ count: 1 }), row({ metric: METRICS.bounced, dimension: "HardBounce", count: 6 })]));
+      await store.write((trx) => repo.add(trx, [...row({ count: 1 }), ...row({ metric: METRICS.bounced, dimension: "HardBounce", count: 6 })]));
     });
 
     after(async () => {
@@ -63,6 +67,13 @@ for (const target of storeTargets()) {
       assert.deepEqual(await sums({ tag: "welcome", stream: "outbound", fromDay: "2026-01-02" }), []);
     });
 
+    test("a tag or stream literally named * is its own scope, not every tag", async () => {
+      await store.write((trx) => repo.add(trx, row({ workspaceId: "w-star", tag: "*", stream: "*", count: 2 })));
+      await store.write((trx) => repo.add(trx, row({ workspaceId: "w-star", tag: "other", count: 3 })));
+      const total = async (f: { tag?: string; stream?: string }) => (await repo.totals(store.db, { workspaceId: "w-star", metrics: [METRICS.accepted], ...f }))[0]?.count ?? 0;
+      assert.deepEqual([await total({}), await total({ tag: "*" }), await total({ stream: "*" }), await total({ tag: "other" }), await total({ tag: "other", stream: "*" })], [5, 2, 2, 3, 0]);
+    });
+
     test("one workspace's counts never appear in another's", async () => {
       assert.deepEqual((await repo.totals(store.db, { workspaceId: "w2", metrics: [METRICS.accepted, METRICS.bounced] })).map((s) => s.count), [100]);
       assert.deepEqual(await repo.totals(store.db, { workspaceId: "w3", metrics: [METRICS.accepted] }), []);
@@ -79,10 +90,10 @@ for (const target of storeTargets()) {
     });
 
     test("many keys in one batch go in chunks", async () => {
-      const many = Array.from({ length: 1_000 }, (_, i) => row({ workspaceId: "w-many", tag: `t${i}` }));
+      const many = Array.from({ length: 1_000 }, (_, i) => row({ workspaceId: "w-many", stream: `s${i}` })[0]!);
       await store.write((trx) => repo.add(trx, many));
-      const [total] = await repo.totals(store.db, { workspaceId: "w-many", metrics: [METRICS.accepted] });
-      assert.equal(total!.count, 1_000);
+      const [one] = await repo.totals(store.db, { workspaceId: "w-many", stream: "s999", metrics: [METRICS.accepted] });
+      assert.equal(one!.count, 1);
       const ids = Array.from({ length: 1_000 }, (_, i) => 10_000 + i);
       assert.equal((await store.write((trx) => repo.markApplied(trx, ids, 5_000))).size, 1_000);
     });

@@ -3,10 +3,10 @@
 // adds to the count, and sums bounded by the primary key's leading columns.
 import { sql } from "kysely";
 import type { Db } from "../store/store.js";
-import type { Metric, RollupKey } from "./stats-metrics.js";
+import { ALL_SCOPE, oneScope, type Metric, type RollupKey } from "./stats-metrics.js";
 import "./stats.schema.js";
 
-/** A count to add under a rollup key. */
+/** A count to add under a rollup key (stream and tag are scopes: stats-metrics.ts scopesOf). */
 export interface RollupCount extends RollupKey {
   metric: Metric;
   dimension: string;
@@ -94,12 +94,16 @@ export class StatsRepository {
     return rows.map((r) => ({ day: "", metric: r.metric as Metric, dimension: r.dimension, count: Number(r.total) }));
   }
 
+  /** Rows of the one scope the filters name: equalities on the key's leading columns, then the day range. */
   private filtered(db: Db, f: StatsFilter) {
-    let query = db.selectFrom("stats_daily").where("workspace_id", "=", f.workspaceId).where("metric", "in", [...f.metrics]);
+    let query = db
+      .selectFrom("stats_daily")
+      .where("workspace_id", "=", f.workspaceId)
+      .where("stream", "=", f.stream === undefined ? ALL_SCOPE : oneScope(f.stream))
+      .where("tag", "=", f.tag === undefined ? ALL_SCOPE : oneScope(f.tag))
+      .where("metric", "in", [...f.metrics]);
     if (f.fromDay !== undefined) query = query.where("day", ">=", f.fromDay);
     if (f.toDay !== undefined) query = query.where("day", "<=", f.toDay);
-    if (f.stream !== undefined) query = query.where("stream", "=", f.stream);
-    if (f.tag !== undefined) query = query.where("tag", "=", f.tag);
     return query;
   }
 }

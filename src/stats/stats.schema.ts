@@ -7,8 +7,9 @@ export interface StatsDailyTable {
   metric: string;
   /** YYYY-MM-DD, UTC. */
   day: string;
+  /** "=<stream id>", or "*": every stream. */
   stream: string;
-  /** '' when the message had no tag. */
+  /** "=<tag>", or "*": every tag, and untagged messages. */
   tag: string;
   /** What the count is split by (a bounce type, a platform, a client); '' when it is not. */
   dimension: string;

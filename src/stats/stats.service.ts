@@ -5,6 +5,7 @@ import type { Metric } from "./stats-metrics.js";
 import type { StatsFilter, StatsRepository, StatsSum } from "./stats.repository.js";
 
 export type StatsQuery = Omit<StatsFilter, "metrics">;
+export type { StatsSum };
 
 /** Counts per day (days with none are left out, in order) and over the whole range. */
 export interface StatsSeries {

@@ -2,8 +2,7 @@
 // rates, and for each per-day call `{Days: [{Date, …fields}], …fields over the range}`. Which
 // metrics each call reads and how they become fields is the table CALLS below.
 import { METRICS, UNKNOWN_FAMILY, type Metric } from "../../stats/stats-metrics.js";
-import type { StatsSeries } from "../../stats/stats.service.js";
-import type { StatsSum } from "../../stats/stats.repository.js";
+import type { StatsSeries, StatsSum } from "../../stats/stats.service.js";
 
 type Fields = Record<string, number>;
 

@@ -1,12 +1,13 @@
 // Outbound stats (Postmark's /stats/outbound calls) are answered from rollups, not by counting
-// messages and events at query time: one row per workspace, metric, UTC day, stream, tag and
-// dimension (a bounce type, a platform, an email client…) holding a count. The key leads with
-// workspace, metric and day, the columns every stats query bounds, so a query reads one range of
-// the primary key per metric whatever the size of the message log.
+// messages and events at query time: one row per workspace, stream scope, tag scope, metric, UTC
+// day and dimension (a bounce type, a platform, an email client…) holding a count. Each count is
+// kept for the message's stream and tag and also for "every stream" and "every tag" (scopes, see
+// src/stats/stats-metrics.ts), so a query's filters are equalities on the key's leading columns
+// and it reads one range of the primary key per metric, whatever the size of the message log.
 // stats_applied_events keeps the ids of the events a rollup already counted, written in the same
 // transaction as the counts: the outbox is at least once, and a batch that comes again must not
 // be counted twice (src/stats/README.md says how long the ids are kept, and why that is enough).
-import type { Kysely, Migration } from "kysely";
+import { sql, type Kysely, type Migration } from "kysely";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 
@@ -22,12 +23,17 @@ export function statsRollups(dialect: Dialect): Migration {
         .addColumn("metric", "text", (c) => c.notNull())
         // UTC day as YYYY-MM-DD: sorts as it reads, and is what the API answers with.
         .addColumn("day", "text", (c) => c.notNull())
+        // "=<stream id>" or "*" for every stream.
         .addColumn("stream", "text", (c) => c.notNull())
-        // '' for messages without a tag: a NULL would not take part in the primary key's uniqueness.
+        // "=<tag>" or "*" for every tag (untagged messages count there only).
         .addColumn("tag", "text", (c) => c.notNull())
         .addColumn("dimension", "text", (c) => c.notNull())
         .addColumn("count", t.bigint, (c) => c.notNull())
-        .addPrimaryKeyConstraint("stats_daily_pk", ["workspace_id", "metric", "day", "stream", "tag", "dimension"])
+        .addPrimaryKeyConstraint("stats_daily_pk", ["workspace_id", "stream", "tag", "metric", "day", "dimension"])
+        // SQLite: rows stored in the key's order (one b-tree, not a table plus an index), so a
+        // query's range is read from adjacent pages. PostgreSQL has no such clause; its primary key
+        // index serves the same range.
+        .$call((b) => (dialect === "sqlite" ? b.modifyEnd(sql`without rowid`) : b))
         .execute();
       await db.schema
         .createTable("stats_applied_events")
