@@ -60,8 +60,16 @@ export class StatsRepository {
     await db.deleteFrom("stats_applied_events").where("applied_at", "<", before).execute();
   }
 
-  /** Adds counts; each key must appear once (the caller sums repeats first). */
-  async add(db: Db, counts: RollupCount[]): Promise<void> {
+  /** Adds counts. Repeats of a key are summed first: one upsert may not touch a row twice on PostgreSQL. */
+  async add(db: Db, given: RollupCount[]): Promise<void> {
+    const byKey = new Map<string, RollupCount>();
+    for (const c of given) {
+      const key = JSON.stringify([c.workspaceId, c.stream, c.tag, c.metric, c.day, c.dimension]);
+      const seen = byKey.get(key);
+      if (seen) seen.count += c.count;
+      else byKey.set(key, { ...c });
+    }
+    const counts = [...byKey.values()];
     for (let i = 0; i < counts.length; i += CHUNK) {
       await db
         .insertInto("stats_daily")
