@@ -26,7 +26,7 @@
 //
 // Prints one line per call (p50/p99 in ms) and a last line with all calls together, and writes
 // docs/stats-benchmark.md.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import SQLite from "better-sqlite3";
@@ -227,7 +227,13 @@ async function main(): Promise<void> {
   let generated: Generated;
   const tokensFile = resolve(dataDir, "bench-tokens.json");
   if (kept && existsSync(tokensFile)) {
-    generated = JSON.parse((await import("node:fs")).readFileSync(tokensFile, "utf8")) as Generated;
+    generated = JSON.parse(readFileSync(tokensFile, "utf8")) as Generated;
+    // Tokens are stored hashed: new ones are made for this run.
+    const store = openStore({ dataDir, databaseUrl: null });
+    const workspaces = new WorkspacesService({ store, clock: systemClock });
+    generated.tokens = [];
+    for (let i = 0; i < WORKSPACES; i++) generated.tokens.push(await workspaces.createServerToken(i === 0 ? "big" : `small-${i}`));
+    await store.close();
     say(`reusing the data in ${dataDir}`);
   } else {
     say(`generating ${MESSAGES.toLocaleString("en-US")} messages' rollups and ${MESSAGE_ROWS.toLocaleString("en-US")} message rows in ${dataDir}`);
