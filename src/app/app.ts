@@ -52,13 +52,13 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey"), transport: options.transport });
     }
     if (config.roles.includes("api")) {
-      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk"), started: () => started });
+      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
       smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound"), resolve: options.inboundDns });
     }
     if (config.roles.includes("worker")) {
-      worker = startWorkerRole({ config, logger, clock, store, ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer") });
+      worker = startWorkerRole({ config, logger, clock, store, ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository") });
     }
   } catch (err) {
     // A listener that cannot start (port in use, unreadable certificate) stops what did start.

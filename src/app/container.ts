@@ -58,6 +58,8 @@ import { BulkService } from "../bulk/bulk.service.js";
 import { bulkRendererOf } from "../templates/bulk-renderer.js";
 import { BulkRepository } from "../bulk/bulk.repository.js";
 import type { BulkRenderer } from "../bulk/bulk.types.js";
+import { StatsRepository } from "../stats/stats.repository.js";
+import { StatsService } from "../stats/stats.service.js";
 
 export interface Container {
   store: Store;
@@ -95,6 +97,9 @@ export interface Container {
   /** Bulk sends: stored by the API, processed by the worker role with this renderer. */
   bulk: BulkService;
   bulkRenderer: BulkRenderer;
+  /** Outbound stats read from the rollups that the worker role keeps (stats-rollup.consumer.ts). */
+  stats: StatsService;
+  statsRepository: StatsRepository;
 }
 
 export interface ContainerOptions {
@@ -225,5 +230,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   });
   const bulkRenderer = bulkRendererOf(templates);
   const bulk = new BulkService({ store, clock, repository: new BulkRepository(), workspaces, renderer: bulkRenderer, onSubmitted: options.onBulkSubmitted });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer };
+  const statsRepository = new StatsRepository();
+  const stats = new StatsService({ store, repository: statsRepository });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository };
 }

@@ -57,7 +57,8 @@ export type BounceOrigin = "session" | "report" | "operator";
 
 export interface EventMap {
   /** A message was accepted: committed with its deliveries (one event per message). */
-  "message.accepted": { stream: string; recipients: number; tag: string | null; sandboxed: boolean };
+  /** trackOpens/trackLinks: the tracking asked for (absent on events written before stats needed them; the stats read them as off). */
+  "message.accepted": { stream: string; recipients: number; tag: string | null; sandboxed: boolean; trackOpens?: boolean; trackLinks?: "none" | "html-and-text" | "html-only" | "text-only" };
   /** Not attempted: the recipient is inactive on the stream (final from acceptance). */
   "delivery.suppressed": { stream: string };
   /** notice: the sender asked for NOTIFY=SUCCESS (RFC 3461) and is owed a "relayed" notice from us. */

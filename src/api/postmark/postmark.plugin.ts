@@ -26,6 +26,8 @@ import type { WebhooksService } from "../../webhooks/webhooks.service.js";
 import { webhooksRoutes } from "./webhooks.routes.js";
 import { bulkRoutes } from "./bulk.routes.js";
 import type { BulkService } from "../../bulk/bulk.service.js";
+import { statsRoutes } from "./stats.routes.js";
+import type { StatsService } from "../../stats/stats.service.js";
 
 export interface PostmarkApiDeps {
   workspaces: WorkspacesService;
@@ -47,6 +49,8 @@ export interface PostmarkApiDeps {
   webhooks: WebhooksService;
   /** Bulk sends (POST /email/bulk). */
   bulk: BulkService;
+  /** Outbound stats from the rollups (GET /stats/outbound…); the calls are not served without it. */
+  stats?: StatsService;
 }
 
 declare module "fastify" {
@@ -78,4 +82,5 @@ export async function postmarkPlugin(app: FastifyInstance, deps: PostmarkApiDeps
   if (deps.tracking) await app.register(opensClicksRoutes, { tracking: deps.tracking });
   await app.register(webhooksRoutes, deps);
   await app.register(bulkRoutes, deps);
+  await app.register(statsRoutes, deps);
 }

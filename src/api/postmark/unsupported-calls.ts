@@ -21,11 +21,6 @@ function call(method: string, path: string, family: TokenFamily = "server"): Uns
 }
 
 const CALLS: UnsupportedCall[] = [
-  // Stats.
-  call("GET", "/stats/outbound"),
-  call("GET", "/stats/outbound/(sends|bounces|spam|tracked|opens|clicks)"),
-  call("GET", "/stats/outbound/opens/(platforms|emailclients|readtimes)"),
-  call("GET", "/stats/outbound/clicks/(browserfamilies|platforms|location)"),
 ];
 
 /** The unsupported Postmark call a request names, if it names one. */

@@ -21,7 +21,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -53,6 +53,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     tracking: deps.tracking,
     webhooks: deps.webhooks,
     bulk: deps.bulk,
+    stats: deps.stats,
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
     readiness: async () => {
       try {

@@ -16,6 +16,7 @@ import { signingSecret } from "../../webhooks/webhook-signature.js";
 import { postmarkWebhookPayloads } from "../../api/postmark/webhook-payloads.js";
 import { BulkProcessor } from "../../bulk/bulk.processor.js";
 import { BulkRepository } from "../../bulk/bulk.repository.js";
+import { statsRollupConsumer } from "../../stats/stats-rollup.consumer.js";
 import type { Container } from "../container.js";
 import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
 
@@ -25,7 +26,7 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -69,6 +70,7 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
         payloads: postmarkWebhookPayloads({ messages: deps.messages, bounces: deps.bounces }),
         scheduled: () => dispatcher.wake(),
       }),
+      statsRollupConsumer({ store, clock, repository: deps.statsRepository, tagsOf: async (db, ids) => new Map([...(await deps.messages.forBounces(db, ids))].map(([id, m]) => [id, m.tag])) }),
     ],
   });
   const bulk = new BulkProcessor({
