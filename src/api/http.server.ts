@@ -19,8 +19,7 @@ import { toPostmarkError } from "./postmark/postmark.errors.js";
 import { accountPlugin } from "./postmark/account.plugin.js";
 import { installJsonParsers } from "./postmark/json-body.js";
 import { authenticateAccount, authenticateServer, presentedFamily } from "./postmark/authentication.js";
-import { pathOf, unsupportedCall, type TokenFamily } from "./postmark/unsupported-calls.js";
-import { CallNotSupported, NoSuchCall, TooBusy } from "./postmark/postmark.edge-errors.js";
+import { NoSuchCall, TooBusy } from "./postmark/postmark.edge-errors.js";
 import { DEFAULT_BODY_BYTES } from "./postmark/request-limits.js";
 import { BodyBudget } from "./request-bodies.js";
 // Open pixels, tracked links and unsubscribe links (/t/…), served without Postmark's authentication.
@@ -132,12 +131,24 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   return app;
 }
 
+/**
+ * A request that names no call: authenticated first like any other (an unauthenticated client
+ * learns nothing about which calls exist), then refused as Postmark's form of a 404. Every call of
+ * Postmark's server and account APIs is served (test/postmark-coverage.test.ts).
+ */
 async function refuseUnknownCall(request: FastifyRequest, deps: HttpServerDeps): Promise<never> {
-  const call = unsupportedCall(request.method, request.url);
-  await authenticatePresented(request, deps, call?.family);
-  const named = `${request.method} ${pathOf(request.url)}`;
-  if (call) throw CallNotSupported(`${named} is a Postmark API call that Posthorn does not support yet (docs/api.md lists the calls it serves).`);
-  throw NoSuchCall(`There is no API call ${named}.`);
+  await authenticatePresented(request, deps);
+  throw NoSuchCall(`There is no API call ${request.method} ${pathOf(request.url)}.`);
+}
+
+type TokenFamily = "server" | "account";
+
+/** The lower-cased path of a request URL, without its query string or a trailing slash. */
+function pathOf(url: string): string {
+  const query = url.indexOf("?");
+  let path = (query < 0 ? url : url.slice(0, query)).toLowerCase();
+  if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
+  return path;
 }
 
 /** Authenticates a request by the token family the call needs, or else the one it presents. */

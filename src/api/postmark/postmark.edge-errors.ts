@@ -8,5 +8,4 @@ export const InvalidRequest = defineError("POSTMARK_INVALID_REQUEST", "The reque
 export const BodyTooLarge = defineError("POSTMARK_BODY_TOO_LARGE", "The request body is larger than this call accepts.");
 export const TooBusy = defineError("POSTMARK_TOO_BUSY", "Too many large requests are being received at once; retry shortly.");
 export const NoSuchCall = defineError("POSTMARK_NO_SUCH_CALL", "There is no API call at this method and path.");
-export const CallNotSupported = defineError("POSTMARK_CALL_NOT_SUPPORTED", "This Postmark API call is not supported by Posthorn yet.");
 export const RequestTimeout = defineError("POSTMARK_REQUEST_TIMEOUT", "The request did not arrive in time.");

@@ -4,8 +4,7 @@
 // the wrong state (Postmark's 701 covers a message that "cannot be bypassed or retried"; 702/703
 // are its internal failures), 810/812/813 for inbound rules, 606 for the inbound webhook URL,
 // 608 for an unusable inbound domain (Postmark's code for an inbound domain on its own domain).
-// HTTP-level refusals Postmark has no code for (no such call, a call Posthorn does not serve yet,
-// a request that timed out) carry ErrorCode 0, which is what Postmark's clients assume when a
+// HTTP-level refusals Postmark has no code for (no such call, a request that timed out) carry ErrorCode 0, which is what Postmark's clients assume when a
 // body has none; 429 (too many large bodies at once) is Postmark's rate-limit code, which its
 // clients raise as RateLimitExceededError, the error they retry.
 import { PosthornError } from "../../shared/errors.js";
@@ -32,7 +31,6 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   POSTMARK_BODY_TOO_LARGE: { status: 413, errorCode: 300 },
   POSTMARK_TOO_BUSY: { status: 429, errorCode: 429 },
   POSTMARK_NO_SUCH_CALL: { status: 404, errorCode: 0 },
-  POSTMARK_CALL_NOT_SUPPORTED: { status: 501, errorCode: 0 },
   POSTMARK_REQUEST_TIMEOUT: { status: 408, errorCode: 0 },
   QUEUE_DOMAIN_REQUIRED: { status: 422, errorCode: 300 },
   DOMAIN_NOT_FOUND: { status: 422, errorCode: 510 },
