@@ -304,7 +304,12 @@ describe("outbound webhooks", () => {
     const unchanged = await acme.getServer();
     assert.deepEqual([unchanged.ClickHookUrl, unchanged.InboundHookUrl], ["", ""], "a refused PUT changes nothing");
     const cleared = await acme.editServer({ DeliveryHookUrl: "", OpenHookUrl: "", BounceHookUrl: "" });
-    assert.deepEqual([cleared.DeliveryHookUrl, cleared.OpenHookUrl, cleared.PostFirstOpenOnly, cleared.BounceHookUrl], ["", "", false, ""]);
+    // PostFirstOpenOnly is the server's setting: it outlives the hook, and a new open hook follows it.
+    assert.deepEqual([cleared.DeliveryHookUrl, cleared.OpenHookUrl, cleared.PostFirstOpenOnly, cleared.BounceHookUrl], ["", "", true, ""]);
     assert.deepEqual((await acme.getWebhooks()).Webhooks, []);
+    await acme.editServer({ OpenHookUrl: "https://hooks.example.com/open-again" });
+    const again = (await acme.getWebhooks({ messageStream: "outbound" })).Webhooks.find((h) => h.Url === "https://hooks.example.com/open-again")!;
+    assert.equal(again.Triggers.Open.PostFirstOpenOnly, true);
+    await acme.editServer({ OpenHookUrl: "", PostFirstOpenOnly: false });
   });
 });

@@ -6,6 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { simpleParser } from "mailparser";
+import nodemailer from "nodemailer";
+import * as postmarkTransportModule from "nodemailer-postmark-transport";
 import { Models, ServerClient } from "postmark";
 import { startDnsZoneServer, type DnsZoneServer } from "../src/sending-domains/testing/dns-zone-server.js";
 import { TrackingTokens } from "../src/tracking/tracking-tokens.js";
@@ -265,4 +267,35 @@ test("SMTP mail with X-PM-TrackOpens and X-PM-TrackLinks is tracked too, through
   assert.equal((await fetchAs(textLink, OUTLOOK)).headers.get("location"), "https://shop.example/smtp-text");
   assert.equal((await fetchAs(pixel, IPHONE_MAIL)).status, 200);
   assert.match(received.raw.toString("latin1"), /\r\npreamble\r\n--b-123\r\n/, "the structure is kept");
+});
+
+test("a second, independent client (nodemailer-postmark-transport) sends tracked mail whose opens and clicks are recorded alike", async () => {
+  const postmarkTransport = (postmarkTransportModule as unknown as { default: (options: object) => never }).default;
+  const host = server.url.replace(/^http:\/\//, "");
+  const token = await server.createWorkspace("second-client");
+  const transport = nodemailer.createTransport(postmarkTransport({ auth: { apiKey: token }, postmarkOptions: { useHttps: false, requestHost: host, timeout: 20 } }));
+  const info = (await transport.sendMail({
+    from: "shop@shop.test",
+    to: "bea@rcpt.test",
+    subject: "Through nodemailer",
+    html: '<p><a href="https://shop.example/nm">Go</a></p>',
+    trackOpens: true,
+    trackLinks: "HtmlOnly",
+    tag: "nm",
+  } as never)) as unknown as { messageId: string };
+  const client = new ServerClient(token, { useHttps: false, requestHost: host });
+  const [stored] = (await client.getOutboundMessages({ count: 1, offset: 0, recipient: "bea@rcpt.test" })).Messages;
+  assert.ok(stored, `the message was accepted (${JSON.stringify(info)})`);
+  assert.equal(stored.TrackOpens, true);
+  const { parsed } = await delivered(stored.MessageID);
+  const html = String(parsed.html);
+  const [pixel] = trackingUrls(html, "o");
+  const [link] = trackingUrls(html, "c");
+  assert.ok(pixel && link, "the pixel and the link are ours");
+  assert.equal((await fetchAs(pixel, OUTLOOK)).status, 200);
+  assert.equal((await fetchAs(link, OUTLOOK)).headers.get("location"), "https://shop.example/nm");
+  const opens = await client.getMessageOpensForSingleMessage(stored.MessageID, { count: 10, offset: 0 });
+  assert.deepEqual(opens.Opens.map((o) => [o.Recipient, o.Tag, o.Client.Family]), [["bea@rcpt.test", "nm", "Outlook"]]);
+  const clicks = await client.getMessageClicksForSingleMessage(stored.MessageID, { count: 10, offset: 0 });
+  assert.deepEqual(clicks.Clicks.map((c) => [c.OriginalLink, c.ClickLocation]), [["https://shop.example/nm", "HTML"]]);
 });

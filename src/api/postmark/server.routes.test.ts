@@ -195,7 +195,6 @@ describe("Postmark server API (ServerClient)", () => {
       [{ InboundSpamThreshold: 31 }, 300, /from 0 to 30/],
       [{ InboundSpamThreshold: "5" }, 300, /must be a number/],
       [{ DeliveryType: "Staging" }, 300, /Live or Sandbox/],
-      [{ BounceHookUrl: "https://b.test/" }, 300, /BounceHookUrl cannot be set here/],
       [{ Color: "red", InboundHookUrl: "ftp://x.test/" }, 606, /use http or https/],
       [{ Color: "blakc", InboundHookUrl: "https://ok.test/" }, 607, /not a server color/],
     ];

@@ -47,7 +47,14 @@ export interface ServerDeps {
  * workspace's and the hooks; a refused request changes nothing.
  */
 export async function applyServerChange(deps: ServerDeps, workspaceId: string, change: ServerChange, input: Record<string, unknown>): Promise<void> {
-  const applyHooks = prepareServerHooks(deps.webhooks, workspaceId, input);
+  // PostFirstOpenOnly and IncludeBounceContentInHook are server settings: a hook made or changed
+  // without them follows the stored value, so the Server and its hooks never disagree.
+  const stored = await deps.workspaces.settings(workspaceId);
+  const applyHooks = prepareServerHooks(deps.webhooks, workspaceId, {
+    ...input,
+    PostFirstOpenOnly: input.PostFirstOpenOnly ?? change.workspace.postFirstOpenOnly ?? stored.postFirstOpenOnly,
+    IncludeBounceContentInHook: input.IncludeBounceContentInHook ?? change.workspace.includeBounceContentInHook ?? stored.includeBounceContentInHook,
+  });
   await deps.workspaces.checkUpdate(workspaceId, change.workspace);
   await deps.inbound.updateSettings(workspaceId, change.inbound);
   await deps.workspaces.update(workspaceId, change.workspace);
