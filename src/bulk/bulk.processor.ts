@@ -7,6 +7,7 @@ import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { isPosthornError } from "../shared/errors.js";
+import { WorkLoop } from "../shared/work-loop.js";
 import type { AcceptService } from "../messages/accept/accept.service.js";
 import { structuredSubmission, type Submission } from "../messages/accept/submission.js";
 import { validateMessage } from "../messages/message.validation.js";
@@ -36,34 +37,27 @@ export interface BulkProcessorOptions {
 class ClaimLost extends Error {}
 
 export class BulkProcessor {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly loop: WorkLoop;
   private readonly chunkSize: number;
   private readonly leaseMs: number;
 
   constructor(private readonly options: BulkProcessorOptions) {
     this.chunkSize = options.chunkSize ?? 100;
     this.leaseMs = options.leaseMs ?? 60_000;
+    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: POLL_MS, logger: options.logger, what: "a bulk pass" });
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
+  /** Runs a pass now (a send was just stored). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    this.loop.wake();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Claims one due send and processes it to the end (or until stopped). False when none was due. */
@@ -74,27 +68,6 @@ export class BulkProcessor {
     if (!row) return false;
     await this.process(row, claimUntil);
     return true;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.loop().finally(() => {
-        this.running = null;
-        this.schedule(this.again ? 0 : POLL_MS);
-        this.again = false;
-      });
-    }, delayMs);
-  }
-
-  private async loop(): Promise<void> {
-    try {
-      while (!this.stopped && (await this.runOnce()));
-    } catch (err) {
-      this.options.logger.error({ err }, "bulk pass failed");
-    }
   }
 
   private async process(row: BulkSendRow, claimUntil: number): Promise<void> {
@@ -109,7 +82,7 @@ export class BulkProcessor {
       await store.write((trx) => repository.recordProgress(trx, row.id, claimed, { state: "failed", done, failed, lastError: "The workspace no longer exists.", nextClaim: null }, clock.now()));
       return;
     }
-    while (done < row.total && !this.stopped) {
+    while (done < row.total && !this.loop.stopping) {
       const recipients = request.recipients.slice(done, done + this.chunkSize);
       const submissions: Submission[] = [];
       let refused = 0;

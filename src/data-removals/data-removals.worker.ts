@@ -3,57 +3,37 @@
 // whose lease ran out). One request at a time: erasure scans whole tables, and nothing waits on it.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../shared/logger.js";
+import { WorkLoop } from "../shared/work-loop.js";
 import type { DataRemovalsService } from "./data-removals.service.js";
 
 const POLL_MS = 5_000;
 
 export class DataRemovalsWorker {
   private readonly owner = `removals-${randomUUID()}`;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly loop: WorkLoop;
 
   constructor(private readonly deps: { service: DataRemovalsService; logger: Logger; pollMs?: number }) {
+    // A failed request is left pending; its lease runs out and it is done again from the start.
+    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: deps.pollMs ?? POLL_MS, logger: deps.logger, what: "a data removal request" });
     deps.service.onRequested(() => this.wake());
   }
 
   start(): void {
-    this.timer = setInterval(() => this.wake(), this.deps.pollMs ?? POLL_MS);
-    this.timer.unref();
-    this.wake();
+    this.loop.start();
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.loop.wake();
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (!this.stopped && (await this.deps.service.runDue(this.owner))) {
-        // The address is never logged: the request exists to make it disappear.
-        this.deps.logger.info("a data removal request was carried out");
-      }
-    } catch (err) {
-      // Left pending; its lease runs out and it is done again from the start.
-      this.deps.logger.error({ err }, "a data removal request failed; it will be retried");
-    }
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  private async runOnce(): Promise<boolean> {
+    const done = await this.deps.service.runDue(this.owner);
+    // The address is never logged: the request exists to make it disappear.
+    if (done) this.deps.logger.info("a data removal request was carried out");
+    return done;
   }
 }
