@@ -31,8 +31,10 @@ export function trackingStep(deps: { settings: TrackingSettings; tracking: Pick<
       const settings = await deps.settings.forWorkspaces(live.map((c) => c.workspace.id));
       for (const c of live) {
         const workspace = settings.get(c.workspace.id);
-        const opens = c.submission.trackOpens || (workspace?.trackOpens ?? false);
-        const links: LinkTracking = c.submission.trackLinks !== "none" ? c.submission.trackLinks : (workspace?.trackLinks ?? "none");
+        // The message's own setting, else its stream's default, else the workspace's.
+        const stream = workspace?.streams.get(c.stream);
+        const opens = c.submission.trackOpens || (stream?.trackOpens ?? workspace?.trackOpens ?? false);
+        const links: LinkTracking = c.submission.trackLinks !== "none" ? c.submission.trackLinks : (stream?.trackLinks ?? workspace?.trackLinks ?? "none");
         if (!opens && links === "none") continue;
         // The message record shows what was applied, not only what was asked.
         c.submission.trackOpens = opens;

@@ -21,6 +21,7 @@ import { tracking } from "./migrations/015-tracking.js";
 import { dataRemovals } from "./migrations/017-data-removals.js";
 import { senderSignatures } from "./migrations/018-sender-signatures.js";
 import { bulkSends } from "./migrations/019-bulk.js";
+import { streamTracking } from "./migrations/020-stream-tracking.js";
 import { statsRollups } from "./migrations/016-stats-rollups.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
@@ -42,6 +43,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["017_data_removals", dataRemovals],
   ["018_sender_signatures", senderSignatures],
   ["019_bulk_sends", bulkSends],
+  ["020_stream_tracking", streamTracking],
   ["016_stats_rollups", statsRollups],
 ];
 

@@ -59,6 +59,10 @@ export interface StreamsTable {
   archived_at: Generated<number | null>;
   /** none, posthorn (our unsubscribe link and page) or custom (the sender's own); broadcasts need one. */
   unsubscribe_handling: Generated<string>;
+  /** The stream's tracking defaults; null follows the workspace's (migration 020). */
+  track_opens: Generated<number | null>;
+  /** none, html-and-text, html-only or text-only; null follows the workspace's. */
+  track_links: Generated<string | null>;
 }
 
 export interface MessagesTable {

@@ -16,6 +16,8 @@ export interface WorkspaceTracking {
   trackLinks: LinkTracking;
   /** Unsubscribe handling of its Broadcasts streams, by stream id: none, posthorn or custom. */
   unsubscribe: Map<string, string>;
+  /** The streams that set their own tracking defaults, by stream id (null: the workspace's applies). */
+  streams: Map<string, { trackOpens: boolean | null; trackLinks: LinkTracking | null }>;
 }
 
 const LINK_TRACKING = new Set<string>(["none", "html-and-text", "html-only", "text-only"]);
@@ -37,16 +39,25 @@ export class TrackingSettings {
     }
     if (missing.length === 0) return out;
     const db = this.deps.store.db;
-    const [workspaces, streams] = await Promise.all([this.repo.workspaceSettings(db, missing), this.repo.unsubscribeHandling(db, missing)]);
+    const [workspaces, streams, tracked] = await Promise.all([this.repo.workspaceSettings(db, missing), this.repo.unsubscribeHandling(db, missing), this.repo.streamTracking(db, missing)]);
     if (this.cache.size + missing.length > CACHE_MAX) this.cache.clear();
     for (const id of missing) {
       const row = workspaces.get(id);
       const unsubscribe = new Map<string, string>();
       for (const [key, handling] of streams) if (key.startsWith(`${id}\u0000`)) unsubscribe.set(key.slice(id.length + 1), handling);
+      const streamDefaults: WorkspaceTracking["streams"] = new Map();
+      for (const [key, t] of tracked) {
+        if (!key.startsWith(`${id}\u0000`)) continue;
+        streamDefaults.set(key.slice(id.length + 1), {
+          trackOpens: t.track_opens === null ? null : t.track_opens === 1,
+          trackLinks: t.track_links !== null && LINK_TRACKING.has(t.track_links) ? (t.track_links as LinkTracking) : null,
+        });
+      }
       const value: WorkspaceTracking = {
         trackOpens: row?.track_opens === 1,
         trackLinks: row && LINK_TRACKING.has(row.track_links) ? (row.track_links as LinkTracking) : "none",
         unsubscribe,
+        streams: streamDefaults,
       };
       this.cache.set(id, { value, until: now + SETTINGS_CACHE_MS });
       out.set(id, value);

@@ -59,6 +59,18 @@ export class TrackingRepository {
     return new Map(rows.map((r) => [`${r.workspace_id}\u0000${r.id}`, r.unsubscribe_handling]));
   }
 
+  /** The streams of these workspaces that set their own tracking defaults, by workspace and stream id. */
+  async streamTracking(db: Db, workspaceIds: string[]): Promise<Map<string, { track_opens: number | null; track_links: string | null }>> {
+    if (workspaceIds.length === 0) return new Map();
+    const rows = await db
+      .selectFrom("streams")
+      .select(["workspace_id", "id", "track_opens", "track_links"])
+      .where("workspace_id", "in", workspaceIds)
+      .where((eb) => eb.or([eb("track_opens", "is not", null), eb("track_links", "is not", null)]))
+      .execute();
+    return new Map(rows.map((r) => [`${r.workspace_id}\u0000${r.id}`, { track_opens: r.track_opens, track_links: r.track_links }]));
+  }
+
   async message(db: Db, messageId: string): Promise<TrackedMessage | null> {
     const message = await db.selectFrom("messages").select(["workspace_id", "stream", "tag"]).where("id", "=", messageId).executeTakeFirst();
     if (!message) return null;

@@ -12,6 +12,7 @@
 import type { Store } from "../store/store.js";
 import type { StreamsTable } from "../store/schema.js";
 import type { Clock } from "../shared/clock.js";
+import type { LinkTracking } from "../messages/message.types.js";
 import { DEFAULT_STREAM_IDS } from "./default-streams.js";
 import { InboundStreamExists, StreamArchived, StreamExists, StreamInvalid, StreamLimitReached, StreamNotArchivable, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
 import { StreamsRepository, type StreamRow } from "./streams.repository.js";
@@ -32,6 +33,15 @@ export interface Stream {
   /** When Postmark would purge the archived stream (archivedAt + 45 days); null when not archived. */
   purgeAt: number | null;
   unsubscribeHandling: UnsubscribeHandling;
+  /** Tracking defaults of the stream's mail; null follows the workspace's. */
+  trackOpens: boolean | null;
+  trackLinks: LinkTracking | null;
+}
+
+/** The tracking defaults a create or edit may set: undefined leaves them, null follows the workspace. */
+export interface StreamTrackingInput {
+  trackOpens?: unknown;
+  trackLinks?: unknown;
 }
 
 /** Postmark: "A Server may have up to 10 Streams, including the default ones." Archived streams count (they can come back). */
@@ -44,6 +54,7 @@ const NAME_MAX = 100;
 const DESCRIPTION_MAX = 1000;
 const TYPES: readonly StreamType[] = ["Transactional", "Broadcasts", "Inbound"];
 const HANDLINGS: readonly UnsubscribeHandling[] = ["none", "posthorn", "custom"];
+const LINK_TRACKINGS: readonly LinkTracking[] = ["none", "html-and-text", "html-only", "text-only"];
 
 export interface StreamsDeps {
   store: Store;
@@ -73,7 +84,7 @@ export class StreamsService {
   }
 
   /** Creates a stream; every field is checked here (the edge passes what the client sent). */
-  async create(workspaceId: string, input: { id: unknown; name: unknown; type: unknown; description?: unknown; unsubscribeHandling?: unknown }): Promise<Stream> {
+  async create(workspaceId: string, input: { id: unknown; name: unknown; type: unknown; description?: unknown; unsubscribeHandling?: unknown } & StreamTrackingInput): Promise<Stream> {
     const id = checkId(input.id);
     const name = checkName(input.name);
     if (typeof input.type !== "string" || !TYPES.includes(input.type as StreamType)) {
@@ -89,17 +100,17 @@ export class StreamsService {
       if (counts.all >= MAX_STREAMS) throw StreamLimitReached(`A workspace may have at most ${MAX_STREAMS} message streams, counting the default and archived ones.`);
       if (type === "Inbound" && counts.inbound > 0) throw InboundStreamExists("A workspace may have only one inbound stream.");
       // UpdatedAt stays null until the first edit, as Postmark's is.
-      await this.repo.insert(trx, { workspace_id: workspaceId, id, name, type, created_at: now, description, updated_at: null, unsubscribe_handling: handling });
+      await this.repo.insert(trx, { workspace_id: workspaceId, id, name, type, created_at: now, description, updated_at: null, unsubscribe_handling: handling, ...trackingColumns(input) });
     });
     return this.get(workspaceId, id);
   }
 
   /** Changes the name, description or unsubscribe handling; undefined leaves a field as it is. ID and type never change. */
-  async edit(workspaceId: string, streamId: string, input: { name?: unknown; description?: unknown; unsubscribeHandling?: unknown }): Promise<Stream> {
+  async edit(workspaceId: string, streamId: string, input: { name?: unknown; description?: unknown; unsubscribeHandling?: unknown } & StreamTrackingInput): Promise<Stream> {
     await this.deps.store.write(async (trx) => {
       const row = await this.mustFind(workspaceId, streamId, trx);
       if (row.archived_at !== null) throw StreamArchived(`The message stream '${streamId}' is archived; unarchive it to edit it.`);
-      const changes: { name?: string; description?: string | null; unsubscribe_handling?: string; updated_at: number } = { updated_at: this.deps.clock.now() };
+      const changes: { name?: string; description?: string | null; unsubscribe_handling?: string; track_opens?: number | null; track_links?: string | null; updated_at: number } = { updated_at: this.deps.clock.now(), ...trackingColumns(input) };
       if (input.name !== undefined) changes.name = checkName(input.name);
       if (input.description !== undefined) changes.description = checkDescription(input.description);
       if (input.unsubscribeHandling !== undefined) changes.unsubscribe_handling = checkHandling(row.type, input.unsubscribeHandling, row.unsubscribe_handling as UnsubscribeHandling);
@@ -151,7 +162,23 @@ function toStream(row: StreamRow): Stream {
     archivedAt: row.archived_at === null ? null : Number(row.archived_at),
     purgeAt: row.archived_at === null ? null : Number(row.archived_at) + ARCHIVE_RETENTION_MS,
     unsubscribeHandling: (HANDLINGS.includes(row.unsubscribe_handling as UnsubscribeHandling) ? row.unsubscribe_handling : "none") as UnsubscribeHandling,
+    trackOpens: row.track_opens === null ? null : row.track_opens === 1,
+    trackLinks: row.track_links !== null && LINK_TRACKINGS.includes(row.track_links as LinkTracking) ? (row.track_links as LinkTracking) : null,
   };
+}
+
+/** The tracking columns an input sets (only those it names), checked. */
+function trackingColumns(input: StreamTrackingInput): { track_opens?: number | null; track_links?: string | null } {
+  const columns: { track_opens?: number | null; track_links?: string | null } = {};
+  if (input.trackOpens !== undefined) {
+    if (input.trackOpens !== null && typeof input.trackOpens !== "boolean") throw StreamInvalid("'TrackOpens' must be true, false or null (follow the server's setting).");
+    columns.track_opens = input.trackOpens === null ? null : input.trackOpens ? 1 : 0;
+  }
+  if (input.trackLinks !== undefined) {
+    if (input.trackLinks !== null && !LINK_TRACKINGS.includes(input.trackLinks as LinkTracking)) throw StreamInvalid("'TrackLinks' must be None, HtmlAndText, HtmlOnly, TextOnly or null (follow the server's setting).");
+    columns.track_links = input.trackLinks as string | null;
+  }
+  return columns;
 }
 
 function checkId(value: unknown): string {

@@ -6,7 +6,7 @@ import type { StreamType } from "../../workspaces/streams.service.js";
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
 import { requireWorkspace, stringParam, type Query } from "./query-params.js";
-import { handlingOf, toMessageStream } from "./stream.mapper.js";
+import { handlingOf, streamTrackLinksOf, toMessageStream } from "./stream.mapper.js";
 import { postmarkServerId } from "./server.routes.js";
 
 const TYPE_WORDS: Record<string, StreamType | null> = { all: null, inbound: "Inbound", transactional: "Transactional", broadcasts: "Broadcasts" };
@@ -37,6 +37,8 @@ export async function messageStreamsRoutes(app: FastifyInstance, deps: PostmarkA
       type: typeof body.MessageStreamType === "string" ? capitalized(body.MessageStreamType) : body.MessageStreamType,
       description: body.Description,
       unsubscribeHandling: handlingIn(body),
+      trackOpens: body.TrackOpens,
+      trackLinks: streamTrackLinksOf(body.TrackLinks),
     });
     return toMessageStream(stream);
   });
@@ -45,7 +47,13 @@ export async function messageStreamsRoutes(app: FastifyInstance, deps: PostmarkA
     const workspace = requireWorkspace(request);
     const body = objectBody(request);
     // ID and MessageStreamType cannot change; Postmark ignores them in an edit, and so do we.
-    const stream = await deps.streams.edit(workspace.id, idOf(request), { name: body.Name, description: body.Description, unsubscribeHandling: handlingIn(body) });
+    const stream = await deps.streams.edit(workspace.id, idOf(request), {
+      name: body.Name,
+      description: body.Description,
+      unsubscribeHandling: handlingIn(body),
+      trackOpens: body.TrackOpens,
+      trackLinks: streamTrackLinksOf(body.TrackLinks),
+    });
     return toMessageStream(stream);
   });
 

@@ -2,6 +2,7 @@
 import type { Stream, UnsubscribeHandling } from "../../workspaces/streams.service.js";
 import type { Suppression, SuppressionChange } from "../../suppressions/suppressions.service.js";
 import { postmarkServerId } from "./server.routes.js";
+import { linkTrackingOf, trackLinksOf, TRACK_LINKS } from "./postmark-words.js";
 
 const HANDLING_WORDS: Record<UnsubscribeHandling, string> = { none: "None", posthorn: "Postmark", custom: "Custom" };
 
@@ -21,7 +22,18 @@ export function toMessageStream(s: Stream) {
     ArchivedAt: iso(s.archivedAt),
     ExpectedPurgeDate: iso(s.purgeAt),
     SubscriptionManagementConfiguration: { UnsubscribeHandlingType: HANDLING_WORDS[s.unsubscribeHandling] },
+    // Posthorn's additions, not in Postmark's MessageStream: the stream's tracking defaults
+    // (null: the server's TrackOpens / TrackLinks apply).
+    TrackOpens: s.trackOpens,
+    TrackLinks: s.trackLinks === null ? null : trackLinksOf(s.trackLinks),
   };
+}
+
+/** A TrackLinks value of a stream request (any case) in our words; null stays null; anything else is passed on for the service to refuse. */
+export function streamTrackLinksOf(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const word = TRACK_LINKS.find((t) => t.toLowerCase() === value.toLowerCase());
+  return word ? linkTrackingOf(word) : value;
 }
 
 /**
