@@ -46,25 +46,6 @@ export interface DeliveryStats {
   byType: Array<{ type: BounceType; count: number }>;
 }
 
-/** A bounce record as read back. */
-export interface BounceRecord {
-  id: number;
-  workspaceId: string;
-  messageId: string;
-  stream: string;
-  type: BounceType;
-  typeCode: number;
-  email: string;
-  from: string;
-  subject: string;
-  tag: string | null;
-  description: string;
-  details: string;
-  inactive: boolean;
-  canActivate: boolean;
-  bouncedAt: number;
-}
-
 const CAUSES = ["delivery.bounced", "delivery.expired", "delivery.delayed", "delivery.auto-replied", "delivery.complained", "delivery.unverified-report"] as const;
 
 export class BouncesService {

@@ -33,12 +33,8 @@ export async function messageStreamsRoutes(app: FastifyInstance, deps: PostmarkA
     const body = objectBody(request);
     const stream = await deps.streams.create(workspace.id, {
       id: body.ID,
-      name: body.Name,
       type: typeof body.MessageStreamType === "string" ? capitalized(body.MessageStreamType) : body.MessageStreamType,
-      description: body.Description,
-      unsubscribeHandling: handlingIn(body),
-      trackOpens: body.TrackOpens,
-      trackLinks: streamTrackLinksOf(body.TrackLinks),
+      ...editableFields(body),
     });
     return toMessageStream(stream);
   });
@@ -47,13 +43,7 @@ export async function messageStreamsRoutes(app: FastifyInstance, deps: PostmarkA
     const workspace = requireWorkspace(request);
     const body = objectBody(request);
     // ID and MessageStreamType cannot change; Postmark ignores them in an edit, and so do we.
-    const stream = await deps.streams.edit(workspace.id, idOf(request), {
-      name: body.Name,
-      description: body.Description,
-      unsubscribeHandling: handlingIn(body),
-      trackOpens: body.TrackOpens,
-      trackLinks: streamTrackLinksOf(body.TrackLinks),
-    });
+    const stream = await deps.streams.edit(workspace.id, idOf(request), editableFields(body));
     return toMessageStream(stream);
   });
 
@@ -77,6 +67,17 @@ function objectBody(request: FastifyRequest): Record<string, unknown> {
   const body = request.body;
   if (body === null || typeof body !== "object" || Array.isArray(body)) throw InvalidRequest("The request body must be a JSON object.");
   return body as Record<string, unknown>;
+}
+
+/** The fields a create and an edit both take, in the streams service's words (TrackOpens/TrackLinks are Posthorn's additions). */
+function editableFields(body: Record<string, unknown>) {
+  return {
+    name: body.Name,
+    description: body.Description,
+    unsubscribeHandling: handlingIn(body),
+    trackOpens: body.TrackOpens,
+    trackLinks: streamTrackLinksOf(body.TrackLinks),
+  };
 }
 
 function handlingIn(body: Record<string, unknown>): unknown {
