@@ -112,7 +112,8 @@ for (const target of serverDatabases()) {
         Tracked: 5,
         WithLinkTracking: 2,
         WithOpenTracking: 4,
-        TotalTrackedLinksSent: 0,
+        // receipt1's and receipt2's one link each (receipt1's text part has none).
+        TotalTrackedLinksSent: 2,
         UniqueLinksClicked: 1,
         TotalClicks: 2,
         WithClientRecorded: 4,

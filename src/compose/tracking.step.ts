@@ -39,7 +39,10 @@ export function trackingStep(deps: { settings: TrackingSettings; tracking: Pick<
         // The message record shows what was applied, not only what was asked.
         c.submission.trackOpens = opens;
         c.submission.trackLinks = links;
-        c.mime = rewriteTextParts(c.mime!, (body, kind) => track(body, kind, c.id, opens, links, deps.tracking));
+        let rewritten = 0;
+        const urls = { openUrl: deps.tracking.openUrl.bind(deps.tracking), clickUrl: (id: string, where: "html" | "text", url: string) => (rewritten++, deps.tracking.clickUrl(id, where, url)) };
+        c.mime = rewriteTextParts(c.mime!, (body, kind) => track(body, kind, c.id, opens, links, urls));
+        c.trackedLinks = rewritten;
       }
     },
   };

@@ -57,8 +57,11 @@ export type BounceOrigin = "session" | "report" | "operator";
 
 export interface EventMap {
   /** A message was accepted: committed with its deliveries (one event per message). */
-  /** trackOpens/trackLinks: the tracking asked for (absent on events written before stats needed them; the stats read them as off). */
-  "message.accepted": { stream: string; recipients: number; tag: string | null; sandboxed: boolean; trackOpens?: boolean; trackLinks?: "none" | "html-and-text" | "html-only" | "text-only" };
+  /**
+   * trackOpens/trackLinks: the tracking applied (absent on events written before stats needed them;
+   * the stats read them as off); trackedLinks: how many links were rewritten for click tracking (absent: none).
+   */
+  "message.accepted": { stream: string; recipients: number; tag: string | null; sandboxed: boolean; trackOpens?: boolean; trackLinks?: "none" | "html-and-text" | "html-only" | "text-only"; trackedLinks?: number };
   /** Not attempted: the recipient is inactive on the stream (final from acceptance). */
   "delivery.suppressed": { stream: string };
   /** notice: the sender asked for NOTIFY=SUCCESS (RFC 3461) and is owed a "relayed" notice from us. */

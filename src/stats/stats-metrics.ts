@@ -93,6 +93,8 @@ export function incrementsOf(event: RecordedEvent): Increment[] {
       if (opens || links) out.push(one(METRICS.tracked));
       if (opens) out.push(one(METRICS.withOpenTracking));
       if (links) out.push(one(METRICS.withLinkTracking));
+      const linkCount = event.data.trackedLinks ?? 0;
+      if (linkCount > 0) out.push({ metric: METRICS.linksTracked, dimension: "", by: linkCount });
       return out;
     }
     case "bounce.recorded":

@@ -49,5 +49,7 @@ export interface Candidate {
   recipients: Recipient[];
   /** The message as it will be stored and sent, once composed. */
   mime: Buffer | null;
+  /** How many of its links the tracking step rewrote (Postmark's TotalTrackedLinksSent counts them). */
+  trackedLinks?: number;
   error: PosthornError | null;
 }

@@ -46,7 +46,7 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
       created_at: now,
     });
     const about = { workspaceId: workspace.id, messageId: c.id };
-    rows.events.push({ ...about, recipient: null, type: "message.accepted", data: { stream: c.stream, recipients: c.recipients.length, tag: submission.tag, sandboxed, trackOpens: submission.trackOpens, trackLinks: submission.trackLinks } });
+    rows.events.push({ ...about, recipient: null, type: "message.accepted", data: { stream: c.stream, recipients: c.recipients.length, tag: submission.tag, sandboxed, trackOpens: submission.trackOpens, trackLinks: submission.trackLinks, ...(c.trackedLinks ? { trackedLinks: c.trackedLinks } : {}) } });
     if (sandboxed) continue;
     for (const r of c.recipients) {
       rows.deliveries.push({
