@@ -68,6 +68,7 @@ function parseCommandLine(argv: string[]) {
         workspace: { type: "string" },
         account: { type: "boolean" },
         smtp: { type: "boolean" },
+        track: { type: "boolean" },
         stream: { type: "string" },
         domain: { type: "string" },
         reason: { type: "string" },

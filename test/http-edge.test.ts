@@ -278,7 +278,7 @@ describe("the HTTP edge", () => {
       assert.equal(huge.status, 431);
       assert.deepEqual(Object.keys((await huge.json()) as object), ["ErrorCode", "Message"]);
 
-      const long = `/messages/outbound/${"a".repeat(300)}/details`;
+      const long = `/messages/outbound/${"a".repeat(600)}/details`;
       const tooLong = await fetchJson(server, long, { headers: { "X-Postmark-Server-Token": token } });
       assert.equal(tooLong.status, 414);
       assert.equal(tooLong.json.ErrorCode, 0);

@@ -9,7 +9,7 @@
 // Every refusal, down to a malformed request line, is a Postmark error body.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import { parse as parseQuery } from "node:querystring";
 import type { Logger } from "../shared/logger.js";
 import { isPosthornError } from "../shared/errors.js";
@@ -39,11 +39,30 @@ export interface HttpServerDeps extends PostmarkApiDeps {
   accountRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Pages that need no token (e.g. sender-signature confirmation links); each answers its own errors. */
   publicRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /**
+   * API families with their own credentials and error form (the Track API, the Segment-spec
+   * pipeline API, Customer.io's App API): each plugin serves the paths under its prefixes and
+   * answers the unknown ones itself (its own setNotFoundHandler), after its own authentication.
+   */
+  families?: ApiFamily[];
   logger: Logger;
   /** Whether the process is ready to serve (database reachable, roles started). */
   readiness: () => Promise<{ ready: boolean; detail: Record<string, unknown> }>;
   limits?: HttpLimits;
 }
+
+export interface ApiFamily {
+  name: string;
+  /** Lower-case path prefixes, ending in "/" ("/api/v1/"); Postmark's calls have none of them. */
+  prefixes: string[];
+  plugin: FastifyPluginAsync;
+}
+
+/**
+ * The longest path segment routed. Customer.io identifiers in paths may be 150 bytes, which
+ * percent-encoded UTF-8 makes up to 450 characters; longer segments are refused with 414.
+ */
+export const MAX_PATH_SEGMENT = 512;
 
 /** Keep idle keep-alive sockets a while: API clients reuse connections heavily. */
 const KEEP_ALIVE_MS = 65_000;
@@ -56,6 +75,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     loggerInstance: deps.logger.child({ component: "http" }, { level: "warn" }) as FastifyBaseLogger,
     bodyLimit: DEFAULT_BODY_BYTES,
     routerOptions: {
+      maxParamLength: MAX_PATH_SEGMENT,
       caseSensitive: false,
       ignoreTrailingSlash: true,
       querystringParser: (text: string) => lowerCaseKeys(parseQuery(text)),
@@ -79,7 +99,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     frameworkErrors: (err, request, untyped) => {
       const reply = untyped as FastifyReply;
       const [status, message] =
-        err.code === "FST_ERR_MAX_PARAM_LENGTH" ? [414, "A path segment is longer than 100 characters."] : [400, "The path is not a valid URL."];
+        err.code === "FST_ERR_MAX_PARAM_LENGTH" ? [414, `A path segment is longer than ${MAX_PATH_SEGMENT} characters.`] : [400, "The path is not a valid URL."];
       authenticatePresented(request, deps).then(
         () => reply.code(status).send({ ErrorCode: 0, Message: message }),
         (refused: unknown) => {
@@ -109,8 +129,13 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
 
   // A path that is no route: authenticated as the call would be, then refused in Postmark's form,
   // all before its body is read.
+  const families = deps.families ?? [];
+  const claimed = (url: string) => {
+    const path = pathOf(url) + "/";
+    return families.some((f) => f.prefixes.some((p) => path.startsWith(p)));
+  };
   app.addHook("onRequest", async (request) => {
-    if (!request.is404) return;
+    if (!request.is404 || claimed(request.url)) return;
     await refuseUnknownCall(request, deps);
   });
   app.setNotFoundHandler(async (request) => refuseUnknownCall(request, deps));
@@ -128,6 +153,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   for (const routes of deps.publicRoutes ?? []) app.register(routes);
   if (deps.accountRoutes?.length) app.register(accountPlugin, { workspaces: deps.workspaces, routes: deps.accountRoutes });
   if (deps.tracking) app.register(trackingPlugin, { tracking: deps.tracking });
+  for (const family of families) app.register(family.plugin);
   return app;
 }
 

@@ -17,6 +17,7 @@ export interface CommandInput {
     workspace?: string;
     account?: boolean;
     smtp?: boolean;
+    track?: boolean;
     stream?: string;
     domain?: string;
     reason?: string;

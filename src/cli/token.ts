@@ -3,12 +3,23 @@
 import { UsageError } from "./usage.js";
 import { withContainer, type Command } from "./command.js";
 
-const FORMS = "token create --workspace NAME | token create --account | token create --smtp --workspace NAME [--stream ID]";
+const FORMS = "token create --workspace NAME | token create --account | token create --smtp --workspace NAME [--stream ID] | token create --track --workspace NAME";
 
 export const token: Command = async ({ args, options, config, out }) => {
   if (args[0] !== "create" || args.length !== 1 || (!options.workspace && !options.account)) throw new UsageError(FORMS, "token");
   if (options.smtp && !options.workspace) throw new UsageError("token create --smtp --workspace NAME [--stream ID]", "token");
+  if (options.track && !options.workspace) throw new UsageError("token create --track --workspace NAME", "token");
   return withContainer(config, async ({ workspaces }) => {
+    if (options.track) {
+      const c = await workspaces.createTrackCredentials(options.workspace!);
+      if (options.json) out(`${JSON.stringify(c)}\n`);
+      else
+        out(
+          `Track API site id (Basic username): ${c.siteId}\nTrack API key (Basic password, shown once): ${c.apiKey}\n` +
+            `Pipeline write key (Segment spec, Basic username, shown once): ${c.writeKey}\nApp API key (Bearer, shown once): ${c.appKey}\n`,
+        );
+      return;
+    }
     if (options.smtp) {
       const pair = await workspaces.createSmtpToken(options.workspace!, options.stream ?? "outbound");
       if (options.json) out(`${JSON.stringify(pair)}\n`);

@@ -19,6 +19,8 @@ const COMMANDS: Record<string, string> = {
   token create --account                 issue an account token
   token create --smtp --workspace NAME [--stream ID] [--json]
                                          an SMTP token pair (access key, secret key) for one stream
+  token create --track --workspace NAME [--json]
+                                         Track API site id and key, pipeline write key, App API key
 `,
   queue: `  queue [--json]                         deliveries by state and the destinations with most waiting
   queue retry [--domain D]               make deferred deliveries due now

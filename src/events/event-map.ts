@@ -114,6 +114,53 @@ export interface EventMap {
   "webhook.failed": WebhookAttemptData & { error: string };
   /** Nothing was posted: the record no longer had a webhook to go to (its URL was removed). */
   "webhook.dropped": WebhookAttemptData;
+
+  // Behavioral data (issue 11). These events are about a person, not a message: messageId and
+  // recipient are null and the person is named in the data (personId is Posthorn's id, which the
+  // Track API shows as cio_id). Segment upkeep and journeys read them as outbox consumers.
+  /** A person was created or their attributes, identifiers or subscription changed; changes: each changed attribute, from → to (undefined: absent). */
+  "person.identified": { personId: string; created: boolean; changes: Record<string, AttributeChange> };
+  /** A person was deleted (destroy, a v2 delete, or the secondary of a merge). */
+  "person.deleted": { personId: string };
+  /** `mergedId` was merged into `personId` (merge_customers, alias, or an anonymous id identified): its events, devices and manual segments now belong to personId. */
+  "person.merged": { personId: string; mergedId: string | null; anonymousId: string | null };
+  /** The person was suppressed (nothing is sent to them, their data is not kept) or unsuppressed. */
+  "person.suppressed": { personId: string; suppressed: boolean };
+  /** A device was added or updated, or removed. */
+  "person.device-changed": { personId: string; deviceId: string; platform: string; removed: boolean };
+  /**
+   * An event, page view or screen view was recorded. personId is null while only anonymousId is
+   * known (a person.merged follows when it is identified). timestamp: when it happened, as sent
+   * (ms; the time received when none was sent); eventRowId: its row in the people domain's
+   * event store.
+   */
+  "person.event": TrackedEventData;
+  /** The person entered a segment (at: when the condition became true, ms). */
+  "segment.entered": SegmentChangeData;
+  /** The person left a segment. */
+  "segment.left": SegmentChangeData;
+}
+
+/** One attribute's change. `from` or `to` is null when the attribute was absent. */
+export interface AttributeChange {
+  from: unknown;
+  to: unknown;
+}
+
+export interface TrackedEventData {
+  personId: string | null;
+  anonymousId: string | null;
+  name: string;
+  eventType: "event" | "page" | "screen";
+  properties: Record<string, unknown>;
+  timestamp: number;
+  eventRowId: number;
+}
+
+export interface SegmentChangeData {
+  personId: string;
+  segmentId: string;
+  at: number;
 }
 
 /** Which webhook (its kind: "inbound") and how many posts it took so far. */

@@ -38,7 +38,8 @@ export interface ApiTokensTable {
   id: string;
   /** null for account tokens, which span workspaces. */
   workspace_id: string | null;
-  kind: "server" | "account" | "smtp";
+  /** track: a Track API site id + API key pair; pipeline: a Segment-spec write key; app: a Customer.io App API key. */
+  kind: "server" | "account" | "smtp" | "track" | "pipeline" | "app";
   token_hash: string;
   /** Last characters of the token, so an operator can tell tokens apart without the secret. */
   hint: string;

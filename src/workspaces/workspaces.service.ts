@@ -12,6 +12,14 @@ import { checkChange, DEFAULT_SETTINGS, type WorkspaceChange, type WorkspaceSett
 export type { InboundSettings, Workspace } from "./workspaces.repository.js";
 export type { WorkspaceChange, WorkspaceSettings } from "./workspace-settings.js";
 
+/** What `posthorn token create --track` prints: each secret is shown once. */
+export interface TrackCredentials {
+  siteId: string;
+  apiKey: string;
+  writeKey: string;
+  appKey: string;
+}
+
 /** Who an SMTP AUTH names: the workspace, and the stream its mail must go to (SMTP token pairs are per stream). */
 export interface SmtpIdentity {
   workspace: Workspace;
@@ -139,6 +147,54 @@ export class WorkspacesService {
     const hash = smtpTokenHash(username, password);
     const found = await this.repo.findByTokenHash(this.deps.store.db, "smtp", hash);
     return found?.workspace ? { workspace: found.workspace, stream: found.stream } : null;
+  }
+
+  /**
+   * Credentials for behavioral data (issue 11): a Track API pair (site id as the Basic username,
+   * API key as the password, as customerio-node sends them), a write key for the Segment-spec
+   * pipeline API (Basic username, empty password), and an App API key (Bearer). Only hashes are
+   * stored; the secrets are shown once.
+   */
+  async createTrackCredentials(name: string): Promise<TrackCredentials> {
+    const workspace = await this.get(name);
+    const credentials: TrackCredentials = { siteId: randomHex(10), apiKey: newSecretToken(), writeKey: newSecretToken(), appKey: newSecretToken() };
+    const now = this.deps.clock.now();
+    await this.deps.store.write(async (trx) => {
+      await this.repo.insertToken(trx, { id: newId(), workspace_id: workspace.id, kind: "track", token_hash: trackPairHash(credentials.siteId, credentials.apiKey), hint: credentials.siteId.slice(-4), created_at: now });
+      await this.repo.insertToken(trx, tokenRow(workspace.id, "pipeline", credentials.writeKey, now));
+      await this.repo.insertToken(trx, tokenRow(workspace.id, "app", credentials.appKey, now));
+    });
+    return credentials;
+  }
+
+  /** The workspace of a Track API site id + API key pair, or null. Cached like server tokens. */
+  authenticateTrack(siteId: string, apiKey: string): Promise<Workspace | null> {
+    if (siteId.length === 0 || apiKey.length === 0) return Promise.resolve(null);
+    return this.cachedLookup("track", trackPairHash(siteId, apiKey));
+  }
+
+  /** The workspace of a Segment-spec write key, or null. */
+  authenticateWriteKey(writeKey: string): Promise<Workspace | null> {
+    if (writeKey.length === 0) return Promise.resolve(null);
+    return this.cachedLookup("pipeline", hashToken(writeKey));
+  }
+
+  /** The workspace of a Customer.io App API key, or null. */
+  authenticateAppKey(appKey: string): Promise<Workspace | null> {
+    if (appKey.length === 0) return Promise.resolve(null);
+    return this.cachedLookup("app", hashToken(appKey));
+  }
+
+  private async cachedLookup(kind: "track" | "pipeline" | "app", hash: string): Promise<Workspace | null> {
+    const key = `${kind}\u0000${hash}`;
+    const now = this.deps.clock.now();
+    const cached = this.authCache.get(key);
+    if (cached && cached.until > now) return cached.workspace;
+    const found = await this.repo.findByTokenHash(this.deps.store.db, kind, hash);
+    if (!found?.workspace) return null;
+    if (this.authCache.size >= AUTH_CACHE_MAX) this.authCache.clear();
+    this.authCache.set(key, { workspace: found.workspace, until: now + AUTH_CACHE_MS });
+    return found.workspace;
   }
 
   async findById(id: string): Promise<Workspace | null> {
@@ -292,6 +348,10 @@ function smtpTokenHash(accessKey: string, secretKey: string): string {
   return hashToken(`smtp\u0000${accessKey}\u0000${secretKey}`);
 }
 
-function tokenRow(workspaceId: string | null, kind: "server" | "account", token: string, now: number) {
+function trackPairHash(siteId: string, apiKey: string): string {
+  return hashToken(`track\u0000${siteId}\u0000${apiKey}`);
+}
+
+function tokenRow(workspaceId: string | null, kind: "server" | "account" | "pipeline" | "app", token: string, now: number) {
   return { id: newId(), workspace_id: workspaceId, kind, token_hash: hashToken(token), hint: token.slice(-4), created_at: now };
 }

@@ -12,6 +12,7 @@ import { queueRoutes } from "../../api/app/queue.routes.js";
 import { sendersRoutes } from "../../api/postmark/senders.routes.js";
 import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation.routes.js";
 import { templatesPushRoutes } from "../../api/postmark/templates-push.routes.js";
+import { v1Family } from "../../api/v1.family.js";
 import type { Container } from "../container.js";
 
 export interface ApiRole {
@@ -50,6 +51,15 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       dataRemovalsRoutes({ dataRemovals: deps.dataRemovals }),
     ],
     publicRoutes: [senderConfirmationRoutes({ senders: deps.senders })],
+    // Behavioral data (issue 11): the Track API under /api/v1 and /api/v2, the Segment-spec
+    // pipeline API and Customer.io's App API under /v1.
+    families: [
+      v1Family({
+        workspaces: deps.workspaces,
+        pipeline: [],
+        app: [],
+      }),
+    ],
     tracking: deps.tracking,
     webhooks: deps.webhooks,
     bulk: deps.bulk,

@@ -1,0 +1,27 @@
+// The Customer.io edges' one table from domain error codes to HTTP status (Track API v1/v2, the
+// App API). Customer.io's clients read an error's text from `{"meta":{"error": …}}` (or
+// `meta.errors[]`), and the Track API's published spec answers 400 with
+// `{"errors":[{reason, field, message}]}`; both are given, so either kind of client shows the
+// reason. The Segment-spec pipeline API has its own form (its edge's file).
+import { PosthornError } from "../../shared/errors.js";
+
+export interface CustomerIoErrorReply {
+  status: number;
+  body: { meta: { error: string }; errors?: Array<{ reason: string; field: string | null; message: string }> };
+}
+
+/** Domain codes → status; each family adds its domain's codes here. A code missing here answers 400 when its name says it was refused input, else 500. */
+const TABLE: Record<string, number> = {
+  TRACK_CREDENTIALS_INVALID: 401,
+  TRACK_NOT_FOUND: 404,
+  TRACK_TOO_LARGE: 413,
+  TRACK_TOO_BUSY: 429,
+};
+
+export function toCustomerIoError(err: PosthornError): CustomerIoErrorReply {
+  const status = TABLE[err.code] ?? (/INVALID|TOO_|REQUIRED|LIMIT/.test(err.code) ? 400 : 500);
+  const field = typeof err.details.field === "string" ? err.details.field : null;
+  const body: CustomerIoErrorReply["body"] = { meta: { error: err.message } };
+  if (status === 400) body.errors = [{ reason: err.code.toLowerCase(), field, message: err.message }];
+  return { status, body };
+}
