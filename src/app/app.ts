@@ -3,7 +3,7 @@
 // role stops taking work, then drains what is in flight within the deadline; the store closes last.
 import type { Config } from "../config/config.schema.js";
 import type { Logger } from "../shared/logger.js";
-import { systemClock } from "../shared/clock.js";
+import { systemClock, type Clock } from "../shared/clock.js";
 import { openStore } from "../store/store.js";
 import type { Transport } from "../mta/mta.types.js";
 import type { DnsResolve } from "../inbound/authentication.js";
@@ -27,10 +27,12 @@ export interface StartOptions {
   transport?: Transport;
   /** DNS for SPF/DKIM/DMARC checks of inbound mail (tests answer from a fixed zone). */
   inboundDns?: DnsResolve;
+  /** Replaces the system clock (tests of time-windowed segments and timers move it by hand). */
+  clock?: Clock;
 }
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
-  const clock = systemClock;
+  const clock = options.clock ?? systemClock;
   const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await store.migrate();
 
