@@ -61,6 +61,14 @@ test("workspaces and tokens from the command line", () => {
     assert.notEqual(token.stdout.trim(), json.serverToken);
     assert.equal(posthorn(["token", "create", "--workspace", "nope"], env).code, 1);
     assert.match(posthorn(["token", "create", "--account"], env).stdout.trim(), /^[0-9a-f-]{36}$/);
+
+    const track = posthorn(["token", "create", "--track", "--workspace", "acme", "--json"], env);
+    assert.equal(track.code, 0, track.stderr);
+    const keys = JSON.parse(track.stdout) as Record<string, string>;
+    assert.deepEqual(Object.keys(keys).sort(), ["apiKey", "appKey", "siteId", "writeKey"]);
+    assert.equal(new Set(Object.values(keys)).size, 4);
+    assert.match(posthorn(["token", "create", "--track", "--workspace", "acme"], env).stdout, /^Track API site id \(Basic username\): [0-9a-f]{20}\n/);
+    assert.equal(posthorn(["token", "create", "--track"], env).code, 2);
   } finally {
     dir.remove();
   }
