@@ -122,6 +122,32 @@ for (const target of storeTargets()) {
       await Promise.all([first.stop(), second.stop()]);
     });
 
+    it("a transactional consumer's writes commit with its cursor's move, or not at all", async () => {
+      let applications = 0;
+      const runner = run([
+        {
+          name: "counted",
+          types: ["delivery.suppressed"],
+          async applyWithCursor(trx, batch) {
+            applications += 1;
+            const mine = batch.filter((e) => Number(e.messageId!.slice(1)) >= 80);
+            await outbox.emit(trx, mine.map((e) => ({ type: "delivery.delayed", workspaceId: "w1", messageId: e.messageId, recipient: e.recipient, data: { stream: "outbound", summary: "applied" } })));
+            // The first time, another process takes the cursor while the batch is applied: the
+            // move fails and everything this batch wrote is rolled back, for the holder to redo.
+            if (applications === 1 && mine.length > 0) await trx.updateTable("outbox_cursors").set({ lease_owner: "another-process" }).where("consumer", "=", "counted").execute();
+            else if (applications === 1) applications = 0;
+          },
+        },
+      ]);
+      await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "counted").executeTakeFirst()) !== undefined);
+      await store.write((trx) => outbox.emit(trx, [suppressed(80), suppressed(81)]));
+      const applied = async (id: string) => (await events.forMessage(store.db, "w1", id)).filter((e) => e.type === "delivery.delayed").length;
+      await eventually(async () => (await applied("m81")) > 0, 10_000);
+      assert.ok(applications >= 2, "the batch was applied twice");
+      assert.deepEqual([await applied("m80"), await applied("m81")], [1, 1], "and written once");
+      await runner.stop();
+    });
+
     if (target.name === "postgres") {
       it("does not skip an event whose transaction commits after a later one's", async () => {
         const seen: RecordedEvent[] = [];

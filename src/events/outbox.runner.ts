@@ -4,20 +4,40 @@
 // for that consumer at a time, and a dead process's consumers are taken over when its lease ends.
 // A handler that fails leaves the cursor where it was: the same batch comes again after a pause
 // that doubles up to a minute (an event is never skipped; a handler must bear repeats).
-import type { Store } from "../store/store.js";
+import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
 import type { EventType, RecordedEvent } from "./event-map.js";
 import type { EventsRepository, Position } from "./events.repository.js";
 
-export interface Consumer {
+interface ConsumerBase {
   /** Names the cursor: renaming a consumer starts it afresh at the end of the log. */
   readonly name: string;
   readonly types: readonly EventType[];
+}
+
+/** Reacts outside the database (posts, sends): at least once, so it must bear repeats. */
+export interface HandlingConsumer extends ConsumerBase {
   /** Handles events in order; resolves once their effects are durable. */
   handle(events: RecordedEvent[]): Promise<void>;
 }
+
+/**
+ * Keeps state in this database (rollups, memberships): its writes and the cursor's move past the
+ * events commit in one transaction, or neither does, so each event is applied exactly once
+ * without remembering which were (a lost lease rolls the batch back for its new holder to apply).
+ */
+export interface TransactionalConsumer extends ConsumerBase {
+  applyWithCursor(trx: Db, events: RecordedEvent[]): Promise<void>;
+  /** "relaxed" when a lost commit is safe (the batch comes again with the cursor where it was); default "full". */
+  readonly durability?: "full" | "relaxed";
+}
+
+export type Consumer = HandlingConsumer | TransactionalConsumer;
+
+/** Thrown inside a consumer's transaction to roll it back: the cursor was taken over. */
+class LeaseLost extends Error {}
 
 export interface OutboxRunnerOptions {
   /** How long a cursor is held; renewed at every batch. */
@@ -96,13 +116,16 @@ export class OutboxRunner {
         }
         if (position) {
           const { events, covered } = await this.deps.events.readAfter(this.deps.store.db, position, consumer.types, this.batchSize);
-          if (events.length > 0) await consumer.handle(events);
+          const inTransaction = "applyWithCursor" in consumer && events.length > 0;
+          if (events.length > 0 && !inTransaction) await (consumer as HandlingConsumer).handle(events);
           const moved = covered.tx !== position.tx || covered.id !== position.id;
           // Handled events are saved at once; a stretch with none of ours at most every second
           // (reading it again after a crash costs a scan, not a repeat).
           const at = this.deps.clock.now();
           if (moved && (events.length > 0 || at - savedAt >= CURSOR_SAVE_MS)) {
-            const kept = await this.deps.store.write((trx) => this.deps.events.advanceCursor(trx, consumer.name, this.owner, covered, at, at + this.leaseMs), { durability: "relaxed" });
+            const kept = inTransaction
+              ? await this.applyWithCursor(consumer as TransactionalConsumer, events, covered, at)
+              : await this.deps.store.write((trx) => this.deps.events.advanceCursor(trx, consumer.name, this.owner, covered, at, at + this.leaseMs), { durability: "relaxed" });
             if (kept) {
               heldUntil = at + this.leaseMs;
               savedAt = at;
@@ -130,6 +153,23 @@ export class OutboxRunner {
       if (backoff > 0 || this.wakes === wakesBefore) await this.idle(backoff || this.pollMs);
     }
     if (position) await this.deps.store.write((trx) => this.deps.events.releaseCursor(trx, consumer.name, this.owner), { durability: "relaxed" }).catch(() => undefined);
+  }
+
+  /** The consumer's writes and the cursor's move in one transaction; false (all rolled back) when the lease was lost. */
+  private async applyWithCursor(consumer: TransactionalConsumer, events: RecordedEvent[], to: Position, at: number): Promise<boolean> {
+    try {
+      return await this.deps.store.write(
+        async (trx) => {
+          await consumer.applyWithCursor(trx, events);
+          if (!(await this.deps.events.advanceCursor(trx, consumer.name, this.owner, to, at, at + this.leaseMs))) throw new LeaseLost();
+          return true;
+        },
+        { durability: consumer.durability ?? "full" },
+      );
+    } catch (err) {
+      if (err instanceof LeaseLost) return false;
+      throw err;
+    }
   }
 
   private async claim(consumer: Consumer): Promise<Position | null> {

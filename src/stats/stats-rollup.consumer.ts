@@ -1,9 +1,8 @@
 // The outbox consumer that keeps the stats rollups current: each batch of counted events becomes
-// additions to stats_daily, in one transaction with the record of which events were counted, so a
-// batch the outbox hands over again (it is at least once) adds nothing the second time.
-import type { Store, Db } from "../store/store.js";
-import type { Clock } from "../shared/clock.js";
-import type { Consumer } from "../events/outbox.runner.js";
+// additions to stats_daily in the same transaction that moves the consumer's cursor past the
+// batch, so each event is counted exactly once (outbox.runner.ts, TransactionalConsumer).
+import type { Db } from "../store/store.js";
+import type { TransactionalConsumer } from "../events/outbox.runner.js";
 import type { RecordedEvent } from "../events/event-map.js";
 import { COUNTED_EVENT_TYPES, incrementsOf, scopesOf, streamOf, utcDay } from "./stats-metrics.js";
 import type { RollupCount, StatsRepository } from "./stats.repository.js";
@@ -11,35 +10,16 @@ import type { RollupCount, StatsRepository } from "./stats.repository.js";
 /** The tags of messages by id (a message not found has none). Given by the messages domain. */
 export type TagsOf = (db: Db, messageIds: string[]) => Promise<Map<string, string | null>>;
 
-/**
- * How long counted event ids are remembered. A batch comes again only before the cursor moves
- * past it, and the runner reads no further batch until it has (README): an hour is far beyond
- * that, so the margin only guards against what this reasoning missed.
- */
-export const APPLIED_RETENTION_MS = 60 * 60 * 1000;
-
 export const STATS_CONSUMER = "stats.rollups";
 
-export function statsRollupConsumer(deps: { store: Store; clock: Clock; repository: StatsRepository; tagsOf: TagsOf }): Consumer {
+export function statsRollupConsumer(deps: { repository: StatsRepository; tagsOf: TagsOf }): TransactionalConsumer {
   return {
     name: STATS_CONSUMER,
     types: COUNTED_EVENT_TYPES,
-    async handle(events) {
-      const now = deps.clock.now();
-      // Relaxed: a commit lost in a crash is lost with the cursor moves after it, so the batch comes again.
-      await deps.store.write(
-        async (trx) => {
-          const fresh = await deps.repository.markApplied(
-            trx,
-            events.map((e) => e.id),
-            now,
-          );
-          const counted = events.filter((e) => fresh.has(e.id));
-          if (counted.length > 0) await deps.repository.add(trx, await rollupCounts(trx, counted, deps.tagsOf));
-          await deps.repository.forgetAppliedBefore(trx, now - APPLIED_RETENTION_MS);
-        },
-        { durability: "relaxed" },
-      );
+    // A commit lost in a crash is lost with its cursor move: the batch comes again.
+    durability: "relaxed",
+    async applyWithCursor(trx, events) {
+      await deps.repository.add(trx, await rollupCounts(trx, events, deps.tagsOf));
     },
   };
 }

@@ -37,29 +37,6 @@ export interface StatsSum {
 const CHUNK = 400;
 
 export class StatsRepository {
-  /**
-   * Records the events as counted and returns the ids that were not already: only those may add
-   * to the rollups. Inside the transaction that adds their counts, so both commit or neither.
-   */
-  async markApplied(db: Db, eventIds: number[], now: number): Promise<Set<number>> {
-    const fresh = new Set<number>();
-    for (let i = 0; i < eventIds.length; i += CHUNK) {
-      const rows = await db
-        .insertInto("stats_applied_events")
-        .values(eventIds.slice(i, i + CHUNK).map((id) => ({ event_id: id, applied_at: now })))
-        .onConflict((oc) => oc.column("event_id").doNothing())
-        .returning("event_id")
-        .execute();
-      for (const r of rows) fresh.add(Number(r.event_id));
-    }
-    return fresh;
-  }
-
-  /** Forgets event ids counted before `before` (ms): see README for why they cannot come again. */
-  async forgetAppliedBefore(db: Db, before: number): Promise<void> {
-    await db.deleteFrom("stats_applied_events").where("applied_at", "<", before).execute();
-  }
-
   /** Adds counts. Repeats of a key are summed first: one upsert may not touch a row twice on PostgreSQL. */
   async add(db: Db, given: RollupCount[]): Promise<void> {
     const byKey = new Map<string, RollupCount>();

@@ -16,17 +16,10 @@ export interface StatsDailyTable {
   count: number;
 }
 
-/** Events already counted, so that a batch the outbox hands over again is not counted twice. */
-export interface StatsAppliedEventsTable {
-  event_id: number;
-  applied_at: number;
-}
-
 export type StatsDailyRow = Selectable<StatsDailyTable>;
 
 declare module "../store/schema.js" {
   interface Database {
     stats_daily: StatsDailyTable;
-    stats_applied_events: StatsAppliedEventsTable;
   }
 }

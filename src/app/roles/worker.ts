@@ -70,7 +70,7 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
         payloads: postmarkWebhookPayloads({ messages: deps.messages, bounces: deps.bounces }),
         scheduled: () => dispatcher.wake(),
       }),
-      statsRollupConsumer({ store, clock, repository: deps.statsRepository, tagsOf: async (db, ids) => new Map([...(await deps.messages.forBounces(db, ids))].map(([id, m]) => [id, m.tag])) }),
+      statsRollupConsumer({ repository: deps.statsRepository, tagsOf: async (db, ids) => new Map([...(await deps.messages.forBounces(db, ids))].map(([id, m]) => [id, m.tag])) }),
     ],
   });
   const bulk = new BulkProcessor({
