@@ -8,6 +8,7 @@ import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { sendRawSmtp } from "./support/smtp-client.js";
 import { eventually } from "./support/eventually.js";
+import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
 import { FIXTURE_MESSAGE_ID, FIXTURE_RETURN_PATH, GMAIL_DELAYED, GMAIL_NO_SUCH_USER, O365_RECIPIENT_NOT_FOUND, buildDsn } from "../src/bounces/testing/bounce-fixtures.js";
 import { AOL_ARF_WITHOUT_ENVELOPE, YAHOO_ARF_ABUSE, buildComplaint } from "../src/bounces/testing/complaint-fixtures.js";
 
@@ -20,6 +21,7 @@ const noDns = async (name: string) => {
 
 describe("bounces and complaints received by the inbound MX listener", () => {
   let sink: SmtpSink;
+  let hooks: WebhookReceiver;
   let server: TestServer;
   let pm: ServerClient;
   let inboundPort: number;
@@ -27,8 +29,10 @@ describe("bounces and complaints received by the inbound MX listener", () => {
 
   before(async () => {
     sink = await startSmtpSink();
+    hooks = await startWebhookReceiver();
     server = await startTestServer(
       {
+        POSTHORN_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.1/32",
         POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
         POSTHORN_INBOUND_PORT: "0",
         POSTHORN_INBOUND_HOST: "127.0.0.1",
@@ -40,11 +44,13 @@ describe("bounces and complaints received by the inbound MX listener", () => {
     workspaceId = (await server.app.services.workspaces.get("acme")).id;
     pm = new ServerClient(token, { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
     inboundPort = server.app.smtp!.inbound!.port;
+    await pm.createWebhook({ Url: hooks.url, MessageStream: "outbound", Triggers: { Bounce: { Enabled: true, IncludeContent: true } } });
   });
 
   after(async () => {
     await server.close();
     await sink.close();
+    await hooks.close();
   });
 
   /** Sends a message to one recipient and waits until the sink has it; returns our id and the VERP return path used. */
@@ -99,6 +105,11 @@ describe("bounces and complaints received by the inbound MX listener", () => {
     assert.ok(Body.includes(sent.verp), "the whole report, as received");
     const listed = await pm.getBounces({ count: 10, offset: 0, messageID: sent.id } as Parameters<ServerClient["getBounces"]>[0]);
     assert.equal(listed.Bounces[0]!.DumpAvailable, true);
+
+    // The Bounce webhook (IncludeContent) carries the report as its content, as Postmark's does.
+    const hook = await eventually(async () => hooks.posts.find((p) => p.json.RecordType === "Bounce" && p.json.MessageID === sent.id), 20_000);
+    assert.equal(hook.json.DumpAvailable, true);
+    assert.equal(hook.json.Content, Body);
 
     await sendRawSmtp(inboundPort, { from: "", to: [sent.verp] }, dsn);
     assert.equal((await bouncesOf(sent.id)).length, 1, "a repeated report is recorded once");

@@ -133,10 +133,22 @@ export class BouncesService {
     return this.deps.store;
   }
 
-  /** Bounce records by id within a workspace, in Posthorn's words (webhook payloads read them). */
-  async records(workspaceId: string, ids: number[]): Promise<Map<number, BounceRecord>> {
-    const rows = await this.deps.repository.byIds(this.store().db, workspaceId, ids);
-    return new Map(rows.map((r) => [Number(r.id), toRecord(r)]));
+  /**
+   * Bounce records by id within a workspace, in Posthorn's words (webhook payloads read them), each
+   * saying whether a report was kept; with the kept report itself (`dump`, else null) for the ids
+   * in `withDumps` (a webhook that includes the bounce's content).
+   */
+  async records(workspaceId: string, ids: number[], withDumps: ReadonlySet<number> = new Set()): Promise<Map<number, BounceRecord & { dump: string | null }>> {
+    const db = this.store().db;
+    const rows = await this.deps.repository.byIds(db, workspaceId, ids);
+    const reported = await this.reports.keysWithReports(db, workspaceId, [...new Set(rows.map((r) => r.message_id))]);
+    const records = new Map<number, BounceRecord & { dump: string | null }>();
+    for (const r of rows) {
+      const dumpAvailable = reported.has(`${r.message_id} ${addressKey(r.email)}`);
+      const dump = dumpAvailable && withDumps.has(Number(r.id)) ? await this.reports.latest(db, workspaceId, r.message_id, addressKey(r.email)) : null;
+      records.set(Number(r.id), { ...toRecord(r), dumpAvailable, dump });
+    }
+    return records;
   }
 
   /** Records a bounce for each event of mail that did not arrive, and announces it. */

@@ -16,12 +16,16 @@ export function postmarkWebhookPayloads(deps: { messages: Pick<MessagesService, 
     async build(items) {
       const events = items.map((i) => i.event);
       const messages = await deps.messages.forWebhooks([...new Set(events.map((e) => e.messageId).filter((id): id is string => id !== null))]);
-      const bounces = new Map<number, BounceRecord>();
+      const bounces = new Map<number, BounceWithDump>();
       const byWorkspace = new Map<string, number[]>();
-      for (const e of events) {
-        if (e.type === "bounce.recorded" || e.type === "complaint.recorded") byWorkspace.set(e.workspaceId, [...(byWorkspace.get(e.workspaceId) ?? []), e.data.bounceId]);
+      // The kept report is read only for webhooks that include the bounce's content.
+      const withDumps = new Set<number>();
+      for (const { event: e, webhook } of items) {
+        if (e.type !== "bounce.recorded" && e.type !== "complaint.recorded") continue;
+        byWorkspace.set(e.workspaceId, [...(byWorkspace.get(e.workspaceId) ?? []), e.data.bounceId]);
+        if ((e.type === "bounce.recorded" ? webhook.triggers.bounce : webhook.triggers.complaint).includeContent) withDumps.add(e.data.bounceId);
       }
-      for (const [workspaceId, ids] of byWorkspace) for (const [id, record] of await deps.bounces.records(workspaceId, ids)) bounces.set(id, record);
+      for (const [workspaceId, ids] of byWorkspace) for (const [id, record] of await deps.bounces.records(workspaceId, ids, withDumps)) bounces.set(id, record);
       return items.map(({ event, webhook }) => {
         const message = event.messageId ? messages.get(event.messageId) ?? null : null;
         const payload = payloadOf(event, webhook, message, bounces);
@@ -31,7 +35,9 @@ export function postmarkWebhookPayloads(deps: { messages: Pick<MessagesService, 
   };
 }
 
-function payloadOf(event: RecordedEvent, webhook: WebhookRecord, message: MessageForWebhook | null, bounces: Map<number, BounceRecord>): Record<string, unknown> | null {
+type BounceWithDump = BounceRecord & { dump: string | null };
+
+function payloadOf(event: RecordedEvent, webhook: WebhookRecord, message: MessageForWebhook | null, bounces: Map<number, BounceWithDump>): Record<string, unknown> | null {
   const serverId = postmarkServerId(event.workspaceId);
   const about = { Tag: message?.tag ?? "", Metadata: message?.metadata ?? {} };
   switch (event.type) {
@@ -105,7 +111,7 @@ function payloadOf(event: RecordedEvent, webhook: WebhookRecord, message: Messag
   }
 }
 
-function bouncePayload(recordType: string, b: BounceRecord, serverId: number, message: MessageForWebhook | null, includeContent: boolean): Record<string, unknown> {
+function bouncePayload(recordType: string, b: BounceWithDump, serverId: number, message: MessageForWebhook | null, includeContent: boolean): Record<string, unknown> {
   return {
     RecordType: recordType,
     ID: b.id,
@@ -121,12 +127,13 @@ function bouncePayload(recordType: string, b: BounceRecord, serverId: number, me
     Email: b.email,
     From: b.from,
     BouncedAt: iso(b.bouncedAt),
-    DumpAvailable: false,
+    DumpAvailable: b.dumpAvailable,
     Inactive: b.inactive,
     CanActivate: b.canActivate,
     Subject: b.subject,
-    // Posthorn keeps the remote server's reply, not the whole bounce message: that is the content.
-    ...(includeContent ? { Content: b.details } : {}),
+    // The report as received when one told of the bounce; a bounce met in our own session has no
+    // message of its own, and its content is the remote server's reply.
+    ...(includeContent ? { Content: b.dump ?? b.details } : {}),
     Metadata: message?.metadata ?? {},
   };
 }
