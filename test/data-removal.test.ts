@@ -149,6 +149,20 @@ for (const target of serverDatabases()) {
       assert.match(row.subject_hash, /^[0-9a-f]{64}$/);
     });
 
+    test("NotifyWhenCompleted: the requester is told when it is done, in a mail that does not name the address; never the erased address itself", async () => {
+      const zed = "zed@example.test";
+      const told = await account.requestDataRemoval({ RequestedBy: "privacy@acme.test", RequestedFor: zed, NotifyWhenCompleted: true });
+      await eventually(async () => (await account.getDataRemovalStatus(told.ID)).Status === "Done");
+      const notice = await eventually(async () => sink.messages.find((m) => m.rcptTo.includes("privacy@acme.test")), 20_000);
+      assert.match(notice.raw.toString(), new RegExp(`Subject: Data removal request ${told.ID} is complete`));
+      assert.ok(!notice.raw.toString().toLowerCase().includes(zed), "the notice does not name the erased address");
+
+      const self = await account.requestDataRemoval({ RequestedBy: "yan@example.test", RequestedFor: "yan@example.test", NotifyWhenCompleted: true });
+      await eventually(async () => (await account.getDataRemovalStatus(self.ID)).Status === "Done");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(!sink.messages.some((m) => m.rcptTo.includes("yan@example.test")), "no mail to the address just erased");
+    });
+
     test("bad requests get 422 / 300; unknown IDs too; a server token gets 401", async () => {
       const cases: Array<Record<string, unknown>> = [
         { RequestedBy: "dpo@acme.test" },

@@ -219,7 +219,14 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     clock,
   });
   const templates = new TemplatesService({ store, clock, repository: new TemplatesRepository() });
-  const dataRemovals = new DataRemovalsService({ store, clock, repository: new DataRemovalsRepository(), erasure: new ErasureRepository(store.dialect), hashKey: encryptionKey.key });
+  const dataRemovals = new DataRemovalsService({
+    store,
+    clock,
+    repository: new DataRemovalsRepository(),
+    erasure: new ErasureRepository(store.dialect),
+    hashKey: encryptionKey.key,
+    notify: systemMailer({ workspaces, accept, from: config.senders.systemFrom, workspaceName: config.senders.systemWorkspace }),
+  });
   const webhooks = new WebhooksService({
     store,
     clock,

@@ -1,4 +1,4 @@
-// Posthorn's own mail (sender-signature confirmations) goes the way every message goes: through
+// Posthorn's own mail (sender-signature confirmations, data removal notices) goes the way every message goes: through
 // acceptance, stored and delivered by the MTA, with its events and outcome recorded. It is accepted
 // in one workspace of its own (POSTHORN_SYSTEM_WORKSPACE, created live on first use) on that
 // workspace's default transactional stream, so it never appears in a tenant's messages, stats or
@@ -9,7 +9,16 @@ import { structuredSubmission } from "../messages/accept/submission.js";
 import type { WorkspacesService, Workspace } from "../workspaces/workspaces.service.js";
 import { WorkspaceExists, WorkspaceNotFound } from "../workspaces/workspaces.errors.js";
 import { isPosthornError } from "../shared/errors.js";
-import type { ConfirmationMail } from "../senders/confirmation-mail.js";
+
+/** One of Posthorn's own mails: a sender-signature confirmation, a data removal's notice. */
+export interface SystemMail {
+  to: { email: string; name: string };
+  subject: string;
+  text: string;
+  html: string;
+  /** Default "sender-confirmation". */
+  tag?: string;
+}
 
 export interface SystemMailDeps {
   workspaces: Pick<WorkspacesService, "get" | "create">;
@@ -18,7 +27,7 @@ export interface SystemMailDeps {
   workspaceName: string;
 }
 
-export function systemMailer(deps: SystemMailDeps): (mail: ConfirmationMail) => Promise<void> {
+export function systemMailer(deps: SystemMailDeps): (mail: SystemMail) => Promise<void> {
   return async (mail) => {
     const workspace = await systemWorkspace(deps);
     const submission = structuredSubmission({
@@ -30,12 +39,12 @@ export function systemMailer(deps: SystemMailDeps): (mail: ConfirmationMail) => 
       subject: mail.subject,
       htmlBody: mail.html,
       textBody: mail.text,
-      tag: "sender-confirmation",
+      tag: mail.tag ?? "sender-confirmation",
       headers: [],
       attachments: [],
       metadata: {},
       stream: "outbound",
-      // Tracking would rewrite the confirmation link; the link must reach the reader as written.
+      // Tracking would rewrite a confirmation link; links must reach the reader as written.
       trackOpens: false,
       trackLinks: "none",
     });

@@ -25,6 +25,8 @@ export interface DataRemovalsDeps {
   erasure: ErasureRepository;
   /** Keys the hash kept of an erased address (the installation's encryption key). */
   hashKey: Buffer;
+  /** Sends Posthorn's own mail (the notice asked for by NotifyWhenCompleted); without it no notice is sent. */
+  notify?: (mail: { to: { email: string; name: string }; subject: string; text: string; html: string; tag: string }) => Promise<void>;
 }
 
 /** How long a worker holds a request before another may take it over; renewed between steps. */
@@ -87,12 +89,27 @@ export class DataRemovalsService {
     if (!(await hold())) return false;
     // What is left mentions it beside others: rewritten without it.
     await store.write((trx) => erasure.redactEverywhere(trx, tables, subject));
+    // Before the request is marked done, so a crash between the two sends the notice again rather
+    // than never. Never to the erased address itself: that mail would be a new record of it.
+    if (due.notify === 1 && this.deps.notify && due.requested_by.toLowerCase() !== subject) await this.deps.notify(completionNotice(id, due.requested_by));
     return store.write((trx) => repository.finish(trx, id, owner, clock.now(), ERASED_ADDRESS));
   }
 
   private hash(address: string): string {
     return createHmac("sha256", this.deps.hashKey).update(`data-removal\u0000${address}`).digest("hex");
   }
+}
+
+/** The notice says which request is done, never whose data it was. */
+function completionNotice(id: number, requestedBy: string) {
+  const text = `Data removal request ${id} is complete: the address it named has been erased from this Posthorn installation.\n`;
+  return {
+    to: { email: requestedBy, name: "" },
+    subject: `Data removal request ${id} is complete`,
+    text,
+    html: `<p>Data removal request ${id} is complete: the address it named has been erased from this Posthorn installation.</p>`,
+    tag: "data-removal",
+  };
 }
 
 function address(value: unknown, field: string): string {
