@@ -17,6 +17,8 @@ export interface RunningApp {
   services: Container;
   /** The API's base URL, when the api role runs. */
   httpUrl: string | null;
+  /** The same API over HTTPS for customerio-node (POSTHORN_TRACK_HTTPS_PORT), and its certificate; null when off. */
+  trackHttps: { url: string; fingerprint256: string; certPath: string } | null;
   /** The smtp role's listeners, when it runs. */
   smtp: SmtpRole | null;
   stop(): Promise<void>;
@@ -68,7 +70,8 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     throw err;
   }
   started = true;
-  return { services, httpUrl: api?.url ?? null, smtp, stop };
+  const trackHttps = api?.httpsUrl && api.httpsCertificate ? { url: api.httpsUrl, fingerprint256: api.httpsCertificate.fingerprint256, certPath: api.httpsCertificate.path } : null;
+  return { services, httpUrl: api?.url ?? null, trackHttps, smtp, stop };
 }
 
 /** The named members of the container: each role gets what it uses, not the whole bag. */
