@@ -16,7 +16,7 @@ const TABLE: Record<string, number> = {
   TRACK_NOT_FOUND: 404,
   TRACK_TOO_LARGE: 413,
   TRACK_TOO_BUSY: 429,
-  // People domain codes that the naming rule below would not place.
+  // The people domain (src/people/people.errors.ts); its other codes answer 400 by their names.
   PEOPLE_NOT_FOUND: 404,
   PEOPLE_IDENTIFIER_CONFLICT: 400,
 };
