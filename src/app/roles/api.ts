@@ -13,6 +13,7 @@ import { sendersRoutes } from "../../api/postmark/senders.routes.js";
 import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation.routes.js";
 import { templatesPushRoutes } from "../../api/postmark/templates-push.routes.js";
 import { v1Family } from "../../api/v1.family.js";
+import { trackFamily } from "../../api/track/track.family.js";
 import { loadTrackCertificate } from "../../api/track/track-certificate.js";
 import { listenHttps, type HttpsListener } from "../../api/track/track.https.js";
 import type { Container } from "../container.js";
@@ -28,7 +29,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "people"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -65,6 +66,8 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
         pipeline: [],
         app: [],
       }),
+      // Manual segment calls (add_customers/remove_customers) need the segments service: null until it is wired.
+      trackFamily({ workspaces: deps.workspaces, people: deps.people, segments: null }),
     ],
     tracking: deps.tracking,
     webhooks: deps.webhooks,
