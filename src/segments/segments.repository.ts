@@ -140,6 +140,14 @@ export class SegmentsRepository {
     return query.orderBy("id", "desc").limit(limit).execute();
   }
 
+  /** A person's changes with from <= at < to (either bound open when null), newest first. */
+  async historyBetween(db: Db, workspaceId: string, personId: string, from: number | null, to: number | null, limit: number): Promise<Array<{ id: number; segment_id: number; entered: number; at: number }>> {
+    let query = db.selectFrom("segment_history").select(["id", "segment_id", "entered", "at"]).where("workspace_id", "=", workspaceId).where("person_id", "=", personId);
+    if (from !== null) query = query.where("at", ">=", from);
+    if (to !== null) query = query.where("at", "<", to);
+    return query.orderBy("at", "desc").orderBy("id", "desc").limit(limit).execute();
+  }
+
   async states(db: Db, personId: string, segmentIds: number[]): Promise<Map<string, Hit[]>> {
     const states = new Map<string, Hit[]>();
     if (segmentIds.length === 0) return states;

@@ -91,6 +91,12 @@ export class SegmentsService implements SegmentsPort {
     return rows.map((r) => ({ segmentId: String(r.segment_id), personId, entered: r.entered === 1, at: Number(r.at) }));
   }
 
+  /** A person's changes with from <= at < to (a bound null: open), newest first: the App API's activities merge them by time. */
+  async historyBetween(workspaceId: string, personId: string, range: { from: number | null; to: number | null }, limit: number): Promise<SegmentChange[]> {
+    const rows = await this.deps.repository.historyBetween(this.deps.store.db, workspaceId, personId, range.from, range.to, checkLimit(limit));
+    return rows.map((r) => ({ segmentId: String(r.segment_id), personId, entered: r.entered === 1, at: Number(r.at) }));
+  }
+
   addPeople(workspaceId: string, segmentId: string, people: PersonIdentifier[]): Promise<void> {
     return this.setManual(workspaceId, segmentId, people, true);
   }
