@@ -23,6 +23,7 @@ import { senderSignatures } from "./migrations/018-sender-signatures.js";
 import { bulkSends } from "./migrations/019-bulk.js";
 import { streamTracking } from "./migrations/020-stream-tracking.js";
 import { statsRollups } from "./migrations/016-stats-rollups.js";
+import { people } from "./migrations/021-people.js";
 import { segments } from "./migrations/022-segments.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
@@ -46,6 +47,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["019_bulk_sends", bulkSends],
   ["020_stream_tracking", streamTracking],
   ["016_stats_rollups", statsRollups],
+  ["021_people", people],
   ["022_segments", segments],
 ];
 
