@@ -34,6 +34,8 @@ export interface PersonWork {
   deleted: boolean;
   /** A person merged into this one: their manual memberships move here. */
   absorbed: string[];
+  /** Forget the kept matches first (a suppressed person's events and changes were deleted). */
+  resetState?: boolean;
   /** The person as just read (the filler pages through people): not read again. */
   person?: Person;
 }
@@ -142,6 +144,7 @@ export class MembershipKeeper {
     const { repository } = this.deps;
     const { workspaceId, personId } = work;
     for (const absorbed of work.absorbed) await this.absorbManual(trx, workspaceId, personId, absorbed, at, events);
+    if (work.resetState) await repository.forgetPerson(trx, workspaceId, personId);
     const segments = [...work.segments];
     const ids = segments.map((s) => Number(s.segmentId));
     const state = await repository.states(trx, personId, ids);

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isPosthornError } from "../shared/errors.js";
 import { parseConditions } from "./segment-definition.js";
-import type { SegmentDefinitionInput } from "./segments.service.js";
+import type { SegmentDefinitionInput, SegmentsService } from "./segments.service.js";
 
 export interface FileDefinition extends SegmentDefinitionInput {
   workspace: string;
@@ -63,4 +63,40 @@ function checkDefinition(item: unknown, fileKey: string): FileDefinition {
   if (record.description !== undefined && typeof record.description !== "string") throw new Error("description: must be a string");
   if (record.conditions !== undefined && record.conditions !== null) parseConditions(record.conditions);
   return { workspace: record.workspace, name: record.name, description: record.description as string | undefined, conditions: record.conditions ?? null, fileKey };
+}
+
+/**
+ * Makes the file-defined segments of every workspace those of the folder: each file's workspace
+ * is named (resolved by `workspaceIdOf`, which throws for an unknown one), and a workspace whose
+ * files all went loses its file segments.
+ */
+export async function loadSegmentFiles(
+  dir: string,
+  deps: { workspaceIdOf: (name: string) => Promise<string>; segments: Pick<SegmentsService, "syncFiles" | "workspacesWithFiles"> },
+): Promise<{ created: number; updated: number; deleted: number }> {
+  const definitions = readSegmentFiles(dir);
+  const byWorkspace = new Map<string, FileDefinition[]>();
+  const problems: string[] = [];
+  for (const definition of definitions) {
+    let workspaceId: string;
+    try {
+      workspaceId = await deps.workspaceIdOf(definition.workspace);
+    } catch (err) {
+      problems.push(`${definition.fileKey}: workspace: ${(err as Error).message}`);
+      continue;
+    }
+    const list = byWorkspace.get(workspaceId) ?? [];
+    list.push(definition);
+    byWorkspace.set(workspaceId, list);
+  }
+  if (problems.length > 0) throw new SegmentFilesError(problems);
+  for (const workspaceId of await deps.segments.workspacesWithFiles()) if (!byWorkspace.has(workspaceId)) byWorkspace.set(workspaceId, []);
+  const total = { created: 0, updated: 0, deleted: 0 };
+  for (const [workspaceId, list] of byWorkspace) {
+    const counts = await deps.segments.syncFiles(workspaceId, list);
+    total.created += counts.created;
+    total.updated += counts.updated;
+    total.deleted += counts.deleted;
+  }
+  return total;
 }

@@ -70,7 +70,10 @@ export function worksOf(events: RecordedEvent[], index: SegmentIndex): PersonWor
     } else if (isEvent(event, "person.device-changed")) {
       addAll(workOf(ws, event.data.personId), index.forDevices(ws));
     } else if (isEvent(event, "person.suppressed")) {
-      addAll(workOf(ws, event.data.personId), index.all(ws));
+      const work = workOf(ws, event.data.personId);
+      addAll(work, index.all(ws));
+      // Suppression deletes the person's events and attributes: the matches kept from them go too.
+      if (event.data.suppressed) work.resetState = true;
     } else if (isEvent(event, "person.deleted")) {
       const work = workOf(ws, event.data.personId);
       work.deleted = true;

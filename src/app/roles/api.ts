@@ -13,6 +13,7 @@ import { sendersRoutes } from "../../api/postmark/senders.routes.js";
 import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation.routes.js";
 import { templatesPushRoutes } from "../../api/postmark/templates-push.routes.js";
 import { v1Family } from "../../api/v1.family.js";
+import { appApiRoutes } from "../../api/cio-app/app-api.plugin.js";
 import type { Container } from "../container.js";
 
 export interface ApiRole {
@@ -22,7 +23,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -57,7 +58,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       v1Family({
         workspaces: deps.workspaces,
         pipeline: [],
-        app: [],
+        app: [appApiRoutes({ workspaces: deps.workspaces, segments: deps.segments, people: deps.people })],
       }),
     ],
     tracking: deps.tracking,
