@@ -4,8 +4,7 @@
 // on a 400) through the Customer.io error table. Every call answers for the key's workspace only.
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastify";
 import { isPosthornError } from "../../shared/errors.js";
-import type { WorkspacesService } from "../../workspaces/workspaces.service.js";
-import type { Workspace } from "../../workspaces/workspaces.repository.js";
+import type { WorkspacesService, Workspace } from "../../workspaces/workspaces.service.js";
 import type { PeopleReader } from "../../people/people.port.js";
 import type { SegmentsService } from "../../segments/segments.service.js";
 import { bearerToken } from "../customerio/credentials.js";
