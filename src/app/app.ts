@@ -42,7 +42,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   let smtp: SmtpRole | null = null;
   let api: ApiRole | null = null;
   let worker: WorkerRole | null = null;
-  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), handoff: () => mta?.handoff ?? null, onBulkSubmitted: () => worker?.wakeBulk() });
+  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), handoff: () => mta?.handoff ?? null, onBulkSubmitted: () => worker?.wakeBulk(), onSegmentFill: () => worker?.wakeSegments() });
   let started = false;
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -56,13 +56,19 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey"), transport: options.transport });
     }
     if (config.roles.includes("api")) {
-      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "people"), started: () => started });
+      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
       smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound"), resolve: options.inboundDns });
     }
     if (config.roles.includes("worker")) {
-      worker = startWorkerRole({ config, logger, clock, store, ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository") });
+      worker = await startWorkerRole({
+        config,
+        logger,
+        clock,
+        store,
+        ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository", "segments", "segmentKeeper", "segmentsRepository", "people"),
+      });
     }
   } catch (err) {
     // A listener that cannot start (port in use, unreadable certificate) stops what did start.

@@ -16,6 +16,7 @@ import { v1Family } from "../../api/v1.family.js";
 import { trackFamily } from "../../api/track/track.family.js";
 import { loadTrackCertificate } from "../../api/track/track-certificate.js";
 import { listenHttps, type HttpsListener } from "../../api/track/track.https.js";
+import { appApiRoutes } from "../../api/cio-app/app-api.plugin.js";
 import type { Container } from "../container.js";
 
 export interface ApiRole {
@@ -29,7 +30,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "people"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -64,10 +65,9 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       v1Family({
         workspaces: deps.workspaces,
         pipeline: [],
-        app: [],
+        app: [appApiRoutes({ workspaces: deps.workspaces, segments: deps.segments, people: deps.people })],
       }),
-      // Manual segment calls (add_customers/remove_customers) need the segments service: null until it is wired.
-      trackFamily({ workspaces: deps.workspaces, people: deps.people, segments: null }),
+      trackFamily({ workspaces: deps.workspaces, people: deps.people, segments: deps.segments }),
     ],
     tracking: deps.tracking,
     webhooks: deps.webhooks,

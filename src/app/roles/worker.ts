@@ -21,22 +21,32 @@ import type { Container } from "../container.js";
 import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
 import { PeopleMaintenance } from "../../people/people.maintenance.js";
 import { PersonEventsRepository } from "../../people/person-events.repository.js";
+import { segmentsConsumer } from "../../segments/segments.consumer.js";
+import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
+import { loadSegmentFiles } from "../../segments/segment-files.js";
 
 export interface WorkerRole {
   /** A bulk send was just stored: start on it now rather than at the next poll. */
   wakeBulk(): void;
+  /** A data-driven segment was defined or changed: fill it now rather than at the next poll. */
+  wakeSegments(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people"> {
   config: Config;
   logger: Logger;
   clock: Clock;
   store: Store;
 }
 
-export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
+export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole> {
   const { config, logger, clock, store, outbox } = deps;
+  // File-defined segments first: a bad file fails the start, listing every problem (segment-files.ts).
+  if (config.segments.dir !== null) {
+    const loaded = await loadSegmentFiles(config.segments.dir, { workspaceIdOf: async (name) => (await deps.workspaces.get(name)).id, segments: deps.segments });
+    logger.info({ dir: config.segments.dir, ...loaded }, "segment definitions loaded from files");
+  }
   const webhookDeliveries = new WebhookDeliveriesRepository();
   const dispatcher = new WebhookDispatcher({
     store,
@@ -72,6 +82,7 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
         payloads: postmarkWebhookPayloads({ messages: deps.messages, bounces: deps.bounces }),
         scheduled: () => dispatcher.wake(),
       }),
+      segmentsConsumer({ keeper: deps.segmentKeeper }),
       statsRollupConsumer({ store, clock, repository: deps.statsRepository, tagsOf: async (db, ids) => new Map([...(await deps.messages.forBounces(db, ids))].map(([id, m]) => [id, m.tag])) }),
     ],
   });
@@ -87,6 +98,15 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     leaseMs: config.delivery.leaseMs,
   });
   outbox.onAppended(() => runner.wake());
+  const segmentUpkeep = new SegmentUpkeep({
+    store,
+    clock,
+    logger: logger.child({ component: "segments" }),
+    repository: deps.segmentsRepository,
+    keeper: deps.segmentKeeper,
+    people: deps.people,
+    pollMs: config.segments.pollMs,
+  });
   const removals = new DataRemovalsWorker({ service: deps.dataRemovals, logger: logger.child({ component: "data-removals" }) });
   const peopleUpkeep = new PeopleMaintenance({
     store,
@@ -102,10 +122,12 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
   removals.start();
   bulk.start();
   peopleUpkeep.start();
+  segmentUpkeep.start();
   return {
     wakeBulk: () => bulk.wake(),
+    wakeSegments: () => segmentUpkeep.wakeFiller(),
     async stop() {
-      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), peopleUpkeep.stop()]);
+      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), peopleUpkeep.stop(), segmentUpkeep.stop()]);
     },
   };
 }
