@@ -37,6 +37,15 @@ export function trackFamily(deps: TrackApiDeps): ApiFamily {
   return {
     name: "track",
     prefixes: ["/api/v1/", "/api/v2/", "/unsubscribe/"],
+    refuseUnroutable: async (request, status, message) => {
+      try {
+        if (!pathOf(request.url).startsWith("/unsubscribe/")) await authenticate(request, deps.workspaces);
+        return { status, body: { meta: { error: message } } };
+      } catch (err) {
+        if (isPosthornError(err)) return toCustomerIoError(err);
+        throw err;
+      }
+    },
     plugin: async (root: FastifyInstance) => {
       await root.register(async (track) => {
         track.decorateRequest("trackWorkspace", null);
@@ -68,6 +77,10 @@ export function trackFamily(deps: TrackApiDeps): ApiFamily {
       });
     },
   };
+}
+
+function pathOf(url: string): string {
+  return url.split("?")[0]!.toLowerCase();
 }
 
 async function authenticate(request: FastifyRequest, workspaces: WorkspacesService): Promise<Workspace> {
