@@ -7,7 +7,7 @@ import type { PersonIdentifier } from "../../people/people.port.js";
 import { newId } from "../../shared/ids.js";
 import { applyAtomically, workspaceOf, type TrackApiDeps } from "./track.family.js";
 import { TrackRequestInvalid } from "./track.edge-errors.js";
-import { identifierText, idTypeParam, isObject, personInPath } from "./identifiers.js";
+import { identifierText, idTypeParam, personInPath } from "./identifiers.js";
 import { anonymousEventOperation, bodyObject, deviceOperation, eventOperation, identifyOperations, mergeOperation, segmentPeople } from "./track-v1.translate.js";
 
 /**
@@ -95,7 +95,7 @@ export async function trackV1Routes(app: FastifyInstance, deps: TrackApiDeps): P
   app.post("/push/events", options, async (request) => {
     const body = bodyObject(request.body);
     identifierText(body.delivery_id, "delivery_id");
-    if (!isObject(body) || typeof body.event !== "string") throw TrackRequestInvalid("'event' is required (delivered, opened or converted).", { field: "event" });
+    if (typeof body.event !== "string" || body.event.length === 0) throw TrackRequestInvalid("'event' is required (delivered, opened or converted).", { field: "event" });
     return OK;
   });
 }

@@ -89,6 +89,7 @@ test("identify: the body's id may set the id of a person named by email or cio_i
   ]);
   assert.equal(refusedField(() => identifyOperations({ kind: "id", value: "1" }, { id: "2" })), "id");
   assert.equal(refusedField(() => identifyOperations({ kind: "email", value: "a@b.c" }, { email: "z@b.c" })), "email");
+  assert.deepEqual(identifyOperations({ kind: "email", value: "Jane@B.c" }, { email: "jane@b.c" }), [{ op: "identify", who: { kind: "email", value: "Jane@B.c" }, attributes: {} }]);
 });
 
 test("identify: cio_relationships become relate or unrelate operations after the identify", () => {

@@ -57,7 +57,8 @@ function bodyIdentifiers(who: PersonIdentifier, body: Record<string, unknown>): 
     if (raw === undefined || raw === null || raw === "") continue;
     const value = identifierText(raw, kind);
     if (who.kind === kind) {
-      if (value === who.value) continue;
+      // Emails name a person whatever their letter case, as in Customer.io.
+      if (value === who.value || (kind === "email" && value.toLowerCase() === who.value.toLowerCase())) continue;
       throw TrackRequestInvalid(`The body's '${kind}' differs from the ${kind} in the path; to change a person's ${kind}, name them by cio_ in the path.`, { field: kind });
     }
     found.push({ kind, value });
