@@ -3,9 +3,9 @@
 // operations (track-v1.translate.ts), applied all or nothing in one durable commit; 200 with `{}`
 // is answered only after that commit.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { PersonIdentifier } from "../../people/people.port.js";
+import type { PersonIdentifier, PersonOperation } from "../../people/people.port.js";
 import { newId } from "../../shared/ids.js";
-import { applyAtomically, workspaceOf, type TrackApiDeps } from "./track.family.js";
+import { applyAtomically, workspaceOf, type TrackApiDeps } from "./track-request.js";
 import { TrackRequestInvalid } from "./track.edge-errors.js";
 import { identifierText, idTypeParam, personInPath } from "./identifiers.js";
 import { anonymousEventOperation, bodyObject, deviceOperation, eventOperation, identifyOperations, mergeOperation, segmentPeople } from "./track-v1.translate.js";
@@ -21,78 +21,71 @@ export const SEGMENT_BODY_BYTES = 1024 * 1024;
 
 const OK = {};
 
-export async function trackV1Routes(app: FastifyInstance, deps: TrackApiDeps): Promise<void> {
-  const options = { bodyLimit: V1_BODY_BYTES };
-  const apply = (request: FastifyRequest, operations: Parameters<typeof applyAtomically>[2]) => applyAtomically(deps.people, request, operations);
+type Translate = (request: FastifyRequest) => PersonOperation[];
 
-  app.put("/customers/:identifier", options, async (request) => {
-    await apply(request, identifyOperations(pathPerson(request), request.body));
-    return OK;
-  });
-  app.delete("/customers/:identifier", options, async (request) => {
-    await apply(request, [{ op: "delete", who: pathPerson(request) }]);
-    return OK;
-  });
-  for (const action of ["suppress", "unsuppress"] as const) {
-    app.post(`/customers/:identifier/${action}`, options, async (request) => {
-      await apply(request, [{ op: action, who: pathPerson(request) }]);
-      return OK;
+/** The calls that change people: each is its operations, applied all or nothing. */
+const PEOPLE_CALLS: ReadonlyArray<[method: "PUT" | "POST" | "DELETE", url: string, translate: Translate]> = [
+  ["PUT", "/customers/:identifier", (r) => identifyOperations(pathPerson(r), r.body)],
+  ["DELETE", "/customers/:identifier", (r) => [{ op: "delete", who: pathPerson(r) }]],
+  ["POST", "/customers/:identifier/suppress", (r) => [{ op: "suppress", who: pathPerson(r) }]],
+  ["POST", "/customers/:identifier/unsuppress", (r) => [{ op: "unsuppress", who: pathPerson(r) }]],
+  ["POST", "/customers/:identifier/events", (r) => [eventOperation(pathPerson(r), r.body)]],
+  ["POST", "/events", (r) => [anonymousEventOperation(r.body, () => `unattached:${newId()}`)]],
+  ["PUT", "/customers/:identifier/devices", (r) => [deviceOperation(pathPerson(r), r.body)]],
+  ["DELETE", "/customers/:identifier/devices/:token", (r) => [{ op: "delete_device", who: pathPerson(r), deviceId: identifierText((r.params as { token: string }).token, "device_id") }]],
+  ["POST", "/merge_customers", (r) => [mergeOperation(r.body)]],
+];
+
+export async function trackV1Routes(app: FastifyInstance, deps: TrackApiDeps): Promise<void> {
+  for (const [method, url, translate] of PEOPLE_CALLS) {
+    app.route({
+      method,
+      url,
+      bodyLimit: V1_BODY_BYTES,
+      handler: async (request) => {
+        await applyAtomically(deps.people, request, translate(request));
+        return OK;
+      },
     });
   }
-  app.post("/customers/:identifier/events", options, async (request) => {
-    await apply(request, [eventOperation(pathPerson(request), request.body)]);
-    return OK;
-  });
-  app.post("/events", options, async (request) => {
-    await apply(request, [anonymousEventOperation(request.body, () => `unattached:${newId()}`)]);
-    return OK;
-  });
-  app.put("/customers/:identifier/devices", options, async (request) => {
-    await apply(request, [deviceOperation(pathPerson(request), request.body)]);
-    return OK;
-  });
-  app.delete("/customers/:identifier/devices/:token", options, async (request) => {
-    const { token } = request.params as { token: string };
-    await apply(request, [{ op: "delete_device", who: pathPerson(request), deviceId: identifierText(token, "device_id") }]);
-    return OK;
-  });
-  app.post("/merge_customers", options, async (request) => {
-    await apply(request, [mergeOperation(request.body)]);
-    return OK;
-  });
-
   app.get("/accounts/region", async (request) => ({
     // Posthorn is one region; its URL is whatever host the client reached it by.
     url: `${request.protocol}://${request.host}`,
     region: "us",
     environment_id: workspaceOf(request).id,
   }));
+  if (deps.segments) segmentRoutes(app, deps.segments);
+  metricRoutes(app);
+}
 
-  if (deps.segments) {
-    const segments = deps.segments;
-    for (const [path, change] of [
-      ["add_customers", (ws: string, id: string, people: PersonIdentifier[]) => segments.addPeople(ws, id, people)],
-      ["remove_customers", (ws: string, id: string, people: PersonIdentifier[]) => segments.removePeople(ws, id, people)],
-    ] as const) {
-      app.post(`/segments/:segmentId/${path}`, { bodyLimit: SEGMENT_BODY_BYTES }, async (request) => {
-        const people = segmentPeople(request.body, idTypeParam((request.query as Record<string, unknown>).id_type));
-        await change(workspaceOf(request).id, (request.params as { segmentId: string }).segmentId, people);
-        return OK;
-      });
-    }
+/** Manual segments: POST /segments/{id}/add_customers and /remove_customers. */
+function segmentRoutes(app: FastifyInstance, segments: NonNullable<TrackApiDeps["segments"]>): void {
+  for (const [path, change] of [
+    ["add_customers", (ws: string, id: string, people: PersonIdentifier[]) => segments.addPeople(ws, id, people)],
+    ["remove_customers", (ws: string, id: string, people: PersonIdentifier[]) => segments.removePeople(ws, id, people)],
+  ] as const) {
+    app.post(`/segments/:segmentId/${path}`, { bodyLimit: SEGMENT_BODY_BYTES }, async (request) => {
+      const people = segmentPeople(request.body, idTypeParam((request.query as Record<string, unknown>).id_type));
+      await change(workspaceOf(request).id, (request.params as { segmentId: string }).segmentId, people);
+      return OK;
+    });
   }
+}
 
-  // Delivery metrics reported by the sender of a message (push and in-app SDKs, other ESPs).
-  // Checked and acknowledged, not recorded: Posthorn sends neither push nor in-app messages yet,
-  // and measures its own email deliveries, opens and clicks itself, so a metric here could only
-  // name a delivery Posthorn does not have. Answering 200 keeps SDKs that report them working.
-  app.post("/metrics", options, async (request) => {
+/**
+ * Delivery metrics reported by the sender of a message (push and in-app SDKs, other ESPs).
+ * Checked and acknowledged, not recorded: Posthorn sends neither push nor in-app messages yet,
+ * and measures its own email deliveries, opens and clicks itself, so a metric here could only
+ * name a delivery Posthorn does not have. Answering 200 keeps SDKs that report them working.
+ */
+function metricRoutes(app: FastifyInstance): void {
+  app.post("/metrics", { bodyLimit: V1_BODY_BYTES }, async (request) => {
     const body = bodyObject(request.body);
     identifierText(body.delivery_id, "delivery_id");
     if (typeof body.metric !== "string" || body.metric.length === 0) throw TrackRequestInvalid("'metric' is required.", { field: "metric" });
     return OK;
   });
-  app.post("/push/events", options, async (request) => {
+  app.post("/push/events", { bodyLimit: V1_BODY_BYTES }, async (request) => {
     const body = bodyObject(request.body);
     identifierText(body.delivery_id, "delivery_id");
     if (typeof body.event !== "string" || body.event.length === 0) throw TrackRequestInvalid("'event' is required (delivered, opened or converted).", { field: "event" });

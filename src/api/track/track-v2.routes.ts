@@ -6,7 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import type { OperationResult, PersonOperation } from "../../people/people.port.js";
 import { isPosthornError } from "../../shared/errors.js";
-import { applyAtomically, workspaceOf, type TrackApiDeps } from "./track.family.js";
+import { applyAtomically, workspaceOf, type TrackApiDeps } from "./track-request.js";
 import { TrackRequestInvalid } from "./track.edge-errors.js";
 import { isObject } from "./identifiers.js";
 import { entityOperations } from "./track-v2.translate.js";

@@ -7,8 +7,6 @@
 // body closes the connection. Errors are Customer.io's form (`{"meta":{"error"}}`, plus `errors[]`
 // for a 400), success is 200 with `{}`: customerio-node treats only 200 and 201 as success.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { PeopleIngest, PersonOperation } from "../../people/people.port.js";
-import type { SegmentsService } from "../../segments/segments.port.js";
 import type { Workspace, WorkspacesService } from "../../workspaces/workspaces.service.js";
 import { isPosthornError, PosthornError } from "../../shared/errors.js";
 import type { ApiFamily } from "../http.server.js";
@@ -18,20 +16,9 @@ import { TrackCredentialsInvalid, TrackNotFound, TrackRequestInvalid, TrackTooBu
 import { trackV1Routes } from "./track-v1.routes.js";
 import { trackV2Routes } from "./track-v2.routes.js";
 import { unsubscribeRoutes } from "./unsubscribe.routes.js";
+import type { TrackApiDeps } from "./track-request.js";
 
-export interface TrackApiDeps {
-  workspaces: WorkspacesService;
-  people: PeopleIngest;
-  /** Manual segments (POST /api/v1/segments/{id}/add_customers, /remove_customers); without it those calls are not served. */
-  segments: Pick<SegmentsService, "addPeople" | "removePeople"> | null;
-}
-
-declare module "fastify" {
-  interface FastifyRequest {
-    /** The workspace a Track API request authenticated as (null until its onRequest hook ran). */
-    trackWorkspace: Workspace | null;
-  }
-}
+export type { TrackApiDeps } from "./track-request.js";
 
 export function trackFamily(deps: TrackApiDeps): ApiFamily {
   return {
@@ -88,23 +75,6 @@ async function authenticate(request: FastifyRequest, workspaces: WorkspacesServi
   const workspace = basic ? await workspaces.authenticateTrack(basic.username, basic.password) : null;
   if (!workspace) throw TrackCredentialsInvalid("Unauthorized request: send your site id and API key with HTTP Basic authentication.");
   return workspace;
-}
-
-/** The authenticated workspace of a request that passed the onRequest hook. */
-export function workspaceOf(request: FastifyRequest): Workspace {
-  if (!request.trackWorkspace) throw TrackCredentialsInvalid("Unauthorized request.");
-  return request.trackWorkspace;
-}
-
-/**
- * Applies one call's operations, all or nothing (Track v1 calls and v2 /entity), and throws the
- * first refusal as the coded error the people domain gave, naming its field.
- */
-export async function applyAtomically(people: PeopleIngest, request: FastifyRequest, operations: PersonOperation[]): Promise<void> {
-  if (operations.length === 0) return;
-  const results = await people.apply(workspaceOf(request).id, operations, { atomic: true });
-  const refused = results.find((r) => !r.ok);
-  if (refused && !refused.ok) throw new PosthornError(refused.code, refused.message, { field: refused.field });
 }
 
 async function refuseUnknown(request: FastifyRequest): Promise<never> {

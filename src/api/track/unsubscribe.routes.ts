@@ -4,7 +4,7 @@
 // (else 404, which says nothing about any workspace), and one effect, the person that delivery went
 // to becomes unsubscribed (people.unsubscribeByDelivery).
 import type { FastifyInstance } from "fastify";
-import type { TrackApiDeps } from "./track.family.js";
+import type { TrackApiDeps } from "./track-request.js";
 import { TrackNotFound, TrackRequestInvalid } from "./track.edge-errors.js";
 import { bodyObject } from "./track-v1.translate.js";
 
