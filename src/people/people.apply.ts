@@ -40,6 +40,8 @@ export interface LoadedPerson {
 
 interface PendingEvent {
   row: Omit<NewPersonEventRow, "id">;
+  /** The data as given, for the outbox event (not parsed back from row.data_json). */
+  data: Record<string, unknown>;
 }
 
 /** Identifier kinds a person holds one of; anonymous ids are many, cio_id is the person's own id. */
@@ -334,6 +336,7 @@ export class ApplyRun {
     // A suppressed person's events are not kept.
     if (person?.suppressed) return person.personId;
     this.pending.push({
+      data: event.data ?? {},
       row: {
         workspace_id: this.workspaceId,
         person_id: personId,
@@ -361,7 +364,7 @@ export class ApplyRun {
     const ids = await this.deps.events.reserveIds(this.trx, kept.length);
     const rows = kept.map((p, i) => ({ id: ids[i]!, ...p.row }));
     await this.deps.events.insert(this.trx, rows);
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
       this.emit({
         type: "person.event",
         workspaceId: this.workspaceId,
@@ -372,7 +375,7 @@ export class ApplyRun {
           anonymousId: row.anonymous_id,
           name: row.name,
           eventType: row.type as EventInput["type"],
-          properties: JSON.parse(row.data_json) as Record<string, unknown>,
+          properties: kept[i]!.data,
           timestamp: row.timestamp,
           eventRowId: row.id,
         },

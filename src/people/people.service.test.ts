@@ -23,6 +23,7 @@ for (const target of storeTargets()) {
     let store: Store;
     let people: PeopleService;
     let events: EventsRepository;
+    let personEvents: PersonEventsRepository;
     let ws: string;
     let other: string;
     let now = 1_700_000_000_000;
@@ -35,7 +36,8 @@ for (const target of storeTargets()) {
       other = (await workspaces.create("b", { sandbox: true })).workspace.id;
       events = new EventsRepository(store.dialect);
       const outbox = new Outbox({ repository: events, clock });
-      people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository() });
+      personEvents = new PersonEventsRepository(store.dialect);
+      people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: personEvents, deliveries: new DeliveryRecipientRepository() });
     });
 
     after(async () => {
@@ -165,6 +167,37 @@ for (const target of storeTargets()) {
       await apply(ws, [track(who, "paid", { dedupeKey: "01HKEY" })]);
       assert.equal((await people.events(ws, personId, { names: ["paid"], limit: 10 })).length, 2);
       assert.equal((await people.events(ws, personId, { names: ["paid"], since: now - DAY_MS, limit: 10 })).length, 1);
+    });
+
+    test("a person's events read the same whether or not the person index has caught up (SQLite indexes behind ingest)", async () => {
+      const index = () => store.write((trx) => personEvents.indexPending(trx, 1_000_000));
+      const names = async (who: string) => {
+        const p = await people.find(ws, { kind: "id", value: who });
+        return p ? (await people.events(ws, p.personId, { limit: 100 })).map((e) => e.name) : null;
+      };
+      const at = (n: number) => now - 100_000 + n;
+      await apply(ws, [track({ kind: "id", value: "ix-a" }, "a1", { timestamp: at(1) }), track({ kind: "id", value: "ix-a" }, "a2", { timestamp: at(2) }), track({ kind: "anonymous_id", value: "ix-anon" }, "anon1", { timestamp: at(3) })]);
+      await index();
+      await apply(ws, [track({ kind: "id", value: "ix-a" }, "a3", { timestamp: at(4) }), track({ kind: "anonymous_id", value: "ix-anon" }, "anon2", { timestamp: at(5) })]);
+      assert.deepEqual(await names("ix-a"), ["a3", "a2", "a1"]);
+      // The anonymous events, one indexed-side and one in the tail, become B's.
+      await apply(ws, [identify("ix-b", {}, { alsoKnownAs: [{ kind: "anonymous_id", value: "ix-anon" }] })]);
+      assert.deepEqual(await names("ix-b"), ["anon2", "anon1"]);
+      // B merged into A: A has everything, before and after the index catches up.
+      await apply(ws, [{ op: "merge", primary: { kind: "id", value: "ix-a" }, secondary: { kind: "id", value: "ix-b" } }]);
+      assert.deepEqual(await names("ix-a"), ["anon2", "a3", "anon1", "a2", "a1"]);
+      await index();
+      assert.deepEqual(await names("ix-a"), ["anon2", "a3", "anon1", "a2", "a1"]);
+      const a = (await people.find(ws, { kind: "id", value: "ix-a" }))!;
+      assert.deepEqual((await people.events(ws, a.personId, { names: ["a2", "anon1"], since: at(2), limit: 10 })).map((e) => e.name), ["anon1", "a2"]);
+      await apply(ws, [{ op: "delete", who: { kind: "id", value: "ix-a" } }]);
+      assert.equal(await names("ix-a"), null);
+      if (store.dialect === "sqlite") {
+        const left = await store.db.selectFrom("person_event_index").selectAll().where("person_id", "=", a.personId).execute();
+        assert.deepEqual(left, []);
+      }
+      const rows = await store.db.selectFrom("person_events").select("id").where("person_id", "=", a.personId).execute();
+      assert.deepEqual(rows, []);
     });
 
     test("concurrent requests share commits and each gets its own answer", async () => {
