@@ -82,7 +82,7 @@ export class ApplyRun {
     }
     const unknown = cioIds.filter((id) => !this.loaded.has(id));
     for (const id of unknown) this.loaded.set(id, null);
-    for (const row of await this.deps.people.people(this.trx, this.workspaceId, unknown)) this.loaded.set(row.person_id, toLoaded(row));
+    for (const row of await this.deps.people.people(this.trx, this.workspaceId, unknown, true)) this.loaded.set(row.person_id, toLoaded(row));
   }
 
   /** Runs one operation; a refusal is a coded error thrown before anything was written. */
@@ -137,7 +137,7 @@ export class ApplyRun {
 
   async person(personId: string): Promise<LoadedPerson | null> {
     if (this.loaded.has(personId)) return this.loaded.get(personId)!;
-    const [row] = await this.deps.people.people(this.trx, this.workspaceId, [personId]);
+    const [row] = await this.deps.people.people(this.trx, this.workspaceId, [personId], true);
     const person = row ? toLoaded(row) : null;
     this.loaded.set(personId, person);
     return person;

@@ -147,6 +147,49 @@ for (const target of storeTargets()) {
       assert.deepEqual(later, { ok: true, personId });
     });
 
+    test("an anonymous-only profile is merged into the person who identifies with its anonymous id", async () => {
+      const start = await head();
+      const [anon] = await apply(ws, [{ op: "identify", who: { kind: "anonymous_id", value: "anon-prof" }, attributes: { seen: "landing", shared: "anon" } }, track({ kind: "anonymous_id", value: "anon-prof" }, "browsed")]);
+      const anonId = (anon as { personId: string }).personId;
+      assert.deepEqual((await people.get(ws, anonId))!.anonymousIds, ["anon-prof"]);
+      assert.deepEqual((await people.events(ws, anonId, { limit: 10 })).map((e) => e.name), ["browsed"]);
+      const [known] = await apply(ws, [identify("u-prof", { shared: "known" }, { alsoKnownAs: [{ kind: "anonymous_id", value: "anon-prof" }] })]);
+      const personId = (known as { personId: string }).personId;
+      assert.notEqual(personId, anonId);
+      const person = (await people.get(ws, personId))!;
+      assert.deepEqual(person.attributes, { shared: "known", seen: "landing" });
+      assert.deepEqual(person.anonymousIds, ["anon-prof"]);
+      assert.deepEqual((await people.events(ws, personId, { limit: 10 })).map((e) => e.name), ["browsed"]);
+      assert.equal(await people.get(ws, anonId), null);
+      // The profile took its anonymous id's waiting events when made, then was merged.
+      assert.deepEqual((await outboxSince(start, "person.merged")).map((e) => e.data), [
+        { personId: anonId, mergedId: null, anonymousId: "anon-prof" },
+        { personId, mergedId: anonId, anonymousId: null },
+      ]);
+      // An anonymous id of a known person is not taken by another.
+      const [third] = await apply(ws, [identify("u-other", {}, { alsoKnownAs: [{ kind: "anonymous_id", value: "anon-prof" }] })]);
+      assert.deepEqual((await people.get(ws, (third as { personId: string }).personId))!.anonymousIds, []);
+      assert.equal((await people.find(ws, { kind: "anonymous_id", value: "anon-prof" }))!.personId, personId);
+    });
+
+    test("unsubscribed, topic preferences and created_at are kept and their changes announced", async () => {
+      const start = await head();
+      const [r] = await apply(ws, [identify("u-sub", {}, { createdAt: 1_600_000_000_000, unsubscribed: false, topics: { topic_1: true } })]);
+      const personId = (r as { personId: string }).personId;
+      await apply(ws, [identify("u-sub", {}, { unsubscribed: true, topics: { topic_1: false, topic_2: true } })]);
+      const person = (await people.get(ws, personId))!;
+      assert.equal(person.createdAt, 1_600_000_000_000);
+      assert.equal(person.unsubscribed, true);
+      assert.deepEqual(person.topics, { topic_1: false, topic_2: true });
+      const changes = (await outboxSince(start, "person.identified")).map((e) => (e.data as { changes: Record<string, unknown> }).changes);
+      assert.deepEqual(changes[1], {
+        unsubscribed: { from: false, to: true },
+        "cio_subscription_preferences.topics.topic_1": { from: true, to: false },
+        "cio_subscription_preferences.topics.topic_2": { from: null, to: true },
+      });
+      assert.deepEqual(changes[0]!["created_at"], { from: now, to: 1_600_000_000_000 });
+    });
+
     test("events are de-duplicated by key within the window and accepted again after it; late events keep their time", async () => {
       const who = { kind: "id" as const, value: "u5" };
       const first = await apply(ws, [track(who, "paid", { dedupeKey: "01HKEY", timestamp: now - 3 * DAY_MS }), track(who, "paid", { dedupeKey: "01HKEY" })]);
