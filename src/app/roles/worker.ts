@@ -19,7 +19,7 @@ import { BulkRepository } from "../../bulk/bulk.repository.js";
 import { statsRollupConsumer } from "../../stats/stats-rollup.consumer.js";
 import type { Container } from "../container.js";
 import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
-import { PeopleMaintenance } from "../../people/people.maintenance.js";
+import { PeopleMaintenance, PersonEventIndexer } from "../../people/people.maintenance.js";
 import { PersonEventsRepository } from "../../people/person-events.repository.js";
 import { segmentsConsumer } from "../../segments/segments.consumer.js";
 import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
@@ -117,17 +117,19 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     dedupeWindowMs: config.people.dedupeWindowMs,
     intervalMs: config.people.maintenanceIntervalMs,
   });
+  const peopleIndexer = new PersonEventIndexer({ store, logger: logger.child({ component: "people" }), events: new PersonEventsRepository(store.dialect) });
   dispatcher.start();
   runner.start();
   removals.start();
   bulk.start();
   peopleUpkeep.start();
   segmentUpkeep.start();
+  peopleIndexer.start();
   return {
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
     async stop() {
-      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), peopleUpkeep.stop(), segmentUpkeep.stop()]);
+      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), peopleUpkeep.stop(), segmentUpkeep.stop(), peopleIndexer.stop()]);
     },
   };
 }
