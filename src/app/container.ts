@@ -247,7 +247,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const bulk = new BulkService({ store, clock, repository: new BulkRepository(), workspaces, renderer: bulkRenderer, onSubmitted: options.onBulkSubmitted });
   const statsRepository = new StatsRepository();
   const stats = new StatsService({ store, repository: statsRepository });
-  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository() });
+  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), dedupeWindowMs: config.people.dedupeWindowMs });
   const segmentsRepository = new SegmentsRepository();
   const segmentKeeper = new MembershipKeeper({ store, clock, outbox, repository: segmentsRepository, people });
   const segments = new SegmentsService({ store, clock, repository: segmentsRepository, keeper: segmentKeeper, people, onFillNeeded: options.onSegmentFill });

@@ -22,6 +22,8 @@ import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js"
 import { segmentsConsumer } from "../../segments/segments.consumer.js";
 import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
 import { loadSegmentFiles } from "../../segments/segment-files.js";
+import { PeopleMaintenance } from "../../people/people.maintenance.js";
+import { PersonEventsRepository } from "../../people/person-events.repository.js";
 
 /** How soon the segment consumer looks at the log again (see startWorkerRole). */
 const SEGMENT_LOOK_MS = 10;
@@ -119,17 +121,27 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     pollMs: config.segments.pollMs,
   });
   const removals = new DataRemovalsWorker({ service: deps.dataRemovals, logger: logger.child({ component: "data-removals" }) });
+  const peopleUpkeep = new PeopleMaintenance({
+    store,
+    clock,
+    logger: logger.child({ component: "people" }),
+    events: new PersonEventsRepository(store.dialect),
+    retentionMs: config.people.eventRetentionMs,
+    dedupeWindowMs: config.people.dedupeWindowMs,
+    intervalMs: config.people.maintenanceIntervalMs,
+  });
   dispatcher.start();
   runner.start();
   segmentRunner.start();
   removals.start();
   bulk.start();
   segmentUpkeep.start();
+  peopleUpkeep.start();
   return {
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
     async stop() {
-      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), segmentUpkeep.stop()]);
+      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), segmentUpkeep.stop(), peopleUpkeep.stop()]);
     },
   };
 }
