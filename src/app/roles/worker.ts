@@ -27,6 +27,11 @@ import { PersonEventsRepository } from "../../people/person-events.repository.js
 
 /** How soon the segment consumer looks at the log again (see startWorkerRole). */
 const SEGMENT_LOOK_MS = 10;
+/**
+ * Events per batch of the segment consumer: it reads every person.event, and at full ingest a
+ * batch of 100 would mean hundreds of cursor writes a second beside the ingest's own commits.
+ */
+const SEGMENT_BATCH = 1_000;
 
 export interface WorkerRole {
   /** A bulk send was just stored: start on it now rather than at the next poll. */
@@ -94,7 +99,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   // costs one indexed read of the log's end every 20 ms.
   const segmentRunner = new OutboxRunner(
     { store, clock, logger: logger.child({ component: "outbox" }), events: new EventsRepository(store.dialect), consumers: [segmentsConsumer({ keeper: deps.segmentKeeper })] },
-    { pollMs: SEGMENT_LOOK_MS },
+    { pollMs: SEGMENT_LOOK_MS, batchSize: SEGMENT_BATCH },
   );
   const bulk = new BulkProcessor({
     store,
