@@ -205,6 +205,16 @@ for (const target of serverDatabases()) {
       await waitMembers(manual, []);
     });
 
+    test("anonymous events count once the anonymous id is identified (the merge reads them back)", async () => {
+      const segmentId = await createSegment("pricing viewers", { event: { name: "viewed_pricing", at_least: 2 } });
+      const anonymous = (n: number): PersonOperation => ({ op: "track", who: { kind: "anonymous_id", value: "anon-77" }, event: { name: "viewed_pricing", type: "event", dedupeKey: null, timestamp: null, data: { n } } });
+      await apply(anonymous(1), anonymous(2));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(await memberIds(segmentId), []);
+      await apply({ op: "identify", who: { kind: "id", value: "quinn" }, attributes: {}, alsoKnownAs: [{ kind: "anonymous_id", value: "anon-77" }] });
+      await waitMembers(segmentId, ["quinn"]);
+    });
+
     test("devices and suppression: a device segment follows devices; a suppressed person leaves, and their kept matches go with their data", async () => {
       const segmentId = await createSegment("ios users", { device: { platform: "ios" } });
       const clickers = await createSegment("clickers", { event: { name: "click" } });

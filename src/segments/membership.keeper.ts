@@ -164,6 +164,8 @@ export class MembershipKeeper {
       await repository.saveState(trx, Number(segmentId), personId, path, state.get(key)!);
     }
     const current = new Set((await repository.segmentsOf(trx, workspaceId, personId)).map((m) => String(m.segment_id)));
+    // Timers are written only when they move: an evaluation with no window open costs no write.
+    const timers = await repository.timersOf(trx, personId, ids);
     const facts = factsOf(person);
     for (const segment of segments) {
       const id = Number(segment.segmentId);
@@ -175,7 +177,7 @@ export class MembershipKeeper {
       } else if (!matches && current.has(segment.segmentId)) {
         if (await repository.leave(trx, id, personId)) this.changed(events, workspaceId, id, personId, false, at);
       }
-      await repository.setTimer(trx, workspaceId, id, personId, verdict.recheckAt);
+      if ((timers.get(id) ?? null) !== verdict.recheckAt) await repository.setTimer(trx, workspaceId, id, personId, verdict.recheckAt);
     }
   }
 

@@ -188,6 +188,13 @@ export class SegmentsRepository {
       .execute();
   }
 
+  /** The person's timers among these segments: segment id → due time. */
+  async timersOf(db: Db, personId: string, segmentIds: number[]): Promise<Map<number, number>> {
+    if (segmentIds.length === 0) return new Map();
+    const rows = await db.selectFrom("segment_timers").select(["segment_id", "due_at"]).where("person_id", "=", personId).where("segment_id", "in", segmentIds).execute();
+    return new Map(rows.map((r) => [Number(r.segment_id), Number(r.due_at)]));
+  }
+
   async clearTimers(db: Db, segmentId: number): Promise<void> {
     await db.deleteFrom("segment_timers").where("segment_id", "=", segmentId).execute();
   }
