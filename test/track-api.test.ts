@@ -5,6 +5,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import { connect } from "node:net";
 import { readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { TrackClient, Region, IdentifierType } from "customerio-node";
@@ -63,6 +64,19 @@ describe("pointing customerio-node at Posthorn", () => {
   test("without the pinned certificate the client refuses the self-signed one: it really speaks TLS", async () => {
     const unpinned = new TrackClient(creds.siteId, creds.apiKey, { url: "https://127.0.0.1/api/v1", port: httpsPort });
     await assert.rejects(unpinned.identify("nobody", {}), /self[- ]signed|certificate/i);
+  });
+
+  test("plain HTTP spoken to the HTTPS port is dropped, and the listener keeps serving", async () => {
+    const closed = await new Promise<string>((resolve) => {
+      const socket = connect(httpsPort, "127.0.0.1", () => socket.write("POST /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n"));
+      let got = "";
+      socket.on("data", (d: Buffer) => (got += d.toString("latin1")));
+      socket.on("error", () => undefined);
+      socket.on("close", () => resolve(got));
+    });
+    assert.doesNotMatch(closed, /^HTTP\/1\.1 200/);
+    await cio.identify("after-garbage", {});
+    assert.ok(await find("id", "after-garbage"));
   });
 
   test("a custom Region works as well as url, and plain HTTP works with protocol and an http agent", async () => {
