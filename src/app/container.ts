@@ -60,6 +60,13 @@ import { BulkRepository } from "../bulk/bulk.repository.js";
 import type { BulkRenderer } from "../bulk/bulk.types.js";
 import { StatsRepository } from "../stats/stats.repository.js";
 import { StatsService } from "../stats/stats.service.js";
+import { PeopleService } from "../people/people.service.js";
+import { PeopleRepository } from "../people/people.repository.js";
+import { PersonEventsRepository } from "../people/person-events.repository.js";
+import { DeliveryRecipientRepository } from "../people/delivery-recipient.repository.js";
+import { SegmentsRepository } from "../segments/segments.repository.js";
+import { SegmentsService } from "../segments/segments.service.js";
+import { MembershipKeeper } from "../segments/membership.keeper.js";
 
 export interface Container {
   store: Store;
@@ -100,6 +107,12 @@ export interface Container {
   /** Outbound stats read from the rollups that the worker role keeps (stats-rollup.consumer.ts). */
   stats: StatsService;
   statsRepository: StatsRepository;
+  /** People, their events, devices and objects (Track API, Segment-spec pipeline, App API). */
+  people: PeopleService;
+  /** Segments: definitions, membership reads, manual segments (the worker role keeps membership with segmentKeeper). */
+  segments: SegmentsService;
+  segmentKeeper: MembershipKeeper;
+  segmentsRepository: SegmentsRepository;
 }
 
 export interface ContainerOptions {
@@ -110,6 +123,8 @@ export interface ContainerOptions {
   handoff?: () => DeliveryHandoff | null;
   /** A bulk send was stored: the local worker, if any, starts on it at once. */
   onBulkSubmitted?: () => void;
+  /** A data-driven segment was defined or changed: the local worker, if any, starts filling it at once. */
+  onSegmentFill?: () => void;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -239,5 +254,9 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const bulk = new BulkService({ store, clock, repository: new BulkRepository(), workspaces, renderer: bulkRenderer, onSubmitted: options.onBulkSubmitted });
   const statsRepository = new StatsRepository();
   const stats = new StatsService({ store, repository: statsRepository });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository };
+  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), dedupeWindowMs: config.people.dedupeWindowMs });
+  const segmentsRepository = new SegmentsRepository();
+  const segmentKeeper = new MembershipKeeper({ store, clock, outbox, repository: segmentsRepository, people });
+  const segments = new SegmentsService({ store, clock, repository: segmentsRepository, keeper: segmentKeeper, people, onFillNeeded: options.onSegmentFill });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository };
 }

@@ -23,6 +23,8 @@ import { senderSignatures } from "./migrations/018-sender-signatures.js";
 import { bulkSends } from "./migrations/019-bulk.js";
 import { streamTracking } from "./migrations/020-stream-tracking.js";
 import { statsRollups } from "./migrations/016-stats-rollups.js";
+import { people } from "./migrations/021-people.js";
+import { segments } from "./migrations/022-segments.js";
 import { statsCountedOnce } from "./migrations/023-stats-counted-once.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
@@ -46,6 +48,8 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["019_bulk_sends", bulkSends],
   ["020_stream_tracking", streamTracking],
   ["016_stats_rollups", statsRollups],
+  ["021_people", people],
+  ["022_segments", segments],
   ["023_stats_counted_once", statsCountedOnce],
 ];
 
