@@ -24,8 +24,8 @@ export class PersonEventsRepository {
       const result = await sql<{ id: number }>`select nextval(pg_get_serial_sequence('person_events', 'id')) as id from generate_series(1, ${count})`.execute(db);
       return result.rows.map((r) => Number(r.id));
     }
-    const result = await sql<{ seq: number | null }>`select seq from sqlite_sequence where name = 'person_events'`.execute(db);
-    const last = Number(result.rows[0]?.seq ?? 0);
+    const [row] = await runRaw<{ seq: number | null }>(db, "select seq from sqlite_sequence where name = 'person_events'", []);
+    const last = Number(row?.seq ?? 0);
     return Array.from({ length: count }, (_, i) => last + 1 + i);
   }
 
