@@ -56,6 +56,9 @@ for (const target of storeTargets()) {
         [identify("", {}), "PEOPLE_IDENTIFIER_INVALID", "id"],
         [{ op: "identify", who: { kind: "email", value: "not-an-address" }, attributes: {} }, "PEOPLE_IDENTIFIER_INVALID", "email"],
         [identify("lim", { ["n".repeat(151)]: 1 }), "PEOPLE_ATTRIBUTE_NAME_TOO_LARGE", "n".repeat(151)],
+        [identify("lim", { email: `${"e".repeat(150)}@x.io` }), "PEOPLE_IDENTIFIER_TOO_LARGE", "email"],
+        [identify("lim", { email: "nobody" }), "PEOPLE_IDENTIFIER_INVALID", "email"],
+        [{ op: "identify", who: id("lim"), attributes: {}, unsubscribed: "yes" as unknown as boolean }, "PEOPLE_FIELD_INVALID", "unsubscribed"],
         [identify("lim", { big: "v".repeat(999) }), "PEOPLE_ATTRIBUTE_VALUE_TOO_LARGE", "big"],
         [identify("lim", Object.fromEntries(Array.from({ length: 301 }, (_, i) => [`a${i}`, i]))), "PEOPLE_ATTRIBUTES_LIMIT", "attributes"],
         [track("lim", "e".repeat(101)), "PEOPLE_EVENT_NAME_TOO_LARGE", "name"],
@@ -84,6 +87,30 @@ for (const target of storeTargets()) {
       assert.equal(over.code, "PEOPLE_ATTRIBUTES_LIMIT");
       // Removing one and adding one in the same identify stays at 300.
       assert.equal((await people.apply(ws, [identify("i".repeat(150), { a0: null, one_more: true })]))[0]!.ok, true);
+    });
+
+    test("operations of the wrong shape are refused one by one, never thrown", async () => {
+      const garbage = [
+        null,
+        "identify",
+        { op: "explode" },
+        { op: "identify" },
+        { op: "identify", who: { kind: "nickname", value: "x" }, attributes: {} },
+        { op: "identify", who: id("g"), attributes: [] },
+        { op: "identify", who: id("g"), attributes: {}, alsoKnownAs: "g@x.io" },
+        { op: "identify", who: id("g"), attributes: {}, topics: { topic_1: "yes" } },
+        { op: "track", who: id("g") },
+        { op: "track", who: id("g"), event: { name: "e", type: "event", dedupeKey: null, timestamp: "noon", data: {} } },
+        { op: "track", who: id("g"), event: { name: "e", type: "event", dedupeKey: null, timestamp: null, data: [1] } },
+        { op: "track", who: { kind: "id", value: 42 }, event: { name: "e", type: "event", dedupeKey: null, timestamp: null, data: {} } },
+        { op: "add_device", who: id("g") },
+        { op: "merge", primary: id("g") },
+        { op: "relate", who: id("g"), object: null, attributes: {} },
+      ] as unknown as PersonOperation[];
+      const results = await people.apply(ws, garbage);
+      assert.equal(results.length, garbage.length);
+      for (const [i, r] of results.entries()) assert.equal(r.ok, false, `operation ${i} ${JSON.stringify(garbage[i])}`);
+      assert.equal(await people.find(ws, id("g")), null);
     });
 
     test("a non-atomic request applies the good operations and skips the bad; an atomic one applies none", async () => {

@@ -24,8 +24,8 @@ export class PersonEventsRepository {
       const result = await sql<{ id: number }>`select nextval(pg_get_serial_sequence('person_events', 'id')) as id from generate_series(1, ${count})`.execute(db);
       return result.rows.map((r) => Number(r.id));
     }
-    const result = await sql<{ seq: number | null }>`select seq from sqlite_sequence where name = 'person_events'`.execute(db);
-    const last = Number(result.rows[0]?.seq ?? 0);
+    const [row] = await runRaw<{ seq: number | null }>(db, "select seq from sqlite_sequence where name = 'person_events'", []);
+    const last = Number(row?.seq ?? 0);
     return Array.from({ length: count }, (_, i) => last + 1 + i);
   }
 
@@ -146,11 +146,11 @@ export class PersonEventsRepository {
     }
     const mark = await this.indexedTo(db);
     const tail = await db.selectFrom("person_events as e").selectAll("e").where("e.id", ">", mark).where("e.person_id", "=", personId).where(where).execute();
-    const indexed = await db
-      .selectFrom("person_event_index as x")
-      .innerJoin("person_events as e", "e.id", "x.event_id")
-      .selectAll("e")
-      .where("x.person_id", "=", personId)
+    let indexedQuery = db.selectFrom("person_event_index as x").innerJoin("person_events as e", "e.id", "x.event_id").selectAll("e").where("x.person_id", "=", personId);
+    // The same bounds on the index's own columns, so the search starts and stops in the index.
+    if (filter.since !== null) indexedQuery = indexedQuery.where("x.timestamp", ">=", filter.since);
+    if (filter.before) indexedQuery = indexedQuery.where("x.timestamp", "<=", filter.before.at);
+    const indexed = await indexedQuery
       .where(where)
       .orderBy("x.timestamp", "desc")
       .orderBy("x.event_id", "desc")
