@@ -19,7 +19,7 @@ import type { PeopleIngest, PersonOperation } from "../../people/people.port.js"
 import type { Workspace, WorkspacesService } from "../../workspaces/workspaces.service.js";
 import { basicCredentials } from "../customerio/credentials.js";
 import { declaredLength } from "../request-bodies.js";
-import { isObject, parseSegmentMessage, SEGMENT_TYPES, type ParsedMessage, type SegmentType } from "./segment-message.js";
+import { isObject, parseSegmentMessage, SEGMENT_TYPES, type ParsedMessage } from "./segment-message.js";
 import { toOperations } from "./segment.mapper.js";
 import { answerError, BATCH_BYTES, EVENT_BYTES, PipelineRefusal, unauthorized, type AcceptedBody, type Skipped } from "./pipeline.replies.js";
 import { PipelineCounts } from "./pipeline-counts.js";
