@@ -60,6 +60,10 @@ import { BulkRepository } from "../bulk/bulk.repository.js";
 import type { BulkRenderer } from "../bulk/bulk.types.js";
 import { StatsRepository } from "../stats/stats.repository.js";
 import { StatsService } from "../stats/stats.service.js";
+import { PeopleService } from "../people/people.service.js";
+import { PeopleRepository } from "../people/people.repository.js";
+import { PersonEventsRepository } from "../people/person-events.repository.js";
+import { DeliveryRecipientRepository } from "../people/delivery-recipient.repository.js";
 
 export interface Container {
   store: Store;
@@ -100,6 +104,8 @@ export interface Container {
   /** Outbound stats read from the rollups that the worker role keeps (stats-rollup.consumer.ts). */
   stats: StatsService;
   statsRepository: StatsRepository;
+  /** People, their events, devices and objects (Track API, Segment-spec pipeline, App API). */
+  people: PeopleService;
 }
 
 export interface ContainerOptions {
@@ -232,5 +238,6 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const bulk = new BulkService({ store, clock, repository: new BulkRepository(), workspaces, renderer: bulkRenderer, onSubmitted: options.onBulkSubmitted });
   const statsRepository = new StatsRepository();
   const stats = new StatsService({ store, repository: statsRepository });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository };
+  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository() });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people };
 }

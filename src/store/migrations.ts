@@ -23,6 +23,7 @@ import { senderSignatures } from "./migrations/018-sender-signatures.js";
 import { bulkSends } from "./migrations/019-bulk.js";
 import { streamTracking } from "./migrations/020-stream-tracking.js";
 import { statsRollups } from "./migrations/016-stats-rollups.js";
+import { people } from "./migrations/021-people.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -45,6 +46,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["019_bulk_sends", bulkSends],
   ["020_stream_tracking", streamTracking],
   ["016_stats_rollups", statsRollups],
+  ["021_people", people],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -1,0 +1,133 @@
+// The people domain's service: PeopleIngest and PeopleReader (people.port.ts). apply() runs a
+// request's operations in one savepoint of the store's group commit (store.writeGrouped), so
+// concurrent requests share one commit and one fsync, and answers only after that commit.
+import type { Store } from "../store/store.js";
+import type { Clock } from "../shared/clock.js";
+import type { EventEmitter } from "../events/outbox.js";
+import { isPosthornError, type PosthornError } from "../shared/errors.js";
+import type { OperationResult, PeopleFilter, PeopleIngest, PeopleReader, Person, PersonIdentifier, PersonOperation, Page, TrackedEvent, ActivityItem } from "./people.port.js";
+import type { PeopleRepository } from "./people.repository.js";
+import type { PersonEventsRepository } from "./person-events.repository.js";
+import type { DeliveryRecipientRepository } from "./delivery-recipient.repository.js";
+import { ApplyRun, identifierKey } from "./people.apply.js";
+import { checkOperation } from "./people.limits.js";
+import { activityPage, searchPage, toPeople, toTrackedEvent } from "./people.reads.js";
+
+/** Customer.io keeps event ids for de-duplication for at least 7 days; so do we by default. */
+export const DEFAULT_DEDUPE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface PeopleServiceDeps {
+  store: Store;
+  clock: Clock;
+  outbox: EventEmitter;
+  people: PeopleRepository;
+  events: PersonEventsRepository;
+  deliveries: DeliveryRecipientRepository;
+  dedupeWindowMs?: number;
+}
+
+/** Thrown inside the transaction to roll an atomic request back; carries the answer. */
+class Refused extends Error {
+  constructor(readonly results: OperationResult[]) {
+    super("refused");
+  }
+}
+
+/** A concurrent writer (PostgreSQL) took the same identifier first: the request runs again and sees it. */
+const MOST_TRIES = 3;
+
+export class PeopleService implements PeopleIngest, PeopleReader {
+  constructor(private readonly deps: PeopleServiceDeps) {}
+
+  async apply(workspaceId: string, operations: PersonOperation[], options: { atomic?: boolean } = {}): Promise<OperationResult[]> {
+    const checked = operations.map((op) => checkOperation(op));
+    const firstBad = checked.find((e) => e !== null);
+    if (options.atomic && firstBad) return operations.map(() => refusal(firstBad));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.store.writeGrouped((trx) => this.run(trx, workspaceId, operations, checked, options.atomic === true));
+      } catch (err) {
+        if (err instanceof Refused) return err.results;
+        if (attempt < MOST_TRIES && isUniqueViolation(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async run(trx: Parameters<Parameters<Store["write"]>[0]>[0], workspaceId: string, operations: PersonOperation[], checked: Array<PosthornError | null>, atomic: boolean): Promise<OperationResult[]> {
+    const run = new ApplyRun(
+      { people: this.deps.people, events: this.deps.events, outbox: this.deps.outbox, dedupeWindowMs: this.deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS },
+      trx,
+      workspaceId,
+      this.deps.clock.now(),
+    );
+    await run.preload(operations.filter((_, i) => checked[i] === null));
+    const results: OperationResult[] = [];
+    for (const [i, op] of operations.entries()) {
+      const bad = checked[i];
+      if (bad) {
+        results.push(refusal(bad));
+        continue;
+      }
+      try {
+        results.push({ ok: true, personId: await run.run(op) });
+      } catch (err) {
+        if (!isPosthornError(err)) throw err;
+        if (atomic) throw new Refused(operations.map(() => refusal(err)));
+        results.push(refusal(err));
+      }
+    }
+    await run.finish();
+    return results;
+  }
+
+  async unsubscribeByDelivery(deliveryId: string): Promise<boolean> {
+    if (!/^[1-9][0-9]{0,15}$/.test(deliveryId)) return false;
+    const delivery = await this.deps.deliveries.find(this.deps.store.db, Number(deliveryId));
+    if (!delivery) return false;
+    // The recipient becomes (or already is) a person of the workspace, unsubscribed: a later
+    // identify of that address cannot quietly resubscribe them without saying so.
+    const [result] = await this.apply(delivery.workspaceId, [{ op: "identify", who: { kind: "email", value: delivery.recipient }, attributes: {}, unsubscribed: true }], { atomic: true });
+    return result !== undefined;
+  }
+
+  async find(workspaceId: string, who: PersonIdentifier): Promise<Person | null> {
+    if (!who || typeof who.value !== "string") return null;
+    if (who.kind === "cio_id") return this.get(workspaceId, who.value);
+    const [row] = await this.deps.people.findIdentifiers(this.deps.store.db, workspaceId, [{ kind: who.kind, key: identifierKey(who.kind, who.value) }]);
+    return row ? this.get(workspaceId, row.person_id) : null;
+  }
+
+  async get(workspaceId: string, personId: string): Promise<Person | null> {
+    const [person] = await toPeople(this.deps.store.db, this.deps.people, await this.deps.people.people(this.deps.store.db, workspaceId, [personId]));
+    return person ?? null;
+  }
+
+  async events(workspaceId: string, personId: string, options: { names?: string[]; since?: number; limit: number }): Promise<TrackedEvent[]> {
+    if (!(await this.exists(workspaceId, personId))) return [];
+    const rows = await this.deps.events.eventsOf(this.deps.store.db, personId, options);
+    return rows.map(toTrackedEvent);
+  }
+
+  async activity(workspaceId: string, personId: string, options: { limit: number; cursor: string | null }): Promise<Page<ActivityItem>> {
+    if (!(await this.exists(workspaceId, personId))) return { items: [], next: null };
+    return activityPage(this.deps.store.db, { people: this.deps.people, events: this.deps.events }, personId, options);
+  }
+
+  async search(workspaceId: string, filter: PeopleFilter, options: { limit: number; cursor: string | null }): Promise<Page<Person>> {
+    return searchPage(this.deps.store.db, this.deps.people, workspaceId, filter, options);
+  }
+
+  private async exists(workspaceId: string, personId: string): Promise<boolean> {
+    return (await this.deps.people.people(this.deps.store.db, workspaceId, [personId])).length > 0;
+  }
+}
+
+function refusal(err: PosthornError): OperationResult {
+  return { ok: false, code: err.code, field: typeof err.details.field === "string" ? err.details.field : null, message: err.message };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown };
+  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY" || e?.code === "SQLITE_CONSTRAINT_UNIQUE";
+}
