@@ -16,6 +16,9 @@ const TABLE: Record<string, number> = {
   TRACK_NOT_FOUND: 404,
   TRACK_TOO_LARGE: 413,
   TRACK_TOO_BUSY: 429,
+  // The people domain (src/people/people.errors.ts); its other codes answer 400 by their names.
+  PEOPLE_NOT_FOUND: 404,
+  PEOPLE_IDENTIFIER_CONFLICT: 400,
 };
 
 export function toCustomerIoError(err: PosthornError): CustomerIoErrorReply {

@@ -19,6 +19,8 @@ import { BulkRepository } from "../../bulk/bulk.repository.js";
 import { statsRollupConsumer } from "../../stats/stats-rollup.consumer.js";
 import type { Container } from "../container.js";
 import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
+import { PeopleMaintenance } from "../../people/people.maintenance.js";
+import { PersonEventsRepository } from "../../people/person-events.repository.js";
 
 export interface WorkerRole {
   /** A bulk send was just stored: start on it now rather than at the next poll. */
@@ -86,14 +88,24 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
   });
   outbox.onAppended(() => runner.wake());
   const removals = new DataRemovalsWorker({ service: deps.dataRemovals, logger: logger.child({ component: "data-removals" }) });
+  const peopleUpkeep = new PeopleMaintenance({
+    store,
+    clock,
+    logger: logger.child({ component: "people" }),
+    events: new PersonEventsRepository(store.dialect),
+    retentionMs: config.people.eventRetentionMs,
+    dedupeWindowMs: config.people.dedupeWindowMs,
+    intervalMs: config.people.maintenanceIntervalMs,
+  });
   dispatcher.start();
   runner.start();
   removals.start();
   bulk.start();
+  peopleUpkeep.start();
   return {
     wakeBulk: () => bulk.wake(),
     async stop() {
-      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop()]);
+      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), peopleUpkeep.stop()]);
     },
   };
 }

@@ -1,0 +1,74 @@
+// SQL of the event store's upkeep. PostgreSQL: person_events is partitioned by range of
+// `timestamp`, one partition per week (Monday 00:00 UTC to the next), named person_events_w<YYYYMMDD>
+// after its first day; a DEFAULT partition holds whatever falls outside them. Retention drops whole
+// partitions (a catalog change, no row-by-row delete, no vacuum debt). SQLite: one table, and
+// retention deletes old rows in chunks, each chunk its own short transaction.
+import { sql } from "kysely";
+import type { Db } from "../store/store.js";
+
+export const WEEK_MS = 7 * 86_400_000;
+/** 1970-01-05, the first Monday of the epoch: weeks are counted from it. */
+const FIRST_MONDAY_MS = 4 * 86_400_000;
+const PARTITION_NAME = /^person_events_w(\d{4})(\d{2})(\d{2})$/;
+
+/** The start of the week (Monday 00:00 UTC) that holds `t`. */
+export function weekStart(t: number): number {
+  return Math.floor((t - FIRST_MONDAY_MS) / WEEK_MS) * WEEK_MS + FIRST_MONDAY_MS;
+}
+
+export function partitionName(start: number): string {
+  return `person_events_w${new Date(start).toISOString().slice(0, 10).replaceAll("-", "")}`;
+}
+
+export interface Partition {
+  name: string;
+  start: number;
+  end: number;
+}
+
+export class EventRetentionRepository {
+  /** The weekly partitions of person_events (PostgreSQL), oldest first. */
+  async partitions(db: Db): Promise<Partition[]> {
+    const result = await sql<{ name: string }>`select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'person_events'::regclass`.execute(db);
+    const found: Partition[] = [];
+    for (const { name } of result.rows) {
+      const m = PARTITION_NAME.exec(name);
+      if (!m) continue;
+      const start = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+      found.push({ name, start, end: start + WEEK_MS });
+    }
+    return found.sort((a, b) => a.start - b.start);
+  }
+
+  /**
+   * Takes the upkeep lock for this transaction, so two worker processes do not both create or drop
+   * the same partition; false when another holds it (this pass then does nothing).
+   */
+  async tryLock(db: Db): Promise<boolean> {
+    const result = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext('posthorn.person_events.partitions')) as locked`.execute(db);
+    return result.rows[0]?.locked === true;
+  }
+
+  /**
+   * Creates the week's partition. Rows of that week already in the DEFAULT partition (late or
+   * early events that came before it existed) move into it first: PostgreSQL refuses to attach a
+   * partition whose range the default still holds rows of. Indexes follow from the parent's.
+   */
+  async createPartition(db: Db, start: number): Promise<void> {
+    const name = sql.id(partitionName(start));
+    const end = start + WEEK_MS;
+    await sql`create table ${name} (like person_events including defaults)`.execute(db);
+    await sql`with moved as (delete from person_events_default where timestamp >= ${start} and timestamp < ${end} returning *) insert into ${name} select * from moved`.execute(db);
+    await sql`alter table person_events attach partition ${name} for values from (${sql.lit(start)}) to (${sql.lit(end)})`.execute(db);
+  }
+
+  async dropPartition(db: Db, name: string): Promise<void> {
+    await sql`drop table ${sql.id(name)}`.execute(db);
+  }
+
+  /** Deletes up to `limit` events that happened before `before`; returns how many. On PostgreSQL only the DEFAULT partition can hold such rows once old partitions are dropped. */
+  async deleteOlderThan(db: Db, before: number, limit: number, table: "person_events" | "person_events_default"): Promise<number> {
+    const result = await sql`delete from ${sql.id(table)} where id in (select id from ${sql.id(table)} where timestamp < ${before} limit ${limit})`.execute(db);
+    return Number(result.numAffectedRows ?? 0);
+  }
+}

@@ -1,0 +1,105 @@
+// The worker role's upkeep of the event store, every POSTHORN_PEOPLE_MAINTENANCE_INTERVAL:
+// - PostgreSQL: weekly partitions exist from the retention's start to PARTITIONS_AHEAD weeks from
+//   now (made ahead, so events normally never land in the DEFAULT partition), and partitions wholly
+//   past the retention are dropped; the few old rows the DEFAULT partition holds are deleted.
+// - SQLite: events past the retention are deleted in chunks, each chunk its own transaction, so
+//   ingest waits at most one chunk's delete.
+// - Both: de-duplication keys older than the window are forgotten, in chunks.
+// Each step is idempotent, so several worker processes may run it; on PostgreSQL partition changes
+// take an advisory lock so only one process makes them at a time.
+import type { Store } from "../store/store.js";
+import type { Clock } from "../shared/clock.js";
+import type { Logger } from "../shared/logger.js";
+import { WorkLoop } from "../shared/work-loop.js";
+import type { PersonEventsRepository } from "./person-events.repository.js";
+import { EventRetentionRepository, WEEK_MS, partitionName, weekStart } from "./event-retention.repository.js";
+
+/** Weeks of partitions made ahead of now: events a little in the future (clock skew, scheduled) have a home. */
+export const PARTITIONS_AHEAD = 4;
+/** Rows deleted per transaction (SQLite retention, the DEFAULT partition, old keys). */
+const CHUNK_ROWS = 5_000;
+
+export interface PeopleMaintenanceDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  events: PersonEventsRepository;
+  retention?: EventRetentionRepository;
+  retentionMs: number;
+  dedupeWindowMs: number;
+  intervalMs: number;
+}
+
+export interface MaintenanceReport {
+  created: string[];
+  dropped: string[];
+  deletedEvents: number;
+  forgottenKeys: number;
+}
+
+export class PeopleMaintenance {
+  private readonly loop: WorkLoop;
+  private readonly retention: EventRetentionRepository;
+
+  constructor(private readonly deps: PeopleMaintenanceDeps) {
+    this.retention = deps.retention ?? new EventRetentionRepository();
+    this.loop = new WorkLoop({
+      runOnce: async () => {
+        const report = await this.runOnce();
+        if (report.created.length + report.dropped.length > 0) deps.logger.info(report, "event partitions changed");
+        return false;
+      },
+      pollMs: deps.intervalMs,
+      logger: deps.logger,
+      what: "the people upkeep (event partitions and retention)",
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** One whole pass: partitions, retention, old keys. */
+  async runOnce(): Promise<MaintenanceReport> {
+    const now = this.deps.clock.now();
+    const cutoff = now - this.deps.retentionMs;
+    const report: MaintenanceReport = { created: [], dropped: [], deletedEvents: 0, forgottenKeys: 0 };
+    if (this.deps.store.dialect === "postgres") await this.partitions(now, cutoff, report);
+    const table = this.deps.store.dialect === "postgres" ? "person_events_default" : "person_events";
+    for (;;) {
+      const n = await this.deps.store.write((trx) => this.retention.deleteOlderThan(trx, cutoff, CHUNK_ROWS, table), { durability: "relaxed" });
+      report.deletedEvents += n;
+      if (n < CHUNK_ROWS || this.loop.stopping) break;
+    }
+    for (;;) {
+      const n = await this.deps.store.write((trx) => this.deps.events.pruneKeys(trx, now - this.deps.dedupeWindowMs, CHUNK_ROWS), { durability: "relaxed" });
+      report.forgottenKeys += n;
+      if (n < CHUNK_ROWS || this.loop.stopping) break;
+    }
+    return report;
+  }
+
+  private async partitions(now: number, cutoff: number, report: MaintenanceReport): Promise<void> {
+    await this.deps.store.write(async (trx) => {
+      if (!(await this.retention.tryLock(trx))) return;
+      const existing = await this.retention.partitions(trx);
+      const have = new Set(existing.map((p) => p.start));
+      for (const p of existing) {
+        // Wholly before the cutoff: every event in it is past the retention.
+        if (p.end > cutoff) continue;
+        await this.retention.dropPartition(trx, p.name);
+        report.dropped.push(p.name);
+      }
+      const last = weekStart(now) + PARTITIONS_AHEAD * WEEK_MS;
+      for (let start = weekStart(cutoff); start <= last; start += WEEK_MS) {
+        if (have.has(start) || start + WEEK_MS <= cutoff) continue;
+        await this.retention.createPartition(trx, start);
+        report.created.push(partitionName(start));
+      }
+    });
+  }
+}
