@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from "./support/server.js";
 import type { TrackCredentials } from "../src/workspaces/workspaces.service.js";
 import type { Person, TrackedEvent } from "../src/people/people.port.js";
 import { rawRequest, postHead } from "./support/raw-http.js";
+import { createTempDatabase } from "./support/stores.js";
 
 let server: TestServer;
 let creds: TrackCredentials;
@@ -292,5 +293,30 @@ describe("limits and malformed requests", () => {
     const body = [1, 2].map(() => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join("");
     const answer = await rawRequest(server.url, head + body);
     assert.equal(answer?.status, 401);
+  });
+});
+
+describe("on PostgreSQL", { skip: process.env.TEST_DATABASE_URL ? false : "TEST_DATABASE_URL is not set (CI sets it)" }, () => {
+  test("a library's batch is stored, de-duplicated and merged the same way", async () => {
+    const db = await createTempDatabase(process.env.TEST_DATABASE_URL!);
+    const pgServer = await startTestServer({ POSTHORN_ROLES: "api", DATABASE_URL: db.url });
+    try {
+      await pgServer.createWorkspace("shop");
+      const pgCreds = await pgServer.app.services.workspaces.createTrackCredentials("shop");
+      const ws = (await pgServer.app.services.workspaces.get("shop")).id;
+      const analytics = new SegmentAnalytics({ writeKey: pgCreds.writeKey, host: pgServer.url, flushInterval: 50, maxRetries: 1 });
+      analytics.track({ anonymousId: "pg-anon", event: "Browsed", messageId: "pg-m1" });
+      analytics.track({ anonymousId: "pg-anon", event: "Browsed", messageId: "pg-m1" });
+      await analytics.flush();
+      analytics.identify({ userId: "pg-user", anonymousId: "pg-anon", traits: { email: "pg@example.org" } });
+      await analytics.closeAndFlush();
+      const found = await pgServer.app.services.people.find(ws, { kind: "id", value: "pg-user" });
+      assert.equal(found?.email, "pg@example.org");
+      const events = await pgServer.app.services.people.events(ws, found!.personId, { limit: 10 });
+      assert.deepEqual(events.map((e) => e.name), ["Browsed"]);
+    } finally {
+      await pgServer.close();
+      await db.drop();
+    }
   });
 });
