@@ -44,11 +44,11 @@ export function toOperations(call: SegmentCall): MappedCall {
     case "identify":
       return { operations: [identifyOperation(call)], required: 1 };
     case "track":
-      return { operations: [eventOperation(call, call.event, "event")], required: 1 };
+      return { operations: [eventOperation(call, call.properties, call.event, "event")], required: 1 };
     case "page":
     case "screen": {
-      const properties = call.type === "screen" && call.category && call.properties.category === undefined ? { ...call.properties, category: call.category } : call.properties;
-      return { operations: [eventOperation({ ...call, properties }, viewName(call), call.type)], required: 1 };
+      const properties = call.type === "screen" && call.category && call.properties.category === undefined ? Object.assign({}, call.properties, { category: call.category }) : call.properties;
+      return { operations: [eventOperation(call, properties, viewName(call), call.type)], required: 1 };
     }
     case "group":
       return groupOperations(call);
@@ -96,8 +96,13 @@ function creationTime(value: unknown): number | null {
   return parseSegmentTime(value);
 }
 
-function eventOperation(call: SegmentCall & { properties: Json }, name: string, type: "event" | "page" | "screen"): PersonOperation {
-  const data: Json = call.context ? { ...call.properties, [CONTEXT_KEY]: call.context } : call.properties;
+function eventOperation(call: SegmentCall, properties: Json, name: string, type: "event" | "page" | "screen"): PersonOperation {
+  // Copied, then the key added: `{...properties, [key]: v}` costs microseconds an event on Node 20.
+  let data = properties;
+  if (call.context) {
+    data = Object.assign({}, properties);
+    data[CONTEXT_KEY] = call.context;
+  }
   return { op: "track", who: who(call), event: { name, type, dedupeKey: call.messageId, timestamp: call.timestamp, data } };
 }
 
