@@ -13,7 +13,7 @@
 //      off at the limit.
 // Then the events are read, translated (segment.mapper.ts) and applied with one people.apply()
 // call, which answers after a durable group commit: a 200 means the events are on disk.
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { Clock } from "../../shared/clock.js";
 import type { PeopleIngest, PersonOperation } from "../../people/people.port.js";
 import type { Workspace, WorkspacesService } from "../../workspaces/workspaces.service.js";
@@ -51,18 +51,18 @@ export function pipelineRoutes(deps: PipelineDeps): FastifyPluginAsync {
     app.addHook("preHandler", async (request) => authenticateBody(request, deps.workspaces));
 
     for (const type of SEGMENT_TYPES) {
-      app.post(`/${type}`, { bodyLimit: EVENT_BYTES }, async (request, reply) => {
+      app.post(`/${type}`, { bodyLimit: EVENT_BYTES }, async (request) => {
         const received = deps.clock.now();
         if (!isObject(request.body)) throw new PipelineRefusal(400, "The request body must be a JSON object (one Segment event).");
         const parsed = parseSegmentMessage(request.body, type, received);
-        return ingest(request, reply, [parsed], deps, counts);
+        return ingest(request, [parsed], deps, counts);
       });
     }
-    const batch = async (request: FastifyRequest, reply: FastifyReply) => {
+    const batch = async (request: FastifyRequest) => {
       const received = deps.clock.now();
       // A body within 32 KB cannot hold an event over 32 KB: the per-event measure (a JSON.stringify each) is skipped.
       const declared = declaredLength(request);
-      return ingest(request, reply, readBatch(request.body, received, declared === null || declared > EVENT_BYTES), deps, counts);
+      return ingest(request, readBatch(request.body, received, declared === null || declared > EVENT_BYTES), deps, counts);
     };
     app.post("/batch", { bodyLimit: BATCH_BYTES }, batch);
     app.post("/import", { bodyLimit: BATCH_BYTES }, batch);
@@ -105,7 +105,7 @@ function readBatch(body: unknown, received: number, measureEvents: boolean): Par
 }
 
 /** Applies the usable events in one people.apply() and answers; see the file's comment and docs/pipeline-api.md. */
-async function ingest(request: FastifyRequest, reply: FastifyReply, messages: ParsedMessage[], deps: PipelineDeps, counts: PipelineCounts): Promise<AcceptedBody> {
+async function ingest(request: FastifyRequest, messages: ParsedMessage[], deps: PipelineDeps, counts: PipelineCounts): Promise<AcceptedBody> {
   const workspace = request.pipelineWorkspace!;
   const skipped: Skipped[] = [];
   const operations: PersonOperation[] = [];
@@ -133,6 +133,5 @@ async function ingest(request: FastifyRequest, reply: FastifyReply, messages: Pa
   skipped.sort((a, b) => a.index - b.index);
   // Segment answers 200 here too (errors inside a batch are invisible to its clients), so they are logged and counted.
   request.log.warn({ workspace: workspace.name, skipped: skipped.length, events: messages.length, first: skipped[0] }, "pipeline events skipped");
-  reply.code(200);
   return { success: true, skipped };
 }
