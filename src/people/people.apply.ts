@@ -74,11 +74,13 @@ export class ApplyRun {
       }
     }
     for (const w of wanted) this.owners.set(`${w.kind}\u0000${w.key}`, null);
-    const found = await this.deps.people.findIdentifiers(this.trx, this.workspaceId, wanted);
-    for (const row of found) this.owners.set(`${row.kind}\u0000${row.key}`, row.person_id);
-    const ids = new Set([...found.map((r) => r.person_id), ...cioIds]);
-    for (const id of cioIds) this.loaded.set(id, null);
-    for (const row of await this.deps.people.people(this.trx, this.workspaceId, [...ids])) this.loaded.set(row.person_id, toLoaded(row));
+    for (const row of await this.deps.people.findPeopleByIdentifiers(this.trx, this.workspaceId, wanted)) {
+      this.owners.set(`${row.kind}\u0000${row.key}`, row.person_id);
+      if (!this.loaded.has(row.person_id)) this.loaded.set(row.person_id, toLoaded(row));
+    }
+    const unknown = cioIds.filter((id) => !this.loaded.has(id));
+    for (const id of unknown) this.loaded.set(id, null);
+    for (const row of await this.deps.people.people(this.trx, this.workspaceId, unknown)) this.loaded.set(row.person_id, toLoaded(row));
   }
 
   /** Runs one operation; a refusal is a coded error thrown before anything was written. */
@@ -186,7 +188,8 @@ export class ApplyRun {
     if (SINGLE_KINDS.has(who.kind)) {
       const named = await this.namedOf(person);
       const old = named.get(who.kind);
-      if (old === who.value) return;
+      // The same address in other letter case is the same identifier: nothing changes.
+      if (old !== undefined && identifierKey(who.kind, old) === key) return;
       if (old !== undefined) {
         await this.deps.people.deleteIdentifier(this.trx, this.workspaceId, who.kind, identifierKey(who.kind, old));
         this.owners.set(`${who.kind}\u0000${identifierKey(who.kind, old)}`, null);

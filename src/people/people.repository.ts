@@ -5,6 +5,7 @@
 import type { Updateable } from "kysely";
 import type { Db } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
+import { runRaw, textFor } from "./raw-sql.js";
 import type { PeopleTable, PersonAttributeChangesTable, PersonRow } from "./people.schema.js";
 
 export interface IdentifierRow {
@@ -30,25 +31,41 @@ export interface ChangeRow {
   at: number;
 }
 
+/** The columns of a person's row ("workspace_id" among them), for the joined lookup. */
+const PERSON_COLUMNS = ["person_id", "workspace_id", "attributes_json", "unsubscribed", "suppressed", "topics_json", "created_at", "updated_at"] as const;
+
 /** Rows per multi-row INSERT of attribute changes: 7 parameters each, far below SQLite's cap. */
 const CHANGES_CHUNK = 500;
 
 export class PeopleRepository {
   /** The owners of these identifiers (kind, key), in one query. */
   async findIdentifiers(db: Db, workspaceId: string, wanted: Array<{ kind: string; key: string }>): Promise<IdentifierRow[]> {
+    return (await this.ownersOf(db, workspaceId, wanted, false)) as IdentifierRow[];
+  }
+
+  /** The owners of these identifiers with their people's rows, in one query: the lookup every request starts with. */
+  async findPeopleByIdentifiers(db: Db, workspaceId: string, wanted: Array<{ kind: string; key: string }>): Promise<Array<IdentifierRow & PersonRow>> {
+    return (await this.ownersOf(db, workspaceId, wanted, true)) as Array<IdentifierRow & PersonRow>;
+  }
+
+  private async ownersOf(db: Db, workspaceId: string, wanted: Array<{ kind: string; key: string }>, withPeople: boolean): Promise<unknown[]> {
     if (wanted.length === 0) return [];
     const byKind = new Map<string, string[]>();
     for (const w of wanted) {
       const keys = byKind.get(w.kind) ?? [];
-      keys.push(w.key);
+      if (!keys.includes(w.key)) keys.push(w.key);
       byKind.set(w.kind, keys);
     }
-    return db
-      .selectFrom("person_identifiers")
-      .select(["kind", "key", "value", "person_id"])
-      .where("workspace_id", "=", workspaceId)
-      .where((eb) => eb.or([...byKind].map(([kind, keys]) => eb.and([eb("kind", "=", kind), eb("key", "in", keys)]))))
-      .execute();
+    const kinds = [...byKind];
+    const shape = `people.owners ${withPeople} ${kinds.map(([kind, keys]) => `${kind}:${keys.length}`).join(",")}`;
+    const text = textFor(db, shape, (p) => {
+      const columns = withPeople ? `i.kind, i.key, i.value, i.person_id, ${PERSON_COLUMNS.map((c) => `p.${c}`).join(", ")}` : "i.kind, i.key, i.value, i.person_id";
+      const from = withPeople ? "person_identifiers i join people p on p.person_id = i.person_id" : "person_identifiers i";
+      const workspace = p();
+      const ors = kinds.map(([, keys]) => `(i.kind = ${p()} and i.key in (${keys.map(() => p()).join(", ")}))`).join(" or ");
+      return `select ${columns} from ${from} where i.workspace_id = ${workspace} and (${ors})`;
+    });
+    return runRaw(db, text, [workspaceId, ...kinds.flatMap(([kind, keys]) => [kind, ...keys])]);
   }
 
   async people(db: Db, workspaceId: string, personIds: string[]): Promise<PersonRow[]> {

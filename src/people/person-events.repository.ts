@@ -5,6 +5,7 @@
 import { sql } from "kysely";
 import type { Db, Dialect } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
+import { runRaw, textFor } from "./raw-sql.js";
 import type { PersonEventRow, PersonEventsTable } from "./people.schema.js";
 
 /** Rows per multi-row INSERT: 10 parameters each, below SQLite's bound-parameter cap (32,766). */
@@ -42,18 +43,14 @@ export class PersonEventsRepository {
     const accepted = new Set<string>();
     for (let i = 0; i < keys.length; i += DEDUPE_CHUNK) {
       const chunk = keys.slice(i, i + DEDUPE_CHUNK);
-      const rows = await db
-        .insertInto("person_event_dedupe")
-        .values(chunk.map((key) => ({ workspace_id: workspaceId, dedupe_key: key, seen_at: now })))
-        .onConflict((oc) =>
-          oc
-            .columns(["workspace_id", "dedupe_key"])
-            .doUpdateSet({ seen_at: now })
-            .where("person_event_dedupe.seen_at", "<", staleBefore),
-        )
-        .returning("dedupe_key")
-        .execute();
-      for (const r of rows) accepted.add(r.dedupe_key);
+      const text = textFor(db, `people.claimKeys ${chunk.length}`, (p) => {
+        const tuples = chunk.map(() => `(${p()}, ${p()}, ${p()})`).join(", ");
+        return `insert into person_event_dedupe (workspace_id, dedupe_key, seen_at) values ${tuples} on conflict (workspace_id, dedupe_key) do update set seen_at = excluded.seen_at where person_event_dedupe.seen_at < ${p()} returning dedupe_key`;
+      });
+      const parameters: unknown[] = [];
+      for (const key of chunk) parameters.push(workspaceId, key, now);
+      parameters.push(staleBefore);
+      for (const r of await runRaw<{ dedupe_key: string }>(db, text, parameters)) accepted.add(r.dedupe_key);
     }
     return accepted;
   }
