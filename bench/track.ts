@@ -27,6 +27,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { resolve } from "node:path";
 import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { MAIN_JS, spawnServer, type ChildServer } from "../test/support/server.js";
 import { createTempDatabase } from "../test/support/stores.js";
 import { forkProcess, installCleanupHandlers, nextMessage, removeDir, tempDir, track } from "./support/children.js";
@@ -165,6 +166,8 @@ function writeReport(figures: Figure[], started: string): void {
     "",
     `Machine: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memory}, Node ${machine.node}, ${machine.os}; SQLite data on ${machine.dataFilesystem}.`,
     "",
+    `Load average when the run started: ${loadAtStart} (above the CPU count, other processes were competing for the cores and the figures are low).`,
+    "",
     "| store | figure | measured | target |",
     "|---|---|---|---|",
     ...figures.map((f) => `| ${f.store} | \`track.${f.name}\` | ${f.display} | ${f.target} |`),
@@ -173,8 +176,11 @@ function writeReport(figures: Figure[], started: string): void {
   writeFileSync(REPORT, lines.join("\n"));
 }
 
+const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(", ");
+
 async function main(): Promise<void> {
   installCleanupHandlers();
+  say(`track: load average ${loadAtStart} on ${describeMachine().nproc} CPUs`);
   const started = new Date().toISOString();
   const figures = await measure("sqlite");
   if (process.env.TEST_DATABASE_URL) figures.push(...(await measure("postgres")));
