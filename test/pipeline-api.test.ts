@@ -167,8 +167,10 @@ describe("raw HTTP", () => {
       assert.equal(answer.status, 200, path);
       assert.deepEqual(answer.json, { success: true }, path);
     }
+    const imported = await post("/v1/import", { batch: [{ type: "track", userId: "raw-1", event: "Imported" }] });
+    assert.deepEqual(imported, { status: 200, json: { success: true } });
     assert.equal((await person("raw-1")).attributes.tier, "gold");
-    assert.deepEqual((await eventsOf("raw-1")).map((e) => e.name).sort(), ["Raw Event", "Raw Page", "Raw Screen"]);
+    assert.deepEqual((await eventsOf("raw-1")).map((e) => e.name).sort(), ["Imported", "Raw Event", "Raw Page", "Raw Screen"]);
   });
 
   test("the writeKey may come in the body instead of the header", async () => {

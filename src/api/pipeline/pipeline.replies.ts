@@ -69,6 +69,7 @@ export function answerError(err: unknown, request: FastifyRequest, reply: Fastif
   if (isPosthornError(err)) {
     // The root's JSON parser and body budget (api/postmark/json-body.ts, request-bodies.ts) are shared by every family.
     if (err.code === "POSTMARK_INVALID_JSON" || err.code === "POSTMARK_JSON_REQUIRED") return reply.code(400).send(refusalBody(err.message));
+    // The body budget refuses only bodies over 1 MB, which this API never reads; kept for a budget that changes.
     if (err.code === "POSTMARK_TOO_BUSY") return reply.code(429).header("retry-after", String(RETRY_AFTER_SECONDS)).send(refusalBody(err.message));
   }
   const fastify = err as Partial<FastifyError>;
