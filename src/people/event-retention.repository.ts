@@ -66,9 +66,14 @@ export class EventRetentionRepository {
     await sql`drop table ${sql.id(name)}`.execute(db);
   }
 
-  /** Deletes up to `limit` events that happened before `before`; returns how many. On PostgreSQL only the DEFAULT partition can hold such rows once old partitions are dropped. */
-  async deleteOlderThan(db: Db, before: number, limit: number, table: "person_events" | "person_events_default"): Promise<number> {
-    const result = await sql`delete from ${sql.id(table)} where id in (select id from ${sql.id(table)} where timestamp < ${before} limit ${limit})`.execute(db);
-    return Number(result.numAffectedRows ?? 0);
+  /** Up to `limit` ids of events that happened before `before` (SQLite's table, or PostgreSQL's DEFAULT partition). */
+  async oldEventIds(db: Db, before: number, limit: number, table: "person_events" | "person_events_default"): Promise<number[]> {
+    const result = await sql<{ id: number }>`select id from ${sql.id(table)} where timestamp < ${before} limit ${limit}`.execute(db);
+    return result.rows.map((r) => Number(r.id));
+  }
+
+  async deleteEvents(db: Db, ids: number[], table: "person_events" | "person_events_default"): Promise<void> {
+    if (ids.length === 0) return;
+    await sql`delete from ${sql.id(table)} where id in (${sql.join(ids)})`.execute(db);
   }
 }

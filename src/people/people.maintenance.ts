@@ -18,6 +18,10 @@ import { EventRetentionRepository, WEEK_MS, partitionName, weekStart } from "./e
 export const PARTITIONS_AHEAD = 4;
 /** Rows deleted per transaction (SQLite retention, the DEFAULT partition, old keys). */
 const CHUNK_ROWS = 5_000;
+/** Events indexed per transaction by the SQLite person indexer: large, so one index page takes many entries. */
+const INDEX_CHUNK = 50_000;
+/** How often the SQLite person indexer looks for new events; reads never wait for it (they read the tail). */
+const INDEX_POLL_MS = 250;
 
 export interface PeopleMaintenanceDeps {
   store: Store;
@@ -71,7 +75,12 @@ export class PeopleMaintenance {
     if (this.deps.store.dialect === "postgres") await this.partitions(now, cutoff, report);
     const table = this.deps.store.dialect === "postgres" ? "person_events_default" : "person_events";
     for (;;) {
-      const n = await this.deps.store.write((trx) => this.retention.deleteOlderThan(trx, cutoff, CHUNK_ROWS, table), { durability: "relaxed" });
+      const n = await this.deps.store.write(async (trx) => {
+        const ids = await this.retention.oldEventIds(trx, cutoff, CHUNK_ROWS, table);
+        await this.deps.events.unindex(trx, ids);
+        await this.retention.deleteEvents(trx, ids, table);
+        return ids.length;
+      }, { durability: "relaxed" });
       report.deletedEvents += n;
       if (n < CHUNK_ROWS || this.loop.stopping) break;
     }
@@ -101,5 +110,33 @@ export class PeopleMaintenance {
         report.created.push(partitionName(start));
       }
     });
+  }
+}
+
+/**
+ * SQLite only: fills person_event_index behind ingest (see README, "The person index on SQLite").
+ * Many events per transaction share each index page they dirty, where an index written with every
+ * event dirtied about one page per event. Reads are exact without it: they add the unindexed tail.
+ */
+export class PersonEventIndexer {
+  private readonly loop: WorkLoop;
+
+  constructor(private readonly deps: { store: Store; logger: Logger; events: PersonEventsRepository; pollMs?: number }) {
+    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: deps.pollMs ?? INDEX_POLL_MS, logger: deps.logger, what: "indexing people's events" });
+  }
+
+  start(): void {
+    if (this.deps.store.dialect === "sqlite") this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Indexes one chunk; true when it found events to index (there may be more). */
+  async runOnce(): Promise<boolean> {
+    // Relaxed: a lost chunk of the index after a machine crash is only indexed again, with its mark.
+    const covered = await this.deps.store.write((trx) => this.deps.events.indexPending(trx, INDEX_CHUNK), { durability: "relaxed" });
+    return covered > 0;
   }
 }

@@ -19,7 +19,7 @@ import { BulkRepository } from "../../bulk/bulk.repository.js";
 import { statsRollupConsumer } from "../../stats/stats-rollup.consumer.js";
 import type { Container } from "../container.js";
 import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
-import { PeopleMaintenance } from "../../people/people.maintenance.js";
+import { PeopleMaintenance, PersonEventIndexer } from "../../people/people.maintenance.js";
 import { PersonEventsRepository } from "../../people/person-events.repository.js";
 
 export interface WorkerRole {
@@ -97,15 +97,17 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     dedupeWindowMs: config.people.dedupeWindowMs,
     intervalMs: config.people.maintenanceIntervalMs,
   });
+  const peopleIndexer = new PersonEventIndexer({ store, logger: logger.child({ component: "people" }), events: new PersonEventsRepository(store.dialect) });
   dispatcher.start();
   runner.start();
   removals.start();
   bulk.start();
   peopleUpkeep.start();
+  peopleIndexer.start();
   return {
     wakeBulk: () => bulk.wake(),
     async stop() {
-      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), peopleUpkeep.stop()]);
+      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
     },
   };
 }
