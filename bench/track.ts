@@ -28,6 +28,7 @@ import { promisify } from "node:util";
 import { resolve } from "node:path";
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import pg from "pg";
 import { MAIN_JS, spawnServer, type ChildServer } from "../test/support/server.js";
 import { createTempDatabase } from "../test/support/stores.js";
 import { forkProcess, installCleanupHandlers, nextMessage, removeDir, tempDir, track } from "./support/children.js";
@@ -59,6 +60,8 @@ interface Figure {
 interface Server {
   url: string;
   credentials: Credentials;
+  /** Error lines the server logged (pino JSON, level 50 and up), for a failed run's message. */
+  problems(): string[];
   stop(): Promise<void>;
 }
 
@@ -89,9 +92,12 @@ async function startServer(store: "sqlite" | "postgres"): Promise<Server> {
   const child: ChildServer = await spawnServer(env, 60_000);
   track(child.child);
   if (!child.url) throw new Error(`the server printed no API URL:\n${child.output()}`);
+  if (db) await partitionsMade(db.url);
+  await firstAnswer(child.url, credentials.writeKey, store);
   return {
     url: child.url,
     credentials,
+    problems: () => child.output().split("\n").filter((line) => /"level":(50|60)/.test(line)),
     async stop() {
       child.child.kill("SIGTERM");
       await child.exited;
@@ -99,6 +105,42 @@ async function startServer(store: "sqlite" | "postgres"): Promise<Server> {
       await db?.drop();
     },
   };
+}
+
+/**
+ * PostgreSQL: waits until the worker's first maintenance pass has made the event partitions. Under
+ * load, inserts racing that pass were answered 500 ("new row for relation person_events_default
+ * violates partition constraint"); a known issue of the people domain, kept out of the figures.
+ */
+async function partitionsMade(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (let waited = 0; waited < 60_000; waited += 200) {
+      const { rows } = await client.query<{ n: string }>("select count(*) as n from pg_inherits where inhparent = to_regclass('person_events')");
+      if (Number(rows[0]?.n ?? 0) > 1) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    say("track[postgres]: the event partitions were not made within 60 s; measuring anyway");
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Waits until the new server answers an identify with 200. On PostgreSQL the worker's first
+ * partition maintenance has been seen to race the first insert (a 500 on request 1); that is
+ * reported here, not counted in a figure.
+ */
+async function firstAnswer(url: string, writeKey: string, store: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${url}/v1/identify`, { method: "POST", headers: { authorization: basic(writeKey, ""), "content-type": "application/json" }, body: JSON.stringify({ userId: "bench-ready", traits: {} }) });
+    const text = await res.text();
+    if (res.status === 200) return;
+    say(`track[${store}]: the first request was answered ${res.status} (attempt ${attempt}): ${text.slice(0, 200)}`);
+    if (attempt === 10) throw new Error("the server did not answer 200 within 10 attempts");
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
@@ -133,6 +175,9 @@ async function measure(store: "sqlite" | "postgres"): Promise<Figure[]> {
     const server = await startServer(store);
     try {
       await body(server);
+    } catch (err) {
+      for (const line of server.problems().slice(0, 3)) say(`track[${store}]: the server logged: ${line.slice(0, 600)}`);
+      throw err;
     } finally {
       await server.stop();
     }
