@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { errorCatalogue, PosthornError } from "../src/shared/errors.js";
 import { toPostmarkError } from "../src/api/postmark/postmark.errors.js";
 import { mappedErrorCodes } from "../src/smtp/smtp.errors-map.js";
+import { toCustomerIoError } from "../src/api/customerio/customerio.errors.js";
 
 /** dist/src: the compiled code whose errors files are found here, not listed. */
 const SRC = resolve(import.meta.dirname, "../src");
@@ -42,8 +43,10 @@ test("codes are defined only in errors files, so importing those registers every
 });
 
 const CLI_ONLY = new Set(["WORKSPACE_NOT_FOUND", "WORKSPACE_EXISTS", "WORKSPACE_NAME_INVALID"]);
-/** Codes of domains the Postmark API never calls (people: the Customer.io and Segment-spec edges map them). */
-const NOT_POSTMARK = /^PEOPLE_/;
+/** Codes only the Track API edge raises: it answers them in Customer.io's form (checked below), never Postmark's. */
+const TRACK_ONLY = /^TRACK_/;
+/** Codes of domains the Postmark API never calls (people, segments, the App API: the Customer.io and Segment-spec edges map them). */
+const NOT_POSTMARK = /^(PEOPLE|SEGMENT|APP)_/;
 
 test("docs/errors.md lists every error code", () => {
   const doc = readFileSync(resolve(import.meta.dirname, "../../docs/errors.md"), "utf8");
@@ -53,10 +56,16 @@ test("docs/errors.md lists every error code", () => {
 
 test("every error the API can raise maps to a Postmark status and ErrorCode", () => {
   for (const { code } of errorCatalogue()) {
-    if (CLI_ONLY.has(code) || NOT_POSTMARK.test(code)) continue;
+    if (CLI_ONLY.has(code) || TRACK_ONLY.test(code) || NOT_POSTMARK.test(code)) continue;
     const reply = toPostmarkError(new PosthornError(code, "x"));
     assert.notEqual(reply.status, 500, `${code} has no row in the Postmark error table`);
   }
+});
+
+test("every code of the Track API edge maps to a Customer.io status other than 500", () => {
+  const codes = errorCatalogue().filter((e) => TRACK_ONLY.test(e.code));
+  assert.ok(codes.length >= 5, "the Track API's errors file was found");
+  for (const { code } of codes) assert.notEqual(toCustomerIoError(new PosthornError(code, "x")).status, 500, code);
 });
 
 test("every row of the SMTP reply table names a defined code", () => {

@@ -56,6 +56,12 @@ export interface ApiFamily {
   /** Lower-case path prefixes, ending in "/" ("/api/v1/"); Postmark's calls have none of them. */
   prefixes: string[];
   plugin: FastifyPluginAsync;
+  /**
+   * A request under its prefixes that the router cannot read (a path segment over
+   * MAX_PATH_SEGMENT, bad escapes): the family authenticates it and answers `status`/`message` in
+   * its own form. Without it, such requests are answered in Postmark's form.
+   */
+  refuseUnroutable?(request: FastifyRequest, status: number, message: string): Promise<{ status: number; body: unknown }>;
 }
 
 /**
@@ -100,6 +106,15 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
       const reply = untyped as FastifyReply;
       const [status, message] =
         err.code === "FST_ERR_MAX_PARAM_LENGTH" ? [414, `A path segment is longer than ${MAX_PATH_SEGMENT} characters.`] : [400, "The path is not a valid URL."];
+      // Under a family's prefix, the family judges the credentials and words the refusal.
+      const family = familyOf(request.url);
+      if (family?.refuseUnroutable) {
+        family.refuseUnroutable(request, status, message).then(
+          (answer) => reply.code(answer.status).send(answer.body),
+          () => reply.code(500).send({ meta: { error: "Internal server error." } }),
+        );
+        return;
+      }
       authenticatePresented(request, deps).then(
         () => reply.code(status).send({ ErrorCode: 0, Message: message }),
         (refused: unknown) => {
@@ -130,10 +145,11 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   // A path that is no route: authenticated as the call would be, then refused in Postmark's form,
   // all before its body is read.
   const families = deps.families ?? [];
-  const claimed = (url: string) => {
+  const familyOf = (url: string) => {
     const path = pathOf(url) + "/";
-    return families.some((f) => f.prefixes.some((p) => path.startsWith(p)));
+    return families.find((f) => f.prefixes.some((p) => path.startsWith(p)));
   };
+  const claimed = (url: string) => familyOf(url) !== undefined;
   app.addHook("onRequest", async (request) => {
     if (!request.is404 || claimed(request.url)) return;
     await refuseUnknownCall(request, deps);

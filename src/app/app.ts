@@ -17,6 +17,8 @@ export interface RunningApp {
   services: Container;
   /** The API's base URL, when the api role runs. */
   httpUrl: string | null;
+  /** The same API over HTTPS for customerio-node (POSTHORN_TRACK_HTTPS_PORT), and its certificate; null when off. */
+  trackHttps: { url: string; fingerprint256: string; certPath: string } | null;
   /** The smtp role's listeners, when it runs. */
   smtp: SmtpRole | null;
   stop(): Promise<void>;
@@ -40,7 +42,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   let smtp: SmtpRole | null = null;
   let api: ApiRole | null = null;
   let worker: WorkerRole | null = null;
-  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), handoff: () => mta?.handoff ?? null, onBulkSubmitted: () => worker?.wakeBulk() });
+  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), handoff: () => mta?.handoff ?? null, onBulkSubmitted: () => worker?.wakeBulk(), onSegmentFill: () => worker?.wakeSegments() });
   let started = false;
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -54,13 +56,19 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey"), transport: options.transport });
     }
     if (config.roles.includes("api")) {
-      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "people", "clock"), started: () => started });
+      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
       smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound"), resolve: options.inboundDns });
     }
     if (config.roles.includes("worker")) {
-      worker = startWorkerRole({ config, logger, clock, store, ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository") });
+      worker = await startWorkerRole({
+        config,
+        logger,
+        clock,
+        store,
+        ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository", "segments", "segmentKeeper", "segmentsRepository", "people"),
+      });
     }
   } catch (err) {
     // A listener that cannot start (port in use, unreadable certificate) stops what did start.
@@ -68,7 +76,8 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     throw err;
   }
   started = true;
-  return { services, httpUrl: api?.url ?? null, smtp, stop };
+  const trackHttps = api?.httpsUrl && api.httpsCertificate ? { url: api.httpsUrl, fingerprint256: api.httpsCertificate.fingerprint256, certPath: api.httpsCertificate.path } : null;
+  return { services, httpUrl: api?.url ?? null, trackHttps, smtp, stop };
 }
 
 /** The named members of the container: each role gets what it uses, not the whole bag. */

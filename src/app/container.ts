@@ -64,6 +64,9 @@ import { PeopleService } from "../people/people.service.js";
 import { PeopleRepository } from "../people/people.repository.js";
 import { PersonEventsRepository } from "../people/person-events.repository.js";
 import { DeliveryRecipientRepository } from "../people/delivery-recipient.repository.js";
+import { SegmentsRepository } from "../segments/segments.repository.js";
+import { SegmentsService } from "../segments/segments.service.js";
+import { MembershipKeeper } from "../segments/membership.keeper.js";
 
 export interface Container {
   store: Store;
@@ -106,6 +109,10 @@ export interface Container {
   statsRepository: StatsRepository;
   /** People, their events, devices and objects (Track API, Segment-spec pipeline, App API). */
   people: PeopleService;
+  /** Segments: definitions, membership reads, manual segments (the worker role keeps membership with segmentKeeper). */
+  segments: SegmentsService;
+  segmentKeeper: MembershipKeeper;
+  segmentsRepository: SegmentsRepository;
 }
 
 export interface ContainerOptions {
@@ -116,6 +123,8 @@ export interface ContainerOptions {
   handoff?: () => DeliveryHandoff | null;
   /** A bulk send was stored: the local worker, if any, starts on it at once. */
   onBulkSubmitted?: () => void;
+  /** A data-driven segment was defined or changed: the local worker, if any, starts filling it at once. */
+  onSegmentFill?: () => void;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -239,5 +248,8 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const statsRepository = new StatsRepository();
   const stats = new StatsService({ store, repository: statsRepository });
   const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), dedupeWindowMs: config.people.dedupeWindowMs });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people };
+  const segmentsRepository = new SegmentsRepository();
+  const segmentKeeper = new MembershipKeeper({ store, clock, outbox, repository: segmentsRepository, people });
+  const segments = new SegmentsService({ store, clock, repository: segmentsRepository, keeper: segmentKeeper, people, onFillNeeded: options.onSegmentFill });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository };
 }

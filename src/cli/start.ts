@@ -64,6 +64,7 @@ function banner(config: Config, app: RunningApp, createdToken: string | null, sa
   lines.push(`  database: ${config.databaseUrl ? "PostgreSQL" : `SQLite in ${config.dataDir}`}`);
   const httpUrl = app.httpUrl;
   if (httpUrl) lines.push(`  API:      ${httpUrl}  (Postmark-compatible; health at ${httpUrl}/healthz)`);
+  if (app.trackHttps) lines.push(`  HTTPS:    ${app.trackHttps.url}  (the same API, for customerio-node; certificate ${app.trackHttps.certPath}, SHA-256 ${app.trackHttps.fingerprint256})`);
   for (const listener of app.smtp?.submission ?? []) {
     lines.push(`  SMTP:     port ${listener.port}  (submission; AUTH with the server token as username and password)`);
   }

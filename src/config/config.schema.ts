@@ -13,13 +13,15 @@ import { inboundConfig, type InboundConfigPart } from "../inbound/inbound.config
 import { sendersConfig, type SendersConfigPart } from "../senders/senders.config.js";
 import { trackingConfig, type TrackingConfigPart } from "../tracking/tracking.config.js";
 import { webhooksConfig, type WebhooksConfigPart } from "../webhooks/webhooks.config.js";
+import { trackApiConfig, type TrackApiConfigPart } from "../api/track/track.config.js";
 import { peopleConfig, type PeopleConfigPart } from "../people/people.config.js";
+import { segmentsConfig, type SegmentsConfigPart } from "../segments/segments.config.js";
 
 export { ROLES, AVAILABLE_ROLES, decodeKey, type Role } from "./process.config.js";
 export { redactUrl } from "./config.fragment.js";
 
 /** The fragments built on the process-wide part, in the order their parts appear in Config. */
-const DOMAIN_FRAGMENTS = [storeConfig, httpConfig, mtaConfig, sendingDomainsConfig, smtpConfig, inboundConfig, sendersConfig, trackingConfig, webhooksConfig, peopleConfig] as const;
+const DOMAIN_FRAGMENTS = [storeConfig, httpConfig, mtaConfig, sendingDomainsConfig, smtpConfig, inboundConfig, sendersConfig, trackingConfig, webhooksConfig, trackApiConfig, peopleConfig, segmentsConfig] as const;
 
 /** Every fragment, the process-wide one first. */
 export const CONFIG_FRAGMENTS: readonly AnyConfigFragment[] = [processConfig, ...DOMAIN_FRAGMENTS];
@@ -31,7 +33,7 @@ const { schema, owners } = composeFragments(CONFIG_FRAGMENTS);
 export const CONFIG_KEYS: ReadonlyMap<string, string> = owners;
 
 export type Config = Readonly<
-  ProcessConfigPart & StoreConfigPart & HttpConfigPart & MtaConfigPart & SendingDomainsConfigPart & SmtpConfigPart & InboundConfigPart & SendersConfigPart & TrackingConfigPart & WebhooksConfigPart & PeopleConfigPart
+  ProcessConfigPart & StoreConfigPart & HttpConfigPart & MtaConfigPart & SendingDomainsConfigPart & SmtpConfigPart & InboundConfigPart & SendersConfigPart & TrackingConfigPart & WebhooksConfigPart & TrackApiConfigPart & PeopleConfigPart & SegmentsConfigPart
 >;
 
 export class ConfigError extends Error {

@@ -24,6 +24,7 @@ import { bulkSends } from "./migrations/019-bulk.js";
 import { streamTracking } from "./migrations/020-stream-tracking.js";
 import { statsRollups } from "./migrations/016-stats-rollups.js";
 import { people } from "./migrations/021-people.js";
+import { segments } from "./migrations/022-segments.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -47,6 +48,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["020_stream_tracking", streamTracking],
   ["016_stats_rollups", statsRollups],
   ["021_people", people],
+  ["022_segments", segments],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

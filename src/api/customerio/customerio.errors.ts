@@ -16,6 +16,10 @@ const TABLE: Record<string, number> = {
   TRACK_NOT_FOUND: 404,
   TRACK_TOO_LARGE: 413,
   TRACK_TOO_BUSY: 429,
+  // Segments and the App API (src/segments/, src/api/cio-app/).
+  APP_CREDENTIALS_INVALID: 401,
+  APP_CUSTOMER_NOT_FOUND: 404,
+  SEGMENT_NOT_FOUND: 404,
   // The people domain (src/people/people.errors.ts); its other codes answer 400 by their names.
   PEOPLE_NOT_FOUND: 404,
   PEOPLE_IDENTIFIER_CONFLICT: 400,

@@ -14,16 +14,24 @@ import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation
 import { templatesPushRoutes } from "../../api/postmark/templates-push.routes.js";
 import { v1Family } from "../../api/v1.family.js";
 import { pipelineRoutes } from "../../api/pipeline/pipeline.routes.js";
+import { trackFamily } from "../../api/track/track.family.js";
+import { loadTrackCertificate } from "../../api/track/track-certificate.js";
+import { listenHttps, type HttpsListener } from "../../api/track/track.https.js";
+import { appApiRoutes } from "../../api/cio-app/app-api.plugin.js";
 import type { Container } from "../container.js";
 
 export interface ApiRole {
   /** The API's base URL, with a host a local client can reach. */
   url: string;
+  /** The same API over HTTPS (POSTHORN_TRACK_HTTPS_PORT), for customerio-node; null when off. */
+  httpsUrl: string | null;
+  /** The HTTPS listener's certificate: its SHA-256 fingerprint and where it is kept; null when off. */
+  httpsCertificate: { fingerprint256: string; path: string } | null;
   /** Stops accepting requests and lets those in flight finish. */
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "people" | "clock"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -58,8 +66,9 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       v1Family({
         workspaces: deps.workspaces,
         pipeline: [pipelineRoutes({ workspaces: deps.workspaces, people: deps.people, clock: deps.clock })],
-        app: [],
+        app: [appApiRoutes({ workspaces: deps.workspaces, segments: deps.segments, people: deps.people })],
       }),
+      trackFamily({ workspaces: deps.workspaces, people: deps.people, segments: deps.segments }),
     ],
     tracking: deps.tracking,
     webhooks: deps.webhooks,
@@ -79,7 +88,29 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
   const address = http.server.address();
   const port = typeof address === "object" && address ? address.port : config.http.port;
   const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const hostInUrl = host.includes(":") ? `[${host}]` : host;
+  const url = `http://${hostInUrl}:${port}`;
   deps.tracking.useListenerUrl(url);
-  return { url, stop: () => http.close() };
+  // The Track API's HTTPS listener (track.config.ts): the same app behind a second server.
+  let https: HttpsListener | null = null;
+  let certificate: ApiRole["httpsCertificate"] = null;
+  if (config.trackApi.httpsPort !== null) {
+    try {
+      const loaded = loadTrackCertificate({ configured: config.trackApi.tls, dataDir: config.dataDir, hostname: config.hostname });
+      certificate = { fingerprint256: loaded.fingerprint256, path: loaded.certPath };
+      https = await listenHttps(http, { port: config.trackApi.httpsPort, host: config.http.host, cert: loaded.cert, key: loaded.key, limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes } });
+    } catch (err) {
+      await http.close();
+      throw err;
+    }
+  }
+  return {
+    url,
+    httpsUrl: https ? `https://${hostInUrl}:${https.port}` : null,
+    httpsCertificate: certificate,
+    stop: async () => {
+      await https?.close();
+      await http.close();
+    },
+  };
 }

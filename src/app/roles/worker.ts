@@ -21,22 +21,40 @@ import type { Container } from "../container.js";
 import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
 import { PeopleMaintenance, PersonEventIndexer } from "../../people/people.maintenance.js";
 import { PersonEventsRepository } from "../../people/person-events.repository.js";
+import { segmentsConsumer } from "../../segments/segments.consumer.js";
+import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
+import { loadSegmentFiles } from "../../segments/segment-files.js";
+
+/** How soon the segment consumer looks at the log again (see startWorkerRole). */
+const SEGMENT_LOOK_MS = 10;
+/**
+ * Events per batch of the segment consumer: it reads every person.event, and at full ingest a
+ * batch of 100 would mean hundreds of cursor writes a second beside the ingest's own commits.
+ */
+const SEGMENT_BATCH = 1_000;
 
 export interface WorkerRole {
   /** A bulk send was just stored: start on it now rather than at the next poll. */
   wakeBulk(): void;
+  /** A data-driven segment was defined or changed: fill it now rather than at the next poll. */
+  wakeSegments(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people"> {
   config: Config;
   logger: Logger;
   clock: Clock;
   store: Store;
 }
 
-export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
+export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole> {
   const { config, logger, clock, store, outbox } = deps;
+  // File-defined segments first: a bad file fails the start, listing every problem (segment-files.ts).
+  if (config.segments.dir !== null) {
+    const loaded = await loadSegmentFiles(config.segments.dir, { workspaceIdOf: async (name) => (await deps.workspaces.get(name)).id, segments: deps.segments });
+    logger.info({ dir: config.segments.dir, ...loaded }, "segment definitions loaded from files");
+  }
   const webhookDeliveries = new WebhookDeliveriesRepository();
   const dispatcher = new WebhookDispatcher({
     store,
@@ -75,6 +93,14 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
       statsRollupConsumer({ store, clock, repository: deps.statsRepository, tagsOf: async (db, ids) => new Map([...(await deps.messages.forBounces(db, ids))].map(([id, m]) => [id, m.tag])) }),
     ],
   });
+  // Segment upkeep has a latency target (an event to the segment entry it causes: p99 < 100 ms,
+  // docs/segments-benchmark.md), so it reads the log with a runner of its own that looks again
+  // 10 ms after a batch or a wake-up, where the runner above waits 50 ms between looks. Idle, it
+  // costs one indexed read of the log's end every 20 ms.
+  const segmentRunner = new OutboxRunner(
+    { store, clock, logger: logger.child({ component: "outbox" }), events: new EventsRepository(store.dialect), consumers: [segmentsConsumer({ keeper: deps.segmentKeeper })] },
+    { pollMs: SEGMENT_LOOK_MS, batchSize: SEGMENT_BATCH },
+  );
   const bulk = new BulkProcessor({
     store,
     clock,
@@ -86,7 +112,19 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     // A claim on a bulk send is held and renewed like a claim on deliveries.
     leaseMs: config.delivery.leaseMs,
   });
-  outbox.onAppended(() => runner.wake());
+  outbox.onAppended(() => {
+    runner.wake();
+    segmentRunner.wake();
+  });
+  const segmentUpkeep = new SegmentUpkeep({
+    store,
+    clock,
+    logger: logger.child({ component: "segments" }),
+    repository: deps.segmentsRepository,
+    keeper: deps.segmentKeeper,
+    people: deps.people,
+    pollMs: config.segments.pollMs,
+  });
   const removals = new DataRemovalsWorker({ service: deps.dataRemovals, logger: logger.child({ component: "data-removals" }) });
   const peopleUpkeep = new PeopleMaintenance({
     store,
@@ -100,14 +138,17 @@ export function startWorkerRole(deps: WorkerRoleDeps): WorkerRole {
   const peopleIndexer = new PersonEventIndexer({ store, logger: logger.child({ component: "people" }), events: new PersonEventsRepository(store.dialect) });
   dispatcher.start();
   runner.start();
+  segmentRunner.start();
   removals.start();
   bulk.start();
+  segmentUpkeep.start();
   peopleUpkeep.start();
   peopleIndexer.start();
   return {
     wakeBulk: () => bulk.wake(),
+    wakeSegments: () => segmentUpkeep.wakeFiller(),
     async stop() {
-      await Promise.all([runner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
+      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
     },
   };
 }

@@ -1,0 +1,229 @@
+// Keeps segment membership: given people and the segments to look at again for each (chosen by
+// the index from what happened to them), it reads their facts from the people domain, updates
+// the kept state of event and change conditions, evaluates, and writes every entry and exit with
+// its history row, its segment.entered / segment.left event (same transaction) and the person's
+// timer for the moment a window closes. Everything that changes membership comes through here:
+// the outbox consumer, the timer loop, the filling of a new segment, merges and deletions.
+//
+// Units of work run one at a time in this process: each reads a person's facts and then writes
+// what they imply, and two units interleaved could write an older verdict over a newer one. Across
+// processes (PostgreSQL) a unit's writes are idempotent (an entry is written once, a timer is
+// taken once); a verdict made from facts read just before another process changed them is put
+// right by the event of that change, which re-evaluates the person.
+import type { Store, Db } from "../store/store.js";
+import type { Clock } from "../shared/clock.js";
+import type { EventEmitter } from "../events/outbox.js";
+import type { NewEvent } from "../events/event-map.js";
+import type { PeopleReader, Person } from "../people/people.port.js";
+import type { SegmentsRepository } from "./segments.repository.js";
+import { stateKey } from "./segments.repository.js";
+import { compileSegment, SegmentIndex, type CompiledSegment } from "./segment-index.js";
+import { evaluate, eventMatches, type Hit, type PersonFacts } from "./segment-evaluator.js";
+
+/** What to do for one person in one unit of work. */
+export interface PersonWork {
+  workspaceId: string;
+  personId: string;
+  /** Segments to evaluate again. */
+  segments: Set<CompiledSegment>;
+  /** New matches of event and change conditions, kept before evaluating. */
+  hits: Array<{ segment: CompiledSegment; path: string; hit: Hit; keep: number }>;
+  /** Read the person's past events for these segments' event conditions (a new segment, a merge). */
+  seed: boolean;
+  /** The person is gone: they leave every segment, manual ones too. */
+  deleted: boolean;
+  /** A person merged into this one: their manual memberships move here. */
+  absorbed: string[];
+  /** Forget the kept matches first (a suppressed person's events and changes were deleted). */
+  resetState?: boolean;
+  /** The person as just read (the filler pages through people): not read again. */
+  person?: Person;
+}
+
+export function newWork(workspaceId: string, personId: string): PersonWork {
+  return { workspaceId, personId, segments: new Set(), hits: [], seed: false, deleted: false, absorbed: [] };
+}
+
+/** How many of a person's events are read to seed one event condition (newest first). */
+export const SEED_EVENTS = 5_000;
+
+export interface KeeperDeps {
+  store: Store;
+  clock: Clock;
+  outbox: EventEmitter;
+  repository: SegmentsRepository;
+  people: PeopleReader;
+}
+
+export class MembershipKeeper {
+  readonly index = new SegmentIndex();
+  private revision = -1;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: KeeperDeps) {}
+
+  /** Reloads the index when a definition changed since it was loaded (one indexed read). */
+  async refreshIndex(): Promise<SegmentIndex> {
+    const revision = await this.deps.repository.revision(this.deps.store.db);
+    if (revision !== this.revision) {
+      const rows = await this.deps.repository.allData(this.deps.store.db);
+      this.index.replace(rows.filter((r) => r.conditions_json !== null).map((r) => compileSegment(String(r.id), r.workspace_id, JSON.parse(r.conditions_json!))));
+      this.revision = revision;
+    }
+    return this.index;
+  }
+
+  /** Runs `fn` after every unit queued before it (see the top of this file). */
+  serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Applies the works (one per person) in one transaction. */
+  apply(works: PersonWork[], options: { at?: number; beforeWrite?: (trx: Db) => Promise<boolean> } = {}): Promise<void> {
+    return this.serially(async () => {
+      const now = this.deps.clock.now();
+      const facts = new Map<PersonWork, Person | null>();
+      const seeds = new Map<PersonWork, Map<string, Hit[]>>();
+      for (const work of works) {
+        if (work.deleted) continue;
+        const person = work.person ?? (await this.deps.people.get(work.workspaceId, work.personId));
+        facts.set(work, person);
+        if (person && work.seed) seeds.set(work, await this.seedHits(work, now));
+      }
+      await this.deps.store.write(
+        async (trx) => {
+          if (options.beforeWrite && !(await options.beforeWrite(trx))) return;
+          const events: NewEvent[] = [];
+          for (const work of works) {
+            const person = facts.get(work) ?? null;
+            if (work.deleted || !person) await this.forget(trx, work, options.at ?? now, events);
+            else await this.reconcile(trx, work, person, seeds.get(work) ?? null, now, options.at ?? now, events);
+          }
+          await this.deps.repository.addHistory(trx, events.map(historyRow));
+          await this.deps.outbox.emit(trx, events);
+        },
+        // A commit lost with the machine is lost with the cursor or claim that followed it: the work comes again.
+        { durability: "relaxed" },
+      );
+    });
+  }
+
+  /** Puts people into a manual segment or takes them out (add_customers / remove_customers). */
+  setManual(workspaceId: string, segmentId: number, personIds: string[], add: boolean): Promise<void> {
+    return this.serially(async () => {
+      const at = this.deps.clock.now();
+      await this.deps.store.write(async (trx) => {
+        const events: NewEvent[] = [];
+        for (const personId of personIds) {
+          const changed = add ? await this.deps.repository.enter(trx, workspaceId, segmentId, personId, at) : await this.deps.repository.leave(trx, segmentId, personId);
+          if (changed) this.changed(events, workspaceId, segmentId, personId, add, at);
+        }
+        await this.deps.repository.addHistory(trx, events.map(historyRow));
+        await this.deps.outbox.emit(trx, events);
+      });
+    });
+  }
+
+  /** The person's matching past events for each event condition of the work's segments. */
+  private async seedHits(work: PersonWork, now: number): Promise<Map<string, Hit[]>> {
+    const seeded = new Map<string, Hit[]>();
+    for (const segment of work.segments) {
+      for (const { path, event } of segment.events) {
+        const since = event.withinMs !== null ? now - event.withinMs : event.between ? event.between.from : undefined;
+        const past = await this.deps.people.events(work.workspaceId, work.personId, { names: [event.name], since, limit: SEED_EVENTS });
+        const hits = past.filter((e) => eventMatches(event, e.name, e.type, e.timestamp, e.data)).map((e): Hit => [e.eventRowId, e.timestamp]);
+        seeded.set(stateKey(Number(segment.segmentId), path), keepMostRecent(hits, event.atLeast));
+      }
+    }
+    return seeded;
+  }
+
+  private async reconcile(trx: Db, work: PersonWork, person: Person, seeded: Map<string, Hit[]> | null, now: number, at: number, events: NewEvent[]): Promise<void> {
+    const { repository } = this.deps;
+    const { workspaceId, personId } = work;
+    for (const absorbed of work.absorbed) await this.absorbManual(trx, workspaceId, personId, absorbed, at, events);
+    if (work.resetState) await repository.forgetPerson(trx, workspaceId, personId);
+    const segments = [...work.segments];
+    const ids = segments.map((s) => Number(s.segmentId));
+    const state = await repository.states(trx, personId, ids);
+    const changed = new Set<string>();
+    for (const [key, hits] of seeded ?? []) {
+      state.set(key, hits);
+      changed.add(key);
+    }
+    for (const { segment, path, hit, keep } of work.hits) {
+      const key = stateKey(Number(segment.segmentId), path);
+      const merged = keepMostRecent([...(state.get(key) ?? []), hit], keep);
+      state.set(key, merged);
+      changed.add(key);
+    }
+    for (const key of changed) {
+      const [segmentId, path] = key.split("\u0000") as [string, string];
+      await repository.saveState(trx, Number(segmentId), personId, path, state.get(key)!);
+    }
+    const current = new Set((await repository.segmentsOf(trx, workspaceId, personId)).map((m) => String(m.segment_id)));
+    // Timers are written only when they move: an evaluation with no window open costs no write.
+    const timers = await repository.timersOf(trx, personId, ids);
+    const facts = factsOf(person);
+    for (const segment of segments) {
+      const id = Number(segment.segmentId);
+      const verdict = evaluate(segment.condition, facts, (path) => state.get(stateKey(id, path)) ?? [], now);
+      // A suppressed person is in no data-driven segment (nothing may be sent to them) until unsuppressed.
+      const matches = verdict.matches && !person.suppressed;
+      if (matches && !current.has(segment.segmentId)) {
+        if (await repository.enter(trx, workspaceId, id, personId, at)) this.changed(events, workspaceId, id, personId, true, at);
+      } else if (!matches && current.has(segment.segmentId)) {
+        if (await repository.leave(trx, id, personId)) this.changed(events, workspaceId, id, personId, false, at);
+      }
+      if ((timers.get(id) ?? null) !== verdict.recheckAt) await repository.setTimer(trx, workspaceId, id, personId, verdict.recheckAt);
+    }
+  }
+
+  /** A merged person's manual memberships move to the person they were merged into. */
+  private async absorbManual(trx: Db, workspaceId: string, personId: string, absorbed: string, at: number, events: NewEvent[]): Promise<void> {
+    const { repository } = this.deps;
+    for (const membership of await repository.segmentsOf(trx, workspaceId, absorbed)) {
+      if (this.index.get(String(membership.segment_id))) continue;
+      const id = Number(membership.segment_id);
+      if (await repository.leave(trx, id, absorbed)) this.changed(events, workspaceId, id, absorbed, false, at);
+      if (await repository.enter(trx, workspaceId, id, personId, at)) this.changed(events, workspaceId, id, personId, true, at);
+    }
+  }
+
+  /** The person is gone: they leave every segment; their state and timers go. */
+  private async forget(trx: Db, work: PersonWork, at: number, events: NewEvent[]): Promise<void> {
+    const { repository } = this.deps;
+    for (const membership of await repository.segmentsOf(trx, work.workspaceId, work.personId)) {
+      const id = Number(membership.segment_id);
+      if (await repository.leave(trx, id, work.personId)) this.changed(events, work.workspaceId, id, work.personId, false, at);
+    }
+    await repository.forgetPerson(trx, work.workspaceId, work.personId);
+  }
+
+  /** Records a change as its event; its history row is made from the event when the unit is written. */
+  private changed(events: NewEvent[], workspaceId: string, segmentId: number, personId: string, entered: boolean, at: number): void {
+    events.push({ type: entered ? "segment.entered" : "segment.left", workspaceId, messageId: null, recipient: null, data: { personId, segmentId: String(segmentId), at } });
+  }
+}
+
+/** The most recent `keep` hits, one per id, most recent first. */
+export function keepMostRecent(hits: readonly Hit[], keep: number): Hit[] {
+  const byId = new Map<number, Hit>();
+  for (const hit of hits) byId.set(hit[0], hit);
+  return [...byId.values()].sort((a, b) => b[1] - a[1] || b[0] - a[0]).slice(0, keep);
+}
+
+function historyRow(event: NewEvent): { workspace_id: string; segment_id: number; person_id: string; entered: number; at: number } {
+  const data = event.data as { personId: string; segmentId: string; at: number };
+  return { workspace_id: event.workspaceId, segment_id: Number(data.segmentId), person_id: data.personId, entered: event.type === "segment.entered" ? 1 : 0, at: data.at };
+}
+
+/** What conditions read: the attributes, with the identifiers id and email among them (segments on email domains are common). */
+export function factsOf(person: Person): PersonFacts {
+  const attributes: Record<string, unknown> = { ...person.attributes };
+  if (person.email !== null && attributes.email === undefined) attributes.email = person.email;
+  if (person.id !== null && attributes.id === undefined) attributes.id = person.id;
+  return { attributes, unsubscribed: person.unsubscribed, topics: person.topics, devices: person.devices };
+}
