@@ -7,7 +7,7 @@
 // - Both: de-duplication keys older than the window are forgotten, in chunks.
 // Each step is idempotent, so several worker processes may run it; on PostgreSQL partition changes
 // take an advisory lock so only one process makes them at a time.
-import type { Store } from "../store/store.js";
+import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { WorkLoop } from "../shared/work-loop.js";
@@ -64,8 +64,12 @@ export class PeopleMaintenance {
   }
 
   stop(): Promise<void> {
+    this.stopping = true;
     return this.loop.stop();
   }
+
+  /** Set by stop(): a pass in progress ends after its current transaction. */
+  private stopping = false;
 
   /** One whole pass: partitions, retention, old keys. */
   async runOnce(): Promise<MaintenanceReport> {
@@ -82,34 +86,39 @@ export class PeopleMaintenance {
         return ids.length;
       }, { durability: "relaxed" });
       report.deletedEvents += n;
-      if (n < CHUNK_ROWS || this.loop.stopping) break;
+      if (n < CHUNK_ROWS || this.stopping) break;
     }
     for (;;) {
       const n = await this.deps.store.write((trx) => this.deps.events.pruneKeys(trx, now - this.deps.dedupeWindowMs, CHUNK_ROWS), { durability: "relaxed" });
       report.forgottenKeys += n;
-      if (n < CHUNK_ROWS || this.loop.stopping) break;
+      if (n < CHUNK_ROWS || this.stopping) break;
     }
     return report;
   }
 
+  /**
+   * One transaction per partition made or dropped: making one locks the DEFAULT partition while
+   * it moves that week's rows out, and events routed there wait for it, so each lock is held for
+   * one week's work, not for the whole pass.
+   */
   private async partitions(now: number, cutoff: number, report: MaintenanceReport): Promise<void> {
-    await this.deps.store.write(async (trx) => {
-      if (!(await this.retention.tryLock(trx))) return;
-      const existing = await this.retention.partitions(trx);
-      const have = new Set(existing.map((p) => p.start));
-      for (const p of existing) {
-        // Wholly before the cutoff: every event in it is past the retention.
-        if (p.end > cutoff) continue;
-        await this.retention.dropPartition(trx, p.name);
-        report.dropped.push(p.name);
-      }
-      const last = weekStart(now) + PARTITIONS_AHEAD * WEEK_MS;
-      for (let start = weekStart(cutoff); start <= last; start += WEEK_MS) {
-        if (have.has(start) || start + WEEK_MS <= cutoff) continue;
-        await this.retention.createPartition(trx, start);
-        report.created.push(partitionName(start));
-      }
-    });
+    const existing = await this.retention.partitions(this.deps.store.db);
+    const have = new Set(existing.map((p) => p.start));
+    for (const p of existing) {
+      // Wholly before the cutoff: every event in it is past the retention.
+      if (p.end > cutoff) continue;
+      if (await this.locked((trx) => this.retention.dropPartition(trx, p.name))) report.dropped.push(p.name);
+    }
+    const last = weekStart(now) + PARTITIONS_AHEAD * WEEK_MS;
+    for (let start = weekStart(cutoff); start <= last && !this.stopping; start += WEEK_MS) {
+      if (have.has(start) || start + WEEK_MS <= cutoff) continue;
+      if (await this.locked((trx) => this.retention.createPartition(trx, start))) report.created.push(partitionName(start));
+    }
+  }
+
+  /** Runs `fn` under the upkeep lock; false when another process holds it or already did the work. */
+  private async locked(fn: (trx: Db) => Promise<boolean>): Promise<boolean> {
+    return this.deps.store.write(async (trx) => (await this.retention.tryLock(trx)) && fn(trx));
   }
 }
 

@@ -43,6 +43,7 @@ export class PeopleService implements PeopleIngest, PeopleReader {
   constructor(private readonly deps: PeopleServiceDeps) {}
 
   async apply(workspaceId: string, operations: PersonOperation[], options: { atomic?: boolean } = {}): Promise<OperationResult[]> {
+    if (operations.length === 0) return [];
     const checked = operations.map((op) => checkOperation(op));
     const firstBad = checked.find((e) => e !== null);
     if (options.atomic && firstBad) return operations.map(() => refusal(firstBad));

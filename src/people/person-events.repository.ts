@@ -146,11 +146,11 @@ export class PersonEventsRepository {
     }
     const mark = await this.indexedTo(db);
     const tail = await db.selectFrom("person_events as e").selectAll("e").where("e.id", ">", mark).where("e.person_id", "=", personId).where(where).execute();
-    const indexed = await db
-      .selectFrom("person_event_index as x")
-      .innerJoin("person_events as e", "e.id", "x.event_id")
-      .selectAll("e")
-      .where("x.person_id", "=", personId)
+    let indexedQuery = db.selectFrom("person_event_index as x").innerJoin("person_events as e", "e.id", "x.event_id").selectAll("e").where("x.person_id", "=", personId);
+    // The same bounds on the index's own columns, so the search starts and stops in the index.
+    if (filter.since !== null) indexedQuery = indexedQuery.where("x.timestamp", ">=", filter.since);
+    if (filter.before) indexedQuery = indexedQuery.where("x.timestamp", "<=", filter.before.at);
+    const indexed = await indexedQuery
       .where(where)
       .orderBy("x.timestamp", "desc")
       .orderBy("x.event_id", "desc")
