@@ -322,3 +322,13 @@ describe("on PostgreSQL", { skip: process.env.TEST_DATABASE_URL ? false : "TEST_
     }
   });
 });
+
+test("a /v1 path neither API serves answers a write key in the pipeline's form, after checking it", async () => {
+  const unknown = await post("/v1/nothing-here", { userId: "x" });
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.json.success, false);
+  assert.match(String(unknown.json.message), /no call POST \/v1\/nothing-here/);
+  const wrong = await post("/v1/nothing-here", {}, { authorization: basic("wrong") });
+  assert.equal(wrong.status, 401);
+  assert.equal(wrong.json.success, false);
+});
