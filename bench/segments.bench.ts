@@ -12,6 +12,10 @@
 // Two phases: quiet (only the samples), and under load (a writer ingests batches of 100 events
 // as fast as it can meanwhile, so the consumer reads every one of them beside the samples).
 //
+// A third figure: batch ingest (4 writers, batches of 100 events) for a few seconds with the
+// worker role running (the segment consumer reading every event, 50 segments defined) against the
+// same without it (POSTHORN_ROLES=api), to show what segment upkeep costs the ingest beside it.
+//
 // Environment: BENCH_SEGMENT_SAMPLES=300, BENCH_DATABASE_URL (PostgreSQL instead of SQLite).
 // Prints one line per phase and writes docs/segments-benchmark.md.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -25,6 +29,8 @@ import { percentile } from "./support/stats.js";
 import { describeMachine } from "./support/machine.js";
 
 const SAMPLES = Number(process.env.BENCH_SEGMENT_SAMPLES ?? 300);
+/** Of the ingest phase's events, the percentage a segment counts (the rest no segment reads). */
+const MATCHING_PERCENT = Number(process.env.BENCH_SEGMENT_MATCHING ?? 10);
 const REPORT = resolve(import.meta.dirname, "../../docs/segments-benchmark.md");
 
 /** 49 segments the measured event does not concern, and the one it does. */
@@ -40,8 +46,9 @@ function definitions(): unknown[] {
   return list;
 }
 
-async function start(dataDir: string): Promise<RunningApp> {
+async function start(dataDir: string, roles?: string): Promise<RunningApp> {
   const config = loadConfig({
+    ...(roles ? { POSTHORN_ROLES: roles } : {}),
     POSTHORN_DATA_DIR: dataDir,
     POSTHORN_HTTP_PORT: "0",
     POSTHORN_HTTP_HOST: "127.0.0.1",
@@ -119,6 +126,37 @@ function report(section: string, store: string): string {
   return head + "\n" + [...sections.keys()].sort().reverse().map((k) => sections.get(k)!).join("\n");
 }
 
+/** Events per second that `writers` concurrent callers ingest in batches of 100 for `seconds`. */
+async function ingestRate(app: RunningApp, workspaceId: string, writers: number, seconds: number): Promise<number> {
+  let events = 0;
+  const until = performance.now() + seconds * 1000;
+  const began = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      let n = 0;
+      while (performance.now() < until) {
+        const batch: PersonOperation[] = Array.from({ length: 100 }, (_, i) => ({ op: "track", who: { kind: "id", value: `load-${(w * 250 + n + i) % 1000}` }, event: { name: i % 100 < MATCHING_PERCENT ? "viewed_1" : "heartbeat", type: "event", dedupeKey: null, timestamp: null, data: { n: n + i } } }));
+        n += 100;
+        await app.services.people.apply(workspaceId, batch);
+        events += 100;
+      }
+    }),
+  );
+  return events / ((performance.now() - began) / 1000);
+}
+
+/** Ingest with and without the worker role, on one data directory with the 50 segments defined. */
+async function ingestCost(dataDir: string): Promise<{ alone: number; withUpkeep: number }> {
+  const apiOnly = await start(dataDir, "api");
+  const workspaceId = (await apiOnly.services.workspaces.get("bench")).id;
+  const alone = await ingestRate(apiOnly, workspaceId, 4, 4);
+  await apiOnly.stop();
+  const all = await start(dataDir);
+  const withUpkeep = await ingestRate(all, workspaceId, 4, 4);
+  await all.stop();
+  return { alone, withUpkeep };
+}
+
 const summary = (l: number[]) => ({ p50: percentile(l, 50), p99: percentile(l, 99), max: l[l.length - 1]! });
 
 async function main(): Promise<void> {
@@ -138,11 +176,18 @@ async function main(): Promise<void> {
     const busy = summary(await measure(app, workspaceId, target, "busy"));
     const loadRate = await load.stop();
     const store = app.services.store.dialect;
+    await app.stop();
+    const cost = process.env.BENCH_DATABASE_URL ? null : await ingestCost(dir.path);
     const fmt = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms`;
     const lines = [
       `segments (${store}, 50 segments): event-to-segment-entry quiet ${fmt(quiet)}`,
       `segments (${store}, 50 segments): event-to-segment-entry under ingest of ${Math.round(loadRate).toLocaleString("en-US")} events/s (batches of 100) ${fmt(busy)}`,
     ];
+    if (cost) {
+      lines.push(
+        `segments (${store}, 50 segments): batch ingest, 4 writers × 100 events, without the worker role ${Math.round(cost.alone).toLocaleString("en-US")} events/s, with segment upkeep reading every event ${Math.round(cost.withUpkeep).toLocaleString("en-US")} events/s`,
+      );
+    }
     for (const line of lines) console.log(line);
     const machine = describeMachine();
     const section = [`## ${store}`, "", `Machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memory}, Node ${machine.node}. Samples per phase: ${SAMPLES}.`, "", ...lines.map((l) => `- ${l}`), ""].join("\n");

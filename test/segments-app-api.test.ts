@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { startTestServer, tempDir, type TestServer } from "./support/server.js";
 import { appApi, until, type AppApi } from "./support/segments.js";
 import type { PersonOperation } from "../src/people/people.port.js";
+import http from "node:http";
+import { APIClient } from "customerio-node";
 
 let server: TestServer;
 let api: AppApi;
@@ -180,6 +182,23 @@ test("people by email and searched by attribute filter", async () => {
   assert.equal(bad.status, 400);
   assert.equal((bad.body.errors as Array<{ field: string }>)[0]!.field, "filter.and[0].attribute.operator");
   assert.equal((await api.call("POST", "/customers", {})).status, 400);
+});
+
+test("customerio-node's APIClient reads people through these calls (getCustomersByEmail, getAttributes by id and email)", async () => {
+  await apply({ op: "identify", who: { kind: "id", value: "nia" }, attributes: { plan: "team" }, alsoKnownAs: [{ kind: "email", value: "nia@example.com" }] });
+  const url = new URL(server.url);
+  // The client ignores the port and scheme of its url (reference §1.2): they are passed as request options.
+  const options = { url: `${server.url}/v1`, port: Number(url.port), protocol: "http:", agent: new http.Agent() };
+  const appKey = (await server.app.services.workspaces.createTrackCredentials("shop")).appKey;
+  const client = new APIClient(appKey, options);
+  const byEmail = (await client.getCustomersByEmail("nia@example.com")) as { results: Array<{ id: string; email: string }> };
+  assert.deepEqual(byEmail.results.map((r) => [r.id, r.email]), [["nia", "nia@example.com"]]);
+  const attributes = (await client.getAttributes("nia")) as { customer: { attributes: Record<string, unknown> } };
+  assert.equal(attributes.customer.attributes.plan, "team");
+  const viaEmail = (await client.getAttributes("nia@example.com", "email" as never)) as { customer: { id: string } };
+  assert.equal(viaEmail.customer.id, "nia");
+  await assert.rejects(new APIClient("not-a-key", options).getAttributes("nia"), /App API key is not valid/);
+  await assert.rejects(client.getAttributes("nobody"), /no customer with id nobody/);
 });
 
 test("another workspace's key sees nothing of this one", async () => {

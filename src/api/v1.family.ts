@@ -3,7 +3,8 @@
 // with a write key) and Customer.io's App API (/v1/customers/…, /v1/segments/…; Bearer app key).
 // Each registers its routes as its own encapsulated plugin (its authentication hook and error
 // form apply to its routes only); a path under /v1 that neither serves is answered here, in the
-// form of the credentials it presents, after they are checked.
+// form of the credentials it presents, after they are checked (the pipeline's form is Segment's
+// `{"success": false, "message": …}`, as in api/pipeline/pipeline.replies.ts).
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { WorkspacesService } from "../workspaces/workspaces.service.js";
 import type { ApiFamily } from "./http.server.js";
@@ -43,6 +44,6 @@ async function refuse(request: FastifyRequest, workspaces: WorkspacesService): P
     return { status: 404, body: { meta: { error: `There is no App API call ${request.method} ${request.url.split("?")[0]}.` } } };
   }
   const basic = basicCredentials(request);
-  if (!basic || !(await workspaces.authenticateWriteKey(basic.username))) return { status: 401, body: { error: "Unauthorized: the write key is not valid." } };
-  return { status: 404, body: { error: `There is no call ${request.method} ${request.url.split("?")[0]}.` } };
+  if (!basic || !(await workspaces.authenticateWriteKey(basic.username))) return { status: 401, body: { success: false, message: "Unauthorized: the write key is not valid." } };
+  return { status: 404, body: { success: false, message: `There is no call ${request.method} ${request.url.split("?")[0]}.` } };
 }

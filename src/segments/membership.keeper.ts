@@ -16,7 +16,7 @@ import type { EventEmitter } from "../events/outbox.js";
 import type { NewEvent } from "../events/event-map.js";
 import type { PeopleReader, Person } from "../people/people.port.js";
 import type { SegmentsRepository } from "./segments.repository.js";
-import { stateKey } from "./segments.repository.js";
+import { stateKey, type PersonSnapshot } from "./segments.repository.js";
 import { compileSegment, SegmentIndex, type CompiledSegment } from "./segment-index.js";
 import { evaluate, eventMatches, type Hit, type PersonFacts } from "./segment-evaluator.js";
 
@@ -84,22 +84,31 @@ export class MembershipKeeper {
   apply(works: PersonWork[], options: { at?: number; beforeWrite?: (trx: Db) => Promise<boolean> } = {}): Promise<void> {
     return this.serially(async () => {
       const now = this.deps.clock.now();
-      const facts = new Map<PersonWork, Person | null>();
+      const facts = new Map<PersonWork, Known | null>();
       const seeds = new Map<PersonWork, Map<string, Hit[]>>();
       for (const work of works) {
         if (work.deleted) continue;
+        if (onlyMatches(work)) {
+          // Event counts alone: the person's facts would not be read. (A suppressed person's
+          // events are dropped by the people domain, and a deletion comes as its own event.)
+          facts.set(work, NO_FACTS);
+          continue;
+        }
         const person = work.person ?? (await this.deps.people.get(work.workspaceId, work.personId));
-        facts.set(work, person);
+        facts.set(work, person ? { facts: factsOf(person), suppressed: person.suppressed } : null);
         if (person && work.seed) seeds.set(work, await this.seedHits(work, now));
       }
       await this.deps.store.write(
         async (trx) => {
           if (options.beforeWrite && !(await options.beforeWrite(trx))) return;
           const events: NewEvent[] = [];
+          const live = works.filter((w) => !w.deleted && facts.get(w));
+          const segmentIds = [...new Set(live.flatMap((w) => [...w.segments].map((s) => Number(s.segmentId))))];
+          const snapshots = await this.deps.repository.snapshot(trx, [...new Set(live.map((w) => w.personId))], segmentIds);
           for (const work of works) {
             const person = facts.get(work) ?? null;
             if (work.deleted || !person) await this.forget(trx, work, options.at ?? now, events);
-            else await this.reconcile(trx, work, person, seeds.get(work) ?? null, now, options.at ?? now, events);
+            else await this.reconcile(trx, work, person, snapshots.get(work.personId)!, seeds.get(work) ?? null, now, options.at ?? now, events);
           }
           await this.deps.repository.addHistory(trx, events.map(historyRow));
           await this.deps.outbox.emit(trx, events);
@@ -140,14 +149,17 @@ export class MembershipKeeper {
     return seeded;
   }
 
-  private async reconcile(trx: Db, work: PersonWork, person: Person, seeded: Map<string, Hit[]> | null, now: number, at: number, events: NewEvent[]): Promise<void> {
+  private async reconcile(trx: Db, work: PersonWork, known: Known, snapshot: PersonSnapshot, seeded: Map<string, Hit[]> | null, now: number, at: number, events: NewEvent[]): Promise<void> {
     const { repository } = this.deps;
     const { workspaceId, personId } = work;
     for (const absorbed of work.absorbed) await this.absorbManual(trx, workspaceId, personId, absorbed, at, events);
-    if (work.resetState) await repository.forgetPerson(trx, workspaceId, personId);
+    if (work.resetState) {
+      await repository.forgetPerson(trx, workspaceId, personId);
+      snapshot.states.clear();
+      snapshot.timers.clear();
+    }
     const segments = [...work.segments];
-    const ids = segments.map((s) => Number(s.segmentId));
-    const state = await repository.states(trx, personId, ids);
+    const state = snapshot.states;
     const changed = new Set<string>();
     for (const [key, hits] of seeded ?? []) {
       state.set(key, hits);
@@ -163,15 +175,15 @@ export class MembershipKeeper {
       const [segmentId, path] = key.split("\u0000") as [string, string];
       await repository.saveState(trx, Number(segmentId), personId, path, state.get(key)!);
     }
-    const current = new Set((await repository.segmentsOf(trx, workspaceId, personId)).map((m) => String(m.segment_id)));
+    const current = snapshot.members;
     // Timers are written only when they move: an evaluation with no window open costs no write.
-    const timers = await repository.timersOf(trx, personId, ids);
-    const facts = factsOf(person);
+    const timers = snapshot.timers;
+    const { facts } = known;
     for (const segment of segments) {
       const id = Number(segment.segmentId);
       const verdict = evaluate(segment.condition, facts, (path) => state.get(stateKey(id, path)) ?? [], now);
       // A suppressed person is in no data-driven segment (nothing may be sent to them) until unsuppressed.
-      const matches = verdict.matches && !person.suppressed;
+      const matches = verdict.matches && !known.suppressed;
       if (matches && !current.has(segment.segmentId)) {
         if (await repository.enter(trx, workspaceId, id, personId, at)) this.changed(events, workspaceId, id, personId, true, at);
       } else if (!matches && current.has(segment.segmentId)) {
@@ -206,6 +218,21 @@ export class MembershipKeeper {
   private changed(events: NewEvent[], workspaceId: string, segmentId: number, personId: string, entered: boolean, at: number): void {
     events.push({ type: entered ? "segment.entered" : "segment.left", workspaceId, messageId: null, recipient: null, data: { personId, segmentId: String(segmentId), at } });
   }
+}
+
+/** What evaluation knows of a person. */
+interface Known {
+  facts: PersonFacts;
+  suppressed: boolean;
+}
+
+const NO_FACTS: Known = { facts: { attributes: {}, unsubscribed: false, topics: {}, devices: [] }, suppressed: false };
+
+/** Whether a work needs nothing of the person but kept matches (new events for event-only segments). */
+function onlyMatches(work: PersonWork): boolean {
+  if (work.seed || work.resetState || work.absorbed.length > 0 || work.person || work.hits.length === 0) return false;
+  for (const segment of work.segments) if (segment.readsFacts) return false;
+  return true;
 }
 
 /** The most recent `keep` hits, one per id, most recent first. */

@@ -15,11 +15,13 @@ export interface CompiledSegment {
   attributes: Set<string>;
   device: boolean;
   subscription: boolean;
+  /** Whether evaluating it needs the person's facts (attributes, devices, subscription), or only kept matches. */
+  readsFacts: boolean;
 }
 
 export function compileSegment(segmentId: string, workspaceId: string, conditions: unknown): CompiledSegment {
   const condition = parseConditions(conditions);
-  const compiled: CompiledSegment = { segmentId, workspaceId, condition, events: [], changes: [], attributes: new Set(), device: false, subscription: false };
+  const compiled: CompiledSegment = { segmentId, workspaceId, condition, events: [], changes: [], attributes: new Set(), device: false, subscription: false, readsFacts: false };
   for (const leaf of leavesOf(condition)) {
     switch (leaf.kind) {
       case "attribute":
@@ -42,6 +44,7 @@ export function compileSegment(segmentId: string, workspaceId: string, condition
         break;
     }
   }
+  compiled.readsFacts = leavesOf(condition).some((leaf) => leaf.kind === "attribute" || leaf.kind === "device" || leaf.kind === "subscription");
   return compiled;
 }
 

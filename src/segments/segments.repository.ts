@@ -148,12 +148,24 @@ export class SegmentsRepository {
     return query.orderBy("at", "desc").orderBy("id", "desc").limit(limit).execute();
   }
 
-  async states(db: Db, personId: string, segmentIds: number[]): Promise<Map<string, Hit[]>> {
-    const states = new Map<string, Hit[]>();
-    if (segmentIds.length === 0) return states;
-    const rows = await db.selectFrom("segment_state").select(["segment_id", "path", "hits_json"]).where("person_id", "=", personId).where("segment_id", "in", segmentIds).execute();
-    for (const row of rows) states.set(stateKey(Number(row.segment_id), row.path), JSON.parse(row.hits_json) as Hit[]);
-    return states;
+  /**
+   * For many people at once (one unit of the keeper's work): their kept matches of these segments,
+   * their memberships, and their timers of these segments, each by person id. Three queries per
+   * chunk of people rather than three per person.
+   */
+  async snapshot(db: Db, personIds: string[], segmentIds: number[]): Promise<Map<string, PersonSnapshot>> {
+    const snapshots = new Map<string, PersonSnapshot>(personIds.map((id) => [id, { states: new Map(), members: new Set(), timers: new Map() }]));
+    for (let i = 0; i < personIds.length; i += SNAPSHOT_CHUNK) {
+      const chunk = personIds.slice(i, i + SNAPSHOT_CHUNK);
+      const members = await db.selectFrom("segment_members").select(["person_id", "segment_id"]).where("person_id", "in", chunk).execute();
+      for (const m of members) snapshots.get(m.person_id)?.members.add(String(m.segment_id));
+      if (segmentIds.length === 0) continue;
+      const states = await db.selectFrom("segment_state").select(["person_id", "segment_id", "path", "hits_json"]).where("person_id", "in", chunk).where("segment_id", "in", segmentIds).execute();
+      for (const row of states) snapshots.get(row.person_id)?.states.set(stateKey(Number(row.segment_id), row.path), JSON.parse(row.hits_json) as Hit[]);
+      const timers = await db.selectFrom("segment_timers").select(["person_id", "segment_id", "due_at"]).where("person_id", "in", chunk).where("segment_id", "in", segmentIds).execute();
+      for (const row of timers) snapshots.get(row.person_id)?.timers.set(Number(row.segment_id), Number(row.due_at));
+    }
+    return snapshots;
   }
 
   async saveState(db: Db, segmentId: number, personId: string, path: string, hits: readonly Hit[]): Promise<void> {
@@ -188,13 +200,6 @@ export class SegmentsRepository {
       .execute();
   }
 
-  /** The person's timers among these segments: segment id → due time. */
-  async timersOf(db: Db, personId: string, segmentIds: number[]): Promise<Map<number, number>> {
-    if (segmentIds.length === 0) return new Map();
-    const rows = await db.selectFrom("segment_timers").select(["segment_id", "due_at"]).where("person_id", "=", personId).where("segment_id", "in", segmentIds).execute();
-    return new Map(rows.map((r) => [Number(r.segment_id), Number(r.due_at)]));
-  }
-
   async clearTimers(db: Db, segmentId: number): Promise<void> {
     await db.deleteFrom("segment_timers").where("segment_id", "=", segmentId).execute();
   }
@@ -213,6 +218,18 @@ export class SegmentsRepository {
     const row = await db.selectFrom("segment_timers").select("due_at").orderBy("due_at").limit(1).executeTakeFirst();
     return row ? Number(row.due_at) : null;
   }
+}
+
+/** People per query of a snapshot (with the segment ids, well below SQLite's bound-parameter cap). */
+const SNAPSHOT_CHUNK = 500;
+
+export interface PersonSnapshot {
+  /** Kept matches by stateKey(segment, path). */
+  states: Map<string, Hit[]>;
+  /** The segments (ids as text) the person is in. */
+  members: Set<string>;
+  /** Due times by segment id. */
+  timers: Map<number, number>;
 }
 
 export function stateKey(segmentId: number, path: string): string {

@@ -13,6 +13,7 @@ import { sendersRoutes } from "../../api/postmark/senders.routes.js";
 import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation.routes.js";
 import { templatesPushRoutes } from "../../api/postmark/templates-push.routes.js";
 import { v1Family } from "../../api/v1.family.js";
+import { pipelineRoutes } from "../../api/pipeline/pipeline.routes.js";
 import { trackFamily } from "../../api/track/track.family.js";
 import { loadTrackCertificate } from "../../api/track/track-certificate.js";
 import { listenHttps, type HttpsListener } from "../../api/track/track.https.js";
@@ -30,7 +31,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -64,7 +65,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     families: [
       v1Family({
         workspaces: deps.workspaces,
-        pipeline: [],
+        pipeline: [pipelineRoutes({ workspaces: deps.workspaces, people: deps.people, clock: deps.clock })],
         app: [appApiRoutes({ workspaces: deps.workspaces, segments: deps.segments, people: deps.people })],
       }),
       trackFamily({ workspaces: deps.workspaces, people: deps.people, segments: deps.segments }),
