@@ -26,6 +26,10 @@ import { DeliveryRecipientRepository } from "../src/people/delivery-recipient.re
 import { PersonEventIndexer } from "../src/people/people.maintenance.js";
 import type { PersonOperation } from "../src/people/people.port.js";
 import { createTempDatabase } from "../test/support/stores.js";
+import { PublicDeliveryIds } from "../src/messages/public-delivery-ids.js";
+
+/** A fixed key: these tests make and read public delivery ids with it. */
+const DELIVERY_ID_KEY = Buffer.alloc(32, 7);
 
 const SINGLES = Number(process.env.BENCH_PEOPLE_SINGLES ?? 20_000);
 const BATCHED = Number(process.env.BENCH_PEOPLE_BATCHED ?? 100_000);
@@ -37,7 +41,7 @@ const store = openStore({ dataDir: dir, databaseUrl: database?.url ?? null });
 await store.migrate();
 const workspaceId = (await new WorkspacesService({ store, clock: systemClock }).create(`bench-${Date.now()}`, { sandbox: true })).workspace.id;
 const events = new PersonEventsRepository(store.dialect);
-const people = new PeopleService({ store, clock: systemClock, outbox: new Outbox({ repository: new EventsRepository(store.dialect), clock: systemClock }), people: new PeopleRepository(), events, deliveries: new DeliveryRecipientRepository() });
+const people = new PeopleService({ store, clock: systemClock, outbox: new Outbox({ repository: new EventsRepository(store.dialect), clock: systemClock }), people: new PeopleRepository(), events, deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(DELIVERY_ID_KEY) });
 const indexer = new PersonEventIndexer({ store, logger: silentLogger(), events });
 indexer.start();
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { startTestServer, type TestServer } from "./support/server.js";
 import type { TrackCredentials } from "../src/workspaces/workspaces.service.js";
+import { PublicDeliveryIds } from "../src/messages/public-delivery-ids.js";
 
 let server: TestServer;
 let creds: TrackCredentials;
@@ -172,7 +173,7 @@ describe("POST /unsubscribe/{delivery_id}: no credentials, little allowed", () =
     });
     assert.equal(sent.status, 200);
     const row = await server.app.services.store.db.selectFrom("deliveries").select("id").where("recipient", "=", address).executeTakeFirstOrThrow();
-    return String(row.id);
+    return new PublicDeliveryIds(server.app.services.encryptionKey).format(Number(row.id));
   }
 
   test("a known delivery unsubscribes the person it went to, without credentials", async () => {
@@ -182,12 +183,16 @@ describe("POST /unsubscribe/{delivery_id}: no credentials, little allowed", () =
     assert.equal((await server.app.services.people.find(workspaceId, { kind: "email", value: "reader@example.com" }))?.unsubscribed, true);
   });
 
-  test("an unknown delivery is 404 and says nothing more", async () => {
-    for (const id of ["999999", "abc", "1e3", "0", "9".repeat(300)]) {
+  test("an unknown delivery is 404 and says nothing more; so is a known one's bare row id, or a forged MAC", async () => {
+    const known = await deliveryTo("counted@example.com");
+    const rowId = known.split("-")[0]!;
+    const forged = `${rowId}-${"A".repeat(22)}`;
+    for (const id of ["999999", "abc", "1e3", "0", "9".repeat(300), rowId, forged, new PublicDeliveryIds(Buffer.alloc(32, 1)).format(Number(rowId))]) {
       const { status, json } = await call("POST", `/unsubscribe/${id}`, { auth: null, body: JSON.stringify({ unsubscribe: true }) });
       assert.equal(status, 404, id);
       assert.deepEqual(json, { meta: { error: "There is no such delivery." } });
     }
+    assert.equal(await server.app.services.people.find(workspaceId, { kind: "email", value: "counted@example.com" }), null);
   });
 
   test("anything but {unsubscribe:true} is 400; a body over 1 KB is 413 before it is read", async () => {

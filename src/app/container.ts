@@ -43,6 +43,7 @@ import { SendersService } from "../senders/senders.service.js";
 import { SenderStanding } from "../senders/from-authority.js";
 import { ConfirmationLinks } from "../senders/confirmation-link.js";
 import { systemMailer } from "./system-mail.js";
+import { PublicDeliveryIds } from "../messages/public-delivery-ids.js";
 import { TemplatesRepository } from "../templates/templates.repository.js";
 import { TemplatesService } from "../templates/templates.service.js";
 import { DataRemovalsService } from "../data-removals/data-removals.service.js";
@@ -254,7 +255,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const bulk = new BulkService({ store, clock, repository: new BulkRepository(), workspaces, renderer: bulkRenderer, onSubmitted: options.onBulkSubmitted });
   const statsRepository = new StatsRepository();
   const stats = new StatsService({ store, repository: statsRepository });
-  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), dedupeWindowMs: config.people.dedupeWindowMs });
+  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(encryptionKey.key), dedupeWindowMs: config.people.dedupeWindowMs });
   const segmentsRepository = new SegmentsRepository();
   const segmentKeeper = new MembershipKeeper({ store, clock, outbox, repository: segmentsRepository, people });
   const segments = new SegmentsService({ store, clock, repository: segmentsRepository, keeper: segmentKeeper, people, onFillNeeded: options.onSegmentFill });

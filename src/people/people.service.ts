@@ -24,6 +24,8 @@ export interface PeopleServiceDeps {
   people: PeopleRepository;
   events: PersonEventsRepository;
   deliveries: DeliveryRecipientRepository;
+  /** Reads the public delivery ids /unsubscribe takes (messages/public-delivery-ids.ts). */
+  deliveryIds: { parse(text: string): number | null };
   dedupeWindowMs?: number;
 }
 
@@ -87,8 +89,9 @@ export class PeopleService implements PeopleIngest, PeopleReader {
   }
 
   async unsubscribeByDelivery(deliveryId: string): Promise<boolean> {
-    if (!/^[1-9][0-9]{0,15}$/.test(deliveryId)) return false;
-    const delivery = await this.deps.deliveries.find(this.deps.store.db, Number(deliveryId));
+    const rowId = this.deps.deliveryIds.parse(deliveryId);
+    if (rowId === null) return false;
+    const delivery = await this.deps.deliveries.find(this.deps.store.db, rowId);
     if (!delivery) return false;
     // The recipient becomes (or already is) a person of the workspace, unsubscribed: a later
     // identify of that address cannot quietly resubscribe them without saying so.

@@ -11,6 +11,10 @@ import { PeopleRepository } from "../../src/people/people.repository.js";
 import { PersonEventsRepository } from "../../src/people/person-events.repository.js";
 import { DeliveryRecipientRepository } from "../../src/people/delivery-recipient.repository.js";
 import type { PersonOperation } from "../../src/people/people.port.js";
+import { PublicDeliveryIds } from "../../src/messages/public-delivery-ids.js";
+
+/** A fixed key: these tests make and read public delivery ids with it. */
+const DELIVERY_ID_KEY = Buffer.alloc(32, 7);
 
 const [dataDir, workspaceId] = process.argv.slice(2) as [string, string];
 const store = openStore({ dataDir, databaseUrl: null });
@@ -20,7 +24,7 @@ const people = new PeopleService({
   outbox: new Outbox({ repository: new EventsRepository(store.dialect), clock: systemClock }),
   people: new PeopleRepository(),
   events: new PersonEventsRepository(store.dialect),
-  deliveries: new DeliveryRecipientRepository(),
+  deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(DELIVERY_ID_KEY),
 });
 
 const CALLERS = 32;
