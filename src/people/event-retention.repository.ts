@@ -54,21 +54,31 @@ export class EventRetentionRepository {
    * early events that came before it existed) move into it first: PostgreSQL refuses to attach a
    * partition whose range the default still holds rows of. Indexes follow from the parent's.
    */
-  async createPartition(db: Db, start: number): Promise<void> {
+  async createPartition(db: Db, start: number): Promise<boolean> {
     const name = sql.id(partitionName(start));
     const end = start + WEEK_MS;
+    // Another process made it since this one listed the partitions.
+    const exists = await sql<{ n: number }>`select count(*)::int as n from pg_class where relname = ${partitionName(start)}`.execute(db);
+    if (exists.rows[0]!.n > 0) return false;
     await sql`create table ${name} (like person_events including defaults)`.execute(db);
     await sql`with moved as (delete from person_events_default where timestamp >= ${start} and timestamp < ${end} returning *) insert into ${name} select * from moved`.execute(db);
     await sql`alter table person_events attach partition ${name} for values from (${sql.lit(start)}) to (${sql.lit(end)})`.execute(db);
+    return true;
   }
 
-  async dropPartition(db: Db, name: string): Promise<void> {
-    await sql`drop table ${sql.id(name)}`.execute(db);
+  async dropPartition(db: Db, name: string): Promise<boolean> {
+    await sql`drop table if exists ${sql.id(name)}`.execute(db);
+    return true;
   }
 
-  /** Deletes up to `limit` events that happened before `before`; returns how many. On PostgreSQL only the DEFAULT partition can hold such rows once old partitions are dropped. */
-  async deleteOlderThan(db: Db, before: number, limit: number, table: "person_events" | "person_events_default"): Promise<number> {
-    const result = await sql`delete from ${sql.id(table)} where id in (select id from ${sql.id(table)} where timestamp < ${before} limit ${limit})`.execute(db);
-    return Number(result.numAffectedRows ?? 0);
+  /** Up to `limit` ids of events that happened before `before` (SQLite's table, or PostgreSQL's DEFAULT partition). */
+  async oldEventIds(db: Db, before: number, limit: number, table: "person_events" | "person_events_default"): Promise<number[]> {
+    const result = await sql<{ id: number }>`select id from ${sql.id(table)} where timestamp < ${before} limit ${limit}`.execute(db);
+    return result.rows.map((r) => Number(r.id));
+  }
+
+  async deleteEvents(db: Db, ids: number[], table: "person_events" | "person_events_default"): Promise<void> {
+    if (ids.length === 0) return;
+    await sql`delete from ${sql.id(table)} where id in (${sql.join(ids)})`.execute(db);
   }
 }

@@ -40,6 +40,8 @@ export interface LoadedPerson {
 
 interface PendingEvent {
   row: Omit<NewPersonEventRow, "id">;
+  /** The data as given, for the outbox event (not parsed back from row.data_json). */
+  data: Record<string, unknown>;
 }
 
 /** Identifier kinds a person holds one of; anonymous ids are many, cio_id is the person's own id. */
@@ -80,7 +82,7 @@ export class ApplyRun {
     }
     const unknown = cioIds.filter((id) => !this.loaded.has(id));
     for (const id of unknown) this.loaded.set(id, null);
-    for (const row of await this.deps.people.people(this.trx, this.workspaceId, unknown)) this.loaded.set(row.person_id, toLoaded(row));
+    for (const row of await this.deps.people.people(this.trx, this.workspaceId, unknown, true)) this.loaded.set(row.person_id, toLoaded(row));
   }
 
   /** Runs one operation; a refusal is a coded error thrown before anything was written. */
@@ -135,7 +137,7 @@ export class ApplyRun {
 
   async person(personId: string): Promise<LoadedPerson | null> {
     if (this.loaded.has(personId)) return this.loaded.get(personId)!;
-    const [row] = await this.deps.people.people(this.trx, this.workspaceId, [personId]);
+    const [row] = await this.deps.people.people(this.trx, this.workspaceId, [personId], true);
     const person = row ? toLoaded(row) : null;
     this.loaded.set(personId, person);
     return person;
@@ -334,6 +336,7 @@ export class ApplyRun {
     // A suppressed person's events are not kept.
     if (person?.suppressed) return person.personId;
     this.pending.push({
+      data: event.data ?? {},
       row: {
         workspace_id: this.workspaceId,
         person_id: personId,
@@ -361,7 +364,7 @@ export class ApplyRun {
     const ids = await this.deps.events.reserveIds(this.trx, kept.length);
     const rows = kept.map((p, i) => ({ id: ids[i]!, ...p.row }));
     await this.deps.events.insert(this.trx, rows);
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
       this.emit({
         type: "person.event",
         workspaceId: this.workspaceId,
@@ -372,7 +375,7 @@ export class ApplyRun {
           anonymousId: row.anonymous_id,
           name: row.name,
           eventType: row.type as EventInput["type"],
-          properties: JSON.parse(row.data_json) as Record<string, unknown>,
+          properties: kept[i]!.data,
           timestamp: row.timestamp,
           eventRowId: row.id,
         },

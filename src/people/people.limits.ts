@@ -90,6 +90,9 @@ export function checkOperation(op: PersonOperation): PosthornError | null {
         checkIdentifier(op.who) ??
         (op.alsoKnownAs ?? []).reduce<PosthornError | null>((found, other) => found ?? checkIdentifier(other), null) ??
         checkAttributes(op.attributes) ??
+        // An email among the attributes becomes the email identifier (people.apply.ts): its limits too.
+        (typeof op.attributes?.email === "string" && op.attributes.email.length > 0 ? checkIdentifier({ kind: "email", value: op.attributes.email }) : null) ??
+        (op.unsubscribed !== undefined && typeof op.unsubscribed !== "boolean" ? PEOPLE_FIELD_INVALID("unsubscribed is not true or false.", { field: "unsubscribed" }) : null) ??
         checkTopics(op.topics) ??
         (op.createdAt !== undefined && op.createdAt !== null && !Number.isFinite(op.createdAt) ? PEOPLE_FIELD_INVALID("created_at is not a number.", { field: "created_at" }) : null)
       );

@@ -15,7 +15,7 @@ import { PeopleService } from "./people.service.js";
 import { PeopleRepository } from "./people.repository.js";
 import { PersonEventsRepository } from "./person-events.repository.js";
 import { DeliveryRecipientRepository } from "./delivery-recipient.repository.js";
-import { PARTITIONS_AHEAD, PeopleMaintenance } from "./people.maintenance.js";
+import { PARTITIONS_AHEAD, PeopleMaintenance, PersonEventIndexer } from "./people.maintenance.js";
 import { EventRetentionRepository, WEEK_MS, partitionName, weekStart } from "./event-retention.repository.js";
 
 const DAY_MS = 86_400_000;
@@ -27,6 +27,7 @@ for (const target of storeTargets()) {
     let store: Store;
     let people: PeopleService;
     let upkeep: PeopleMaintenance;
+    let indexer: PersonEventIndexer;
     let ws: string;
     let now = Date.UTC(2026, 0, 14, 12); // a Wednesday
 
@@ -37,6 +38,7 @@ for (const target of storeTargets()) {
       const outbox = new Outbox({ repository: new EventsRepository(store.dialect), clock });
       const events = new PersonEventsRepository(store.dialect);
       people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events, deliveries: new DeliveryRecipientRepository(), dedupeWindowMs: WINDOW_MS });
+      indexer = new PersonEventIndexer({ store, logger: silentLogger(), events });
       upkeep = new PeopleMaintenance({ store, clock, logger: silentLogger(), events, retentionMs: RETENTION_MS, dedupeWindowMs: WINDOW_MS, intervalMs: 60_000 });
     });
 
@@ -59,9 +61,13 @@ for (const target of storeTargets()) {
         const inDefault = await sql<{ n: number }>`select count(*)::int as n from person_events_default`.execute(store.db);
         assert.equal(inDefault.rows[0]!.n, 2);
       }
+      // SQLite: both events in the person index first, so the old one's entry must go with it.
+      assert.equal(await indexer.runOnce(), store.dialect === "sqlite");
+      assert.equal(await indexer.runOnce(), false);
       const first = await upkeep.runOnce();
       assert.equal(first.deletedEvents, 1);
       assert.deepEqual(await names(), ["recent"]);
+      if (store.dialect === "sqlite") assert.equal((await store.db.selectFrom("person_event_index").selectAll().execute()).length, 1);
       if (store.dialect === "postgres") {
         const weeks = (await new EventRetentionRepository().partitions(store.db)).map((p) => p.name);
         // From the week that holds the cutoff to PARTITIONS_AHEAD weeks past this one.

@@ -7,7 +7,7 @@
 // - Both: de-duplication keys older than the window are forgotten, in chunks.
 // Each step is idempotent, so several worker processes may run it; on PostgreSQL partition changes
 // take an advisory lock so only one process makes them at a time.
-import type { Store } from "../store/store.js";
+import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { WorkLoop } from "../shared/work-loop.js";
@@ -18,6 +18,10 @@ import { EventRetentionRepository, WEEK_MS, partitionName, weekStart } from "./e
 export const PARTITIONS_AHEAD = 4;
 /** Rows deleted per transaction (SQLite retention, the DEFAULT partition, old keys). */
 const CHUNK_ROWS = 5_000;
+/** Events indexed per transaction by the SQLite person indexer: large, so one index page takes many entries. */
+const INDEX_CHUNK = 50_000;
+/** How often the SQLite person indexer looks for new events; reads never wait for it (they read the tail). */
+const INDEX_POLL_MS = 250;
 
 export interface PeopleMaintenanceDeps {
   store: Store;
@@ -60,8 +64,12 @@ export class PeopleMaintenance {
   }
 
   stop(): Promise<void> {
+    this.stopping = true;
     return this.loop.stop();
   }
+
+  /** Set by stop(): a pass in progress ends after its current transaction. */
+  private stopping = false;
 
   /** One whole pass: partitions, retention, old keys. */
   async runOnce(): Promise<MaintenanceReport> {
@@ -71,35 +79,73 @@ export class PeopleMaintenance {
     if (this.deps.store.dialect === "postgres") await this.partitions(now, cutoff, report);
     const table = this.deps.store.dialect === "postgres" ? "person_events_default" : "person_events";
     for (;;) {
-      const n = await this.deps.store.write((trx) => this.retention.deleteOlderThan(trx, cutoff, CHUNK_ROWS, table), { durability: "relaxed" });
+      const n = await this.deps.store.write(async (trx) => {
+        const ids = await this.retention.oldEventIds(trx, cutoff, CHUNK_ROWS, table);
+        await this.deps.events.unindex(trx, ids);
+        await this.retention.deleteEvents(trx, ids, table);
+        return ids.length;
+      }, { durability: "relaxed" });
       report.deletedEvents += n;
-      if (n < CHUNK_ROWS || this.loop.stopping) break;
+      if (n < CHUNK_ROWS || this.stopping) break;
     }
     for (;;) {
       const n = await this.deps.store.write((trx) => this.deps.events.pruneKeys(trx, now - this.deps.dedupeWindowMs, CHUNK_ROWS), { durability: "relaxed" });
       report.forgottenKeys += n;
-      if (n < CHUNK_ROWS || this.loop.stopping) break;
+      if (n < CHUNK_ROWS || this.stopping) break;
     }
     return report;
   }
 
+  /**
+   * One transaction per partition made or dropped: making one locks the DEFAULT partition while
+   * it moves that week's rows out, and events routed there wait for it, so each lock is held for
+   * one week's work, not for the whole pass.
+   */
   private async partitions(now: number, cutoff: number, report: MaintenanceReport): Promise<void> {
-    await this.deps.store.write(async (trx) => {
-      if (!(await this.retention.tryLock(trx))) return;
-      const existing = await this.retention.partitions(trx);
-      const have = new Set(existing.map((p) => p.start));
-      for (const p of existing) {
-        // Wholly before the cutoff: every event in it is past the retention.
-        if (p.end > cutoff) continue;
-        await this.retention.dropPartition(trx, p.name);
-        report.dropped.push(p.name);
-      }
-      const last = weekStart(now) + PARTITIONS_AHEAD * WEEK_MS;
-      for (let start = weekStart(cutoff); start <= last; start += WEEK_MS) {
-        if (have.has(start) || start + WEEK_MS <= cutoff) continue;
-        await this.retention.createPartition(trx, start);
-        report.created.push(partitionName(start));
-      }
-    });
+    const existing = await this.retention.partitions(this.deps.store.db);
+    const have = new Set(existing.map((p) => p.start));
+    for (const p of existing) {
+      // Wholly before the cutoff: every event in it is past the retention.
+      if (p.end > cutoff) continue;
+      if (await this.locked((trx) => this.retention.dropPartition(trx, p.name))) report.dropped.push(p.name);
+    }
+    const last = weekStart(now) + PARTITIONS_AHEAD * WEEK_MS;
+    for (let start = weekStart(cutoff); start <= last && !this.stopping; start += WEEK_MS) {
+      if (have.has(start) || start + WEEK_MS <= cutoff) continue;
+      if (await this.locked((trx) => this.retention.createPartition(trx, start))) report.created.push(partitionName(start));
+    }
+  }
+
+  /** Runs `fn` under the upkeep lock; false when another process holds it or already did the work. */
+  private async locked(fn: (trx: Db) => Promise<boolean>): Promise<boolean> {
+    return this.deps.store.write(async (trx) => (await this.retention.tryLock(trx)) && fn(trx));
+  }
+}
+
+/**
+ * SQLite only: fills person_event_index behind ingest (see README, "The person index on SQLite").
+ * Many events per transaction share each index page they dirty, where an index written with every
+ * event dirtied about one page per event. Reads are exact without it: they add the unindexed tail.
+ */
+export class PersonEventIndexer {
+  private readonly loop: WorkLoop;
+
+  constructor(private readonly deps: { store: Store; logger: Logger; events: PersonEventsRepository; pollMs?: number }) {
+    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: deps.pollMs ?? INDEX_POLL_MS, logger: deps.logger, what: "indexing people's events" });
+  }
+
+  start(): void {
+    if (this.deps.store.dialect === "sqlite") this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Indexes one chunk; true when it found events to index (there may be more). */
+  async runOnce(): Promise<boolean> {
+    // Relaxed: a lost chunk of the index after a machine crash is only indexed again, with its mark.
+    const covered = await this.deps.store.write((trx) => this.deps.events.indexPending(trx, INDEX_CHUNK), { durability: "relaxed" });
+    return covered > 0;
   }
 }

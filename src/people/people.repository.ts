@@ -5,7 +5,7 @@
 import type { Updateable } from "kysely";
 import type { Db } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
-import { runRaw, textFor } from "./raw-sql.js";
+import { isPostgres, runRaw, textFor } from "./raw-sql.js";
 import type { PeopleTable, PersonAttributeChangesTable, PersonRow } from "./people.schema.js";
 
 export interface IdentifierRow {
@@ -43,7 +43,11 @@ export class PeopleRepository {
     return (await this.ownersOf(db, workspaceId, wanted, false)) as IdentifierRow[];
   }
 
-  /** The owners of these identifiers with their people's rows, in one query: the lookup every request starts with. */
+  /**
+   * The owners of these identifiers with their people's rows, in one query: the lookup every
+   * request starts with. On PostgreSQL the people are locked until the transaction ends, so two
+   * processes changing one person's attributes cannot each overwrite the other's change.
+   */
   async findPeopleByIdentifiers(db: Db, workspaceId: string, wanted: Array<{ kind: string; key: string }>): Promise<Array<IdentifierRow & PersonRow>> {
     return (await this.ownersOf(db, workspaceId, wanted, true)) as Array<IdentifierRow & PersonRow>;
   }
@@ -63,14 +67,17 @@ export class PeopleRepository {
       const from = withPeople ? "person_identifiers i join people p on p.person_id = i.person_id" : "person_identifiers i";
       const workspace = p();
       const ors = kinds.map(([, keys]) => `(i.kind = ${p()} and i.key in (${keys.map(() => p()).join(", ")}))`).join(" or ");
-      return `select ${columns} from ${from} where i.workspace_id = ${workspace} and (${ors})`;
+      const lock = withPeople && isPostgres(db) ? " for update of p" : "";
+      return `select ${columns} from ${from} where i.workspace_id = ${workspace} and (${ors})${lock}`;
     });
     return runRaw(db, text, [workspaceId, ...kinds.flatMap(([kind, keys]) => [kind, ...keys])]);
   }
 
-  async people(db: Db, workspaceId: string, personIds: string[]): Promise<PersonRow[]> {
+  /** People by id; with `forUpdate`, locked until the transaction ends (PostgreSQL; SQLite has one writer). */
+  async people(db: Db, workspaceId: string, personIds: string[], forUpdate = false): Promise<PersonRow[]> {
     if (personIds.length === 0) return [];
-    return db.selectFrom("people").selectAll().where("workspace_id", "=", workspaceId).where("person_id", "in", personIds).execute();
+    const query = db.selectFrom("people").selectAll().where("workspace_id", "=", workspaceId).where("person_id", "in", personIds);
+    return (forUpdate && isPostgres(db) ? query.forUpdate() : query).execute();
   }
 
   async identifiersOf(db: Db, personIds: string[]): Promise<IdentifierRow[]> {

@@ -75,6 +75,18 @@ export interface PersonEventDedupeTable {
   seen_at: number;
 }
 
+/** SQLite only: a person's events by time, filled behind ingest up to person_event_index_state.indexed_to. */
+export interface PersonEventIndexTable {
+  person_id: string;
+  timestamp: number;
+  event_id: number;
+}
+
+export interface PersonEventIndexStateTable {
+  id: number;
+  indexed_to: number;
+}
+
 export interface ObjectsTable {
   workspace_id: string;
   type_id: string;
@@ -104,6 +116,8 @@ declare module "../store/schema.js" {
     person_attribute_changes: PersonAttributeChangesTable;
     person_events: PersonEventsTable;
     person_event_dedupe: PersonEventDedupeTable;
+    person_event_index: PersonEventIndexTable;
+    person_event_index_state: PersonEventIndexStateTable;
     objects: ObjectsTable;
     relationships: RelationshipsTable;
   }

@@ -23,6 +23,7 @@ for (const target of storeTargets()) {
     let store: Store;
     let people: PeopleService;
     let events: EventsRepository;
+    let personEvents: PersonEventsRepository;
     let ws: string;
     let other: string;
     let now = 1_700_000_000_000;
@@ -35,7 +36,8 @@ for (const target of storeTargets()) {
       other = (await workspaces.create("b", { sandbox: true })).workspace.id;
       events = new EventsRepository(store.dialect);
       const outbox = new Outbox({ repository: events, clock });
-      people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository() });
+      personEvents = new PersonEventsRepository(store.dialect);
+      people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: personEvents, deliveries: new DeliveryRecipientRepository() });
     });
 
     after(async () => {
@@ -145,6 +147,49 @@ for (const target of storeTargets()) {
       assert.deepEqual(later, { ok: true, personId });
     });
 
+    test("an anonymous-only profile is merged into the person who identifies with its anonymous id", async () => {
+      const start = await head();
+      const [anon] = await apply(ws, [{ op: "identify", who: { kind: "anonymous_id", value: "anon-prof" }, attributes: { seen: "landing", shared: "anon" } }, track({ kind: "anonymous_id", value: "anon-prof" }, "browsed")]);
+      const anonId = (anon as { personId: string }).personId;
+      assert.deepEqual((await people.get(ws, anonId))!.anonymousIds, ["anon-prof"]);
+      assert.deepEqual((await people.events(ws, anonId, { limit: 10 })).map((e) => e.name), ["browsed"]);
+      const [known] = await apply(ws, [identify("u-prof", { shared: "known" }, { alsoKnownAs: [{ kind: "anonymous_id", value: "anon-prof" }] })]);
+      const personId = (known as { personId: string }).personId;
+      assert.notEqual(personId, anonId);
+      const person = (await people.get(ws, personId))!;
+      assert.deepEqual(person.attributes, { shared: "known", seen: "landing" });
+      assert.deepEqual(person.anonymousIds, ["anon-prof"]);
+      assert.deepEqual((await people.events(ws, personId, { limit: 10 })).map((e) => e.name), ["browsed"]);
+      assert.equal(await people.get(ws, anonId), null);
+      // The profile took its anonymous id's waiting events when made, then was merged.
+      assert.deepEqual((await outboxSince(start, "person.merged")).map((e) => e.data), [
+        { personId: anonId, mergedId: null, anonymousId: "anon-prof" },
+        { personId, mergedId: anonId, anonymousId: null },
+      ]);
+      // An anonymous id of a known person is not taken by another.
+      const [third] = await apply(ws, [identify("u-other", {}, { alsoKnownAs: [{ kind: "anonymous_id", value: "anon-prof" }] })]);
+      assert.deepEqual((await people.get(ws, (third as { personId: string }).personId))!.anonymousIds, []);
+      assert.equal((await people.find(ws, { kind: "anonymous_id", value: "anon-prof" }))!.personId, personId);
+    });
+
+    test("unsubscribed, topic preferences and created_at are kept and their changes announced", async () => {
+      const start = await head();
+      const [r] = await apply(ws, [identify("u-sub", {}, { createdAt: 1_600_000_000_000, unsubscribed: false, topics: { topic_1: true } })]);
+      const personId = (r as { personId: string }).personId;
+      await apply(ws, [identify("u-sub", {}, { unsubscribed: true, topics: { topic_1: false, topic_2: true } })]);
+      const person = (await people.get(ws, personId))!;
+      assert.equal(person.createdAt, 1_600_000_000_000);
+      assert.equal(person.unsubscribed, true);
+      assert.deepEqual(person.topics, { topic_1: false, topic_2: true });
+      const changes = (await outboxSince(start, "person.identified")).map((e) => (e.data as { changes: Record<string, unknown> }).changes);
+      assert.deepEqual(changes[1], {
+        unsubscribed: { from: false, to: true },
+        "cio_subscription_preferences.topics.topic_1": { from: true, to: false },
+        "cio_subscription_preferences.topics.topic_2": { from: null, to: true },
+      });
+      assert.deepEqual(changes[0]!["created_at"], { from: now, to: 1_600_000_000_000 });
+    });
+
     test("events are de-duplicated by key within the window and accepted again after it; late events keep their time", async () => {
       const who = { kind: "id" as const, value: "u5" };
       const first = await apply(ws, [track(who, "paid", { dedupeKey: "01HKEY", timestamp: now - 3 * DAY_MS }), track(who, "paid", { dedupeKey: "01HKEY" })]);
@@ -165,6 +210,37 @@ for (const target of storeTargets()) {
       await apply(ws, [track(who, "paid", { dedupeKey: "01HKEY" })]);
       assert.equal((await people.events(ws, personId, { names: ["paid"], limit: 10 })).length, 2);
       assert.equal((await people.events(ws, personId, { names: ["paid"], since: now - DAY_MS, limit: 10 })).length, 1);
+    });
+
+    test("a person's events read the same whether or not the person index has caught up (SQLite indexes behind ingest)", async () => {
+      const index = () => store.write((trx) => personEvents.indexPending(trx, 1_000_000));
+      const names = async (who: string) => {
+        const p = await people.find(ws, { kind: "id", value: who });
+        return p ? (await people.events(ws, p.personId, { limit: 100 })).map((e) => e.name) : null;
+      };
+      const at = (n: number) => now - 100_000 + n;
+      await apply(ws, [track({ kind: "id", value: "ix-a" }, "a1", { timestamp: at(1) }), track({ kind: "id", value: "ix-a" }, "a2", { timestamp: at(2) }), track({ kind: "anonymous_id", value: "ix-anon" }, "anon1", { timestamp: at(3) })]);
+      await index();
+      await apply(ws, [track({ kind: "id", value: "ix-a" }, "a3", { timestamp: at(4) }), track({ kind: "anonymous_id", value: "ix-anon" }, "anon2", { timestamp: at(5) })]);
+      assert.deepEqual(await names("ix-a"), ["a3", "a2", "a1"]);
+      // The anonymous events, one indexed-side and one in the tail, become B's.
+      await apply(ws, [identify("ix-b", {}, { alsoKnownAs: [{ kind: "anonymous_id", value: "ix-anon" }] })]);
+      assert.deepEqual(await names("ix-b"), ["anon2", "anon1"]);
+      // B merged into A: A has everything, before and after the index catches up.
+      await apply(ws, [{ op: "merge", primary: { kind: "id", value: "ix-a" }, secondary: { kind: "id", value: "ix-b" } }]);
+      assert.deepEqual(await names("ix-a"), ["anon2", "a3", "anon1", "a2", "a1"]);
+      await index();
+      assert.deepEqual(await names("ix-a"), ["anon2", "a3", "anon1", "a2", "a1"]);
+      const a = (await people.find(ws, { kind: "id", value: "ix-a" }))!;
+      assert.deepEqual((await people.events(ws, a.personId, { names: ["a2", "anon1"], since: at(2), limit: 10 })).map((e) => e.name), ["anon1", "a2"]);
+      await apply(ws, [{ op: "delete", who: { kind: "id", value: "ix-a" } }]);
+      assert.equal(await names("ix-a"), null);
+      if (store.dialect === "sqlite") {
+        const left = await store.db.selectFrom("person_event_index").selectAll().where("person_id", "=", a.personId).execute();
+        assert.deepEqual(left, []);
+      }
+      const rows = await store.db.selectFrom("person_events").select("id").where("person_id", "=", a.personId).execute();
+      assert.deepEqual(rows, []);
     });
 
     test("concurrent requests share commits and each gets its own answer", async () => {

@@ -33,13 +33,17 @@ class Refused extends Error {
   }
 }
 
-/** A concurrent writer (PostgreSQL) took the same identifier first: the request runs again and sees it. */
-const MOST_TRIES = 3;
+/**
+ * A concurrent writer in another process (PostgreSQL) took the same identifier first, or the two
+ * locked the same people in opposite orders: the request runs again and sees the other's result.
+ */
+const MOST_TRIES = 5;
 
 export class PeopleService implements PeopleIngest, PeopleReader {
   constructor(private readonly deps: PeopleServiceDeps) {}
 
   async apply(workspaceId: string, operations: PersonOperation[], options: { atomic?: boolean } = {}): Promise<OperationResult[]> {
+    if (operations.length === 0) return [];
     const checked = operations.map((op) => checkOperation(op));
     const firstBad = checked.find((e) => e !== null);
     if (options.atomic && firstBad) return operations.map(() => refusal(firstBad));
@@ -48,7 +52,7 @@ export class PeopleService implements PeopleIngest, PeopleReader {
         return await this.deps.store.writeGrouped((trx) => this.run(trx, workspaceId, operations, checked, options.atomic === true));
       } catch (err) {
         if (err instanceof Refused) return err.results;
-        if (attempt < MOST_TRIES && isUniqueViolation(err)) continue;
+        if (attempt < MOST_TRIES && isRetryable(err)) continue;
         throw err;
       }
     }
@@ -127,7 +131,8 @@ function refusal(err: PosthornError): OperationResult {
   return { ok: false, code: err.code, field: typeof err.details.field === "string" ? err.details.field : null, message: err.message };
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: unknown };
-  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY" || e?.code === "SQLITE_CONSTRAINT_UNIQUE";
+/** PostgreSQL's unique violation and deadlock: another process's transaction, not this request, was in the way. */
+function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "23505" || code === "40P01";
 }

@@ -2,7 +2,7 @@
 // multi-row INSERT per apply with ids reserved first, so the outbox's person.event can name each
 // event's row (eventRowId) in the same transaction: on SQLite from the AUTOINCREMENT counter under
 // the write lock the transaction holds, on PostgreSQL from the table's sequence.
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import type { Db, Dialect } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
 import { runRaw, textFor } from "./raw-sql.js";
@@ -24,8 +24,8 @@ export class PersonEventsRepository {
       const result = await sql<{ id: number }>`select nextval(pg_get_serial_sequence('person_events', 'id')) as id from generate_series(1, ${count})`.execute(db);
       return result.rows.map((r) => Number(r.id));
     }
-    const result = await sql<{ seq: number | null }>`select seq from sqlite_sequence where name = 'person_events'`.execute(db);
-    const last = Number(result.rows[0]?.seq ?? 0);
+    const [row] = await runRaw<{ seq: number | null }>(db, "select seq from sqlite_sequence where name = 'person_events'", []);
+    const last = Number(row?.seq ?? 0);
     return Array.from({ length: count }, (_, i) => last + 1 + i);
   }
 
@@ -67,31 +67,139 @@ export class PersonEventsRepository {
 
   /** The events waiting for this anonymous id become the person's; returns how many. */
   async attachAnonymous(db: Db, workspaceId: string, anonymousId: string, personId: string): Promise<number> {
-    const result = await db.updateTable("person_events").set({ person_id: personId }).where("workspace_id", "=", workspaceId).where("anonymous_id", "=", anonymousId).where("person_id", "is", null).executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    if (this.dialect === "postgres") {
+      const result = await db.updateTable("person_events").set({ person_id: personId }).where("workspace_id", "=", workspaceId).where("anonymous_id", "=", anonymousId).where("person_id", "is", null).executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    }
+    const rows = await db.selectFrom("person_events").select("id").where("workspace_id", "=", workspaceId).where("anonymous_id", "=", anonymousId).where("person_id", "is", null).execute();
+    const ids = rows.map((r) => Number(r.id));
+    await this.setPerson(db, ids, personId);
+    return ids.length;
   }
 
   async moveEvents(db: Db, from: string, to: string): Promise<number> {
-    const result = await db.updateTable("person_events").set({ person_id: to }).where("person_id", "=", from).executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    if (this.dialect === "postgres") {
+      const result = await db.updateTable("person_events").set({ person_id: to }).where("person_id", "=", from).executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    }
+    const ids = await this.idsOf(db, from);
+    await db.deleteFrom("person_event_index").where("person_id", "=", from).execute();
+    await this.setPerson(db, ids, to);
+    return ids.length;
   }
 
   async deleteEventsOf(db: Db, personId: string): Promise<void> {
-    await db.deleteFrom("person_events").where("person_id", "=", personId).execute();
+    if (this.dialect === "postgres") {
+      await db.deleteFrom("person_events").where("person_id", "=", personId).execute();
+      return;
+    }
+    const ids = await this.idsOf(db, personId);
+    for (let i = 0; i < ids.length; i += ID_CHUNK) await db.deleteFrom("person_events").where("id", "in", ids.slice(i, i + ID_CHUNK)).execute();
+    await db.deleteFrom("person_event_index").where("person_id", "=", personId).execute();
   }
 
   /** A person's events, newest first (by when they happened), optionally of these names and since a time. */
   async eventsOf(db: Db, personId: string, options: { names?: string[]; since?: number; limit: number }): Promise<PersonEventRow[]> {
-    let query = db.selectFrom("person_events").selectAll().where("person_id", "=", personId);
-    if (options.names && options.names.length > 0) query = query.where("name", "in", options.names);
-    if (options.since !== undefined) query = query.where("timestamp", ">=", options.since);
-    return query.orderBy("timestamp", "desc").orderBy("id", "desc").limit(options.limit).execute();
+    return this.personEvents(db, personId, options.limit, { names: options.names && options.names.length > 0 ? options.names : null, since: options.since ?? null, before: null });
   }
 
   /** A person's events before (timestamp, id), newest first: the event half of the activity timeline. */
   async eventsBefore(db: Db, personId: string, before: { at: number; id: number } | null, limit: number): Promise<PersonEventRow[]> {
-    let query = db.selectFrom("person_events").selectAll().where("person_id", "=", personId);
-    if (before) query = query.where((eb) => eb.or([eb("timestamp", "<", before.at), eb.and([eb("timestamp", "=", before.at), eb("id", "<", before.id)])]));
-    return query.orderBy("timestamp", "desc").orderBy("id", "desc").limit(limit).execute();
+    return this.personEvents(db, personId, limit, { names: null, since: null, before });
   }
+
+  /**
+   * Indexes (SQLite) the events after the last indexed one, up to `limit` of them, in one
+   * statement; returns how many ids it covered (0: nothing was waiting). On PostgreSQL the
+   * table's own index is written with each event and there is nothing to do.
+   */
+  async indexPending(db: Db, limit: number): Promise<number> {
+    if (this.dialect === "postgres") return 0;
+    const state = await db.selectFrom("person_event_index_state").select("indexed_to").where("id", "=", 1).executeTakeFirstOrThrow();
+    const from = Number(state.indexed_to);
+    const last = await db.selectFrom("person_events").select((eb) => eb.fn.max("id").as("id")).executeTakeFirst();
+    const to = Math.min(from + limit, Number(last?.id ?? 0));
+    if (to <= from) return 0;
+    await sql`insert into person_event_index (person_id, timestamp, event_id) select person_id, timestamp, id from person_events where id > ${from} and id <= ${to} and person_id is not null`.execute(db);
+    await db.updateTable("person_event_index_state").set({ indexed_to: to }).where("id", "=", 1).execute();
+    return to - from;
+  }
+
+  /** SQLite: removes the index entries of these events (retention), before the events themselves are deleted. */
+  async unindex(db: Db, ids: number[]): Promise<void> {
+    if (this.dialect === "postgres" || ids.length === 0) return;
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const chunk = ids.slice(i, i + ID_CHUNK);
+      await sql`delete from person_event_index where (person_id, timestamp, event_id) in (select person_id, timestamp, id from person_events where id in (${sql.join(chunk)}) and person_id is not null)`.execute(db);
+    }
+  }
+
+  /**
+   * A person's events newest first, `filter` applied: on PostgreSQL from the table's index; on
+   * SQLite from person_event_index up to its mark plus the unindexed tail above it, merged. The
+   * mark is read first: rows indexed meanwhile come from both sides and are counted once.
+   */
+  private async personEvents(db: Db, personId: string, limit: number, filter: EventFilter): Promise<PersonEventRow[]> {
+    const where = filterSql(filter);
+    if (this.dialect === "postgres") {
+      return db.selectFrom("person_events as e").selectAll("e").where("e.person_id", "=", personId).where(where).orderBy("e.timestamp", "desc").orderBy("e.id", "desc").limit(limit).execute();
+    }
+    const mark = await this.indexedTo(db);
+    const tail = await db.selectFrom("person_events as e").selectAll("e").where("e.id", ">", mark).where("e.person_id", "=", personId).where(where).execute();
+    let indexedQuery = db.selectFrom("person_event_index as x").innerJoin("person_events as e", "e.id", "x.event_id").selectAll("e").where("x.person_id", "=", personId);
+    // The same bounds on the index's own columns, so the search starts and stops in the index.
+    if (filter.since !== null) indexedQuery = indexedQuery.where("x.timestamp", ">=", filter.since);
+    if (filter.before) indexedQuery = indexedQuery.where("x.timestamp", "<=", filter.before.at);
+    const indexed = await indexedQuery
+      .where(where)
+      .orderBy("x.timestamp", "desc")
+      .orderBy("x.event_id", "desc")
+      .limit(limit)
+      .execute();
+    const byId = new Map<number, PersonEventRow>();
+    for (const row of [...tail, ...indexed]) byId.set(Number(row.id), row);
+    return [...byId.values()].sort((a, b) => Number(b.timestamp) - Number(a.timestamp) || Number(b.id) - Number(a.id)).slice(0, limit);
+  }
+
+  private async indexedTo(db: Db): Promise<number> {
+    const state = await db.selectFrom("person_event_index_state").select("indexed_to").where("id", "=", 1).executeTakeFirst();
+    return Number(state?.indexed_to ?? 0);
+  }
+
+  /** SQLite: the ids of a person's events, indexed and not. */
+  private async idsOf(db: Db, personId: string): Promise<number[]> {
+    const mark = await this.indexedTo(db);
+    const indexed = await db.selectFrom("person_event_index").select("event_id as id").where("person_id", "=", personId).execute();
+    const tail = await db.selectFrom("person_events").select("id").where("id", ">", mark).where("person_id", "=", personId).execute();
+    return [...new Set([...indexed, ...tail].map((r) => Number(r.id)))];
+  }
+
+  /** SQLite: gives these events to `personId`; those below the mark get their index entries here, the others when indexed. */
+  private async setPerson(db: Db, ids: number[], personId: string): Promise<void> {
+    const mark = await this.indexedTo(db);
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const chunk = ids.slice(i, i + ID_CHUNK);
+      await db.updateTable("person_events").set({ person_id: personId }).where("id", "in", chunk).execute();
+      const below = chunk.filter((id) => id <= mark);
+      if (below.length > 0) await sql`insert or ignore into person_event_index (person_id, timestamp, event_id) select person_id, timestamp, id from person_events where id in (${sql.join(below)})`.execute(db);
+    }
+  }
+}
+
+/** Ids per statement in the SQLite paths: far below its bound-parameter cap. */
+const ID_CHUNK = 5_000;
+
+interface EventFilter {
+  names: string[] | null;
+  since: number | null;
+  before: { at: number; id: number } | null;
+}
+
+/** The filter as one condition on the events aliased `e`, usable with or without the index joined. */
+function filterSql(f: EventFilter): RawBuilder<boolean> {
+  const parts: RawBuilder<unknown>[] = [sql`1 = 1`];
+  if (f.names) parts.push(sql`e.name in (${sql.join(f.names)})`);
+  if (f.since !== null) parts.push(sql`e.timestamp >= ${f.since}`);
+  if (f.before) parts.push(sql`(e.timestamp < ${f.before.at} or (e.timestamp = ${f.before.at} and e.id < ${f.before.id}))`);
+  return sql<boolean>`${sql.join(parts, sql` and `)}`;
 }

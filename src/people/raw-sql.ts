@@ -8,9 +8,16 @@ import type { Db } from "../store/store.js";
 const MOST_TEXTS = 256;
 const texts = new Map<string, string>();
 
-/** Whether `db` speaks PostgreSQL ($n placeholders) rather than SQLite (?). */
+const dialects = new WeakMap<Db, boolean>();
+
+/** Whether `db` speaks PostgreSQL ($n placeholders) rather than SQLite (?); asked of Kysely once per connection object. */
 export function isPostgres(db: Db): boolean {
-  return sql`${null}`.compile(db).sql === "$1";
+  let postgres = dialects.get(db);
+  if (postgres === undefined) {
+    postgres = sql`${null}`.compile(db).sql === "$1";
+    dialects.set(db, postgres);
+  }
+  return postgres;
 }
 
 /**

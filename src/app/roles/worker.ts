@@ -22,7 +22,7 @@ import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js"
 import { segmentsConsumer } from "../../segments/segments.consumer.js";
 import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
 import { loadSegmentFiles } from "../../segments/segment-files.js";
-import { PeopleMaintenance } from "../../people/people.maintenance.js";
+import { PeopleMaintenance, PersonEventIndexer } from "../../people/people.maintenance.js";
 import { PersonEventsRepository } from "../../people/person-events.repository.js";
 
 /** How soon the segment consumer looks at the log again (see startWorkerRole). */
@@ -135,6 +135,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     dedupeWindowMs: config.people.dedupeWindowMs,
     intervalMs: config.people.maintenanceIntervalMs,
   });
+  const peopleIndexer = new PersonEventIndexer({ store, logger: logger.child({ component: "people" }), events: new PersonEventsRepository(store.dialect) });
   dispatcher.start();
   runner.start();
   segmentRunner.start();
@@ -142,11 +143,12 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   bulk.start();
   segmentUpkeep.start();
   peopleUpkeep.start();
+  peopleIndexer.start();
   return {
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
     async stop() {
-      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), segmentUpkeep.stop(), peopleUpkeep.stop()]);
+      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
     },
   };
 }

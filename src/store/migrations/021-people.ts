@@ -40,6 +40,8 @@ export function people(dialect: Dialect): Migration {
         .addColumn("person_id", "text", (c) => c.notNull().references("people.person_id").onDelete("cascade"))
         .addColumn("created_at", t.bigint, (c) => c.notNull())
         .addPrimaryKeyConstraint("person_identifiers_pk", ["workspace_id", "kind", "key"])
+        // SQLite: the key is the table, so a lookup is one B-tree search, not an index and then the row.
+        .$call((b) => (dialect === "sqlite" ? b.modifyEnd(sql`without rowid`) : b))
         .execute();
       await db.schema.createIndex("person_identifiers_person").on("person_identifiers").column("person_id").execute();
 
@@ -139,7 +141,28 @@ async function createEvents(db: Db, dialect: Dialect): Promise<void> {
     ) partition by range (timestamp)`.execute(db);
     await sql`create table person_events_default partition of person_events default`.execute(db);
   }
-  await db.schema.createIndex("person_events_person").on("person_events").columns(["person_id", "timestamp"]).execute();
+  if (dialect === "postgres") {
+    await db.schema.createIndex("person_events_person").on("person_events").columns(["person_id", "timestamp"]).execute();
+  } else {
+    // SQLite: a person's events are found through person_event_index, filled behind ingest in
+    // large chunks (src/people/README.md, "The person index on SQLite"): an index on person_id
+    // written with each event dirtied about one page per event, which capped batched ingest.
+    await db.schema
+      .createTable("person_event_index")
+      .addColumn("person_id", "text", (c) => c.notNull())
+      .addColumn("timestamp", "integer", (c) => c.notNull())
+      .addColumn("event_id", "integer", (c) => c.notNull())
+      .addPrimaryKeyConstraint("person_event_index_pk", ["person_id", "timestamp", "event_id"])
+      .modifyEnd(sql`without rowid`)
+      .execute();
+    // Events with ids up to indexed_to are in person_event_index; later ones are read from the table's tail.
+    await db.schema
+      .createTable("person_event_index_state")
+      .addColumn("id", "integer", (c) => c.primaryKey())
+      .addColumn("indexed_to", "integer", (c) => c.notNull())
+      .execute();
+    await sql`insert into person_event_index_state (id, indexed_to) values (1, 0)`.execute(db);
+  }
   // Events waiting for their anonymous id to be identified.
   await db.schema.createIndex("person_events_anonymous").on("person_events").columns(["workspace_id", "anonymous_id"]).where(sql<boolean>`person_id is null`).execute();
   // Retention on SQLite deletes by timestamp in chunks.
