@@ -104,7 +104,7 @@ export class MembershipKeeper {
           const events: NewEvent[] = [];
           const live = works.filter((w) => !w.deleted && facts.get(w));
           const segmentIds = [...new Set(live.flatMap((w) => [...w.segments].map((s) => Number(s.segmentId))))];
-          const snapshots = await this.deps.repository.snapshot(trx, [...new Set(live.map((w) => w.personId))], segmentIds);
+          const snapshots = await this.deps.repository.snapshot(trx, [...new Set(live.map((w) => w.workspaceId))], [...new Set(live.map((w) => w.personId))], segmentIds);
           for (const work of works) {
             const person = facts.get(work) ?? null;
             if (work.deleted || !person) await this.forget(trx, work, options.at ?? now, events);
