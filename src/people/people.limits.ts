@@ -84,8 +84,10 @@ function checkObject(object: ObjectRef | undefined): PosthornError | null {
 
 /** Everything about one operation that can be checked without the database; null when it passes. */
 export function checkOperation(op: PersonOperation): PosthornError | null {
+  if (!op || typeof op !== "object") return PEOPLE_FIELD_INVALID("The operation is not an object.", { field: "op" });
   switch (op.op) {
     case "identify":
+      if (op.alsoKnownAs !== undefined && !Array.isArray(op.alsoKnownAs)) return PEOPLE_FIELD_INVALID("alsoKnownAs is not a list of identifiers.", { field: "identifiers" });
       return (
         checkIdentifier(op.who) ??
         (op.alsoKnownAs ?? []).reduce<PosthornError | null>((found, other) => found ?? checkIdentifier(other), null) ??

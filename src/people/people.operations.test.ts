@@ -89,6 +89,30 @@ for (const target of storeTargets()) {
       assert.equal((await people.apply(ws, [identify("i".repeat(150), { a0: null, one_more: true })]))[0]!.ok, true);
     });
 
+    test("operations of the wrong shape are refused one by one, never thrown", async () => {
+      const garbage = [
+        null,
+        "identify",
+        { op: "explode" },
+        { op: "identify" },
+        { op: "identify", who: { kind: "nickname", value: "x" }, attributes: {} },
+        { op: "identify", who: id("g"), attributes: [] },
+        { op: "identify", who: id("g"), attributes: {}, alsoKnownAs: "g@x.io" },
+        { op: "identify", who: id("g"), attributes: {}, topics: { topic_1: "yes" } },
+        { op: "track", who: id("g") },
+        { op: "track", who: id("g"), event: { name: "e", type: "event", dedupeKey: null, timestamp: "noon", data: {} } },
+        { op: "track", who: id("g"), event: { name: "e", type: "event", dedupeKey: null, timestamp: null, data: [1] } },
+        { op: "track", who: { kind: "id", value: 42 }, event: { name: "e", type: "event", dedupeKey: null, timestamp: null, data: {} } },
+        { op: "add_device", who: id("g") },
+        { op: "merge", primary: id("g") },
+        { op: "relate", who: id("g"), object: null, attributes: {} },
+      ] as unknown as PersonOperation[];
+      const results = await people.apply(ws, garbage);
+      assert.equal(results.length, garbage.length);
+      for (const [i, r] of results.entries()) assert.equal(r.ok, false, `operation ${i} ${JSON.stringify(garbage[i])}`);
+      assert.equal(await people.find(ws, id("g")), null);
+    });
+
     test("a non-atomic request applies the good operations and skips the bad; an atomic one applies none", async () => {
       const results = await people.apply(ws, [identify("nb1", { a: 1 }), identify("x".repeat(200), {}), track("nb1", "ok")]);
       assert.deepEqual(results.map((r) => r.ok), [true, false, true]);

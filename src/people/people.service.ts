@@ -1,7 +1,7 @@
 // The people domain's service: PeopleIngest and PeopleReader (people.port.ts). apply() runs a
 // request's operations in one savepoint of the store's group commit (store.writeGrouped), so
 // concurrent requests share one commit and one fsync, and answers only after that commit.
-import type { Store } from "../store/store.js";
+import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { EventEmitter } from "../events/outbox.js";
 import { isPosthornError, type PosthornError } from "../shared/errors.js";
@@ -9,7 +9,8 @@ import type { OperationResult, PeopleFilter, PeopleIngest, PeopleReader, Person,
 import type { PeopleRepository } from "./people.repository.js";
 import type { PersonEventsRepository } from "./person-events.repository.js";
 import type { DeliveryRecipientRepository } from "./delivery-recipient.repository.js";
-import { ApplyRun, identifierKey } from "./people.apply.js";
+import { ApplyRun } from "./people.apply.js";
+import { identifierKey } from "./person-state.js";
 import { checkOperation } from "./people.limits.js";
 import { activityPage, searchPage, toPeople, toTrackedEvent } from "./people.reads.js";
 
@@ -58,7 +59,7 @@ export class PeopleService implements PeopleIngest, PeopleReader {
     }
   }
 
-  private async run(trx: Parameters<Parameters<Store["write"]>[0]>[0], workspaceId: string, operations: PersonOperation[], checked: Array<PosthornError | null>, atomic: boolean): Promise<OperationResult[]> {
+  private async run(trx: Db, workspaceId: string, operations: PersonOperation[], checked: Array<PosthornError | null>, atomic: boolean): Promise<OperationResult[]> {
     const run = new ApplyRun(
       { people: this.deps.people, events: this.deps.events, outbox: this.deps.outbox, dedupeWindowMs: this.deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS },
       trx,
