@@ -118,6 +118,12 @@ function report(section: string, store: string): string {
     "from the event's acknowledged commit to the membership being readable). SQLite by default,",
     "PostgreSQL with `BENCH_DATABASE_URL`; each run replaces its store's section.",
     "",
+    "The ingest figure \"with segment upkeep\" is the whole worker role beside the ingest: the",
+    "segment consumer (catching up first on the events of the run without it, 10% of the events",
+    "counted by segments), but also the other outbox consumers, which read past every person event",
+    "(the event log has no index by type), and people maintenance. On a 2-core machine shared with",
+    "other work, figures move by a third from run to run.",
+    "",
   ].join("\n");
   const previous = existsSync(REPORT) ? readFileSync(REPORT, "utf8") : "";
   const sections = new Map<string, string>();

@@ -237,6 +237,16 @@ for (const target of serverDatabases()) {
       assert.deepEqual(await memberIds(clickers), [], "the click was deleted with the suppression");
     });
 
+    test("a changed condition defined after the change: the filler reads the change from the person's timeline", async () => {
+      await apply(identify("rex", { stage: "lead" }));
+      await apply(identify("rex", { stage: "customer" }));
+      await apply(identify("sid", { stage: "customer" }));
+      const segmentId = await createSegment("converted", { changed: { field: "stage", from: "lead", to: "customer", within: "1d" } });
+      await waitMembers(segmentId, ["rex"]);
+      clock.advance(DAY + 60_000);
+      await waitMembers(segmentId, []);
+    });
+
     test("a changed condition: entered when the attribute changes from/to, left when its window closes", async () => {
       const segmentId = await createSegment("upgraded", { changed: { field: "plan", from: "trial", to: "paid", within: "2d" } });
       await apply(identify("pam", { plan: "trial" }));

@@ -18,7 +18,7 @@ import type { PeopleReader, Person } from "../people/people.port.js";
 import type { SegmentsRepository } from "./segments.repository.js";
 import { stateKey, type PersonSnapshot } from "./segments.repository.js";
 import { compileSegment, SegmentIndex, type CompiledSegment } from "./segment-index.js";
-import { evaluate, eventMatches, type Hit, type PersonFacts } from "./segment-evaluator.js";
+import { changeMatches, evaluate, eventMatches, valueAt, type Hit, type PersonFacts } from "./segment-evaluator.js";
 
 /** What to do for one person in one unit of work. */
 export interface PersonWork {
@@ -46,6 +46,8 @@ export function newWork(workspaceId: string, personId: string): PersonWork {
 
 /** How many of a person's events are read to seed one event condition (newest first). */
 export const SEED_EVENTS = 5_000;
+/** How many of a person's newest timeline lines are read to seed change conditions. */
+export const SEED_TIMELINE = 1_000;
 
 export interface KeeperDeps {
   store: Store;
@@ -104,7 +106,7 @@ export class MembershipKeeper {
           const events: NewEvent[] = [];
           const live = works.filter((w) => !w.deleted && facts.get(w));
           const segmentIds = [...new Set(live.flatMap((w) => [...w.segments].map((s) => Number(s.segmentId))))];
-          const snapshots = await this.deps.repository.snapshot(trx, [...new Set(live.map((w) => w.personId))], segmentIds);
+          const snapshots = await this.deps.repository.snapshot(trx, [...new Set(live.map((w) => w.workspaceId))], [...new Set(live.map((w) => w.personId))], segmentIds);
           for (const work of works) {
             const person = facts.get(work) ?? null;
             if (work.deleted || !person) await this.forget(trx, work, options.at ?? now, events);
@@ -144,6 +146,19 @@ export class MembershipKeeper {
         const past = await this.deps.people.events(work.workspaceId, work.personId, { names: [event.name], since, limit: SEED_EVENTS });
         const hits = past.filter((e) => eventMatches(event, e.name, e.type, e.timestamp, e.data)).map((e): Hit => [e.eventRowId, e.timestamp]);
         seeded.set(stateKey(Number(segment.segmentId), path), keepMostRecent(hits, event.atLeast));
+      }
+    }
+    const changeLeaves = [...work.segments].flatMap((segment) => segment.changes.map((leaf) => ({ segment, ...leaf })));
+    if (changeLeaves.length > 0) {
+      // Past attribute changes from the person's timeline (its newest lines), newest first.
+      const timeline = await this.deps.people.activity(work.workspaceId, work.personId, { limit: SEED_TIMELINE, cursor: null });
+      const changes = timeline.items.filter((item) => item.kind === "attribute_change");
+      for (const { segment, path, changed } of changeLeaves) {
+        const found = changes.find((item) => {
+          const change = changeOfField(item.detail as { name?: unknown; from?: unknown; to?: unknown }, changed.field);
+          return change !== null && changeMatches(changed, change.from, change.to);
+        });
+        seeded.set(stateKey(Number(segment.segmentId), path), found ? [[0, found.at]] : []);
       }
     }
     return seeded;
@@ -218,6 +233,16 @@ export class MembershipKeeper {
   private changed(events: NewEvent[], workspaceId: string, segmentId: number, personId: string, entered: boolean, at: number): void {
     events.push({ type: entered ? "segment.entered" : "segment.left", workspaceId, messageId: null, recipient: null, data: { personId, segmentId: String(segmentId), at } });
   }
+}
+
+/** The change of a (possibly dotted) field in one line of the people domain's timeline ({name, from, to}), or null. */
+function changeOfField(detail: { name?: unknown; from?: unknown; to?: unknown }, field: string): { from: unknown; to: unknown } | null {
+  if (typeof detail.name !== "string") return null;
+  if (detail.name === field) return { from: detail.from, to: detail.to };
+  if (!field.startsWith(`${detail.name}.`)) return null;
+  const rest = field.slice(detail.name.length + 1);
+  const pick = (v: unknown) => (typeof v === "object" && v !== null ? valueAt(v as Record<string, unknown>, rest) : undefined);
+  return { from: pick(detail.from), to: pick(detail.to) };
 }
 
 /** What evaluation knows of a person. */

@@ -153,11 +153,12 @@ export class SegmentsRepository {
    * their memberships, and their timers of these segments, each by person id. Three queries per
    * chunk of people rather than three per person.
    */
-  async snapshot(db: Db, personIds: string[], segmentIds: number[]): Promise<Map<string, PersonSnapshot>> {
+  async snapshot(db: Db, workspaceIds: string[], personIds: string[], segmentIds: number[]): Promise<Map<string, PersonSnapshot>> {
     const snapshots = new Map<string, PersonSnapshot>(personIds.map((id) => [id, { states: new Map(), members: new Set(), timers: new Map() }]));
     for (let i = 0; i < personIds.length; i += SNAPSHOT_CHUNK) {
       const chunk = personIds.slice(i, i + SNAPSHOT_CHUNK);
-      const members = await db.selectFrom("segment_members").select(["person_id", "segment_id"]).where("person_id", "in", chunk).execute();
+      // By (workspace, person): the index segment_members_person serves it.
+      const members = await db.selectFrom("segment_members").select(["person_id", "segment_id"]).where("workspace_id", "in", workspaceIds).where("person_id", "in", chunk).execute();
       for (const m of members) snapshots.get(m.person_id)?.members.add(String(m.segment_id));
       if (segmentIds.length === 0) continue;
       const states = await db.selectFrom("segment_state").select(["person_id", "segment_id", "path", "hits_json"]).where("person_id", "in", chunk).where("segment_id", "in", segmentIds).execute();
@@ -184,7 +185,8 @@ export class SegmentsRepository {
   }
 
   async forgetPerson(db: Db, workspaceId: string, personId: string): Promise<void> {
-    await db.deleteFrom("segment_timers").where("workspace_id", "=", workspaceId).where("person_id", "=", personId).execute();
+    // By the workspace's segment ids: the primary keys (segment_id, person_id, …) serve both deletes.
+    await sql`delete from segment_timers where person_id = ${personId} and segment_id in (select id from segments where workspace_id = ${workspaceId})`.execute(db);
     await sql`delete from segment_state where person_id = ${personId} and segment_id in (select id from segments where workspace_id = ${workspaceId})`.execute(db);
   }
 
