@@ -26,6 +26,7 @@ import { statsRollups } from "./migrations/016-stats-rollups.js";
 import { people } from "./migrations/021-people.js";
 import { segments } from "./migrations/022-segments.js";
 import { statsCountedOnce } from "./migrations/023-stats-counted-once.js";
+import { eventsByType } from "./migrations/024-events-by-type.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -51,6 +52,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["021_people", people],
   ["022_segments", segments],
   ["023_stats_counted_once", statsCountedOnce],
+  ["024_events_by_type", eventsByType],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
