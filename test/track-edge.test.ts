@@ -4,10 +4,10 @@
 // manual segment calls, and the calls that answer without recording.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { startTestServer, type TestServer } from "./support/server.js";
 import type { TrackCredentials } from "../src/workspaces/workspaces.service.js";
 import { PublicDeliveryIds } from "../src/messages/public-delivery-ids.js";
+import { rawRequest as rawHttp, type RawAnswer } from "./support/raw-http.js";
 
 let server: TestServer;
 let creds: TrackCredentials;
@@ -24,41 +24,9 @@ after(() => server.close());
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
 
-interface RawAnswer {
-  status: number;
-  body: string;
-  closed: boolean;
-}
-
-/** Writes `head` on a raw socket and resolves with the first answer and whether the server then closed the connection. */
+/** Writes `head` on a raw socket to the server (test/support/raw-http.ts). */
 function rawRequest(head: string): Promise<RawAnswer | null> {
-  return new Promise((resolve) => {
-    const socket = connect(Number(new URL(server.url).port), "127.0.0.1");
-    let received = "";
-    let answer: RawAnswer | null = null;
-    const finish = () => {
-      clearTimeout(limit);
-      socket.destroy();
-      resolve(answer);
-    };
-    const limit = setTimeout(finish, 5000);
-    socket.on("error", () => undefined);
-    socket.write(head);
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.toString("latin1");
-      const end = received.indexOf("\r\n\r\n");
-      if (end < 0 || answer) return;
-      const headers = received.slice(0, end);
-      const length = Number(/content-length:\s*(\d+)/i.exec(headers)?.[1] ?? 0);
-      if (received.length - end - 4 < length) return;
-      answer = { status: Number(headers.split(" ")[1]), body: received.slice(end + 4, end + 4 + length), closed: false };
-      setTimeout(finish, 300);
-    });
-    socket.on("close", () => {
-      if (answer) answer.closed = true;
-      finish();
-    });
-  });
+  return rawHttp(server.url, head, 5000);
 }
 
 function postHead(path: string, headers: Record<string, string>, length: number): string {
