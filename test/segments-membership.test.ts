@@ -178,8 +178,11 @@ for (const target of serverDatabases()) {
         ["segment.entered", "segment.left"],
         "adding someone already in changes nothing",
       );
+      // Deleting the segment: its last member leaves it, as an event.
+      await segments.delete(workspaceId, segmentId);
+      assert.deepEqual((await segmentEvents(segmentId)).filter((e) => e.personId === lee.personId).map((e) => e.type), ["segment.entered", "segment.left"]);
       const tooMany = Array.from({ length: 1001 }, (_, i) => ({ kind: "id" as const, value: `p${i}` }));
-      await assert.rejects(segments.addPeople(workspaceId, segmentId, tooMany), /at most 1000 people/i);
+      await assert.rejects(segments.addPeople(workspaceId, await createSegment("vip2", null), tooMany), /at most 1000 people/i);
       const dataSegment = await createSegment("data", { device: {} });
       await assert.rejects(segments.addPeople(workspaceId, dataSegment, [{ kind: "id", value: "jon" }]), (err: Error & { code?: string }) => err.code === "SEGMENT_NOT_MANUAL_INVALID");
     });

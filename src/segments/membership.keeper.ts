@@ -57,6 +57,9 @@ export interface KeeperDeps {
   people: PeopleReader;
 }
 
+/** Members read per page when a deleted segment's members leave it. */
+const LEAVE_PAGE = 1_000;
+
 export class MembershipKeeper {
   readonly index = new SegmentIndex();
   private revision = -1;
@@ -135,6 +138,22 @@ export class MembershipKeeper {
         await this.deps.outbox.emit(trx, events);
       });
     });
+  }
+
+  /**
+   * A segment is being deleted: each member leaves it, with its segment.left event and history
+   * row, in the transaction that deletes it (a journey waiting on the segment learns of it).
+   */
+  async leaveAll(trx: Db, workspaceId: string, segmentId: number, at: number): Promise<void> {
+    const events: NewEvent[] = [];
+    for (let after: string | null = null; ; ) {
+      const page = await this.deps.repository.members(trx, workspaceId, segmentId, LEAVE_PAGE, after);
+      for (const member of page) this.changed(events, workspaceId, segmentId, member.person_id, false, at);
+      if (page.length < LEAVE_PAGE) break;
+      after = page[page.length - 1]!.person_id;
+    }
+    await this.deps.repository.addHistory(trx, events.map(historyRow));
+    await this.deps.outbox.emit(trx, events);
   }
 
   /** The person's matching past events for each event condition of the work's segments. */

@@ -202,6 +202,7 @@ export class SegmentsService implements SegmentsPort {
 
   private async remove(row: SegmentRow): Promise<void> {
     await this.deps.store.write(async (trx) => {
+      await this.deps.keeper.leaveAll(trx, row.workspace_id, row.id, this.deps.clock.now());
       await this.deps.repository.delete(trx, row.id);
       await this.deps.repository.bumpRevision(trx);
     });
