@@ -17,19 +17,12 @@ import { openStore } from "../src/store/store.js";
 import { systemClock } from "../src/shared/clock.js";
 import { silentLogger } from "../src/shared/logger.js";
 import { WorkspacesService } from "../src/workspaces/workspaces.service.js";
-import { EventsRepository } from "../src/events/events.repository.js";
-import { Outbox } from "../src/events/outbox.js";
-import { PeopleService } from "../src/people/people.service.js";
-import { PeopleRepository } from "../src/people/people.repository.js";
 import { PersonEventsRepository } from "../src/people/person-events.repository.js";
-import { DeliveryRecipientRepository } from "../src/people/delivery-recipient.repository.js";
 import { PersonEventIndexer } from "../src/people/people.maintenance.js";
 import type { PersonOperation } from "../src/people/people.port.js";
 import { createTempDatabase } from "../test/support/stores.js";
-import { PublicDeliveryIds } from "../src/messages/public-delivery-ids.js";
+import { peopleServiceFor } from "../src/people/testing/people-service.js";
 
-/** A fixed key: these tests make and read public delivery ids with it. */
-const DELIVERY_ID_KEY = Buffer.alloc(32, 7);
 
 const SINGLES = Number(process.env.BENCH_PEOPLE_SINGLES ?? 20_000);
 const BATCHED = Number(process.env.BENCH_PEOPLE_BATCHED ?? 100_000);
@@ -41,7 +34,7 @@ const store = openStore({ dataDir: dir, databaseUrl: database?.url ?? null });
 await store.migrate();
 const workspaceId = (await new WorkspacesService({ store, clock: systemClock }).create(`bench-${Date.now()}`, { sandbox: true })).workspace.id;
 const events = new PersonEventsRepository(store.dialect);
-const people = new PeopleService({ store, clock: systemClock, outbox: new Outbox({ repository: new EventsRepository(store.dialect), clock: systemClock }), people: new PeopleRepository(), events, deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(DELIVERY_ID_KEY) });
+const people = peopleServiceFor(store, systemClock, { events });
 const indexer = new PersonEventIndexer({ store, logger: silentLogger(), events });
 indexer.start();
 

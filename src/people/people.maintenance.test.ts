@@ -12,15 +12,11 @@ import { EventsRepository } from "../events/events.repository.js";
 import { Outbox } from "../events/outbox.js";
 import { silentLogger } from "../shared/logger.js";
 import { PeopleService } from "./people.service.js";
-import { PeopleRepository } from "./people.repository.js";
 import { PersonEventsRepository } from "./person-events.repository.js";
-import { DeliveryRecipientRepository } from "./delivery-recipient.repository.js";
 import { PARTITIONS_AHEAD, PeopleMaintenance, PersonEventIndexer } from "./people.maintenance.js";
 import { EventRetentionRepository, WEEK_MS, partitionName, weekStart } from "./event-retention.repository.js";
-import { PublicDeliveryIds } from "../messages/public-delivery-ids.js";
+import { peopleServiceFor } from "./testing/people-service.js";
 
-/** A fixed key: these tests make and read public delivery ids with it. */
-const DELIVERY_ID_KEY = Buffer.alloc(32, 7);
 
 const DAY_MS = 86_400_000;
 const RETENTION_MS = 30 * DAY_MS;
@@ -41,7 +37,7 @@ for (const target of storeTargets()) {
       ws = (await new WorkspacesService({ store, clock }).create("a", { sandbox: true })).workspace.id;
       const outbox = new Outbox({ repository: new EventsRepository(store.dialect), clock });
       const events = new PersonEventsRepository(store.dialect);
-      people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events, deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(DELIVERY_ID_KEY), dedupeWindowMs: WINDOW_MS });
+      people = peopleServiceFor(store, clock, { outbox, events, dedupeWindowMs: WINDOW_MS });
       indexer = new PersonEventIndexer({ store, logger: silentLogger(), events });
       upkeep = new PeopleMaintenance({ store, clock, logger: silentLogger(), events, retentionMs: RETENTION_MS, dedupeWindowMs: WINDOW_MS, intervalMs: 60_000 });
     });

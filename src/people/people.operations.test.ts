@@ -10,14 +10,10 @@ import { WorkspacesService } from "../workspaces/workspaces.service.js";
 import { EventsRepository, toEvent } from "../events/events.repository.js";
 import { Outbox } from "../events/outbox.js";
 import { PeopleService } from "./people.service.js";
-import { PeopleRepository } from "./people.repository.js";
-import { PersonEventsRepository } from "./person-events.repository.js";
-import { DeliveryRecipientRepository } from "./delivery-recipient.repository.js";
 import type { OperationResult, PersonIdentifier, PersonOperation } from "./people.port.js";
+import { peopleServiceFor, TEST_DELIVERY_ID_KEY } from "./testing/people-service.js";
 import { PublicDeliveryIds } from "../messages/public-delivery-ids.js";
 
-/** A fixed key: these tests make and read public delivery ids with it. */
-const DELIVERY_ID_KEY = Buffer.alloc(32, 7);
 
 for (const target of storeTargets()) {
   describe(`people operations (${target.name})`, () => {
@@ -34,7 +30,7 @@ for (const target of storeTargets()) {
       ws = (await workspaces.create("a", { sandbox: true })).workspace.id;
       other = (await workspaces.create("b", { sandbox: true })).workspace.id;
       const outbox = new Outbox({ repository: new EventsRepository(store.dialect), clock });
-      people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(DELIVERY_ID_KEY) });
+      people = peopleServiceFor(store, clock, { outbox });
     });
 
     after(async () => {
@@ -261,7 +257,7 @@ for (const target of storeTargets()) {
         await trx.insertInto("deliveries").values({ id: 987_654, message_id: "m-unsub", workspace_id: ws, recipient: "Reader@X.io", domain: "x.io", state: "delivered", attempts: 1, next_attempt_at: now, lease_owner: null, last_reply: null, created_at: now, updated_at: now }).execute();
       });
       await people.apply(ws, [{ op: "identify", who: id("reader"), attributes: {}, alsoKnownAs: [{ kind: "email", value: "reader@x.io" }] }]);
-      const publicIds = new PublicDeliveryIds(DELIVERY_ID_KEY);
+      const publicIds = new PublicDeliveryIds(TEST_DELIVERY_ID_KEY);
       assert.equal(await people.unsubscribeByDelivery("987654"), false, "a bare row id is not taken: it could be counted");
       assert.equal(await people.unsubscribeByDelivery(publicIds.format(987_654)), true);
       const reader = (await people.find(ws, id("reader")))!;

@@ -7,16 +7,9 @@ import assert from "node:assert/strict";
 import { createTempDatabase } from "../../test/support/stores.js";
 import { openStore, type Store } from "../store/store.js";
 import { WorkspacesService } from "../workspaces/workspaces.service.js";
-import { EventsRepository } from "../events/events.repository.js";
-import { Outbox } from "../events/outbox.js";
 import { PeopleService } from "./people.service.js";
-import { PeopleRepository } from "./people.repository.js";
-import { PersonEventsRepository } from "./person-events.repository.js";
-import { DeliveryRecipientRepository } from "./delivery-recipient.repository.js";
-import { PublicDeliveryIds } from "../messages/public-delivery-ids.js";
+import { peopleServiceFor } from "./testing/people-service.js";
 
-/** A fixed key: these tests make and read public delivery ids with it. */
-const DELIVERY_ID_KEY = Buffer.alloc(32, 7);
 
 const url = process.env.TEST_DATABASE_URL;
 
@@ -34,7 +27,7 @@ describe("people on PostgreSQL from two processes", { skip: url ? false : "TEST_
     const clock = { now: () => Date.now() };
     ws = (await new WorkspacesService({ store: stores[0]!, clock }).create("pg", { sandbox: true })).workspace.id;
     services = stores.map(
-      (store) => new PeopleService({ store, clock, outbox: new Outbox({ repository: new EventsRepository("postgres"), clock }), people: new PeopleRepository(), events: new PersonEventsRepository("postgres"), deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(DELIVERY_ID_KEY) }),
+      (store) => peopleServiceFor(store, clock),
     );
   });
 

@@ -11,14 +11,10 @@ import { EventsRepository, toEvent } from "../events/events.repository.js";
 import { Outbox } from "../events/outbox.js";
 import type { RecordedEvent } from "../events/event-map.js";
 import { PeopleService } from "./people.service.js";
-import { PeopleRepository } from "./people.repository.js";
 import { PersonEventsRepository } from "./person-events.repository.js";
-import { DeliveryRecipientRepository } from "./delivery-recipient.repository.js";
 import type { PersonOperation } from "./people.port.js";
-import { PublicDeliveryIds } from "../messages/public-delivery-ids.js";
+import { peopleServiceFor } from "./testing/people-service.js";
 
-/** A fixed key: these tests make and read public delivery ids with it. */
-const DELIVERY_ID_KEY = Buffer.alloc(32, 7);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -41,7 +37,7 @@ for (const target of storeTargets()) {
       events = new EventsRepository(store.dialect);
       const outbox = new Outbox({ repository: events, clock });
       personEvents = new PersonEventsRepository(store.dialect);
-      people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: personEvents, deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(DELIVERY_ID_KEY) });
+      people = peopleServiceFor(store, clock, { outbox, events: personEvents });
     });
 
     after(async () => {

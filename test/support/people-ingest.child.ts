@@ -3,29 +3,14 @@
 // event's key on stdout once apply() has resolved, that is once it is acknowledged. The parent
 // kills it with SIGKILL mid-way and checks that every printed key is stored.
 import { openStore } from "../../src/store/store.js";
-import { EventsRepository } from "../../src/events/events.repository.js";
-import { Outbox } from "../../src/events/outbox.js";
 import { systemClock } from "../../src/shared/clock.js";
-import { PeopleService } from "../../src/people/people.service.js";
-import { PeopleRepository } from "../../src/people/people.repository.js";
-import { PersonEventsRepository } from "../../src/people/person-events.repository.js";
-import { DeliveryRecipientRepository } from "../../src/people/delivery-recipient.repository.js";
 import type { PersonOperation } from "../../src/people/people.port.js";
-import { PublicDeliveryIds } from "../../src/messages/public-delivery-ids.js";
+import { peopleServiceFor } from "../../src/people/testing/people-service.js";
 
-/** A fixed key: these tests make and read public delivery ids with it. */
-const DELIVERY_ID_KEY = Buffer.alloc(32, 7);
 
 const [dataDir, workspaceId] = process.argv.slice(2) as [string, string];
 const store = openStore({ dataDir, databaseUrl: null });
-const people = new PeopleService({
-  store,
-  clock: systemClock,
-  outbox: new Outbox({ repository: new EventsRepository(store.dialect), clock: systemClock }),
-  people: new PeopleRepository(),
-  events: new PersonEventsRepository(store.dialect),
-  deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(DELIVERY_ID_KEY),
-});
+const people = peopleServiceFor(store, systemClock);
 
 const CALLERS = 32;
 let next = 0;
