@@ -94,17 +94,22 @@ export class EventsRepository {
     return (await this.visibleEnd(db)) ?? { tx: 0, id: 0 };
   }
 
+  /** Records a consumer's cursor at `start` if it has none yet (a consumer seen for the first time); an existing one is left as it is. */
+  async registerCursor(db: Db, consumer: string, start: Position, now: number): Promise<void> {
+    await db
+      .insertInto("outbox_cursors")
+      .values({ consumer, position_tx: start.tx, position_id: start.id, lease_owner: null, lease_until: 0, updated_at: now })
+      .onConflict((oc) => oc.column("consumer").doNothing())
+      .execute();
+  }
+
   /**
    * Takes a consumer's cursor for `owner` until `leaseUntil`, when it is free, expired or already
    * ours; a consumer seen for the first time starts at `start`. Returns its position, or null
    * when another process holds it.
    */
   async claimCursor(db: Db, consumer: string, owner: string, now: number, leaseUntil: number, start: Position): Promise<Position | null> {
-    await db
-      .insertInto("outbox_cursors")
-      .values({ consumer, position_tx: start.tx, position_id: start.id, lease_owner: null, lease_until: 0, updated_at: now })
-      .onConflict((oc) => oc.column("consumer").doNothing())
-      .execute();
+    await this.registerCursor(db, consumer, start, now);
     const row = await db
       .updateTable("outbox_cursors")
       .set({ lease_owner: owner, lease_until: leaseUntil, updated_at: now })

@@ -40,10 +40,10 @@ for (const target of storeTargets()) {
     let events: EventsRepository;
     let outbox: Outbox;
     const runners: OutboxRunner[] = [];
-    const run = (consumers: Consumer[]) => {
+    const run = async (consumers: Consumer[]) => {
       const runner = new OutboxRunner({ store, clock, logger: silentLogger(), events, consumers }, { pollMs: 20, batchSize: 7 });
       runners.push(runner);
-      runner.start();
+      await runner.start();
       return runner;
     };
 
@@ -82,8 +82,8 @@ for (const target of storeTargets()) {
 
     it("a new consumer starts at the end of the log, then reads every event once, in order, in batches", async () => {
       const seen: RecordedEvent[] = [];
-      const runner = run([recording("ordered", seen)]);
-      await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "ordered").executeTakeFirst()) !== undefined);
+      // Once start resolves the cursor exists: an event appended at once is handed over, not passed by.
+      const runner = await run([recording("ordered", seen)]);
       for (let i = 10; i < 30; i += 1) await store.write((trx) => outbox.emit(trx, [suppressed(i)]));
       const mine = () => seen.map((e) => e.messageId).filter((id) => Number(id!.slice(1)) >= 10);
       await eventually(async () => mine().length >= 20);
@@ -96,13 +96,13 @@ for (const target of storeTargets()) {
 
     it("keeps its cursor across restarts and takes a failed batch again", async () => {
       const seen: RecordedEvent[] = [];
-      let runner = run([recording("durable", seen)]);
+      let runner = await run([recording("durable", seen)]);
       await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "durable").executeTakeFirst()) !== undefined);
       await store.write((trx) => outbox.emit(trx, [suppressed(40), suppressed(41)]));
       await eventually(async () => seen.length === 2);
       await runner.stop();
       await store.write((trx) => outbox.emit(trx, [suppressed(42)]));
-      runner = run([recording("durable", seen, { failFirst: 1 })]);
+      runner = await run([recording("durable", seen, { failFirst: 1 })]);
       await eventually(async () => seen.length === 3, 10_000);
       assert.deepEqual(seen.map((e) => e.messageId), ["m40", "m41", "m42"]);
       await runner.stop();
@@ -111,8 +111,8 @@ for (const target of storeTargets()) {
     it("lets one process at a time read for a consumer", async () => {
       const a: RecordedEvent[] = [];
       const b: RecordedEvent[] = [];
-      const first = run([recording("shared", a)]);
-      const second = run([recording("shared", b)]);
+      const first = await run([recording("shared", a)]);
+      const second = await run([recording("shared", b)]);
       await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "shared").executeTakeFirst()) !== undefined);
       for (let i = 50; i < 60; i += 1) await store.write((trx) => outbox.emit(trx, [suppressed(i)]));
       await eventually(async () => a.length + b.length >= 10);
@@ -124,7 +124,7 @@ for (const target of storeTargets()) {
 
     it("a transactional consumer's writes commit with its cursor's move, or not at all", async () => {
       let applications = 0;
-      const runner = run([
+      const runner = await run([
         {
           name: "counted",
           types: ["delivery.suppressed"],
@@ -151,7 +151,7 @@ for (const target of storeTargets()) {
     if (target.name === "postgres") {
       it("does not skip an event whose transaction commits after a later one's", async () => {
         const seen: RecordedEvent[] = [];
-        const runner = run([recording("late", seen)]);
+        const runner = await run([recording("late", seen)]);
         await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "late").executeTakeFirst()) !== undefined);
         let release!: () => void;
         const held = new Promise<void>((r) => (release = r));

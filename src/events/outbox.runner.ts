@@ -77,9 +77,24 @@ export class OutboxRunner {
     this.batchSize = options.batchSize ?? 100;
   }
 
-  start(): void {
+  /**
+   * Records each consumer's cursor (at the log's end, for a consumer seen for the first time)
+   * before its loop starts, so that every event appended after this resolves is handed to every
+   * consumer. Were the cursor made by the loop's first claim instead, events appended between the
+   * role's start and that claim (a busy machine, a slow database) would fall before the new
+   * cursor and never be handed over: a freshly started installation's first messages uncounted.
+   */
+  async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    await this.deps.store.write(
+      async (trx) => {
+        const head = await this.deps.events.head(trx);
+        const now = this.deps.clock.now();
+        for (const consumer of this.deps.consumers) await this.deps.events.registerCursor(trx, consumer.name, head, now);
+      },
+      { durability: "relaxed" },
+    );
     for (const consumer of this.deps.consumers) this.loops.push(this.loop(consumer));
   }
 

@@ -137,8 +137,8 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   });
   const peopleIndexer = new PersonEventIndexer({ store, logger: logger.child({ component: "people" }), events: new PersonEventsRepository(store.dialect) });
   dispatcher.start();
-  runner.start();
-  segmentRunner.start();
+  await runner.start();
+  await segmentRunner.start();
   removals.start();
   bulk.start();
   segmentUpkeep.start();
