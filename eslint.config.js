@@ -7,7 +7,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 // config/ is not among them: like app/, it composes what every part declares (edges included).
-const DOMAINS = ["bounces", "bulk", "compose", "data-removals", "events", "inbound", "messages", "mta", "people", "segments", "senders", "sending-domains", "stats", "store", "suppressions", "templates", "tracking", "webhooks", "workspaces"];
+const DOMAINS = ["bounces", "broadcasts", "bulk", "channels", "compose", "data-removals", "events", "inbound", "journeys", "messages", "mta", "people", "segments", "senders", "sending-domains", "stats", "store", "suppressions", "templates", "tracking", "webhooks", "workspaces"];
 const TESTS = ["**/*.test.ts", "**/testing/**"];
 
 const edgeLibraries = [

@@ -139,6 +139,21 @@ export interface EventMap {
   "segment.entered": SegmentChangeData;
   /** The person left a segment. */
   "segment.left": SegmentChangeData;
+
+  // Journeys (issue 12): about a person's run through a journey (messageId and recipient null).
+  /** A person entered a journey (a run began on `version`). */
+  "journey.run-started": JourneyRunData;
+  /** A run ended: its steps ran out, an exit step or condition, its goal met (with exit on conversion), the journey archived, or the person deleted. */
+  "journey.run-ended": JourneyRunData & { reason: "completed" | "exited" | "converted" | "archived" | "person_deleted" };
+  /** The person met the journey's conversion goal within its window (stepId: the last send step they passed, if any). */
+  "journey.converted": JourneyRunData & { stepId: string | null };
+}
+
+export interface JourneyRunData {
+  journeyId: string;
+  version: number;
+  runId: string;
+  personId: string;
 }
 
 /** One attribute's change. `from` or `to` is null when the attribute was absent. */

@@ -23,6 +23,10 @@ const TABLE: Record<string, number> = {
   // The people domain (src/people/people.errors.ts); its other codes answer 400 by their names.
   PEOPLE_NOT_FOUND: 404,
   PEOPLE_IDENTIFIER_CONFLICT: 400,
+  // Journeys, broadcasts and Liquid (src/journeys/, src/broadcasts/, src/templates/liquid/).
+  JOURNEY_NOT_FOUND: 404,
+  JOURNEY_STATE_CONFLICT: 409,
+  LIQUID_RENDER_FAILED: 400,
 };
 
 export function toCustomerIoError(err: PosthornError): CustomerIoErrorReply {

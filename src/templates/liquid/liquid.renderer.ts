@@ -1,0 +1,109 @@
+// Liquid (liquidjs) for journeys, broadcasts and Customer.io-style transactional messages:
+// `{{ customer.first_name }}`, `{{ event.cart_id }}`, `{% if %}`, filters such as `default`.
+// Customer.io's current engine behaves as liquidjs does (better filters, `default`), so the
+// library its peers (Dittofeed, Laudspeaker) also chose is used as it is, configured to be safe
+// with templates and data that come from users:
+// - no file system: `include`/`render`/`layout` find nothing (a template cannot read a file);
+// - own properties only: `{{ customer.constructor }}` is empty, no prototype is reachable;
+// - bounded: parse length, render time and memory limits, so a hostile loop fails with
+//   LIQUID_RENDER_LIMIT instead of holding the event loop;
+// - parse errors are LIQUID_SYNTAX_INVALID with the line and column liquidjs gives.
+// Parsed templates are cached by their text (bounded), since a journey renders the same few
+// templates for every person.
+import { Liquid, type Template } from "liquidjs";
+import type { PosthornError } from "../../shared/errors.js";
+import { LiquidRenderFailed, LiquidRenderLimit, LiquidSyntax } from "./liquid.errors.js";
+
+/** What a template can read: `customer`, `event`, `trigger`, `journey`, `steps`, `campaign`, … */
+export type LiquidScope = Record<string, unknown>;
+
+export interface LiquidLimits {
+  /** Characters of template text. */
+  maxTemplateChars: number;
+  /** Milliseconds of rendering (liquidjs renderLimit). */
+  maxRenderMs: number;
+  /** liquidjs memoryLimit: roughly the characters of strings and array lengths made while rendering. */
+  maxMemory: number;
+}
+
+export const DEFAULT_LIQUID_LIMITS: Readonly<LiquidLimits> = Object.freeze({ maxTemplateChars: 512 * 1024, maxRenderMs: 1_000, maxMemory: 20 * 1024 * 1024 });
+
+const CACHE_SIZE = 500;
+
+export class LiquidRenderer {
+  private readonly engine: Liquid;
+  private readonly cache = new Map<string, Template[]>();
+  private readonly limits: LiquidLimits;
+
+  constructor(limits: Partial<LiquidLimits> = {}) {
+    this.limits = { ...DEFAULT_LIQUID_LIMITS, ...limits };
+    this.engine = new Liquid({
+      ownPropertyOnly: true,
+      strictFilters: true,
+      strictVariables: false,
+      parseLimit: this.limits.maxTemplateChars,
+      renderLimit: this.limits.maxRenderMs,
+      memoryLimit: this.limits.maxMemory,
+      // No partials from anywhere: an include names nothing that exists.
+      relativeReference: false,
+      root: [],
+      partials: [],
+      layouts: [],
+      fs: noFiles,
+    });
+  }
+
+  /** Checks a template's syntax; throws LIQUID_SYNTAX_INVALID naming the line and column. */
+  check(template: string): void {
+    this.parse(template);
+  }
+
+  /** Renders `template` with `scope`; throws LIQUID_SYNTAX_INVALID, LIQUID_RENDER_LIMIT or LIQUID_RENDER_FAILED. */
+  async render(template: string, scope: LiquidScope): Promise<string> {
+    const parsed = this.parse(template);
+    try {
+      return String(await this.engine.render(parsed, scope));
+    } catch (err) {
+      throw renderError(err);
+    }
+  }
+
+  private parse(template: string): Template[] {
+    const cached = this.cache.get(template);
+    if (cached) return cached;
+    if (template.length > this.limits.maxTemplateChars) throw LiquidRenderLimit(`The template is longer than ${this.limits.maxTemplateChars} characters.`);
+    let parsed: Template[];
+    try {
+      parsed = this.engine.parse(template);
+    } catch (err) {
+      const e = err as { message?: string; token?: { getPosition?: () => [number, number] } };
+      const [line, column] = e.token?.getPosition?.() ?? [null, null];
+      throw LiquidSyntax(`Liquid syntax error: ${firstLine(e.message ?? String(err))}`, { line, column });
+    }
+    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(template, parsed);
+    return parsed;
+  }
+}
+
+function renderError(err: unknown): PosthornError {
+  const message = firstLine(err instanceof Error ? err.message : String(err));
+  if (/limit exceeded/i.test(message)) return LiquidRenderLimit(`Rendering went past its limits: ${message}`);
+  return LiquidRenderFailed(`Rendering failed: ${message}`);
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0]!.slice(0, 300);
+}
+
+const refuse = (file: string) => Promise.reject(new Error(`templates cannot read files (${file})`));
+const noFiles = {
+  exists: async () => false,
+  existsSync: () => false,
+  readFile: refuse,
+  readFileSync: (file: string) => {
+    throw new Error(`templates cannot read files (${file})`);
+  },
+  resolve: (_dir: string, file: string) => file,
+  sep: "/",
+};
