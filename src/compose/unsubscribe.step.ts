@@ -10,9 +10,10 @@
 // would be ambiguous, and the stream's setting says ours apply. Handling "custom" leaves the
 // sender's own fields; "none" adds nothing.
 //
-// The link names the message, and the unsubscribe acts on its one recipient: a message to several
-// recipients gets no link of ours (whose address would one click remove?). Broadcast mail is
-// normally one message per recipient. No mailto: form is added: mail to it would need an MX route
+// The link of a message delivered to one recipient names the message, and the unsubscribe acts on
+// that recipient. A message delivered to several gets the fields per delivery instead, each
+// recipient's link naming their own delivery (src/messages/per-delivery.ts): the MTA adds them to
+// each copy before signing it. No mailto: form is added: mail to it would need an MX route
 // of its own, and RFC 8058 needs only the https URI (see src/tracking/README.md).
 import type { AcceptStep } from "../messages/accept/accept.step.js";
 import { pending } from "../messages/accept/accept.step.js";
@@ -20,6 +21,7 @@ import type { Candidate } from "../messages/accept/candidate.js";
 import { joinMessage, splitMessage } from "../messages/raw-headers.js";
 import type { TrackingSettings } from "../tracking/tracking-settings.js";
 import type { TrackingService } from "../tracking/tracking.service.js";
+import { deliveredToSeveral } from "./tracking.step.js";
 
 const OURS = new Set(["list-unsubscribe", "list-unsubscribe-post"]);
 
@@ -30,8 +32,9 @@ export function unsubscribeStep(deps: { settings: TrackingSettings; tracking: Pi
       const live = pending(candidates);
       const settings = await deps.settings.forWorkspaces(live.map((c) => c.workspace.id));
       for (const c of live) {
-        if (settings.get(c.workspace.id)?.unsubscribe.get(c.stream) !== "posthorn" || c.recipients.length !== 1) continue;
-        c.mime = withUnsubscribeFields(c.mime!, deps.tracking.unsubscribeUrl(c.id));
+        if (settings.get(c.workspace.id)?.unsubscribe.get(c.stream) !== "posthorn") continue;
+        if (deliveredToSeveral(c)) c.perDelivery = { ...(c.perDelivery ?? { opens: false, links: "none" }), unsubscribe: true };
+        else c.mime = withUnsubscribeFields(c.mime!, deps.tracking.unsubscribeUrl(c.id));
       }
     },
   };

@@ -93,6 +93,8 @@ export interface MessagesTable {
   dsn_notify: Generated<number>;
   /** RFC 3461 parameters of an SMTP submission (src/messages/dsn-request.ts); null for API mail. */
   dsn_json: Generated<string | null>;
+  /** What each recipient's copy is owed when the message goes to several (src/messages/per-delivery.ts); null: the stored MIME is sent as it is. */
+  per_delivery_json: Generated<string | null>;
   created_at: number;
 }
 

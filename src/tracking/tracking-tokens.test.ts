@@ -15,6 +15,26 @@ test("a token says what was signed, and an open token is short", () => {
   assert.deepEqual(tokens.verify(tokens.sign({ kind: "unsubscribe", messageId })), { kind: "unsubscribe", messageId });
 });
 
+test("a token made for one delivery names it, and no token of the message alone can be turned into one", () => {
+  const open = tokens.sign({ kind: "open", messageId, deliveryId: 281_474_976_710_655 });
+  assert.equal(open.length, 47);
+  assert.deepEqual(tokens.verify(open), { kind: "open", messageId, deliveryId: 281_474_976_710_655 });
+  const click = tokens.sign({ kind: "click", messageId, deliveryId: 7, location: "html", url: "https://example.com/x" });
+  assert.deepEqual(tokens.verify(click), { kind: "click", messageId, deliveryId: 7, location: "html", url: "https://example.com/x" });
+  assert.deepEqual(tokens.verify(tokens.sign({ kind: "unsubscribe", messageId, deliveryId: 12 })), { kind: "unsubscribe", messageId, deliveryId: 12 });
+  // The kind byte says whether a delivery follows, and the MAC covers it: flipping it, or cutting
+  // the delivery out of a token, makes a token this installation never signed.
+  const raw = Buffer.from(open, "base64url");
+  const asMessageOnly = Buffer.concat([Buffer.of(1), raw.subarray(1, 17), raw.subarray(23)]).toString("base64url");
+  assert.equal(tokens.verify(asMessageOnly), null);
+  const flipped = Buffer.from(raw);
+  flipped[0] = 1;
+  assert.equal(tokens.verify(flipped.toString("base64url")), null);
+  const other = Buffer.from(raw);
+  other[17] = other[17]! ^ 1;
+  assert.equal(tokens.verify(other.toString("base64url")), null, "another delivery's id under the same MAC");
+});
+
 test("every single-character change of a token is refused", () => {
   const click = tokens.sign({ kind: "click", messageId, location: "html", url: "https://example.com/" });
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -71,9 +71,18 @@ export class TrackingRepository {
     return new Map(rows.map((r) => [`${r.workspace_id}\u0000${r.id}`, { track_opens: r.track_opens, track_links: r.track_links }]));
   }
 
-  async message(db: Db, messageId: string): Promise<TrackedMessage | null> {
+  /**
+   * The message a token names, with the recipient a read is attributed to: the delivery's the
+   * token was made for (null, so nothing at all, when that delivery is not the message's), else
+   * the message's only live recipient, else none.
+   */
+  async message(db: Db, messageId: string, deliveryId?: number): Promise<TrackedMessage | null> {
     const message = await db.selectFrom("messages").select(["workspace_id", "stream", "tag"]).where("id", "=", messageId).executeTakeFirst();
     if (!message) return null;
+    if (deliveryId !== undefined) {
+      const one = await db.selectFrom("deliveries").select("recipient").where("id", "=", deliveryId).where("message_id", "=", messageId).executeTakeFirst();
+      return one ? { workspaceId: message.workspace_id, stream: message.stream, tag: message.tag, recipient: one.recipient } : null;
+    }
     const deliveries = await db.selectFrom("deliveries").select(["recipient", "state"]).where("message_id", "=", messageId).limit(51).execute();
     const live = deliveries.filter((d) => d.state !== "suppressed");
     const only = deliveries.length === 1 ? deliveries[0]! : live.length === 1 ? live[0]! : null;

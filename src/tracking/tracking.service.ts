@@ -55,16 +55,17 @@ export class TrackingService {
     return (this.deps.baseUrl ?? this.listenerUrl ?? this.deps.fallbackBaseUrl).replace(/\/+$/, "");
   }
 
-  openUrl(messageId: string): string {
-    return `${this.base()}/t/o/${this.deps.tokens.sign({ kind: "open", messageId })}`;
+  /** deliveryId: the URL of one recipient's copy (a message to several recipients); absent: the message's. */
+  openUrl(messageId: string, deliveryId?: number): string {
+    return `${this.base()}/t/o/${this.deps.tokens.sign({ kind: "open", messageId, ...delivery(deliveryId) })}`;
   }
 
-  clickUrl(messageId: string, location: LinkLocation, url: string): string {
-    return `${this.base()}/t/c/${this.deps.tokens.sign({ kind: "click", messageId, location, url })}`;
+  clickUrl(messageId: string, location: LinkLocation, url: string, deliveryId?: number): string {
+    return `${this.base()}/t/c/${this.deps.tokens.sign({ kind: "click", messageId, location, url, ...delivery(deliveryId) })}`;
   }
 
-  unsubscribeUrl(messageId: string): string {
-    return `${this.base()}/t/u/${this.deps.tokens.sign({ kind: "unsubscribe", messageId })}`;
+  unsubscribeUrl(messageId: string, deliveryId?: number): string {
+    return `${this.base()}/t/u/${this.deps.tokens.sign({ kind: "unsubscribe", messageId, ...delivery(deliveryId) })}`;
   }
 
   /** What a token says, without recording anything (HEAD requests); null when it is not one of ours. */
@@ -76,14 +77,14 @@ export class TrackingService {
   async recordOpen(token: string, fetcher: Fetcher): Promise<boolean> {
     const claim = this.deps.tokens.verify(token);
     if (claim?.kind !== "open") return false;
-    return (await this.record(claim.messageId, fetcher, "open")) !== null;
+    return (await this.record(claim, fetcher, "open")) !== null;
   }
 
   /** Records a click and returns the signed original URL; null when the token is not one of ours. */
   async recordClick(token: string, fetcher: Fetcher): Promise<string | null> {
     const claim = this.deps.tokens.verify(token);
     if (claim?.kind !== "click") return null;
-    const recorded = await this.record(claim.messageId, fetcher, "click", { link: claim.url, location: claim.location });
+    const recorded = await this.record(claim, fetcher, "click", { link: claim.url, location: claim.location });
     return recorded === null ? null : claim.url;
   }
 
@@ -91,7 +92,7 @@ export class TrackingService {
   async unsubscribeTarget(token: string): Promise<TrackedMessage | null> {
     const claim = this.deps.tokens.verify(token);
     if (claim?.kind !== "unsubscribe") return null;
-    const message = await this.repo.message(this.deps.store.db, claim.messageId);
+    const message = await this.repo.message(this.deps.store.db, claim.messageId, claim.deliveryId);
     return message?.recipient ? message : null;
   }
 
@@ -103,7 +104,7 @@ export class TrackingService {
     const claim = this.deps.tokens.verify(token);
     if (claim?.kind !== "unsubscribe") return null;
     return this.deps.store.write(async (trx) => {
-      const message = await this.repo.message(trx, claim.messageId);
+      const message = await this.repo.message(trx, claim.messageId, claim.deliveryId);
       if (!message?.recipient) return null;
       const input = { workspaceId: message.workspaceId, stream: message.stream, email: message.recipient, reason: "ManualSuppression" as const, origin: "Recipient" as const };
       if (await this.deps.suppressions.suppress(trx, input)) {
@@ -130,7 +131,8 @@ export class TrackingService {
     return { total, records: rows };
   }
 
-  private async record(messageId: string, fetcher: Fetcher, kind: "open" | "click", click?: { link: string; location: LinkLocation }): Promise<TrackedMessage | null> {
+  private async record(claim: { messageId: string; deliveryId?: number }, fetcher: Fetcher, kind: "open" | "click", click?: { link: string; location: LinkLocation }): Promise<TrackedMessage | null> {
+    const messageId = claim.messageId;
     const reader = readerOf(fetcher.userAgent, fetcher.ip, null);
     const geo: GeoData | null = reader.proxied ? null : await this.deps.geo.lookup(fetcher.ip);
     const data: ReaderData = { ...reader, geo };
@@ -138,7 +140,7 @@ export class TrackingService {
     // Relaxed durability: a read lost with the machine is a missing statistic, not lost mail.
     return this.deps.store.write(
       async (trx) => {
-        const message = await this.repo.message(trx, messageId);
+        const message = await this.repo.message(trx, messageId, claim.deliveryId);
         if (!message) return null;
         const q = { workspaceId: message.workspaceId, messageId, recipient: message.recipient };
         const first = !data.proxied && !(await this.repo.hasHumanRead(trx, { ...q, kind, link: click?.link }));
@@ -182,4 +184,8 @@ export class TrackingService {
       { durability: "relaxed" },
     );
   }
+}
+
+function delivery(deliveryId: number | undefined): { deliveryId?: number } {
+  return deliveryId === undefined ? {} : { deliveryId };
 }

@@ -20,6 +20,7 @@ import type { Submission } from "./submission.js";
 import { viewOfRaw, viewOfStructured } from "./message-view.js";
 import { checkContent } from "./acceptance.policy.js";
 import { acceptedRows } from "./message-rows.js";
+import { needsPerDelivery } from "../per-delivery.js";
 
 export interface Accepted {
   ok: true;
@@ -169,7 +170,7 @@ export class AcceptService {
       // leased and comes back like a crashed worker's, rather than failing a committed acceptance.
       const taken = handed.flatMap((d) => handedDelivery(d, ids) ?? []);
       if (taken.length < grant.granted) handoff!.release(grant.granted - taken.length);
-      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.mime!, dsn: c.submission.dsn }])));
+      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.mime!, dsn: c.submission.dsn, perDelivery: needsPerDelivery(c.perDelivery) ? c.perDelivery : null }])));
     }
     if (queued.length > handed.length) this.deps.onQueued?.();
   }
