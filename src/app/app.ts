@@ -59,7 +59,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
-      smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound"), resolve: options.inboundDns });
+      smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound", "tracking"), resolve: options.inboundDns });
     }
     if (config.roles.includes("worker")) {
       worker = await startWorkerRole({

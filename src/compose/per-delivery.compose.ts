@@ -11,14 +11,14 @@ import { withUnsubscribeFields } from "./unsubscribe.step.js";
 
 export type ComposeForDelivery = (mime: Buffer, messageId: string, deliveryId: number, spec: PerDelivery) => Buffer;
 
-export function composeForDelivery(tracking: Pick<TrackingService, "openUrl" | "clickUrl" | "unsubscribeUrl">): ComposeForDelivery {
+export function composeForDelivery(tracking: Pick<TrackingService, "openUrl" | "clickUrl" | "unsubscribeUrl" | "unsubscribeMailto">): ComposeForDelivery {
   return (mime, messageId, deliveryId, spec) => {
     let out = mime;
     if (spec.opens || spec.links !== "none") {
       const urls = { openUrl: () => tracking.openUrl(messageId, deliveryId), clickUrl: (where: "html" | "text", url: string) => tracking.clickUrl(messageId, where, url, deliveryId) };
       out = rewriteTextParts(out, (body, kind) => trackBody(body, kind, spec.opens, spec.links, urls));
     }
-    if (spec.unsubscribe) out = withUnsubscribeFields(out, tracking.unsubscribeUrl(messageId, deliveryId));
+    if (spec.unsubscribe) out = withUnsubscribeFields(out, tracking.unsubscribeUrl(messageId, deliveryId), tracking.unsubscribeMailto(messageId, deliveryId));
     return out;
   };
 }

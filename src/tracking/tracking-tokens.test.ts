@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { TrackingTokens, isTrackableUrl, trackingKey } from "./tracking-tokens.js";
+import { TrackingTokens, isTrackableUrl, tokenMailbox, tokenOfMailbox, trackingKey } from "./tracking-tokens.js";
 
 const tokens = new TrackingTokens(trackingKey(randomBytes(32)));
 const messageId = randomUUID();
@@ -60,4 +60,20 @@ test("only absolute http(s) URLs of printable ASCII are trackable", () => {
   for (const no of ["mailto:a@b.c", "javascript:alert(1)", "//example.com", "/relative", "https://", "https:///x", "data:text/html,x", "https://exa mple.com", "https://example.com/caf\u00e9", `https://example.com/${"a".repeat(2000)}`, "ftp://example.com"]) {
     assert.equal(isTrackableUrl(no), false, no);
   }
+});
+
+test("a token's mailbox form survives any letter case and comes back as the same token", () => {
+  for (const token of [tokens.sign({ kind: "unsubscribe", messageId }), tokens.sign({ kind: "unsubscribe", messageId, deliveryId: 123_456 })]) {
+    const mailbox = tokenMailbox(token);
+    assert.match(mailbox, /^unsub\+[a-z2-7]+$/);
+    assert.ok(mailbox.length <= 64, "within RFC 5321's local-part limit");
+    assert.equal(tokenOfMailbox(mailbox), token);
+    assert.equal(tokenOfMailbox(mailbox.toUpperCase()), token);
+    assert.deepEqual(tokens.verify(tokenOfMailbox(mailbox)!), tokens.verify(token));
+  }
+  for (const bad of ["unsub+", "unsub+abc!", "bounce+abc", "unsub+" + "a".repeat(300), "unsub+01"]) assert.equal(tokenOfMailbox(bad), null, bad);
+  // A changed letter is a token nobody signed.
+  const mailbox = tokenMailbox(tokens.sign({ kind: "unsubscribe", messageId }));
+  const changed = mailbox.slice(0, -3) + (mailbox.at(-3) === "a" ? "b" : "a") + mailbox.slice(-2);
+  assert.equal(tokens.verify(tokenOfMailbox(changed) ?? ""), null);
 });

@@ -117,3 +117,49 @@ export function isTrackableUrl(url: string): boolean {
     return false;
   }
 }
+
+/**
+ * A token as the local part of a mail address (the mailto: form of a one-click unsubscribe link):
+ * `unsub+<token in base32>`. Base64url is case-sensitive and some mail systems change the case of
+ * local parts, so the mailbox form uses lowercase base32, which survives that. A per-delivery
+ * token is 35 bytes: 56 characters, 62 with the prefix, within RFC 5321's 64-octet local part.
+ */
+export const MAILBOX_PREFIX = "unsub+";
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+export function tokenMailbox(token: string): string {
+  const bytes = Buffer.from(token, "base64url");
+  let out = "";
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return MAILBOX_PREFIX + out;
+}
+
+/** The token a mailbox names (any letter case), or null when it is not a token's mailbox form; the token is not verified here. */
+export function tokenOfMailbox(localPart: string): string | null {
+  const local = localPart.toLowerCase();
+  if (!local.startsWith(MAILBOX_PREFIX)) return null;
+  const text = local.slice(MAILBOX_PREFIX.length);
+  if (text.length === 0 || text.length > 200 || !/^[a-z2-7]+$/.test(text)) return null;
+  const bytes: number[] = [];
+  let bits = 0;
+  let value = 0;
+  for (const c of text) {
+    value = ((value << 5) | BASE32.indexOf(c)) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes).toString("base64url");
+}

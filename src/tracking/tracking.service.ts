@@ -9,7 +9,7 @@ import type { GeoData, ReaderData } from "../events/event-map.js";
 import type { SuppressionsService } from "../suppressions/suppressions.service.js";
 import { MessageNotFound } from "../messages/accept.errors.js";
 import { TrackingRepository, type ReadFilter, type TrackedMessage, type TrackedReadRow } from "./tracking.repository.js";
-import { TrackingTokens, type LinkLocation, type TrackingToken } from "./tracking-tokens.js";
+import { TrackingTokens, tokenMailbox, tokenOfMailbox, type LinkLocation, type TrackingToken } from "./tracking-tokens.js";
 import { readerOf } from "./reader.js";
 import type { GeoLookup } from "./geo.js";
 
@@ -34,6 +34,12 @@ export interface TrackingServiceDeps {
   fallbackBaseUrl: string;
   /** The API listener's URL replaces the fallback once known (a listener on port 0, in tests). */
   listenerDecides: boolean;
+  /**
+   * Where the mailto: form of unsubscribe links points (the installation's return-path domain,
+   * whose mail reaches the inbound listener); null when this installation receives no mail, and
+   * so offers only the https form.
+   */
+  unsubscribeMailDomain?: string | null;
 }
 
 export class TrackingService {
@@ -66,6 +72,25 @@ export class TrackingService {
 
   unsubscribeUrl(messageId: string, deliveryId?: number): string {
     return `${this.base()}/t/u/${this.deps.tokens.sign({ kind: "unsubscribe", messageId, ...delivery(deliveryId) })}`;
+  }
+
+  /** The mailto: form of the unsubscribe link (RFC 2369), or null when no mail domain is configured. */
+  unsubscribeMailto(messageId: string, deliveryId?: number): string | null {
+    const domain = this.deps.unsubscribeMailDomain ?? null;
+    if (domain === null) return null;
+    return `mailto:${tokenMailbox(this.deps.tokens.sign({ kind: "unsubscribe", messageId, ...delivery(deliveryId) }))}@${domain}?subject=unsubscribe`;
+  }
+
+  /** Whether a local part is the mailbox form of a valid unsubscribe token (the inbound listener's RCPT check). */
+  isUnsubscribeMailbox(localPart: string): boolean {
+    const token = tokenOfMailbox(localPart);
+    return token !== null && this.deps.tokens.verify(token)?.kind === "unsubscribe";
+  }
+
+  /** Mail to an unsubscribe mailbox: unsubscribes as the link's POST does (null when it is not one). */
+  async unsubscribeByMail(localPart: string): Promise<TrackedMessage | null> {
+    const token = tokenOfMailbox(localPart);
+    return token === null ? null : this.unsubscribe(token);
   }
 
   /** What a token says, without recording anything (HEAD requests); null when it is not one of ours. */
