@@ -186,7 +186,7 @@ export interface TrackedReadsTable {
   kind: "open" | "click";
   message_id: string;
   stream: string;
-  /** null when the message had several recipients and the token cannot say which one read it. */
+  /** null when the token names a message with several recipients and no delivery (see src/tracking/README.md). */
   recipient: string | null;
   tag: string | null;
   at: number;
@@ -212,4 +212,6 @@ export interface TrackedReadsTable {
   city: string | null;
   zip: string | null;
   coords: string | null;
+  /** Opens: seconds the pixel kept loading (read time, migration 029); null until measured, and for proxied fetches. */
+  read_seconds: Generated<number | null>;
 }

@@ -103,8 +103,23 @@ export class TrackingRepository {
     return (await query.limit(1).executeTakeFirst()) !== undefined;
   }
 
-  async insertRead(db: Db, row: Insertable<TrackedReadsTable>): Promise<void> {
-    await db.insertInto("tracked_reads").values(row).execute();
+  /** Inserts a read and returns its id. */
+  async insertRead(db: Db, row: Insertable<TrackedReadsTable>): Promise<number> {
+    const inserted = await db.insertInto("tracked_reads").values(row).returning("id").executeTakeFirstOrThrow();
+    return Number(inserted.id);
+  }
+
+  /** Sets an open's read time once; the open as it was (null when it is not an open or already has one). */
+  async setReadSeconds(db: Db, id: number, seconds: number): Promise<{ workspace_id: string; message_id: string; recipient: string | null; stream: string } | null> {
+    const updated = await db
+      .updateTable("tracked_reads")
+      .set({ read_seconds: seconds })
+      .where("id", "=", id)
+      .where("kind", "=", "open")
+      .where("read_seconds", "is", null)
+      .returning(["workspace_id", "message_id", "recipient", "stream"])
+      .executeTakeFirst();
+    return updated ?? null;
   }
 
   async search(db: Db, filter: ReadFilter, page: { count: number; offset: number }): Promise<{ total: number; rows: TrackedReadRow[] }> {

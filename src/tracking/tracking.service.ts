@@ -100,9 +100,31 @@ export class TrackingService {
 
   /** Records an open; false when the token is not one of ours or its message is gone. */
   async recordOpen(token: string, fetcher: Fetcher): Promise<boolean> {
+    return (await this.recordOpenRead(token, fetcher)) !== null;
+  }
+
+  /**
+   * Records an open and says which record it is, for its read time to be added when the pixel's
+   * fetch ends (recordReadTime), and whether a proxy fetched it (then no read time is measured).
+   */
+  async recordOpenRead(token: string, fetcher: Fetcher): Promise<{ openId: number; proxied: boolean } | null> {
     const claim = this.deps.tokens.verify(token);
-    if (claim?.kind !== "open") return false;
-    return (await this.record(claim, fetcher, "open")) !== null;
+    if (claim?.kind !== "open") return null;
+    const recorded = await this.record(claim, fetcher, "open");
+    return recorded === null ? null : { openId: recorded.readId, proxied: recorded.proxied };
+  }
+
+  /** An open's pixel stopped loading after `seconds`: its read time, recorded once, with delivery.read-time for the stats. */
+  async recordReadTime(openId: number, seconds: number, capped = false): Promise<void> {
+    await this.deps.store.write(
+      async (trx) => {
+        const open = await this.repo.setReadSeconds(trx, openId, seconds);
+        if (!open) return;
+        await this.deps.outbox.emit(trx, [{ type: "delivery.read-time", workspaceId: open.workspace_id, messageId: open.message_id, recipient: open.recipient, data: { stream: open.stream, seconds, capped, openId } }]);
+      },
+      // As the open itself: a read time lost with the machine is a missing statistic.
+      { durability: "relaxed" },
+    );
   }
 
   /** Records a click and returns the signed original URL; null when the token is not one of ours. */
@@ -156,7 +178,7 @@ export class TrackingService {
     return { total, records: rows };
   }
 
-  private async record(claim: { messageId: string; deliveryId?: number }, fetcher: Fetcher, kind: "open" | "click", click?: { link: string; location: LinkLocation }): Promise<TrackedMessage | null> {
+  private async record(claim: { messageId: string; deliveryId?: number }, fetcher: Fetcher, kind: "open" | "click", click?: { link: string; location: LinkLocation }): Promise<(TrackedMessage & { readId: number; proxied: boolean }) | null> {
     const messageId = claim.messageId;
     const reader = readerOf(fetcher.userAgent, fetcher.ip, null);
     const geo: GeoData | null = reader.proxied ? null : await this.deps.geo.lookup(fetcher.ip);
@@ -169,7 +191,7 @@ export class TrackingService {
         if (!message) return null;
         const q = { workspaceId: message.workspaceId, messageId, recipient: message.recipient };
         const first = !data.proxied && !(await this.repo.hasHumanRead(trx, { ...q, kind, link: click?.link }));
-        await this.repo.insertRead(trx, {
+        const readId = await this.repo.insertRead(trx, {
           workspace_id: message.workspaceId,
           kind,
           message_id: messageId,
@@ -204,7 +226,7 @@ export class TrackingService {
         } else {
           await this.deps.outbox.emit(trx, [{ ...about, type: "delivery.opened", data: { ...data, stream: message.stream, firstOpen: first } }]);
         }
-        return message;
+        return { ...message, readId, proxied: data.proxied };
       },
       { durability: "relaxed" },
     );
