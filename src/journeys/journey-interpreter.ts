@@ -129,7 +129,8 @@ export function createJourneyInterpreter(deps: { liquid: LiquidRenderer }): Jour
     if (step.condition && (await holds(step.condition, new ConditionReader(env, run.scope)))) return { kind: "go", to: entryOf(compiled, step.then, step), record: { outcome: "condition" } };
     if (awaited) {
       const events = await env.events(awaited.name, run.stepSince, WAIT_EVENTS_LOOKED_AT);
-      const hit = events.find((e) => e.timestamp <= now && eventSatisfies(awaited, e));
+      // Strictly after the step began: the event that started the run (or led here) does not end the wait it begins.
+      const hit = events.find((e) => e.timestamp > run.stepSince && e.timestamp <= now && eventSatisfies(awaited, e));
       if (hit) return { kind: "go", to: entryOf(compiled, step.then, step), record: { outcome: "event", at: hit.timestamp } };
     }
     const dueAt = step.timeoutMs === null ? null : run.stepSince + step.timeoutMs;

@@ -75,7 +75,9 @@ export async function simulateJourney(options: SimulationOptions): Promise<Simul
   const { definition, entries, interpreter, liquid } = options;
   const world = new JourneyWorld();
   const start = options.start ?? entries[0]?.at ?? 0;
-  const until = options.until ?? (entries.at(-1)?.at ?? start) + longestWaitMs(definition);
+  const longest = longestWaitMs(definition);
+  // Without --until: the last entry plus the longest wait, moved on by date triggers that fall later.
+  let until = options.until ?? (entries.at(-1)?.at ?? start) + longest;
   const runs: SimulatedRun[] = [];
   const active: Active[] = [];
   const entriesOf = new Map<string, number[]>();
@@ -257,6 +259,7 @@ export async function simulateJourney(options: SimulationOptions): Promise<Simul
     const candidates = [timer, date, entryAt].filter((t): t is number => t !== null);
     if (candidates.length === 0) break;
     const at = Math.max(now, Math.min(...candidates));
+    if (options.until === null && date !== null && at === date) until = Math.max(until, date + longest);
     if (at > until) break;
     now = at;
     // At one instant: timers first (a timeout that is due wins over an event at the same time), then dates, then entries.
