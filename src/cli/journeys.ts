@@ -87,7 +87,9 @@ function asJson(result: SimulationResult) {
 
 function report(name: string, result: SimulationResult): string {
   const lines = [`Journey "${name}", simulated from ${iso(result.start)} to ${iso(result.until)}`, ""];
-  for (const r of result.runs) {
+  // Per person (in the order they first entered), each of their runs in order.
+  const people = [...new Set(result.runs.map((r) => r.person))];
+  for (const r of people.flatMap((p) => result.runs.filter((run) => run.person === p))) {
     lines.push(`${r.person} (${r.runId}) entered ${iso(r.enteredAt)}`);
     for (const p of r.path) lines.push(`  ${iso(p.at)}  ${p.step}`);
     for (const m of r.messages) lines.push(m.skipped ? `  email ${m.step} not sent: ${m.skipped}` : `  email ${m.step} to ${m.to}: "${m.subject}"${m.excerpt ? ` — ${m.excerpt.slice(0, 80)}` : ""}`);

@@ -139,6 +139,8 @@ test("every bad field is refused with its path", () => {
     ["steps[0].subject", minimal([{ type: "email", subject: "Hi {{ customer.name ", text: "x" }]), /Liquid syntax error/],
     ["steps[0].model.deep[0]", minimal([{ type: "email", template: "t", model: { deep: ["{% if %}"] } }]), /Liquid/],
     ["steps[0]", minimal([{ type: "email", subject: "Hi" }]), /html, text or both/],
+    ["steps[0].subject", minimal([{ type: "email", template: "welcome", subject: "Hi" }]), /not both/],
+    ["steps[0].id", minimal([{ type: "email", template: "welcome", id: "x".repeat(65) }]), /1 to 64/],
     ["steps[0].paths[1].weight", minimal([{ type: "cohort", paths: [{ name: "a", weight: 1 }, { name: "b", weight: 0 }] }]), /above 0/],
     ["steps[0].paths[1].name", minimal([{ type: "cohort", paths: [{ name: "a", weight: 1 }, { name: "a", weight: 2 }] }]), /used twice/],
     ["steps[0].url", minimal([{ type: "webhook", url: "ftp://example.com/x" }]), /http:\/\/ or https:\/\//],
@@ -187,6 +189,10 @@ test("documents beyond the bounds are refused before any work", () => {
   let nested: unknown = [{ type: "exit" }];
   for (let i = 0; i < 21; i += 1) nested = [{ id: `b${i}`, type: "branch", then: nested }];
   assert.match(refusal(minimal(nested as unknown[])).message, /nest at most 20 deep/);
+  // Ids made from positions grow with nesting: past 64 characters the author must name the step.
+  let unnamed: unknown = [{ type: "exit" }];
+  for (let i = 0; i < 10; i += 1) unnamed = [{ type: "branch", then: unnamed }];
+  assert.match(refusal(minimal(unnamed as unknown[])).message, /is longer than 64 characters; give the step an id/);
   // A very deep value anywhere is refused without recursion.
   const deep = `{"name":"j","trigger":{"broadcast":{}},"steps":[{"type":"update_attributes","attributes":{"a":${"[".repeat(50_000)}${"]".repeat(50_000)}}}]}`;
   assert.match(refusal(deep).message, /more than 64 deep/);

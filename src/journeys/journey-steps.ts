@@ -145,6 +145,7 @@ function parseEmail(s: Json, path: string, id: string, defaults: SendDefaults, c
   const send = parseSend(s, path, defaults, context);
   let content: EmailContent;
   if (s.template !== undefined) {
+    for (const key of ["subject", "html", "text", "reply_to", "headers"]) if (s[key] !== undefined) fail(join(path, key), "give either a stored template (template, model) or the content (subject, html, text), not both");
     onlyKeys(s, path, [...common, "template", "model"]);
     const template = idText(s.template, join(path, "template"));
     const model = s.model === undefined ? {} : objectAt(s.model, join(path, "model"), "an object");
