@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
 import { isPosthornError } from "../shared/errors.js";
 import { parseJourney } from "./journey-definition.js";
@@ -210,4 +211,45 @@ test("documents beyond the bounds are refused before any work", () => {
 test("a forced format reads only that format", () => {
   assert.match(refusal("name: j").message, /must be a journey|trigger/);
   assert.throws(() => parseJourney("name: j", { format: "json" }), /not valid JSON/);
+});
+
+test("any mutation of a valid document is either accepted or refused with a coded error naming a field", () => {
+  const base = parseYaml(CART_YAML) as Record<string, unknown>;
+  // Every path into the document, so a mutation can land anywhere.
+  const paths: Array<Array<string | number>> = [];
+  const collect = (value: unknown, path: Array<string | number>) => {
+    paths.push(path);
+    if (Array.isArray(value)) value.forEach((v, i) => collect(v, [...path, i]));
+    else if (typeof value === "object" && value !== null) for (const [k, v] of Object.entries(value)) collect(v, [...path, k]);
+  };
+  collect(base, []);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: paths.length - 1 }), fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant(undefined)), (index, replacement) => {
+      const doc = structuredClone(base);
+      const path = paths[index]!;
+      let holder = doc as Record<string | number, unknown>;
+      for (const key of path.slice(0, -1)) holder = holder[key] as Record<string | number, unknown>;
+      const last = path.at(-1)!;
+      if (replacement === undefined && !Array.isArray(holder)) delete holder[last];
+      else holder[last] = replacement;
+      try {
+        parseJourney(doc);
+      } catch (err) {
+        assert.ok(isPosthornError(err, "JOURNEY_DEFINITION_INVALID"), `${JSON.stringify(path)} = ${JSON.stringify(replacement)}: ${String(err)}`);
+        const field = String(err.details.field);
+        assert.ok(err.message.startsWith(field === "" ? "the document: " : `${field}: `), err.message);
+      }
+    }),
+    { numRuns: 2_000 },
+  );
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), (text) => {
+      try {
+        parseJourney(text);
+      } catch (err) {
+        assert.ok(isPosthornError(err, "JOURNEY_DEFINITION_INVALID"), String(err));
+      }
+    }),
+    { numRuns: 500 },
+  );
 });
