@@ -75,7 +75,7 @@ test("an abandoned cart journey: one keyed wait satisfied by its own checkout, t
       { step: "wait_checkout", at: "2026-01-05T08:00:00Z" },
       { step: "done", at: "2026-01-05T08:30:00Z" },
     ]);
-    assert.deepEqual(cartA!.end, { reason: "exited", at: "2026-01-05T08:30:00Z" });
+    assert.deepEqual(cartA!.end, { reason: "exited", at: "2026-01-05T08:30:00Z", cause: "exit step done" });
     assert.deepEqual(cartA!.messages, []);
 
     // Cart B times out at 09:10Z, 10:10 in Berlin on a Monday: inside the window, the reminder goes at once.

@@ -77,7 +77,7 @@ function asJson(result: SimulationResult) {
       path: r.path.map((p) => ({ step: p.step, at: iso(p.at) })),
       messages: r.messages.map((m) => ({ step: m.step, at: iso(m.at), to: m.to, subject: m.subject, excerpt: m.excerpt, skipped: m.skipped })),
       webhooks: r.webhooks.map((w) => ({ step: w.step, at: iso(w.at), method: w.method, url: w.url, body: w.body, status: w.status })),
-      end: r.end && { reason: r.end.reason, at: iso(r.end.at) },
+      end: r.end && { reason: r.end.reason, at: iso(r.end.at), cause: r.end.cause },
       converted_at: r.convertedAt === null ? null : iso(r.convertedAt),
       waiting: r.waiting && { step: r.waiting.step, until: r.waiting.until === null ? null : iso(r.waiting.until) },
     })),
@@ -95,11 +95,18 @@ function report(name: string, result: SimulationResult): string {
     for (const m of r.messages) lines.push(m.skipped ? `  email ${m.step} not sent: ${m.skipped}` : `  email ${m.step} to ${m.to}: "${m.subject}"${m.excerpt ? ` — ${m.excerpt.slice(0, 80)}` : ""}`);
     for (const w of r.webhooks) lines.push(`  webhook ${w.step}: ${w.method} ${w.url} → ${w.status}`);
     if (r.convertedAt !== null) lines.push(`  converted ${iso(r.convertedAt)}`);
-    if (r.end) lines.push(`  ${r.end.reason} ${iso(r.end.at)}`);
+    if (r.end) lines.push(`  ${r.end.reason} ${iso(r.end.at)}${r.end.cause ? `: ${r.end.cause}` : ""}`);
     else if (r.waiting) lines.push(`  still waiting at ${r.waiting.step}${r.waiting.until === null ? "" : ` until ${iso(r.waiting.until)}`}`);
     lines.push("");
   }
   const t = result.totals;
-  lines.push(`${t.people} people, ${t.entered} runs: ${t.completed} completed, ${t.exited} exited, ${t.converted} converted, ${t.waiting} still waiting; ${t.messages} emails, ${t.skipped} not sent, ${t.webhooks} webhooks`);
+  lines.push(
+    `${plural(t.people, "person", "people")}, ${plural(t.entered, "run")}: ${t.completed} completed, ${t.exited} exited, ${t.converted} converted, ${t.waiting} still waiting; ` +
+      `${plural(t.messages, "email")}, ${t.skipped} not sent, ${plural(t.webhooks, "webhook")}`,
+  );
   return `${lines.join("\n")}\n`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

@@ -55,6 +55,10 @@ test("exit conditions and goals end runs; a goal without exit only marks the con
     ],
   );
   assert.equal(r.runs[0]!.messages[0]!.to, "a@example.com");
+  assert.deepEqual(
+    r.runs.map((x) => x.end?.cause),
+    [null, "exit condition (event cancel)", "goal (upgrade)"],
+  );
   assert.equal(r.runs[2]!.messages.length, 0);
   assert.equal(r.totals.converted, 1);
 });

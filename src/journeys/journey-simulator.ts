@@ -38,7 +38,7 @@ export interface SimulatedRun {
   messages: SimulatedMessage[];
   webhooks: Array<{ step: string; at: number; method: string; url: string; body: string | null; status: number }>;
   /** How it ended, or null when still waiting at the end of the simulation. */
-  end: { reason: "completed" | "exited" | "converted"; at: number } | null;
+  end: { reason: "completed" | "exited" | "converted"; at: number; cause: string | null } | null;
   convertedAt: number | null;
   /** Where it still waits at the end, and until when (null: for an event or a condition only). */
   waiting: { step: string; until: number | null } | null;
@@ -87,8 +87,9 @@ export async function simulateJourney(options: SimulationOptions): Promise<Simul
 
   const envOf = (a: Active) => world.env(a.run.personId, now, (stepId) => typeof a.run.scope.steps[stepId]?.messageId === "string");
 
-  function end(a: Active, reason: "completed" | "exited" | "converted"): void {
-    a.record.end = { reason, at: now };
+  /** cause: what ended it early (an exit step, an exit condition, the goal); null when its steps ran out. */
+  function end(a: Active, reason: "completed" | "exited" | "converted", cause: string | null = null): void {
+    a.record.end = { reason, at: now, cause };
     a.record.waiting = null;
     active.splice(active.indexOf(a), 1);
   }
@@ -100,7 +101,7 @@ export async function simulateJourney(options: SimulationOptions): Promise<Simul
       const step = await interpreter.advance(definition, a.run, envOf(a));
       for (const id of step.path) a.record.path.push({ step: id, at: now });
       a.run = step.run;
-      if (step.kind === "end") return end(a, step.reason);
+      if (step.kind === "end") return end(a, step.reason, step.reason === "exited" ? `exit step ${a.record.path.at(-1)?.step ?? ""}`.trim() : null);
       if (step.kind === "wait") {
         a.record.waiting = { step: step.run.stepId!, until: step.run.wait?.dueAt ?? null };
         return;
@@ -183,12 +184,12 @@ export async function simulateJourney(options: SimulationOptions): Promise<Simul
       if (interpreter.converts(definition, a.run, event) && a.record.convertedAt === null) {
         a.record.convertedAt = now;
         if (definition.goal?.exitOnConversion) {
-          end(a, "converted");
+          end(a, "converted", `goal (${event.name})`);
           continue;
         }
       }
       if (interpreter.exits(definition, a.run, { kind: "event", event })) {
-        end(a, "exited");
+        end(a, "exited", `exit condition (event ${event.name})`);
         continue;
       }
       const resumed = interpreter.onEvent(definition, a.run, event, now);
@@ -216,7 +217,7 @@ export async function simulateJourney(options: SimulationOptions): Promise<Simul
       case "segment_left": {
         world.setSegment(entry.person, entry.segment, entry.kind === "segment_entered");
         if (entry.kind === "segment_left") {
-          for (const a of active.filter((x) => x.run.personId === entry.person)) if (interpreter.exits(definition, a.run, { kind: "segment_left", segmentId: entry.segment })) end(a, "exited");
+          for (const a of active.filter((x) => x.run.personId === entry.person)) if (interpreter.exits(definition, a.run, { kind: "segment_left", segmentId: entry.segment })) end(a, "exited", `exit condition (left segment ${entry.segment})`);
         }
         await recheck(entry.person);
         const t = definition.trigger;
