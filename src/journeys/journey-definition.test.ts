@@ -149,6 +149,8 @@ test("every bad field is refused with its path", () => {
     ["steps[0].method", minimal([{ type: "webhook", url: "https://example.com", method: "TRACE" }]), /must be one of/],
     ["steps[0].body", minimal([{ type: "webhook", url: "https://example.com", method: "GET", body: "x" }]), /no body/],
     ["steps[0].timeout", minimal([{ type: "webhook", url: "https://example.com", timeout: "5m" }]), /at most 30s/],
+    ["steps[0].headers.Host", minimal([{ type: "webhook", url: "https://example.com", headers: { Host: "internal" } }]), /set by Posthorn/],
+    ["steps[0].headers.Bcc", minimal([{ type: "email", subject: "s", text: "t", headers: { Bcc: "x@example.com" } }]), /set by Posthorn/],
     ["steps[0].headers.X-Id", minimal([{ type: "webhook", url: "https://example.com", headers: { "X-Id": "{{ oops" } }]), /Liquid/],
     ["steps[0].if.message.step", minimal([{ type: "branch", if: { message: { step: "nope", status: "opened" } } }]), /names no step/],
     ["steps[1].if.and[0].message.step", minimal([{ id: "d", type: "delay", duration: "1h" }, { type: "branch", if: { and: [{ message: { step: "d", status: "opened" } }] } }]), /must name an email step/],

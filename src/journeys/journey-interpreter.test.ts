@@ -243,11 +243,13 @@ test("message conditions read the statuses of this run's send step", async () =>
 
 test("an email effect carries its content, the merged send settings and the run's scope", async () => {
   const world = new JourneyWorld();
-  const def = journey([{ id: "mail", type: "email", subject: "Hi {{ trigger.n }}", html: "<p>x</p>", stream: "promos", tag: "t" }], { defaults: { from: "a@example.com", topic: "topic_2", counts_toward_limit: false } });
+  world.identify("p1", { plan: "gold" }, T0);
+  const def = journey([{ id: "mail", type: "email", subject: "Hi {{ trigger.n }}", html: "<p>x</p>", stream: "promos", tag: "cart-{{ customer.plan }}" }], { defaults: { from: "a@example.com", topic: "topic_2", counts_toward_limit: false } });
   const effect = expectKind(await interpreter.advance(def, startRun(def, { scope: { trigger: { n: 3 }, journey: { plan: "x" } } }), world.env("p1", T0)), "effect");
   assert.equal(effect.effect.kind, "email");
   if (effect.effect.kind !== "email") return;
   assert.equal(effect.effect.idempotencyKey, "run-1:mail");
+  assert.equal(effect.effect.tag, "cart-gold", "the tag is rendered; the content is left to the mailer");
   assert.deepEqual(effect.effect.send, { from: "a@example.com", stream: "promos", topic: "topic_2", countsTowardLimit: false, transactional: false });
   assert.equal(effect.effect.content.kind === "liquid" && effect.effect.content.subject, "Hi {{ trigger.n }}");
   assert.deepEqual(effect.effect.scope, { event: {}, trigger: { n: 3 }, journey: { plan: "x" }, steps: {}, campaign: { id: "7", name: "test journey", type: "journey" } });
