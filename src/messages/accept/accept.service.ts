@@ -20,6 +20,7 @@ import type { Submission } from "./submission.js";
 import { viewOfRaw, viewOfStructured } from "./message-view.js";
 import { checkContent } from "./acceptance.policy.js";
 import { acceptedRows } from "./message-rows.js";
+import { anyKeyed, claimKeys, settleRepeats } from "./idempotency.js";
 
 export interface Accepted {
   ok: true;
@@ -30,6 +31,8 @@ export interface Accepted {
   bcc: Address[];
   /** Recipients not attempted because they are inactive on the stream. */
   suppressed: string[];
+  /** Its idempotency key was accepted before: this is that earlier message (recipients as this submission named them), and nothing new was written. */
+  duplicate?: boolean;
 }
 
 export type AcceptOutcome = Accepted | { ok: false; error: PosthornError };
@@ -88,9 +91,10 @@ export class AcceptService {
   async acceptMany(workspace: Workspace, submissions: Submission[], alsoWrite?: (trx: Db, refused: number) => Promise<void>): Promise<AcceptOutcome[]> {
     const now = this.deps.clock.now();
     const candidates = submissions.map((submission, index) => candidateOf(workspace, submission, index, now));
-    await this.decide(candidates);
-    const passed = candidates.filter((c) => c.error === null);
-    const refused = candidates.length - passed.length;
+    const fresh = anyKeyed(candidates) ? await settleRepeats(this.deps.store.db, this.deps.messages, candidates) : candidates;
+    await this.decide(fresh);
+    const passed = fresh.filter((c) => c.error === null);
+    const refused = fresh.length - passed.length;
     if (passed.length > 0) await this.persist(passed, now, alsoWrite && ((trx) => alsoWrite(trx, refused)));
     return candidates.map((c) => outcomeOf(c, now));
   }
@@ -108,13 +112,15 @@ export class AcceptService {
         return [];
       }
     });
+    let fresh = candidates;
     try {
-      await this.decide(candidates);
+      if (anyKeyed(candidates)) fresh = await settleRepeats(this.deps.store.db, this.deps.messages, candidates);
+      await this.decide(fresh);
     } catch (err) {
       for (const c of candidates) calls[c.index]!.reject(err);
       return;
     }
-    const passed = candidates.filter((c) => c.error === null);
+    const passed = fresh.filter((c) => c.error === null);
     const failed = new Map<Candidate, unknown>();
     if (passed.length > 0) {
       try {
@@ -127,7 +133,8 @@ export class AcceptService {
     for (const c of candidates) {
       const call = calls[c.index]!;
       const outcome = outcomeOf(c, now);
-      if (failed.has(c)) call.reject(failed.get(c));
+      const failure = failed.has(c) ? failed.get(c) : c.repeatOf && failed.has(c.repeatOf) ? failed.get(c.repeatOf) : undefined;
+      if (failure !== undefined) call.reject(failure);
       else if (outcome.ok) call.resolve(outcome);
       else call.reject(outcome.error);
     }
@@ -144,7 +151,8 @@ export class AcceptService {
    */
   private async persist(passed: Candidate[], now: number, alsoWrite?: (trx: Db) => Promise<void>): Promise<void> {
     const rows = acceptedRows(passed, now, this.deps.failureNoticesByDefault);
-    const queued = rows.deliveries.filter((d) => d.state === "queued");
+    // Deliveries due later (send_at) wait in the queue; only those due now may be handed over.
+    const queued = rows.deliveries.filter((d) => d.state === "queued" && d.next_attempt_at <= now);
     const handoff = queued.length > 0 ? (this.deps.handoff?.() ?? null) : null;
     const grant = handoff?.reserve(queued.length) ?? null;
     const handed: NewDeliveryRow[] = grant ? queued.slice(0, grant.granted) : [];
@@ -152,11 +160,13 @@ export class AcceptService {
       d.lease_owner = grant!.owner;
       d.next_attempt_at = grant!.leaseUntil;
     }
+    const keyed = anyKeyed(passed);
     let ids: Map<string, number>;
     try {
       ids = await this.deps.store.writeGrouped(async (trx) => {
-        const inserted = await this.deps.messages.insertAccepted(trx, rows.messages, rows.deliveries, handed.length > 0);
-        await this.deps.outbox.emit(trx, rows.events);
+        const written = keyed ? await claimKeys(trx, this.deps.messages, passed, rows) : rows;
+        const inserted = await this.deps.messages.insertAccepted(trx, written.messages, written.deliveries, handed.length > 0);
+        await this.deps.outbox.emit(trx, written.events);
         await alsoWrite?.(trx);
         return inserted;
       });
@@ -190,6 +200,11 @@ function candidateOf(workspace: Workspace, submission: Submission, index: number
 }
 
 function outcomeOf(c: Candidate, now: number): AcceptOutcome {
+  if (c.repeatOf) {
+    const first = outcomeOf(c.repeatOf, now);
+    return first.ok ? { ...first, to: c.view.to, cc: c.view.cc, bcc: c.view.bcc, suppressed: [], duplicate: true } : first;
+  }
+  if (c.earlier) return { ok: true, messageId: c.earlier.messageId, submittedAt: c.earlier.submittedAt, to: c.view.to, cc: c.view.cc, bcc: c.view.bcc, suppressed: [], duplicate: true };
   if (c.error) return { ok: false, error: c.error };
   return {
     ok: true,

@@ -52,4 +52,12 @@ export interface Candidate {
   /** How many of its links the tracking step rewrote (Postmark's TotalTrackedLinksSent counts them). */
   trackedLinks?: number;
   error: PosthornError | null;
+  /** Its idempotency key was accepted before (or by the candidate named): its outcome is that message's (idempotency.ts). */
+  earlier?: EarlierMessage | null;
+  repeatOf?: Candidate | null;
+}
+
+export interface EarlierMessage {
+  messageId: string;
+  submittedAt: number;
 }
