@@ -146,6 +146,11 @@ export class MessagesRepository {
     return out;
   }
 
+  /** Replaces a message's stored MIME (acceptance's own rewrite in its transaction: delivery-id-field.ts). */
+  async replaceMime(db: Db, messageId: string, mime: Buffer): Promise<void> {
+    await db.updateTable("messages").set({ mime }).where("id", "=", messageId).execute();
+  }
+
   /** Marks messages finished once none of their deliveries is still waiting for an attempt. */
   async finishWhereDone(db: Db, messageIds: string[]): Promise<void> {
     for (let i = 0; i < messageIds.length; i += INSERT_CHUNK) {

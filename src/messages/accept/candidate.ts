@@ -55,6 +55,9 @@ export interface Candidate {
   /** Its idempotency key was accepted before (or by the candidate named): its outcome is that message's (idempotency.ts). */
   earlier?: EarlierMessage | null;
   repeatOf?: Candidate | null;
+  /** With stampDeliveryId: the public delivery id written into the message, and the message as rewritten. */
+  deliveryId?: string | null;
+  stampedMime?: Buffer | null;
 }
 
 export interface EarlierMessage {
