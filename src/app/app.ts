@@ -67,7 +67,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
         logger,
         clock,
         store,
-        ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository", "segments", "segmentKeeper", "segmentsRepository", "people"),
+        ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository", "segments", "segmentKeeper", "segmentsRepository", "people", "outreachLedgerRepository"),
       });
     }
   } catch (err) {
