@@ -74,6 +74,8 @@ import { StoredOutreachLedger } from "../channels/email/outreach-ledger.js";
 import { OutreachLedgerRepository } from "../channels/email/outreach-ledger.repository.js";
 import { StoredMessageLimits } from "../channels/email/message-limits.js";
 import { MessageLimitsRepository } from "../channels/email/message-limits.repository.js";
+import { TransactionalMessagesService } from "../channels/email/transactional-messages.service.js";
+import { TransactionalMessagesRepository } from "../channels/email/transactional-messages.repository.js";
 import type { MessageLimitsSettings, OutreachLedger, OutreachMailer } from "../channels/email/outreach.port.js";
 
 export interface Container {
@@ -127,6 +129,8 @@ export interface Container {
   outreachLedgerRepository: OutreachLedgerRepository;
   messageLimits: MessageLimitsSettings;
   liquid: LiquidRenderer;
+  /** Customer.io's transactional messages: defined once, sent by POST /v1/send/email. */
+  transactional: TransactionalMessagesService;
 }
 
 export interface ContainerOptions {
@@ -277,6 +281,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const outreachLedgerRepository = new OutreachLedgerRepository();
   const messageLimits = new StoredMessageLimits({ store, clock, repository: new MessageLimitsRepository() });
   const outreachMailer = new StoredOutreachMailer({ store, clock, people, renderer: liquid, templates, suppressions, workspaces, accept, limits: messageLimits, ledger: outreachLedgerRepository });
+  const transactional = new TransactionalMessagesService({ store, clock, repository: new TransactionalMessagesRepository(), mailer: outreachMailer, people, renderer: liquid });
   const outreachLedger = new StoredOutreachLedger({ store, repository: outreachLedgerRepository });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid };
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional };
 }

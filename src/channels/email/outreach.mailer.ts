@@ -48,6 +48,20 @@ export interface OutreachMailerDeps {
   ledger: OutreachLedgerRepository;
 }
 
+/**
+ * What a transactional send (Customer.io's POST /v1/send/email) adds to a mail beyond the port's
+ * content: Bcc, attachments (base64, Postmark's limits through acceptance), tracking as asked, a
+ * preheader. Only this domain's transactional messages pass it; journeys and broadcasts do not.
+ */
+export interface MailExtras {
+  bcc: string | null;
+  attachments: Array<{ name: string; content: string; contentType: string | null }>;
+  tracked: boolean;
+  preheader: string | null;
+}
+
+export type ExtendedMail = OutreachMail & { extras?: MailExtras };
+
 /** The Broadcasts stream every workspace has (src/workspaces/default-streams.ts): marketing mail's default. */
 export const DEFAULT_MARKETING_STREAM = "broadcast";
 /** Times a batch is decided again after a concurrent send took a person's last place under a limit. */
@@ -57,7 +71,7 @@ const MOST_LIMIT_RETRIES = 5;
 class LimitTaken extends Error {}
 
 interface Plan {
-  mail: OutreachMail;
+  mail: ExtendedMail;
   person: Person | null;
   /** Decided before acceptance (skipped, held, failed); null: to be accepted. */
   outcome: OutreachOutcome | null;
@@ -72,7 +86,7 @@ interface Plan {
 export class StoredOutreachMailer implements OutreachMailer {
   constructor(private readonly deps: OutreachMailerDeps) {}
 
-  async send(mails: OutreachMail[], alsoWrite?: (trx: Db, outcomes: OutreachOutcome[]) => Promise<void>): Promise<OutreachOutcome[]> {
+  async send(mails: ExtendedMail[], alsoWrite?: (trx: Db, outcomes: OutreachOutcome[]) => Promise<void>): Promise<OutreachOutcome[]> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.attempt(mails, alsoWrite);
@@ -83,7 +97,7 @@ export class StoredOutreachMailer implements OutreachMailer {
     }
   }
 
-  private async attempt(mails: OutreachMail[], alsoWrite?: (trx: Db, outcomes: OutreachOutcome[]) => Promise<void>): Promise<OutreachOutcome[]> {
+  private async attempt(mails: ExtendedMail[], alsoWrite?: (trx: Db, outcomes: OutreachOutcome[]) => Promise<void>): Promise<OutreachOutcome[]> {
     const now = this.deps.clock.now();
     const limits = new Map<string, MessageLimits>();
     for (const id of new Set(mails.map((m) => m.workspaceId))) limits.set(id, await this.deps.limits.get(id));
@@ -114,7 +128,7 @@ export class StoredOutreachMailer implements OutreachMailer {
   }
 
   /** Steps 1–4 for one mail: a decided outcome, or a submission to accept. */
-  private async plan(mail: OutreachMail, limits: MessageLimits, now: number): Promise<Plan> {
+  private async plan(mail: ExtendedMail, limits: MessageLimits, now: number): Promise<Plan> {
     const plan: Plan = { mail, person: null, outcome: null, recipient: "", subject: "", stream: "", counted: false, submission: null, workspace: null };
     const decided = (outcome: OutreachOutcome) => Object.assign(plan, { outcome });
     const transactional = mail.send.transactional;
@@ -183,41 +197,58 @@ export class StoredOutreachMailer implements OutreachMailer {
     const earlier = duplicates.length > 0 ? await this.deps.ledger.byMessageIds(trx, duplicates) : new Map();
     submitted.forEach((p, i) => {
       const o = accepted[i]!;
+      const refusal: PosthornError | null = o.ok ? null : o.error;
       if (o.ok) p.outcome = { kind: "accepted", messageId: o.messageId, deliveryId: o.duplicate ? (earlier.get(o.messageId)?.delivery_id ?? "") : (o.deliveryId ?? ""), duplicate: o.duplicate === true };
-      else if (isPosthornError(o.error, InactiveRecipients.code)) p.outcome = { kind: "skipped", reason: "suppressed", detail: o.error.message };
-      else p.outcome = { kind: "failed", error: o.error };
+      else if (refusal!.code === InactiveRecipients.code) p.outcome = { kind: "skipped", reason: "suppressed", detail: refusal!.message };
+      // Acceptance's own refusal (a forbidden attachment, an unknown stream): the mail cannot be
+      // sent as it is, in outreach's words, with acceptance's code kept as the cause.
+      else p.outcome = { kind: "failed", error: OutreachContentInvalid(`The mail was refused: ${refusal!.message}`, { field: typeof refusal!.details.field === "string" ? refusal!.details.field : null, cause: refusal!.code }) };
     });
   }
 }
 
-function submissionOf(mail: OutreachMail, rendered: RenderedMail, to: string, stream: string): Submission | PosthornError {
+function submissionOf(mail: ExtendedMail, rendered: RenderedMail, to: string, stream: string): Submission | PosthornError {
   const from = rendered.from?.trim() || mail.send.from;
   if (!from) return OutreachContentInvalid("The mail has no From address: give one in the content or the send defaults.", { field: "from" });
+  const extras = mail.extras;
+  // Marketing mail is tracked (its opens and clicks are the journey's message conditions);
+  // transactional mail as its send asks, else as the stream's and workspace's settings say.
+  const tracked = extras ? extras.tracked : !mail.send.transactional;
+  const html = rendered.html !== null && extras?.preheader ? withPreheader(rendered.html, extras.preheader) : rendered.html;
   try {
     const message = validateMessage({
       from,
       to,
       cc: null,
-      bcc: null,
+      bcc: extras?.bcc ?? null,
       replyTo: rendered.replyTo?.trim() || null,
       subject: rendered.subject,
-      htmlBody: rendered.html,
+      htmlBody: html,
       textBody: rendered.text,
       tag: mail.tag,
       headers: Object.entries(rendered.headers).map(([name, value]) => ({ name, value })),
-      attachments: [],
+      attachments: (extras?.attachments ?? []).map((a) => ({ name: a.name, content: a.content, contentType: a.contentType, contentId: null })),
       metadata: {},
       stream,
-      // Marketing mail is tracked (its opens and clicks are the journey's message conditions);
-      // transactional mail follows the stream's and workspace's settings.
-      trackOpens: !mail.send.transactional,
-      trackLinks: mail.send.transactional ? "none" : "html-only",
+      trackOpens: tracked,
+      trackLinks: tracked ? "html-only" : "none",
     });
     return { ...structuredSubmission(message), idempotencyKey: mail.idempotencyKey, notBefore: mail.sendAt, stampDeliveryId: true };
   } catch (err) {
     if (isPosthornError(err)) return OutreachContentInvalid(`The rendered mail cannot be sent: ${err.message}`, { field: null, cause: err.code });
     throw err;
   }
+}
+
+/** The preheader: the inbox's preview line, as the first, hidden text of the HTML body (as Customer.io writes it). */
+function withPreheader(html: string, preheader: string): string {
+  const span = `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">${escapeHtml(preheader)}</div>`;
+  const body = /<body[^>]*>/i.exec(html);
+  return body ? html.slice(0, body.index + body[0].length) + span + html.slice(body.index + body[0].length) : span + html;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 /** The ledger row of a decided plan: accepted (not a duplicate) or skipped; held and failed mail leave none. */
