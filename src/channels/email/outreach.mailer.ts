@@ -99,10 +99,15 @@ export class StoredOutreachMailer implements OutreachMailer {
 
   private async attempt(mails: ExtendedMail[], alsoWrite?: (trx: Db, outcomes: OutreachOutcome[]) => Promise<void>): Promise<OutreachOutcome[]> {
     const now = this.deps.clock.now();
+    // Looked up once per workspace of the call: a batch of many runs mostly shares one.
     const limits = new Map<string, MessageLimits>();
-    for (const id of new Set(mails.map((m) => m.workspaceId))) limits.set(id, await this.deps.limits.get(id));
+    const workspaces = new Map<string, Workspace | null>();
+    for (const id of new Set(mails.map((m) => m.workspaceId))) {
+      limits.set(id, await this.deps.limits.get(id));
+      workspaces.set(id, await this.deps.workspaces.findById(id));
+    }
     const plans: Plan[] = [];
-    for (const mail of mails) plans.push(await this.plan(mail, limits.get(mail.workspaceId)!, now));
+    for (const mail of mails) plans.push(await this.plan(mail, limits.get(mail.workspaceId)!, workspaces.get(mail.workspaceId) ?? null, now));
     await this.applyLimits(this.deps.store.db, plans, limits, now, false);
 
     const submitted = plans.filter((p) => p.outcome === null);
@@ -128,7 +133,7 @@ export class StoredOutreachMailer implements OutreachMailer {
   }
 
   /** Steps 1–4 for one mail: a decided outcome, or a submission to accept. */
-  private async plan(mail: ExtendedMail, limits: MessageLimits, now: number): Promise<Plan> {
+  private async plan(mail: ExtendedMail, limits: MessageLimits, workspace: Workspace | null, now: number): Promise<Plan> {
     const plan: Plan = { mail, person: null, outcome: null, recipient: "", subject: "", stream: "", counted: false, submission: null, workspace: null };
     const decided = (outcome: OutreachOutcome) => Object.assign(plan, { outcome });
     const transactional = mail.send.transactional;
@@ -146,7 +151,7 @@ export class StoredOutreachMailer implements OutreachMailer {
     const to = rendered.to?.trim() || person.email;
     if (!to) return decided({ kind: "skipped", reason: "no_email", detail: "The person has no email address and the mail names none." });
     plan.recipient = to;
-    const workspace = (plan.workspace = await this.deps.workspaces.findById(mail.workspaceId));
+    plan.workspace = workspace;
     if (!workspace) return decided({ kind: "skipped", reason: "person_not_found", detail: "The workspace no longer exists." });
     const submission = submissionOf(mail, rendered, to, plan.stream);
     if (isPosthornError(submission)) return decided({ kind: "failed", error: submission });
