@@ -18,7 +18,7 @@ for (const database of serverDatabases()) {
     let drop: () => Promise<void>;
 
     before(async () => {
-      sink = await startSmtpSink();
+      sink = await startSmtpSink({ rcptReply: (to) => (to.startsWith("nobody@") ? { code: 550, message: "5.1.1 no such user" } : null) });
       const db = await database.open();
       drop = db.drop;
       server = await startTestServer({ ...db.env, POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, POSTHORN_RETRY_SCHEDULE: "300ms", POSTHORN_VERP: "false" });
@@ -84,6 +84,31 @@ for (const database of serverDatabases()) {
       const rest = await s.outreachLedger.messagesOf(workspace.id, personId, { limit: 1, cursor: page.next });
       assert.equal(rest.items[0]?.messageId, messageId);
       assert.equal(rest.next, null);
+    });
+
+    test("a bounce reaches the ledger of a broadcast's mail", async () => {
+      const s = server.app.services;
+      const { workspace } = await s.workspaces.create("bounces", { sandbox: false });
+      const [r] = await s.people.apply(workspace.id, [{ op: "identify", who: { kind: "id", value: "nobody" }, attributes: { email: "nobody@example.test" } }]);
+      const personId = (r as { personId: string }).personId;
+      const [o] = await s.outreachMailer.send([
+        {
+          workspaceId: workspace.id,
+          personId,
+          content: { kind: "liquid", from: "news@brand.test", to: null, replyTo: null, subject: "News", html: null, text: "x", headers: {} },
+          scope: {},
+          tag: null,
+          send: { from: null, stream: null, countsTowardLimit: true, transactional: false, topic: null },
+          idempotencyKey: null,
+          origin: { kind: "broadcast", broadcastId: "b1" },
+          overLimit: "skip",
+          quietHours: false,
+          sendAt: null,
+        },
+      ]);
+      assert.equal(o?.kind, "accepted");
+      await until("bounced", async () => (await s.outreachLedger.countsByBroadcast(workspace.id, "b1")).bounced === 1, 10_000);
+      assert.deepEqual(await s.outreachLedger.countsByBroadcast(workspace.id, "b1"), { sent: 1, delivered: 0, opened: 0, clicked: 0, bounced: 1, unsubscribed: 0, skipped: 0 });
     });
   });
 }

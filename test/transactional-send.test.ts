@@ -90,6 +90,10 @@ for (const database of serverDatabases()) {
       const refused = await api.call("POST", "/send/email", { to: "gone@example.test", identifiers: { id: "gone" }, from: "shop@brand.test", subject: "Offer", body: "x", send_to_unsubscribed: false });
       assert.equal(refused.status, 422);
       assert.match(String((refused.body.meta as { error: string }).error), /unsubscribed/);
+      // An address suppressed on the transactional stream is refused by acceptance: 422 as well.
+      await server.app.services.suppressions.suppressByCustomer(workspaceId, "outbound", ["blocked@example.test"]);
+      const suppressed = await api.call("POST", "/send/email", { to: "blocked@example.test", identifiers: { email: "blocked@example.test" }, from: "shop@brand.test", subject: "Receipt", body: "x" });
+      assert.equal(suppressed.status, 422, JSON.stringify(suppressed.body));
     });
 
     test("send_at: accepted now, delivered when due (not before)", async () => {
