@@ -106,8 +106,10 @@ export class StoredOutreachMailer implements OutreachMailer {
       limits.set(id, await this.deps.limits.get(id));
       workspaces.set(id, await this.deps.workspaces.findById(id));
     }
-    const plans: Plan[] = [];
-    for (const mail of mails) plans.push(await this.plan(mail, limits.get(mail.workspaceId)!, workspaces.get(mail.workspaceId) ?? null, now));
+    // Planned together (on PostgreSQL the people's reads run side by side on the pool); the
+    // limits are applied after, in input order.
+    const plans = await Promise.all(mails.map((mail) => this.plan(mail, limits.get(mail.workspaceId)!, workspaces.get(mail.workspaceId) ?? null, now)));
+    await this.skipInactive(plans);
     await this.applyLimits(this.deps.store.db, plans, limits, now, false);
 
     const submitted = plans.filter((p) => p.outcome === null);
@@ -157,14 +159,31 @@ export class StoredOutreachMailer implements OutreachMailer {
     if (isPosthornError(submission)) return decided({ kind: "failed", error: submission });
     plan.submission = submission;
     if (!transactional) {
-      const address = checkAddrSpec(to) ?? to;
-      const inactive = await this.deps.suppressions.findSuppressed(this.deps.store.db, mail.workspaceId, plan.stream, [addressKey(address)]);
-      if (inactive.size > 0) return decided({ kind: "skipped", reason: "suppressed", detail: `${to} is inactive on the stream ${plan.stream}.` });
       const quiet = mail.quietHours && limits.quietHours ? quietUntil(limits.quietHours, person.attributes.timezone, now) : null;
       if (quiet !== null) return decided({ kind: "held", until: quiet, reason: "quiet_hours" });
       plan.counted = mail.send.countsTowardLimit && limits.caps.length > 0;
     }
     return plan;
+  }
+
+  /** Marketing mail to an address inactive on its stream is skipped: one lookup per workspace and stream. */
+  private async skipInactive(plans: Plan[]): Promise<void> {
+    const groups = new Map<string, Plan[]>();
+    for (const p of plans) {
+      // Held by quiet hours or not yet decided: a skip is final and is said at once.
+      if ((p.outcome !== null && p.outcome.kind !== "held") || p.mail.send.transactional) continue;
+      const id = `${p.mail.workspaceId}\u0000${p.stream}`;
+      groups.set(id, [...(groups.get(id) ?? []), p]);
+    }
+    for (const list of groups.values()) {
+      const { workspaceId } = list[0]!.mail;
+      const keyOf = (p: Plan) => addressKey(checkAddrSpec(p.recipient) ?? p.recipient);
+      const inactive = await this.deps.suppressions.findSuppressed(this.deps.store.db, workspaceId, list[0]!.stream, [...new Set(list.map(keyOf))]);
+      if (inactive.size === 0) continue;
+      for (const p of list) {
+        if (inactive.has(keyOf(p))) p.outcome = { kind: "skipped", reason: "suppressed", detail: `${p.recipient} is inactive on the stream ${p.stream}.` };
+      }
+    }
   }
 
   /**
