@@ -234,6 +234,22 @@ for (const target of storeTargets()) {
       }
     });
 
+    test("concurrent sends to one person in one process take the last places once (decided again in the transaction)", async () => {
+      const store = await target.open();
+      try {
+        const { c, workspaceId } = await setup(store);
+        await c.messageLimits.set(workspaceId, { caps: [{ count: 2, periodMs: 7 * DAY }], quietHours: null });
+        const p = await person(c, workspaceId, "p", { email: "p@example.test" });
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => c.outreachMailer.send([mail(workspaceId, p, { origin: { kind: "broadcast", broadcastId: String(i) } })])));
+        const kinds = results.map((r) => r[0]!.kind);
+        assert.equal(kinds.filter((k) => k === "accepted").length, 2, kinds.join(","));
+        assert.equal(kinds.filter((k) => k === "held").length, 4);
+        assert.equal((await store.db.selectFrom("messages").select("id").execute()).length, 2);
+      } finally {
+        await store.close();
+      }
+    });
+
     test("quiet hours hold marketing mail until they end in the person's zone; transactional mail goes", async () => {
       const store = await target.open();
       try {
