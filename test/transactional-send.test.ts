@@ -128,6 +128,7 @@ for (const database of serverDatabases()) {
         [{ ...base, body_amp: "<html amp4email>" }, "body_amp"],
         [{ ...base, transactional_message_id: {} }, "transactional_message_id"],
         [{ ...base, identifiers: { cio_id: "nobody" } }, "identifiers.cio_id"],
+        [{ ...base, to: undefined, identifiers: { id: "fresh" } }, "to"],
       ];
       for (const [body, field] of cases) {
         const answer = await api.call("POST", "/send/email", body);
@@ -136,6 +137,7 @@ for (const database of serverDatabases()) {
         assert.equal(errors[0]?.field, field, JSON.stringify(answer.body));
         assert.ok((answer.body.meta as { error: string }).error);
       }
+      assert.equal(await server.app.services.people.find(workspaceId, { kind: "id", value: "fresh" }), null, "a refused send made no person");
       const notFound = await api.call("POST", "/send/email", { ...base, transactional_message_id: 999_999, from: undefined, subject: undefined, body: undefined });
       assert.equal(notFound.status, 404);
       const attachment = await api.call("POST", "/send/email", { ...base, attachments: { "a.exe": Buffer.from("x").toString("base64") } });

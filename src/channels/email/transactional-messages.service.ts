@@ -144,7 +144,7 @@ export class TransactionalMessagesService {
     for (const [field, text] of [["subject", content.subject], ["body", content.body], ["from", content.from]] as const) {
       if (text !== null) this.checkLiquid(text, field);
     }
-    const personId = await this.personFor(workspaceId, request.identifiers);
+    const personId = await this.personFor(workspaceId, request.identifiers, request.to);
     if (!request.sendToUnsubscribed) {
       const person = await this.deps.people.find(workspaceId, { kind: "cio_id", value: personId });
       if (person?.unsubscribed) throw TransactionalRecipientInactive("The person is unsubscribed and send_to_unsubscribed is false.", { field: "send_to_unsubscribed" });
@@ -178,10 +178,12 @@ export class TransactionalMessagesService {
     }
   }
 
-  private async personFor(workspaceId: string, who: PersonIdentifier): Promise<string> {
+  private async personFor(workspaceId: string, who: PersonIdentifier, to: string | null): Promise<string> {
     const found = await this.deps.people.find(workspaceId, who);
     if (found) return found.personId;
     if (who.kind === "cio_id") throw TransactionalInvalid(`No person has cio_id ${who.value}.`, { field: "identifiers.cio_id" });
+    // A person made now from an id alone has no address: refused before anyone is made.
+    if (who.kind === "id" && !to) throw TransactionalInvalid("The person is new and has no email address: give `to`.", { field: "to" });
     const attributes = who.kind === "email" ? { email: who.value } : {};
     const [result] = await this.deps.people.apply(workspaceId, [{ op: "identify", who, attributes }], { atomic: true });
     if (!result?.ok || !result.personId) throw TransactionalInvalid(`The person could not be created: ${result && !result.ok ? result.message : "unknown"}`, { field: `identifiers.${who.kind}` });
