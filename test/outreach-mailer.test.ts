@@ -176,6 +176,10 @@ for (const target of storeTargets()) {
         assert.equal(accepted(second).deliveryId, accepted(first).deliveryId);
         assert.equal((await store.db.selectFrom("messages").select("id").execute()).length, 1);
         assert.equal((await store.db.selectFrom("outreach_messages").select("id").execute()).length, 1);
+        const [a, b] = await c.outreachMailer.send([mail(workspaceId, p, { idempotencyKey: "k2" }), mail(workspaceId, p, { idempotencyKey: "k2" })]);
+        assert.equal(accepted(b).duplicate, true, "a key repeated within one call");
+        assert.equal(accepted(b).messageId, accepted(a).messageId);
+        assert.equal(accepted(b).deliveryId, accepted(a).deliveryId);
       } finally {
         await store.close();
       }

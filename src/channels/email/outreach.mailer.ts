@@ -218,11 +218,14 @@ export class StoredOutreachMailer implements OutreachMailer {
   /** Acceptance's outcomes as outreach outcomes; a duplicate's delivery id is its ledger row's. */
   private async settle(trx: Db, submitted: Plan[], accepted: AcceptOutcome[]): Promise<void> {
     const duplicates = accepted.flatMap((o) => (o.ok && o.duplicate ? [o.messageId] : []));
-    const earlier = duplicates.length > 0 ? await this.deps.ledger.byMessageIds(trx, duplicates) : new Map();
+    const earlier = new Map<string, string>();
+    if (duplicates.length > 0) for (const [id, row] of await this.deps.ledger.byMessageIds(trx, duplicates)) earlier.set(id, row.delivery_id ?? "");
+    // A key repeated within this call: its first mail's message is being written now.
+    for (const o of accepted) if (o.ok && !o.duplicate && o.deliveryId) earlier.set(o.messageId, o.deliveryId);
     submitted.forEach((p, i) => {
       const o = accepted[i]!;
       const refusal: PosthornError | null = o.ok ? null : o.error;
-      if (o.ok) p.outcome = { kind: "accepted", messageId: o.messageId, deliveryId: o.duplicate ? (earlier.get(o.messageId)?.delivery_id ?? "") : (o.deliveryId ?? ""), duplicate: o.duplicate === true };
+      if (o.ok) p.outcome = { kind: "accepted", messageId: o.messageId, deliveryId: o.duplicate ? (earlier.get(o.messageId) ?? "") : (o.deliveryId ?? ""), duplicate: o.duplicate === true };
       else if (refusal!.code === InactiveRecipients.code) p.outcome = { kind: "skipped", reason: "suppressed", detail: refusal!.message };
       // Acceptance's own refusal (a forbidden attachment, an unknown stream): the mail cannot be
       // sent as it is, in outreach's words, with acceptance's code kept as the cause.
