@@ -96,6 +96,8 @@ export interface MessagesTable {
   /** What each recipient's copy is owed when the message goes to several (src/messages/per-delivery.ts); null: the stored MIME is sent as it is. */
   per_delivery_json: Generated<string | null>;
   created_at: number;
+  /** The sender's key (an outreach mail's step, a retried request): unique per workspace where set (migration 026). */
+  idempotency_key?: string | null;
 }
 
 /** queued until every delivery has a final outcome, then finished; sandboxed messages have no delivery. */

@@ -55,4 +55,15 @@ export interface Candidate {
   /** What each delivery's copy is owed (a message delivered to several recipients; per-delivery.ts). */
   perDelivery?: PerDelivery;
   error: PosthornError | null;
+  /** Its idempotency key was accepted before (or by the candidate named): its outcome is that message's (idempotency.ts). */
+  earlier?: EarlierMessage | null;
+  repeatOf?: Candidate | null;
+  /** With stampDeliveryId: the public delivery id written into the message, and the message as rewritten. */
+  deliveryId?: string | null;
+  stampedMime?: Buffer | null;
+}
+
+export interface EarlierMessage {
+  messageId: string;
+  submittedAt: number;
 }

@@ -22,7 +22,10 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
     const { view, submission, workspace } = c;
     const sandboxed = workspace.sandbox;
     const allSuppressed = c.recipients.every((r) => r.suppressed);
-    rows.messages.push({
+    // A delivery due later (send_at) counts its age from when it is due, so the queue's maximum
+    // age (POSTHORN_MAX_QUEUE_AGE) gives it the same retries as one due now.
+    const dueAt = submission.notBefore && submission.notBefore > now ? submission.notBefore : now;
+    const message: NewMessageRow = {
       id: c.id,
       workspace_id: workspace.id,
       stream: c.stream,
@@ -46,7 +49,10 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
       dsn_json: submission.dsn ? encodeDsnRequest(submission.dsn) : null,
       ...(needsPerDelivery(c.perDelivery) ? { per_delivery_json: encodePerDelivery(c.perDelivery) } : {}),
       created_at: now,
-    });
+    };
+    // Set only when given, so rows without a key keep the column list (and insert text) they had.
+    if (submission.idempotencyKey) message.idempotency_key = submission.idempotencyKey;
+    rows.messages.push(message);
     const about = { workspaceId: workspace.id, messageId: c.id };
     rows.events.push({ ...about, recipient: null, type: "message.accepted", data: { stream: c.stream, recipients: c.recipients.length, tag: submission.tag, sandboxed, trackOpens: submission.trackOpens, trackLinks: submission.trackLinks, ...(c.trackedLinks ? { trackedLinks: c.trackedLinks } : {}) } });
     if (sandboxed) continue;
@@ -59,10 +65,10 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
         stream: c.stream,
         state: r.suppressed ? "suppressed" : "queued",
         attempts: 0,
-        next_attempt_at: now,
+        next_attempt_at: dueAt,
         lease_owner: null,
         last_reply: r.suppressed ? "recipient is inactive on this stream" : null,
-        created_at: now,
+        created_at: dueAt,
         updated_at: now,
       });
       if (r.suppressed) rows.events.push({ ...about, recipient: r.email, type: "delivery.suppressed", data: { stream: c.stream } });
