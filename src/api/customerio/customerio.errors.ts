@@ -27,6 +27,10 @@ const TABLE: Record<string, number> = {
   JOURNEY_NOT_FOUND: 404,
   JOURNEY_STATE_CONFLICT: 409,
   LIQUID_RENDER_FAILED: 400,
+  BROADCAST_NOT_FOUND: 404,
+  BROADCAST_STATE_CONFLICT: 409,
+  BROADCAST_TRIGGER_TOO_BUSY: 429,
+  BROADCAST_TRIGGER_NOT_FOUND: 404,
 };
 
 export function toCustomerIoError(err: PosthornError): CustomerIoErrorReply {
