@@ -71,7 +71,7 @@ async function world(store: Store): Promise<World> {
   const segments = new SegmentsService({ store, clock, repository, keeper, people });
   const broadcasts = new BroadcastsRepository();
   const mailer = new RecordingMailer(store);
-  const service = new BroadcastsService({ store, clock, repository: broadcasts, segments, journeys: { get: async () => null }, ledger: { countsByBroadcast: async () => ({ sent: 0, delivered: 0, opened: 0, clicked: 0, bounced: 0, unsubscribed: 0, skipped: 0 }) } });
+  const service = new BroadcastsService({ store, clock, repository: broadcasts, segments, ledger: { countsByBroadcast: async () => ({ sent: 0, delivered: 0, opened: 0, clicked: 0, bounced: 0, unsubscribed: 0, skipped: 0 }) } });
   const audience = new AudienceReader({ people, segments });
   return {
     store,

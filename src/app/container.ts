@@ -75,6 +75,9 @@ import { OutreachLedgerRepository } from "../channels/email/outreach-ledger.repo
 import { StoredMessageLimits } from "../channels/email/message-limits.js";
 import { MessageLimitsRepository } from "../channels/email/message-limits.repository.js";
 import type { MessageLimitsSettings, OutreachLedger, OutreachMailer } from "../channels/email/outreach.port.js";
+import { BroadcastsRepository } from "../broadcasts/broadcasts.repository.js";
+import { BroadcastsService } from "../broadcasts/broadcasts.service.js";
+import { AudienceReader } from "../broadcasts/audience.reader.js";
 
 export interface Container {
   store: Store;
@@ -127,6 +130,11 @@ export interface Container {
   outreachLedgerRepository: OutreachLedgerRepository;
   messageLimits: MessageLimitsSettings;
   liquid: LiquidRenderer;
+  /** Newsletters (App API /v1/broadcasts), sent by the worker role's broadcast processor through the outreach mailer. */
+  broadcasts: BroadcastsService;
+  broadcastsRepository: BroadcastsRepository;
+  /** Reads a broadcast's audience (a segment or filter tree) page by page. */
+  broadcastAudience: AudienceReader;
 }
 
 export interface ContainerOptions {
@@ -139,6 +147,8 @@ export interface ContainerOptions {
   onBulkSubmitted?: () => void;
   /** A data-driven segment was defined or changed: the local worker, if any, starts filling it at once. */
   onSegmentFill?: () => void;
+  /** A broadcast or broadcast trigger was stored: the local worker, if any, starts on it at once. */
+  onBroadcastStored?: () => void;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -278,5 +288,8 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const messageLimits = new StoredMessageLimits({ store, clock, repository: new MessageLimitsRepository() });
   const outreachMailer = new StoredOutreachMailer({ store, clock, people, renderer: liquid, templates, suppressions, workspaces, accept, limits: messageLimits, ledger: outreachLedgerRepository });
   const outreachLedger = new StoredOutreachLedger({ store, repository: outreachLedgerRepository });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid };
+  const broadcastsRepository = new BroadcastsRepository();
+  const broadcasts = new BroadcastsService({ store, clock, repository: broadcastsRepository, segments, ledger: outreachLedger, onStored: options.onBroadcastStored });
+  const broadcastAudience = new AudienceReader({ people, segments });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, broadcasts, broadcastsRepository, broadcastAudience };
 }

@@ -1,28 +1,19 @@
 // BroadcastsService: newsletters defined, listed, read and cancelled (the App API's
-// /v1/broadcasts), and API-triggered broadcasts recorded for the worker role to carry out
-// (triggerBroadcast). Defining only stores: the worker role's processors do the sending and the
-// entering, in chunks, under claims (broadcast.processor.ts, broadcast-trigger.processor.ts).
+// /v1/broadcasts). Defining only stores: the worker role's processor does the sending, in chunks,
+// under claims (broadcast.processor.ts). API-triggered broadcasts: broadcast-triggers.service.ts.
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { SegmentsService } from "../segments/segments.port.js";
-import type { JourneysService } from "../journeys/journeys.port.js";
-import type { JourneyId } from "../journeys/journey.model.js";
 import type { MessageCounts } from "../journeys/journeys.port.js";
 import type { OutreachLedger } from "../channels/email/outreach.port.js";
-import { JourneyNotFound, JourneyStateConflict } from "../journeys/journeys.errors.js";
-import { BroadcastInvalid, BroadcastNotFound, BroadcastStateConflict, BroadcastTriggerNotFound, BroadcastTriggerTooBusy } from "./broadcasts.errors.js";
+import { BroadcastInvalid, BroadcastNotFound, BroadcastStateConflict } from "./broadcasts.errors.js";
 import type { BroadcastsRepository } from "./broadcasts.repository.js";
-import type { BroadcastRow, BroadcastTriggerRow } from "./broadcasts.schema.js";
-import type { Broadcast, BroadcastDefinition, BroadcastTrigger } from "./broadcasts.types.js";
+import type { BroadcastRow } from "./broadcasts.schema.js";
+import type { Broadcast, BroadcastDefinition } from "./broadcasts.types.js";
 import { parseBroadcast } from "./broadcast-definition.js";
-import { parseTriggerRequest } from "./trigger-request.js";
 import { segmentIds } from "./audience.reader.js";
 import { EARLIEST_ZONE_MS, localInstant } from "./local-time.js";
 
-/** Customer.io: one API-triggered broadcast per 10 s per campaign. */
-export const TRIGGER_GAP_MS = 10_000;
-/** Customer.io: at most 5 triggers waiting to be processed per campaign. */
-export const MAX_WAITING_TRIGGERS = 5;
 const MAX_LIST = 100;
 
 export interface BroadcastsServiceDeps {
@@ -30,7 +21,6 @@ export interface BroadcastsServiceDeps {
   clock: Clock;
   repository: BroadcastsRepository;
   segments: Pick<SegmentsService, "get">;
-  journeys: Pick<JourneysService, "get">;
   ledger: Pick<OutreachLedger, "countsByBroadcast">;
   /** A broadcast or trigger was stored: the local worker, if any, looks at once. */
   onStored?: () => void;
@@ -104,51 +94,6 @@ export class BroadcastsService {
     return this.deps.repository.recipientStates(this.deps.store.db, Number(broadcastId));
   }
 
-  /**
-   * Records an API-triggered broadcast of journey `journeyId` (live, with a broadcast trigger) for
-   * the people the body names; answered at once, entered in the background. At most one per 10 s
-   * and 5 waiting per campaign (BROADCAST_TRIGGER_TOO_BUSY).
-   */
-  async trigger(workspaceId: string, journeyId: JourneyId, body: unknown): Promise<BroadcastTrigger> {
-    const { store, clock, repository } = this.deps;
-    const journey = await this.deps.journeys.get(workspaceId, journeyId);
-    if (!journey) throw JourneyNotFound(`There is no campaign (journey) ${journeyId}.`);
-    if (journey.definition.trigger.kind !== "broadcast") throw JourneyStateConflict(`Journey ${journeyId} is not an API-triggered broadcast (its trigger is ${journey.definition.trigger.kind}).`);
-    if (journey.state !== "live") throw JourneyStateConflict(`Journey ${journeyId} is ${journey.state}; only a live journey can be triggered.`);
-    const request = parseTriggerRequest(body);
-    const now = clock.now();
-    const id = await store.write(async (trx) => {
-      if ((await repository.unfinishedTriggers(trx, workspaceId, journeyId)) >= MAX_WAITING_TRIGGERS) throw BroadcastTriggerTooBusy(`Campaign ${journeyId} already has ${MAX_WAITING_TRIGGERS} triggers waiting to be processed.`);
-      if (!(await repository.passGate(trx, workspaceId, journeyId, now, TRIGGER_GAP_MS))) throw BroadcastTriggerTooBusy(`Campaign ${journeyId} was triggered less than ${TRIGGER_GAP_MS / 1000} seconds ago (one trigger per 10 seconds).`);
-      return repository.insertTrigger(trx, {
-        workspace_id: workspaceId,
-        journey_id: journeyId,
-        request_json: JSON.stringify(request),
-        state: "pending",
-        phase: request.audience.kind !== "filter" && !request.audience.ignoreMissing ? "check" : "enter",
-        position: null,
-        total: 0,
-        entered: 0,
-        skipped: 0,
-        missing: 0,
-        errors_json: "[]",
-        next_run_at: now,
-        created_at: now,
-        updated_at: now,
-        processed_at: null,
-      });
-    });
-    this.deps.onStored?.();
-    return (await this.triggerStatus(workspaceId, journeyId, String(id)))!;
-  }
-
-  async triggerStatus(workspaceId: string, journeyId: JourneyId, triggerId: string): Promise<BroadcastTrigger> {
-    const id = numericId(triggerId);
-    const row = id === null ? null : await this.deps.repository.findTrigger(this.deps.store.db, workspaceId, journeyId, id);
-    if (!row) throw BroadcastTriggerNotFound(`Campaign ${journeyId} has no trigger ${triggerId}.`);
-    return toTrigger(row);
-  }
-
   private async require(workspaceId: string, broadcastId: string): Promise<Broadcast> {
     const found = await this.get(workspaceId, broadcastId);
     if (!found) throw BroadcastNotFound(`There is no broadcast ${broadcastId}.`);
@@ -164,7 +109,7 @@ function snapshotAt(definition: BroadcastDefinition, now: number): number {
   return Math.max(now, localInstant(s.date, s.time, "UTC") - EARLIEST_ZONE_MS);
 }
 
-function numericId(id: string): number | null {
+export function numericId(id: string): number | null {
   return /^\d{1,15}$/.test(id) ? Number(id) : null;
 }
 
@@ -179,21 +124,5 @@ export function toBroadcast(row: BroadcastRow): Broadcast {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
-  };
-}
-
-function toTrigger(row: BroadcastTriggerRow): BroadcastTrigger {
-  return {
-    triggerId: String(row.id),
-    workspaceId: row.workspace_id,
-    journeyId: row.journey_id,
-    state: row.state,
-    total: Number(row.total),
-    entered: Number(row.entered),
-    skipped: Number(row.skipped),
-    missing: Number(row.missing),
-    errors: JSON.parse(row.errors_json) as string[],
-    createdAt: Number(row.created_at),
-    processedAt: row.processed_at === null ? null : Number(row.processed_at),
   };
 }

@@ -12,11 +12,17 @@ import { toCustomerIoError } from "../customerio/customerio.errors.js";
 import { AppKeyInvalid } from "./app-api.errors.js";
 import { segmentsRoutes } from "./segments.routes.js";
 import { customersRoutes } from "./customers.routes.js";
+import type { OutreachLedger } from "../../channels/email/outreach.port.js";
+import type { BroadcastsService } from "../../broadcasts/broadcasts.service.js";
+import { broadcastsRoutes } from "./broadcasts.routes.js";
 
 export interface AppApiDeps {
   workspaces: WorkspacesService;
   segments: SegmentsService;
   people: PeopleReader;
+  /** Messages sent to people (GET /v1/customers/{id}/messages). */
+  outreach: OutreachLedger;
+  broadcasts: BroadcastsService;
 }
 
 const workspaceOf = new WeakMap<FastifyRequest, Workspace>();
@@ -49,5 +55,6 @@ export function appApiRoutes(deps: AppApiDeps): FastifyPluginAsync {
     });
     await app.register(segmentsRoutes(deps));
     await app.register(customersRoutes(deps));
+    await app.register(broadcastsRoutes(deps));
   };
 }

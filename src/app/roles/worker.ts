@@ -24,6 +24,7 @@ import { PersonEventsRepository } from "../../people/person-events.repository.js
 import { segmentsConsumer } from "../../segments/segments.consumer.js";
 import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
 import { loadSegmentFiles } from "../../segments/segment-files.js";
+import { BroadcastProcessor } from "../../broadcasts/broadcast.processor.js";
 
 /** How soon the segment consumer looks at the log again (see startWorkerRole). */
 const SEGMENT_LOOK_MS = 10;
@@ -38,10 +39,12 @@ export interface WorkerRole {
   wakeBulk(): void;
   /** A data-driven segment was defined or changed: fill it now rather than at the next poll. */
   wakeSegments(): void;
+  /** A broadcast or broadcast trigger was just stored: start on it now rather than at the next poll. */
+  wakeBroadcasts(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachMailer" | "broadcastsRepository" | "broadcastAudience"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -112,6 +115,16 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     // A claim on a bulk send is held and renewed like a claim on deliveries.
     leaseMs: config.delivery.leaseMs,
   });
+  // Newsletters: claimed like bulk sends, each chunk's messages and progress in one transaction (src/broadcasts/README.md).
+  const broadcasts = new BroadcastProcessor({
+    store,
+    clock,
+    logger: logger.child({ component: "broadcasts" }),
+    repository: deps.broadcastsRepository,
+    mailer: deps.outreachMailer,
+    audience: deps.broadcastAudience,
+    leaseMs: config.delivery.leaseMs,
+  });
   outbox.onAppended(() => {
     runner.wake();
     segmentRunner.wake();
@@ -141,14 +154,16 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   await segmentRunner.start();
   removals.start();
   bulk.start();
+  broadcasts.start();
   segmentUpkeep.start();
   peopleUpkeep.start();
   peopleIndexer.start();
   return {
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
+    wakeBroadcasts: () => broadcasts.wake(),
     async stop() {
-      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
+      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
     },
   };
 }
