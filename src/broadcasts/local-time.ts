@@ -1,7 +1,8 @@
 // "The same local time in each person's timezone": the instant at which a wall-clock date and
 // time occur in an IANA timezone, through Intl (the zone data Node ships), so offsets and DST
 // changes are the zone database's, not ours. A wall time that does not exist (skipped by a DST
-// change) is taken as the same time after the change; one that occurs twice, the first.
+// change: 02:30 on the spring-forward night) is the moment an hour later in wall time (03:30), as
+// a clock would read it; one that occurs twice (autumn) is the first.
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -38,14 +39,15 @@ export function localInstant(date: string, time: string, timeZone: string): numb
   const [y, m, d] = date.split("-").map(Number) as [number, number, number];
   const [hh, mm] = time.split(":").map(Number) as [number, number];
   const wall = Date.UTC(y, m - 1, d, hh, mm);
-  // Two rounds settle it: the offset at the first guess may differ from the one at the answer only across a change.
-  const first = wall - offsetAt(wall, timeZone);
-  const second = wall - offsetAt(first, timeZone);
-  if (second === first) return first;
-  // Across a change the two guesses straddle it: the earlier one whose wall time is right, else (a skipped time) the later.
-  const candidates = [Math.min(first, second), Math.max(first, second)];
-  return candidates.find((c) => c + offsetAt(c, timeZone) === wall) ?? candidates[1]!;
+  // The zone's offsets a day either side bracket any change on that date (zones change at most once a day).
+  const before = offsetAt(wall - DAY_MS, timeZone);
+  const after = offsetAt(wall + DAY_MS, timeZone);
+  const valid = [wall - before, wall - after].filter((at) => at + offsetAt(at, timeZone) === wall);
+  // Occurs twice (clocks went back): the first. Never occurs (clocks went forward): the same time after the change, i.e. read with the offset before it.
+  return valid.length > 0 ? Math.min(...valid) : wall - before;
 }
+
+const DAY_MS = 86_400_000;
 
 /** Offsets in the zone database run from UTC-12 to UTC+14: the earliest a local time can occur anywhere. */
 export const EARLIEST_ZONE_MS = 14 * 3_600_000;
