@@ -27,6 +27,7 @@ import { people } from "./migrations/021-people.js";
 import { segments } from "./migrations/022-segments.js";
 import { statsCountedOnce } from "./migrations/023-stats-counted-once.js";
 import { eventsByType } from "./migrations/024-events-by-type.js";
+import { journeys } from "./migrations/025-journeys.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -53,6 +54,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["022_segments", segments],
   ["023_stats_counted_once", statsCountedOnce],
   ["024_events_by_type", eventsByType],
+  ["025_journeys", journeys],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
