@@ -152,6 +152,11 @@ export class JourneysRepository {
     await db.deleteFrom("journey_runs").where("run_id", "=", runId).where("state", "=", "scheduled").execute();
   }
 
+  /** A deleted person's scheduled entries (they never entered). */
+  async deleteScheduledOf(db: Db, workspaceId: string, personId: string): Promise<void> {
+    await db.deleteFrom("journey_runs").where("workspace_id", "=", workspaceId).where("person_id", "=", personId).where("state", "=", "scheduled").execute();
+  }
+
   // --- claiming and writing runs -------------------------------------------------------------
 
   async claimDue(db: Db, input: { owner: string; now: number; leaseUntil: number; limit: number }): Promise<JourneyRunRow[]> {
