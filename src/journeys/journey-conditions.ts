@@ -18,6 +18,8 @@ const KEYS = ["and", "or", "not", "segment", "message", "data", ...PERSON_LEAVES
 /** Message leaves name steps that may be defined anywhere in the journey: checked once all steps are known. */
 export interface ConditionContext {
   messageRefs: Array<{ stepId: string; path: string }>;
+  /** A journey's filters are checked at entry: no run data and no message exist yet. */
+  atEntry?: boolean;
 }
 
 export function parseJourneyCondition(input: unknown, path: string, context: ConditionContext): JourneyCondition {
@@ -51,6 +53,7 @@ function parseNode(input: unknown, path: string, depth: number, counter: { n: nu
       return { kind: "segment", path: at, segmentId: idText(v.id, join(at, "id")), member: v.member !== false };
     }
     case "message": {
+      if (context.atEntry) fail(at, "cannot be a filter: a person has no message of this run when they enter");
       const v = objectOf(value, at, "{step, status}");
       onlyKeys(v, at, ["step", "status"]);
       const stepId = text(v.step, join(at, "step"), { max: 64 });
@@ -59,6 +62,7 @@ function parseNode(input: unknown, path: string, depth: number, counter: { n: nu
       return { kind: "message", path: at, stepId, status: v.status as MessageStatus };
     }
     case "data":
+      if (context.atEntry) fail(at, "cannot be a filter (filters see the person, not the run's data); branch on it as the first step");
       return { kind: "data", path: at, test: valueTest(value, at) };
     case "changed":
       return fail(at, "is not available in journeys (a run sees the person now, not their attribute history); wait with a wait_until condition on the attribute's new value");

@@ -170,6 +170,7 @@ test("every bad field is refused with its path", () => {
     ["defaults.topic", minimal([{ type: "exit" }], { defaults: { topic: "news" } }), /topic_1/],
     ["exit[0].segment_entered", minimal([{ type: "exit" }], { exit: [{ segment_entered: "1" }] }), /unknown exit condition/],
     ["steps", minimal([]), /non-empty list/],
+    ["filters.and[1].data", minimal([{ type: "exit" }], { filters: { and: [{ device: {} }, { data: { field: "trigger.x", operator: "exists" } }] } }), /cannot be a filter/],
     ["name", { trigger: { broadcast: {} }, steps: [{ type: "exit" }] }, /must be text/],
   ];
   for (const [field, document, message] of cases) {

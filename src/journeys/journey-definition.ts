@@ -24,7 +24,7 @@ export function parseJourney(document: string | Record<string, unknown>, options
   const name = text(doc.name, "name", { max: JOURNEY_LIMITS.nameChars });
   const description = optionalText(doc.description, "description", JOURNEY_LIMITS.descriptionChars) ?? "";
   const trigger = parseTrigger(doc.trigger, "trigger");
-  const filters = doc.filters === undefined || doc.filters === null ? null : parseJourneyCondition(doc.filters, "filters", context);
+  const filters = doc.filters === undefined || doc.filters === null ? null : parseJourneyCondition(doc.filters, "filters", { ...context, atEntry: true });
   const exits = parseExits(doc.exit, "exit", context);
   const reentry = parseReentry(doc.reentry, "reentry");
   const goal = doc.goal === undefined || doc.goal === null ? null : parseGoal(doc.goal, "goal", context);
