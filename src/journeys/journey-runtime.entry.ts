@@ -1,6 +1,6 @@
 // Entering people into a journey, in the caller's transaction: the re-entry rule is checked
 // there (so two triggers in one batch, or a trigger and a broadcast, see each other's runs), the
-// run is written due at once (the runtime advances it), its first step counted, and
+// run is written due at once (the runtime advances it and counts the steps it begins), and
 // journey.run-started emitted with it. A trigger key (the outbox event that started it) makes a
 // trigger handed over twice start one run: the unique index on (journey, trigger_key) decides.
 import type { Db } from "../store/store.js";
@@ -80,7 +80,6 @@ export async function enterRuns(trx: Db, deps: EntryDeps, journey: EnteringJourn
       updated_at: now,
     });
     if (!inserted) continue;
-    if (run.stepId !== null) counts.add(String(journey.journeyId), journey.version, run.stepId, "entered");
     started.push(runId);
     events.push({ type: "journey.run-started", workspaceId: journey.workspaceId, messageId: null, recipient: null, data: { journeyId: String(journey.journeyId), version: journey.version, runId, personId: entry.personId } });
   }

@@ -1,7 +1,6 @@
 // A run as the runtime holds it in memory (RunState, the interpreter's view) and as it is stored
-// (journey_runs), and the per-step counters a move of a run implies. Counting rule: a run's
-// stored step has always been counted as entered; a move from step X through the steps passed to
-// the step it stops at (or the end) enters each step after X and completes each step it leaves.
+// (journey_runs), and the per-step counters a move of a run implies (CountDeltas.move), written in
+// the same transaction as the run's move so that they count each run once.
 import type { RunState, RunScope, RunWait } from "./journey-interpreter.port.js";
 import type { JourneyRunRow } from "./journeys.schema.js";
 import type { RunWrite, StepCountDelta } from "./journeys.repository.js";
@@ -74,16 +73,16 @@ export class CountDeltas {
     this.of(journeyId, version, stepId)[field] += n;
   }
 
-  /** A move from `from` (already entered) through `passed` to `to` (null: the run ended). */
-  move(journeyId: string, version: number, from: string | null, passed: string[], to: string | null): void {
+  /**
+   * An advance from `from` that began the steps of `path` (the interpreter's: each step a run
+   * begins is listed once, the one it stops at included, a resumed one not again) and stopped at
+   * `stopAt` (null: the run ended). Each step begun is entered; each step left is completed.
+   */
+  move(journeyId: string, version: number, from: string | null, path: string[], stopAt: string | null): void {
+    for (const id of path) this.add(journeyId, version, id, "entered");
     const sequence: string[] = [];
-    for (const id of [from, ...passed, to]) if (id !== null && sequence[sequence.length - 1] !== id) sequence.push(id);
-    const startsAtFrom = from !== null && sequence[0] === from;
-    sequence.forEach((id, i) => {
-      if (!(i === 0 && startsAtFrom)) this.add(journeyId, version, id, "entered");
-      const isLast = i === sequence.length - 1;
-      if (!(isLast && to !== null)) this.add(journeyId, version, id, "completed");
-    });
+    for (const id of [from, ...path]) if (id !== null && !sequence.includes(id)) sequence.push(id);
+    for (const id of sequence) if (id !== stopAt) this.add(journeyId, version, id, "completed");
   }
 
   entries(): Array<{ journeyId: number; version: number; deltas: Map<string, StepCountDelta> }> {

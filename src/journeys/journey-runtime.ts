@@ -251,10 +251,7 @@ export class JourneyRuntime {
         }
         const scope = JSON.parse(row.scope_json) as RunState["scope"];
         const run = this.deps.interpreter.start(definition!, { runId: row.run_id, journeyId: String(journey.id), version: journey.version, workspaceId: row.workspace_id, personId: row.person_id, scope, now });
-        const counts = new CountDeltas();
-        if (run.stepId !== null) counts.add(run.journeyId, run.version, run.stepId, "entered");
         if (!(await this.deps.repository.saveRun(trx, this.owner, runWrite(run, [], "active", now, null, now), true))) return null;
-        await saveCounts(trx, this.deps.repository, counts);
         await this.deps.outbox.emit(trx, [{ type: "journey.run-started", workspaceId: run.workspaceId, messageId: null, recipient: null, data: { journeyId: run.journeyId, version: run.version, runId: run.runId, personId: run.personId } }]);
         return run;
       });
@@ -371,7 +368,6 @@ export class JourneyRuntime {
       if (!held) {
         counts.add(run.journeyId, run.version, effect.stepId, "completed");
         if (result.kind === "failed") counts.add(run.journeyId, run.version, effect.stepId, "failed");
-        if (run.stepId !== null && run.stepId !== effect.stepId) counts.add(run.journeyId, run.version, run.stepId, "entered");
       }
       if (!(await this.deps.repository.saveRun(trx, this.owner, runWrite(run, path, "active", null, null, now), true))) lost.push(run.runId);
       else moved.push({ work, run, path });

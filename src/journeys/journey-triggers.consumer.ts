@@ -17,9 +17,8 @@ import { isEvent, type EventType, type RecordedEvent } from "../events/event-map
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { TrackedEvent } from "../people/people.port.js";
-import type { JourneyInterpreter, RunScope } from "./journey-interpreter.port.js";
+import type { RunScope } from "./journey-interpreter.port.js";
 import type { JourneyDefinition } from "./journey.model.js";
-import type { JourneysRepository } from "./journeys.repository.js";
 import { JourneyIndex, type IndexedJourney } from "./journey-triggers.index.js";
 import { enterRuns, saveCounts, type EntryDeps } from "./journey-runtime.entry.js";
 import { CountDeltas } from "./journey-runtime.runs.js";
