@@ -68,6 +68,13 @@ import { DeliveryRecipientRepository } from "../people/delivery-recipient.reposi
 import { SegmentsRepository } from "../segments/segments.repository.js";
 import { SegmentsService } from "../segments/segments.service.js";
 import { MembershipKeeper } from "../segments/membership.keeper.js";
+import { LiquidRenderer } from "../templates/liquid/liquid.renderer.js";
+import { StoredOutreachMailer } from "../channels/email/outreach.mailer.js";
+import { StoredOutreachLedger } from "../channels/email/outreach-ledger.js";
+import { OutreachLedgerRepository } from "../channels/email/outreach-ledger.repository.js";
+import { StoredMessageLimits } from "../channels/email/message-limits.js";
+import { MessageLimitsRepository } from "../channels/email/message-limits.repository.js";
+import type { MessageLimitsSettings, OutreachLedger, OutreachMailer } from "../channels/email/outreach.port.js";
 
 export interface Container {
   store: Store;
@@ -114,6 +121,12 @@ export interface Container {
   segments: SegmentsService;
   segmentKeeper: MembershipKeeper;
   segmentsRepository: SegmentsRepository;
+  /** Mail to people (journeys, broadcasts, transactional messages), its ledger, and the message limits it keeps. */
+  outreachMailer: OutreachMailer;
+  outreachLedger: OutreachLedger;
+  outreachLedgerRepository: OutreachLedgerRepository;
+  messageLimits: MessageLimitsSettings;
+  liquid: LiquidRenderer;
 }
 
 export interface ContainerOptions {
@@ -190,6 +203,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     failureNoticesByDefault: config.dsnForApi,
     onQueued: options.onQueued,
     handoff: options.handoff,
+    deliveryIds: new PublicDeliveryIds(encryptionKey.key),
   });
   const queue = new QueueService({ store, clock, deliveries, outbox });
   const domains = new SendingDomainsService({
@@ -259,5 +273,10 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const segmentsRepository = new SegmentsRepository();
   const segmentKeeper = new MembershipKeeper({ store, clock, outbox, repository: segmentsRepository, people });
   const segments = new SegmentsService({ store, clock, repository: segmentsRepository, keeper: segmentKeeper, people, onFillNeeded: options.onSegmentFill });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository };
+  const liquid = new LiquidRenderer();
+  const outreachLedgerRepository = new OutreachLedgerRepository();
+  const messageLimits = new StoredMessageLimits({ store, clock, repository: new MessageLimitsRepository() });
+  const outreachMailer = new StoredOutreachMailer({ store, clock, people, renderer: liquid, templates, suppressions, workspaces, accept, limits: messageLimits, ledger: outreachLedgerRepository });
+  const outreachLedger = new StoredOutreachLedger({ store, repository: outreachLedgerRepository });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid };
 }

@@ -111,6 +111,46 @@ export class MessagesRepository {
     return ids;
   }
 
+  /**
+   * Inserts messages that carry an idempotency key, each only if its workspace has not accepted
+   * that key yet: the unique index (migration 026) decides, also between concurrent transactions on
+   * PostgreSQL, where a second insert waits for the first to commit and then does nothing. Returns
+   * the ids actually inserted.
+   */
+  async insertKeyed(db: Db, messages: NewMessageRow[]): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    for (let i = 0; i < messages.length; i += INSERT_CHUNK) {
+      const rows = await db
+        .insertInto("messages")
+        .values(messages.slice(i, i + INSERT_CHUNK))
+        .onConflict((oc) => oc.columns(["workspace_id", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing())
+        .returning("id")
+        .execute();
+      for (const r of rows) inserted.add(r.id);
+    }
+    return inserted;
+  }
+
+  /** The messages a workspace accepted with these idempotency keys, by key. */
+  async byIdempotencyKeys(db: Db, workspaceId: string, keys: string[]): Promise<Map<string, { id: string; createdAt: number }>> {
+    const out = new Map<string, { id: string; createdAt: number }>();
+    for (let i = 0; i < keys.length; i += INSERT_CHUNK) {
+      const rows = await db
+        .selectFrom("messages")
+        .select(["id", "idempotency_key", "created_at"])
+        .where("workspace_id", "=", workspaceId)
+        .where("idempotency_key", "in", keys.slice(i, i + INSERT_CHUNK))
+        .execute();
+      for (const r of rows) out.set(r.idempotency_key!, { id: r.id, createdAt: Number(r.created_at) });
+    }
+    return out;
+  }
+
+  /** Replaces a message's stored MIME (acceptance's own rewrite in its transaction: delivery-id-field.ts). */
+  async replaceMime(db: Db, messageId: string, mime: Buffer): Promise<void> {
+    await db.updateTable("messages").set({ mime }).where("id", "=", messageId).execute();
+  }
+
   /** Marks messages finished once none of their deliveries is still waiting for an attempt. */
   async finishWhereDone(db: Db, messageIds: string[]): Promise<void> {
     for (let i = 0; i < messageIds.length; i += INSERT_CHUNK) {

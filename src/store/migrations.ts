@@ -28,6 +28,7 @@ import { segments } from "./migrations/022-segments.js";
 import { statsCountedOnce } from "./migrations/023-stats-counted-once.js";
 import { eventsByType } from "./migrations/024-events-by-type.js";
 import { journeys } from "./migrations/025-journeys.js";
+import { outreach } from "./migrations/026-outreach.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -55,6 +56,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["023_stats_counted_once", statsCountedOnce],
   ["024_events_by_type", eventsByType],
   ["025_journeys", journeys],
+  ["026_outreach", outreach],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -94,6 +94,8 @@ export interface MessagesTable {
   /** RFC 3461 parameters of an SMTP submission (src/messages/dsn-request.ts); null for API mail. */
   dsn_json: Generated<string | null>;
   created_at: number;
+  /** The sender's key (an outreach mail's step, a retried request): unique per workspace where set (migration 026). */
+  idempotency_key?: string | null;
 }
 
 /** queued until every delivery has a final outcome, then finished; sandboxed messages have no delivery. */

@@ -20,6 +20,9 @@ import type { Submission } from "./submission.js";
 import { viewOfRaw, viewOfStructured } from "./message-view.js";
 import { checkContent } from "./acceptance.policy.js";
 import { acceptedRows } from "./message-rows.js";
+import { anyKeyed, claimKeys, settleRepeats } from "./idempotency.js";
+import { stampDeliveryIds, wantsDeliveryId } from "./delivery-id-field.js";
+import type { PublicDeliveryIds } from "../public-delivery-ids.js";
 
 export interface Accepted {
   ok: true;
@@ -30,6 +33,10 @@ export interface Accepted {
   bcc: Address[];
   /** Recipients not attempted because they are inactive on the stream. */
   suppressed: string[];
+  /** Its idempotency key was accepted before: this is that earlier message (recipients as this submission named them), and nothing new was written. */
+  duplicate?: boolean;
+  /** With Submission.stampDeliveryId: the signed public delivery id the message carries (CIO-Delivery-ID); absent for a duplicate or a sandboxed message. */
+  deliveryId?: string;
 }
 
 export type AcceptOutcome = Accepted | { ok: false; error: PosthornError };
@@ -47,6 +54,8 @@ export interface AcceptDeps {
   onQueued?: () => void;
   /** The MTA worker of this process, if one runs and has room: new deliveries go straight to it. */
   handoff?: () => DeliveryHandoff | null;
+  /** Signs the delivery ids that submissions asking for a CIO-Delivery-ID field carry. */
+  deliveryIds?: PublicDeliveryIds;
 }
 
 /** Most single acceptances decided and written together (see acceptOne). */
@@ -83,15 +92,22 @@ export class AcceptService {
    * Accepts each message independently (the outcomes are in input order) and writes those that pass
    * all or none. `alsoWrite` runs in the same transaction when something is written, told how many
    * submissions were refused, so a caller's own record of the acceptance (a bulk send's progress)
-   * commits or fails with the messages; it may throw to refuse the commit.
+   * commits or fails with the messages; it may throw to refuse the commit. It is also given every
+   * outcome (in input order) as it will be returned, duplicates decided in the transaction included.
    */
-  async acceptMany(workspace: Workspace, submissions: Submission[], alsoWrite?: (trx: Db, refused: number) => Promise<void>): Promise<AcceptOutcome[]> {
+  acceptMany(workspace: Workspace, submissions: Submission[], alsoWrite?: (trx: Db, refused: number, outcomes: AcceptOutcome[]) => Promise<void>): Promise<AcceptOutcome[]> {
+    return this.acceptEach(submissions.map((submission) => ({ workspace, submission })), alsoWrite);
+  }
+
+  /** acceptMany for submissions of several workspaces (the outreach mailer's batches of many runs). */
+  async acceptEach(items: Array<{ workspace: Workspace; submission: Submission }>, alsoWrite?: (trx: Db, refused: number, outcomes: AcceptOutcome[]) => Promise<void>): Promise<AcceptOutcome[]> {
     const now = this.deps.clock.now();
-    const candidates = submissions.map((submission, index) => candidateOf(workspace, submission, index, now));
-    await this.decide(candidates);
-    const passed = candidates.filter((c) => c.error === null);
-    const refused = candidates.length - passed.length;
-    if (passed.length > 0) await this.persist(passed, now, alsoWrite && ((trx) => alsoWrite(trx, refused)));
+    const candidates = items.map((item, index) => candidateOf(item.workspace, item.submission, index, now));
+    const fresh = anyKeyed(candidates) ? await settleRepeats(this.deps.store.db, this.deps.messages, candidates) : candidates;
+    await this.decide(fresh);
+    const passed = fresh.filter((c) => c.error === null);
+    const refused = fresh.length - passed.length;
+    if (passed.length > 0) await this.persist(passed, now, alsoWrite && ((trx) => alsoWrite(trx, refused, candidates.map((c) => outcomeOf(c, now)))));
     return candidates.map((c) => outcomeOf(c, now));
   }
 
@@ -108,13 +124,15 @@ export class AcceptService {
         return [];
       }
     });
+    let fresh = candidates;
     try {
-      await this.decide(candidates);
+      if (anyKeyed(candidates)) fresh = await settleRepeats(this.deps.store.db, this.deps.messages, candidates);
+      await this.decide(fresh);
     } catch (err) {
       for (const c of candidates) calls[c.index]!.reject(err);
       return;
     }
-    const passed = candidates.filter((c) => c.error === null);
+    const passed = fresh.filter((c) => c.error === null);
     const failed = new Map<Candidate, unknown>();
     if (passed.length > 0) {
       try {
@@ -127,7 +145,8 @@ export class AcceptService {
     for (const c of candidates) {
       const call = calls[c.index]!;
       const outcome = outcomeOf(c, now);
-      if (failed.has(c)) call.reject(failed.get(c));
+      const failure = failed.has(c) ? failed.get(c) : c.repeatOf && failed.has(c.repeatOf) ? failed.get(c.repeatOf) : undefined;
+      if (failure !== undefined) call.reject(failure);
       else if (outcome.ok) call.resolve(outcome);
       else call.reject(outcome.error);
     }
@@ -144,7 +163,9 @@ export class AcceptService {
    */
   private async persist(passed: Candidate[], now: number, alsoWrite?: (trx: Db) => Promise<void>): Promise<void> {
     const rows = acceptedRows(passed, now, this.deps.failureNoticesByDefault);
-    const queued = rows.deliveries.filter((d) => d.state === "queued");
+    // Deliveries due later (send_at) wait in the queue; only those due now may be handed over.
+    const queued = rows.deliveries.filter((d) => d.state === "queued" && d.next_attempt_at <= now);
+    const stamp = this.deps.deliveryIds && wantsDeliveryId(passed) ? this.deps.deliveryIds : null;
     const handoff = queued.length > 0 ? (this.deps.handoff?.() ?? null) : null;
     const grant = handoff?.reserve(queued.length) ?? null;
     const handed: NewDeliveryRow[] = grant ? queued.slice(0, grant.granted) : [];
@@ -152,11 +173,14 @@ export class AcceptService {
       d.lease_owner = grant!.owner;
       d.next_attempt_at = grant!.leaseUntil;
     }
+    const keyed = anyKeyed(passed);
     let ids: Map<string, number>;
     try {
       ids = await this.deps.store.writeGrouped(async (trx) => {
-        const inserted = await this.deps.messages.insertAccepted(trx, rows.messages, rows.deliveries, handed.length > 0);
-        await this.deps.outbox.emit(trx, rows.events);
+        const written = keyed ? await claimKeys(trx, this.deps.messages, passed, rows) : rows;
+        const inserted = await this.deps.messages.insertAccepted(trx, written.messages, written.deliveries, handed.length > 0 || stamp !== null);
+        if (stamp) await stampDeliveryIds(trx, this.deps.messages, stamp, passed, inserted);
+        await this.deps.outbox.emit(trx, written.events);
         await alsoWrite?.(trx);
         return inserted;
       });
@@ -169,7 +193,7 @@ export class AcceptService {
       // leased and comes back like a crashed worker's, rather than failing a committed acceptance.
       const taken = handed.flatMap((d) => handedDelivery(d, ids) ?? []);
       if (taken.length < grant.granted) handoff!.release(grant.granted - taken.length);
-      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.mime!, dsn: c.submission.dsn }])));
+      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.stampedMime ?? c.mime!, dsn: c.submission.dsn }])));
     }
     if (queued.length > handed.length) this.deps.onQueued?.();
   }
@@ -190,8 +214,14 @@ function candidateOf(workspace: Workspace, submission: Submission, index: number
 }
 
 function outcomeOf(c: Candidate, now: number): AcceptOutcome {
+  if (c.repeatOf) {
+    const first = outcomeOf(c.repeatOf, now);
+    return first.ok ? { ...first, to: c.view.to, cc: c.view.cc, bcc: c.view.bcc, suppressed: [], duplicate: true } : first;
+  }
+  if (c.earlier) return { ok: true, messageId: c.earlier.messageId, submittedAt: c.earlier.submittedAt, to: c.view.to, cc: c.view.cc, bcc: c.view.bcc, suppressed: [], duplicate: true };
   if (c.error) return { ok: false, error: c.error };
   return {
+    ...(c.deliveryId ? { deliveryId: c.deliveryId } : {}),
     ok: true,
     messageId: c.id,
     submittedAt: now,

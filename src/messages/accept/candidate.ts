@@ -52,4 +52,15 @@ export interface Candidate {
   /** How many of its links the tracking step rewrote (Postmark's TotalTrackedLinksSent counts them). */
   trackedLinks?: number;
   error: PosthornError | null;
+  /** Its idempotency key was accepted before (or by the candidate named): its outcome is that message's (idempotency.ts). */
+  earlier?: EarlierMessage | null;
+  repeatOf?: Candidate | null;
+  /** With stampDeliveryId: the public delivery id written into the message, and the message as rewritten. */
+  deliveryId?: string | null;
+  stampedMime?: Buffer | null;
+}
+
+export interface EarlierMessage {
+  messageId: string;
+  submittedAt: number;
 }

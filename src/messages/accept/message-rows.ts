@@ -21,7 +21,10 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
     const { view, submission, workspace } = c;
     const sandboxed = workspace.sandbox;
     const allSuppressed = c.recipients.every((r) => r.suppressed);
-    rows.messages.push({
+    // A delivery due later (send_at) counts its age from when it is due, so the queue's maximum
+    // age (POSTHORN_MAX_QUEUE_AGE) gives it the same retries as one due now.
+    const dueAt = submission.notBefore && submission.notBefore > now ? submission.notBefore : now;
+    const message: NewMessageRow = {
       id: c.id,
       workspace_id: workspace.id,
       stream: c.stream,
@@ -44,7 +47,10 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
       dsn_notify: (submission.failureNotices ?? failureNoticesByDefault) ? 1 : 0,
       dsn_json: submission.dsn ? encodeDsnRequest(submission.dsn) : null,
       created_at: now,
-    });
+    };
+    // Set only when given, so rows without a key keep the column list (and insert text) they had.
+    if (submission.idempotencyKey) message.idempotency_key = submission.idempotencyKey;
+    rows.messages.push(message);
     const about = { workspaceId: workspace.id, messageId: c.id };
     rows.events.push({ ...about, recipient: null, type: "message.accepted", data: { stream: c.stream, recipients: c.recipients.length, tag: submission.tag, sandboxed, trackOpens: submission.trackOpens, trackLinks: submission.trackLinks, ...(c.trackedLinks ? { trackedLinks: c.trackedLinks } : {}) } });
     if (sandboxed) continue;
@@ -57,10 +63,10 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
         stream: c.stream,
         state: r.suppressed ? "suppressed" : "queued",
         attempts: 0,
-        next_attempt_at: now,
+        next_attempt_at: dueAt,
         lease_owner: null,
         last_reply: r.suppressed ? "recipient is inactive on this stream" : null,
-        created_at: now,
+        created_at: dueAt,
         updated_at: now,
       });
       if (r.suppressed) rows.events.push({ ...about, recipient: r.email, type: "delivery.suppressed", data: { stream: c.stream } });

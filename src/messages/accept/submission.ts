@@ -62,6 +62,21 @@ export interface Submission {
    * vouches for: SMTP clients in POSTHORN_SMTP_TRUSTED_NETWORKS, and Posthorn's own system mail.
    */
   senderCheck?: "enforce" | "exempt";
+  /**
+   * The sender's key for this message (an outreach mail's step, a retried request): a submission
+   * whose key the workspace already accepted is not accepted again; its outcome is the earlier
+   * message, flagged duplicate. Unique per workspace (migration 026's index decides races).
+   */
+  idempotencyKey?: string | null;
+  /** Unix ms: the deliveries are not attempted before then (Customer.io's send_at); absent: now. */
+  notBefore?: number | null;
+  /**
+   * Write a `CIO-Delivery-ID` field with the signed public delivery id of the first recipient's
+   * delivery (src/messages/public-delivery-ids.ts), so POST /unsubscribe/{delivery_id} works for
+   * the mail: outreach to people. The id exists only once the delivery row is inserted, so the
+   * stored message is rewritten in the same transaction (delivery-id-field.ts).
+   */
+  stampDeliveryId?: boolean;
 }
 
 /** A structured message as the Postmark API submits it. */

@@ -1,0 +1,36 @@
+// The CIO-Delivery-ID field of outreach mail (Submission.stampDeliveryId): Customer.io's mail
+// carries the delivery's id, and its unauthenticated POST /unsubscribe/{delivery_id} takes it. Our
+// public form signs the delivery row's id (public-delivery-ids.ts), which the database assigns on
+// insert, so the field cannot be composed with the rest of the message: after the deliveries are
+// inserted (ids returned), each asking message is rewritten with the field at the top of its
+// header, in the same transaction. Only messages that ask pay the extra UPDATE; the alternative of
+// allocating row ids ahead has no portable form on SQLite.
+import type { Db } from "../../store/store.js";
+import type { PublicDeliveryIds } from "../public-delivery-ids.js";
+import { deliveryKey, type MessagesRepository } from "../messages.repository.js";
+import { joinMessage, splitMessage } from "../raw-headers.js";
+import type { Candidate } from "./candidate.js";
+
+export const DELIVERY_ID_FIELD = "CIO-Delivery-ID";
+
+export function wantsDeliveryId(candidates: Candidate[]): boolean {
+  for (const c of candidates) if (c.submission.stampDeliveryId) return true;
+  return false;
+}
+
+export async function stampDeliveryIds(trx: Db, messages: MessagesRepository, ids: PublicDeliveryIds, candidates: Candidate[], rowIds: Map<string, number>): Promise<void> {
+  for (const c of candidates) {
+    c.deliveryId = null;
+    c.stampedMime = null;
+    if (!c.submission.stampDeliveryId || c.earlier || c.recipients.length === 0) continue;
+    const rowId = rowIds.get(deliveryKey(c.id, c.recipients[0]!.email));
+    // A sandboxed workspace's message has no delivery: nothing to unsubscribe from.
+    if (rowId === undefined) continue;
+    c.deliveryId = ids.format(rowId);
+    const { fields, body } = splitMessage(c.mime!);
+    const kept = fields.filter((f) => f.name.toLowerCase() !== DELIVERY_ID_FIELD.toLowerCase());
+    kept.unshift({ name: DELIVERY_ID_FIELD, text: `${DELIVERY_ID_FIELD}: ${c.deliveryId}` });
+    c.stampedMime = joinMessage(kept, body);
+    await messages.replaceMime(trx, c.id, c.stampedMime);
+  }
+}
