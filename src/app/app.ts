@@ -42,7 +42,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   let smtp: SmtpRole | null = null;
   let api: ApiRole | null = null;
   let worker: WorkerRole | null = null;
-  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), handoff: () => mta?.handoff ?? null, onBulkSubmitted: () => worker?.wakeBulk(), onSegmentFill: () => worker?.wakeSegments() });
+  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), handoff: () => mta?.handoff ?? null, onBulkSubmitted: () => worker?.wakeBulk(), onSegmentFill: () => worker?.wakeSegments(), onJourneyRunsDue: () => worker?.wakeJourneys() });
   let started = false;
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -68,6 +68,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
         clock,
         store,
         ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository", "segments", "segmentKeeper", "segmentsRepository", "people"),
+        ...pick(services, "journeys", "journeysRepository", "journeyInterpreter", "outreachMailer", "outreachLedger"),
       });
     }
   } catch (err) {

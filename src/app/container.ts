@@ -75,6 +75,11 @@ import { OutreachLedgerRepository } from "../channels/email/outreach-ledger.repo
 import { StoredMessageLimits } from "../channels/email/message-limits.js";
 import { MessageLimitsRepository } from "../channels/email/message-limits.repository.js";
 import type { MessageLimitsSettings, OutreachLedger, OutreachMailer } from "../channels/email/outreach.port.js";
+import { JourneysRepository } from "../journeys/journeys.repository.js";
+import { JourneysService } from "../journeys/journeys.service.js";
+import { parseJourney } from "../journeys/journey-definition.js";
+import { createJourneyInterpreter } from "../journeys/journey-interpreter.js";
+import type { JourneyInterpreter } from "../journeys/journey-interpreter.port.js";
 
 export interface Container {
   store: Store;
@@ -127,6 +132,10 @@ export interface Container {
   outreachLedgerRepository: OutreachLedgerRepository;
   messageLimits: MessageLimitsSettings;
   liquid: LiquidRenderer;
+  /** Journeys: versioned definitions, broadcast entry, runs and metrics (the worker role runs them). */
+  journeys: JourneysService;
+  journeysRepository: JourneysRepository;
+  journeyInterpreter: JourneyInterpreter;
 }
 
 export interface ContainerOptions {
@@ -139,6 +148,8 @@ export interface ContainerOptions {
   onBulkSubmitted?: () => void;
   /** A data-driven segment was defined or changed: the local worker, if any, starts filling it at once. */
   onSegmentFill?: () => void;
+  /** Journey runs were entered or made due: the local worker, if any, advances them at once. */
+  onJourneyRunsDue?: () => void;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -278,5 +289,8 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const messageLimits = new StoredMessageLimits({ store, clock, repository: new MessageLimitsRepository() });
   const outreachMailer = new StoredOutreachMailer({ store, clock, people, renderer: liquid, templates, suppressions, workspaces, accept, limits: messageLimits, ledger: outreachLedgerRepository });
   const outreachLedger = new StoredOutreachLedger({ store, repository: outreachLedgerRepository });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid };
+  const journeysRepository = new JourneysRepository(store.dialect);
+  const journeyInterpreter = createJourneyInterpreter({ liquid });
+  const journeys = new JourneysService({ store, clock, repository: journeysRepository, parse: (document) => parseJourney(document), interpreter: journeyInterpreter, outbox, people, segments, ledger: outreachLedger, onRunsDue: options.onJourneyRunsDue });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, journeys, journeysRepository, journeyInterpreter };
 }

@@ -24,6 +24,7 @@ import { PersonEventsRepository } from "../../people/person-events.repository.js
 import { segmentsConsumer } from "../../segments/segments.consumer.js";
 import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
 import { loadSegmentFiles } from "../../segments/segment-files.js";
+import { startJourneyWorker, type JourneyWorkerDeps } from "./worker-journeys.js";
 
 /** How soon the segment consumer looks at the log again (see startWorkerRole). */
 const SEGMENT_LOOK_MS = 10;
@@ -38,10 +39,12 @@ export interface WorkerRole {
   wakeBulk(): void;
   /** A data-driven segment was defined or changed: fill it now rather than at the next poll. */
   wakeSegments(): void;
+  /** Journey runs were entered or made due: advance them now rather than at the next poll. */
+  wakeJourneys(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -112,9 +115,11 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     // A claim on a bulk send is held and renewed like a claim on deliveries.
     leaseMs: config.delivery.leaseMs,
   });
+  const journeys = await startJourneyWorker({ ...deps, config, logger, clock, store });
   outbox.onAppended(() => {
     runner.wake();
     segmentRunner.wake();
+    journeys.wakeTriggers();
   });
   const segmentUpkeep = new SegmentUpkeep({
     store,
@@ -147,8 +152,9 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   return {
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
+    wakeJourneys: () => journeys.wake(),
     async stop() {
-      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
+      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
     },
   };
 }
