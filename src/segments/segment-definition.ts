@@ -77,7 +77,7 @@ export const DEFINITION_LIMITS = {
 
 const ATTRIBUTE_OPERATORS: readonly AttributeOperator[] = ["eq", "neq", "contains", "exists", "gt", "gte", "lt", "lte", "in", "before", "after", "older_than", "newer_than"];
 /** Event properties are compared with the event as it was: no operator measured against now. */
-const PROPERTY_OPERATORS: readonly AttributeOperator[] = ATTRIBUTE_OPERATORS.filter((o) => o !== "older_than" && o !== "newer_than");
+export const PROPERTY_OPERATORS: readonly AttributeOperator[] = ATTRIBUTE_OPERATORS.filter((o) => o !== "older_than" && o !== "newer_than");
 
 type Json = Record<string, unknown>;
 
@@ -177,7 +177,7 @@ export function parseWithin(value: unknown, path: string): number {
   return ms;
 }
 
-function parseValueTest(input: unknown, path: string, operators: readonly AttributeOperator[]): ValueTest {
+export function parseValueTest(input: unknown, path: string, operators: readonly AttributeOperator[]): ValueTest {
   if (!isObject(input)) fail(path, "must be an object {field, operator, value}");
   onlyKeys(input, path, ["field", "operator", "value"]);
   const field = parseField(input.field, `${path}.field`);

@@ -27,6 +27,7 @@ import { people } from "./migrations/021-people.js";
 import { segments } from "./migrations/022-segments.js";
 import { statsCountedOnce } from "./migrations/023-stats-counted-once.js";
 import { eventsByType } from "./migrations/024-events-by-type.js";
+import { journeys } from "./migrations/025-journeys.js";
 import { outreach } from "./migrations/026-outreach.js";
 import { broadcasts } from "./migrations/027-broadcasts.js";
 
@@ -55,6 +56,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["022_segments", segments],
   ["023_stats_counted_once", statsCountedOnce],
   ["024_events_by_type", eventsByType],
+  ["025_journeys", journeys],
   ["026_outreach", outreach],
   ["027_broadcasts", broadcasts],
 ];

@@ -15,6 +15,10 @@ import { customersRoutes } from "./customers.routes.js";
 import type { OutreachLedger } from "../../channels/email/outreach.port.js";
 import type { BroadcastsService } from "../../broadcasts/broadcasts.service.js";
 import { broadcastsRoutes } from "./broadcasts.routes.js";
+import type { JourneysService } from "../../journeys/journeys.port.js";
+import type { BroadcastTriggersService } from "../../broadcasts/broadcast-triggers.service.js";
+import { journeysRoutes } from "./journeys.routes.js";
+import { campaignTriggersRoutes } from "./campaign-triggers.routes.js";
 
 export interface AppApiDeps {
   workspaces: WorkspacesService;
@@ -23,6 +27,8 @@ export interface AppApiDeps {
   /** Messages sent to people (GET /v1/customers/{id}/messages). */
   outreach: OutreachLedger;
   broadcasts: BroadcastsService;
+  journeys: JourneysService;
+  triggers: BroadcastTriggersService;
 }
 
 const workspaceOf = new WeakMap<FastifyRequest, Workspace>();
@@ -56,5 +62,7 @@ export function appApiRoutes(deps: AppApiDeps): FastifyPluginAsync {
     await app.register(segmentsRoutes(deps));
     await app.register(customersRoutes(deps));
     await app.register(broadcastsRoutes(deps));
+    await app.register(journeysRoutes(deps));
+    await app.register(campaignTriggersRoutes(deps));
   };
 }

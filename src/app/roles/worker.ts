@@ -25,6 +25,8 @@ import { segmentsConsumer } from "../../segments/segments.consumer.js";
 import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
 import { loadSegmentFiles } from "../../segments/segment-files.js";
 import { BroadcastProcessor } from "../../broadcasts/broadcast.processor.js";
+import { BroadcastTriggerProcessor } from "../../broadcasts/broadcast-trigger.processor.js";
+import { startJourneyWorker, type JourneyWorkerDeps } from "./worker-journeys.js";
 
 /** How soon the segment consumer looks at the log again (see startWorkerRole). */
 const SEGMENT_LOOK_MS = 10;
@@ -41,10 +43,12 @@ export interface WorkerRole {
   wakeSegments(): void;
   /** A broadcast or broadcast trigger was just stored: start on it now rather than at the next poll. */
   wakeBroadcasts(): void;
+  /** Journey runs were entered or made due: advance them now rather than at the next poll. */
+  wakeJourneys(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachMailer" | "broadcastsRepository" | "broadcastAudience"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "broadcastsRepository" | "broadcastAudience">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -125,9 +129,22 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     audience: deps.broadcastAudience,
     leaseMs: config.delivery.leaseMs,
   });
+  // API-triggered broadcasts: their people enter the journey in chunks (broadcast-trigger.processor.ts).
+  const broadcastTriggers = new BroadcastTriggerProcessor({
+    store,
+    clock,
+    logger: logger.child({ component: "broadcasts" }),
+    repository: deps.broadcastsRepository,
+    journeys: deps.journeys,
+    people: deps.people,
+    audience: deps.broadcastAudience,
+    leaseMs: config.delivery.leaseMs,
+  });
+  const journeys = await startJourneyWorker({ ...deps, config, logger, clock, store });
   outbox.onAppended(() => {
     runner.wake();
     segmentRunner.wake();
+    journeys.wakeTriggers();
   });
   const segmentUpkeep = new SegmentUpkeep({
     store,
@@ -155,15 +172,20 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   removals.start();
   bulk.start();
   broadcasts.start();
+  broadcastTriggers.start();
   segmentUpkeep.start();
   peopleUpkeep.start();
   peopleIndexer.start();
   return {
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
-    wakeBroadcasts: () => broadcasts.wake(),
+    wakeJourneys: () => journeys.wake(),
+    wakeBroadcasts: () => {
+      broadcasts.wake();
+      broadcastTriggers.wake();
+    },
     async stop() {
-      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
+      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
     },
   };
 }

@@ -68,6 +68,19 @@ export class LiquidRenderer {
     }
   }
 
+  /**
+   * Renders without awaiting, for decisions that cannot wait (a journey's exit and goal match
+   * values, checked as each event comes); the same bounds and errors as render().
+   */
+  renderSync(template: string, scope: LiquidScope): string {
+    const parsed = this.parse(template);
+    try {
+      return String(this.engine.renderSync(parsed, scope));
+    } catch (err) {
+      throw renderError(err);
+    }
+  }
+
   private parse(template: string): Template[] {
     const cached = this.cache.get(template);
     if (cached) return cached;
