@@ -21,6 +21,8 @@ import type { AudienceReader } from "./audience.reader.js";
 import { isTimeZone, localInstant } from "./local-time.js";
 
 const POLL_MS = 1_000;
+/** The least a held message waits before it is asked again. */
+const HOLD_FLOOR_MS = 1_000;
 
 export interface BroadcastProcessorOptions {
   store: Store;
@@ -156,7 +158,9 @@ export class BroadcastProcessor {
       await mailer.send(
         due.map((r) => this.mailFor(row, definition, r.personId)),
         async (trx, outcomes) => {
-          const recorded = outcomes.map((o, i) => recipientOutcome(due[i]!.personId, o));
+          // A hold ends in the future: a time already past (a clock step) would make this pass ask again at once, forever.
+          const soonest = clock.now() + HOLD_FLOOR_MS;
+          const recorded = outcomes.map((o, i) => recipientOutcome(due[i]!.personId, o)).map((r) => (r.dueAt !== null && r.dueAt < soonest ? { ...r, dueAt: soonest } : r));
           await repository.recordRecipients(trx, row.id, recorded);
           const after = tally(counters, recorded);
           const changes = { state: "sending" as const, handled: after.handled, sent: after.sent, skipped: after.skipped, failed: after.failed, last_error: after.lastError, next_run_at: nextClaim, updated_at: clock.now() };
