@@ -152,6 +152,23 @@ for (const database of serverDatabases()) {
       }
     });
 
+    test("unsubscribed people, topic opt-outs and people without an address are skipped and counted, with the reason kept", async () => {
+      const segmentId = await people("pol", [{ name: "in" }, { name: "out" }, { name: "topic" }]);
+      const extra: PersonOperation[] = [
+        { op: "identify", who: { kind: "id", value: "pol-out" }, attributes: {}, unsubscribed: true },
+        { op: "identify", who: { kind: "id", value: "pol-topic" }, attributes: {}, topics: { topic_3: false } },
+        { op: "identify", who: { kind: "id", value: "pol-none" }, attributes: { first_name: "none" } },
+      ];
+      for (const r of await server.app.services.people.apply(workspaceId, extra, { atomic: true })) assert.ok(r.ok, JSON.stringify(r));
+      await server.app.services.segments.addPeople(workspaceId, segmentId, [{ kind: "id", value: "pol-none" }]);
+      const b = await define({ name: "Policy", recipients: { segment: { id: Number(segmentId) } }, topic: "topic_3" });
+      assert.deepEqual((await finished(b.id)).progress, { audience: 4, handled: 4, sent: 1, skipped: 3, failed: 0 });
+      const reasons = (await server.app.services.broadcasts.recipients(workspaceId, String(b.id))).filter((r) => r.state === "skipped").map((r) => r.detail).sort();
+      assert.deepEqual(reasons, ["no_email", "topic_unsubscribed", "unsubscribed"]);
+      await until("the one message", async () => (await delivered("pol")).length === 1, 10_000);
+      assert.equal((await delivered("pol"))[0]!.to, "pol-in@example.test");
+    });
+
     test("an attribute filter is an audience too; a segment only under `or` is refused", async () => {
       await people("flt", [{ name: "a", plan: "pro" }, { name: "b", plan: "free" }]);
       const b = await define({ name: "Pros", recipients: { and: [{ attribute: { field: "plan", operator: "eq", value: "pro" } }] } });

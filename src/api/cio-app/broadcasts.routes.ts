@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastif
 import type { BroadcastsService } from "../../broadcasts/broadcasts.service.js";
 import type { Broadcast, BroadcastSchedule } from "../../broadcasts/broadcasts.types.js";
 import type { MessageCounts } from "../../journeys/journeys.port.js";
+import { BroadcastNotFound } from "../../broadcasts/broadcasts.errors.js";
 import { appWorkspace } from "./app-api.plugin.js";
 import { AppRequestInvalid } from "./app-api.errors.js";
 import { isObject, limitParam, startParam } from "./app-api.params.js";
@@ -44,7 +45,7 @@ export function broadcastsRoutes(deps: BroadcastsRoutesDeps): FastifyPluginAsync
 
     app.get("/broadcasts/:id", async (request) => {
       const found = await broadcasts.get(ws(request), id(request));
-      if (!found) return broadcasts.metrics(ws(request), id(request)); // throws BROADCAST_NOT_FOUND
+      if (!found) throw BroadcastNotFound(`There is no broadcast ${id(request)}.`);
       return { broadcast: broadcastJson(found, await broadcasts.metrics(found.workspaceId, found.broadcastId)) };
     });
 
