@@ -2,7 +2,7 @@
 // a recording stand-in for the outreach mailer (which honours alsoWrite in one transaction as the
 // port requires; the end-to-end tests in broadcasts-app-api.test.ts use the real mailer and MTA):
 // chunks with progress, each person once; cancel mid-way; a crash mid-broadcast taken over by
-// another processor; local-time scheduling across timezones; throttling; held and skipped mail.
+// another processor; three processors at once sharing broadcasts by their claims; local-time scheduling across timezones; throttling; held and skipped mail.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { storeTargets } from "./support/stores.js";
@@ -171,6 +171,23 @@ for (const target of storeTargets()) {
       const keys = w.mailer.committed.map((m) => m.idempotencyKey);
       assert.equal(keys.length, 8);
       assert.equal(new Set(keys).size, 8);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`[${target.name}] two processors working at once share the broadcasts: every person of each once`, async () => {
+    const store = await target.open();
+    try {
+      const w = await world(store);
+      const segmentId = await w.segmentOf(Array.from({ length: 20 }, (_, i) => ({ id: `p${i}` })));
+      const ids = [];
+      for (let i = 0; i < 3; i++) ids.push((await w.service.create(w.workspaceId, newsletter(segmentId))).broadcastId);
+      await Promise.all([drain(w.processor()), drain(w.processor()), drain(w.processor())]);
+      for (const id of ids) assert.deepEqual((await w.service.get(w.workspaceId, id))!.progress, { audience: 20, handled: 20, sent: 20, skipped: 0, failed: 0 });
+      const keys = w.mailer.committed.map((m) => m.idempotencyKey);
+      assert.equal(keys.length, 60);
+      assert.equal(new Set(keys).size, 60);
     } finally {
       await store.close();
     }
