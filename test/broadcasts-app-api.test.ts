@@ -78,6 +78,7 @@ for (const database of serverDatabases()) {
       const segmentId = await people("nl", [{ name: "ada" }, { name: "bob" }, { name: "cy" }, { name: "dee" }, { name: "eve" }]);
       const b = await define({ name: "December", recipients: { segment: { id: Number(segmentId) } }, tag: "december" });
       assert.equal(b.state, "scheduled");
+      assert.deepEqual((b as unknown as { recipients: unknown }).recipients, { segment: { id: Number(segmentId) } });
       const done = await finished(b.id);
       assert.deepEqual(done.progress, { audience: 5, handled: 5, sent: 5, skipped: 0, failed: 0 });
       await until("five messages at the sink", async () => (await delivered("nl")).length >= 5, 10_000);

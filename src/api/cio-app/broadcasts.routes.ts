@@ -4,7 +4,7 @@
 // Posthorn's, in Customer.io's conventions (integer ids, unix seconds, {"meta":{"error"}}).
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { BroadcastsService } from "../../broadcasts/broadcasts.service.js";
-import type { Broadcast, BroadcastSchedule } from "../../broadcasts/broadcasts.types.js";
+import type { Broadcast, BroadcastSchedule, RecipientFilter } from "../../broadcasts/broadcasts.types.js";
 import type { MessageCounts } from "../../journeys/journeys.port.js";
 import { BroadcastNotFound } from "../../broadcasts/broadcasts.errors.js";
 import { appWorkspace } from "./app-api.plugin.js";
@@ -61,7 +61,7 @@ function broadcastJson(b: Broadcast, metrics?: MessageCounts): Record<string, un
     type: "newsletter",
     name: d.name,
     state: b.state,
-    recipients: d.audience,
+    recipients: filterJson(d.audience),
     ...content,
     tag: d.tag,
     stream: d.send.stream,
@@ -83,4 +83,13 @@ function scheduleJson(s: BroadcastSchedule): unknown {
   if (s.kind === "now") return "now";
   if (s.kind === "at") return { send_at: seconds(s.at) };
   return { local: { date: s.date, time: s.time, fallback: s.fallback } };
+}
+
+/** The recipient filter as Customer.io writes it: segment ids are integers. */
+function filterJson(f: RecipientFilter): unknown {
+  if ("and" in f) return { and: f.and.map(filterJson) };
+  if ("or" in f) return { or: f.or.map(filterJson) };
+  if ("not" in f) return { not: filterJson(f.not) };
+  if ("segment" in f) return { segment: { id: Number(f.segment.id) } };
+  return f;
 }
