@@ -95,6 +95,15 @@ for (const database of serverDatabases()) {
       assert.ok((listed.body.broadcasts as Array<{ id: number }>).some((x) => x.id === b.id));
     });
 
+    test("a broadcast of a stored template renders its model's Liquid for each person", async () => {
+      const segmentId = await people("tpl", [{ name: "ann" }]);
+      await server.app.services.templates.create(workspaceId, { name: "Digest", alias: "digest", subject: "Digest for {{name}}", textBody: "Plan: {{plan}}" });
+      const b = await define({ name: "Digest", recipients: { segment: { id: Number(segmentId) } }, subject: undefined, text: undefined, template: "digest", model: { name: "{{ customer.first_name }}", plan: "{{ customer.plan }}" } });
+      assert.deepEqual((await finished(b.id)).progress, { audience: 1, handled: 1, sent: 1, skipped: 0, failed: 0 });
+      await until("the digest", async () => (await delivered("tpl")).length === 1, 10_000);
+      assert.deepEqual(await delivered("tpl"), [{ to: "tpl-ann@example.test", subject: "Digest for ann" }]);
+    });
+
     test("a throttled broadcast cancelled mid-way sends nothing after the cancel", async () => {
       const segmentId = await people("cx", [{ name: "a" }, { name: "b" }, { name: "c" }]);
       const b = await define({ name: "Slow", recipients: { segment: { id: Number(segmentId) } }, throttle_per_minute: 1 });
