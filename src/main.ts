@@ -70,6 +70,7 @@ function parseCommandLine(argv: string[]) {
         account: { type: "boolean" },
         smtp: { type: "boolean" },
         track: { type: "boolean" },
+        app: { type: "boolean" },
         stream: { type: "string" },
         domain: { type: "string" },
         reason: { type: "string" },

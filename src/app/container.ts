@@ -77,6 +77,15 @@ import { MessageLimitsRepository } from "../channels/email/message-limits.reposi
 import { TransactionalMessagesService } from "../channels/email/transactional-messages.service.js";
 import { TransactionalMessagesRepository } from "../channels/email/transactional-messages.repository.js";
 import type { MessageLimitsSettings, OutreachLedger, OutreachMailer } from "../channels/email/outreach.port.js";
+import { BroadcastsRepository } from "../broadcasts/broadcasts.repository.js";
+import { BroadcastsService } from "../broadcasts/broadcasts.service.js";
+import { AudienceReader } from "../broadcasts/audience.reader.js";
+import { BroadcastTriggersService } from "../broadcasts/broadcast-triggers.service.js";
+import { JourneysRepository } from "../journeys/journeys.repository.js";
+import { JourneysService } from "../journeys/journeys.service.js";
+import { parseJourney } from "../journeys/journey-definition.js";
+import { createJourneyInterpreter } from "../journeys/journey-interpreter.js";
+import type { JourneyInterpreter } from "../journeys/journey-interpreter.port.js";
 
 export interface Container {
   store: Store;
@@ -131,6 +140,17 @@ export interface Container {
   liquid: LiquidRenderer;
   /** Customer.io's transactional messages: defined once, sent by POST /v1/send/email. */
   transactional: TransactionalMessagesService;
+  /** Newsletters (App API /v1/broadcasts), sent by the worker role's broadcast processor through the outreach mailer. */
+  broadcasts: BroadcastsService;
+  broadcastsRepository: BroadcastsRepository;
+  /** Reads a broadcast's audience (a segment or filter tree) page by page. */
+  broadcastAudience: AudienceReader;
+  /** API-triggered broadcasts (triggerBroadcast): recorded here, entered by the worker role. */
+  broadcastTriggers: BroadcastTriggersService;
+  /** Journeys: versioned definitions, broadcast entry, runs and metrics (the worker role runs them). */
+  journeys: JourneysService;
+  journeysRepository: JourneysRepository;
+  journeyInterpreter: JourneyInterpreter;
 }
 
 export interface ContainerOptions {
@@ -143,6 +163,10 @@ export interface ContainerOptions {
   onBulkSubmitted?: () => void;
   /** A data-driven segment was defined or changed: the local worker, if any, starts filling it at once. */
   onSegmentFill?: () => void;
+  /** A broadcast or broadcast trigger was stored: the local worker, if any, starts on it at once. */
+  onBroadcastStored?: () => void;
+  /** Journey runs were entered or made due: the local worker, if any, advances them at once. */
+  onJourneyRunsDue?: () => void;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -285,5 +309,12 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const outreachMailer = new StoredOutreachMailer({ store, clock, people, renderer: liquid, templates, suppressions, workspaces, accept, limits: messageLimits, ledger: outreachLedgerRepository });
   const transactional = new TransactionalMessagesService({ store, clock, repository: new TransactionalMessagesRepository(), mailer: outreachMailer, people, renderer: liquid });
   const outreachLedger = new StoredOutreachLedger({ store, repository: outreachLedgerRepository });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional };
+  const journeysRepository = new JourneysRepository(store.dialect);
+  const journeyInterpreter = createJourneyInterpreter({ liquid });
+  const journeys = new JourneysService({ store, clock, repository: journeysRepository, parse: (document) => parseJourney(document), interpreter: journeyInterpreter, outbox, people, segments, ledger: outreachLedger, onRunsDue: options.onJourneyRunsDue });
+  const broadcastsRepository = new BroadcastsRepository();
+  const broadcasts = new BroadcastsService({ store, clock, repository: broadcastsRepository, segments, ledger: outreachLedger, onStored: options.onBroadcastStored });
+  const broadcastAudience = new AudienceReader({ people, segments });
+  const broadcastTriggers = new BroadcastTriggersService({ store, clock, repository: broadcastsRepository, journeys, onStored: options.onBroadcastStored });
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter, broadcasts, broadcastsRepository, broadcastAudience, broadcastTriggers };
 }

@@ -18,6 +18,7 @@ export interface CommandInput {
     account?: boolean;
     smtp?: boolean;
     track?: boolean;
+    app?: boolean;
     stream?: string;
     domain?: string;
     reason?: string;

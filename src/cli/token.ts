@@ -3,13 +3,20 @@
 import { UsageError } from "./usage.js";
 import { withContainer, type Command } from "./command.js";
 
-const FORMS = "token create --workspace NAME | token create --account | token create --smtp --workspace NAME [--stream ID] | token create --track --workspace NAME";
+const FORMS = "token create --workspace NAME | token create --account | token create --smtp --workspace NAME [--stream ID] | token create --track --workspace NAME | token create --app --workspace NAME";
 
 export const token: Command = async ({ args, options, config, out }) => {
   if (args[0] !== "create" || args.length !== 1 || (!options.workspace && !options.account)) throw new UsageError(FORMS, "token");
   if (options.smtp && !options.workspace) throw new UsageError("token create --smtp --workspace NAME [--stream ID]", "token");
   if (options.track && !options.workspace) throw new UsageError("token create --track --workspace NAME", "token");
+  if (options.app && !options.workspace) throw new UsageError("token create --app --workspace NAME [--json]", "token");
   return withContainer(config, async ({ workspaces }) => {
+    if (options.app) {
+      // Only the key, so a script can take it as it is (`--json`: {"appKey": …}).
+      const appKey = await workspaces.createAppKey(options.workspace!);
+      out(options.json ? `${JSON.stringify({ appKey })}\n` : `${appKey}\n`);
+      return;
+    }
     if (options.track) {
       const c = await workspaces.createTrackCredentials(options.workspace!);
       if (options.json) out(`${JSON.stringify(c)}\n`);

@@ -21,6 +21,8 @@ const COMMANDS: Record<string, string> = {
                                          an SMTP token pair (access key, secret key) for one stream
   token create --track --workspace NAME [--json]
                                          Track API site id and key, pipeline write key, App API key
+  token create --app --workspace NAME [--json]
+                                         another App API key (Bearer) only
 `,
   queue: `  queue [--json]                         deliveries by state and the destinations with most waiting
   queue retry [--domain D]               make deferred deliveries due now

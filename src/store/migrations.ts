@@ -27,9 +27,11 @@ import { people } from "./migrations/021-people.js";
 import { segments } from "./migrations/022-segments.js";
 import { statsCountedOnce } from "./migrations/023-stats-counted-once.js";
 import { eventsByType } from "./migrations/024-events-by-type.js";
+import { journeys } from "./migrations/025-journeys.js";
 import { outreach } from "./migrations/026-outreach.js";
 import { perDelivery } from "./migrations/028-per-delivery.js";
 import { readSeconds } from "./migrations/029-read-seconds.js";
+import { broadcasts } from "./migrations/027-broadcasts.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -56,9 +58,11 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["022_segments", segments],
   ["023_stats_counted_once", statsCountedOnce],
   ["024_events_by_type", eventsByType],
+  ["025_journeys", journeys],
   ["026_outreach", outreach],
   ["028_per_delivery", perDelivery],
   ["029_read_seconds", readSeconds],
+  ["027_broadcasts", broadcasts],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

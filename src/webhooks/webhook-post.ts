@@ -32,6 +32,8 @@ export const RESPONSE_KEPT_BYTES = 1024;
 /** What a post carries besides its body: the endpoint's own headers and credentials, and the signature. */
 export interface PostExtras {
   headers?: Record<string, string>;
+  /** POST unless given (a journey's webhook step chooses its method). */
+  method?: string;
   auth?: { username: string; password: string } | null;
 }
 
@@ -49,7 +51,7 @@ export async function postWebhook(rawUrl: string, body: string, timeoutMs: numbe
     const headers: Record<string, string> = { ...extras.headers, "content-type": "application/json", "user-agent": userAgent, "content-length": String(Buffer.byteLength(body)) };
     const auth = extras.auth ?? (url.username || url.password ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : null);
     if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
-    const { status, response } = await request(url, host, headers, body, timeoutMs, policy);
+    const { status, response } = await request(url, host, headers, body, timeoutMs, policy, extras.method ?? "POST");
     if (status >= 200 && status < 300) return { ok: true, status, error: null, response };
     return { ok: false, status, error: `HTTP ${status}`, response };
   } catch (err) {
@@ -60,12 +62,12 @@ export async function postWebhook(rawUrl: string, body: string, timeoutMs: numbe
 }
 
 /** Makes the request and resolves with the response's status and the start of its body (the rest is read and dropped). */
-function request(url: URL, host: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: DestinationPolicy): Promise<{ status: number; response: string }> {
+function request(url: URL, host: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: DestinationPolicy, method: string): Promise<{ status: number; response: string }> {
   const client = url.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.request(
       {
-        method: "POST",
+        method,
         host,
         port: url.port || undefined,
         path: `${url.pathname}${url.search}`,

@@ -167,6 +167,14 @@ export class WorkspacesService {
     return credentials;
   }
 
+  /** Another Customer.io App API key (Bearer) for the workspace; only its hash is stored, the key is shown once. */
+  async createAppKey(name: string): Promise<string> {
+    const workspace = await this.get(name);
+    const appKey = newSecretToken();
+    await this.deps.store.write((trx) => this.repo.insertToken(trx, tokenRow(workspace.id, "app", appKey, this.deps.clock.now())));
+    return appKey;
+  }
+
   /** The workspace of a Track API site id + API key pair, or null. Cached like server tokens. */
   authenticateTrack(siteId: string, apiKey: string): Promise<Workspace | null> {
     if (siteId.length === 0 || apiKey.length === 0) return Promise.resolve(null);

@@ -16,6 +16,13 @@ import { sendRoutes } from "./send.routes.js";
 import { messageLimitsRoutes } from "./message-limits.routes.js";
 import type { TransactionalMessagesService } from "../../channels/email/transactional-messages.service.js";
 import type { MessageLimitsSettings } from "../../channels/email/outreach.port.js";
+import type { OutreachLedger } from "../../channels/email/outreach.port.js";
+import type { BroadcastsService } from "../../broadcasts/broadcasts.service.js";
+import { broadcastsRoutes } from "./broadcasts.routes.js";
+import type { JourneysService } from "../../journeys/journeys.port.js";
+import type { BroadcastTriggersService } from "../../broadcasts/broadcast-triggers.service.js";
+import { journeysRoutes } from "./journeys.routes.js";
+import { campaignTriggersRoutes } from "./campaign-triggers.routes.js";
 
 export interface AppApiDeps {
   workspaces: WorkspacesService;
@@ -23,6 +30,11 @@ export interface AppApiDeps {
   people: PeopleReader;
   transactional: TransactionalMessagesService;
   messageLimits: MessageLimitsSettings;
+  /** Messages sent to people (GET /v1/customers/{id}/messages). */
+  outreach: OutreachLedger;
+  broadcasts: BroadcastsService;
+  journeys: JourneysService;
+  triggers: BroadcastTriggersService;
 }
 
 const workspaceOf = new WeakMap<FastifyRequest, Workspace>();
@@ -57,5 +69,8 @@ export function appApiRoutes(deps: AppApiDeps): FastifyPluginAsync {
     await app.register(customersRoutes(deps));
     await app.register(sendRoutes(deps));
     await app.register(messageLimitsRoutes(deps));
+    await app.register(broadcastsRoutes(deps));
+    await app.register(journeysRoutes(deps));
+    await app.register(campaignTriggersRoutes(deps));
   };
 }

@@ -8,11 +8,14 @@ import type { AppApiDeps } from "./app-api.plugin.js";
 import { appWorkspace } from "./app-api.plugin.js";
 import { AppCustomerNotFound, AppRequestInvalid } from "./app-api.errors.js";
 import { activityJson, attributesJson, identifiersJson, segmentJson } from "./app-api.mapper.js";
+import { outreachMessageJson } from "./messages.mapper.js";
 import { isObject, limitParam, personParam, queryParam, startParam } from "./app-api.params.js";
 
 const DEFAULT_SEARCH_PAGE = 50;
 const MAX_SEARCH_PAGE = 1_000;
 const DEFAULT_ACTIVITIES_PAGE = 50;
+const DEFAULT_MESSAGES_PAGE = 50;
+const MAX_MESSAGES_PAGE = 100;
 const MAX_ACTIVITIES_PAGE = 100;
 /** Segment changes shown beside one page of activity at most (a person entering and leaving thousands of times in one page's span is cut here). */
 const SEGMENT_CHANGES_PER_PAGE = 1_000;
@@ -55,6 +58,13 @@ export function customersRoutes(deps: AppApiDeps): FastifyPluginAsync {
         if (segment) shown.push(segmentJson(segment, await segments.filled(segment.workspaceId, segment.segmentId)));
       }
       return { segments: shown };
+    });
+
+    // Customer.io's customer messages, from the outreach ledger (journey, broadcast and transactional mail to the person), newest first.
+    app.get("/customers/:id/messages", async (request) => {
+      const found = await person(request);
+      const page = await deps.outreach.messagesOf(found.workspaceId, found.personId, { limit: limitParam(request, DEFAULT_MESSAGES_PAGE, MAX_MESSAGES_PAGE), cursor: startParam(request) });
+      return { messages: page.items.map((m) => outreachMessageJson(found, m)), next: page.next ?? "" };
     });
 
     app.get("/customers/:id/activities", async (request) => {

@@ -25,6 +25,9 @@ import { segmentsConsumer } from "../../segments/segments.consumer.js";
 import { outreachStatusConsumer } from "../../channels/email/outreach-status.consumer.js";
 import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
 import { loadSegmentFiles } from "../../segments/segment-files.js";
+import { BroadcastProcessor } from "../../broadcasts/broadcast.processor.js";
+import { BroadcastTriggerProcessor } from "../../broadcasts/broadcast-trigger.processor.js";
+import { startJourneyWorker, type JourneyWorkerDeps } from "./worker-journeys.js";
 
 /** How soon the segment consumer looks at the log again (see startWorkerRole). */
 const SEGMENT_LOOK_MS = 10;
@@ -39,10 +42,14 @@ export interface WorkerRole {
   wakeBulk(): void;
   /** A data-driven segment was defined or changed: fill it now rather than at the next poll. */
   wakeSegments(): void;
+  /** A broadcast or broadcast trigger was just stored: start on it now rather than at the next poll. */
+  wakeBroadcasts(): void;
+  /** Journey runs were entered or made due: advance them now rather than at the next poll. */
+  wakeJourneys(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachLedgerRepository"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachLedgerRepository" | "broadcastsRepository" | "broadcastAudience">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -114,9 +121,32 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     // A claim on a bulk send is held and renewed like a claim on deliveries.
     leaseMs: config.delivery.leaseMs,
   });
+  // Newsletters: claimed like bulk sends, each chunk's messages and progress in one transaction (src/broadcasts/README.md).
+  const broadcasts = new BroadcastProcessor({
+    store,
+    clock,
+    logger: logger.child({ component: "broadcasts" }),
+    repository: deps.broadcastsRepository,
+    mailer: deps.outreachMailer,
+    audience: deps.broadcastAudience,
+    leaseMs: config.delivery.leaseMs,
+  });
+  // API-triggered broadcasts: their people enter the journey in chunks (broadcast-trigger.processor.ts).
+  const broadcastTriggers = new BroadcastTriggerProcessor({
+    store,
+    clock,
+    logger: logger.child({ component: "broadcasts" }),
+    repository: deps.broadcastsRepository,
+    journeys: deps.journeys,
+    people: deps.people,
+    audience: deps.broadcastAudience,
+    leaseMs: config.delivery.leaseMs,
+  });
+  const journeys = await startJourneyWorker({ ...deps, config, logger, clock, store });
   outbox.onAppended(() => {
     runner.wake();
     segmentRunner.wake();
+    journeys.wakeTriggers();
   });
   const segmentUpkeep = new SegmentUpkeep({
     store,
@@ -143,14 +173,21 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   await segmentRunner.start();
   removals.start();
   bulk.start();
+  broadcasts.start();
+  broadcastTriggers.start();
   segmentUpkeep.start();
   peopleUpkeep.start();
   peopleIndexer.start();
   return {
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
+    wakeJourneys: () => journeys.wake(),
+    wakeBroadcasts: () => {
+      broadcasts.wake();
+      broadcastTriggers.wake();
+    },
     async stop() {
-      await Promise.all([runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
+      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
     },
   };
 }

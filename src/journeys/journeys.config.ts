@@ -1,0 +1,39 @@
+// Configuration of journeys: the folder of journeys as code, and how the worker role's runtime
+// claims due runs (how long a claim holds, how many at once, how long it sleeps when nothing is due
+// and nothing wakes it; it wakes at the nearest due time by itself).
+import { z } from "zod";
+import { parseDuration } from "../shared/durations.js";
+import { configFragment, duration } from "../config/config.fragment.js";
+
+export interface JourneysConfigPart {
+  journeys: {
+    /** null: no file-defined journeys. */
+    dir: string | null;
+    pollMs: number;
+    leaseMs: number;
+    batchSize: number;
+  };
+}
+
+export const journeysConfig = configFragment({
+  name: "journeys",
+  keys: {
+    /** A folder of journey documents (*.json, *.yaml, *.yml: {workspace, …journey}), loaded when the worker role starts. */
+    POSTHORN_JOURNEYS_DIR: z.string().min(1).optional(),
+    /** The longest the runtime sleeps when nothing is due; it wakes at the nearest due run by itself. */
+    POSTHORN_JOURNEYS_POLL: duration.default(parseDuration("1s")),
+    /** How long a claimed run is held: a worker that dies lets its runs go after this. */
+    POSTHORN_JOURNEYS_LEASE: duration.default(parseDuration("30s")),
+    /** Runs claimed per batch (their emails go in one send). */
+    POSTHORN_JOURNEYS_BATCH: z.coerce.number().int().min(1).max(5_000).default(500),
+  },
+  check(e) {
+    const problems: string[] = [];
+    if (e.POSTHORN_JOURNEYS_LEASE < 5_000) problems.push("POSTHORN_JOURNEYS_LEASE must be at least 5s (a batch's sends must finish inside it)");
+    if (e.POSTHORN_JOURNEYS_POLL < 10 || e.POSTHORN_JOURNEYS_POLL > 60_000) problems.push("POSTHORN_JOURNEYS_POLL must be from 10ms to 1m");
+    return problems;
+  },
+  toConfig: (e): JourneysConfigPart => ({
+    journeys: { dir: e.POSTHORN_JOURNEYS_DIR ?? null, pollMs: e.POSTHORN_JOURNEYS_POLL, leaseMs: e.POSTHORN_JOURNEYS_LEASE, batchSize: e.POSTHORN_JOURNEYS_BATCH },
+  }),
+});
