@@ -324,7 +324,7 @@ export class JourneyRuntime {
       }));
       try {
         await this.deps.mailer.send(mails, async (trx, outcomes) => this.afterEffects(trx, live.map((item, i) => ({ ...item, result: emailResult(outcomes[i] as OutreachOutcome) })), entering, now));
-        return live.map((i) => i.work);
+        return live.map((i) => i.work).filter((w) => !w.done);
       } catch (err) {
         if (!(err instanceof LeaseLost)) {
           this.deps.logger.error({ err, mails: mails.length }, "journey emails could not be sent; their runs come back when their leases end");
@@ -351,16 +351,18 @@ export class JourneyRuntime {
       const lost = new Set(err.runIds);
       const kept = results.filter((r) => !lost.has(r.work.run.runId));
       await this.deps.store.write((trx) => this.afterEffects(trx, kept, entering, after));
-      return kept.map((r) => r.work);
+      return kept.map((r) => r.work).filter((w) => !w.done);
     }
-    return results.map((r) => r.work);
+    return results.map((r) => r.work).filter((w) => !w.done);
   }
 
   /** In the effect's transaction: each run moved past its step (or held in it), still leased; throws LeaseLost to roll back if any lease was lost. */
   private async afterEffects(trx: Db, items: Array<{ work: Work; effect: Effect; result: EffectResult }>, entering: CountDeltas, now: number): Promise<void> {
     const counts = new CountDeltas();
     const lost: string[] = [];
-    const moved: Array<{ work: Work; run: RunState; path: PathEntry[] }> = [];
+    const moved: Array<{ work: Work; run: RunState; path: PathEntry[]; ended: boolean }> = [];
+    const events: NewEvent[] = [];
+    const signalsRead = new Map<string, number>();
     for (const { work, effect, result } of items) {
       const run = this.deps.interpreter.afterEffect(work.definition, work.run, result, now);
       const held = result.kind === "email" && result.outcome === "held";
@@ -369,16 +371,39 @@ export class JourneyRuntime {
         counts.add(run.journeyId, run.version, effect.stepId, "completed");
         if (result.kind === "failed") counts.add(run.journeyId, run.version, effect.stepId, "failed");
       }
-      if (!(await this.deps.repository.saveRun(trx, this.owner, runWrite(run, path, "active", null, null, now), true))) lost.push(run.runId);
-      else moved.push({ work, run, path });
+      // Past its last step: the run ends in this transaction (what the next advance would decide), saving a round.
+      const ends = !held && run.stepId === null;
+      let write = runWrite(run, path, "active", null, null, now);
+      if (ends) {
+        const final = this.ended({ ...work, run, path }, "completed", [], now);
+        const extra = this.pendingExtras.get(run.runId);
+        if (extra) this.withExtra(final, extra);
+        write = final.write;
+        events.push(...final.events);
+        for (const { journeyId, version, deltas } of final.counts.entries()) for (const [stepId, d] of deltas) counts.add(String(journeyId), version, stepId, "converted", d.converted);
+        if (work.signalsUpTo !== null) signalsRead.set(run.runId, work.signalsUpTo);
+      }
+      if (!(await this.deps.repository.saveRun(trx, this.owner, write, !ends))) lost.push(run.runId);
+      else moved.push({ work, run, path, ended: ends });
     }
     if (lost.length > 0) throw new LeaseLost(lost);
     await saveCounts(trx, this.deps.repository, entering);
     await saveCounts(trx, this.deps.repository, counts);
+    await this.deps.repository.consumeSignals(trx, signalsRead);
+    await this.deps.outbox.emit(trx, events);
+    const ended = moved.filter((m) => m.ended).map((m) => m.run.runId);
+    if (ended.length > 0) {
+      const signalled = await this.deps.repository.runsWithSignals(trx, ended);
+      if (signalled.length > 0) await this.deps.repository.pullDue(trx, signalled, now);
+    }
     // Only now, with the transaction certain to commit (or fail as a whole), the runs move in memory.
-    for (const { work, run, path } of moved) {
+    for (const { work, run, path, ended } of moved) {
       work.run = run;
       work.path = path;
+      if (ended) {
+        work.done = true;
+        this.pendingExtras.delete(run.runId);
+      }
     }
   }
 
