@@ -4,6 +4,8 @@
 // tests use the real mailer and MTA). Each test asserts rows, events and sends, not calls.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { storeTargets } from "./support/stores.js";
 import { MovableClock, until } from "./support/segments.js";
 import { journeyWorld, identify, track, type JourneyWorld } from "./support/journeys-world.js";
@@ -254,6 +256,58 @@ for (const target of storeTargets()) {
       world.mailer.hold = null;
       const m = (await world.journeys.metrics(world.workspaceId, journey.journeyId)).steps[0]!;
       assert.deepEqual([m.entered, m.completed], [1, 1], "a held step is entered once");
+    });
+
+    test("a webhook step: the request carries the idempotency key, its answer is kept on the run and read by a later branch", async () => {
+      const seen: Array<{ method: string; url: string; key: string | undefined; body: string }> = [];
+      const receiver = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (c: Buffer) => (body += c.toString()));
+        req.on("end", () => {
+          seen.push({ method: req.method!, url: req.url!, key: req.headers["idempotency-key"] as string | undefined, body });
+          res.writeHead(req.url!.includes("fail") ? 500 : 200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ coupon: "SAVE10" }));
+        });
+      });
+      await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+      const port = (receiver.address() as AddressInfo).port;
+      try {
+        const journey = await live({
+          name: "hooked",
+          trigger: { event: { name: "hook_go" } },
+          steps: [
+            { id: "call", type: "webhook", method: "PUT", url: `http://127.0.0.1:${port}/{{ trigger.path }}`, body: { user: "{{ customer.id }}" } },
+            {
+              id: "ok",
+              type: "branch",
+              if: { data: { field: "steps.call.response.status", operator: "eq", value: 200 } },
+              then: [{ id: "coupon", type: "email", subject: "Your code {{ steps.call.response.body.coupon }}", text: "x" }],
+              else: [],
+            },
+          ],
+        });
+        await world.apply(identify("wil"), identify("wyn"), track("wil", "hook_go", { path: "hook" }), track("wyn", "hook_go", { path: "fail" }));
+        await until("both runs to end", async () => (await runsIn("wil", journey.journeyId))[0]?.state === "ended" && (await runsIn("wyn", journey.journeyId))[0]?.state === "ended");
+        const wilRun = (await runsIn("wil", journey.journeyId))[0]!;
+        const call = seen.find((s) => s.url === "/hook")!;
+        assert.equal(call.method, "PUT");
+        assert.equal(call.key, `${wilRun.runId}:call`);
+        assert.deepEqual(JSON.parse(call.body), { user: "wil" });
+        const mails = world.mailer.sent.filter((s) => s.mail.origin.kind === "journey" && s.mail.origin.journeyId === journey.journeyId);
+        assert.equal(mails.length, 1, "only the 200 answer leads to the email");
+        assert.equal(mails[0]!.mail.personId, await world.personId("wil"));
+        assert.deepEqual(wilRun.path.find((p) => p.stepId === "call")?.outcome, "status 200");
+      } finally {
+        receiver.close();
+      }
+    });
+
+    test("a webhook to an internal address is refused (the step fails, the run goes on)", async () => {
+      const journey = await live({ name: "ssrf", trigger: { event: { name: "ssrf_go" } }, steps: [{ id: "call", type: "webhook", url: "http://169.254.169.254/latest/meta-data" }] });
+      await world.apply(identify("ida"), track("ida", "ssrf_go"));
+      const run = await until("the run to end", async () => (await runsIn("ida", journey.journeyId)).find((r) => r.state === "ended"));
+      assert.match(run.path.find((p) => p.stepId === "call")!.outcome, /^failed: .*not a public address/);
+      assert.equal((await world.journeys.metrics(world.workspaceId, journey.journeyId)).steps[0]!.failed, 1);
     });
   });
 }

@@ -92,6 +92,8 @@ export class RecordingMailer implements OutreachMailer, Pick<OutreachLedger, "of
 export interface JourneyWorld {
   store: Store;
   workspaceId: string;
+  workspaceName: string;
+  workspaces: WorkspacesService;
   people: PeopleService;
   segments: SegmentsService;
   journeys: JourneysService;
@@ -146,11 +148,15 @@ export async function journeyWorld(store: Store, clock: Clock, options: { pollMs
   const runner = new OutboxRunner({ store, clock, logger, events: new EventsRepository(store.dialect), consumers: [triggers.consumer(), segmentsConsumer({ keeper })] }, { pollMs: 20 });
   outbox.onAppended(() => runner.wake());
   await runner.start();
-  const { workspace } = await new WorkspacesService({ store, clock }).create(`shop-${Math.random().toString(36).slice(2, 8)}`, { sandbox: false });
+  const workspaces = new WorkspacesService({ store, clock });
+  const workspaceName = `shop-${Math.random().toString(36).slice(2, 8)}`;
+  const { workspace } = await workspaces.create(workspaceName, { sandbox: false });
   const workspaceId = workspace.id;
   return {
     store,
     workspaceId,
+    workspaceName,
+    workspaces,
     people,
     segments,
     journeys,
