@@ -293,8 +293,13 @@ for (const target of storeTargets()) {
         assert.equal(call.method, "PUT");
         assert.equal(call.key, `${wilRun.runId}:call`);
         assert.deepEqual(JSON.parse(call.body), { user: "wil" });
-        const mails = world.mailer.sent.filter((s) => s.mail.origin.kind === "journey" && s.mail.origin.journeyId === journey.journeyId);
-        assert.equal(mails.length, 1, "only the 200 answer leads to the email");
+        // The recording mailer notes a send once its commit resolved, a moment after the run's end is readable.
+        const mails = await until("the email", async () => {
+          const list = world.mailer.sent.filter((s) => s.mail.origin.kind === "journey" && s.mail.origin.journeyId === journey.journeyId);
+          return list.length > 0 ? list : undefined;
+        });
+        await quiet(100);
+        assert.equal(world.mailer.sent.filter((s) => s.mail.origin.kind === "journey" && s.mail.origin.journeyId === journey.journeyId).length, 1, "only the 200 answer leads to the email");
         assert.equal(mails[0]!.mail.personId, await world.personId("wil"));
         assert.deepEqual(wilRun.path.find((p) => p.stepId === "call")?.outcome, "status 200");
       } finally {

@@ -23,7 +23,7 @@ import type { JourneysRepository, RunWrite } from "./journeys.repository.js";
 import type { JourneyRow, JourneyRunRow } from "./journeys.schema.js";
 import type { JourneyDefinitions } from "./journey-runtime.definitions.js";
 import { runEnvironment, type EnvironmentDeps } from "./journey-runtime.environment.js";
-import { appendPath, CountDeltas, pathOf, runFromRow, runWrite, type PathEntry } from "./journey-runtime.runs.js";
+import { appendPath, CountDeltas, passedEntries, pathOf, runFromRow, runWrite, type PathEntry } from "./journey-runtime.runs.js";
 import { emailResult, outcomeText, performEffect, type EffectDeps } from "./journey-runtime.effects.js";
 import { mayEnter, saveCounts } from "./journey-runtime.entry.js";
 import { walkSteps } from "./journey-triggers.index.js";
@@ -451,16 +451,6 @@ export class JourneyRuntime {
       { durability: "full" },
     );
   }
-}
-
-/** Path entries for the steps a run passed (the one it stops at is not passed). */
-function passedEntries(from: string | null, passed: string[], stopsAt: string | null, now: number): PathEntry[] {
-  const out: PathEntry[] = [];
-  for (const id of [from, ...passed]) {
-    if (id === null || id === stopsAt || out.some((e) => e.stepId === id)) continue;
-    out.push({ stepId: id, at: now, outcome: "passed" });
-  }
-  return out;
 }
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
