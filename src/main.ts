@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   workspace: async () => (await import("./cli/workspace.js")).workspace,
   token: async () => (await import("./cli/token.js")).token,
   queue: async () => (await import("./cli/queue.js")).queue,
+  journeys: async () => (await import("./cli/journeys.js")).journeys,
 };
 
 // Everything this process writes — the database and its -wal and -shm, keys, the generated TLS
@@ -72,6 +73,9 @@ function parseCommandLine(argv: string[]) {
         stream: { type: "string" },
         domain: { type: "string" },
         reason: { type: "string" },
+        events: { type: "string" },
+        until: { type: "string" },
+        "webhook-responses": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },

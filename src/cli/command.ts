@@ -21,6 +21,10 @@ export interface CommandInput {
     stream?: string;
     domain?: string;
     reason?: string;
+    /** journeys test */
+    events?: string;
+    until?: string;
+    "webhook-responses"?: string;
   };
   config: Config;
   /** Where the command prints its result. */

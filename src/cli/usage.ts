@@ -26,6 +26,11 @@ const COMMANDS: Record<string, string> = {
   queue retry [--domain D]               make deferred deliveries due now
   queue purge --domain D [--reason R]    end all waiting deliveries to a domain as bounced
 `,
+  journeys: `  journeys test FILE --events EVENTS.json [--json] [--until TIME] [--webhook-responses FILE]
+                                         run a journey document against events on a virtual clock
+                                         (no database, nothing sent); prints each person's steps and
+                                         the emails that would go out (docs/journeys.md)
+`,
   help: `  help [COMMAND]                         this text, or one command's
 `,
 };
@@ -35,7 +40,7 @@ Options:
   -h, --help                             print this help (also: posthorn help COMMAND)
   -v, --version                          print the version
 
-Commands other than start and migrate work on an existing database: the SQLite database in
+Commands other than start, migrate and journeys test work on an existing database: the SQLite database in
 POSTHORN_DATA_DIR (default ./data), or DATABASE_URL. Exit codes: 0 done, 1 failed, 2 usage error.
 `;
 

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
 import { isPosthornError } from "../shared/errors.js";
 import { parseJourney } from "./journey-definition.js";
@@ -139,6 +140,8 @@ test("every bad field is refused with its path", () => {
     ["steps[0].subject", minimal([{ type: "email", subject: "Hi {{ customer.name ", text: "x" }]), /Liquid syntax error/],
     ["steps[0].model.deep[0]", minimal([{ type: "email", template: "t", model: { deep: ["{% if %}"] } }]), /Liquid/],
     ["steps[0]", minimal([{ type: "email", subject: "Hi" }]), /html, text or both/],
+    ["steps[0].subject", minimal([{ type: "email", template: "welcome", subject: "Hi" }]), /not both/],
+    ["steps[0].id", minimal([{ type: "email", template: "welcome", id: "x".repeat(65) }]), /1 to 64/],
     ["steps[0].paths[1].weight", minimal([{ type: "cohort", paths: [{ name: "a", weight: 1 }, { name: "b", weight: 0 }] }]), /above 0/],
     ["steps[0].paths[1].name", minimal([{ type: "cohort", paths: [{ name: "a", weight: 1 }, { name: "a", weight: 2 }] }]), /used twice/],
     ["steps[0].url", minimal([{ type: "webhook", url: "ftp://example.com/x" }]), /http:\/\/ or https:\/\//],
@@ -146,6 +149,8 @@ test("every bad field is refused with its path", () => {
     ["steps[0].method", minimal([{ type: "webhook", url: "https://example.com", method: "TRACE" }]), /must be one of/],
     ["steps[0].body", minimal([{ type: "webhook", url: "https://example.com", method: "GET", body: "x" }]), /no body/],
     ["steps[0].timeout", minimal([{ type: "webhook", url: "https://example.com", timeout: "5m" }]), /at most 30s/],
+    ["steps[0].headers.Host", minimal([{ type: "webhook", url: "https://example.com", headers: { Host: "internal" } }]), /set by Posthorn/],
+    ["steps[0].headers.Bcc", minimal([{ type: "email", subject: "s", text: "t", headers: { Bcc: "x@example.com" } }]), /set by Posthorn/],
     ["steps[0].headers.X-Id", minimal([{ type: "webhook", url: "https://example.com", headers: { "X-Id": "{{ oops" } }]), /Liquid/],
     ["steps[0].if.message.step", minimal([{ type: "branch", if: { message: { step: "nope", status: "opened" } } }]), /names no step/],
     ["steps[1].if.and[0].message.step", minimal([{ id: "d", type: "delay", duration: "1h" }, { type: "branch", if: { and: [{ message: { step: "d", status: "opened" } }] } }]), /must name an email step/],
@@ -187,6 +192,10 @@ test("documents beyond the bounds are refused before any work", () => {
   let nested: unknown = [{ type: "exit" }];
   for (let i = 0; i < 21; i += 1) nested = [{ id: `b${i}`, type: "branch", then: nested }];
   assert.match(refusal(minimal(nested as unknown[])).message, /nest at most 20 deep/);
+  // Ids made from positions grow with nesting: past 64 characters the author must name the step.
+  let unnamed: unknown = [{ type: "exit" }];
+  for (let i = 0; i < 10; i += 1) unnamed = [{ type: "branch", then: unnamed }];
+  assert.match(refusal(minimal(unnamed as unknown[])).message, /is longer than 64 characters; give the step an id/);
   // A very deep value anywhere is refused without recursion.
   const deep = `{"name":"j","trigger":{"broadcast":{}},"steps":[{"type":"update_attributes","attributes":{"a":${"[".repeat(50_000)}${"]".repeat(50_000)}}}]}`;
   assert.match(refusal(deep).message, /more than 64 deep/);
@@ -204,4 +213,45 @@ test("documents beyond the bounds are refused before any work", () => {
 test("a forced format reads only that format", () => {
   assert.match(refusal("name: j").message, /must be a journey|trigger/);
   assert.throws(() => parseJourney("name: j", { format: "json" }), /not valid JSON/);
+});
+
+test("any mutation of a valid document is either accepted or refused with a coded error naming a field", () => {
+  const base = parseYaml(CART_YAML) as Record<string, unknown>;
+  // Every path into the document, so a mutation can land anywhere.
+  const paths: Array<Array<string | number>> = [];
+  const collect = (value: unknown, path: Array<string | number>) => {
+    paths.push(path);
+    if (Array.isArray(value)) value.forEach((v, i) => collect(v, [...path, i]));
+    else if (typeof value === "object" && value !== null) for (const [k, v] of Object.entries(value)) collect(v, [...path, k]);
+  };
+  collect(base, []);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: paths.length - 1 }), fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant(undefined)), (index, replacement) => {
+      const doc = structuredClone(base);
+      const path = paths[index]!;
+      let holder = doc as Record<string | number, unknown>;
+      for (const key of path.slice(0, -1)) holder = holder[key] as Record<string | number, unknown>;
+      const last = path.at(-1)!;
+      if (replacement === undefined && !Array.isArray(holder)) delete holder[last];
+      else holder[last] = replacement;
+      try {
+        parseJourney(doc);
+      } catch (err) {
+        assert.ok(isPosthornError(err, "JOURNEY_DEFINITION_INVALID"), `${JSON.stringify(path)} = ${JSON.stringify(replacement)}: ${String(err)}`);
+        const field = String(err.details.field);
+        assert.ok(err.message.startsWith(field === "" ? "the document: " : `${field}: `), err.message);
+      }
+    }),
+    { numRuns: 2_000 },
+  );
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), (text) => {
+      try {
+        parseJourney(text);
+      } catch (err) {
+        assert.ok(isPosthornError(err, "JOURNEY_DEFINITION_INVALID"), String(err));
+      }
+    }),
+    { numRuns: 500 },
+  );
 });

@@ -56,9 +56,7 @@ export async function holds(condition: JourneyCondition, reader: ConditionReader
 
 async function personHolds(condition: Condition, reader: ConditionReader): Promise<boolean> {
   const person = await reader.person();
-  const facts: PersonFacts = person
-    ? { attributes: { ...person.attributes, id: person.id, email: person.email }, unsubscribed: person.unsubscribed, topics: person.topics, devices: person.devices }
-    : { attributes: {}, unsubscribed: false, topics: {}, devices: [] };
+  const facts: PersonFacts = person ? factsOf(person) : { attributes: {}, unsubscribed: false, topics: {}, devices: [] };
   const now = reader.env.now;
   const hits = new Map<string, Hit[]>();
   for (const leaf of leavesOf(condition)) {
@@ -72,6 +70,18 @@ async function personHolds(condition: Condition, reader: ConditionReader): Promi
     );
   }
   return evaluate(condition, facts, (path) => hits.get(path) ?? [], now).matches;
+}
+
+/**
+ * The person as conditions read them: their attributes, with id and email among them unless an
+ * attribute of that name exists — as the segments' membership keeper reads them (factsOf in
+ * src/segments/membership.keeper.ts, not imported: that module brings the keeper's storage).
+ */
+function factsOf(person: Person): PersonFacts {
+  const attributes: Record<string, unknown> = { ...person.attributes };
+  if (person.email !== null && attributes.email === undefined) attributes.email = person.email;
+  if (person.id !== null && attributes.id === undefined) attributes.id = person.id;
+  return { attributes, unsubscribed: person.unsubscribed, topics: person.topics, devices: person.devices };
 }
 
 /**

@@ -243,11 +243,13 @@ test("message conditions read the statuses of this run's send step", async () =>
 
 test("an email effect carries its content, the merged send settings and the run's scope", async () => {
   const world = new JourneyWorld();
-  const def = journey([{ id: "mail", type: "email", subject: "Hi {{ trigger.n }}", html: "<p>x</p>", stream: "promos", tag: "t" }], { defaults: { from: "a@example.com", topic: "topic_2", counts_toward_limit: false } });
+  world.identify("p1", { plan: "gold" }, T0);
+  const def = journey([{ id: "mail", type: "email", subject: "Hi {{ trigger.n }}", html: "<p>x</p>", stream: "promos", tag: "cart-{{ customer.plan }}" }], { defaults: { from: "a@example.com", topic: "topic_2", counts_toward_limit: false } });
   const effect = expectKind(await interpreter.advance(def, startRun(def, { scope: { trigger: { n: 3 }, journey: { plan: "x" } } }), world.env("p1", T0)), "effect");
   assert.equal(effect.effect.kind, "email");
   if (effect.effect.kind !== "email") return;
   assert.equal(effect.effect.idempotencyKey, "run-1:mail");
+  assert.equal(effect.effect.tag, "cart-gold", "the tag is rendered; the content is left to the mailer");
   assert.deepEqual(effect.effect.send, { from: "a@example.com", stream: "promos", topic: "topic_2", countsTowardLimit: false, transactional: false });
   assert.equal(effect.effect.content.kind === "liquid" && effect.effect.content.subject, "Hi {{ trigger.n }}");
   assert.deepEqual(effect.effect.scope, { event: {}, trigger: { n: 3 }, journey: { plan: "x" }, steps: {}, campaign: { id: "7", name: "test journey", type: "journey" } });
@@ -340,4 +342,29 @@ test("one advance passes a long chain of steps without waiting, each once", asyn
   const end = expectKind(await interpreter.advance(def, startRun(def), world.env("p1", T0)), "end");
   assert.equal(end.path.length, 500);
   assert.equal(new Set(end.path).size, 500);
+});
+
+test("lists that end fall out to the step after their holder; a branch without a condition is false", async () => {
+  const world = new JourneyWorld();
+  const def = journey([
+    { id: "b", type: "branch", then: [{ id: "never", type: "exit" }], else: [{ id: "e1", type: "update_attributes", attributes: { a: 1 } }] },
+    { id: "s", type: "split", paths: [{ name: "p", if: { attribute: { field: "zzz", operator: "exists" } }, steps: [{ id: "never2", type: "exit" }] }] },
+    { id: "w", type: "wait_until", event: { name: "ping" }, condition: { attribute: { field: "a", operator: "eq", value: 2 } }, timeout: "1h", then: [], on_timeout: [] },
+    { id: "last", type: "exit" },
+  ]);
+  const e1 = expectKind(await interpreter.advance(def, startRun(def), world.env("p1", T0)), "effect");
+  assert.deepEqual(e1.path, ["b", "e1"]);
+  assert.deepEqual(e1.run.scope.steps.b, { path: "else" });
+  world.identify("p1", { a: 1 }, T0);
+  const waiting = expectKind(await interpreter.advance(def, interpreter.afterEffect(def, e1.run, { kind: "done" }, T0), world.env("p1", T0)), "wait");
+  assert.deepEqual(waiting.path, ["s", "w"]);
+  assert.deepEqual(waiting.run.scope.steps.s, { path: "otherwise" });
+  assert.deepEqual(waiting.run.wait, { dueAt: T0 + H, event: { name: "ping", where: [], match: {} }, condition: true });
+  // Either the event or the condition ends the wait; an empty `then` leads past the wait.
+  const byEvent = interpreter.onEvent(def, waiting.run, world.track("p1", "ping", {}, T0 + 1), T0 + 1);
+  assert.equal(byEvent?.stepId, "last");
+  world.identify("p1", { a: 2 }, T0 + 2);
+  const byCondition = expectKind(await interpreter.advance(def, waiting.run, world.env("p1", T0 + 2)), "end");
+  assert.deepEqual(byCondition.path, ["last"]);
+  assert.equal(byCondition.run.scope.steps.w?.outcome, "condition");
 });

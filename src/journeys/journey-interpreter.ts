@@ -129,7 +129,8 @@ export function createJourneyInterpreter(deps: { liquid: LiquidRenderer }): Jour
     if (step.condition && (await holds(step.condition, new ConditionReader(env, run.scope)))) return { kind: "go", to: entryOf(compiled, step.then, step), record: { outcome: "condition" } };
     if (awaited) {
       const events = await env.events(awaited.name, run.stepSince, WAIT_EVENTS_LOOKED_AT);
-      const hit = events.find((e) => e.timestamp <= now && eventSatisfies(awaited, e));
+      // Strictly after the step began: the event that started the run (or led here) does not end the wait it begins.
+      const hit = events.find((e) => e.timestamp > run.stepSince && e.timestamp <= now && eventSatisfies(awaited, e));
       if (hit) return { kind: "go", to: entryOf(compiled, step.then, step), record: { outcome: "event", at: hit.timestamp } };
     }
     const dueAt = step.timeoutMs === null ? null : run.stepSince + step.timeoutMs;
@@ -139,11 +140,21 @@ export function createJourneyInterpreter(deps: { liquid: LiquidRenderer }): Jour
 
   async function effectOf(definition: JourneyDefinition, run: RunState, step: Extract<Step, { kind: "email" | "webhook" | "update_attributes" | "segment" }>, idempotencyKey: string, env: JourneyEnvironment): Promise<Outcome> {
     switch (step.kind) {
-      case "email":
+      case "email": {
+        // The tag is rendered here (the mailer takes it as text); the content is rendered by the mailer with the person it sends to.
+        let tag = step.tag;
+        if (tag !== null && /{[{%]/.test(tag)) {
+          try {
+            tag = (await liquid.render(tag, liquidScope(definition, run.journeyId, run.scope, await env.person()))).trim() || null;
+          } catch (err) {
+            return { kind: "failed", error: `tag: ${(err as Error).message}` };
+          }
+        }
         return {
           kind: "effect",
-          effect: { kind: "email", stepId: step.id, idempotencyKey, content: step.content, send: withDefaults(step.send, definition.defaults), tag: step.tag, scope: liquidScope(definition, run.journeyId, run.scope, null) },
+          effect: { kind: "email", stepId: step.id, idempotencyKey, content: step.content, send: withDefaults(step.send, definition.defaults), tag, scope: liquidScope(definition, run.journeyId, run.scope, null) },
         };
+      }
       case "segment":
         return { kind: "effect", effect: { kind: "segment", stepId: step.id, idempotencyKey, segmentId: step.segmentId, action: step.action } };
       case "webhook":

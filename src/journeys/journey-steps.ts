@@ -145,6 +145,7 @@ function parseEmail(s: Json, path: string, id: string, defaults: SendDefaults, c
   const send = parseSend(s, path, defaults, context);
   let content: EmailContent;
   if (s.template !== undefined) {
+    for (const key of ["subject", "html", "text", "reply_to", "headers"]) if (s[key] !== undefined) fail(join(path, key), "give either a stored template (template, model) or the content (subject, html, text), not both");
     onlyKeys(s, path, [...common, "template", "model"]);
     const template = idText(s.template, join(path, "template"));
     const model = s.model === undefined ? {} : objectAt(s.model, join(path, "model"), "an object");
@@ -158,19 +159,25 @@ function parseEmail(s: Json, path: string, id: string, defaults: SendDefaults, c
     const body = s.text === undefined || s.text === null ? null : liquid(context.liquid, s.text, join(path, "text"));
     if (html === null && body === null) fail(path, "an email needs html, text or both");
     const replyTo = s.reply_to === undefined || s.reply_to === null ? null : liquid(context.liquid, s.reply_to, join(path, "reply_to"), { empty: false });
-    content = { kind: "liquid", from: send.from, to, replyTo, subject, html, text: body, headers: stringMap(s.headers, join(path, "headers"), context) };
+    content = { kind: "liquid", from: send.from, to, replyTo, subject, html, text: body, headers: stringMap(s.headers, join(path, "headers"), context, MAIL_OWNED) };
   }
   context.emailSteps.add(id);
   return { id, kind: "email", tag, content, send };
 }
 
-function stringMap(input: unknown, path: string, context: StepContext): Record<string, string> {
+/** Header fields an email step's own keys (or the mailer) set; giving them as headers would contradict those. */
+const MAIL_OWNED = new Set(["from", "to", "cc", "bcc", "subject", "reply-to", "sender", "date", "message-id", "return-path", "mime-version", "content-type", "content-transfer-encoding", "dkim-signature", "list-unsubscribe", "list-unsubscribe-post"]);
+/** Header fields of a webhook request that belong to the HTTP connection, not to the author. */
+const HTTP_OWNED = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "proxy-authorization", "proxy-connection"]);
+
+function stringMap(input: unknown, path: string, context: StepContext, owned: ReadonlySet<string>): Record<string, string> {
   if (input === undefined || input === null) return {};
   const m = objectAt(input, path, "an object {name: value}");
   if (Object.keys(m).length > JOURNEY_LIMITS.headers) fail(path, `must have at most ${JOURNEY_LIMITS.headers} entries`);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(m)) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/.test(k)) fail(join(path, k.slice(0, 100)), "must be a header name (letters, digits and -, at most 100)");
+    if (owned.has(k.toLowerCase())) fail(join(path, k), "is set by Posthorn, not as a header here");
     out[k] = liquid(context.liquid, v, join(path, k));
   }
   return out;
@@ -194,6 +201,6 @@ function parseWebhook(s: Json, path: string, context: StepContext): WebhookReque
     } else fail(join(path, "body"), "must be text (Liquid) or a JSON object whose strings are Liquid");
   }
   const timeoutMs = s.timeout === undefined ? JOURNEY_LIMITS.webhookDefaultTimeoutMs : duration(s.timeout, join(path, "timeout"), { min: 1000, max: JOURNEY_LIMITS.webhookTimeoutMs });
-  return { method: method.toUpperCase() as WebhookRequest["method"], url, headers: stringMap(s.headers, join(path, "headers"), context), body, timeoutMs };
+  return { method: method.toUpperCase() as WebhookRequest["method"], url, headers: stringMap(s.headers, join(path, "headers"), context, HTTP_OWNED), body, timeoutMs };
 }
 

@@ -23,6 +23,10 @@ export class JourneyWorld {
     return person;
   }
 
+  everyone(): Person[] {
+    return [...this.people.values()];
+  }
+
   identify(personId: string, attributes: Record<string, unknown>, at: number): Person {
     const person = this.person(personId, at);
     for (const [k, v] of Object.entries(attributes)) {
