@@ -100,6 +100,20 @@ for (const target of storeTargets()) {
       }
     });
 
+    test("a key longer than 255 characters refuses its message alone", async () => {
+      const store = await target.open();
+      try {
+        const c = buildContainer(store, config, silentLogger());
+        const { workspace } = await c.workspaces.create("w", { sandbox: false });
+        const [long, ok] = await c.accept.acceptMany(workspace, [mail("a@example.test", "k".repeat(256)), mail("b@example.test", "k".repeat(255))]);
+        assert.equal(long!.ok, false);
+        assert.match(String(!long!.ok && long!.error.message), /255/);
+        assert.equal(ok!.ok, true);
+      } finally {
+        await store.close();
+      }
+    });
+
     test("keys are per workspace: the same key in another workspace is a new message", async () => {
       const store = await target.open();
       try {

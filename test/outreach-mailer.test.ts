@@ -176,6 +176,10 @@ for (const target of storeTargets()) {
         assert.equal(accepted(second).deliveryId, accepted(first).deliveryId);
         assert.equal((await store.db.selectFrom("messages").select("id").execute()).length, 1);
         assert.equal((await store.db.selectFrom("outreach_messages").select("id").execute()).length, 1);
+        const [a, b] = await c.outreachMailer.send([mail(workspaceId, p, { idempotencyKey: "k2" }), mail(workspaceId, p, { idempotencyKey: "k2" })]);
+        assert.equal(accepted(b).duplicate, true, "a key repeated within one call");
+        assert.equal(accepted(b).messageId, accepted(a).messageId);
+        assert.equal(accepted(b).deliveryId, accepted(a).deliveryId);
       } finally {
         await store.close();
       }
@@ -229,6 +233,22 @@ for (const target of storeTargets()) {
         clock.at = t0 + 7 * DAY + 1;
         const [later] = await c.outreachMailer.send([mail(workspaceId, p)]);
         accepted(later);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("concurrent sends to one person in one process take the last places once (decided again in the transaction)", async () => {
+      const store = await target.open();
+      try {
+        const { c, workspaceId } = await setup(store);
+        await c.messageLimits.set(workspaceId, { caps: [{ count: 2, periodMs: 7 * DAY }], quietHours: null });
+        const p = await person(c, workspaceId, "p", { email: "p@example.test" });
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => c.outreachMailer.send([mail(workspaceId, p, { origin: { kind: "broadcast", broadcastId: String(i) } })])));
+        const kinds = results.map((r) => r[0]!.kind);
+        assert.equal(kinds.filter((k) => k === "accepted").length, 2, kinds.join(","));
+        assert.equal(kinds.filter((k) => k === "held").length, 4);
+        assert.equal((await store.db.selectFrom("messages").select("id").execute()).length, 2);
       } finally {
         await store.close();
       }

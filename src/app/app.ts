@@ -56,7 +56,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey"), transport: options.transport });
     }
     if (config.roles.includes("api")) {
-      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock"), started: () => started });
+      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock", "transactional", "messageLimits"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
       smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound"), resolve: options.inboundDns });
@@ -67,7 +67,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
         logger,
         clock,
         store,
-        ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository", "segments", "segmentKeeper", "segmentsRepository", "people"),
+        ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository", "segments", "segmentKeeper", "segmentsRepository", "people", "outreachLedgerRepository"),
         ...pick(services, "journeys", "journeysRepository", "journeyInterpreter", "outreachMailer", "outreachLedger"),
       });
     }

@@ -74,6 +74,8 @@ import { StoredOutreachLedger } from "../channels/email/outreach-ledger.js";
 import { OutreachLedgerRepository } from "../channels/email/outreach-ledger.repository.js";
 import { StoredMessageLimits } from "../channels/email/message-limits.js";
 import { MessageLimitsRepository } from "../channels/email/message-limits.repository.js";
+import { TransactionalMessagesService } from "../channels/email/transactional-messages.service.js";
+import { TransactionalMessagesRepository } from "../channels/email/transactional-messages.repository.js";
 import type { MessageLimitsSettings, OutreachLedger, OutreachMailer } from "../channels/email/outreach.port.js";
 import { JourneysRepository } from "../journeys/journeys.repository.js";
 import { JourneysService } from "../journeys/journeys.service.js";
@@ -132,6 +134,8 @@ export interface Container {
   outreachLedgerRepository: OutreachLedgerRepository;
   messageLimits: MessageLimitsSettings;
   liquid: LiquidRenderer;
+  /** Customer.io's transactional messages: defined once, sent by POST /v1/send/email. */
+  transactional: TransactionalMessagesService;
   /** Journeys: versioned definitions, broadcast entry, runs and metrics (the worker role runs them). */
   journeys: JourneysService;
   journeysRepository: JourneysRepository;
@@ -288,9 +292,10 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const outreachLedgerRepository = new OutreachLedgerRepository();
   const messageLimits = new StoredMessageLimits({ store, clock, repository: new MessageLimitsRepository() });
   const outreachMailer = new StoredOutreachMailer({ store, clock, people, renderer: liquid, templates, suppressions, workspaces, accept, limits: messageLimits, ledger: outreachLedgerRepository });
+  const transactional = new TransactionalMessagesService({ store, clock, repository: new TransactionalMessagesRepository(), mailer: outreachMailer, people, renderer: liquid });
   const outreachLedger = new StoredOutreachLedger({ store, repository: outreachLedgerRepository });
   const journeysRepository = new JourneysRepository(store.dialect);
   const journeyInterpreter = createJourneyInterpreter({ liquid });
   const journeys = new JourneysService({ store, clock, repository: journeysRepository, parse: (document) => parseJourney(document), interpreter: journeyInterpreter, outbox, people, segments, ledger: outreachLedger, onRunsDue: options.onJourneyRunsDue });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, journeys, journeysRepository, journeyInterpreter };
+  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter };
 }

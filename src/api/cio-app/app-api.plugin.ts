@@ -12,11 +12,17 @@ import { toCustomerIoError } from "../customerio/customerio.errors.js";
 import { AppKeyInvalid } from "./app-api.errors.js";
 import { segmentsRoutes } from "./segments.routes.js";
 import { customersRoutes } from "./customers.routes.js";
+import { sendRoutes } from "./send.routes.js";
+import { messageLimitsRoutes } from "./message-limits.routes.js";
+import type { TransactionalMessagesService } from "../../channels/email/transactional-messages.service.js";
+import type { MessageLimitsSettings } from "../../channels/email/outreach.port.js";
 
 export interface AppApiDeps {
   workspaces: WorkspacesService;
   segments: SegmentsService;
   people: PeopleReader;
+  transactional: TransactionalMessagesService;
+  messageLimits: MessageLimitsSettings;
 }
 
 const workspaceOf = new WeakMap<FastifyRequest, Workspace>();
@@ -49,5 +55,7 @@ export function appApiRoutes(deps: AppApiDeps): FastifyPluginAsync {
     });
     await app.register(segmentsRoutes(deps));
     await app.register(customersRoutes(deps));
+    await app.register(sendRoutes(deps));
+    await app.register(messageLimitsRoutes(deps));
   };
 }

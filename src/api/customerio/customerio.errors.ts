@@ -27,6 +27,12 @@ const TABLE: Record<string, number> = {
   JOURNEY_NOT_FOUND: 404,
   JOURNEY_STATE_CONFLICT: 409,
   LIQUID_RENDER_FAILED: 400,
+  // Outreach mail and transactional messages (src/channels/email/).
+  TRANSACTIONAL_NOT_FOUND: 404,
+  TRANSACTIONAL_TRIGGER_CONFLICT: 409,
+  TRANSACTIONAL_RATE_LIMITED: 429,
+  TRANSACTIONAL_RECIPIENT_INACTIVE: 422,
+  OUTREACH_CONTENT_INVALID: 400,
 };
 
 export function toCustomerIoError(err: PosthornError): CustomerIoErrorReply {

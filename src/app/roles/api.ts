@@ -31,7 +31,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock" | "transactional" | "messageLimits"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -66,7 +66,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       v1Family({
         workspaces: deps.workspaces,
         pipeline: [pipelineRoutes({ workspaces: deps.workspaces, people: deps.people, clock: deps.clock })],
-        app: [appApiRoutes({ workspaces: deps.workspaces, segments: deps.segments, people: deps.people })],
+        app: [appApiRoutes({ workspaces: deps.workspaces, segments: deps.segments, people: deps.people, transactional: deps.transactional, messageLimits: deps.messageLimits })],
       }),
       trackFamily({ workspaces: deps.workspaces, people: deps.people, segments: deps.segments }),
     ],

@@ -22,6 +22,7 @@ import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js"
 import { PeopleMaintenance, PersonEventIndexer } from "../../people/people.maintenance.js";
 import { PersonEventsRepository } from "../../people/person-events.repository.js";
 import { segmentsConsumer } from "../../segments/segments.consumer.js";
+import { outreachStatusConsumer } from "../../channels/email/outreach-status.consumer.js";
 import { SegmentUpkeep } from "../../segments/segment-upkeep.js";
 import { loadSegmentFiles } from "../../segments/segment-files.js";
 import { startJourneyWorker, type JourneyWorkerDeps } from "./worker-journeys.js";
@@ -44,7 +45,7 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachLedgerRepository">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -94,6 +95,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
         scheduled: () => dispatcher.wake(),
       }),
       statsRollupConsumer({ repository: deps.statsRepository, tagsOf: async (db, ids) => new Map([...(await deps.messages.forBounces(db, ids))].map(([id, m]) => [id, m.tag])) }),
+      outreachStatusConsumer({ ledger: deps.outreachLedgerRepository }),
     ],
   });
   // Segment upkeep has a latency target (an event to the segment entry it causes: p99 < 100 ms,

@@ -77,6 +77,22 @@ export class OutreachLedgerRepository {
     await q.execute();
   }
 
+  /** Marks the person's newest accepted message since `since` unsubscribed, unless it already is. */
+  async markNewestUnsubscribed(db: Db, workspaceId: string, personId: string, since: number, at: number): Promise<void> {
+    const newest = await db
+      .selectFrom("outreach_messages")
+      .select(["id", "unsubscribed_at"])
+      .where("workspace_id", "=", workspaceId)
+      .where("person_id", "=", personId)
+      .where("message_id", "is not", null)
+      .where("created_at", ">=", since)
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (!newest || newest.unsubscribed_at !== null) return;
+    await db.updateTable("outreach_messages").set({ unsubscribed_at: at, updated_at: at }).where("id", "=", newest.id).execute();
+  }
+
   async ofRunStep(db: Db, workspaceId: string, runId: string, stepId: string): Promise<OutreachMessageRow | null> {
     const row = await db
       .selectFrom("outreach_messages")

@@ -9,3 +9,4 @@ export const TransactionalInvalid = defineError("TRANSACTIONAL_INVALID", "A tran
 export const TransactionalNotFound = defineError("TRANSACTIONAL_NOT_FOUND", "No transactional message of this workspace has this id or trigger name.");
 export const TransactionalConflict = defineError("TRANSACTIONAL_TRIGGER_CONFLICT", "Another transactional message of this workspace already has this trigger name.");
 export const TransactionalRateLimited = defineError("TRANSACTIONAL_RATE_LIMITED", "More than 100 transactional sends per second for this workspace (Customer.io's limit); try again shortly.");
+export const TransactionalRecipientInactive = defineError("TRANSACTIONAL_RECIPIENT_INACTIVE", "The transactional message was not sent: the person is unsubscribed and send_to_unsubscribed is false, or every recipient is inactive (suppressed) on the stream.");

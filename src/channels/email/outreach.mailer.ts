@@ -48,6 +48,20 @@ export interface OutreachMailerDeps {
   ledger: OutreachLedgerRepository;
 }
 
+/**
+ * What a transactional send (Customer.io's POST /v1/send/email) adds to a mail beyond the port's
+ * content: Bcc, attachments (base64, Postmark's limits through acceptance), tracking as asked, a
+ * preheader. Only this domain's transactional messages pass it; journeys and broadcasts do not.
+ */
+export interface MailExtras {
+  bcc: string | null;
+  attachments: Array<{ name: string; content: string; contentType: string | null }>;
+  tracked: boolean;
+  preheader: string | null;
+}
+
+export type ExtendedMail = OutreachMail & { extras?: MailExtras };
+
 /** The Broadcasts stream every workspace has (src/workspaces/default-streams.ts): marketing mail's default. */
 export const DEFAULT_MARKETING_STREAM = "broadcast";
 /** Times a batch is decided again after a concurrent send took a person's last place under a limit. */
@@ -57,7 +71,7 @@ const MOST_LIMIT_RETRIES = 5;
 class LimitTaken extends Error {}
 
 interface Plan {
-  mail: OutreachMail;
+  mail: ExtendedMail;
   person: Person | null;
   /** Decided before acceptance (skipped, held, failed); null: to be accepted. */
   outcome: OutreachOutcome | null;
@@ -72,7 +86,7 @@ interface Plan {
 export class StoredOutreachMailer implements OutreachMailer {
   constructor(private readonly deps: OutreachMailerDeps) {}
 
-  async send(mails: OutreachMail[], alsoWrite?: (trx: Db, outcomes: OutreachOutcome[]) => Promise<void>): Promise<OutreachOutcome[]> {
+  async send(mails: ExtendedMail[], alsoWrite?: (trx: Db, outcomes: OutreachOutcome[]) => Promise<void>): Promise<OutreachOutcome[]> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.attempt(mails, alsoWrite);
@@ -83,12 +97,19 @@ export class StoredOutreachMailer implements OutreachMailer {
     }
   }
 
-  private async attempt(mails: OutreachMail[], alsoWrite?: (trx: Db, outcomes: OutreachOutcome[]) => Promise<void>): Promise<OutreachOutcome[]> {
+  private async attempt(mails: ExtendedMail[], alsoWrite?: (trx: Db, outcomes: OutreachOutcome[]) => Promise<void>): Promise<OutreachOutcome[]> {
     const now = this.deps.clock.now();
+    // Looked up once per workspace of the call: a batch of many runs mostly shares one.
     const limits = new Map<string, MessageLimits>();
-    for (const id of new Set(mails.map((m) => m.workspaceId))) limits.set(id, await this.deps.limits.get(id));
-    const plans: Plan[] = [];
-    for (const mail of mails) plans.push(await this.plan(mail, limits.get(mail.workspaceId)!, now));
+    const workspaces = new Map<string, Workspace | null>();
+    for (const id of new Set(mails.map((m) => m.workspaceId))) {
+      limits.set(id, await this.deps.limits.get(id));
+      workspaces.set(id, await this.deps.workspaces.findById(id));
+    }
+    // Planned together (on PostgreSQL the people's reads run side by side on the pool); the
+    // limits are applied after, in input order.
+    const plans = await Promise.all(mails.map((mail) => this.plan(mail, limits.get(mail.workspaceId)!, workspaces.get(mail.workspaceId) ?? null, now)));
+    await this.skipInactive(plans);
     await this.applyLimits(this.deps.store.db, plans, limits, now, false);
 
     const submitted = plans.filter((p) => p.outcome === null);
@@ -114,7 +135,7 @@ export class StoredOutreachMailer implements OutreachMailer {
   }
 
   /** Steps 1–4 for one mail: a decided outcome, or a submission to accept. */
-  private async plan(mail: OutreachMail, limits: MessageLimits, now: number): Promise<Plan> {
+  private async plan(mail: ExtendedMail, limits: MessageLimits, workspace: Workspace | null, now: number): Promise<Plan> {
     const plan: Plan = { mail, person: null, outcome: null, recipient: "", subject: "", stream: "", counted: false, submission: null, workspace: null };
     const decided = (outcome: OutreachOutcome) => Object.assign(plan, { outcome });
     const transactional = mail.send.transactional;
@@ -132,20 +153,37 @@ export class StoredOutreachMailer implements OutreachMailer {
     const to = rendered.to?.trim() || person.email;
     if (!to) return decided({ kind: "skipped", reason: "no_email", detail: "The person has no email address and the mail names none." });
     plan.recipient = to;
-    const workspace = (plan.workspace = await this.deps.workspaces.findById(mail.workspaceId));
+    plan.workspace = workspace;
     if (!workspace) return decided({ kind: "skipped", reason: "person_not_found", detail: "The workspace no longer exists." });
     const submission = submissionOf(mail, rendered, to, plan.stream);
     if (isPosthornError(submission)) return decided({ kind: "failed", error: submission });
     plan.submission = submission;
     if (!transactional) {
-      const address = checkAddrSpec(to) ?? to;
-      const inactive = await this.deps.suppressions.findSuppressed(this.deps.store.db, mail.workspaceId, plan.stream, [addressKey(address)]);
-      if (inactive.size > 0) return decided({ kind: "skipped", reason: "suppressed", detail: `${to} is inactive on the stream ${plan.stream}.` });
       const quiet = mail.quietHours && limits.quietHours ? quietUntil(limits.quietHours, person.attributes.timezone, now) : null;
       if (quiet !== null) return decided({ kind: "held", until: quiet, reason: "quiet_hours" });
       plan.counted = mail.send.countsTowardLimit && limits.caps.length > 0;
     }
     return plan;
+  }
+
+  /** Marketing mail to an address inactive on its stream is skipped: one lookup per workspace and stream. */
+  private async skipInactive(plans: Plan[]): Promise<void> {
+    const groups = new Map<string, Plan[]>();
+    for (const p of plans) {
+      // Held by quiet hours or not yet decided: a skip is final and is said at once.
+      if ((p.outcome !== null && p.outcome.kind !== "held") || p.mail.send.transactional) continue;
+      const id = `${p.mail.workspaceId}\u0000${p.stream}`;
+      groups.set(id, [...(groups.get(id) ?? []), p]);
+    }
+    for (const list of groups.values()) {
+      const { workspaceId } = list[0]!.mail;
+      const keyOf = (p: Plan) => addressKey(checkAddrSpec(p.recipient) ?? p.recipient);
+      const inactive = await this.deps.suppressions.findSuppressed(this.deps.store.db, workspaceId, list[0]!.stream, [...new Set(list.map(keyOf))]);
+      if (inactive.size === 0) continue;
+      for (const p of list) {
+        if (inactive.has(keyOf(p))) p.outcome = { kind: "skipped", reason: "suppressed", detail: `${p.recipient} is inactive on the stream ${p.stream}.` };
+      }
+    }
   }
 
   /**
@@ -180,44 +218,64 @@ export class StoredOutreachMailer implements OutreachMailer {
   /** Acceptance's outcomes as outreach outcomes; a duplicate's delivery id is its ledger row's. */
   private async settle(trx: Db, submitted: Plan[], accepted: AcceptOutcome[]): Promise<void> {
     const duplicates = accepted.flatMap((o) => (o.ok && o.duplicate ? [o.messageId] : []));
-    const earlier = duplicates.length > 0 ? await this.deps.ledger.byMessageIds(trx, duplicates) : new Map();
+    const earlier = new Map<string, string>();
+    if (duplicates.length > 0) for (const [id, row] of await this.deps.ledger.byMessageIds(trx, duplicates)) earlier.set(id, row.delivery_id ?? "");
+    // A key repeated within this call: its first mail's message is being written now.
+    for (const o of accepted) if (o.ok && !o.duplicate && o.deliveryId) earlier.set(o.messageId, o.deliveryId);
     submitted.forEach((p, i) => {
       const o = accepted[i]!;
-      if (o.ok) p.outcome = { kind: "accepted", messageId: o.messageId, deliveryId: o.duplicate ? (earlier.get(o.messageId)?.delivery_id ?? "") : (o.deliveryId ?? ""), duplicate: o.duplicate === true };
-      else if (isPosthornError(o.error, InactiveRecipients.code)) p.outcome = { kind: "skipped", reason: "suppressed", detail: o.error.message };
-      else p.outcome = { kind: "failed", error: o.error };
+      const refusal: PosthornError | null = o.ok ? null : o.error;
+      if (o.ok) p.outcome = { kind: "accepted", messageId: o.messageId, deliveryId: o.duplicate ? (earlier.get(o.messageId) ?? "") : (o.deliveryId ?? ""), duplicate: o.duplicate === true };
+      else if (refusal!.code === InactiveRecipients.code) p.outcome = { kind: "skipped", reason: "suppressed", detail: refusal!.message };
+      // Acceptance's own refusal (a forbidden attachment, an unknown stream): the mail cannot be
+      // sent as it is, in outreach's words, with acceptance's code kept as the cause.
+      else p.outcome = { kind: "failed", error: OutreachContentInvalid(`The mail was refused: ${refusal!.message}`, { field: typeof refusal!.details.field === "string" ? refusal!.details.field : null, cause: refusal!.code }) };
     });
   }
 }
 
-function submissionOf(mail: OutreachMail, rendered: RenderedMail, to: string, stream: string): Submission | PosthornError {
+function submissionOf(mail: ExtendedMail, rendered: RenderedMail, to: string, stream: string): Submission | PosthornError {
   const from = rendered.from?.trim() || mail.send.from;
   if (!from) return OutreachContentInvalid("The mail has no From address: give one in the content or the send defaults.", { field: "from" });
+  const extras = mail.extras;
+  // Marketing mail is tracked (its opens and clicks are the journey's message conditions);
+  // transactional mail as its send asks, else as the stream's and workspace's settings say.
+  const tracked = extras ? extras.tracked : !mail.send.transactional;
+  const html = rendered.html !== null && extras?.preheader ? withPreheader(rendered.html, extras.preheader) : rendered.html;
   try {
     const message = validateMessage({
       from,
       to,
       cc: null,
-      bcc: null,
+      bcc: extras?.bcc ?? null,
       replyTo: rendered.replyTo?.trim() || null,
       subject: rendered.subject,
-      htmlBody: rendered.html,
+      htmlBody: html,
       textBody: rendered.text,
       tag: mail.tag,
       headers: Object.entries(rendered.headers).map(([name, value]) => ({ name, value })),
-      attachments: [],
+      attachments: (extras?.attachments ?? []).map((a) => ({ name: a.name, content: a.content, contentType: a.contentType, contentId: null })),
       metadata: {},
       stream,
-      // Marketing mail is tracked (its opens and clicks are the journey's message conditions);
-      // transactional mail follows the stream's and workspace's settings.
-      trackOpens: !mail.send.transactional,
-      trackLinks: mail.send.transactional ? "none" : "html-only",
+      trackOpens: tracked,
+      trackLinks: tracked ? "html-only" : "none",
     });
     return { ...structuredSubmission(message), idempotencyKey: mail.idempotencyKey, notBefore: mail.sendAt, stampDeliveryId: true };
   } catch (err) {
     if (isPosthornError(err)) return OutreachContentInvalid(`The rendered mail cannot be sent: ${err.message}`, { field: null, cause: err.code });
     throw err;
   }
+}
+
+/** The preheader: the inbox's preview line, as the first, hidden text of the HTML body (as Customer.io writes it). */
+function withPreheader(html: string, preheader: string): string {
+  const span = `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">${escapeHtml(preheader)}</div>`;
+  const body = /<body[^>]*>/i.exec(html);
+  return body ? html.slice(0, body.index + body[0].length) + span + html.slice(body.index + body[0].length) : span + html;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 /** The ledger row of a decided plan: accepted (not a duplicate) or skipped; held and failed mail leave none. */

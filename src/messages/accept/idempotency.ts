@@ -11,6 +11,10 @@ import type { Db } from "../../store/store.js";
 import type { MessagesRepository } from "../messages.repository.js";
 import type { AcceptedRows } from "./message-rows.js";
 import type { Candidate } from "./candidate.js";
+import { MESSAGE_INVALID } from "../messages.errors.js";
+
+/** Characters of an idempotency key: room for a journey's run and step ids, not for a document. */
+export const MOST_KEY_CHARS = 255;
 
 export function anyKeyed(candidates: Candidate[]): boolean {
   for (const c of candidates) if (c.submission.idempotencyKey) return true;
@@ -25,6 +29,11 @@ export async function settleRepeats(db: Db, messages: MessagesRepository, candid
   for (const c of candidates) {
     const key = c.submission.idempotencyKey;
     if (!key) {
+      fresh.push(c);
+      continue;
+    }
+    if (key.length > MOST_KEY_CHARS) {
+      c.error = MESSAGE_INVALID(`The idempotency key is longer than ${MOST_KEY_CHARS} characters.`);
       fresh.push(c);
       continue;
     }
