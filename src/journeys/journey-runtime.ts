@@ -42,6 +42,8 @@ export interface JourneyRuntimeDeps {
   leaseMs: number;
   pollMs: number;
   batchSize: number;
+  /** Batches advanced at once by this process (default 1). */
+  concurrency?: number;
 }
 
 /** Rounds of advance → effect per claim: a run that passes more effects than this goes on at the next claim. */
@@ -78,43 +80,49 @@ interface Final {
 export class JourneyRuntime {
   readonly owner = `journeys-${process.pid}-${randomHex(6)}`;
   private running = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private waker: (() => void) | null = null;
-  private woken = false;
+  private loopsDone: Promise<void> = Promise.resolve();
+  private readonly wakers = new Set<() => void>();
+  /** Counts wake-ups, so a loop that was busy when one came goes round again instead of sleeping. */
+  private wakes = 0;
   private readonly kinds = new WeakMap<JourneyDefinition, Map<string, StepKind>>();
 
   constructor(private readonly deps: JourneyRuntimeDeps) {}
 
+  /**
+   * Starts `concurrency` claim loops (JourneyRuntimeDeps.concurrency): on PostgreSQL each batch's
+   * statements wait on the network, and loops on their own connections overlap those waits; their
+   * claims skip each other's rows. On SQLite one loop is enough (one connection, no waits).
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loopDone = this.loop();
+    this.loopsDone = Promise.all(Array.from({ length: Math.max(1, this.deps.concurrency ?? 1) }, () => this.loop())).then(() => undefined);
   }
 
   /** Runs were entered or made due: look now. */
   wake(): void {
-    this.woken = true;
-    this.waker?.();
+    this.wakes += 1;
+    for (const waker of [...this.wakers]) waker();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
-    await this.loopDone;
+    await this.loopsDone;
   }
 
   private async loop(): Promise<void> {
     const log = this.deps.logger;
     while (this.running) {
       let claimed = 0;
+      const wakesBefore = this.wakes;
       try {
-        this.woken = false;
         claimed = await this.tick();
       } catch (err) {
         log.error({ err }, "journey runtime batch failed; its runs come back when their leases end");
       }
       if (claimed >= this.deps.batchSize || !this.running) continue;
-      if (this.woken) continue;
+      if (this.wakes !== wakesBefore) continue;
       let waitMs = this.deps.pollMs;
       try {
         const next = await this.deps.repository.nextDue(this.deps.store.db);
@@ -130,11 +138,11 @@ export class JourneyRuntime {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.waker = null;
+        this.wakers.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.waker = done;
+      this.wakers.add(done);
     });
   }
 
@@ -173,7 +181,7 @@ export class JourneyRuntime {
       await this.advanceAll(works, now);
     } finally {
       // A conversion not written (its run's send failed) is found again from its signal, which stays.
-      this.pendingExtras.clear();
+      for (const row of rows) this.pendingExtras.delete(row.run_id);
     }
     return rows.length;
   }
