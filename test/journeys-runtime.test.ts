@@ -314,5 +314,36 @@ for (const target of storeTargets()) {
       assert.match(run.path.find((p) => p.stepId === "call")!.outcome, /^failed: .*not a public address/);
       assert.equal((await world.journeys.metrics(world.workspaceId, journey.journeyId)).steps[0]!.failed, 1);
     });
+
+    test("a run whose lease is lost while its batch is sent: the whole send rolls back, goes again without it, and the run is sent once when it comes back", async () => {
+      const journey = await live({ name: "stolen", trigger: { event: { name: "steal_go" } }, steps: [{ id: "m", type: "email", subject: "s", text: "t" }] });
+      const victims = ["sa1", "sa2", "sa3"];
+      let stolen: string | null = null;
+      const sendsBefore = world.mailer.calls.length;
+      world.mailer.beforeAlsoWrite = async (trx, mails) => {
+        const mine = mails.filter((m) => m.origin.kind === "journey" && m.origin.journeyId === journey.journeyId);
+        if (stolen !== null || mine.length < victims.length || mine[0]!.origin.kind !== "journey") return;
+        // Another worker claims this run now (its lease ended meanwhile): this send must not move it.
+        stolen = mine[0]!.origin.runId;
+        await trx.updateTable("journey_runs").set({ lease_owner: "another-worker" }).where("run_id", "=", stolen).execute();
+      };
+      try {
+        await world.apply(...victims.map((v) => identify(v)));
+        await world.apply(...victims.map((v) => track(v, "steal_go")));
+        const ids = await Promise.all(victims.map((v) => world.personId(v)));
+        await until("two of three sent", async () => ids.filter((id) => sentTo(id, journey.journeyId).length === 1).length === 2);
+        assert.ok(stolen, "the lease was taken during a send");
+        const stolenRun = (await store.db.selectFrom("journey_runs").selectAll().where("run_id", "=", stolen).executeTakeFirstOrThrow());
+        assert.equal(stolenRun.state, "active", "the taken run was not moved by the send that lost it");
+        assert.ok(world.mailer.calls.length - sendsBefore >= 2, "the send went again without the lost run");
+        // Its lease ends (the theft rolled back with the send, so it is still ours until then): it comes back and is sent once.
+        clock.advance(31_000);
+        await until("the third sent", async () => ids.every((id) => sentTo(id, journey.journeyId).length === 1));
+        await quiet(200);
+        for (const id of ids) assert.equal(sentTo(id, journey.journeyId).length, 1);
+      } finally {
+        world.mailer.beforeAlsoWrite = null;
+      }
+    });
   });
 }

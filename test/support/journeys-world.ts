@@ -43,6 +43,8 @@ export class RecordingMailer implements OutreachMailer, Pick<OutreachLedger, "of
   /** Calls of send() made, and the mails in each. */
   readonly calls: number[] = [];
   hold: ((mail: OutreachMail) => number | null) | null = null;
+  /** Runs in the send's transaction just before alsoWrite (a test takes a run's lease away there). */
+  beforeAlsoWrite: ((trx: Db, mails: OutreachMail[]) => Promise<void>) | null = null;
   private next = 1;
 
   constructor(private readonly store: Store, private readonly clock: Clock) {}
@@ -60,6 +62,7 @@ export class RecordingMailer implements OutreachMailer, Pick<OutreachLedger, "of
         fresh.push({ mail, messageId, at: this.clock.now() });
         return { kind: "accepted", messageId, deliveryId: messageId, duplicate: false };
       });
+      await this.beforeAlsoWrite?.(trx, mails);
       await alsoWrite?.(trx, outcomes);
       return outcomes;
     });
