@@ -168,7 +168,7 @@ export class JourneyRuntime {
       const mine = signals.filter((s) => s.run_id === row.run_id);
       const work: Work = { row, run: runFromRow(row), definition, path: pathOf(row), signalsUpTo: mine.length > 0 ? mine[mine.length - 1]!.id : null, done: false };
       if (journey.state === "archived") {
-        finals.push(this.ended(work, "archived", [], now));
+        finals.push(this.ended(work, "archived", now));
         continue;
       }
       const signalled = this.applySignals(work, mine, now);
@@ -192,20 +192,20 @@ export class JourneyRuntime {
     const extra: { converted: boolean; events: NewEvent[]; counts: CountDeltas } = { converted: false, events: [], counts: new CountDeltas() };
     for (const signal of signals) {
       const data = JSON.parse(signal.data_json) as Record<string, unknown>;
-      if (signal.kind === "deleted") return this.ended(work, "person_deleted", [], now);
+      if (signal.kind === "deleted") return this.ended(work, "person_deleted", now);
       if (signal.kind === "segment_left") {
-        if (this.deps.interpreter.exits(definition, work.run, { kind: "segment_left", segmentId: String(data.segmentId) })) return this.ended(work, "exited", [], now);
+        if (this.deps.interpreter.exits(definition, work.run, { kind: "segment_left", segmentId: String(data.segmentId) })) return this.ended(work, "exited", now);
         continue;
       }
       if (signal.kind !== "event") continue;
       const event = data as unknown as TrackedEvent;
-      if (this.deps.interpreter.exits(definition, work.run, { kind: "event", event })) return this.withExtra(this.ended(work, "exited", [], now), extra);
+      if (this.deps.interpreter.exits(definition, work.run, { kind: "event", event })) return this.withExtra(this.ended(work, "exited", now), extra);
       if (work.row.converted_at === null && !extra.converted && this.deps.interpreter.converts(definition, work.run, event)) {
         extra.converted = true;
         const data = { journeyId: work.run.journeyId, version: work.run.version, runId: work.run.runId, personId: work.run.personId };
         extra.events.push({ type: "journey.converted", workspaceId: work.run.workspaceId, messageId: null, recipient: null, data: { ...data, stepId: this.lastSendStep(work) } });
         for (const stepId of new Set(work.path.map((p) => p.stepId))) extra.counts.add(work.run.journeyId, work.run.version, stepId, "converted");
-        if (definition.goal?.exitOnConversion) return this.withExtra(this.ended(work, "converted", [], now), extra);
+        if (definition.goal?.exitOnConversion) return this.withExtra(this.ended(work, "converted", now), extra);
       }
       const resumed = this.deps.interpreter.onEvent(definition, work.run, event, now);
       if (resumed) work.run = resumed;
@@ -290,7 +290,7 @@ export class JourneyRuntime {
         const passed = advance.path;
         work.path = appendPath(work.path, passedEntries(from, passed, advance.kind === "effect" ? advance.effect.stepId : advance.kind === "wait" ? advance.run.stepId : null, now));
         if (advance.kind === "end") {
-          const final = this.ended(work, advance.reason, [], now);
+          const final = this.ended(work, advance.reason, now);
           final.counts.move(work.run.journeyId, work.run.version, from, passed, null);
           finals.push(final);
         } else if (advance.kind === "wait") {
@@ -383,7 +383,7 @@ export class JourneyRuntime {
       const ends = !held && run.stepId === null;
       let write = runWrite(run, path, "active", null, null, now);
       if (ends) {
-        const final = this.ended({ ...work, run, path }, "completed", [], now);
+        const final = this.ended({ ...work, run, path }, "completed", now);
         const extra = this.pendingExtras.get(run.runId);
         if (extra) this.withExtra(final, extra);
         write = final.write;
@@ -415,7 +415,7 @@ export class JourneyRuntime {
     }
   }
 
-  private ended(work: Work, reason: "completed" | "exited" | "converted" | "archived" | "person_deleted", _passed: string[], now: number): Final {
+  private ended(work: Work, reason: "completed" | "exited" | "converted" | "archived" | "person_deleted", now: number): Final {
     work.done = true;
     const data = { journeyId: work.run.journeyId, version: work.run.version, runId: work.run.runId, personId: work.run.personId };
     return {
