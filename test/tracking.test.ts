@@ -269,6 +269,48 @@ test("SMTP mail with X-PM-TrackOpens and X-PM-TrackLinks is tracked too, through
   assert.match(received.raw.toString("latin1"), /\r\npreamble\r\n--b-123\r\n/, "the structure is kept");
 });
 
+test("a message to several recipients is tracked per recipient: each copy has its own pixel and links, and each read is its reader's", async () => {
+  const sent = await shop.sendEmail({
+    From: "shop@shop.test",
+    To: "kim@rcpt.test, lou@rcpt.test",
+    Cc: "max@rcpt.test",
+    Subject: "To the team",
+    Tag: "team",
+    HtmlBody: '<html><body><p><a href="https://shop.example/team">Team page</a></p></body></html>',
+    TextBody: "Team page: https://shop.example/team-text",
+    TrackOpens: true,
+    TrackLinks: Models.LinkTrackingOptions.HtmlAndText,
+  });
+  const copies = new Map<string, { html: string; text: string }>();
+  for (const rcpt of ["kim@rcpt.test", "lou@rcpt.test", "max@rcpt.test"]) {
+    const received = await eventually(async () => sink.messages.find((m) => m.messageId?.includes(sent.MessageID) && m.rcptTo.includes(rcpt)));
+    assert.deepEqual(received.rcptTo, [rcpt], "each copy goes to its own recipient alone");
+    const parsed = await simpleParser(received.raw);
+    copies.set(rcpt, { html: String(parsed.html), text: parsed.text ?? "" });
+  }
+  const pixels = [...copies.values()].map((c) => trackingUrls(c.html, "o")[0]);
+  const links = [...copies.values()].map((c) => trackingUrls(c.text, "c")[0]);
+  assert.equal(new Set(pixels).size, 3, "three different pixels");
+  assert.equal(new Set(links).size, 3, "three different text links");
+  // The stored message is the one every copy was made from, with nothing of anyone's in it.
+  const stored = await server.app.services.store.db.selectFrom("messages").select("mime").where("id", "=", sent.MessageID).executeTakeFirstOrThrow();
+  assert.equal(Buffer.from(stored.mime).toString("latin1").includes("/t/o/"), false);
+
+  // Lou opens twice and clicks the text link; Max opens once; Kim never reads it.
+  const [, louPixel, maxPixel] = pixels;
+  await fetchAs(louPixel!, OUTLOOK);
+  await fetchAs(louPixel!, OUTLOOK);
+  await fetchAs(maxPixel!, IPHONE_MAIL);
+  const click = await fetchAs(links[1]!, OUTLOOK);
+  assert.equal(click.headers.get("location"), "https://shop.example/team-text");
+
+  const opens = await shop.getMessageOpensForSingleMessage(sent.MessageID, { count: 10, offset: 0 });
+  assert.deepEqual(opens.Opens.map((o) => [o.Recipient, (o as unknown as { FirstOpen: boolean }).FirstOpen]).sort(), [["lou@rcpt.test", false], ["lou@rcpt.test", true], ["max@rcpt.test", true]]);
+  const clicks = await shop.getMessageClicksForSingleMessage(sent.MessageID, { count: 10, offset: 0 });
+  assert.deepEqual(clicks.Clicks.map((c) => [c.Recipient, c.OriginalLink]), [["lou@rcpt.test", "https://shop.example/team-text"]]);
+  assert.equal((await shop.getMessageOpens({ count: 10, offset: 0, recipient: "kim@rcpt.test" })).TotalCount, 0);
+});
+
 test("a second, independent client (nodemailer-postmark-transport) sends tracked mail whose opens and clicks are recorded alike", async () => {
   const postmarkTransport = (postmarkTransportModule as unknown as { default: (options: object) => never }).default;
   const host = server.url.replace(/^http:\/\//, "");

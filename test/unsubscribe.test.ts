@@ -10,6 +10,7 @@ import { startDnsZoneServer, type DnsZoneServer } from "../src/sending-domains/t
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { eventually } from "./support/eventually.js";
+import { sendRawSmtp } from "./support/smtp-client.js";
 
 let dns: DnsZoneServer;
 let sink: SmtpSink;
@@ -19,7 +20,8 @@ let brand: ServerClient;
 before(async () => {
   sink = await startSmtpSink();
   dns = await startDnsZoneServer({ "rcpt.test": { MX: [{ priority: 10, exchange: "mx.rcpt.test" }] }, "mx.rcpt.test": { A: ["127.0.0.1"] } });
-  server = await startTestServer({ POSTHORN_DNS_SERVERS: dns.address, POSTHORN_DELIVERY_PORT: String(sink.port) });
+  // An inbound listener: the unsubscribe fields then offer the mailto: form too.
+  server = await startTestServer({ POSTHORN_DNS_SERVERS: dns.address, POSTHORN_DELIVERY_PORT: String(sink.port), POSTHORN_INBOUND_PORT: "0" });
   const host = server.url.replace(/^http:\/\//, "");
   const account = new AccountClient(await server.app.services.workspaces.createAccountToken(), { useHttps: false, requestHost: host });
   const domain = await account.createDomain({ Name: "brand.test" });
@@ -61,7 +63,7 @@ test("broadcast mail carries signed one-click unsubscribe fields, and one POST s
   });
   const raw = await deliveredRaw(sent.MessageID);
   const head = headerSection(raw);
-  const listUnsubscribe = /^List-Unsubscribe: <([^>]+)>$/m.exec(head)?.[1];
+  const listUnsubscribe = /^List-Unsubscribe: <([^>]+)>/m.exec(head)?.[1];
   assert.ok(listUnsubscribe, head);
   assert.ok(listUnsubscribe.startsWith(`${server.url}/t/u/`));
   assert.match(head, /^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
@@ -110,7 +112,32 @@ test("broadcast mail carries signed one-click unsubscribe fields, and one POST s
   assert.equal(/^List-Unsubscribe/im.test(headerSection(await deliveredRaw(receipt.MessageID))), false, "transactional mail gets no unsubscribe field");
 });
 
-test("handling custom keeps the sender's fields, none adds nothing, and a message to several recipients gets no link of ours", async () => {
+test("the mailto: form unsubscribes too: mail to its signed address suppresses the recipient, a forged one is refused", async () => {
+  const sent = await brand.sendEmail({ From: "news@brand.test", To: "mailer@rcpt.test", Subject: "News", TextBody: "x", MessageStream: "broadcast" });
+  const head = headerSection(await deliveredRaw(sent.MessageID));
+  const field = /^List-Unsubscribe: (.*(?:\r\n[ \t].*)*)/m.exec(head)?.[1] ?? "";
+  const mailto = /<mailto:([^?>]+)\?subject=unsubscribe>/.exec(field)?.[1];
+  assert.ok(mailto, field);
+  assert.match(mailto, /^unsub\+[a-z2-7]+@posthorn\.test$/);
+  assert.ok(mailto.split("@")[0]!.length <= 64);
+  const port = server.app.smtp!.inbound!.port;
+  const db = server.app.services.store.db;
+  const suppressed = () => db.selectFrom("suppressions").select(["stream", "origin"]).where("email_key", "=", "mailer@rcpt.test").execute();
+
+  // A forged address (one letter changed) is nobody's: refused at RCPT, and nothing changes.
+  const local = mailto.split("@")[0]!;
+  const forged = `${local.slice(0, -2)}${local.at(-2) === "a" ? "b" : "a"}${local.at(-1)}@posthorn.test`;
+  const refused = await sendRawSmtp(port, { from: "someone@elsewhere.example", to: [forged] }, "Subject: unsubscribe\r\n\r\nplease\r\n");
+  assert.match(refused.rcpt[0]!, /^550/);
+  assert.deepEqual(await suppressed(), []);
+
+  // The mail a client sends for the mailto: form, its address in capitals as some systems write it.
+  const result = await sendRawSmtp(port, { from: "mailer@rcpt.test", to: [mailto.toUpperCase()] }, "Subject: unsubscribe\r\n\r\nunsubscribe\r\n");
+  assert.match(result.data ?? "", /^250/);
+  assert.deepEqual(await suppressed(), [{ stream: "broadcast", origin: "Recipient" }]);
+});
+
+test("handling custom keeps the sender's fields and none adds nothing", async () => {
   const db = server.app.services.store.db;
   const host = server.url.replace(/^http:\/\//, "");
   const client = new ServerClient(await server.createWorkspace("custom"), { useHttps: false, requestHost: host });
@@ -133,7 +160,23 @@ test("handling custom keeps the sender's fields, none adds nothing, and a messag
   await db.updateTable("streams").set({ unsubscribe_handling: "none" }).where("workspace_id", "=", quietId).where("id", "=", "broadcast").execute();
   const none = await quiet.sendEmail({ From: "news@brand.test", To: "four@rcpt.test", Subject: "none", TextBody: "x", MessageStream: "broadcast" });
   assert.equal(/^List-Unsubscribe/im.test(headerSection(await deliveredRaw(none.MessageID))), false);
+});
 
+test("a message to several recipients gives each their own signed link, and one recipient's click unsubscribes only them", async () => {
   const several = await brand.sendEmail({ From: "news@brand.test", To: "two@rcpt.test, three@rcpt.test", Subject: "several", TextBody: "x", MessageStream: "broadcast" });
-  assert.equal(headerSection(await deliveredRaw(several.MessageID)).includes("/t/u/"), false);
+  const copyOf = async (rcpt: string) => (await eventually(async () => sink.messages.find((m) => m.messageId?.includes(several.MessageID) && m.rcptTo.includes(rcpt)))).raw.toString("latin1");
+  const [two, three] = [await copyOf("two@rcpt.test"), await copyOf("three@rcpt.test")];
+  const links = [two, three].map((raw) => /^List-Unsubscribe: <([^>]+)>/m.exec(headerSection(raw))?.[1]);
+  assert.ok(links[0] && links[1] && links[0] !== links[1], "each copy names its own recipient");
+  // Each copy went in its own transaction, to its recipient only, signed over its own bytes.
+  assert.deepEqual(sink.messages.filter((m) => m.messageId?.includes(several.MessageID)).map((m) => m.rcptTo.length), [1, 1]);
+  for (const raw of [two, three]) {
+    const verdict = await dkimVerify(Buffer.from(raw, "latin1"), { resolver: resolveTxt as never });
+    assert.equal(verdict.results.find((r) => r.signingDomain === "brand.test")?.status.result, "pass", JSON.stringify(verdict.results));
+  }
+  const post = await fetch(links[0]!, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+  assert.equal(post.status, 200);
+  const db = server.app.services.store.db;
+  const suppressed = await db.selectFrom("suppressions").select(["email_key", "stream"]).where("email_key", "in", ["two@rcpt.test", "three@rcpt.test"]).execute();
+  assert.deepEqual(suppressed, [{ email_key: "two@rcpt.test", stream: "broadcast" }]);
 });

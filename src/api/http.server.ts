@@ -35,6 +35,8 @@ export interface HttpLimits {
 export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestTimeoutMs: 60_000, bodyBudgetBytes: 128 * 1024 * 1024 };
 
 export interface HttpServerDeps extends PostmarkApiDeps {
+  /** How open pixels measure read time (src/api/tracking/read-timer.ts); absent: not measured. */
+  readTime?: { seconds: number; holdMax: number };
   /** Route families of the account API (X-Postmark-Account-Token), e.g. sending domains. */
   accountRoutes?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Pages that need no token (e.g. sender-signature confirmation links); each answers its own errors. */
@@ -168,7 +170,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   app.register(postmarkPlugin, deps);
   for (const routes of deps.publicRoutes ?? []) app.register(routes);
   if (deps.accountRoutes?.length) app.register(accountPlugin, { workspaces: deps.workspaces, routes: deps.accountRoutes });
-  if (deps.tracking) app.register(trackingPlugin, { tracking: deps.tracking });
+  if (deps.tracking) app.register(trackingPlugin, { tracking: deps.tracking, readTime: deps.readTime ?? { seconds: 0, holdMax: 1 } });
   for (const family of families) app.register(family.plugin);
   return app;
 }

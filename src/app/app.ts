@@ -53,13 +53,13 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
 
   try {
     if (config.roles.includes("mta")) {
-      mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey"), transport: options.transport });
+      mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey", "tracking"), transport: options.transport });
     }
     if (config.roles.includes("api")) {
       api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock", "transactional", "messageLimits"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
-      smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound"), resolve: options.inboundDns });
+      smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound", "tracking"), resolve: options.inboundDns });
     }
     if (config.roles.includes("worker")) {
       worker = await startWorkerRole({

@@ -197,6 +197,8 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     fallbackBaseUrl: `http://${hostname}${config.http.port === 80 || config.http.port === 0 ? "" : `:${config.http.port}`}`,
     // Port 0 (tests) has no known port before the listener starts: the API role then says where it is.
     listenerDecides: config.tracking.baseUrl === null && config.http.port === 0,
+    // Mail to the return-path domain reaches the inbound listener, when there is one.
+    unsubscribeMailDomain: config.inbound.port === null ? null : config.envelope.returnPathDomain,
   });
   const trackingSettings = new TrackingSettings({ store, clock });
 

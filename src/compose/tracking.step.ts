@@ -9,10 +9,13 @@
 // is enabled"); a message's TrackLinks other than None wins over the workspace's. Posthorn keeps
 // no per-stream default (Postmark's API has no field to set one).
 //
-// Tokens name the message, not the recipient: one MIME is stored per message and signed once for
-// all its recipients (src/mta/mta.worker.ts), so a per-recipient pixel would need a composition
-// and a signature per recipient at delivery. A read is attributed to the recipient when the
-// message has only one (every message of a batch call does); see src/tracking/README.md.
+// A message that will be delivered to one recipient gets its pixel and links here, in the MIME
+// that is stored, with tokens naming the message (a read is that recipient's). One delivered to
+// several is stored once and signed once for all of them, so a token in it could not say whose
+// read it was: for such a message this step only decides and counts, records the tracking as owed
+// per delivery (src/messages/per-delivery.ts), and the MTA makes each recipient's copy with
+// tokens naming that delivery (src/compose/per-delivery.compose.ts) before signing it. Sandboxed
+// mail is never delivered, so it is always tracked here, for the captured copy to show.
 import type { AcceptStep } from "../messages/accept/accept.step.js";
 import { pending } from "../messages/accept/accept.step.js";
 import type { Candidate } from "../messages/accept/candidate.js";
@@ -40,18 +43,35 @@ export function trackingStep(deps: { settings: TrackingSettings; tracking: Pick<
         c.submission.trackOpens = opens;
         c.submission.trackLinks = links;
         let rewritten = 0;
-        const urls = { openUrl: deps.tracking.openUrl.bind(deps.tracking), clickUrl: (id: string, where: "html" | "text", url: string) => (rewritten++, deps.tracking.clickUrl(id, where, url)) };
-        c.mime = rewriteTextParts(c.mime!, (body, kind) => track(body, kind, c.id, opens, links, urls));
+        const urls: TrackingUrls = { openUrl: () => deps.tracking.openUrl(c.id), clickUrl: (where, url) => (rewritten++, deps.tracking.clickUrl(c.id, where, url)) };
+        const rewrittenMime = rewriteTextParts(c.mime!, (body, kind) => trackBody(body, kind, opens, links, urls));
         c.trackedLinks = rewritten;
+        if (deliveredToSeveral(c)) c.perDelivery = { ...(c.perDelivery ?? { unsubscribe: false }), opens, links };
+        else c.mime = rewrittenMime;
       }
     },
   };
 }
 
-function track(body: string, kind: TextKind, messageId: string, opens: boolean, links: LinkTracking, urls: Pick<TrackingService, "openUrl" | "clickUrl">): string {
+/** The URLs of one copy: the message's (one recipient), or one delivery's. */
+export interface TrackingUrls {
+  openUrl(): string;
+  clickUrl(location: "html" | "text", url: string): string;
+}
+
+/** One text part with its links rewritten and, in HTML, the open pixel added, as asked. */
+export function trackBody(body: string, kind: TextKind, opens: boolean, links: LinkTracking, urls: TrackingUrls): string {
   let out = body;
-  if (kind === "html" && (links === "html-and-text" || links === "html-only")) out = trackHtmlLinks(out, (url) => urls.clickUrl(messageId, "html", url));
-  if (kind === "text" && (links === "html-and-text" || links === "text-only")) out = trackTextLinks(out, (url) => urls.clickUrl(messageId, "text", url));
-  if (kind === "html" && opens) out = addOpenPixel(out, urls.openUrl(messageId));
+  if (kind === "html" && (links === "html-and-text" || links === "html-only")) out = trackHtmlLinks(out, (url) => urls.clickUrl("html", url));
+  if (kind === "text" && (links === "html-and-text" || links === "text-only")) out = trackTextLinks(out, (url) => urls.clickUrl("text", url));
+  if (kind === "html" && opens) out = addOpenPixel(out, urls.openUrl());
   return out;
+}
+
+/** Whether the message will be attempted for more than one recipient (suppressed ones never are). */
+export function deliveredToSeveral(c: Candidate): boolean {
+  if (c.workspace.sandbox) return false;
+  let live = 0;
+  for (const r of c.recipients) if (!r.suppressed && ++live > 1) return true;
+  return false;
 }

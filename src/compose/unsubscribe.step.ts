@@ -10,38 +10,43 @@
 // would be ambiguous, and the stream's setting says ours apply. Handling "custom" leaves the
 // sender's own fields; "none" adds nothing.
 //
-// The link names the message, and the unsubscribe acts on its one recipient: a message to several
-// recipients gets no link of ours (whose address would one click remove?). Broadcast mail is
-// normally one message per recipient. No mailto: form is added: mail to it would need an MX route
-// of its own, and RFC 8058 needs only the https URI (see src/tracking/README.md).
+// The link of a message delivered to one recipient names the message, and the unsubscribe acts on
+// that recipient. A message delivered to several gets the fields per delivery instead, each
+// recipient's link naming their own delivery (src/messages/per-delivery.ts): the MTA adds them to
+// each copy before signing it. When the installation receives mail (POSTHORN_INBOUND_PORT), the
+// field also offers the RFC 2369 mailto: form, unsub+<signed token>@<return-path domain>: mail to
+// it reaches the inbound listener, which unsubscribes the same way (src/inbound/inbound.router.ts).
 import type { AcceptStep } from "../messages/accept/accept.step.js";
 import { pending } from "../messages/accept/accept.step.js";
 import type { Candidate } from "../messages/accept/candidate.js";
 import { joinMessage, splitMessage } from "../messages/raw-headers.js";
 import type { TrackingSettings } from "../tracking/tracking-settings.js";
 import type { TrackingService } from "../tracking/tracking.service.js";
+import { deliveredToSeveral } from "./tracking.step.js";
 
 const OURS = new Set(["list-unsubscribe", "list-unsubscribe-post"]);
 
-export function unsubscribeStep(deps: { settings: TrackingSettings; tracking: Pick<TrackingService, "unsubscribeUrl"> }): AcceptStep {
+export function unsubscribeStep(deps: { settings: TrackingSettings; tracking: Pick<TrackingService, "unsubscribeUrl" | "unsubscribeMailto"> }): AcceptStep {
   return {
     name: "unsubscribe",
     async run(candidates: Candidate[]) {
       const live = pending(candidates);
       const settings = await deps.settings.forWorkspaces(live.map((c) => c.workspace.id));
       for (const c of live) {
-        if (settings.get(c.workspace.id)?.unsubscribe.get(c.stream) !== "posthorn" || c.recipients.length !== 1) continue;
-        c.mime = withUnsubscribeFields(c.mime!, deps.tracking.unsubscribeUrl(c.id));
+        if (settings.get(c.workspace.id)?.unsubscribe.get(c.stream) !== "posthorn") continue;
+        if (deliveredToSeveral(c)) c.perDelivery = { ...(c.perDelivery ?? { opens: false, links: "none" }), unsubscribe: true };
+        else c.mime = withUnsubscribeFields(c.mime!, deps.tracking.unsubscribeUrl(c.id), deps.tracking.unsubscribeMailto(c.id));
       }
     },
   };
 }
 
-export function withUnsubscribeFields(mime: Buffer, url: string): Buffer {
+/** mailto: the RFC 2369 mail form, offered after the https one when the installation receives mail. */
+export function withUnsubscribeFields(mime: Buffer, url: string, mailto: string | null = null): Buffer {
   const { fields, body } = splitMessage(mime);
   const kept = fields.filter((f) => !OURS.has(f.name.toLowerCase()));
   kept.unshift(
-    { name: "List-Unsubscribe", text: `List-Unsubscribe: <${url}>` },
+    { name: "List-Unsubscribe", text: mailto === null ? `List-Unsubscribe: <${url}>` : `List-Unsubscribe: <${url}>,\r\n <${mailto}>` },
     { name: "List-Unsubscribe-Post", text: "List-Unsubscribe-Post: List-Unsubscribe=One-Click" },
   );
   return joinMessage(kept, body);

@@ -98,6 +98,12 @@ export interface EventMap {
   "suppression.removed": { stream: string; reason: SuppressionReason; origin: SuppressionOrigin };
   /** The recipient's tracking pixel was fetched; firstOpen: the first recorded open of this delivery. */
   "delivery.opened": ReaderData & { stream: string; firstOpen: boolean };
+  /**
+   * How long an open's pixel kept loading, in whole seconds (at most the measuring limit,
+   * POSTHORN_TRACKING_READ_SECONDS): how long the message stayed open. capped: measuring stopped
+   * at the limit with the message still open (it was read at least that long). openId: the open's record.
+   */
+  "delivery.read-time": { stream: string; seconds: number; capped: boolean; openId: number };
   /** A tracked link was followed; firstClick: the first click of this delivery on this link. */
   "delivery.clicked": ReaderData & { stream: string; link: string; location: "html" | "text"; firstClick: boolean };
   /** Mail for an inbound stream was received and stored (messageId is the inbound message's id); hook: its webhook is to be posted. */

@@ -1,15 +1,23 @@
 // Routing of the inbound MX listener: which recipients are ours, and where their copy goes.
 // Reports (bounces and complaints) come to VERP return paths, or to postmaster@/abuse@/fbl@ of a
 // return-path domain (feedback loops often use a fixed address); inbound streams are reached at
-// <hash>[+mailbox]@<shared inbound domain> or at a workspace's own inbound domain. Everything
-// else is not ours.
+// <hash>[+mailbox]@<shared inbound domain> or at a workspace's own inbound domain; the mailto:
+// form of an unsubscribe link, unsub+<signed token>@<return-path domain>, unsubscribes its
+// recipient (the token's MAC is the proof: a forged one is refused at RCPT like any unknown
+// address). Everything else is not ours.
 import type { Workspace } from "../workspaces/workspaces.service.js";
 import type { SendingDomainsService } from "../sending-domains/sending-domains.service.js";
 import type { BounceIntakeService } from "../bounces/bounce-intake.service.js";
 import type { InboundService } from "./inbound.service.js";
 import type { Authenticator } from "./authentication.js";
 
-export type InboundRouteKind = { kind: "report" } | { kind: "inbound"; workspace: Workspace };
+export type InboundRouteKind = { kind: "report" } | { kind: "unsubscribe" } | { kind: "inbound"; workspace: Workspace };
+
+/** The mailto: form of one-click unsubscribe links (src/tracking/): a signed token as the local part. */
+export interface MailUnsubscriber {
+  isUnsubscribeMailbox(localPart: string): boolean;
+  unsubscribeByMail(localPart: string): Promise<unknown>;
+}
 
 /** What the MX listener asks of the domain: whether a recipient is ours, and where its copy goes. */
 export interface ReceivedMailRouter {
@@ -29,8 +37,9 @@ export function createInboundRouter(deps: {
   bounceIntake: BounceIntakeService;
   inbound: InboundService;
   authenticator: Authenticator;
+  unsubscriber?: MailUnsubscriber;
 }): ReceivedMailRouter {
-  const { domains, bounceIntake, inbound, authenticator } = deps;
+  const { domains, bounceIntake, inbound, authenticator, unsubscriber } = deps;
   const ownDomains = new Set(deps.ownReturnPathDomains.map((d) => d.toLowerCase()));
   const isReturnPathDomain = async (domain: string) => ownDomains.has(domain) || (await domains.isReturnPathDomain(domain));
 
@@ -41,6 +50,7 @@ export function createInboundRouter(deps: {
       const local = recipient.slice(0, at).toLowerCase();
       const domain = recipient.slice(at + 1).toLowerCase();
       if ((bounceIntake.isVerpAddress(recipient) || REPORT_MAILBOXES.has(local)) && (await isReturnPathDomain(domain))) return { kind: "report" };
+      if (unsubscriber?.isUnsubscribeMailbox(local) && (await isReturnPathDomain(domain))) return { kind: "unsubscribe" };
       const workspace = await inbound.route(recipient);
       return workspace ? { kind: "inbound", workspace } : null;
     },
@@ -50,6 +60,7 @@ export function createInboundRouter(deps: {
       const auth = recipients.some((r) => r.route.kind === "inbound") ? await authenticator.check({ raw, ip: remoteAddress, helo, sender: mailFrom }) : null;
       for (const { address, route } of recipients) {
         if (route.kind === "report") await bounceIntake.receive(raw, address);
+        else if (route.kind === "unsubscribe") await unsubscriber!.unsubscribeByMail(address.slice(0, address.lastIndexOf("@")));
         else await inbound.receive({ workspace: route.workspace, mailFrom, recipient: address, raw, auth: auth! });
       }
     },

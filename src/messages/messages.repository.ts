@@ -9,6 +9,7 @@ import type { MessageRow, MessageState, NewDeliveryRow, NewMessageRow } from "..
 import type { Address, LinkTracking } from "./message.types.js";
 import type { MessageRecord } from "./message.record.js";
 import { decodeDsnRequest, type DsnRequest } from "./dsn-request.js";
+import { decodePerDelivery, type PerDelivery } from "./per-delivery.js";
 
 /** Rows per multi-row INSERT: below SQLite's bound-parameter cap for our widest table. */
 const INSERT_CHUNK = 400;
@@ -62,6 +63,8 @@ export interface MessageForDelivery {
   mime: Buffer;
   /** RFC 3461 parameters of an SMTP submission (dsn-request.ts), passed on to a next hop that offers DSN. */
   dsn: DsnRequest | null;
+  /** What each recipient's copy is owed (per-delivery.ts); null: send the MIME as stored. */
+  perDelivery: PerDelivery | null;
 }
 
 /** What a bounce record copies from its message (Postmark's bounce shows it). */
@@ -177,8 +180,8 @@ export class MessagesRepository {
   async forDelivery(db: Db, ids: string[]): Promise<MessageForDelivery[]> {
     const out: MessageForDelivery[] = [];
     for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-      const rows = await db.selectFrom("messages").select(["id", "envelope_from", "from_json", "mime", "dsn_json"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
-      for (const r of rows) out.push({ id: r.id, envelopeFrom: r.envelope_from, author: authorOf(r.from_json), mime: Buffer.from(r.mime), dsn: decodeDsnRequest(r.dsn_json) });
+      const rows = await db.selectFrom("messages").select(["id", "envelope_from", "from_json", "mime", "dsn_json", "per_delivery_json"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
+      for (const r of rows) out.push({ id: r.id, envelopeFrom: r.envelope_from, author: authorOf(r.from_json), mime: Buffer.from(r.mime), dsn: decodeDsnRequest(r.dsn_json), perDelivery: decodePerDelivery(r.per_delivery_json) });
     }
     return out;
   }

@@ -17,6 +17,7 @@ import type { ClaimedDelivery, DeliveriesRepository } from "./queue/deliveries.r
 import type { OutcomeRecorder, RecordItem } from "./queue/outcome.recorder.js";
 import { contentNeeds, toSevenBit, type ContentNeeds } from "./smtp-client/seven-bit.js";
 import type { DsnRequest } from "../messages/dsn-request.js";
+import type { PerDelivery } from "../messages/per-delivery.js";
 import { addressKey } from "../shared/email-address.js";
 
 /** How the envelope sender (MAIL FROM) of each delivery is chosen. */
@@ -57,6 +58,12 @@ export interface MtaWorkerDeps {
   messages: Pick<MessagesService, "forDelivery">;
   recorder: OutcomeRecorder;
   signer?: MessageSigner;
+  /**
+   * Makes one recipient's copy of a message delivered to several (tracking tokens and unsubscribe
+   * fields naming the delivery: src/compose/per-delivery.compose.ts). Without it such a message is
+   * sent as stored, with no tracking and no unsubscribe fields.
+   */
+  composeForDelivery?: (mime: Buffer, messageId: string, deliveryId: number, spec: PerDelivery) => Buffer;
 }
 
 /**
@@ -66,7 +73,7 @@ export interface MtaWorkerDeps {
 const HANDOFF_SHARE = 0.75;
 
 /** author: the From header's address, whose domain signs and whose return path VERP uses ("" for none). */
-type MessageToSend = { envelopeFrom: string; author: string; mime: Buffer; dsn?: DsnRequest | null };
+type MessageToSend = { envelopeFrom: string; author: string; mime: Buffer; dsn?: DsnRequest | null; perDelivery?: PerDelivery | null };
 
 /** A message ready for its attempts: signed, and for 8-bit content also in 7 bits, signed too. */
 interface Prepared {
@@ -317,11 +324,12 @@ export class MtaWorker implements DeliveryHandoff {
   private dispatch(fresh: ClaimedDelivery[], byId: Map<string, MessageToSend>): void {
     // Without VERP, one SMTP transaction per (message, recipient domain): RFC 5321 lets one DATA
     // carry many RCPTs of the same destination. With VERP each delivery has its own MAIL FROM,
-    // so its own transaction; connections are still shared, so the cost is a few round trips.
+    // so its own transaction; connections are still shared, so the cost is a few round trips. A
+    // message whose copies differ per recipient (per-delivery.ts) has a transaction per delivery too.
     const envelope = this.options.envelope;
     const groups = new Map<string, ClaimedDelivery[]>();
     for (const row of fresh) {
-      const key = envelope.verp ? String(row.id) : `${row.messageId}\u0000${row.domain}`;
+      const key = envelope.verp || this.ownCopies(byId.get(row.messageId)) ? String(row.id) : `${row.messageId}\u0000${row.domain}`;
       const group = groups.get(key);
       if (group) group.push(row);
       else groups.set(key, [row]);
@@ -339,6 +347,20 @@ export class MtaWorker implements DeliveryHandoff {
         this.forget(group);
         continue;
       }
+      if (this.ownCopies(message)) {
+        // This recipient's copy, signed for itself (its group is this one delivery).
+        let copy: MessageToSend;
+        try {
+          copy = { ...message, mime: this.deps.composeForDelivery!(message.mime, messageId, first.id, message.perDelivery!) };
+        } catch (err) {
+          // Composing reads only our own stored MIME; should it fail, the copy goes as stored
+          // rather than not at all: an untracked message is better than an undelivered one.
+          this.deps.logger.error({ err, messageId, deliveryId: first.id }, "could not compose a recipient's copy; sending the message as stored");
+          copy = message;
+        }
+        void this.attempt(group, copy, this.prepare(copy));
+        continue;
+      }
       let prepared = signed.get(messageId);
       if (!prepared) {
         prepared = this.prepare(message);
@@ -346,6 +368,11 @@ export class MtaWorker implements DeliveryHandoff {
       }
       void this.attempt(group, message, prepared);
     }
+  }
+
+  /** Whether each recipient gets a copy of their own (per-delivery.ts). */
+  private ownCopies(message: MessageToSend | undefined): boolean {
+    return !!message?.perDelivery && this.deps.composeForDelivery !== undefined;
   }
 
   /**

@@ -157,7 +157,7 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
       logger.error({ err, recipients: recipients.length }, "storing inbound mail failed");
       throw replyError(INTERNAL_ERROR_REPLY);
     }
-    logger.info({ ip: session.remoteAddress, recipients: recipients.map((r) => `${r.route.kind}:${r.address}`), bytes: raw.length }, "inbound message accepted");
+    logger.info({ ip: session.remoteAddress, recipients: recipients.map((r) => `${r.route.kind}:${r.route.kind === "unsubscribe" ? r.address.slice(r.address.lastIndexOf("@")) : r.address}`), bytes: raw.length }, "inbound message accepted");
     return "2.0.0 OK: message accepted";
   }
 

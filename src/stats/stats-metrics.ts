@@ -23,7 +23,7 @@ export const METRICS = {
   openPlatform: "opened.platform",
   /** Opens by email client family. */
   openClient: "opened.client",
-  /** Opens by seconds read; nothing reports read times yet (see README). */
+  /** Opens by seconds read ("3s"; "20s+" when measuring stopped at its limit with the message still open). */
   openReadSeconds: "opened.read-seconds",
   clicked: "clicked",
   /** First clicks of a delivery on a link. */
@@ -37,7 +37,7 @@ export const METRICS = {
 export type Metric = (typeof METRICS)[keyof typeof METRICS];
 
 /** The event types the rollups read. */
-export const COUNTED_EVENT_TYPES = ["message.accepted", "bounce.recorded", "complaint.recorded", "delivery.opened", "delivery.clicked"] as const;
+export const COUNTED_EVENT_TYPES = ["message.accepted", "bounce.recorded", "complaint.recorded", "delivery.opened", "delivery.read-time", "delivery.clicked"] as const;
 
 /** One count to add: a metric, split by `dimension` ('' when it is not split). */
 export interface Increment {
@@ -106,6 +106,8 @@ export function incrementsOf(event: RecordedEvent): Increment[] {
       if (event.data.firstOpen) out.push(one(METRICS.openedFirst));
       return out;
     }
+    case "delivery.read-time":
+      return [one(METRICS.openReadSeconds, `${event.data.seconds}s${event.data.capped ? "+" : ""}`)];
     case "delivery.clicked": {
       const out = [one(METRICS.clicked), one(METRICS.clickBrowser, familyOf(event.data.client)), one(METRICS.clickPlatform, event.data.platform), one(METRICS.clickLocation, event.data.location)];
       if (event.data.firstClick) out.push(one(METRICS.clickedFirst));

@@ -29,6 +29,8 @@ import { statsCountedOnce } from "./migrations/023-stats-counted-once.js";
 import { eventsByType } from "./migrations/024-events-by-type.js";
 import { journeys } from "./migrations/025-journeys.js";
 import { outreach } from "./migrations/026-outreach.js";
+import { perDelivery } from "./migrations/028-per-delivery.js";
+import { readSeconds } from "./migrations/029-read-seconds.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -57,6 +59,8 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["024_events_by_type", eventsByType],
   ["025_journeys", journeys],
   ["026_outreach", outreach],
+  ["028_per_delivery", perDelivery],
+  ["029_read_seconds", readSeconds],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -93,6 +93,8 @@ export interface MessagesTable {
   dsn_notify: Generated<number>;
   /** RFC 3461 parameters of an SMTP submission (src/messages/dsn-request.ts); null for API mail. */
   dsn_json: Generated<string | null>;
+  /** What each recipient's copy is owed when the message goes to several (src/messages/per-delivery.ts); null: the stored MIME is sent as it is. */
+  per_delivery_json: Generated<string | null>;
   created_at: number;
   /** The sender's key (an outreach mail's step, a retried request): unique per workspace where set (migration 026). */
   idempotency_key?: string | null;
@@ -186,7 +188,7 @@ export interface TrackedReadsTable {
   kind: "open" | "click";
   message_id: string;
   stream: string;
-  /** null when the message had several recipients and the token cannot say which one read it. */
+  /** null when the token names a message with several recipients and no delivery (see src/tracking/README.md). */
   recipient: string | null;
   tag: string | null;
   at: number;
@@ -212,4 +214,6 @@ export interface TrackedReadsTable {
   city: string | null;
   zip: string | null;
   coords: string | null;
+  /** Opens: seconds the pixel kept loading (read time, migration 029); null until measured, and for proxied fetches. */
+  read_seconds: Generated<number | null>;
 }

@@ -71,9 +71,18 @@ export class TrackingRepository {
     return new Map(rows.map((r) => [`${r.workspace_id}\u0000${r.id}`, { track_opens: r.track_opens, track_links: r.track_links }]));
   }
 
-  async message(db: Db, messageId: string): Promise<TrackedMessage | null> {
+  /**
+   * The message a token names, with the recipient a read is attributed to: the delivery's the
+   * token was made for (null, so nothing at all, when that delivery is not the message's), else
+   * the message's only live recipient, else none.
+   */
+  async message(db: Db, messageId: string, deliveryId?: number): Promise<TrackedMessage | null> {
     const message = await db.selectFrom("messages").select(["workspace_id", "stream", "tag"]).where("id", "=", messageId).executeTakeFirst();
     if (!message) return null;
+    if (deliveryId !== undefined) {
+      const one = await db.selectFrom("deliveries").select("recipient").where("id", "=", deliveryId).where("message_id", "=", messageId).executeTakeFirst();
+      return one ? { workspaceId: message.workspace_id, stream: message.stream, tag: message.tag, recipient: one.recipient } : null;
+    }
     const deliveries = await db.selectFrom("deliveries").select(["recipient", "state"]).where("message_id", "=", messageId).limit(51).execute();
     const live = deliveries.filter((d) => d.state !== "suppressed");
     const only = deliveries.length === 1 ? deliveries[0]! : live.length === 1 ? live[0]! : null;
@@ -94,8 +103,23 @@ export class TrackingRepository {
     return (await query.limit(1).executeTakeFirst()) !== undefined;
   }
 
-  async insertRead(db: Db, row: Insertable<TrackedReadsTable>): Promise<void> {
-    await db.insertInto("tracked_reads").values(row).execute();
+  /** Inserts a read and returns its id. */
+  async insertRead(db: Db, row: Insertable<TrackedReadsTable>): Promise<number> {
+    const inserted = await db.insertInto("tracked_reads").values(row).returning("id").executeTakeFirstOrThrow();
+    return Number(inserted.id);
+  }
+
+  /** Sets an open's read time once; the open as it was (null when it is not an open or already has one). */
+  async setReadSeconds(db: Db, id: number, seconds: number): Promise<{ workspace_id: string; message_id: string; recipient: string | null; stream: string } | null> {
+    const updated = await db
+      .updateTable("tracked_reads")
+      .set({ read_seconds: seconds })
+      .where("id", "=", id)
+      .where("kind", "=", "open")
+      .where("read_seconds", "is", null)
+      .returning(["workspace_id", "message_id", "recipient", "stream"])
+      .executeTakeFirst();
+    return updated ?? null;
   }
 
   async search(db: Db, filter: ReadFilter, page: { count: number; offset: number }): Promise<{ total: number; rows: TrackedReadRow[] }> {

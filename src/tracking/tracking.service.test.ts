@@ -108,12 +108,24 @@ for (const target of storeTargets()) {
       await assert.rejects(c.tracking.search({ workspaceId: b.id, kind: "open", messageId: id }, page), { code: "MESSAGE_NOT_FOUND" });
     });
 
-    test("a read of a message to several recipients belongs to none of them", async () => {
-      const [accepted] = await c.accept.acceptMany(a, [submission(["x@rcpt.test", "y@rcpt.test"])]);
+    test("a message to several recipients is tracked per delivery: each read is its delivery's recipient's, and a delivery of another message names no one", async () => {
+      const [accepted, single] = await c.accept.acceptMany(a, [submission(["x@rcpt.test", "y@rcpt.test"]), submission(["w@rcpt.test"])]);
       const id = messageIdOf(accepted);
-      await c.tracking.recordOpen(tokenOf(c.tracking.openUrl(id)), { userAgent: OUTLOOK, ip: null });
+      const stored = await store.db.selectFrom("messages").select(["mime", "per_delivery_json"]).where("id", "=", id).executeTakeFirstOrThrow();
+      assert.deepEqual(JSON.parse(stored.per_delivery_json!), { opens: true, links: "none", unsubscribe: false });
+      assert.equal(Buffer.from(stored.mime).toString("latin1").includes("/t/o/"), false, "no one's pixel in the stored message");
+      const deliveries = await store.db.selectFrom("deliveries").select(["id", "recipient"]).where("message_id", "=", id).orderBy("id").execute();
+      for (const d of deliveries) assert.equal(await c.tracking.recordOpen(tokenOf(c.tracking.openUrl(id, Number(d.id))), { userAgent: OUTLOOK, ip: null }), true);
       const { records } = await c.tracking.search({ workspaceId: a.id, kind: "open", messageId: id }, page);
-      assert.deepEqual(records.map((r) => [r.recipient, r.first]), [[null, 1]]);
+      assert.deepEqual(records.map((r) => [r.recipient, r.first]).sort(), [["x@rcpt.test", 1], ["y@rcpt.test", 1]]);
+      // A message-level token (never in a copy of such a message) is nobody's read.
+      await c.tracking.recordOpen(tokenOf(c.tracking.openUrl(id)), { userAgent: IPHONE, ip: null });
+      assert.ok((await c.tracking.search({ workspaceId: a.id, kind: "open", messageId: id }, page)).records.some((r) => r.recipient === null));
+      // Signed for a delivery of another message: records nothing.
+      const otherDelivery = await store.db.selectFrom("deliveries").select("id").where("message_id", "=", messageIdOf(single)).executeTakeFirstOrThrow();
+      assert.equal(await c.tracking.recordOpen(tokenOf(c.tracking.openUrl(id, Number(otherDelivery.id))), { userAgent: OUTLOOK, ip: null }), false);
+      const single2 = await store.db.selectFrom("messages").select("per_delivery_json").where("id", "=", messageIdOf(single)).executeTakeFirstOrThrow();
+      assert.equal(single2.per_delivery_json, null, "a message to one recipient is tracked in its stored copy");
     });
 
     test("an unsubscribe suppresses the one recipient on the message's stream, once", async () => {

@@ -9,7 +9,7 @@ import type { GeoData, ReaderData } from "../events/event-map.js";
 import type { SuppressionsService } from "../suppressions/suppressions.service.js";
 import { MessageNotFound } from "../messages/accept.errors.js";
 import { TrackingRepository, type ReadFilter, type TrackedMessage, type TrackedReadRow } from "./tracking.repository.js";
-import { TrackingTokens, type LinkLocation, type TrackingToken } from "./tracking-tokens.js";
+import { TrackingTokens, tokenMailbox, tokenOfMailbox, type LinkLocation, type TrackingToken } from "./tracking-tokens.js";
 import { readerOf } from "./reader.js";
 import type { GeoLookup } from "./geo.js";
 
@@ -34,6 +34,12 @@ export interface TrackingServiceDeps {
   fallbackBaseUrl: string;
   /** The API listener's URL replaces the fallback once known (a listener on port 0, in tests). */
   listenerDecides: boolean;
+  /**
+   * Where the mailto: form of unsubscribe links points (the installation's return-path domain,
+   * whose mail reaches the inbound listener); null when this installation receives no mail, and
+   * so offers only the https form.
+   */
+  unsubscribeMailDomain?: string | null;
 }
 
 export class TrackingService {
@@ -55,16 +61,36 @@ export class TrackingService {
     return (this.deps.baseUrl ?? this.listenerUrl ?? this.deps.fallbackBaseUrl).replace(/\/+$/, "");
   }
 
-  openUrl(messageId: string): string {
-    return `${this.base()}/t/o/${this.deps.tokens.sign({ kind: "open", messageId })}`;
+  /** deliveryId: the URL of one recipient's copy (a message to several recipients); absent: the message's. */
+  openUrl(messageId: string, deliveryId?: number): string {
+    return `${this.base()}/t/o/${this.deps.tokens.sign({ kind: "open", messageId, ...delivery(deliveryId) })}`;
   }
 
-  clickUrl(messageId: string, location: LinkLocation, url: string): string {
-    return `${this.base()}/t/c/${this.deps.tokens.sign({ kind: "click", messageId, location, url })}`;
+  clickUrl(messageId: string, location: LinkLocation, url: string, deliveryId?: number): string {
+    return `${this.base()}/t/c/${this.deps.tokens.sign({ kind: "click", messageId, location, url, ...delivery(deliveryId) })}`;
   }
 
-  unsubscribeUrl(messageId: string): string {
-    return `${this.base()}/t/u/${this.deps.tokens.sign({ kind: "unsubscribe", messageId })}`;
+  unsubscribeUrl(messageId: string, deliveryId?: number): string {
+    return `${this.base()}/t/u/${this.deps.tokens.sign({ kind: "unsubscribe", messageId, ...delivery(deliveryId) })}`;
+  }
+
+  /** The mailto: form of the unsubscribe link (RFC 2369), or null when no mail domain is configured. */
+  unsubscribeMailto(messageId: string, deliveryId?: number): string | null {
+    const domain = this.deps.unsubscribeMailDomain ?? null;
+    if (domain === null) return null;
+    return `mailto:${tokenMailbox(this.deps.tokens.sign({ kind: "unsubscribe", messageId, ...delivery(deliveryId) }))}@${domain}?subject=unsubscribe`;
+  }
+
+  /** Whether a local part is the mailbox form of a valid unsubscribe token (the inbound listener's RCPT check). */
+  isUnsubscribeMailbox(localPart: string): boolean {
+    const token = tokenOfMailbox(localPart);
+    return token !== null && this.deps.tokens.verify(token)?.kind === "unsubscribe";
+  }
+
+  /** Mail to an unsubscribe mailbox: unsubscribes as the link's POST does (null when it is not one). */
+  async unsubscribeByMail(localPart: string): Promise<TrackedMessage | null> {
+    const token = tokenOfMailbox(localPart);
+    return token === null ? null : this.unsubscribe(token);
   }
 
   /** What a token says, without recording anything (HEAD requests); null when it is not one of ours. */
@@ -74,16 +100,38 @@ export class TrackingService {
 
   /** Records an open; false when the token is not one of ours or its message is gone. */
   async recordOpen(token: string, fetcher: Fetcher): Promise<boolean> {
+    return (await this.recordOpenRead(token, fetcher)) !== null;
+  }
+
+  /**
+   * Records an open and says which record it is, for its read time to be added when the pixel's
+   * fetch ends (recordReadTime), and whether a proxy fetched it (then no read time is measured).
+   */
+  async recordOpenRead(token: string, fetcher: Fetcher): Promise<{ openId: number; proxied: boolean } | null> {
     const claim = this.deps.tokens.verify(token);
-    if (claim?.kind !== "open") return false;
-    return (await this.record(claim.messageId, fetcher, "open")) !== null;
+    if (claim?.kind !== "open") return null;
+    const recorded = await this.record(claim, fetcher, "open");
+    return recorded === null ? null : { openId: recorded.readId, proxied: recorded.proxied };
+  }
+
+  /** An open's pixel stopped loading after `seconds`: its read time, recorded once, with delivery.read-time for the stats. */
+  async recordReadTime(openId: number, seconds: number, capped = false): Promise<void> {
+    await this.deps.store.write(
+      async (trx) => {
+        const open = await this.repo.setReadSeconds(trx, openId, seconds);
+        if (!open) return;
+        await this.deps.outbox.emit(trx, [{ type: "delivery.read-time", workspaceId: open.workspace_id, messageId: open.message_id, recipient: open.recipient, data: { stream: open.stream, seconds, capped, openId } }]);
+      },
+      // As the open itself: a read time lost with the machine is a missing statistic.
+      { durability: "relaxed" },
+    );
   }
 
   /** Records a click and returns the signed original URL; null when the token is not one of ours. */
   async recordClick(token: string, fetcher: Fetcher): Promise<string | null> {
     const claim = this.deps.tokens.verify(token);
     if (claim?.kind !== "click") return null;
-    const recorded = await this.record(claim.messageId, fetcher, "click", { link: claim.url, location: claim.location });
+    const recorded = await this.record(claim, fetcher, "click", { link: claim.url, location: claim.location });
     return recorded === null ? null : claim.url;
   }
 
@@ -91,7 +139,7 @@ export class TrackingService {
   async unsubscribeTarget(token: string): Promise<TrackedMessage | null> {
     const claim = this.deps.tokens.verify(token);
     if (claim?.kind !== "unsubscribe") return null;
-    const message = await this.repo.message(this.deps.store.db, claim.messageId);
+    const message = await this.repo.message(this.deps.store.db, claim.messageId, claim.deliveryId);
     return message?.recipient ? message : null;
   }
 
@@ -103,7 +151,7 @@ export class TrackingService {
     const claim = this.deps.tokens.verify(token);
     if (claim?.kind !== "unsubscribe") return null;
     return this.deps.store.write(async (trx) => {
-      const message = await this.repo.message(trx, claim.messageId);
+      const message = await this.repo.message(trx, claim.messageId, claim.deliveryId);
       if (!message?.recipient) return null;
       const input = { workspaceId: message.workspaceId, stream: message.stream, email: message.recipient, reason: "ManualSuppression" as const, origin: "Recipient" as const };
       if (await this.deps.suppressions.suppress(trx, input)) {
@@ -130,7 +178,8 @@ export class TrackingService {
     return { total, records: rows };
   }
 
-  private async record(messageId: string, fetcher: Fetcher, kind: "open" | "click", click?: { link: string; location: LinkLocation }): Promise<TrackedMessage | null> {
+  private async record(claim: { messageId: string; deliveryId?: number }, fetcher: Fetcher, kind: "open" | "click", click?: { link: string; location: LinkLocation }): Promise<(TrackedMessage & { readId: number; proxied: boolean }) | null> {
+    const messageId = claim.messageId;
     const reader = readerOf(fetcher.userAgent, fetcher.ip, null);
     const geo: GeoData | null = reader.proxied ? null : await this.deps.geo.lookup(fetcher.ip);
     const data: ReaderData = { ...reader, geo };
@@ -138,11 +187,11 @@ export class TrackingService {
     // Relaxed durability: a read lost with the machine is a missing statistic, not lost mail.
     return this.deps.store.write(
       async (trx) => {
-        const message = await this.repo.message(trx, messageId);
+        const message = await this.repo.message(trx, messageId, claim.deliveryId);
         if (!message) return null;
         const q = { workspaceId: message.workspaceId, messageId, recipient: message.recipient };
         const first = !data.proxied && !(await this.repo.hasHumanRead(trx, { ...q, kind, link: click?.link }));
-        await this.repo.insertRead(trx, {
+        const readId = await this.repo.insertRead(trx, {
           workspace_id: message.workspaceId,
           kind,
           message_id: messageId,
@@ -177,9 +226,13 @@ export class TrackingService {
         } else {
           await this.deps.outbox.emit(trx, [{ ...about, type: "delivery.opened", data: { ...data, stream: message.stream, firstOpen: first } }]);
         }
-        return message;
+        return { ...message, readId, proxied: data.proxied };
       },
       { durability: "relaxed" },
     );
   }
+}
+
+function delivery(deliveryId: number | undefined): { deliveryId?: number } {
+  return deliveryId === undefined ? {} : { deliveryId };
 }

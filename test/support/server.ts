@@ -17,6 +17,12 @@ export const MAIN_JS = resolve(import.meta.dirname, "../../src/main.js");
  */
 export const FROM_RULE_OFF = { POSTHORN_REQUIRE_VERIFIED_FROM: "false" } as const;
 
+/**
+ * Test servers answer open pixels at once (POSTHORN_TRACKING_READ_SECONDS=0): a test that reads a
+ * pixel's body would otherwise wait out the read-time measure. The read-time tests turn it on.
+ */
+export const READ_TIME_OFF = { POSTHORN_TRACKING_READ_SECONDS: "0" } as const;
+
 export interface TestServer {
   url: string;
   app: RunningApp;
@@ -37,6 +43,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     POSTHORN_SHUTDOWN_TIMEOUT: "2s",
     POSTHORN_SMTP_PORT: "0", // the smtp role is on by default; a free port keeps parallel tests apart
     ...FROM_RULE_OFF,
+    ...READ_TIME_OFF,
     ...env,
   });
   const app = await startApp(config, silentLogger(), options);

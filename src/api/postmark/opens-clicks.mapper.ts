@@ -38,9 +38,9 @@ function reader(r: TrackedReadRow) {
   };
 }
 
-/** ReadSeconds is 0: a pixel fetch says when a message was opened, not for how long it was read. */
+/** ReadSeconds: how long the pixel kept loading (src/api/tracking/read-timer.ts); 0 until measured, and for proxies. */
 export function toOpenEvent(r: TrackedReadRow) {
-  return { RecordType: "Open", FirstOpen: r.first === 1, ...reader(r), ReadSeconds: 0 };
+  return { RecordType: "Open", FirstOpen: r.first === 1, ...reader(r), ReadSeconds: r.read_seconds ?? 0 };
 }
 
 export function toClickEvent(r: TrackedReadRow) {

@@ -1,7 +1,8 @@
 // The tracking edge, on the API listener without Postmark's authentication (a mail client or a
 // browser fetches these, not an application):
 //
-//   GET  /t/o/<token>  the open pixel: a 1×1 transparent GIF, never cached
+//   GET  /t/o/<token>  the open pixel: a 1×1 transparent GIF, never cached; for a person's open
+//                      (not a proxy's) one that keeps loading to measure read time (read-timer.ts)
 //   GET  /t/c/<token>  a tracked link: 302 to the original URL the token carries, signed
 //   GET  /t/u/<token>  an unsubscribe link opened in a browser: a page whose button POSTs
 //   POST /t/u/<token>  RFC 8058 one-click unsubscribe (or that button): done at once, 200
@@ -12,12 +13,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TrackingService } from "../../tracking/tracking.service.js";
 import { MAX_TOKEN_CHARS } from "../../tracking/tracking-tokens.js";
+import { ReadTimer } from "./read-timer.js";
 
 export interface TrackingEdgeDeps {
   tracking: TrackingService;
+  readTime: { seconds: number; holdMax: number };
 }
 
-/** A transparent 1×1 GIF (43 bytes). */
+/** A transparent 1×1 GIF (42 bytes). */
 const PIXEL = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
 const NOT_FOUND_PAGE = page("Not found", "<p>This link is not valid.</p>");
 const UNSUBSCRIBED_PAGE = page("Unsubscribed", "<p>You have been unsubscribed. You will receive no more of these messages.</p>");
@@ -35,13 +38,28 @@ export async function trackingPlugin(app: FastifyInstance, deps: TrackingEdgeDep
     return reply.code(client ? status : 500).header("cache-control", "no-store").type("text/plain; charset=utf-8").send(client ? "Bad request.\n" : "Internal error.\n");
   });
 
+  const reads = new ReadTimer({
+    maxSeconds: deps.readTime.seconds,
+    maxHeld: deps.readTime.holdMax,
+    record: (openId, seconds, capped) => deps.tracking.recordReadTime(openId, seconds, capped),
+    onError: (err) => app.log.error({ err }, "recording a read time failed"),
+  });
+  // Held pixels end before the listener closes, each with the time it had.
+  app.addHook("preClose", async () => reads.stopAll());
+
   // Fastify answers HEAD with the GET route; a HEAD (a link checker, a prefetcher asking for
   // headers) is answered alike but records nothing: it is nobody reading.
   app.get("/t/o/*", async (request, reply) => {
     const token = tokenOf(request);
-    const found = request.method === "HEAD" ? deps.tracking.inspect(token ?? "")?.kind === "open" : token !== null && (await deps.tracking.recordOpen(token, fetcher(request)));
-    if (!found) return notFound(reply);
-    return noCache(reply).type("image/gif").send(PIXEL);
+    if (request.method === "HEAD") {
+      if (deps.tracking.inspect(token ?? "")?.kind !== "open") return notFound(reply);
+      return noCache(reply).type("image/gif").send(PIXEL);
+    }
+    const open = token === null ? null : await deps.tracking.recordOpenRead(token, fetcher(request));
+    if (!open) return notFound(reply);
+    if (open.proxied || !reads.canHold()) return noCache(reply).type("image/gif").send(PIXEL);
+    reads.hold(reply, open.openId, NO_CACHE_HEADERS);
+    return reply;
   });
 
   app.get("/t/c/*", async (request, reply) => {
@@ -85,8 +103,10 @@ function fetcher(request: FastifyRequest) {
   return { userAgent: request.headers["user-agent"], ip: request.ip ?? null };
 }
 
+const NO_CACHE_HEADERS: Record<string, string> = { "cache-control": "no-cache, no-store, must-revalidate, private, max-age=0", pragma: "no-cache", expires: "0" };
+
 function noCache(reply: FastifyReply): FastifyReply {
-  return reply.header("cache-control", "no-cache, no-store, must-revalidate, private, max-age=0").header("pragma", "no-cache").header("expires", "0");
+  return reply.headers(NO_CACHE_HEADERS);
 }
 
 function notFound(reply: FastifyReply): FastifyReply {

@@ -71,6 +71,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       trackFamily({ workspaces: deps.workspaces, people: deps.people, segments: deps.segments }),
     ],
     tracking: deps.tracking,
+    readTime: { seconds: config.tracking.readSeconds, holdMax: config.tracking.readHoldMax },
     webhooks: deps.webhooks,
     bulk: deps.bulk,
     stats: deps.stats,

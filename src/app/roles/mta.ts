@@ -20,6 +20,8 @@ import { createDkimSigner } from "../../sending-domains/dkim.signer.js";
 import { createDkimSignPool } from "../../sending-domains/dkim-sign.pool.js";
 import { startDomainRecheck } from "../../sending-domains/domain-recheck.js";
 import { returnPathDomains } from "../../sending-domains/return-path.js";
+import type { TrackingService } from "../../tracking/tracking.service.js";
+import { composeForDelivery } from "../../compose/per-delivery.compose.js";
 
 export interface MtaRoleDeps {
   config: Config;
@@ -31,6 +33,8 @@ export interface MtaRoleDeps {
   outbox: Outbox;
   domains: SendingDomainsService;
   encryptionKey: Buffer;
+  /** Makes the tracking and unsubscribe URLs of each recipient's copy of a message delivered to several. */
+  tracking: TrackingService;
   /** Replaces the SMTP transport (benchmarks measuring the queue alone). */
   transport?: Transport;
 }
@@ -70,6 +74,7 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
       messages: deps.messages,
       recorder,
       signer: createDkimSigner({ service: domains, clock, sign: signPool.sign }),
+      composeForDelivery: composeForDelivery(deps.tracking),
     },
     {
       concurrency: config.delivery.concurrency,

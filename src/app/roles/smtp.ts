@@ -23,7 +23,7 @@ export interface SmtpRole {
   stop(): Promise<void>;
 }
 
-export interface SmtpRoleDeps extends Pick<Container, "workspaces" | "accept" | "domains" | "bounceIntake" | "inbound"> {
+export interface SmtpRoleDeps extends Pick<Container, "workspaces" | "accept" | "domains" | "bounceIntake" | "inbound" | "tracking"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -75,6 +75,7 @@ export async function startSmtpRole(deps: SmtpRoleDeps): Promise<SmtpRole> {
           bounceIntake: deps.bounceIntake,
           inbound: deps.inbound,
           authenticator: createAuthenticator({ hostname: config.hostname, resolve: deps.resolve, dnsServers: config.delivery.dnsServers }),
+          unsubscriber: deps.tracking,
         }),
       }).catch((err: Error) => {
         throw bindProblem("POSTHORN_INBOUND_PORT", err);

@@ -23,6 +23,7 @@ import { acceptedRows } from "./message-rows.js";
 import { anyKeyed, claimKeys, settleRepeats } from "./idempotency.js";
 import { stampDeliveryIds, wantsDeliveryId } from "./delivery-id-field.js";
 import type { PublicDeliveryIds } from "../public-delivery-ids.js";
+import { needsPerDelivery } from "../per-delivery.js";
 
 export interface Accepted {
   ok: true;
@@ -193,7 +194,7 @@ export class AcceptService {
       // leased and comes back like a crashed worker's, rather than failing a committed acceptance.
       const taken = handed.flatMap((d) => handedDelivery(d, ids) ?? []);
       if (taken.length < grant.granted) handoff!.release(grant.granted - taken.length);
-      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.stampedMime ?? c.mime!, dsn: c.submission.dsn }])));
+      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.stampedMime ?? c.mime!, dsn: c.submission.dsn, perDelivery: needsPerDelivery(c.perDelivery) ? c.perDelivery : null }])));
     }
     if (queued.length > handed.length) this.deps.onQueued?.();
   }

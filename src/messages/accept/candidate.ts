@@ -4,6 +4,7 @@ import type { PosthornError } from "../../shared/errors.js";
 import type { Workspace } from "../../workspaces/workspaces.service.js";
 import type { Address } from "../message.types.js";
 import type { Submission } from "./submission.js";
+import type { PerDelivery } from "../per-delivery.js";
 
 /** What a message says about itself, read once from its content, whichever the door. */
 export interface MessageView {
@@ -51,6 +52,8 @@ export interface Candidate {
   mime: Buffer | null;
   /** How many of its links the tracking step rewrote (Postmark's TotalTrackedLinksSent counts them). */
   trackedLinks?: number;
+  /** What each delivery's copy is owed (a message delivered to several recipients; per-delivery.ts). */
+  perDelivery?: PerDelivery;
   error: PosthornError | null;
   /** Its idempotency key was accepted before (or by the candidate named): its outcome is that message's (idempotency.ts). */
   earlier?: EarlierMessage | null;

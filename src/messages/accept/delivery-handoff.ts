@@ -10,6 +10,7 @@
 // other workspaces' queued mail, which only claims bring, always find room too.
 
 import type { DsnRequest } from "../dsn-request.js";
+import type { PerDelivery } from "../per-delivery.js";
 
 /** A delivery as acceptance hands it over: committed, leased to the worker, never attempted. */
 export interface HandedDelivery {
@@ -30,5 +31,5 @@ export interface DeliveryHandoff {
   /** Gives back room that was reserved and not handed over (the commit failed). */
   release(count: number): void;
   /** The reserved deliveries, committed, with their messages' envelope sender, From address, MIME and RFC 3461 parameters. */
-  take(deliveries: HandedDelivery[], messages: Map<string, { envelopeFrom: string; author: string; mime: Buffer; dsn: DsnRequest | null }>): void;
+  take(deliveries: HandedDelivery[], messages: Map<string, { envelopeFrom: string; author: string; mime: Buffer; dsn: DsnRequest | null; perDelivery: PerDelivery | null }>): void;
 }

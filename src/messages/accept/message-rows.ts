@@ -6,6 +6,7 @@ import type { NewDeliveryRow, NewMessageRow } from "../../store/schema.js";
 import type { NewEvent } from "../../events/event-map.js";
 import { domainOf } from "../../shared/email-address.js";
 import { encodeDsnRequest } from "../dsn-request.js";
+import { encodePerDelivery, needsPerDelivery } from "../per-delivery.js";
 import type { Address } from "../message.types.js";
 import type { Candidate } from "./candidate.js";
 
@@ -46,6 +47,7 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
       state: sandboxed ? "sandboxed" : allSuppressed ? "finished" : "queued",
       dsn_notify: (submission.failureNotices ?? failureNoticesByDefault) ? 1 : 0,
       dsn_json: submission.dsn ? encodeDsnRequest(submission.dsn) : null,
+      ...(needsPerDelivery(c.perDelivery) ? { per_delivery_json: encodePerDelivery(c.perDelivery) } : {}),
       created_at: now,
     };
     // Set only when given, so rows without a key keep the column list (and insert text) they had.
