@@ -102,5 +102,82 @@ steps:
       assert.equal(reminder.messages?.sent, 1);
       assert.equal(metrics.steps.find((s) => s.stepId === "done")!.entered, 1);
     });
+
+    test("a frequency cap across two journeys: the second journey's email is held until the first leaves the period, then sent", async () => {
+      await server.app.services.messageLimits.set(workspaceId, { caps: [{ count: 1, periodMs: 7 * 24 * H }], quietHours: null });
+      try {
+        const doc = (name: string) => ({ name, trigger: { event: { name: "upgraded" } }, defaults: { from: "news@brand.test" }, steps: [{ id: "mail", type: "email", subject: `${name} for {{ customer.first_name }}`, text: "x" }] });
+        const first = await server.app.services.journeys.create(workspaceId, doc("First"), { state: "live" });
+        const second = await server.app.services.journeys.create(workspaceId, doc("Second"), { state: "live" });
+        await cio.identify("cap", { email: "cap@example.test", first_name: "Cap" });
+        await cio.track("cap", { name: "upgraded", data: {} });
+        await until("one email at the sink", async () => received("cap@example.test").length === 1, 10_000);
+        const held = await until("the other run held", async () => {
+          const runs = [...(await runsOf("cap", first.journeyId)), ...(await runsOf("cap", second.journeyId))];
+          return runs.length === 2 && runs.some((r) => r.state === "ended") ? runs.find((r) => r.state === "waiting") : undefined;
+        }, 5_000);
+        assert.equal(held.stepId, "mail");
+        assert.ok(held.dueAt! > clock.now() + 7 * 24 * H - 60_000, "held until the first email leaves the week");
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(received("cap@example.test").length, 1, "the cap holds across journeys");
+        clock.advance(7 * 24 * H + M);
+        await until("the held email at the sink", async () => received("cap@example.test").length === 2, 10_000);
+        const subjects = received("cap@example.test").map((m) => subjectOf(m.raw)).sort();
+        assert.deepEqual(subjects, ["First for Cap", "Second for Cap"]);
+      } finally {
+        await server.app.services.messageLimits.set(workspaceId, { caps: [], quietHours: null });
+      }
+    });
+
+    test("a time window in each person's timezone: Tokyo and New York wait for their own 'from' hour", async () => {
+      const zones = { "tok@example.test": "Asia/Tokyo", "nyc@example.test": "America/New_York" };
+      // The window opens at the next whole hour that is at least two hours away in Tokyo's local time, one hour long.
+      const tokyoHour = (localHour("Asia/Tokyo", clock.now()) + 2) % 24;
+      const journey = await server.app.services.journeys.create(
+        workspaceId,
+        {
+          name: "morning",
+          trigger: { event: { name: "window_go" } },
+          defaults: { from: "news@brand.test" },
+          steps: [
+            { id: "window", type: "time_window", days: [0, 1, 2, 3, 4, 5, 6], from: `${String(tokyoHour).padStart(2, "0")}:00`, to: `${String((tokyoHour + 1) % 24).padStart(2, "0")}:00`, timezone: "person", fallback: "UTC" },
+            { id: "mail", type: "email", subject: "In your window", text: "x" },
+          ],
+        },
+        { state: "live" },
+      );
+      for (const [email, timezone] of Object.entries(zones)) {
+        const id = email.split("@")[0]!;
+        await cio.identify(id, { email, timezone });
+        await cio.track(id, { name: "window_go", data: {} });
+      }
+      const due: Record<string, number> = {};
+      for (const [email, timezone] of Object.entries(zones)) {
+        const run = await until(`${email}'s run to wait for its window`, async () => (await runsOf(email.split("@")[0]!, journey.journeyId)).find((r) => r.state === "waiting"), 5_000);
+        due[email] = run.dueAt!;
+        assert.equal(run.dueAt, nextLocalHour(timezone, tokyoHour, clock.now()), `${email} waits for ${tokyoHour}:00 in ${timezone}`);
+      }
+      assert.notEqual(due["tok@example.test"], due["nyc@example.test"], "the same local hour is a different instant");
+      const [firstEmail, secondEmail] = Object.keys(due).sort((a, b) => due[a]! - due[b]!) as [string, string];
+      clock.advance(due[firstEmail]! - clock.now() + 1_000);
+      await until(`${firstEmail}'s email`, async () => received(firstEmail).length === 1, 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(received(secondEmail).length, 0, "the other person's window has not opened");
+      clock.advance(due[secondEmail]! - clock.now() + 1_000);
+      await until(`${secondEmail}'s email`, async () => received(secondEmail).length === 1, 10_000);
+    });
   });
+}
+
+function localHour(timeZone: string, at: number): number {
+  return Number(new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", hourCycle: "h23" }).format(new Date(at)));
+}
+
+/** The next instant after `now` at which the local time in the zone is hour:00 (computed by scanning whole minutes, independently of the runtime's code). */
+function nextLocalHour(timeZone: string, hour: number, now: number): number {
+  const format = new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  for (let t = Math.ceil(now / M) * M; t < now + 49 * H; t += M) {
+    if (format.format(new Date(t)) === `${String(hour).padStart(2, "0")}:00`) return t;
+  }
+  throw new Error("no such hour within two days");
 }

@@ -31,6 +31,12 @@ const MAX_FILES = 1_000;
 
 /** Reads every journey file of the folder (sorted by name); throws JourneyFilesError listing every problem. */
 export function readJourneyFiles(dir: string): JourneyFile[] {
+  const { files, problems } = readFiles(dir);
+  if (problems.length > 0) throw new JourneyFilesError(problems);
+  return files;
+}
+
+function readFiles(dir: string): { files: JourneyFile[]; problems: string[] } {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => EXTENSIONS.test(n)).sort();
@@ -53,8 +59,7 @@ export function readJourneyFiles(dir: string): JourneyFile[] {
       problems.push(`${name}: ${isPosthornError(err) || err instanceof Error ? err.message : String(err)}`);
     }
   }
-  if (problems.length > 0) throw new JourneyFilesError(problems);
-  return files;
+  return { files, problems };
 }
 
 /**
@@ -66,8 +71,7 @@ export async function loadJourneyFiles(
   dir: string,
   deps: { workspaceIdOf: (name: string) => Promise<string>; journeys: Pick<JourneysService, "check" | "syncFiles" | "workspacesWithFiles"> },
 ): Promise<{ created: number; updated: number; archived: number }> {
-  const files = readJourneyFiles(dir);
-  const problems: string[] = [];
+  const { files, problems } = readFiles(dir);
   const byWorkspace = new Map<string, JourneyFile[]>();
   for (const file of files) {
     let workspaceId: string;
@@ -87,7 +91,7 @@ export async function loadJourneyFiles(
     list.push(file);
     byWorkspace.set(workspaceId, list);
   }
-  if (problems.length > 0) throw new JourneyFilesError(problems);
+  if (problems.length > 0) throw new JourneyFilesError(problems.sort());
   for (const workspaceId of await deps.journeys.workspacesWithFiles()) if (!byWorkspace.has(workspaceId)) byWorkspace.set(workspaceId, []);
   const total = { created: 0, updated: 0, archived: 0 };
   for (const [workspaceId, list] of byWorkspace) {

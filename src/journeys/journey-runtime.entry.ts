@@ -7,10 +7,10 @@ import type { Db } from "../store/store.js";
 import type { EventEmitter } from "../events/outbox.js";
 import type { NewEvent } from "../events/event-map.js";
 import { newMessageId } from "../shared/ids.js";
-import type { JourneyInterpreter, RunScope } from "./journey-interpreter.port.js";
+import type { Advance, JourneyEnvironment, JourneyInterpreter, RunScope, RunState } from "./journey-interpreter.port.js";
 import type { JourneyDefinition } from "./journey.model.js";
 import type { JourneysRepository } from "./journeys.repository.js";
-import type { CountDeltas } from "./journey-runtime.runs.js";
+import { passedEntries, type CountDeltas } from "./journey-runtime.runs.js";
 
 export interface EntryDeps {
   repository: JourneysRepository;
@@ -22,6 +22,28 @@ export interface Entry {
   personId: string;
   scope: RunScope;
   triggerKey: string | null;
+  /** The run started and advanced before the entering transaction (prepareEntry), when the caller could. */
+  prepared?: { run: RunState; advance: Advance };
+}
+
+/**
+ * Starts the run and advances it as far as it goes without an effect, before the entering
+ * transaction (the advance reads the person; SQLite cannot read inside the write). A run whose
+ * first steps end in a wait (a delay, a closed window) is then stored waiting at once, instead of
+ * stored due and claimed, advanced and written again by the runtime: half the writes of a journey
+ * that begins with a delay. Any other outcome (an effect, the end) is left to the runtime.
+ */
+export async function prepareEntry(interpreter: JourneyInterpreter, journey: EnteringJourney, entry: Entry, env: JourneyEnvironment, now: number): Promise<Entry> {
+  const run = interpreter.start(journey.definition, {
+    runId: newMessageId(now),
+    journeyId: String(journey.journeyId),
+    version: journey.version,
+    workspaceId: journey.workspaceId,
+    personId: entry.personId,
+    scope: entry.scope,
+    now,
+  });
+  return { ...entry, prepared: { run, advance: await interpreter.advance(journey.definition, run, env) } };
 }
 
 export interface EnteringJourney {
@@ -48,38 +70,35 @@ export async function enterRuns(trx: Db, deps: EntryDeps, journey: EnteringJourn
   const events: NewEvent[] = [];
   for (const entry of entries) {
     if (!(await mayEnter(trx, deps.repository, journey, entry.personId, now))) continue;
-    const runId = newMessageId(now);
-    const run = deps.interpreter.start(journey.definition, {
-      runId,
-      journeyId: String(journey.journeyId),
-      version: journey.version,
-      workspaceId: journey.workspaceId,
-      personId: entry.personId,
-      scope: entry.scope,
-      now,
-    });
+    const run =
+      entry.prepared?.run ??
+      deps.interpreter.start(journey.definition, { runId: newMessageId(now), journeyId: String(journey.journeyId), version: journey.version, workspaceId: journey.workspaceId, personId: entry.personId, scope: entry.scope, now });
+    const runId = run.runId;
+    const waiting = entry.prepared?.advance.kind === "wait" ? entry.prepared.advance : null;
+    const stored = waiting ? waiting.run : run;
     const inserted = await deps.repository.insertRun(trx, {
       run_id: runId,
       workspace_id: journey.workspaceId,
       journey_id: journey.journeyId,
       version: journey.version,
       person_id: entry.personId,
-      state: "active",
-      step_id: run.stepId,
-      wait_json: run.wait === null ? null : JSON.stringify(run.wait),
-      scope_json: JSON.stringify(run.scope),
-      path_json: "[]",
-      due_at: now,
+      state: waiting ? "waiting" : "active",
+      step_id: stored.stepId,
+      wait_json: stored.wait === null ? null : JSON.stringify(stored.wait),
+      scope_json: JSON.stringify(stored.scope),
+      path_json: waiting ? JSON.stringify(passedEntries(run.stepId, waiting.path, waiting.run.stepId, now)) : "[]",
+      due_at: waiting ? (waiting.run.wait?.dueAt ?? null) : now,
       lease_owner: null,
       lease_until: 0,
       end_reason: null,
       converted_at: null,
       trigger_key: entry.triggerKey,
       entered_at: now,
-      step_since: run.stepSince,
+      step_since: stored.stepSince,
       updated_at: now,
     });
     if (!inserted) continue;
+    if (waiting) counts.move(String(journey.journeyId), journey.version, run.stepId, waiting.path, waiting.run.stepId);
     started.push(runId);
     events.push({ type: "journey.run-started", workspaceId: journey.workspaceId, messageId: null, recipient: null, data: { journeyId: String(journey.journeyId), version: journey.version, runId, personId: entry.personId } });
   }

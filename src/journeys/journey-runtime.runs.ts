@@ -56,6 +56,16 @@ export function runWrite(run: RunState, path: PathEntry[], state: "active" | "wa
   };
 }
 
+/** Path entries for the steps a run passed (the one it stops at is not passed). */
+export function passedEntries(from: string | null, passed: string[], stopsAt: string | null, now: number): PathEntry[] {
+  const out: PathEntry[] = [];
+  for (const id of [from, ...passed]) {
+    if (id === null || id === stopsAt || out.some((e) => e.stepId === id)) continue;
+    out.push({ stepId: id, at: now, outcome: "passed" });
+  }
+  return out;
+}
+
 /** Counter changes, per (journey, version), keyed by step. */
 export class CountDeltas {
   private readonly byVersion = new Map<string, Map<string, StepCountDelta>>();

@@ -23,7 +23,7 @@ import type { JourneysRepository, RunWrite } from "./journeys.repository.js";
 import type { JourneyRow, JourneyRunRow } from "./journeys.schema.js";
 import type { JourneyDefinitions } from "./journey-runtime.definitions.js";
 import { runEnvironment, type EnvironmentDeps } from "./journey-runtime.environment.js";
-import { appendPath, CountDeltas, pathOf, runFromRow, runWrite, type PathEntry } from "./journey-runtime.runs.js";
+import { appendPath, CountDeltas, passedEntries, pathOf, runFromRow, runWrite, type PathEntry } from "./journey-runtime.runs.js";
 import { emailResult, outcomeText, performEffect, type EffectDeps } from "./journey-runtime.effects.js";
 import { mayEnter, saveCounts } from "./journey-runtime.entry.js";
 import { walkSteps } from "./journey-triggers.index.js";
@@ -42,6 +42,8 @@ export interface JourneyRuntimeDeps {
   leaseMs: number;
   pollMs: number;
   batchSize: number;
+  /** Batches advanced at once by this process (default 1). */
+  concurrency?: number;
 }
 
 /** Rounds of advance → effect per claim: a run that passes more effects than this goes on at the next claim. */
@@ -78,43 +80,49 @@ interface Final {
 export class JourneyRuntime {
   readonly owner = `journeys-${process.pid}-${randomHex(6)}`;
   private running = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private waker: (() => void) | null = null;
-  private woken = false;
+  private loopsDone: Promise<void> = Promise.resolve();
+  private readonly wakers = new Set<() => void>();
+  /** Counts wake-ups, so a loop that was busy when one came goes round again instead of sleeping. */
+  private wakes = 0;
   private readonly kinds = new WeakMap<JourneyDefinition, Map<string, StepKind>>();
 
   constructor(private readonly deps: JourneyRuntimeDeps) {}
 
+  /**
+   * Starts `concurrency` claim loops (JourneyRuntimeDeps.concurrency): on PostgreSQL each batch's
+   * statements wait on the network, and loops on their own connections overlap those waits; their
+   * claims skip each other's rows. On SQLite one loop is enough (one connection, no waits).
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loopDone = this.loop();
+    this.loopsDone = Promise.all(Array.from({ length: Math.max(1, this.deps.concurrency ?? 1) }, () => this.loop())).then(() => undefined);
   }
 
   /** Runs were entered or made due: look now. */
   wake(): void {
-    this.woken = true;
-    this.waker?.();
+    this.wakes += 1;
+    for (const waker of [...this.wakers]) waker();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
-    await this.loopDone;
+    await this.loopsDone;
   }
 
   private async loop(): Promise<void> {
     const log = this.deps.logger;
     while (this.running) {
       let claimed = 0;
+      const wakesBefore = this.wakes;
       try {
-        this.woken = false;
         claimed = await this.tick();
       } catch (err) {
         log.error({ err }, "journey runtime batch failed; its runs come back when their leases end");
       }
       if (claimed >= this.deps.batchSize || !this.running) continue;
-      if (this.woken) continue;
+      if (this.wakes !== wakesBefore) continue;
       let waitMs = this.deps.pollMs;
       try {
         const next = await this.deps.repository.nextDue(this.deps.store.db);
@@ -130,11 +138,11 @@ export class JourneyRuntime {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.waker = null;
+        this.wakers.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.waker = done;
+      this.wakers.add(done);
     });
   }
 
@@ -160,7 +168,7 @@ export class JourneyRuntime {
       const mine = signals.filter((s) => s.run_id === row.run_id);
       const work: Work = { row, run: runFromRow(row), definition, path: pathOf(row), signalsUpTo: mine.length > 0 ? mine[mine.length - 1]!.id : null, done: false };
       if (journey.state === "archived") {
-        finals.push(this.ended(work, "archived", [], now));
+        finals.push(this.ended(work, "archived", now));
         continue;
       }
       const signalled = this.applySignals(work, mine, now);
@@ -173,7 +181,7 @@ export class JourneyRuntime {
       await this.advanceAll(works, now);
     } finally {
       // A conversion not written (its run's send failed) is found again from its signal, which stays.
-      this.pendingExtras.clear();
+      for (const row of rows) this.pendingExtras.delete(row.run_id);
     }
     return rows.length;
   }
@@ -184,20 +192,20 @@ export class JourneyRuntime {
     const extra: { converted: boolean; events: NewEvent[]; counts: CountDeltas } = { converted: false, events: [], counts: new CountDeltas() };
     for (const signal of signals) {
       const data = JSON.parse(signal.data_json) as Record<string, unknown>;
-      if (signal.kind === "deleted") return this.ended(work, "person_deleted", [], now);
+      if (signal.kind === "deleted") return this.ended(work, "person_deleted", now);
       if (signal.kind === "segment_left") {
-        if (this.deps.interpreter.exits(definition, work.run, { kind: "segment_left", segmentId: String(data.segmentId) })) return this.ended(work, "exited", [], now);
+        if (this.deps.interpreter.exits(definition, work.run, { kind: "segment_left", segmentId: String(data.segmentId) })) return this.ended(work, "exited", now);
         continue;
       }
       if (signal.kind !== "event") continue;
       const event = data as unknown as TrackedEvent;
-      if (this.deps.interpreter.exits(definition, work.run, { kind: "event", event })) return this.withExtra(this.ended(work, "exited", [], now), extra);
+      if (this.deps.interpreter.exits(definition, work.run, { kind: "event", event })) return this.withExtra(this.ended(work, "exited", now), extra);
       if (work.row.converted_at === null && !extra.converted && this.deps.interpreter.converts(definition, work.run, event)) {
         extra.converted = true;
         const data = { journeyId: work.run.journeyId, version: work.run.version, runId: work.run.runId, personId: work.run.personId };
         extra.events.push({ type: "journey.converted", workspaceId: work.run.workspaceId, messageId: null, recipient: null, data: { ...data, stepId: this.lastSendStep(work) } });
         for (const stepId of new Set(work.path.map((p) => p.stepId))) extra.counts.add(work.run.journeyId, work.run.version, stepId, "converted");
-        if (definition.goal?.exitOnConversion) return this.withExtra(this.ended(work, "converted", [], now), extra);
+        if (definition.goal?.exitOnConversion) return this.withExtra(this.ended(work, "converted", now), extra);
       }
       const resumed = this.deps.interpreter.onEvent(definition, work.run, event, now);
       if (resumed) work.run = resumed;
@@ -282,7 +290,7 @@ export class JourneyRuntime {
         const passed = advance.path;
         work.path = appendPath(work.path, passedEntries(from, passed, advance.kind === "effect" ? advance.effect.stepId : advance.kind === "wait" ? advance.run.stepId : null, now));
         if (advance.kind === "end") {
-          const final = this.ended(work, advance.reason, [], now);
+          const final = this.ended(work, advance.reason, now);
           final.counts.move(work.run.journeyId, work.run.version, from, passed, null);
           finals.push(final);
         } else if (advance.kind === "wait") {
@@ -324,7 +332,7 @@ export class JourneyRuntime {
       }));
       try {
         await this.deps.mailer.send(mails, async (trx, outcomes) => this.afterEffects(trx, live.map((item, i) => ({ ...item, result: emailResult(outcomes[i] as OutreachOutcome) })), entering, now));
-        return live.map((i) => i.work);
+        return live.map((i) => i.work).filter((w) => !w.done);
       } catch (err) {
         if (!(err instanceof LeaseLost)) {
           this.deps.logger.error({ err, mails: mails.length }, "journey emails could not be sent; their runs come back when their leases end");
@@ -351,16 +359,18 @@ export class JourneyRuntime {
       const lost = new Set(err.runIds);
       const kept = results.filter((r) => !lost.has(r.work.run.runId));
       await this.deps.store.write((trx) => this.afterEffects(trx, kept, entering, after));
-      return kept.map((r) => r.work);
+      return kept.map((r) => r.work).filter((w) => !w.done);
     }
-    return results.map((r) => r.work);
+    return results.map((r) => r.work).filter((w) => !w.done);
   }
 
   /** In the effect's transaction: each run moved past its step (or held in it), still leased; throws LeaseLost to roll back if any lease was lost. */
   private async afterEffects(trx: Db, items: Array<{ work: Work; effect: Effect; result: EffectResult }>, entering: CountDeltas, now: number): Promise<void> {
     const counts = new CountDeltas();
     const lost: string[] = [];
-    const moved: Array<{ work: Work; run: RunState; path: PathEntry[] }> = [];
+    const moved: Array<{ work: Work; run: RunState; path: PathEntry[]; ended: boolean }> = [];
+    const events: NewEvent[] = [];
+    const signalsRead = new Map<string, number>();
     for (const { work, effect, result } of items) {
       const run = this.deps.interpreter.afterEffect(work.definition, work.run, result, now);
       const held = result.kind === "email" && result.outcome === "held";
@@ -369,20 +379,43 @@ export class JourneyRuntime {
         counts.add(run.journeyId, run.version, effect.stepId, "completed");
         if (result.kind === "failed") counts.add(run.journeyId, run.version, effect.stepId, "failed");
       }
-      if (!(await this.deps.repository.saveRun(trx, this.owner, runWrite(run, path, "active", null, null, now), true))) lost.push(run.runId);
-      else moved.push({ work, run, path });
+      // Past its last step: the run ends in this transaction (what the next advance would decide), saving a round.
+      const ends = !held && run.stepId === null;
+      let write = runWrite(run, path, "active", null, null, now);
+      if (ends) {
+        const final = this.ended({ ...work, run, path }, "completed", now);
+        const extra = this.pendingExtras.get(run.runId);
+        if (extra) this.withExtra(final, extra);
+        write = final.write;
+        events.push(...final.events);
+        for (const { journeyId, version, deltas } of final.counts.entries()) for (const [stepId, d] of deltas) counts.add(String(journeyId), version, stepId, "converted", d.converted);
+        if (work.signalsUpTo !== null) signalsRead.set(run.runId, work.signalsUpTo);
+      }
+      if (!(await this.deps.repository.saveRun(trx, this.owner, write, !ends))) lost.push(run.runId);
+      else moved.push({ work, run, path, ended: ends });
     }
     if (lost.length > 0) throw new LeaseLost(lost);
     await saveCounts(trx, this.deps.repository, entering);
     await saveCounts(trx, this.deps.repository, counts);
+    await this.deps.repository.consumeSignals(trx, signalsRead);
+    await this.deps.outbox.emit(trx, events);
+    const ended = moved.filter((m) => m.ended).map((m) => m.run.runId);
+    if (ended.length > 0) {
+      const signalled = await this.deps.repository.runsWithSignals(trx, ended);
+      if (signalled.length > 0) await this.deps.repository.pullDue(trx, signalled, now);
+    }
     // Only now, with the transaction certain to commit (or fail as a whole), the runs move in memory.
-    for (const { work, run, path } of moved) {
+    for (const { work, run, path, ended } of moved) {
       work.run = run;
       work.path = path;
+      if (ended) {
+        work.done = true;
+        this.pendingExtras.delete(run.runId);
+      }
     }
   }
 
-  private ended(work: Work, reason: "completed" | "exited" | "converted" | "archived" | "person_deleted", _passed: string[], now: number): Final {
+  private ended(work: Work, reason: "completed" | "exited" | "converted" | "archived" | "person_deleted", now: number): Final {
     work.done = true;
     const data = { journeyId: work.run.journeyId, version: work.run.version, runId: work.run.runId, personId: work.run.personId };
     return {
@@ -426,16 +459,6 @@ export class JourneyRuntime {
       { durability: "full" },
     );
   }
-}
-
-/** Path entries for the steps a run passed (the one it stops at is not passed). */
-function passedEntries(from: string | null, passed: string[], stopsAt: string | null, now: number): PathEntry[] {
-  const out: PathEntry[] = [];
-  for (const id of [from, ...passed]) {
-    if (id === null || id === stopsAt || out.some((e) => e.stepId === id)) continue;
-    out.push({ stepId: id, at: now, outcome: "passed" });
-  }
-  return out;
 }
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

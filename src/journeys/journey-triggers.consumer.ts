@@ -20,7 +20,7 @@ import type { TrackedEvent } from "../people/people.port.js";
 import type { RunScope } from "./journey-interpreter.port.js";
 import type { JourneyDefinition } from "./journey.model.js";
 import { JourneyIndex, type IndexedJourney } from "./journey-triggers.index.js";
-import { enterRuns, saveCounts, type EntryDeps } from "./journey-runtime.entry.js";
+import { enterRuns, prepareEntry, saveCounts, type Entry, type EntryDeps } from "./journey-runtime.entry.js";
 import { CountDeltas } from "./journey-runtime.runs.js";
 import { runEnvironment, type EnvironmentDeps } from "./journey-runtime.environment.js";
 import { newMessageId } from "../shared/ids.js";
@@ -46,6 +46,7 @@ interface Candidate {
   personId: string;
   scope: RunScope;
   triggerKey: string;
+  prepared?: Entry["prepared"];
 }
 interface DateChange {
   journey: IndexedJourney;
@@ -141,7 +142,9 @@ export class JourneyTriggers {
     for (const candidate of candidates) {
       const env = runEnvironment(this.deps.environment, { workspaceId: candidate.journey.workspaceId, personId: candidate.personId, runId: "" }, now);
       if ((await env.person()) === null) continue;
-      if (candidate.journey.definition.filters === null || (await this.deps.interpreter.admits(candidate.journey.definition, env))) out.push(candidate);
+      if (candidate.journey.definition.filters !== null && !(await this.deps.interpreter.admits(candidate.journey.definition, env))) continue;
+      const { prepared } = await prepareEntry(this.deps.interpreter, candidate.journey, candidate, env, now);
+      out.push({ ...candidate, prepared });
     }
     return out;
   }
@@ -200,12 +203,12 @@ export class JourneyTriggers {
   }
 }
 
-function groupByJourney(candidates: Candidate[]): Array<{ journey: IndexedJourney; entries: Array<{ personId: string; scope: RunScope; triggerKey: string }> }> {
-  const groups = new Map<number, { journey: IndexedJourney; entries: Array<{ personId: string; scope: RunScope; triggerKey: string }> }>();
+function groupByJourney(candidates: Candidate[]): Array<{ journey: IndexedJourney; entries: Entry[] }> {
+  const groups = new Map<number, { journey: IndexedJourney; entries: Entry[] }>();
   for (const c of candidates) {
     let group = groups.get(c.journey.journeyId);
     if (!group) groups.set(c.journey.journeyId, (group = { journey: c.journey, entries: [] }));
-    group.entries.push({ personId: c.personId, scope: c.scope, triggerKey: c.triggerKey });
+    group.entries.push({ personId: c.personId, scope: c.scope, triggerKey: c.triggerKey, prepared: c.prepared });
   }
   return [...groups.values()];
 }

@@ -12,6 +12,8 @@ export interface JourneysConfigPart {
     pollMs: number;
     leaseMs: number;
     batchSize: number;
+    /** null: 1 on SQLite, 4 on PostgreSQL. */
+    concurrency: number | null;
   };
 }
 
@@ -26,6 +28,8 @@ export const journeysConfig = configFragment({
     POSTHORN_JOURNEYS_LEASE: duration.default(parseDuration("30s")),
     /** Runs claimed per batch (their emails go in one send). */
     POSTHORN_JOURNEYS_BATCH: z.coerce.number().int().min(1).max(5_000).default(500),
+    /** Batches of runs a worker process advances at once (PostgreSQL: each on its own connection); unset: 1 on SQLite, 4 on PostgreSQL. */
+    POSTHORN_JOURNEYS_CONCURRENCY: z.coerce.number().int().min(1).max(32).optional(),
   },
   check(e) {
     const problems: string[] = [];
@@ -34,6 +38,6 @@ export const journeysConfig = configFragment({
     return problems;
   },
   toConfig: (e): JourneysConfigPart => ({
-    journeys: { dir: e.POSTHORN_JOURNEYS_DIR ?? null, pollMs: e.POSTHORN_JOURNEYS_POLL, leaseMs: e.POSTHORN_JOURNEYS_LEASE, batchSize: e.POSTHORN_JOURNEYS_BATCH },
+    journeys: { dir: e.POSTHORN_JOURNEYS_DIR ?? null, pollMs: e.POSTHORN_JOURNEYS_POLL, leaseMs: e.POSTHORN_JOURNEYS_LEASE, batchSize: e.POSTHORN_JOURNEYS_BATCH, concurrency: e.POSTHORN_JOURNEYS_CONCURRENCY ?? null },
   }),
 });

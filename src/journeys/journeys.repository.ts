@@ -61,7 +61,7 @@ export class JourneysRepository {
     return db.selectFrom("journeys").selectAll().where("origin", "=", "file").execute();
   }
 
-  /** Journeys whose triggers start runs or whose runs go on (live, paused), with their states. */
+  /** The journeys of these ids (any state), for the runtime to see whether a claimed run's journey was archived. */
   async statesOf(db: Db, ids: number[]): Promise<Map<number, JourneyRow>> {
     const out = new Map<number, JourneyRow>();
     for (let i = 0; i < ids.length; i += CHUNK) {
@@ -251,7 +251,7 @@ export class JourneysRepository {
     return out.map((r) => ({ ...r, id: Number(r.id) }));
   }
 
-  /** Deletes the signals read (id <= upTo); returns the runs that got newer ones meanwhile. */
+  /** Deletes the signals a run's holder read (id <= upTo); newer ones stay for its next claim. */
   async consumeSignals(db: Db, read: Map<string, number>): Promise<void> {
     for (const [runId, upTo] of read) await db.deleteFrom("journey_signals").where("run_id", "=", runId).where("id", "<=", upTo).execute();
   }

@@ -14,7 +14,7 @@ import { JourneyEntriesLimit, JourneyInputInvalid } from "./journey-runtime.erro
 import type { JourneysRepository } from "./journeys.repository.js";
 import type { JourneyRow, JourneyRunRow } from "./journeys.schema.js";
 import { segmentReferences, walkSteps } from "./journey-triggers.index.js";
-import { enterRuns, saveCounts } from "./journey-runtime.entry.js";
+import { enterRuns, prepareEntry, saveCounts, type Entry } from "./journey-runtime.entry.js";
 import { CountDeltas, pathOf } from "./journey-runtime.runs.js";
 import { runEnvironment, type EnvironmentDeps } from "./journey-runtime.environment.js";
 
@@ -160,17 +160,19 @@ export class JourneysService implements JourneysPort {
     if (definition.trigger.kind !== "broadcast") throw JourneyStateConflict(`Journey ${journeyId} is not triggered by the API (its trigger is ${definition.trigger.kind}).`);
     if (row.state !== "live") throw JourneyStateConflict(`Journey ${journeyId} is ${row.state}, not live.`);
     const now = this.deps.clock.now();
-    // Filters read the person: outside the writing transaction (SQLite has one connection).
-    const admitted: JourneyEntry[] = [];
+    const journey = { journeyId: row.id, workspaceId, version: row.version, definition };
+    // Filters and the first advance read the person: outside the writing transaction (SQLite has one connection).
+    const admitted: Entry[] = [];
     for (const entry of entries) {
       const env = runEnvironment(this.environment, { workspaceId, personId: entry.personId, runId: "" }, now);
       if ((await env.person()) === null) continue;
-      if (await this.deps.interpreter.admits(definition, env)) admitted.push(entry);
+      if (definition.filters !== null && !(await this.deps.interpreter.admits(definition, env))) continue;
+      const base: Entry = { personId: entry.personId, scope: { trigger: entry.trigger, event: null, journey: entry.data, steps: {} }, triggerKey: null };
+      admitted.push(await prepareEntry(this.deps.interpreter, journey, base, env, now));
     }
-    const journey = { journeyId: row.id, workspaceId, version: row.version, definition };
     const started = await this.deps.store.write(async (trx) => {
       const counts = new CountDeltas();
-      const runs = await enterRuns(trx, this.deps, journey, admitted.map((e) => ({ personId: e.personId, scope: { trigger: e.trigger, event: null, journey: e.data, steps: {} }, triggerKey: null })), counts, now);
+      const runs = await enterRuns(trx, this.deps, journey, admitted, counts, now);
       await saveCounts(trx, this.deps.repository, counts);
       return runs;
     });

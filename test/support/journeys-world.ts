@@ -43,6 +43,8 @@ export class RecordingMailer implements OutreachMailer, Pick<OutreachLedger, "of
   /** Calls of send() made, and the mails in each. */
   readonly calls: number[] = [];
   hold: ((mail: OutreachMail) => number | null) | null = null;
+  /** Runs in the send's transaction just before alsoWrite (a test takes a run's lease away there). */
+  beforeAlsoWrite: ((trx: Db, mails: OutreachMail[]) => Promise<void>) | null = null;
   private next = 1;
 
   constructor(private readonly store: Store, private readonly clock: Clock) {}
@@ -60,6 +62,7 @@ export class RecordingMailer implements OutreachMailer, Pick<OutreachLedger, "of
         fresh.push({ mail, messageId, at: this.clock.now() });
         return { kind: "accepted", messageId, deliveryId: messageId, duplicate: false };
       });
+      await this.beforeAlsoWrite?.(trx, mails);
       await alsoWrite?.(trx, outcomes);
       return outcomes;
     });
@@ -92,6 +95,8 @@ export class RecordingMailer implements OutreachMailer, Pick<OutreachLedger, "of
 export interface JourneyWorld {
   store: Store;
   workspaceId: string;
+  workspaceName: string;
+  workspaces: WorkspacesService;
   people: PeopleService;
   segments: SegmentsService;
   journeys: JourneysService;
@@ -146,11 +151,15 @@ export async function journeyWorld(store: Store, clock: Clock, options: { pollMs
   const runner = new OutboxRunner({ store, clock, logger, events: new EventsRepository(store.dialect), consumers: [triggers.consumer(), segmentsConsumer({ keeper })] }, { pollMs: 20 });
   outbox.onAppended(() => runner.wake());
   await runner.start();
-  const { workspace } = await new WorkspacesService({ store, clock }).create(`shop-${Math.random().toString(36).slice(2, 8)}`, { sandbox: false });
+  const workspaces = new WorkspacesService({ store, clock });
+  const workspaceName = `shop-${Math.random().toString(36).slice(2, 8)}`;
+  const { workspace } = await workspaces.create(workspaceName, { sandbox: false });
   const workspaceId = workspace.id;
   return {
     store,
     workspaceId,
+    workspaceName,
+    workspaces,
     people,
     segments,
     journeys,

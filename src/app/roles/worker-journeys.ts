@@ -56,6 +56,8 @@ export async function startJourneyWorker(deps: JourneyWorkerDeps): Promise<Journ
     leaseMs: config.journeys.leaseMs,
     pollMs: config.journeys.pollMs,
     batchSize: config.journeys.batchSize,
+    // SQLite has one connection: a second loop would only queue behind the first.
+    concurrency: config.journeys.concurrency ?? (store.dialect === "postgres" ? 4 : 1),
   });
   const runner = new OutboxRunner(
     { store, clock, logger: logger.child({ component: "outbox" }), events: new EventsRepository(store.dialect), consumers: [triggers.consumer()] },
