@@ -71,6 +71,16 @@ export class OutreachLedgerRepository {
   }
 
   /** Sets a status time on the ledger rows of these messages (and recipient), once: the first event wins. */
+  /** Which of these message ids are outreach messages (most mail is not: one read answers a whole batch). */
+  async knownMessages(db: Db, messageIds: string[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    for (let i = 0; i < messageIds.length; i += 500) {
+      const rows = await db.selectFrom("outreach_messages").select("message_id").where("message_id", "in", messageIds.slice(i, i + 500)).execute();
+      for (const r of rows) if (r.message_id !== null) known.add(r.message_id);
+    }
+    return known;
+  }
+
   async markStatus(db: Db, column: StatusColumn, messageId: string, recipient: string | null, at: number): Promise<void> {
     let q = db.updateTable("outreach_messages").set({ [column]: at, updated_at: at }).where("message_id", "=", messageId).where(column, "is", null);
     if (recipient !== null) q = q.where(sql<string>`lower(recipient)`, "=", recipient.toLowerCase());

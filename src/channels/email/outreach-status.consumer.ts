@@ -28,9 +28,17 @@ export function outreachStatusConsumer(deps: { ledger: OutreachLedgerRepository 
   return {
     name: OUTREACH_STATUS_CONSUMER,
     types: ["delivery.delivered", "delivery.bounced", "delivery.opened", "delivery.clicked", "delivery.complained", "suppression.added", "person.identified"],
+    // The ledger's statuses and the cursor commit together: a commit lost with the machine is
+    // lost with its cursor move, and the batch comes again. No fsync of its own on the mail path.
+    durability: "relaxed",
     async applyWithCursor(trx, events) {
+      // Most delivery events are about mail that is not outreach (the Postmark API, SMTP): one
+      // read says which of the batch's messages are, and only theirs are updated.
+      const about = [...new Set(events.flatMap((e) => (e.messageId !== null && (COLUMN[e.type] || e.type === "suppression.added") ? [e.messageId] : [])))];
+      const known = about.length > 0 ? await deps.ledger.knownMessages(trx, about) : new Set<string>();
       for (const event of events) {
         const column = COLUMN[event.type];
+        if (event.messageId !== null && !known.has(event.messageId)) continue;
         if (column && event.messageId !== null) {
           await deps.ledger.markStatus(trx, column, event.messageId, event.recipient, event.createdAt);
         } else if (event.type === "suppression.added" && event.messageId !== null && event.data.origin === "Recipient" && event.data.reason === "ManualSuppression") {
