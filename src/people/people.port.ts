@@ -140,6 +140,8 @@ export interface PeopleIngest {
 export interface PeopleReader {
   find(workspaceId: string, who: PersonIdentifier): Promise<Person | null>;
   get(workspaceId: string, personId: string): Promise<Person | null>;
+  /** Many people at once (three reads for the lot, not three per person); those not found are absent. */
+  getMany(workspaceId: string, personIds: string[]): Promise<Map<string, Person>>;
   /** A person's events, newest first, optionally only these names and since a time. */
   events(workspaceId: string, personId: string, options: { names?: string[]; since?: number; limit: number }): Promise<TrackedEvent[]>;
   /** Attribute changes and events on one timeline, newest first. */

@@ -16,13 +16,23 @@ const SCAN_ROWS = 5_000;
 const SCAN_CHUNK = 500;
 const MOST_PAGE = 1_000;
 
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const list = groups.get(key(item));
+    if (list) list.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
+}
+
 export async function toPeople(db: Db, people: PeopleRepository, rows: PersonRow[]): Promise<Person[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.person_id);
-  const identifiers = await people.identifiersOf(db, ids);
-  const devices = await people.devicesOf(db, ids);
+  const identifiers = groupBy(await people.identifiersOf(db, ids), (i) => i.person_id);
+  const devices = groupBy(await people.devicesOf(db, ids), (d) => d.person_id);
   return rows.map((row) => {
-    const mine = identifiers.filter((i) => i.person_id === row.person_id);
+    const mine = identifiers.get(row.person_id) ?? [];
     return {
       personId: row.person_id,
       workspaceId: row.workspace_id,
@@ -33,9 +43,7 @@ export async function toPeople(db: Db, people: PeopleRepository, rows: PersonRow
       unsubscribed: row.unsubscribed === 1,
       suppressed: row.suppressed === 1,
       topics: JSON.parse(row.topics_json) as Record<string, boolean>,
-      devices: devices
-        .filter((d) => d.person_id === row.person_id)
-        .map((d): Device => ({ deviceId: d.device_id, platform: d.platform, attributes: JSON.parse(d.attributes_json) as Record<string, unknown>, lastUsedAt: d.last_used_at === null ? null : Number(d.last_used_at) })),
+      devices: (devices.get(row.person_id) ?? []).map((d): Device => ({ deviceId: d.device_id, platform: d.platform, attributes: JSON.parse(d.attributes_json) as Record<string, unknown>, lastUsedAt: d.last_used_at === null ? null : Number(d.last_used_at) })),
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
     };

@@ -42,6 +42,9 @@ class Refused extends Error {
  */
 const MOST_TRIES = 5;
 
+/** People read per statement by getMany: well under every parameter limit. */
+const GET_MANY_CHUNK = 500;
+
 export class PeopleService implements PeopleIngest, PeopleReader {
   constructor(private readonly deps: PeopleServiceDeps) {}
 
@@ -109,6 +112,16 @@ export class PeopleService implements PeopleIngest, PeopleReader {
   async get(workspaceId: string, personId: string): Promise<Person | null> {
     const [person] = await toPeople(this.deps.store.db, this.deps.people, await this.deps.people.people(this.deps.store.db, workspaceId, [personId]));
     return person ?? null;
+  }
+
+  async getMany(workspaceId: string, personIds: string[]): Promise<Map<string, Person>> {
+    const found = new Map<string, Person>();
+    const ids = [...new Set(personIds)];
+    for (let i = 0; i < ids.length; i += GET_MANY_CHUNK) {
+      const rows = await this.deps.people.people(this.deps.store.db, workspaceId, ids.slice(i, i + GET_MANY_CHUNK));
+      for (const person of await toPeople(this.deps.store.db, this.deps.people, rows)) found.set(person.personId, person);
+    }
+    return found;
   }
 
   async events(workspaceId: string, personId: string, options: { names?: string[]; since?: number; limit: number }): Promise<TrackedEvent[]> {

@@ -38,7 +38,7 @@ import { OutreachContentInvalid } from "./outreach.errors.js";
 export interface OutreachMailerDeps {
   store: Store;
   clock: Clock;
-  people: Pick<PeopleReader, "get">;
+  people: Pick<PeopleReader, "getMany">;
   renderer: LiquidRenderer;
   templates: Pick<TemplatesService, "renderForSending">;
   suppressions: Pick<SuppressionsService, "findSuppressed">;
@@ -106,9 +106,12 @@ export class StoredOutreachMailer implements OutreachMailer {
       limits.set(id, await this.deps.limits.get(id));
       workspaces.set(id, await this.deps.workspaces.findById(id));
     }
-    // Planned together (on PostgreSQL the people's reads run side by side on the pool); the
-    // limits are applied after, in input order.
-    const plans = await Promise.all(mails.map((mail) => this.plan(mail, limits.get(mail.workspaceId)!, workspaces.get(mail.workspaceId) ?? null, now)));
+    // The people of the call, read together: three statements per workspace rather than three
+    // per mail (per-person reads were most of a journey batch's time, docs/journeys-benchmark.md).
+    const people = new Map<string, Map<string, Person>>();
+    for (const id of workspaces.keys()) people.set(id, await this.deps.people.getMany(id, mails.filter((m) => m.workspaceId === id).map((m) => m.personId)));
+    // Planned together; the limits are applied after, in input order.
+    const plans = await Promise.all(mails.map((mail) => this.plan(mail, people.get(mail.workspaceId)?.get(mail.personId) ?? null, limits.get(mail.workspaceId)!, workspaces.get(mail.workspaceId) ?? null, now)));
     await this.skipInactive(plans);
     await this.applyLimits(this.deps.store.db, plans, limits, now, false);
 
@@ -135,12 +138,12 @@ export class StoredOutreachMailer implements OutreachMailer {
   }
 
   /** Steps 1–4 for one mail: a decided outcome, or a submission to accept. */
-  private async plan(mail: ExtendedMail, limits: MessageLimits, workspace: Workspace | null, now: number): Promise<Plan> {
+  private async plan(mail: ExtendedMail, found: Person | null, limits: MessageLimits, workspace: Workspace | null, now: number): Promise<Plan> {
     const plan: Plan = { mail, person: null, outcome: null, recipient: "", subject: "", stream: "", counted: false, submission: null, workspace: null };
     const decided = (outcome: OutreachOutcome) => Object.assign(plan, { outcome });
     const transactional = mail.send.transactional;
     plan.stream = mail.send.stream ?? (transactional ? DEFAULT_STREAM : DEFAULT_MARKETING_STREAM);
-    const person = (plan.person = await this.deps.people.get(mail.workspaceId, mail.personId));
+    const person = (plan.person = found);
     if (!person) return decided({ kind: "skipped", reason: "person_not_found", detail: `No person ${mail.personId} in this workspace.` });
     if (!transactional) {
       if (person.unsubscribed) return decided({ kind: "skipped", reason: "unsubscribed", detail: "The person is unsubscribed." });
