@@ -22,7 +22,10 @@
 // machine under other load the two differed by about 10%.)
 //
 // Environment: BENCH_TRACK_SECONDS (measured window per figure, default 10), BENCH_TRACK_WARMUP_SECONDS
-// (default 2), BENCH_TRACK_ROLES (default api,worker), TEST_DATABASE_URL (adds the PostgreSQL column).
+// (default 2), BENCH_TRACK_ROLES (default api,worker), TEST_DATABASE_URL (adds the PostgreSQL column),
+// BENCH_TRACK_ONLY (a comma list of single, segment_batch, v2_batch: measure only those; the page is
+// left alone), BENCH_CPU_PROF=1 (write a CPU profile of each server to .bench/; the page is left
+// alone), BENCH_SERVER_NODE_ARGS (more node options for the server, for development). Each figure also says the server's CPU time per event (all its threads, over the load).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { resolve } from "node:path";
@@ -31,7 +34,7 @@ import { loadavg } from "node:os";
 import pg from "pg";
 import { MAIN_JS, spawnServer, type ChildServer } from "../test/support/server.js";
 import { createTempDatabase } from "../test/support/stores.js";
-import { forkProcess, installCleanupHandlers, nextMessage, removeDir, tempDir, track } from "./support/children.js";
+import { forkProcess, installCleanupHandlers, nextMessage, processCpuSeconds, removeDir, tempDir, track } from "./support/children.js";
 import { describeMachine } from "./support/machine.js";
 import { int, ms } from "./support/stats.js";
 import type { TrackLoadKind, TrackLoadResult, TrackLoadSpec } from "./support/track-loadgen.process.js";
@@ -43,6 +46,10 @@ const SECONDS = Number(process.env.BENCH_TRACK_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_TRACK_WARMUP_SECONDS ?? 2);
 const PEOPLE = 10_000;
 const ROLES = process.env.BENCH_TRACK_ROLES ?? "api,worker";
+const ONLY = process.env.BENCH_TRACK_ONLY ? new Set(process.env.BENCH_TRACK_ONLY.split(",").map((s) => s.trim())) : null;
+const PROFILE_DIR = resolve(import.meta.dirname, "../../.bench");
+const PROFILING = process.env.BENCH_CPU_PROF === "1";
+const wanted = (name: string) => ONLY === null || ONLY.has(name);
 
 interface Credentials {
   siteId: string;
@@ -59,6 +66,7 @@ interface Figure {
 
 interface Server {
   url: string;
+  pid: number | undefined;
   credentials: Credentials;
   /** Error lines the server logged (pino JSON, level 50 and up), for a failed run's message. */
   problems(): string[];
@@ -89,13 +97,14 @@ async function startServer(store: "sqlite" | "postgres"): Promise<Server> {
   };
   await cli(env, ["workspace", "create", "bench"]);
   const credentials = JSON.parse((await cli(env, ["token", "create", "--track", "--workspace", "bench", "--json"])).trim().split("\n").pop()!) as Credentials;
-  const child: ChildServer = await spawnServer(env, 60_000);
+  const child: ChildServer = await spawnServer(env, 60_000, [...(PROFILING ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [])]);
   track(child.child);
   if (!child.url) throw new Error(`the server printed no API URL:\n${child.output()}`);
   if (db) await partitionsMade(db.url);
   await firstAnswer(child.url, credentials.writeKey, store);
   return {
     url: child.url,
+    pid: child.child.pid,
     credentials,
     problems: () => child.output().split("\n").filter((line) => /"level":(50|60)/.test(line)),
     async stop() {
@@ -152,19 +161,25 @@ async function serves(server: Server, path: string, authorization: string, body:
   return res.status >= 200 && res.status < 300;
 }
 
-async function load(server: Server, kind: TrackLoadKind, connections: number, batchSize: number): Promise<TrackLoadResult> {
+async function load(server: Server, kind: TrackLoadKind, connections: number, batchSize: number): Promise<TrackLoadResult & { serverCpuCores: number | null }> {
   const authorization = kind === "segment-track" || kind === "segment-batch" ? basic(server.credentials.writeKey, "") : basic(server.credentials.siteId, server.credentials.apiKey);
   const spec: TrackLoadSpec = { url: server.url, kind, authorization, connections, batchSize, warmupMs: WARMUP_SECONDS * 1000, durationMs: SECONDS * 1000, people: PEOPLE };
   const child = forkProcess(LOADGEN_JS);
+  const cpuBefore = processCpuSeconds(server.pid);
+  const wallBefore = performance.now();
   child.send(spec);
   const message = await nextMessage<{ type: "result"; result: TrackLoadResult }>(child, ["result"], (SECONDS + WARMUP_SECONDS) * 1000 + 120_000, `load ${kind}`);
-  return message.result;
+  const cpuAfter = processCpuSeconds(server.pid);
+  const serverCpuCores = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / ((performance.now() - wallBefore) / 1000);
+  return { ...message.result, serverCpuCores };
 }
 
 async function measure(store: "sqlite" | "postgres"): Promise<Figure[]> {
   const figures: Figure[] = [];
-  const report = (name: string, result: TrackLoadResult, what: string, target: string, goal: number | null) => {
+  const report = (name: string, result: TrackLoadResult & { serverCpuCores: number | null }, what: string, target: string, goal: number | null) => {
     const perSecond = result.events / (result.windowMs / 1000);
+    // The load's whole duration (warm-up included) at the window's rate: an estimate per event.
+    if (result.serverCpuCores !== null) what += `; server CPU ${int((result.serverCpuCores / perSecond) * 1e6)} µs/event`;
     const verdict = goal === null ? "" : perSecond >= goal ? ": met" : ": missed";
     const figure = { store, name, display: `${int(perSecond)} events/s (${what}; roles ${ROLES}; ${int(result.requests)} requests, p50 ${ms(result.latencyP50Ms)} ms, p99 ${ms(result.latencyP99Ms)} ms)`, target: target + (store === "sqlite" ? verdict : "") };
     figures.push(figure);
@@ -182,16 +197,16 @@ async function measure(store: "sqlite" | "postgres"): Promise<Figure[]> {
       await server.stop();
     }
   };
-  await run(async (server) => {
+  if (wanted("single")) await run(async (server) => {
     const trackV1 = await serves(server, "/api/v1/customers/probe/events", basic(server.credentials.siteId, server.credentials.apiKey), { name: "probe" });
     const kind: TrackLoadKind = trackV1 ? "track-v1" : "segment-track";
     const result = await load(server, kind, 32, 1);
     report("single_events_per_s", result, `${trackV1 ? "Track API v1 track" : "Segment /v1/track (Track API v1 not served)"}, 32 connections`, "≥ 5,000 events/s", 5000);
   });
-  await run(async (server) => {
+  if (wanted("segment_batch")) await run(async (server) => {
     report("segment_batch_events_per_s", await load(server, "segment-batch", 4, 100), "Segment /v1/batch of 100, 4 connections", "≥ 50,000 events/s", 50_000);
   });
-  await run(async (server) => {
+  if (wanted("v2_batch")) await run(async (server) => {
     const v2 = await serves(server, "/api/v2/batch", basic(server.credentials.siteId, server.credentials.apiKey), { batch: [] });
     if (!v2) {
       say(`track.v2_batch_events_per_s[${store}] not measured: this build does not serve POST /api/v2/batch`);
@@ -230,7 +245,8 @@ async function main(): Promise<void> {
   const figures = await measure("sqlite");
   if (process.env.TEST_DATABASE_URL) figures.push(...(await measure("postgres")));
   else say("track: PostgreSQL not measured (set TEST_DATABASE_URL)");
-  writeReport(figures, started);
+  if (ONLY !== null || PROFILING) say(`track: not rewriting ${REPORT}: BENCH_TRACK_ONLY or BENCH_CPU_PROF is set${PROFILING ? `; profiles in ${PROFILE_DIR}` : ""}`);
+  else writeReport(figures, started);
 }
 
 main().then(

@@ -62,9 +62,20 @@ export class EventsRepository {
    * 007), so no event can still appear before it.
    */
   async readAfter(db: Db, position: Position, types: readonly string[], limit: number): Promise<{ events: RecordedEvent[]; covered: Position }> {
+    const { events, covered } = await this.read(db, position, types, limit);
+    return { events, covered };
+  }
+
+  /** As readAfter, every type, with each event's position (LogWindow keeps them). */
+  async readPage(db: Db, position: Position, limit: number): Promise<{ events: RecordedEvent[]; positions: Position[]; covered: Position }> {
+    return this.read(db, position, null, limit);
+  }
+
+  private async read(db: Db, position: Position, types: readonly string[] | null, limit: number): Promise<{ events: RecordedEvent[]; positions: Position[]; covered: Position }> {
     const end = await this.visibleEnd(db);
-    if (end === null || !after(end, position)) return { events: [], covered: position };
-    let query = db.selectFrom("events").selectAll().where("type", "in", types);
+    if (end === null || !after(end, position)) return { events: [], positions: [], covered: position };
+    let query = db.selectFrom("events").selectAll();
+    if (types !== null) query = query.where("type", "in", types);
     if (this.dialect === "sqlite") {
       query = query.where("id", ">", position.id).where("id", "<=", end.id).orderBy("id");
     } else {
@@ -76,9 +87,9 @@ export class EventsRepository {
     }
     const rows = await query.limit(limit).execute();
     const events = rows.map(toEvent);
-    if (rows.length < limit) return { events, covered: end };
-    const last = rows[rows.length - 1]!;
-    return { events, covered: { tx: Number(last.tx), id: Number(last.id) } };
+    const positions = rows.map((r) => ({ tx: Number(r.tx), id: Number(r.id) }));
+    if (rows.length < limit) return { events, positions, covered: end };
+    return { events, positions, covered: positions[positions.length - 1]! };
   }
 
   /** The last event no running transaction can still precede (null when there is none). */

@@ -10,6 +10,7 @@ import type { Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
 import type { EventType, RecordedEvent } from "./event-map.js";
 import type { EventsRepository, Position } from "./events.repository.js";
+import { LogWindow } from "./log-window.js";
 
 interface ConsumerBase {
   /** Names the cursor: renaming a consumer starts it afresh at the end of the log. */
@@ -67,11 +68,14 @@ export class OutboxRunner {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly batchSize: number;
+  private readonly window: LogWindow;
 
+  /** `window`: shared by every runner of a process, so that their consumers share one read of the log (log-window.ts). */
   constructor(
-    private readonly deps: { store: Store; clock: Clock; logger: Logger; events: EventsRepository; consumers: Consumer[] },
+    private readonly deps: { store: Store; clock: Clock; logger: Logger; events: EventsRepository; consumers: Consumer[]; window?: LogWindow },
     options: OutboxRunnerOptions = {},
   ) {
+    this.window = deps.window ?? new LogWindow(deps.events);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
     this.batchSize = options.batchSize ?? 100;
@@ -113,6 +117,7 @@ export class OutboxRunner {
 
   private async loop(consumer: Consumer): Promise<void> {
     const log = this.deps.logger.child({ consumer: consumer.name });
+    const types: ReadonlySet<string> = new Set(consumer.types);
     let backoff = 0;
     // While the lease is held, the position in memory is the cursor's: no other process moves it.
     let position: Position | null = null;
@@ -130,7 +135,7 @@ export class OutboxRunner {
           savedAt = now;
         }
         if (position) {
-          const { events, covered } = await this.deps.events.readAfter(this.deps.store.db, position, consumer.types, this.batchSize);
+          const { events, covered } = await this.window.readAfter(this.deps.store.db, position, types, this.batchSize);
           const inTransaction = "applyWithCursor" in consumer && events.length > 0;
           if (events.length > 0 && !inTransaction) await (consumer as HandlingConsumer).handle(events);
           const moved = covered.tx !== position.tx || covered.id !== position.id;

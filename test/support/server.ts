@@ -70,8 +70,8 @@ export interface ChildServer {
 }
 
 /** Runs `posthorn start` as a child process and waits until it reports its API URL (or has started, for API-less roles). */
-export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, [MAIN_JS, "start"], {
+export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<ChildServer> {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, "start"], {
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", POSTHORN_HTTP_HOST: "127.0.0.1", POSTHORN_SMTP_PORT: "0", ...FROM_RULE_OFF, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -8,6 +8,7 @@ import type { Store } from "../../store/store.js";
 import type { Container } from "../container.js";
 import { EventsRepository } from "../../events/events.repository.js";
 import { OutboxRunner } from "../../events/outbox.runner.js";
+import type { LogWindow } from "../../events/log-window.js";
 import { destinationPolicy } from "../../webhooks/webhook-destinations.js";
 import { JourneyRuntime } from "../../journeys/journey-runtime.js";
 import { JourneyDefinitions } from "../../journeys/journey-runtime.definitions.js";
@@ -24,6 +25,8 @@ export type JourneyWorkerDeps = Pick<Container, "outbox" | "workspaces" | "journ
   logger: Logger;
   clock: Clock;
   store: Store;
+  /** The process's shared read of the event log (log-window.ts); a window of its own when absent. */
+  window?: LogWindow;
 };
 
 export interface JourneyWorker {
@@ -60,7 +63,7 @@ export async function startJourneyWorker(deps: JourneyWorkerDeps): Promise<Journ
     concurrency: config.journeys.concurrency ?? (store.dialect === "postgres" ? 4 : 1),
   });
   const runner = new OutboxRunner(
-    { store, clock, logger: logger.child({ component: "outbox" }), events: new EventsRepository(store.dialect), consumers: [triggers.consumer()] },
+    { store, clock, logger: logger.child({ component: "outbox" }), events: new EventsRepository(store.dialect), ...(deps.window ? { window: deps.window } : {}), consumers: [triggers.consumer()] },
     { pollMs: TRIGGER_LOOK_MS, batchSize: TRIGGER_BATCH },
   );
   await runner.start();

@@ -7,6 +7,7 @@ import type { Clock } from "../../shared/clock.js";
 import type { Store } from "../../store/store.js";
 import { EventsRepository } from "../../events/events.repository.js";
 import { OutboxRunner } from "../../events/outbox.runner.js";
+import { LogWindow } from "../../events/log-window.js";
 import { WebhookDeliveriesRepository } from "../../webhooks/webhook-deliveries.repository.js";
 import { WebhookDispatcher } from "../../webhooks/webhook.dispatcher.js";
 import { inboundHooksConsumer } from "../../webhooks/inbound-hooks.consumer.js";
@@ -83,11 +84,15 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     breakerThreshold: config.webhooks.breakerThreshold,
     breakerPauseMs: config.webhooks.breakerPauseMs,
   });
+  // Every outbox consumer of this process reads the log through one window (log-window.ts).
+  const events = new EventsRepository(store.dialect);
+  const window = new LogWindow(events);
   const runner = new OutboxRunner({
     store,
     clock,
     logger: logger.child({ component: "outbox" }),
-    events: new EventsRepository(store.dialect),
+    events,
+    window,
     consumers: [
       inboundHooksConsumer({ store, clock, repository: webhookDeliveries, scheduled: () => dispatcher.wake() }),
       outboundHooksConsumer({
@@ -107,7 +112,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   // 10 ms after a batch or a wake-up, where the runner above waits 50 ms between looks. Idle, it
   // costs one indexed read of the log's end every 20 ms.
   const segmentRunner = new OutboxRunner(
-    { store, clock, logger: logger.child({ component: "outbox" }), events: new EventsRepository(store.dialect), consumers: [segmentsConsumer({ keeper: deps.segmentKeeper })] },
+    { store, clock, logger: logger.child({ component: "outbox" }), events, window, consumers: [segmentsConsumer({ keeper: deps.segmentKeeper })] },
     { pollMs: SEGMENT_LOOK_MS, batchSize: SEGMENT_BATCH },
   );
   const bulk = new BulkProcessor({
@@ -142,7 +147,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     audience: deps.broadcastAudience,
     leaseMs: config.delivery.leaseMs,
   });
-  const journeys = await startJourneyWorker({ ...deps, config, logger, clock, store });
+  const journeys = await startJourneyWorker({ ...deps, config, logger, clock, store, window });
   outbox.onAppended(() => {
     runner.wake();
     segmentRunner.wake();
