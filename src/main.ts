@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   token: async () => (await import("./cli/token.js")).token,
   queue: async () => (await import("./cli/queue.js")).queue,
   journeys: async () => (await import("./cli/journeys.js")).journeys,
+  user: async () => (await import("./cli/user.js")).user,
 };
 
 // Everything this process writes — the database and its -wal and -shm, keys, the generated TLS
@@ -77,6 +78,8 @@ function parseCommandLine(argv: string[]) {
         events: { type: "string" },
         until: { type: "string" },
         "webhook-responses": { type: "string" },
+        role: { type: "string" },
+        "password-stdin": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },

@@ -10,6 +10,7 @@ import { errorCatalogue, PosthornError } from "../src/shared/errors.js";
 import { toPostmarkError } from "../src/api/postmark/postmark.errors.js";
 import { mappedErrorCodes } from "../src/smtp/smtp.errors-map.js";
 import { toCustomerIoError } from "../src/api/customerio/customerio.errors.js";
+import { DASHBOARD_STATUS } from "../src/api/dashboard/dashboard.edge-errors.js";
 
 /** dist/src: the compiled code whose errors files are found here, not listed. */
 const SRC = resolve(import.meta.dirname, "../src");
@@ -48,6 +49,15 @@ const TRACK_ONLY = /^TRACK_/;
 /** Codes of domains the Postmark API never calls (people, segments, journeys, broadcasts, outreach mail, Liquid, the App API: the Customer.io and Segment-spec edges map them). */
 const NOT_POSTMARK = /^(PEOPLE|SEGMENT|APP|JOURNEY|BROADCAST|OUTREACH|TRANSACTIONAL|LIQUID)_/;
 
+/** Codes of dashboard users and the dashboard API: answered in its own form (dashboard.edge-errors.ts), never Postmark's. */
+const DASHBOARD_ONLY = new Set(["USER_INVALID", "USER_EXISTS", "USER_NOT_FOUND", "SIGN_IN_FAILED", "SIGN_IN_THROTTLED", "SESSION_REQUIRED", "CSRF_FAILED", "NOT_PERMITTED", "DASHBOARD_REQUEST_INVALID", "DASHBOARD_NOT_FOUND"]);
+
+test("every dashboard code has its own status in the dashboard API's table", () => {
+  for (const code of DASHBOARD_ONLY) assert.ok(DASHBOARD_STATUS[code] !== undefined, `${code} has no dashboard status`);
+  const defined = new Set(errorCatalogue().map((e) => e.code));
+  for (const code of DASHBOARD_ONLY) assert.ok(defined.has(code), `${code} is not defined`);
+});
+
 test("docs/errors.md lists every error code", () => {
   const doc = readFileSync(resolve(import.meta.dirname, "../../docs/errors.md"), "utf8");
   const missing = errorCatalogue().filter((e) => !doc.includes(`\`${e.code}\``));
@@ -56,7 +66,7 @@ test("docs/errors.md lists every error code", () => {
 
 test("every error the API can raise maps to a Postmark status and ErrorCode", () => {
   for (const { code } of errorCatalogue()) {
-    if (CLI_ONLY.has(code) || TRACK_ONLY.test(code) || NOT_POSTMARK.test(code)) continue;
+    if (CLI_ONLY.has(code) || TRACK_ONLY.test(code) || NOT_POSTMARK.test(code) || DASHBOARD_ONLY.has(code)) continue;
     const reply = toPostmarkError(new PosthornError(code, "x"));
     assert.notEqual(reply.status, 500, `${code} has no row in the Postmark error table`);
   }

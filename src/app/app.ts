@@ -56,7 +56,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey", "tracking"), transport: options.transport });
     }
     if (config.roles.includes("api")) {
-      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock", "transactional", "messageLimits", "broadcasts", "outreachLedger", "journeys", "broadcastTriggers"), started: () => started });
+      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock", "transactional", "messageLimits", "broadcasts", "outreachLedger", "journeys", "broadcastTriggers", "users"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
       smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound", "tracking"), resolve: options.inboundDns });
@@ -68,7 +68,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
         clock,
         store,
         ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository", "segments", "segmentKeeper", "segmentsRepository", "people", "outreachLedgerRepository"),
-        ...pick(services, "journeys", "journeysRepository", "journeyInterpreter", "outreachMailer", "outreachLedger", "broadcastsRepository", "broadcastAudience"),
+        ...pick(services, "journeys", "journeysRepository", "journeyInterpreter", "outreachMailer", "outreachLedger", "broadcastsRepository", "broadcastAudience", "users"),
       });
     }
   } catch (err) {

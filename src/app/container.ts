@@ -81,6 +81,8 @@ import { BroadcastsRepository } from "../broadcasts/broadcasts.repository.js";
 import { BroadcastsService } from "../broadcasts/broadcasts.service.js";
 import { AudienceReader } from "../broadcasts/audience.reader.js";
 import { BroadcastTriggersService } from "../broadcasts/broadcast-triggers.service.js";
+import { UsersService } from "../users/users.service.js";
+import { UsersRepository } from "../users/users.repository.js";
 import { JourneysRepository } from "../journeys/journeys.repository.js";
 import { JourneysService } from "../journeys/journeys.service.js";
 import { parseJourney } from "../journeys/journey-definition.js";
@@ -151,6 +153,8 @@ export interface Container {
   journeys: JourneysService;
   journeysRepository: JourneysRepository;
   journeyInterpreter: JourneyInterpreter;
+  /** Dashboard users and their sessions (src/users/). */
+  users: UsersService;
 }
 
 export interface ContainerOptions {
@@ -316,5 +320,6 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const broadcasts = new BroadcastsService({ store, clock, repository: broadcastsRepository, segments, ledger: outreachLedger, onStored: options.onBroadcastStored });
   const broadcastAudience = new AudienceReader({ people, segments });
   const broadcastTriggers = new BroadcastTriggersService({ store, clock, repository: broadcastsRepository, journeys, onStored: options.onBroadcastStored });
-  return { store, clock, outbox, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter, broadcasts, broadcastsRepository, broadcastAudience, broadcastTriggers };
+  const users = new UsersService({ store, clock, repository: new UsersRepository(), workspaces });
+  return { store, clock, outbox, users, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter, broadcasts, broadcastsRepository, broadcastAudience, broadcastTriggers };
 }

@@ -26,6 +26,9 @@ export interface CommandInput {
     events?: string;
     until?: string;
     "webhook-responses"?: string;
+    /** user create */
+    role?: string;
+    "password-stdin"?: boolean;
   };
   config: Config;
   /** Where the command prints its result. */

@@ -33,6 +33,15 @@ const COMMANDS: Record<string, string> = {
                                          (no database, nothing sent); prints each person's steps and
                                          the emails that would go out (docs/journeys.md)
 `,
+  user: `  user create EMAIL --role admin|viewer [--workspace NAME[,NAME…]] [--password-stdin] [--json]
+                                         a dashboard user; without --password-stdin a password is
+                                         made and printed once
+  user list [--json]                     users, their roles and workspaces
+  user grant|revoke EMAIL --workspace NAME[,NAME…]
+                                         let a user see a workspace, or no longer
+  user password EMAIL [--password-stdin] a new password (ends the user's sessions)
+  user delete EMAIL                      remove a user and end their sessions
+`,
   help: `  help [COMMAND]                         this text, or one command's
 `,
 };

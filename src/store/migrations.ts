@@ -27,6 +27,7 @@ import { people } from "./migrations/021-people.js";
 import { segments } from "./migrations/022-segments.js";
 import { statsCountedOnce } from "./migrations/023-stats-counted-once.js";
 import { eventsByType } from "./migrations/024-events-by-type.js";
+import { users } from "./migrations/033-users.js";
 import { journeys } from "./migrations/025-journeys.js";
 import { outreach } from "./migrations/026-outreach.js";
 import { perDelivery } from "./migrations/028-per-delivery.js";
@@ -63,6 +64,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["028_per_delivery", perDelivery],
   ["029_read_seconds", readSeconds],
   ["027_broadcasts", broadcasts],
+  ["033_users", users],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

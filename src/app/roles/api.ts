@@ -9,6 +9,8 @@ import { domainsRoutes } from "../../api/postmark/domains.routes.js";
 import { serversRoutes } from "../../api/postmark/servers.routes.js";
 import { dataRemovalsRoutes } from "../../api/postmark/data-removals.routes.js";
 import { queueRoutes } from "../../api/app/queue.routes.js";
+import { dashboardFamily } from "../../api/dashboard/dashboard.family.js";
+import { sessionRoutes } from "../../api/dashboard/session.routes.js";
 import { sendersRoutes } from "../../api/postmark/senders.routes.js";
 import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation.routes.js";
 import { templatesPushRoutes } from "../../api/postmark/templates-push.routes.js";
@@ -31,7 +33,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock" | "transactional" | "messageLimits" | "broadcasts" | "outreachLedger" | "journeys" | "broadcastTriggers"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock" | "transactional" | "messageLimits" | "broadcasts" | "outreachLedger" | "journeys" | "broadcastTriggers" | "users"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -81,6 +83,8 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
         ],
       }),
       trackFamily({ workspaces: deps.workspaces, people: deps.people, segments: deps.segments }),
+      // The web dashboard's API (issue 13), with a session cookie.
+      dashboardFamily({ users: deps.users, routes: [sessionRoutes({ users: deps.users, workspaces: deps.workspaces })] }),
     ],
     tracking: deps.tracking,
     readTime: { seconds: config.tracking.readSeconds, holdMax: config.tracking.readHoldMax },

@@ -8,6 +8,7 @@ import type { Store } from "../../store/store.js";
 import { EventsRepository } from "../../events/events.repository.js";
 import { OutboxRunner } from "../../events/outbox.runner.js";
 import { LogWindow } from "../../events/log-window.js";
+import { WorkLoop } from "../../shared/work-loop.js";
 import { WebhookDeliveriesRepository } from "../../webhooks/webhook-deliveries.repository.js";
 import { WebhookDispatcher } from "../../webhooks/webhook.dispatcher.js";
 import { inboundHooksConsumer } from "../../webhooks/inbound-hooks.consumer.js";
@@ -30,6 +31,8 @@ import { BroadcastProcessor } from "../../broadcasts/broadcast.processor.js";
 import { BroadcastTriggerProcessor } from "../../broadcasts/broadcast-trigger.processor.js";
 import { startJourneyWorker, type JourneyWorkerDeps } from "./worker-journeys.js";
 
+/** How often expired dashboard sessions are deleted. */
+const SESSIONS_PRUNE_MS = 60 * 60 * 1000;
 /** How soon the segment consumer looks at the log again (see startWorkerRole). */
 const SEGMENT_LOOK_MS = 10;
 /**
@@ -50,7 +53,7 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachLedgerRepository" | "broadcastsRepository" | "broadcastAudience">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachLedgerRepository" | "broadcastsRepository" | "broadcastAudience" | "users">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -173,7 +176,10 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     intervalMs: config.people.maintenanceIntervalMs,
   });
   const peopleIndexer = new PersonEventIndexer({ store, logger: logger.child({ component: "people" }), events: new PersonEventsRepository(store.dialect) });
+  // Expired dashboard sessions are refused when presented; this only keeps the table small.
+  const sessionsPruner = new WorkLoop({ runOnce: async () => { await deps.users.prune(); return false; }, pollMs: SESSIONS_PRUNE_MS, logger: logger.child({ component: "users" }), what: "pruning expired sessions" });
   dispatcher.start();
+  sessionsPruner.start();
   await runner.start();
   await segmentRunner.start();
   removals.start();
@@ -192,7 +198,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
       broadcastTriggers.wake();
     },
     async stop() {
-      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
+      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop(), sessionsPruner.stop()]);
     },
   };
 }

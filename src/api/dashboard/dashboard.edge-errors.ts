@@ -1,0 +1,24 @@
+// The dashboard API's error form: `{"error": {"code", "message"}}` with the HTTP status below. The
+// dashboard is our own client, so the form is ours (not Postmark's or Customer.io's).
+import { defineError, type PosthornError } from "../../shared/errors.js";
+
+export const DashboardRequestInvalid = defineError("DASHBOARD_REQUEST_INVALID", "The dashboard API request is malformed (its body, a parameter, or a field's type).");
+export const DashboardNotFound = defineError("DASHBOARD_NOT_FOUND", "There is no dashboard API call with that method and path.");
+
+export const DASHBOARD_STATUS: Readonly<Record<string, number>> = {
+  SESSION_REQUIRED: 401,
+  SIGN_IN_FAILED: 401,
+  CSRF_FAILED: 403,
+  NOT_PERMITTED: 403,
+  SIGN_IN_THROTTLED: 429,
+  USER_INVALID: 400,
+  USER_EXISTS: 409,
+  USER_NOT_FOUND: 404,
+  WORKSPACE_NOT_FOUND: 404,
+  DASHBOARD_REQUEST_INVALID: 400,
+  DASHBOARD_NOT_FOUND: 404,
+};
+
+export function toDashboardError(err: PosthornError): { status: number; body: { error: { code: string; message: string } } } {
+  return { status: DASHBOARD_STATUS[err.code] ?? 400, body: { error: { code: err.code, message: err.message } } };
+}
