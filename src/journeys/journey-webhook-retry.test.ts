@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { z } from "zod";
+import { journeysConfig } from "./journeys.config.js";
 import { backoffMs, DEFAULT_WEBHOOK_RETRY, longestRetryMs, RETRY_AFTER_MAX_MS, retryAfterMs, webhookResult, type WebhookAttempt } from "./journey-webhook-retry.js";
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 0);
@@ -83,4 +85,10 @@ test("Retry-After is honoured (seconds or an HTTP date), never shortens the back
   assert.equal(retryAfterMs("2026", NOW), 2_026_000);
   assert.equal(retryAfterMs("12345678901", NOW), null, "too long to be seconds, not a date");
   assert.equal(retryAfterMs(null, NOW), null);
+});
+
+test("the configuration's defaults are the policy's defaults", () => {
+  const env = z.object(journeysConfig.keys).parse({});
+  const { journeys } = journeysConfig.toConfig(env, undefined as never);
+  assert.deepEqual(journeys.webhookRetry, { ...DEFAULT_WEBHOOK_RETRY });
 });

@@ -5,7 +5,6 @@
 import { z } from "zod";
 import { parseDuration } from "../shared/durations.js";
 import { configFragment, duration } from "../config/config.fragment.js";
-import { DEFAULT_WEBHOOK_RETRY, type WebhookRetryPolicy } from "./journey-webhook-retry.js";
 
 export interface JourneysConfigPart {
   journeys: {
@@ -16,7 +15,8 @@ export interface JourneysConfigPart {
     batchSize: number;
     /** null: 1 on SQLite, 4 on PostgreSQL. */
     concurrency: number | null;
-    webhookRetry: WebhookRetryPolicy;
+    /** journey-webhook-retry.ts's WebhookRetryPolicy (a fragment imports no domain code; a test checks the defaults agree). */
+    webhookRetry: { attempts: number; backoffMs: number };
   };
 }
 
@@ -34,9 +34,9 @@ export const journeysConfig = configFragment({
     /** Batches of runs a worker process advances at once (PostgreSQL: each on its own connection); unset: 1 on SQLite, 4 on PostgreSQL. */
     POSTHORN_JOURNEYS_CONCURRENCY: z.coerce.number().int().min(1).max(32).optional(),
     /** Attempts a webhook step makes in all when its receiver fails transiently (no answer, 408, 429, 5xx); 1: no retries. */
-    POSTHORN_JOURNEYS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(DEFAULT_WEBHOOK_RETRY.attempts),
+    POSTHORN_JOURNEYS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(5),
     /** The wait before a webhook step's second attempt; each later one waits twice as long (±20 %). */
-    POSTHORN_JOURNEYS_WEBHOOK_BACKOFF: duration.default(DEFAULT_WEBHOOK_RETRY.backoffMs),
+    POSTHORN_JOURNEYS_WEBHOOK_BACKOFF: duration.default(parseDuration("4m")),
   },
   check(e) {
     const problems: string[] = [];
