@@ -103,6 +103,41 @@ steps:
       assert.equal(metrics.steps.find((s) => s.stepId === "done")!.entered, 1);
     });
 
+    test("a condition wait on a date attribute goes on when the date comes, not at its timeout (the clock alone makes it hold)", async () => {
+      const journey = await server.app.services.journeys.create(
+        workspaceId,
+        {
+          name: "Trial over",
+          trigger: { event: { name: "trial_started" } },
+          defaults: { from: "shop@brand.test" },
+          steps: [
+            {
+              id: "until_over",
+              type: "wait_until",
+              condition: { attribute: { field: "trial_ends_at", operator: "older_than", value: "1s" } },
+              timeout: "30d",
+              then: [{ id: "over", type: "email", subject: "Your trial is over, {{ customer.first_name }}", text: "x" }],
+              on_timeout: [],
+            },
+          ],
+        },
+        { state: "live" },
+      );
+      const endsAt = Math.floor((clock.now() + 3 * H) / 1000);
+      await cio.identify("tia", { email: "tia@example.test", first_name: "Tia", trial_ends_at: endsAt });
+      await cio.track("tia", { name: "trial_started", data: {} });
+      const run = await until("the run to wait", async () => (await runsOf("tia", journey.journeyId)).find((r) => r.state === "waiting"), 5_000);
+      assert.equal(run.dueAt, endsAt * 1000 + 1_000, "due the moment the condition can hold, not in 30 days");
+      clock.advance(3 * H - 60_000);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(received("tia@example.test").length, 0, "not before the date");
+      clock.advance(endsAt * 1000 + 1_000 - clock.now() + 100);
+      await until("the email at the sink", async () => received("tia@example.test").length === 1, 10_000);
+      assert.equal(subjectOf(received("tia@example.test")[0]!.raw), "Your trial is over, Tia");
+      const ended = await until("the run to end", async () => (await runsOf("tia", journey.journeyId)).find((r) => r.state === "ended"), 5_000);
+      assert.equal(ended.endReason, "completed");
+    });
+
     test("a frequency cap across two journeys: the second journey's email is held until the first leaves the period, then sent", async () => {
       await server.app.services.messageLimits.set(workspaceId, { caps: [{ count: 1, periodMs: 7 * 24 * H }], quietHours: null });
       try {

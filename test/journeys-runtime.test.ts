@@ -265,7 +265,7 @@ for (const target of storeTargets()) {
         req.on("data", (c: Buffer) => (body += c.toString()));
         req.on("end", () => {
           seen.push({ method: req.method!, url: req.url!, key: req.headers["idempotency-key"] as string | undefined, body });
-          res.writeHead(req.url!.includes("fail") ? 500 : 200, { "content-type": "application/json" });
+          res.writeHead(req.url!.includes("fail") ? 404 : 200, { "content-type": "application/json" });
           res.end(JSON.stringify({ coupon: "SAVE10" }));
         });
       });

@@ -83,6 +83,25 @@ for (const database of serverDatabases()) {
       await received("audit@example.test");
     });
 
+    test("a send to several (to and bcc): each recipient's copy carries its own CIO-Delivery-ID, and unsubscribing by it acts on that recipient only", async () => {
+      await server.app.services.people.apply(workspaceId, [{ op: "identify", who: { kind: "id", value: "tom" }, attributes: { email: "tom@example.test" } }]);
+      const answer = (await client.sendEmail(new SendEmailRequest({ to: "tom@example.test", identifiers: { id: "tom" }, from: "shop@brand.test", subject: "Receipt", body: "<html><body><p>Thanks <a href=\"https://shop.example/o/1\">order</a></p></body></html>", bcc: "books@example.test" } as never))) as { delivery_id: string };
+      const idsIn = (raw: string) => [...raw.matchAll(/^CIO-Delivery-ID: (\S+)\r$/gm)].map((m) => m[1]!);
+      const toCopy = idsIn(await received("tom@example.test"));
+      const bccCopy = idsIn(await received("books@example.test"));
+      assert.equal(toCopy.length, 1, "one field per copy");
+      assert.equal(bccCopy.length, 1, "one field per copy");
+      assert.equal(toCopy[0], answer.delivery_id, "the person's copy carries the delivery id the API answered");
+      assert.notEqual(bccCopy[0], toCopy[0], "the bcc copy carries its own");
+      assert.match(bccCopy[0]!, /^[0-9]+-[A-Za-z0-9_-]{22}$/);
+      const unsubscribe = await fetch(`${server.url}/unsubscribe/${bccCopy[0]}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ unsubscribe: true }) });
+      assert.equal(unsubscribe.status, 200);
+      const books = await server.app.services.people.find(workspaceId, { kind: "email", value: "books@example.test" });
+      const tom = await server.app.services.people.find(workspaceId, { kind: "id", value: "tom" });
+      assert.equal(books?.unsubscribed, true, "the bcc recipient, whose copy it was, is unsubscribed");
+      assert.equal(tom?.unsubscribed, false, "the person the message was for is not");
+    });
+
     test("send_to_unsubscribed: true by default (as Customer.io), false refuses with 422", async () => {
       await server.app.services.people.apply(workspaceId, [{ op: "identify", who: { kind: "id", value: "gone" }, attributes: { email: "gone@example.test" }, unsubscribed: true }]);
       await client.sendEmail(new SendEmailRequest({ to: "gone@example.test", identifiers: { id: "gone" }, from: "shop@brand.test", subject: "Password reset", body: "Reset" } as never));

@@ -76,7 +76,7 @@ function asJson(result: SimulationResult) {
       entered_at: iso(r.enteredAt),
       path: r.path.map((p) => ({ step: p.step, at: iso(p.at) })),
       messages: r.messages.map((m) => ({ step: m.step, at: iso(m.at), to: m.to, subject: m.subject, excerpt: m.excerpt, skipped: m.skipped })),
-      webhooks: r.webhooks.map((w) => ({ step: w.step, at: iso(w.at), method: w.method, url: w.url, body: w.body, status: w.status })),
+      webhooks: r.webhooks.map((w) => ({ step: w.step, at: iso(w.at), method: w.method, url: w.url, body: w.body, status: w.status, attempt: w.attempt })),
       end: r.end && { reason: r.end.reason, at: iso(r.end.at), cause: r.end.cause },
       converted_at: r.convertedAt === null ? null : iso(r.convertedAt),
       waiting: r.waiting && { step: r.waiting.step, until: r.waiting.until === null ? null : iso(r.waiting.until) },
@@ -93,7 +93,7 @@ function report(name: string, result: SimulationResult): string {
     lines.push(`${r.person} (${r.runId}) entered ${iso(r.enteredAt)}`);
     for (const p of r.path) lines.push(`  ${iso(p.at)}  ${p.step}`);
     for (const m of r.messages) lines.push(m.skipped ? `  email ${m.step} not sent: ${m.skipped}` : `  email ${m.step} to ${m.to}: "${m.subject}"${m.excerpt ? ` — ${m.excerpt.slice(0, 80)}` : ""}`);
-    for (const w of r.webhooks) lines.push(`  webhook ${w.step}: ${w.method} ${w.url} → ${w.status}`);
+    for (const w of r.webhooks) lines.push(`  ${iso(w.at)}  webhook ${w.step}${w.attempt > 1 ? ` (attempt ${w.attempt})` : ""}: ${w.method} ${w.url} → ${w.status}`);
     if (r.convertedAt !== null) lines.push(`  converted ${iso(r.convertedAt)}`);
     if (r.end) lines.push(`  ${r.end.reason} ${iso(r.end.at)}${r.end.cause ? `: ${r.end.cause}` : ""}`);
     else if (r.waiting) lines.push(`  still waiting at ${r.waiting.step}${r.waiting.until === null ? "" : ` until ${iso(r.waiting.until)}`}`);

@@ -15,9 +15,19 @@ import type { JourneyCondition } from "./journey.model.js";
  */
 export const EVENTS_LOOKED_AT = 1_000;
 
-/** What one evaluation reads, fetched at most once each (a person read per condition, not per leaf). */
+/**
+ * What one evaluation reads, fetched at most once each (a person read per condition, not per leaf),
+ * and the earliest moment after now at which the clock alone may change the answer (`recheckAt`).
+ */
 export class ConditionReader {
   private personRead: Promise<Person | null> | null = null;
+  /**
+   * The soonest flip of a time-dependent leaf that was looked at: an attribute's older_than or
+   * newer_than, an event leaf's window, an event stamped in the future. Leaves skipped by and/or
+   * short cuts need not report: an `and` stays false while its false child does (whose flip is
+   * reported), an `or` true while its true child does. null: only a change of the person can.
+   */
+  recheckAt: number | null = null;
 
   constructor(
     readonly env: JourneyEnvironment,
@@ -27,6 +37,10 @@ export class ConditionReader {
   person(): Promise<Person | null> {
     this.personRead ??= this.env.person();
     return this.personRead;
+  }
+
+  later(at: number | null): void {
+    if (at !== null && at > this.env.now && (this.recheckAt === null || at < this.recheckAt)) this.recheckAt = at;
   }
 }
 
@@ -64,12 +78,17 @@ async function personHolds(condition: Condition, reader: ConditionReader): Promi
     const e = leaf.event;
     const since = e.withinMs !== null ? now - e.withinMs : e.between ? e.between.from : 0;
     const events = await reader.env.events(e.name, since, EVENTS_LOOKED_AT);
+    const matching = events.filter((ev) => eventMatches(e, ev.name, ev.type, ev.timestamp, ev.data));
+    // An event stamped ahead of now (a client's clock, a scheduled import) counts once its time comes.
+    for (const ev of matching) if (ev.timestamp > now) reader.later(ev.timestamp);
     hits.set(
       leaf.path,
-      events.filter((ev) => ev.timestamp <= now && eventMatches(e, ev.name, ev.type, ev.timestamp, ev.data)).map((ev): Hit => [ev.eventRowId, ev.timestamp]),
+      matching.filter((ev) => ev.timestamp <= now).map((ev): Hit => [ev.eventRowId, ev.timestamp]),
     );
   }
-  return evaluate(condition, facts, (path) => hits.get(path) ?? [], now).matches;
+  const verdict = evaluate(condition, facts, (path) => hits.get(path) ?? [], now);
+  reader.later(verdict.recheckAt);
+  return verdict.matches;
 }
 
 /**

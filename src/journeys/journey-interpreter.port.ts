@@ -36,8 +36,11 @@ export interface RunWait {
   dueAt: number | null;
   /** wait_until's event, its match values rendered at the wait's start. */
   event: { name: string; where: ValueTest[]; match: Record<string, string> } | null;
-  /** wait_until's condition: looked at again when the person changes (and when due). */
+  /** wait_until's condition: looked at again when the person changes, and when due (its timeout, or the next moment the clock alone may make it hold). */
   condition: boolean;
+  /** A webhook step waiting to try again: the attempts made so far, and what the last one got. */
+  attempts?: number;
+  lastError?: string;
 }
 
 export interface RunState {
@@ -69,7 +72,8 @@ export interface JourneyEnvironment {
 /** What the runtime is asked to do for a step; `idempotencyKey` is `<runId>:<stepId>`, carried into acceptance. */
 export type Effect =
   | { kind: "email"; stepId: string; idempotencyKey: string; content: EmailContent; send: SendDefaults; tag: string | null; scope: LiquidScope }
-  | { kind: "webhook"; stepId: string; idempotencyKey: string; request: { method: string; url: string; headers: Record<string, string>; body: string | null; timeoutMs: number } }
+  /** attempt: 1 for the first try, n for the nth (journey-webhook-retry.ts decides whether another follows). */
+  | { kind: "webhook"; stepId: string; idempotencyKey: string; attempt: number; request: { method: string; url: string; headers: Record<string, string>; body: string | null; timeoutMs: number } }
   | { kind: "update_attributes"; stepId: string; idempotencyKey: string; attributes: Record<string, unknown> }
   | { kind: "segment"; stepId: string; idempotencyKey: string; segmentId: string; action: "add" | "remove" };
 
@@ -79,8 +83,14 @@ export type EffectResult =
   | { kind: "email"; outcome: "skipped"; reason: string }
   | { kind: "webhook"; status: number; body: unknown }
   | { kind: "done" }
-  /** The effect could not be performed (a render error, a refused message, a webhook that failed every try): the run goes on past the step, which counts it failed. */
-  | { kind: "failed"; error: string };
+  /** A transient failure (a webhook's timeout, 408, 429, 5xx) with attempts left: the run waits in its step until `at`, then tries again. */
+  | { kind: "retry"; at: number; attempt: number; error: string }
+  /**
+   * The effect could not be performed (a render error, a refused message, a webhook answered 4xx
+   * or failing every try): the run goes on past the step, which counts it failed. A webhook's last
+   * answer, if one came, is kept on the run as for a success (`steps.<id>.response`).
+   */
+  | { kind: "failed"; error: string; response?: { status: number; body: unknown } };
 
 export type Advance =
   | { kind: "effect"; run: RunState; effect: Effect; path: string[] }

@@ -288,6 +288,7 @@ test("webhooks render url, headers and JSON body; a bad render fails the step, n
     kind: "webhook",
     stepId: "call",
     idempotencyKey: "run-1:call",
+    attempt: 1,
     request: { method: "POST", url: "https://api.example.com/carts/c%201", headers: { "X-Who": "Ann", "Content-Type": "application/json" }, body: JSON.stringify({ email: "ann@example.com", items: ["c 1", 3] }), timeoutMs: 10_000 },
   });
   const answered = interpreter.afterEffect(def, call.run, { kind: "webhook", status: 201, body: { ok: true } }, T0);

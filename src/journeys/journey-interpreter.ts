@@ -126,15 +126,21 @@ export function createJourneyInterpreter(deps: { liquid: LiquidRenderer }): Jour
         return { kind: "go", to: compiled.after.get(step.id) ?? null, record: { failed: `event.match: ${(err as Error).message}` } };
       }
     }
-    if (step.condition && (await holds(step.condition, new ConditionReader(env, run.scope)))) return { kind: "go", to: entryOf(compiled, step.then, step), record: { outcome: "condition" } };
+    const reader = step.condition ? new ConditionReader(env, run.scope) : null;
+    if (step.condition && (await holds(step.condition, reader!))) return { kind: "go", to: entryOf(compiled, step.then, step), record: { outcome: "condition" } };
     if (awaited) {
       const events = await env.events(awaited.name, run.stepSince, WAIT_EVENTS_LOOKED_AT);
       // Strictly after the step began: the event that started the run (or led here) does not end the wait it begins.
       const hit = events.find((e) => e.timestamp > run.stepSince && e.timestamp <= now && eventSatisfies(awaited, e));
       if (hit) return { kind: "go", to: entryOf(compiled, step.then, step), record: { outcome: "event", at: hit.timestamp } };
     }
-    const dueAt = step.timeoutMs === null ? null : run.stepSince + step.timeoutMs;
-    if (dueAt !== null && dueAt <= now) return { kind: "go", to: entryOf(compiled, step.onTimeout, step), record: { outcome: "timeout" } };
+    const timeoutAt = step.timeoutMs === null ? null : run.stepSince + step.timeoutMs;
+    if (timeoutAt !== null && timeoutAt <= now) return { kind: "go", to: entryOf(compiled, step.onTimeout, step), record: { outcome: "timeout" } };
+    // A condition the clock alone may make hold (a date attribute growing old, an event leaving a
+    // window) is looked at again at that moment, not only at the timeout: the run is due then.
+    // Such a due time ends nothing by itself: the timeout is computed from the step, above.
+    const recheckAt = reader?.recheckAt ?? null;
+    const dueAt = recheckAt !== null && (timeoutAt === null || recheckAt < timeoutAt) ? recheckAt : timeoutAt;
     return { kind: "wait", wait: { dueAt, event: awaited, condition: step.condition !== null } };
   }
 
@@ -161,7 +167,8 @@ export function createJourneyInterpreter(deps: { liquid: LiquidRenderer }): Jour
       case "update_attributes": {
         const scope = liquidScope(definition, run.journeyId, run.scope, await env.person());
         try {
-          if (step.kind === "webhook") return { kind: "effect", effect: { kind: "webhook", stepId: step.id, idempotencyKey, request: await renderWebhook(liquid, step.request, scope) } };
+          // A retry is rendered again: the request follows the run's data as it is now (a person's changed attribute).
+          if (step.kind === "webhook") return { kind: "effect", effect: { kind: "webhook", stepId: step.id, idempotencyKey, attempt: (run.wait?.attempts ?? 0) + 1, request: await renderWebhook(liquid, step.request, scope) } };
           const attributes = (await renderLeaves(liquid, step.attributes, scope, "attributes")) as Record<string, unknown>;
           return { kind: "effect", effect: { kind: "update_attributes", stepId: step.id, idempotencyKey, attributes } };
         } catch (err) {
@@ -185,8 +192,11 @@ export function createJourneyInterpreter(deps: { liquid: LiquidRenderer }): Jour
       case "webhook":
         recorded = { response: { status: result.status, body: result.body } };
         break;
+      case "retry":
+        // The run stays in its step, due again at `at`; the attempts made ride in its wait (stored with it), so a restart goes on counting.
+        return { ...run, wait: { dueAt: result.at, event: null, condition: false, attempts: result.attempt, lastError: result.error.slice(0, 300) } };
       case "failed":
-        recorded = { failed: result.error };
+        recorded = result.response ? { failed: result.error, response: result.response } : { failed: result.error };
         break;
       case "done":
         recorded = null;
@@ -237,11 +247,12 @@ export function createJourneyInterpreter(deps: { liquid: LiquidRenderer }): Jour
     onEvent(definition, run, event, now) {
       const wait = run.wait;
       if (run.stepId === null || !wait?.event) return null;
-      // The clock has come for the timeout: it wins over an event handed over late.
-      if (wait.dueAt !== null && wait.dueAt <= now) return null;
       const compiled = compile(definition);
       const step = compiled.byId.get(run.stepId);
       if (!step || step.kind !== "wait_until" || !eventSatisfies(wait.event, event)) return null;
+      // The clock has come for the timeout: it wins over an event handed over late. (The wait's
+      // dueAt may be sooner than the timeout: a condition's recheck.)
+      if (step.timeoutMs !== null && run.stepSince + step.timeoutMs <= now) return null;
       return begin(record(run, step.id, { outcome: "event", at: event.timestamp }), entryOf(compiled, step.then, step), now);
     },
 

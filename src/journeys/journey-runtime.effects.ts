@@ -4,7 +4,9 @@
 // - webhook: POSTed (or the step's method) through the webhooks' SSRF-safe client (never to an
 //   internal address, a timeout, the response bounded and kept on the run). A worker that dies
 //   between the request and the run's move makes the request again when the run comes back: the
-//   request carries `Idempotency-Key: <runId>:<stepId>` so the receiver can tell.
+//   request carries `Idempotency-Key: <runId>:<stepId>` so the receiver can tell. A transient
+//   failure is tried again later (journey-webhook-retry.ts): the run waits in its step, durably,
+//   with the attempts made in its wait; no worker sleeps on it. Every attempt carries the same key.
 // - update_attributes: an identify with updateOnly; setting the same values twice changes nothing.
 // - segment: adding someone already in (or removing someone already out) changes nothing.
 import type { PeopleIngest } from "../people/people.port.js";
@@ -13,12 +15,17 @@ import { postWebhook } from "../webhooks/webhook-post.js";
 import type { DestinationPolicy } from "../webhooks/webhook-destinations.js";
 import type { OutreachOutcome } from "../channels/email/outreach.port.js";
 import type { Effect, EffectResult } from "./journey-interpreter.port.js";
+import { DEFAULT_WEBHOOK_RETRY, webhookResult, type WebhookRetryPolicy } from "./journey-webhook-retry.js";
 
 export interface EffectDeps {
   people: Pick<PeopleIngest, "apply">;
   segments: Pick<SegmentsService, "addPeople" | "removePeople">;
   destinations: DestinationPolicy;
   userAgent: string;
+  /** Webhook steps' retries (POSTHORN_JOURNEYS_WEBHOOK_ATTEMPTS, _BACKOFF); default DEFAULT_WEBHOOK_RETRY. */
+  webhookRetry?: WebhookRetryPolicy;
+  /** The time a webhook's answer came (the retry's delay counts from it). */
+  now?: () => number;
 }
 
 /** The longest a webhook step may wait for its answer, whatever the step says. */
@@ -33,8 +40,8 @@ export async function performEffect(deps: EffectDeps, workspaceId: string, perso
           method,
           headers: { ...headers, "idempotency-key": effect.idempotencyKey },
         });
-        if (result.status === null) return { kind: "failed", error: result.error ?? "no answer" };
-        return { kind: "webhook", status: result.status, body: parseBody(result.response ?? "") };
+        const got = result.status === null ? { status: null, error: result.error ?? "no answer", refused: result.refused === true } : { status: result.status, body: parseBody(result.response ?? ""), retryAfter: result.retryAfter ?? null };
+        return webhookResult(got, effect.attempt, deps.webhookRetry ?? DEFAULT_WEBHOOK_RETRY, effect.idempotencyKey, (deps.now ?? Date.now)());
       }
       case "update_attributes": {
         const [result] = await deps.people.apply(workspaceId, [{ op: "identify", who: { kind: "cio_id", value: personId }, attributes: effect.attributes, updateOnly: true }], { atomic: true });
@@ -82,6 +89,8 @@ export function outcomeText(result: EffectResult): string {
       return result.outcome === "accepted" ? "sent" : result.outcome === "held" ? `held: ${result.reason}` : `skipped: ${result.reason}`;
     case "webhook":
       return `status ${result.status}`;
+    case "retry":
+      return `attempt ${result.attempt} failed: ${result.error}`.slice(0, 300);
     case "done":
       return "done";
     case "failed":

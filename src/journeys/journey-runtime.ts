@@ -373,7 +373,8 @@ export class JourneyRuntime {
     const signalsRead = new Map<string, number>();
     for (const { work, effect, result } of items) {
       const run = this.deps.interpreter.afterEffect(work.definition, work.run, result, now);
-      const held = result.kind === "email" && result.outcome === "held";
+      // A held email and a webhook to try again stay in their step: not completed, not on the path yet.
+      const held = (result.kind === "email" && result.outcome === "held") || result.kind === "retry";
       const path = held ? work.path : appendPath(work.path, [{ stepId: effect.stepId, at: now, outcome: outcomeText(result) }]);
       if (!held) {
         counts.add(run.journeyId, run.version, effect.stepId, "completed");

@@ -24,7 +24,12 @@ export type SimulationEntry =
 export interface WebhookAnswer {
   status: number;
   body: unknown;
+  /** The answer's Retry-After in seconds (a transient status only matters then); null: none. */
+  retryAfter: number | null;
 }
+
+/** Answers one webhook step gets, one per attempt, the last repeated (a receiver failing twice, then answering). */
+const MAX_ANSWERS = 10;
 
 function fail(path: string, message: string): never {
   throw JourneySimulationInvalid(`${path}: ${message}`, { field: path });
@@ -152,16 +157,28 @@ function record(value: unknown, path: string): Record<string, unknown> {
 }
 
 /** `{step_id: {status, body}}`: what each webhook step's request gets back (by default 200 and {}). */
-export function parseWebhookAnswers(input: unknown): Map<string, WebhookAnswer> {
-  if (!isObject(input)) fail("webhook_responses", "the file must hold an object {step_id: {status, body}}");
-  const out = new Map<string, WebhookAnswer>();
-  for (const [step, answer] of Object.entries(input)) {
+/** `{step_id: {status, body, retry_after?}}`, or a list of such answers per step for its attempts in turn. */
+export function parseWebhookAnswers(input: unknown): Map<string, WebhookAnswer[]> {
+  if (!isObject(input)) fail("webhook_responses", "the file must hold an object {step_id: {status, body}} or {step_id: [{status, body}, …]}");
+  const out = new Map<string, WebhookAnswer[]>();
+  for (const [step, given] of Object.entries(input)) {
     const path = `webhook_responses.${step}`;
-    if (!isObject(answer)) fail(path, "must be an object {status, body}");
-    for (const key of Object.keys(answer)) if (key !== "status" && key !== "body") fail(`${path}.${key}`, "unknown key (expected status, body)");
-    const status = answer.status ?? 200;
-    if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599) fail(`${path}.status`, "must be an HTTP status (100 to 599)");
-    out.set(step, { status, body: answer.body ?? {} });
+    const list = Array.isArray(given) ? given : [given];
+    if (list.length === 0 || list.length > MAX_ANSWERS) fail(path, `must list 1 to ${MAX_ANSWERS} answers`);
+    out.set(
+      step,
+      list.map((answer, i) => webhookAnswer(answer, Array.isArray(given) ? `${path}[${i}]` : path)),
+    );
   }
   return out;
+}
+
+function webhookAnswer(answer: unknown, path: string): WebhookAnswer {
+  if (!isObject(answer)) fail(path, "must be an object {status, body, retry_after?}");
+  for (const key of Object.keys(answer)) if (key !== "status" && key !== "body" && key !== "retry_after") fail(`${path}.${key}`, "unknown key (expected status, body, retry_after)");
+  const status = answer.status ?? 200;
+  if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599) fail(`${path}.status`, "must be an HTTP status (100 to 599)");
+  const retryAfter = answer.retry_after ?? null;
+  if (retryAfter !== null && (typeof retryAfter !== "number" || !Number.isInteger(retryAfter) || retryAfter < 0 || retryAfter > 86_400)) fail(`${path}.retry_after`, "must be whole seconds from 0 to 86400");
+  return { status, body: answer.body ?? {}, retryAfter };
 }

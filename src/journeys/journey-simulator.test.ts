@@ -131,7 +131,7 @@ test("webhooks get the supplied answers, which later steps read; attribute updat
     ],
     { webhooks: { call: { status: 201, body: { score: 80 } } } },
   );
-  assert.deepEqual(r.runs[0]!.webhooks[0], { step: "call", at: Date.parse("2026-01-05T00:00:00Z"), method: "POST", url: "https://api.example.com/score?u=hi", body: '{"n":"1"}', status: 201 });
+  assert.deepEqual(r.runs[0]!.webhooks[0], { step: "call", at: Date.parse("2026-01-05T00:00:00Z"), method: "POST", url: "https://api.example.com/score?u=hi", body: '{"n":"1"}', status: 201, attempt: 1 });
   assert.deepEqual(steps(r, 0), ["call", "b", "set", "w", "welcome"]);
   // Both score 80 here (one answer per step); "lo" reaches the wait after its own attribute update too.
   assert.deepEqual(steps(r, 1), ["call", "b", "set", "w", "welcome"]);
@@ -158,4 +158,52 @@ test("bad events files are refused naming the entry", () => {
     );
   }
   assert.throws(() => parseWebhookAnswers({ call: { status: 42 } }), /webhook_responses\.call\.status/);
+});
+
+test("a webhook answering 503 then 500 then 200 is tried three times on the worker's schedule; one always failing gives up after 5 and the run goes on", async () => {
+  const journey = {
+    trigger: { event: { name: "go" } },
+    steps: [
+      { id: "call", type: "webhook", url: "https://api.example.com/x" },
+      { id: "b", type: "branch", if: { data: { field: "steps.call.failed", operator: "exists" } }, then: [{ id: "gave_up", type: "update_attributes", attributes: { hook: "down" } }], else: [{ id: "fine", type: "update_attributes", attributes: { hook: "up" } }] },
+    ],
+  };
+  const events = [{ kind: "event", at: "2026-01-05T00:00:00Z", person: "a", name: "go", data: {} }];
+  const t0 = Date.parse("2026-01-05T00:00:00Z");
+  const flaky = await simulate(journey, events, { webhooks: { call: [{ status: 503, retry_after: 600 }, { status: 500 }, { status: 200, body: { ok: true } }] } });
+  const calls = flaky.runs[0]!.webhooks;
+  assert.deepEqual(calls.map((w) => [w.attempt, w.status]), [[1, 503], [2, 500], [3, 200]]);
+  assert.equal(calls[1]!.at - t0, 600_000, "Retry-After: 600 waits 10 minutes (longer than the 4 minute backoff)");
+  const second = calls[2]!.at - calls[1]!.at;
+  assert.ok(second >= 0.8 * 8 * 60_000 && second <= 1.2 * 8 * 60_000, `the second retry waits 8 minutes ±20 % (${second / 60_000})`);
+  assert.deepEqual(steps(flaky, 0), ["call", "b", "fine"], "the step is on the path once");
+  assert.equal(flaky.runs[0]!.end?.reason, "completed");
+  const down = await simulate(journey, events, { webhooks: { call: { status: 503 } } });
+  assert.deepEqual(down.runs[0]!.webhooks.map((w) => w.attempt), [1, 2, 3, 4, 5]);
+  const span = down.runs[0]!.webhooks.at(-1)!.at - t0;
+  assert.ok(span >= 48 * 60_000 && span <= 72 * 60_000, `about an hour from the first attempt to the last (${span / 60_000} minutes)`);
+  assert.deepEqual(steps(down, 0), ["call", "b", "gave_up"]);
+  const gone = await simulate(journey, events, { webhooks: { call: { status: 404 } } });
+  assert.equal(gone.runs[0]!.webhooks.length, 1, "a 404 is not tried again");
+  assert.deepEqual(steps(gone, 0), ["call", "b", "gave_up"]);
+  assert.throws(() => parseWebhookAnswers({ call: [] }), /webhook_responses\.call: must list 1 to 10/);
+  assert.throws(() => parseWebhookAnswers({ call: [{ status: 200 }, { status: 503, retry_after: -1 }] }), /webhook_responses\.call\[1\]\.retry_after/);
+});
+
+test("a condition wait on a date attribute goes on when the date comes, as the worker does, not at its timeout", async () => {
+  const r = await simulate(
+    {
+      trigger: { event: { name: "trial_started" } },
+      steps: [
+        { id: "w", type: "wait_until", condition: { attribute: { field: "trial_ends_at", operator: "older_than", value: "1s" } }, timeout: "30d", then: [{ id: "over", type: "email", subject: "Your trial is over", text: "x" }], on_timeout: [] },
+      ],
+    },
+    [
+      { kind: "identify", at: "2026-01-05T00:00:00Z", person: "a", attributes: { email: "a@example.com", trial_ends_at: "2026-01-19T00:00:00Z" } },
+      { kind: "event", person: "a", name: "trial_started", data: {} },
+    ],
+  );
+  assert.deepEqual(steps(r, 0), ["w", "over"]);
+  assert.equal(new Date(r.runs[0]!.messages[0]!.at).toISOString(), "2026-01-19T00:00:01.000Z");
+  assert.equal(r.runs[0]!.end?.reason, "completed");
 });

@@ -2,8 +2,9 @@
 // with people in memory (journey-world.ts), driving the same interpreter the worker's runtime
 // drives: triggers start runs, events reach waiting runs, exits and goals end them, and the clock
 // jumps from one due time to the next. Effects are performed without sending anything: emails are
-// rendered with the LiquidRenderer for the report, webhooks get the answer the caller supplied
-// (200 {} by default), attribute and segment changes apply to the people in memory.
+// rendered with the LiquidRenderer for the report, webhooks get the answers the caller supplied
+// (200 {} by default; a transient one is retried on the worker's schedule, journey-webhook-retry.ts),
+// attribute and segment changes apply to the people in memory.
 //
 // What it does not model: message limits and quiet hours (no send is held), deliverability (every
 // email that has an address and is allowed is "sent"; statuses come only from `message` entries),
@@ -18,6 +19,7 @@ import { childLists } from "./journey-compile.js";
 import { customerOf } from "./journey-effects.js";
 import type { SimulationEntry, WebhookAnswer } from "./journey-simulation-input.js";
 import { JourneyWorld } from "./journey-world.js";
+import { DEFAULT_WEBHOOK_RETRY, longestRetryMs, webhookResult, type WebhookRetryPolicy } from "./journey-webhook-retry.js";
 
 export interface SimulatedMessage {
   step: string;
@@ -36,7 +38,8 @@ export interface SimulatedRun {
   enteredAt: number;
   path: Array<{ step: string; at: number }>;
   messages: SimulatedMessage[];
-  webhooks: Array<{ step: string; at: number; method: string; url: string; body: string | null; status: number }>;
+  /** Every attempt of every webhook step (a retried step shows once per attempt). */
+  webhooks: Array<{ step: string; at: number; method: string; url: string; body: string | null; status: number; attempt: number }>;
   /** How it ended, or null when still waiting at the end of the simulation. */
   end: { reason: "completed" | "exited" | "converted"; at: number; cause: string | null } | null;
   convertedAt: number | null;
@@ -66,7 +69,10 @@ export interface SimulationOptions {
   start: number | null;
   /** Stop the clock here; default: the last entry plus the longest a run can wait (longestWaitMs). */
   until: number | null;
-  webhookAnswers: Map<string, WebhookAnswer>;
+  /** Per webhook step, the answers of its attempts in turn (the last repeated); none: 200 {}. */
+  webhookAnswers: Map<string, WebhookAnswer[]>;
+  /** Webhook steps' retries; default DEFAULT_WEBHOOK_RETRY (an installation's defaults). */
+  webhookRetry?: WebhookRetryPolicy;
   interpreter: JourneyInterpreter;
   liquid: LiquidRenderer;
 }
@@ -75,7 +81,8 @@ export async function simulateJourney(options: SimulationOptions): Promise<Simul
   const { definition, entries, interpreter, liquid } = options;
   const world = new JourneyWorld();
   const start = options.start ?? entries[0]?.at ?? 0;
-  const longest = longestWaitMs(definition);
+  const retryPolicy = options.webhookRetry ?? DEFAULT_WEBHOOK_RETRY;
+  const longest = longestWaitMs(definition, retryPolicy);
   // Without --until: the last entry plus the longest wait, moved on by date triggers that fall later.
   let until = options.until ?? (entries.at(-1)?.at ?? start) + longest;
   const runs: SimulatedRun[] = [];
@@ -140,9 +147,11 @@ export async function simulateJourney(options: SimulationOptions): Promise<Simul
         return { kind: "email", outcome: "accepted", messageId: `simulated-${messageSeq}` };
       }
       case "webhook": {
-        const answer = options.webhookAnswers.get(effect.stepId) ?? { status: 200, body: {} };
-        a.record.webhooks.push({ step: effect.stepId, at: now, method: effect.request.method, url: effect.request.url, body: effect.request.body, status: answer.status });
-        return { kind: "webhook", status: answer.status, body: answer.body };
+        const answers = options.webhookAnswers.get(effect.stepId);
+        const answer = answers?.[Math.min(effect.attempt, answers.length) - 1] ?? { status: 200, body: {}, retryAfter: null };
+        a.record.webhooks.push({ step: effect.stepId, at: now, method: effect.request.method, url: effect.request.url, body: effect.request.body, status: answer.status, attempt: effect.attempt });
+        // Decided as the worker decides (journey-webhook-retry.ts): a transient answer waits and tries again.
+        return webhookResult({ status: answer.status, body: answer.body, retryAfter: answer.retryAfter === null ? null : String(answer.retryAfter) }, effect.attempt, retryPolicy, effect.idempotencyKey, now);
       }
       case "update_attributes":
         world.identify(a.run.personId, effect.attributes, now);
@@ -302,13 +311,14 @@ export async function simulateJourney(options: SimulationOptions): Promise<Simul
 
 /**
  * How long a run can wait at most, summed over every waiting step (any path waits at most that):
- * delays, random delays' maxima, wait timeouts, and 8 days per time window (its next opening is
- * at most a week away, and a day more for a change of clocks).
+ * delays, random delays' maxima, wait timeouts, 8 days per time window (its next opening is
+ * at most a week away, and a day more for a change of clocks), and a webhook step's retries.
  */
-export function longestWaitMs(definition: JourneyDefinition): number {
+export function longestWaitMs(definition: JourneyDefinition, retry: WebhookRetryPolicy = DEFAULT_WEBHOOK_RETRY): number {
+  const retries = longestRetryMs(retry);
   const walk = (steps: Step[]): number =>
     steps.reduce((sum, s) => {
-      const own = s.kind === "delay" ? s.ms : s.kind === "random_delay" ? s.maxMs : s.kind === "wait_until" ? (s.timeoutMs ?? 0) : s.kind === "time_window" ? 8 * 86_400_000 : 0;
+      const own = s.kind === "delay" ? s.ms : s.kind === "random_delay" ? s.maxMs : s.kind === "wait_until" ? (s.timeoutMs ?? 0) : s.kind === "time_window" ? 8 * 86_400_000 : s.kind === "webhook" ? retries : 0;
       return sum + own + childLists(s).reduce((n, list) => n + walk(list), 0);
     }, 0);
   return walk(definition.steps);

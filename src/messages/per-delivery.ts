@@ -12,6 +12,12 @@ export interface PerDelivery {
   links: LinkTracking;
   /** RFC 8058 one-click unsubscribe fields for the recipient. */
   unsubscribe: boolean;
+  /**
+   * A CIO-Delivery-ID field naming the recipient's own delivery (Submission.stampDeliveryId, for
+   * outreach mail to several: a transactional message with a bcc), so POST /unsubscribe/{delivery_id}
+   * acts on the recipient of that copy. A message to one recipient has it stamped at acceptance.
+   */
+  deliveryId?: boolean;
 }
 
 export function encodePerDelivery(spec: PerDelivery | null | undefined): string | null {
@@ -21,10 +27,10 @@ export function encodePerDelivery(spec: PerDelivery | null | undefined): string 
 export function decodePerDelivery(json: string | null): PerDelivery | null {
   if (json === null) return null;
   const value = JSON.parse(json) as Partial<PerDelivery>;
-  return { opens: value.opens === true, links: value.links ?? "none", unsubscribe: value.unsubscribe === true };
+  return { opens: value.opens === true, links: value.links ?? "none", unsubscribe: value.unsubscribe === true, ...(value.deliveryId === true ? { deliveryId: true } : {}) };
 }
 
 /** Whether anything at all is to be composed per delivery. */
 export function needsPerDelivery(spec: PerDelivery | null | undefined): spec is PerDelivery {
-  return !!spec && (spec.opens || spec.links !== "none" || spec.unsubscribe);
+  return !!spec && (spec.opens || spec.links !== "none" || spec.unsubscribe || spec.deliveryId === true);
 }

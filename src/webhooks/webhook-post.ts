@@ -20,6 +20,8 @@ export interface PostResult {
   refused?: boolean;
   /** The start of the answer's body (RESPONSE_KEPT_BYTES), for the attempt's record. */
   response?: string;
+  /** The answer's Retry-After field, as sent (a journey's webhook step honours it). */
+  retryAfter?: string | null;
 }
 
 /** Idle connections are kept for a few seconds, and never more than this many per destination. */
@@ -51,9 +53,9 @@ export async function postWebhook(rawUrl: string, body: string, timeoutMs: numbe
     const headers: Record<string, string> = { ...extras.headers, "content-type": "application/json", "user-agent": userAgent, "content-length": String(Buffer.byteLength(body)) };
     const auth = extras.auth ?? (url.username || url.password ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : null);
     if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
-    const { status, response } = await request(url, host, headers, body, timeoutMs, policy, extras.method ?? "POST");
+    const { status, response, retryAfter } = await request(url, host, headers, body, timeoutMs, policy, extras.method ?? "POST");
     if (status >= 200 && status < 300) return { ok: true, status, error: null, response };
-    return { ok: false, status, error: `HTTP ${status}`, response };
+    return { ok: false, status, error: `HTTP ${status}`, response, retryAfter };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === DESTINATION_REFUSED) return { ok: false, status: null, error: REFUSED_MESSAGE, refused: true };
@@ -62,7 +64,7 @@ export async function postWebhook(rawUrl: string, body: string, timeoutMs: numbe
 }
 
 /** Makes the request and resolves with the response's status and the start of its body (the rest is read and dropped). */
-function request(url: URL, host: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: DestinationPolicy, method: string): Promise<{ status: number; response: string }> {
+function request(url: URL, host: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: DestinationPolicy, method: string): Promise<{ status: number; response: string; retryAfter: string | null }> {
   const client = url.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.request(
@@ -88,7 +90,8 @@ function request(url: URL, host: string, headers: Record<string, string>, body: 
             keptBytes += Math.min(chunk.length, RESPONSE_KEPT_BYTES - keptBytes);
           }
         });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, response: Buffer.concat(kept).toString("utf8") }));
+        const retryAfter = res.headers["retry-after"];
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, response: Buffer.concat(kept).toString("utf8"), retryAfter: typeof retryAfter === "string" ? retryAfter.slice(0, 100) : null }));
         res.on("error", reject);
       },
     );

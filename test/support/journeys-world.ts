@@ -29,6 +29,7 @@ import { destinationPolicy } from "../../src/webhooks/webhook-destinations.js";
 import type { OutreachLedger, OutreachMail, OutreachMailer, OutreachMessage, OutreachOutcome } from "../../src/channels/email/outreach.port.js";
 import type { MessageCounts } from "../../src/journeys/journeys.port.js";
 import type { PersonOperation } from "../../src/people/people.port.js";
+import type { WebhookRetryPolicy } from "../../src/journeys/journey-webhook-retry.js";
 
 export interface RecordedSend {
   mail: OutreachMail;
@@ -110,7 +111,7 @@ export interface JourneyWorld {
   close(): Promise<void>;
 }
 
-export async function journeyWorld(store: Store, clock: Clock, options: { pollMs?: number; startRuntime?: boolean } = {}): Promise<JourneyWorld> {
+export async function journeyWorld(store: Store, clock: Clock, options: { pollMs?: number; startRuntime?: boolean; webhookRetry?: WebhookRetryPolicy } = {}): Promise<JourneyWorld> {
   const logger = silentLogger();
   const outbox = new Outbox({ repository: new EventsRepository(store.dialect), clock });
   const people = peopleServiceFor(store, clock, { outbox });
@@ -138,7 +139,7 @@ export async function journeyWorld(store: Store, clock: Clock, options: { pollMs
       outbox,
       environment,
       mailer,
-      effects: { people, segments, destinations: destinationPolicy(["127.0.0.0/8"]), userAgent: "Posthorn-test" },
+      effects: { people, segments, destinations: destinationPolicy(["127.0.0.0/8"]), userAgent: "Posthorn-test", webhookRetry: options.webhookRetry, now: () => clock.now() },
       leaseMs: o.leaseMs ?? 30_000,
       pollMs,
       batchSize: o.batchSize ?? 100,

@@ -22,6 +22,7 @@ import { startDomainRecheck } from "../../sending-domains/domain-recheck.js";
 import { returnPathDomains } from "../../sending-domains/return-path.js";
 import type { TrackingService } from "../../tracking/tracking.service.js";
 import { composeForDelivery } from "../../compose/per-delivery.compose.js";
+import { PublicDeliveryIds } from "../../messages/public-delivery-ids.js";
 
 export interface MtaRoleDeps {
   config: Config;
@@ -74,7 +75,7 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
       messages: deps.messages,
       recorder,
       signer: createDkimSigner({ service: domains, clock, sign: signPool.sign }),
-      composeForDelivery: composeForDelivery(deps.tracking),
+      composeForDelivery: composeForDelivery(deps.tracking, new PublicDeliveryIds(deps.encryptionKey)),
     },
     {
       concurrency: config.delivery.concurrency,

@@ -55,7 +55,7 @@ export async function startJourneyWorker(deps: JourneyWorkerDeps): Promise<Journ
     outbox: deps.outbox,
     environment,
     mailer: deps.outreachMailer,
-    effects: { people: deps.people, segments: deps.segments, destinations: destinationPolicy(config.inbound.hookAllowedNetworks), userAgent: "Posthorn journeys" },
+    effects: { people: deps.people, segments: deps.segments, destinations: destinationPolicy(config.inbound.hookAllowedNetworks), userAgent: "Posthorn journeys", webhookRetry: config.journeys.webhookRetry, now: () => clock.now() },
     leaseMs: config.journeys.leaseMs,
     pollMs: config.journeys.pollMs,
     batchSize: config.journeys.batchSize,

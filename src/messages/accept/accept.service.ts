@@ -21,7 +21,7 @@ import { viewOfRaw, viewOfStructured } from "./message-view.js";
 import { checkContent } from "./acceptance.policy.js";
 import { acceptedRows } from "./message-rows.js";
 import { anyKeyed, claimKeys, settleRepeats } from "./idempotency.js";
-import { stampDeliveryIds, wantsDeliveryId } from "./delivery-id-field.js";
+import { markPerDeliveryIds, stampDeliveryIds, wantsDeliveryId } from "./delivery-id-field.js";
 import type { PublicDeliveryIds } from "../public-delivery-ids.js";
 import { needsPerDelivery } from "../per-delivery.js";
 
@@ -163,10 +163,12 @@ export class AcceptService {
    * deliveries the local MTA has room for are written leased to it and handed over after the commit.
    */
   private async persist(passed: Candidate[], now: number, alsoWrite?: (trx: Db) => Promise<void>): Promise<void> {
+    const stamp = this.deps.deliveryIds && wantsDeliveryId(passed) ? this.deps.deliveryIds : null;
+    // Outreach mail to several: the field is composed per delivery (before the rows, which record it).
+    if (stamp) markPerDeliveryIds(passed);
     const rows = acceptedRows(passed, now, this.deps.failureNoticesByDefault);
     // Deliveries due later (send_at) wait in the queue; only those due now may be handed over.
     const queued = rows.deliveries.filter((d) => d.state === "queued" && d.next_attempt_at <= now);
-    const stamp = this.deps.deliveryIds && wantsDeliveryId(passed) ? this.deps.deliveryIds : null;
     const handoff = queued.length > 0 ? (this.deps.handoff?.() ?? null) : null;
     const grant = handoff?.reserve(queued.length) ?? null;
     const handed: NewDeliveryRow[] = grant ? queued.slice(0, grant.granted) : [];

@@ -71,10 +71,11 @@ export interface Submission {
   /** Unix ms: the deliveries are not attempted before then (Customer.io's send_at); absent: now. */
   notBefore?: number | null;
   /**
-   * Write a `CIO-Delivery-ID` field with the signed public delivery id of the first recipient's
-   * delivery (src/messages/public-delivery-ids.ts), so POST /unsubscribe/{delivery_id} works for
-   * the mail: outreach to people. The id exists only once the delivery row is inserted, so the
-   * stored message is rewritten in the same transaction (delivery-id-field.ts).
+   * Write a `CIO-Delivery-ID` field with the signed public id of the recipient's delivery
+   * (src/messages/public-delivery-ids.ts), so POST /unsubscribe/{delivery_id} works for the mail:
+   * outreach to people. The id exists only once the delivery row is inserted, so the stored
+   * message is rewritten in the same transaction; a message to several gets each recipient's
+   * field composed into their copy at delivery instead (delivery-id-field.ts).
    */
   stampDeliveryId?: boolean;
 }
