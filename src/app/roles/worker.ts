@@ -28,6 +28,8 @@ import { loadSegmentFiles } from "../../segments/segment-files.js";
 import { BroadcastProcessor } from "../../broadcasts/broadcast.processor.js";
 import { BroadcastTriggerProcessor } from "../../broadcasts/broadcast-trigger.processor.js";
 import { startJourneyWorker, type JourneyWorkerDeps } from "./worker-journeys.js";
+import { ExportProcessor } from "../../exports/export.processor.js";
+import { ExportSources } from "../../exports/export-sources.js";
 
 /** How soon the segment consumer looks at the log again (see startWorkerRole). */
 const SEGMENT_LOOK_MS = 10;
@@ -46,10 +48,12 @@ export interface WorkerRole {
   wakeBroadcasts(): void;
   /** Journey runs were entered or made due: advance them now rather than at the next poll. */
   wakeJourneys(): void;
+  /** An export was just recorded: start building it now rather than at the next poll. */
+  wakeExports(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachLedgerRepository" | "broadcastsRepository" | "broadcastAudience">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachLedgerRepository" | "broadcastsRepository" | "broadcastAudience" | "exportsRepository">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -142,6 +146,15 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     audience: deps.broadcastAudience,
     leaseMs: config.delivery.leaseMs,
   });
+  // Exports: built in batches, each batch's rows and cursor in one transaction (src/exports/README.md).
+  const exportBuilder = new ExportProcessor({
+    store,
+    clock,
+    logger: logger.child({ component: "exports" }),
+    repository: deps.exportsRepository,
+    sources: new ExportSources({ audience: deps.broadcastAudience, ledger: deps.outreachLedger, people: deps.people }),
+    leaseMs: config.delivery.leaseMs,
+  });
   const journeys = await startJourneyWorker({ ...deps, config, logger, clock, store });
   outbox.onAppended(() => {
     runner.wake();
@@ -175,6 +188,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   bulk.start();
   broadcasts.start();
   broadcastTriggers.start();
+  exportBuilder.start();
   segmentUpkeep.start();
   peopleUpkeep.start();
   peopleIndexer.start();
@@ -182,12 +196,13 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
     wakeJourneys: () => journeys.wake(),
+    wakeExports: () => exportBuilder.wake(),
     wakeBroadcasts: () => {
       broadcasts.wake();
       broadcastTriggers.wake();
     },
     async stop() {
-      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
+      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), exportBuilder.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop()]);
     },
   };
 }
