@@ -34,7 +34,7 @@ export interface ExportProcessorOptions {
   clock: Clock;
   logger: Logger;
   repository: ExportsRepository;
-  sources: ExportSources;
+  sources: Pick<ExportSources, "page">;
   batchRows?: number;
   rowCap?: number;
   leaseMs?: number;
@@ -104,8 +104,9 @@ export class ExportProcessor {
         ? { state: "failed", error: `More than ${this.rowCap} rows: narrow the filter (or the time window) and export again.`, next_run_at: null, finished_at: now, updated_at: now }
         : { state: finished ? "done" : "running", cursor: page.next, chunks: progress.chunks + (page.rows.length > 0 ? 1 : 0), total: progress.total + page.rows.length, columns_json: JSON.stringify(this.columns(request, progress.columns, page.attributes)), next_run_at: finished ? null : now + this.leaseMs, finished_at: finished ? now : null, updated_at: now };
       await store.write(async (trx) => {
-        if (!over && page.rows.length > 0) await repository.addChunk(trx, Number(row.id), progress.chunks, JSON.stringify(page.rows));
+        // The claim first: a worker that lost it finds out here and commits nothing (its chunk's seq may be taken already).
         if (!(await repository.update(trx, Number(row.id), claim.until, changes))) throw new ClaimLost();
+        if (!over && page.rows.length > 0) await repository.addChunk(trx, Number(row.id), progress.chunks, JSON.stringify(page.rows));
         if (finished) await repository.givePlace(trx, row.workspace_id);
       });
       if (finished) return;
