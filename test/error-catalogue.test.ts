@@ -45,8 +45,8 @@ test("codes are defined only in errors files, so importing those registers every
 const CLI_ONLY = new Set(["WORKSPACE_NOT_FOUND", "WORKSPACE_EXISTS", "WORKSPACE_NAME_INVALID"]);
 /** Codes only the Track API edge raises: it answers them in Customer.io's form (checked below), never Postmark's. */
 const TRACK_ONLY = /^TRACK_/;
-/** Codes of domains the Postmark API never calls (people, segments, journeys, broadcasts, outreach mail, Liquid, the App API: the Customer.io and Segment-spec edges map them). */
-const NOT_POSTMARK = /^(PEOPLE|SEGMENT|APP|JOURNEY|BROADCAST|OUTREACH|TRANSACTIONAL|LIQUID)_/;
+/** Codes of domains the Postmark API never calls (people, segments, journeys, broadcasts, outreach mail, Liquid, exports, the App API: the Customer.io and Segment-spec edges map them). */
+const NOT_POSTMARK = /^(PEOPLE|SEGMENT|APP|JOURNEY|BROADCAST|OUTREACH|TRANSACTIONAL|LIQUID|EXPORT)_/;
 
 test("docs/errors.md lists every error code", () => {
   const doc = readFileSync(resolve(import.meta.dirname, "../../docs/errors.md"), "utf8");
