@@ -46,8 +46,8 @@ test("codes are defined only in errors files, so importing those registers every
 const CLI_ONLY = new Set(["WORKSPACE_NOT_FOUND", "WORKSPACE_EXISTS", "WORKSPACE_NAME_INVALID"]);
 /** Codes only the Track API edge raises: it answers them in Customer.io's form (checked below), never Postmark's. */
 const TRACK_ONLY = /^TRACK_/;
-/** Codes of domains the Postmark API never calls (people, segments, journeys, broadcasts, outreach mail, Liquid, the App API: the Customer.io and Segment-spec edges map them). */
-const NOT_POSTMARK = /^(PEOPLE|SEGMENT|APP|JOURNEY|BROADCAST|OUTREACH|TRANSACTIONAL|LIQUID)_/;
+/** Codes of domains the Postmark API never calls (people, segments, journeys, broadcasts, outreach mail, Liquid, exports, the App API: the Customer.io and Segment-spec edges map them). */
+const NOT_POSTMARK = /^(PEOPLE|SEGMENT|APP|JOURNEY|BROADCAST|OUTREACH|TRANSACTIONAL|LIQUID|EXPORT)_/;
 
 /** Codes of dashboard users and the dashboard API: answered in its own form (dashboard.edge-errors.ts), never Postmark's. */
 const DASHBOARD_ONLY = new Set(["USER_INVALID", "USER_EXISTS", "USER_NOT_FOUND", "SIGN_IN_FAILED", "SIGN_IN_THROTTLED", "SESSION_REQUIRED", "CSRF_FAILED", "NOT_PERMITTED", "DASHBOARD_REQUEST_INVALID", "DASHBOARD_NOT_FOUND"]);

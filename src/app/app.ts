@@ -42,7 +42,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   let smtp: SmtpRole | null = null;
   let api: ApiRole | null = null;
   let worker: WorkerRole | null = null;
-  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), handoff: () => mta?.handoff ?? null, onBulkSubmitted: () => worker?.wakeBulk(), onSegmentFill: () => worker?.wakeSegments(), onJourneyRunsDue: () => worker?.wakeJourneys(), onBroadcastStored: () => worker?.wakeBroadcasts() });
+  const services = buildContainer(store, config, logger, { clock, onQueued: () => mta?.wake(), handoff: () => mta?.handoff ?? null, onBulkSubmitted: () => worker?.wakeBulk(), onSegmentFill: () => worker?.wakeSegments(), onJourneyRunsDue: () => worker?.wakeJourneys(), onBroadcastStored: () => worker?.wakeBroadcasts(), onExportStored: () => worker?.wakeExports() });
   let started = false;
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -56,7 +56,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey", "tracking"), transport: options.transport });
     }
     if (config.roles.includes("api")) {
-      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock", "transactional", "messageLimits", "broadcasts", "outreachLedger", "journeys", "broadcastTriggers", "users"), started: () => started });
+      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock", "transactional", "messageLimits", "broadcasts", "outreachLedger", "journeys", "broadcastTriggers", "users", "exports"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
       smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound", "tracking"), resolve: options.inboundDns });
@@ -69,6 +69,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
         store,
         ...pick(services, "outbox", "inbound", "dataRemovals", "messages", "bounces", "webhooks", "encryptionKey", "accept", "workspaces", "bulkRenderer", "statsRepository", "segments", "segmentKeeper", "segmentsRepository", "people", "outreachLedgerRepository"),
         ...pick(services, "journeys", "journeysRepository", "journeyInterpreter", "outreachMailer", "outreachLedger", "broadcastsRepository", "broadcastAudience", "users"),
+        ...pick(services, "exportsRepository"),
       });
     }
   } catch (err) {

@@ -88,6 +88,9 @@ import { JourneysService } from "../journeys/journeys.service.js";
 import { parseJourney } from "../journeys/journey-definition.js";
 import { createJourneyInterpreter } from "../journeys/journey-interpreter.js";
 import type { JourneyInterpreter } from "../journeys/journey-interpreter.port.js";
+import { ExportsRepository } from "../exports/exports.repository.js";
+import { ExportsService } from "../exports/exports.service.js";
+import { DownloadLinks, downloadLinkKey } from "../exports/download-links.js";
 
 export interface Container {
   store: Store;
@@ -155,6 +158,9 @@ export interface Container {
   journeyInterpreter: JourneyInterpreter;
   /** Dashboard users and their sessions (src/users/). */
   users: UsersService;
+  /** Customers and deliveries exports (App API /v1/exports), built by the worker role. */
+  exports: ExportsService;
+  exportsRepository: ExportsRepository;
 }
 
 export interface ContainerOptions {
@@ -171,6 +177,8 @@ export interface ContainerOptions {
   onBroadcastStored?: () => void;
   /** Journey runs were entered or made due: the local worker, if any, advances them at once. */
   onJourneyRunsDue?: () => void;
+  /** An export was recorded: the local worker, if any, starts building it at once. */
+  onExportStored?: () => void;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -320,6 +328,8 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const broadcasts = new BroadcastsService({ store, clock, repository: broadcastsRepository, segments, ledger: outreachLedger, onStored: options.onBroadcastStored });
   const broadcastAudience = new AudienceReader({ people, segments });
   const broadcastTriggers = new BroadcastTriggersService({ store, clock, repository: broadcastsRepository, journeys, onStored: options.onBroadcastStored });
+  const exportsRepository = new ExportsRepository();
+  const exports = new ExportsService({ store, clock, repository: exportsRepository, segments, broadcasts, links: new DownloadLinks(downloadLinkKey(encryptionKey.key)), onStored: options.onExportStored });
   const users = new UsersService({ store, clock, repository: new UsersRepository(), workspaces });
-  return { store, clock, outbox, users, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter, broadcasts, broadcastsRepository, broadcastAudience, broadcastTriggers };
+  return { store, clock, outbox, users, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter, broadcasts, broadcastsRepository, broadcastAudience, broadcastTriggers, exports, exportsRepository };
 }

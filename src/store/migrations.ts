@@ -33,6 +33,7 @@ import { outreach } from "./migrations/026-outreach.js";
 import { perDelivery } from "./migrations/028-per-delivery.js";
 import { readSeconds } from "./migrations/029-read-seconds.js";
 import { broadcasts } from "./migrations/027-broadcasts.js";
+import { exportFiles } from "./migrations/030-exports.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -64,6 +65,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["028_per_delivery", perDelivery],
   ["029_read_seconds", readSeconds],
   ["027_broadcasts", broadcasts],
+  ["030_exports", exportFiles],
   ["033_users", users],
 ];
 

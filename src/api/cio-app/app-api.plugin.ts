@@ -23,6 +23,8 @@ import type { JourneysService } from "../../journeys/journeys.port.js";
 import type { BroadcastTriggersService } from "../../broadcasts/broadcast-triggers.service.js";
 import { journeysRoutes } from "./journeys.routes.js";
 import { campaignTriggersRoutes } from "./campaign-triggers.routes.js";
+import type { ExportsService } from "../../exports/exports.service.js";
+import { exportsRoutes } from "./exports.routes.js";
 
 export interface AppApiDeps {
   workspaces: WorkspacesService;
@@ -35,6 +37,8 @@ export interface AppApiDeps {
   broadcasts: BroadcastsService;
   journeys: JourneysService;
   triggers: BroadcastTriggersService;
+  /** Customers and deliveries exports (built by the worker role). */
+  exports: ExportsService;
 }
 
 const workspaceOf = new WeakMap<FastifyRequest, Workspace>();
@@ -72,5 +76,6 @@ export function appApiRoutes(deps: AppApiDeps): FastifyPluginAsync {
     await app.register(broadcastsRoutes(deps));
     await app.register(journeysRoutes(deps));
     await app.register(campaignTriggersRoutes(deps));
+    await app.register(exportsRoutes(deps));
   };
 }

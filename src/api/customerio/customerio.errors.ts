@@ -37,6 +37,11 @@ const TABLE: Record<string, number> = {
   BROADCAST_STATE_CONFLICT: 409,
   BROADCAST_TRIGGER_TOO_BUSY: 429,
   BROADCAST_TRIGGER_NOT_FOUND: 404,
+  // Exports (src/exports/).
+  EXPORT_NOT_FOUND: 404,
+  EXPORT_NEWSLETTER_NOT_FOUND: 404,
+  EXPORT_NOT_READY: 409,
+  EXPORT_TOO_BUSY: 429,
 };
 
 export function toCustomerIoError(err: PosthornError): CustomerIoErrorReply {

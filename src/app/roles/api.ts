@@ -20,6 +20,7 @@ import { trackFamily } from "../../api/track/track.family.js";
 import { loadTrackCertificate } from "../../api/track/track-certificate.js";
 import { listenHttps, type HttpsListener } from "../../api/track/track.https.js";
 import { appApiRoutes } from "../../api/cio-app/app-api.plugin.js";
+import { exportFilesRoutes } from "../../api/cio-app/exports.routes.js";
 import type { Container } from "../container.js";
 
 export interface ApiRole {
@@ -33,7 +34,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock" | "transactional" | "messageLimits" | "broadcasts" | "outreachLedger" | "journeys" | "broadcastTriggers" | "users"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock" | "transactional" | "messageLimits" | "broadcasts" | "outreachLedger" | "journeys" | "broadcastTriggers" | "users" | "exports"> {
   config: Config;
   logger: Logger;
   store: Store;
@@ -61,7 +62,8 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       serversRoutes({ workspaces: deps.workspaces, inbound: deps.inbound, webhooks: deps.webhooks, deletionAllowed: config.http.serverDeletion }),
       dataRemovalsRoutes({ dataRemovals: deps.dataRemovals }),
     ],
-    publicRoutes: [senderConfirmationRoutes({ senders: deps.senders })],
+    // Export download links carry their own signature instead of a key (src/exports/download-links.ts).
+    publicRoutes: [senderConfirmationRoutes({ senders: deps.senders }), exportFilesRoutes({ exports: deps.exports })],
     // Behavioral data (issue 11): the Track API under /api/v1 and /api/v2, the Segment-spec
     // pipeline API and Customer.io's App API under /v1.
     families: [
@@ -79,6 +81,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
             broadcasts: deps.broadcasts,
             journeys: deps.journeys,
             triggers: deps.broadcastTriggers,
+            exports: deps.exports,
           }),
         ],
       }),

@@ -30,6 +30,8 @@ import { loadSegmentFiles } from "../../segments/segment-files.js";
 import { BroadcastProcessor } from "../../broadcasts/broadcast.processor.js";
 import { BroadcastTriggerProcessor } from "../../broadcasts/broadcast-trigger.processor.js";
 import { startJourneyWorker, type JourneyWorkerDeps } from "./worker-journeys.js";
+import { ExportProcessor } from "../../exports/export.processor.js";
+import { ExportSources } from "../../exports/export-sources.js";
 
 /** How often expired dashboard sessions are deleted. */
 const SESSIONS_PRUNE_MS = 60 * 60 * 1000;
@@ -50,10 +52,12 @@ export interface WorkerRole {
   wakeBroadcasts(): void;
   /** Journey runs were entered or made due: advance them now rather than at the next poll. */
   wakeJourneys(): void;
+  /** An export was just recorded: start building it now rather than at the next poll. */
+  wakeExports(): void;
   stop(): Promise<void>;
 }
 
-export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachLedgerRepository" | "broadcastsRepository" | "broadcastAudience" | "users">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
+export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "dataRemovals" | "messages" | "bounces" | "webhooks" | "encryptionKey" | "accept" | "workspaces" | "bulkRenderer" | "statsRepository" | "segments" | "segmentKeeper" | "segmentsRepository" | "people" | "outreachLedgerRepository" | "broadcastsRepository" | "broadcastAudience" | "users" | "exportsRepository">, Omit<JourneyWorkerDeps, "config" | "logger" | "clock" | "store"> {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -150,6 +154,15 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     audience: deps.broadcastAudience,
     leaseMs: config.delivery.leaseMs,
   });
+  // Exports: built in batches, each batch's rows and cursor in one transaction (src/exports/README.md).
+  const exportBuilder = new ExportProcessor({
+    store,
+    clock,
+    logger: logger.child({ component: "exports" }),
+    repository: deps.exportsRepository,
+    sources: new ExportSources({ audience: deps.broadcastAudience, ledger: deps.outreachLedger, people: deps.people }),
+    leaseMs: config.delivery.leaseMs,
+  });
   const journeys = await startJourneyWorker({ ...deps, config, logger, clock, store, window });
   outbox.onAppended(() => {
     runner.wake();
@@ -186,6 +199,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   bulk.start();
   broadcasts.start();
   broadcastTriggers.start();
+  exportBuilder.start();
   segmentUpkeep.start();
   peopleUpkeep.start();
   peopleIndexer.start();
@@ -193,12 +207,13 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
     wakeJourneys: () => journeys.wake(),
+    wakeExports: () => exportBuilder.wake(),
     wakeBroadcasts: () => {
       broadcasts.wake();
       broadcastTriggers.wake();
     },
     async stop() {
-      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop(), sessionsPruner.stop()]);
+      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), exportBuilder.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop(), sessionsPruner.stop()]);
     },
   };
 }

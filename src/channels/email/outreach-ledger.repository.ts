@@ -139,7 +139,30 @@ export class OutreachLedgerRepository {
     if (before !== null) q = q.where("id", "<", before);
     return q.orderBy("id", "desc").limit(limit).execute();
   }
+
+  /** A broadcast's mail, oldest first, after the row id `after`; created within [from, until] and with the status, when given. */
+  async ofBroadcast(db: Db, workspaceId: string, broadcastId: string, options: { limit: number; after: number | null; from: number | null; until: number | null; status: string | null }): Promise<OutreachMessageRow[]> {
+    let q = db.selectFrom("outreach_messages").selectAll().where("workspace_id", "=", workspaceId).where("broadcast_id", "=", broadcastId);
+    if (options.after !== null) q = q.where("id", ">", options.after);
+    if (options.from !== null) q = q.where("created_at", ">=", options.from);
+    if (options.until !== null) q = q.where("created_at", "<=", options.until);
+    const column = options.status === null ? null : STATUS_COLUMNS[options.status];
+    if (column) q = q.where(column, "is not", null);
+    return q.orderBy("id").limit(options.limit).execute();
+  }
 }
+
+/** The column that says a mail reached each status ("accepted" and "sent": a message was accepted; "skipped": it was not). */
+const STATUS_COLUMNS: Record<string, "message_id" | "skip_reason" | StatusColumn> = {
+  accepted: "message_id",
+  sent: "message_id",
+  skipped: "skip_reason",
+  delivered: "delivered_at",
+  opened: "opened_at",
+  clicked: "clicked_at",
+  bounced: "bounced_at",
+  unsubscribed: "unsubscribed_at",
+};
 
 // Sums of 0/1 expressions, the same on both dialects.
 function countColumns() {

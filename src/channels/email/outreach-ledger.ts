@@ -5,7 +5,7 @@ import type { Store } from "../../store/store.js";
 import type { Page } from "../../people/people.port.js";
 import type { JourneyId, MessageStatus } from "../../journeys/journey.model.js";
 import type { MessageCounts } from "../../journeys/journeys.port.js";
-import type { OutreachLedger, OutreachMessage, OutreachOrigin } from "./outreach.port.js";
+import type { OutreachLedger, OutreachMailRecord, OutreachMessage, OutreachOrigin } from "./outreach.port.js";
 import type { CountRow, OutreachLedgerRepository } from "./outreach-ledger.repository.js";
 import type { OutreachMessageRow } from "./outreach.schema.js";
 
@@ -35,6 +35,18 @@ export class StoredOutreachLedger implements OutreachLedger {
     const rows = await this.deps.repository.ofPerson(this.deps.store.db, workspaceId, personId, limit + 1, before);
     const page = rows.slice(0, limit);
     return { items: page.map(toMessage), next: rows.length > limit ? String(page[page.length - 1]!.id) : null };
+  }
+
+  async broadcastMail(workspaceId: string, broadcastId: string, options: { limit: number; cursor: string | null; from: number | null; until: number | null; status: MessageStatus | "accepted" | null }): Promise<Page<OutreachMailRecord>> {
+    const limit = Math.max(1, Math.min(MOST_MESSAGES_PER_PAGE, Math.floor(options.limit) || 1));
+    const after = options.cursor !== null && /^[1-9][0-9]{0,15}$/.test(options.cursor) ? Number(options.cursor) : null;
+    const rows = await this.deps.repository.ofBroadcast(this.deps.store.db, workspaceId, broadcastId, { limit: limit + 1, after, from: options.from, until: options.until, status: options.status });
+    const page = rows.slice(0, limit);
+    const n = (v: number | null) => (v === null ? null : Number(v));
+    return {
+      items: page.map((r) => ({ ...toMessage(r), skipReason: r.skip_reason, times: { delivered: n(r.delivered_at), opened: n(r.opened_at), clicked: n(r.clicked_at), bounced: n(r.bounced_at), unsubscribed: n(r.unsubscribed_at) } })),
+      next: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+    };
   }
 }
 

@@ -78,6 +78,14 @@ export interface OutreachLedger {
   countsByBroadcast(workspaceId: string, broadcastId: string): Promise<MessageCounts>;
   /** A person's messages, newest first (App API GET /v1/customers/{id}/messages). */
   messagesOf(workspaceId: string, personId: string, options: { limit: number; cursor: string | null }): Promise<Page<OutreachMessage>>;
+  /** One broadcast's mail, oldest first, with its status times (deliveries exports, src/exports/); `status` "accepted": every accepted message. */
+  broadcastMail(workspaceId: string, broadcastId: string, options: { limit: number; cursor: string | null; from: number | null; until: number | null; status: MessageStatus | "accepted" | null }): Promise<Page<OutreachMailRecord>>;
+}
+
+/** A ledger line with what the message list leaves out: why it was skipped, and when each status came. */
+export interface OutreachMailRecord extends OutreachMessage {
+  skipReason: string | null;
+  times: { delivered: number | null; opened: number | null; clicked: number | null; bounced: number | null; unsubscribed: number | null };
 }
 
 /** The workspace's message limits (frequency caps) and quiet hours. */
