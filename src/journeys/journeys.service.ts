@@ -8,7 +8,7 @@ import type { Page, PeopleReader } from "../people/people.port.js";
 import type { OutreachLedger } from "../channels/email/outreach.port.js";
 import type { Journey, JourneyDefinition, JourneyId, JourneyVersion } from "./journey.model.js";
 import type { JourneyInterpreter } from "./journey-interpreter.port.js";
-import type { JourneyEntry, JourneyMetrics, JourneysService as JourneysPort, RunSummary, StepMetrics } from "./journeys.port.js";
+import type { EnterOptions, EntryOutcome, JourneyEntry, JourneyMetrics, JourneysService as JourneysPort, RunSummary, StepMetrics } from "./journeys.port.js";
 import { JourneyDefinitionInvalid, JourneyNotFound, JourneyStateConflict } from "./journeys.errors.js";
 import { JourneyEntriesLimit, JourneyInputInvalid } from "./journey-runtime.errors.js";
 import type { JourneysRepository } from "./journeys.repository.js";
@@ -153,7 +153,7 @@ export class JourneysService implements JourneysPort {
     };
   }
 
-  async enter(workspaceId: string, journeyId: JourneyId, entries: JourneyEntry[]): Promise<{ entered: number; skipped: number }> {
+  async enter(workspaceId: string, journeyId: JourneyId, entries: JourneyEntry[], options: EnterOptions = {}): Promise<EntryOutcome> {
     const row = await this.require(workspaceId, journeyId);
     if (entries.length > MAX_ENTRIES_PER_CALL) throw JourneyEntriesLimit(`At most ${MAX_ENTRIES_PER_CALL} people per call (${entries.length} given).`, { field: "entries" });
     const definition = await this.definitionOf(row.id, row.version);
@@ -174,6 +174,7 @@ export class JourneysService implements JourneysPort {
       const counts = new CountDeltas();
       const runs = await enterRuns(trx, this.deps, journey, admitted, counts, now);
       await saveCounts(trx, this.deps.repository, counts);
+      await options.alsoWrite?.(trx, { entered: runs.length, skipped: entries.length - runs.length });
       return runs;
     });
     if (started.length > 0) this.deps.onRunsDue?.();
