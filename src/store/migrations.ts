@@ -32,6 +32,7 @@ import { outreach } from "./migrations/026-outreach.js";
 import { perDelivery } from "./migrations/028-per-delivery.js";
 import { readSeconds } from "./migrations/029-read-seconds.js";
 import { broadcasts } from "./migrations/027-broadcasts.js";
+import { journeyEntry } from "./migrations/031-journey-entry.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -63,6 +64,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["028_per_delivery", perDelivery],
   ["029_read_seconds", readSeconds],
   ["027_broadcasts", broadcasts],
+  ["031_journey_entry", journeyEntry],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
