@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { storeTargets } from "./support/stores.js";
-import type { Store } from "../src/store/store.js";
+import type { Db, Store } from "../src/store/store.js";
 import { silentLogger } from "../src/shared/logger.js";
 import { WorkspacesService } from "../src/workspaces/workspaces.service.js";
 import { peopleServiceFor } from "../src/people/testing/people-service.js";
@@ -20,7 +20,7 @@ import { BroadcastTriggersService } from "../src/broadcasts/broadcast-triggers.s
 import { BroadcastTriggerProcessor } from "../src/broadcasts/broadcast-trigger.processor.js";
 import { AudienceReader } from "../src/broadcasts/audience.reader.js";
 import type { Journey } from "../src/journeys/journey.model.js";
-import type { JourneyEntry } from "../src/journeys/journeys.port.js";
+import type { EnterOptions, JourneyEntry } from "../src/journeys/journeys.port.js";
 import { JourneyStateConflict } from "../src/journeys/journeys.errors.js";
 
 class TestClock {
@@ -50,13 +50,22 @@ async function world(store: Store, people = 0) {
   const entered: JourneyEntry[] = [];
   const calls = { enter: 0 };
   let beforeEnter: (call: number) => void = () => {};
+  let beforeAlsoWrite: (trx: Db, call: number) => Promise<void> = async () => {};
+  // Enters in a transaction, as JourneysService.enter does: the caller's alsoWrite commits with
+  // the entries, and entries are recorded only once that transaction committed.
   const journeys = {
     get: async () => current,
-    enter: async (_ws: string, _id: string, entries: JourneyEntry[]) => {
-      beforeEnter(++calls.enter);
+    enter: async (_ws: string, _id: string, entries: JourneyEntry[], options: EnterOptions = {}) => {
       if (current.state !== "live") throw JourneyStateConflict(`Journey 7 is ${current.state}.`);
+      const outcome = { entered: entries.length, skipped: 0 };
+      await store.write(async (trx) => {
+        await beforeAlsoWrite(trx, calls.enter + 1);
+        await options.alsoWrite?.(trx, outcome);
+        // After the entry and its progress were written, before the commit: a crash here commits neither.
+        beforeEnter(++calls.enter);
+      });
       entered.push(...entries);
-      return { entered: entries.length, skipped: 0 };
+      return outcome;
     },
   };
   const repository = new BroadcastsRepository();
@@ -70,6 +79,7 @@ async function world(store: Store, people = 0) {
     calls,
     setJourney: (j: Journey) => (current = j),
     onEnter: (fn: (call: number) => void) => (beforeEnter = fn),
+    onAlsoWrite: (fn: (trx: Db, call: number) => Promise<void>) => (beforeAlsoWrite = fn),
     processor: (chunkSize = 2) => new BroadcastTriggerProcessor({ store, clock, logger: silentLogger(), repository, journeys, people: peopleService, audience, chunkSize, leaseMs: 30_000 }),
   };
 }
@@ -126,6 +136,32 @@ for (const target of storeTargets()) {
       assert.deepEqual(w.entered[0]!.trigger, { headline: "x" });
       assert.deepEqual(w.entered.map((e) => e.data.n), [0, 1, 2, 3, 4, 5, 6]);
       assert.ok(done.processedAt !== null);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`[${target.name}] a chunk whose claim was taken over meanwhile commits neither its entries nor its progress; the new holder enters them once`, async () => {
+    const store = await target.open();
+    try {
+      const w = await world(store, 7);
+      const ids = Array.from({ length: 7 }, (_, i) => `p${String(i).padStart(4, "0")}`);
+      const t = await w.service.trigger(w.workspaceId, "7", { ids });
+      w.onAlsoWrite(async (trx, call) => {
+        // Another process claims the trigger while the second chunk is being entered.
+        if (call === 2) await trx.updateTable("broadcast_triggers").set({ next_run_at: w.clock.t + 99_999 }).where("id", "=", Number(t.triggerId)).execute();
+      });
+      assert.equal(await w.processor().runOnce(), true, "the pass ends quietly when its claim is lost");
+      assert.equal(w.entered.length, 2, "only the first chunk entered; the second rolled back");
+      const mid = await w.service.triggerStatus(w.workspaceId, "7", t.triggerId);
+      assert.deepEqual([mid.state, mid.entered], ["running", 2]);
+      w.onAlsoWrite(async () => {});
+      w.clock.t += 100_000;
+      await drain(w.processor());
+      const done = await w.service.triggerStatus(w.workspaceId, "7", t.triggerId);
+      assert.deepEqual([done.state, done.total, done.entered], ["done", 7, 7]);
+      assert.equal(w.entered.length, 7);
+      assert.equal(new Set(w.entered.map((e) => e.personId)).size, 7, "each person entered exactly once");
     } finally {
       await store.close();
     }

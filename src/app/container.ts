@@ -85,6 +85,7 @@ import { UsersService } from "../users/users.service.js";
 import { UsersRepository } from "../users/users.repository.js";
 import { JourneysRepository } from "../journeys/journeys.repository.js";
 import { JourneysService } from "../journeys/journeys.service.js";
+import { JourneyBackfillsRepository } from "../journeys/journey-backfills.repository.js";
 import { parseJourney } from "../journeys/journey-definition.js";
 import { createJourneyInterpreter } from "../journeys/journey-interpreter.js";
 import type { JourneyInterpreter } from "../journeys/journey-interpreter.port.js";
@@ -323,7 +324,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const outreachLedger = new StoredOutreachLedger({ store, repository: outreachLedgerRepository });
   const journeysRepository = new JourneysRepository(store.dialect);
   const journeyInterpreter = createJourneyInterpreter({ liquid });
-  const journeys = new JourneysService({ store, clock, repository: journeysRepository, parse: (document) => parseJourney(document), interpreter: journeyInterpreter, outbox, people, segments, ledger: outreachLedger, onRunsDue: options.onJourneyRunsDue });
+  const journeys = new JourneysService({ store, clock, repository: journeysRepository, backfills: new JourneyBackfillsRepository(), parse: (document) => parseJourney(document), interpreter: journeyInterpreter, outbox, people, segments, ledger: outreachLedger, onRunsDue: options.onJourneyRunsDue });
   const broadcastsRepository = new BroadcastsRepository();
   const broadcasts = new BroadcastsService({ store, clock, repository: broadcastsRepository, segments, ledger: outreachLedger, onStored: options.onBroadcastStored });
   const broadcastAudience = new AudienceReader({ people, segments });

@@ -4,15 +4,16 @@
 // without *_ignore_missing, every identifier is looked up first, and one naming nobody fails the
 // whole trigger before anyone enters (Customer.io: "the broadcast will fail by default").
 //
-// enter() commits on its own, so a crash between a chunk's entry and its progress write enters
-// that one chunk again when the trigger is taken up (at most `chunkSize` people; the journey's
-// re-entry rule — once, or after_finish — absorbs it). The alternative, entering inside our
-// transaction, would need JourneysService to take a caller's writes, which its port does not.
+// Each chunk's people and the trigger's progress commit in one transaction: enter() takes the
+// progress write as its alsoWrite (guarded by the claim, as every progress write is), so a crash
+// or a lost claim either committed both or neither, and the next claimant starts after the last
+// committed chunk. Every person named is entered exactly once, whatever the journey's re-entry rule.
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { isPosthornError } from "../shared/errors.js";
-import { WorkLoop } from "../shared/work-loop.js";
+import { ClaimedWorkLoop, ClaimLost, writeClaimed, type Claim } from "../shared/claimed-work.loop.js";
+import type { Db } from "../store/store.js";
 import type { JourneyEntry, JourneysService } from "../journeys/journeys.port.js";
 import type { PeopleReader, PersonIdentifier } from "../people/people.port.js";
 import type { BroadcastsRepository } from "./broadcasts.repository.js";
@@ -38,90 +39,78 @@ export interface BroadcastTriggerProcessorOptions {
   pollMs?: number;
 }
 
-class ClaimLost extends Error {}
-
-export class BroadcastTriggerProcessor {
-  private readonly loop: WorkLoop;
+export class BroadcastTriggerProcessor extends ClaimedWorkLoop<BroadcastTriggerRow, Db> {
   private readonly chunkSize: number;
   private readonly leaseMs: number;
-  /** Set by stop() only, so runOnce() also works without start() (tests drive it pass by pass). */
-  private stopped = false;
 
   constructor(private readonly options: BroadcastTriggerProcessorOptions) {
+    super({ store: options.store, clock: options.clock, logger: options.logger, leaseMs: options.leaseMs ?? 60_000, pollMs: options.pollMs ?? POLL_MS, what: "a broadcast trigger pass" });
+    this.leaseMs = this.base.leaseMs;
     this.chunkSize = options.chunkSize ?? 500;
-    this.leaseMs = options.leaseMs ?? 60_000;
-    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: options.pollMs ?? POLL_MS, logger: options.logger, what: "a broadcast trigger pass" });
   }
 
-  start(): void {
-    this.loop.start();
+  protected claim(trx: Db, now: number, until: number): Promise<BroadcastTriggerRow | null> {
+    return this.options.repository.claimDueTrigger(trx, now, until);
   }
 
-  wake(): void {
-    this.loop.wake();
+  protected onClaimLost(row: BroadcastTriggerRow): void {
+    this.options.logger.warn({ triggerId: row.id }, "broadcast trigger taken over by another process");
   }
 
-  /** Gives work in hand back at the next chunk and waits for the pass to end. */
-  stop(): Promise<void> {
-    this.stopped = true;
-    return this.loop.stop();
-  }
-
-  async runOnce(): Promise<boolean> {
-    const now = this.options.clock.now();
-    const claimUntil = now + this.leaseMs;
-    const row = await this.options.store.write((trx) => this.options.repository.claimDueTrigger(trx, now, claimUntil));
-    if (!row) return false;
-    const claim = { until: claimUntil };
+  /** Enters the trigger's people; a journey that refuses them (no longer live) fails the trigger. */
+  protected async process(row: BroadcastTriggerRow, claim: Claim): Promise<void> {
     try {
-      await this.process(row, claim);
+      await this.enterAll(row, claim);
     } catch (err) {
-      if (err instanceof ClaimLost) {
-        this.options.logger.warn({ triggerId: row.id }, "broadcast trigger taken over by another process");
-        return true;
-      }
       if (!isPosthornError(err)) throw err;
       // The journey refused (paused, archived or deleted since the call): the trigger fails, saying why.
       const now = this.options.clock.now();
       await this.write(row.id, claim, { state: "failed", errors_json: JSON.stringify([...(JSON.parse(row.errors_json) as string[]), err.message].slice(-MAX_ERRORS)), next_run_at: null, processed_at: now, updated_at: now });
     }
-    return true;
   }
 
-  private async process(row: BroadcastTriggerRow, claim: { until: number }): Promise<void> {
+  private async enterAll(row: BroadcastTriggerRow, claim: Claim): Promise<void> {
     const request = JSON.parse(row.request_json) as TriggerRequest;
     const progress = { phase: row.phase, position: row.position, total: row.total, entered: row.entered, skipped: row.skipped, missing: row.missing, errors: JSON.parse(row.errors_json) as string[] };
-    while (!this.stopped) {
+    while (!this.stopping) {
       const step = request.audience.kind === "filter" ? await this.filterChunk(row, request, progress.position) : await this.listChunk(row, request, progress);
-      if (step.entries.length > 0) {
-        const result = await this.options.journeys.enter(row.workspace_id, row.journey_id, step.entries);
-        progress.entered += result.entered;
-        progress.skipped += result.skipped;
-      }
-      if (progress.phase === "enter") progress.total += step.named;
-      progress.position = step.next;
       const now = this.options.clock.now();
       const finished = step.next === null && progress.phase === "enter";
       const failed = step.next === null && progress.phase === "check" && progress.missing > 0;
-      if (step.next === null && progress.phase === "check" && !failed) {
-        // Everyone named exists: enter them, from the start.
-        progress.phase = "enter";
-        progress.position = "0";
-      }
       const nextClaim = finished || failed ? null : now + this.leaseMs;
-      await this.write(row.id, claim, {
-        state: failed ? "failed" : finished ? "done" : "running",
-        phase: progress.phase,
-        position: progress.position,
-        total: progress.total,
-        entered: progress.entered,
-        skipped: progress.skipped,
-        missing: progress.missing,
-        errors_json: JSON.stringify(progress.errors),
-        next_run_at: nextClaim,
-        processed_at: finished || failed ? now : null,
-        updated_at: now,
-      });
+      // The progress after this chunk, given how many of its people entered.
+      const after = (outcome: { entered: number; skipped: number }): Updateable<BroadcastTriggersTable> => {
+        const checked = step.next === null && progress.phase === "check" && !failed;
+        return {
+          state: failed ? "failed" : finished ? "done" : "running",
+          // Everyone named exists: enter them, from the start.
+          phase: checked ? "enter" : progress.phase,
+          position: checked ? "0" : step.next,
+          total: progress.phase === "enter" ? progress.total + step.named : progress.total,
+          entered: progress.entered + outcome.entered,
+          skipped: progress.skipped + outcome.skipped,
+          missing: progress.missing,
+          errors_json: JSON.stringify(progress.errors),
+          next_run_at: nextClaim,
+          processed_at: finished || failed ? now : null,
+          updated_at: now,
+        };
+      };
+      let changes: Updateable<BroadcastTriggersTable>;
+      if (step.entries.length > 0) {
+        const until = claim.until;
+        const outcome = await this.options.journeys.enter(row.workspace_id, row.journey_id, step.entries, {
+          alsoWrite: async (trx, outcome) => {
+            if (!(await this.options.repository.updateTrigger(trx, row.id, until, after(outcome)))) throw new ClaimLost();
+          },
+        });
+        changes = after(outcome);
+        if (typeof changes.next_run_at === "number") claim.until = changes.next_run_at;
+      } else {
+        changes = after({ entered: 0, skipped: 0 });
+        await this.write(row.id, claim, changes);
+      }
+      Object.assign(progress, { phase: changes.phase, position: changes.position, total: changes.total, entered: changes.entered, skipped: changes.skipped });
       if (nextClaim === null) return;
     }
     await this.write(row.id, claim, { next_run_at: this.options.clock.now() });
@@ -157,9 +146,7 @@ export class BroadcastTriggerProcessor {
     return { entries, named: chunk.length, next };
   }
 
-  private async write(id: number, claim: { until: number }, changes: Updateable<BroadcastTriggersTable>): Promise<void> {
-    const held = await this.options.store.write((trx) => this.options.repository.updateTrigger(trx, id, claim.until, changes));
-    if (!held) throw new ClaimLost();
-    if (typeof changes.next_run_at === "number") claim.until = changes.next_run_at;
+  private write(id: number, claim: Claim, changes: Updateable<BroadcastTriggersTable>): Promise<void> {
+    return writeClaimed(this.options.store, claim, changes, (trx, until, c) => this.options.repository.updateTrigger(trx, id, until, c));
   }
 }

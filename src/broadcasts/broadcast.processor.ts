@@ -11,7 +11,8 @@ import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { isPosthornError } from "../shared/errors.js";
-import { WorkLoop } from "../shared/work-loop.js";
+import { ClaimedWorkLoop, ClaimLost, writeClaimed, type Claim } from "../shared/claimed-work.loop.js";
+import type { Db } from "../store/store.js";
 import type { OutreachMail, OutreachMailer, OutreachOutcome } from "../channels/email/outreach.port.js";
 import type { Person } from "../people/people.port.js";
 import type { BroadcastsRepository, RecipientOutcome } from "./broadcasts.repository.js";
@@ -40,9 +41,6 @@ export interface BroadcastProcessorOptions {
   pollMs?: number;
 }
 
-/** Thrown inside a transaction when the claim was lost (another process, or a cancel): nothing of it commits. */
-class ClaimLost extends Error {}
-
 interface Counters {
   handled: number;
   sent: number;
@@ -51,64 +49,39 @@ interface Counters {
   lastError: string | null;
 }
 
-export class BroadcastProcessor {
-  private readonly loop: WorkLoop;
+export class BroadcastProcessor extends ClaimedWorkLoop<BroadcastRow, Db> {
   private readonly chunkSize: number;
   private readonly snapshotPage: number;
   private readonly leaseMs: number;
-  /** Set by stop() only, so runOnce() also works without start() (tests drive it pass by pass). */
-  private stopped = false;
 
   constructor(private readonly options: BroadcastProcessorOptions) {
+    super({ store: options.store, clock: options.clock, logger: options.logger, leaseMs: options.leaseMs ?? 60_000, pollMs: options.pollMs ?? POLL_MS, what: "a broadcast pass" });
+    this.leaseMs = this.base.leaseMs;
     this.chunkSize = options.chunkSize ?? 100;
     this.snapshotPage = options.snapshotPage ?? 500;
-    this.leaseMs = options.leaseMs ?? 60_000;
-    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: options.pollMs ?? POLL_MS, logger: options.logger, what: "a broadcast pass" });
   }
 
-  start(): void {
-    this.loop.start();
+  protected claim(trx: Db, now: number, until: number): Promise<BroadcastRow | null> {
+    return this.options.repository.claimDue(trx, now, until);
   }
 
-  wake(): void {
-    this.loop.wake();
+  protected onClaimLost(row: BroadcastRow): void {
+    this.options.logger.info({ broadcastId: row.id }, "broadcast claim lost (cancelled, or taken over by another process)");
   }
 
-  /** Gives work in hand back at the next chunk and waits for the pass to end. */
-  stop(): Promise<void> {
-    this.stopped = true;
-    return this.loop.stop();
-  }
-
-  /** Claims one due broadcast and works on it until it is done, waits, or is stopped. False when none was due. */
-  async runOnce(): Promise<boolean> {
-    const now = this.options.clock.now();
-    const claimUntil = now + this.leaseMs;
-    const row = await this.options.store.write((trx) => this.options.repository.claimDue(trx, now, claimUntil));
-    if (!row) return false;
-    try {
-      await this.process(row, claimUntil);
-    } catch (err) {
-      if (!(err instanceof ClaimLost)) throw err;
-      this.options.logger.info({ broadcastId: row.id }, "broadcast claim lost (cancelled, or taken over by another process)");
-    }
-    return true;
-  }
-
-  private async process(row: BroadcastRow, claimUntil: number): Promise<void> {
+  protected async process(row: BroadcastRow, claim: Claim): Promise<void> {
     const definition = JSON.parse(row.definition_json) as BroadcastDefinition;
-    const claim = { until: claimUntil };
     if (row.phase === "snapshot" && !(await this.snapshot(row, definition, claim))) return;
     await this.send(row, definition, claim);
   }
 
   /** Copies the audience; true when it is complete (false: stopped half-way, or the broadcast failed). */
-  private async snapshot(row: BroadcastRow, definition: BroadcastDefinition, claim: { until: number }): Promise<boolean> {
+  private async snapshot(row: BroadcastRow, definition: BroadcastDefinition, claim: Claim): Promise<boolean> {
     const { store, clock, repository, audience } = this.options;
     let cursor = row.snapshot_cursor;
     let size = row.audience_size ?? 0;
     for (;;) {
-      if (this.stopped) {
+      if (this.stopping) {
         await this.write(row.id, claim, { next_run_at: clock.now() });
         return false;
       }
@@ -138,12 +111,12 @@ export class BroadcastProcessor {
     }
   }
 
-  private async send(row: BroadcastRow, definition: BroadcastDefinition, claim: { until: number }): Promise<void> {
+  private async send(row: BroadcastRow, definition: BroadcastDefinition, claim: Claim): Promise<void> {
     const { store, clock, repository, mailer } = this.options;
     const counters: Counters = { handled: row.handled, sent: row.sent, skipped: row.skipped, failed: row.failed, lastError: row.last_error };
     const throttle = definition.throttlePerMinute;
     const limit = throttle === null ? this.chunkSize : Math.max(1, Math.min(this.chunkSize, throttle));
-    while (!this.stopped) {
+    while (!this.stopping) {
       const started = clock.now();
       const due = await repository.dueRecipients(store.db, row.id, started, limit);
       if (due.length === 0) {
@@ -191,10 +164,8 @@ export class BroadcastProcessor {
     };
   }
 
-  private async write(id: number, claim: { until: number }, changes: Parameters<BroadcastsRepository["update"]>[3]): Promise<void> {
-    const held = await this.options.store.write((trx) => this.options.repository.update(trx, id, claim.until, changes));
-    if (!held) throw new ClaimLost();
-    if (typeof changes.next_run_at === "number") claim.until = changes.next_run_at;
+  private write(id: number, claim: Claim, changes: Parameters<BroadcastsRepository["update"]>[3]): Promise<void> {
+    return writeClaimed(this.options.store, claim, changes, (trx, until, c) => this.options.repository.update(trx, id, until, c));
   }
 }
 

@@ -51,11 +51,15 @@ function parseTrigger(input: unknown, path: string): JourneyTrigger {
       return { kind: "event", name: eventName(e.name, join(at, "name")), type, where: valueTests(e.where, join(at, "where")) };
     }
     case "segment": {
-      const s = objectAt(v, at, "an object {id, on?}");
-      onlyKeys(s, at, ["id", "on"]);
+      const s = objectAt(v, at, "an object {id, on?, existing?}");
+      onlyKeys(s, at, ["id", "on", "existing"]);
       const on = s.on ?? "entered";
       if (on !== "entered" && on !== "left") fail(join(at, "on"), "must be entered or left");
-      return { kind: "segment", segmentId: idText(s.id, join(at, "id")), on };
+      // Whether the people already in the segment when the journey goes live enter it (Customer.io asks at activation).
+      const existing = s.existing ?? "ignore";
+      if (existing !== "enter" && existing !== "ignore") fail(join(at, "existing"), "must be enter or ignore");
+      if (existing === "enter" && on === "left") fail(join(at, "existing"), "only a trigger on entering the segment can enter its existing members");
+      return { kind: "segment", segmentId: idText(s.id, join(at, "id")), on, existing };
     }
     case "date": {
       const d = objectAt(v, at, "an object {attribute, offset?}");

@@ -3,13 +3,23 @@
 // run is written due at once (the runtime advances it and counts the steps it begins), and
 // journey.run-started emitted with it. A trigger key (the outbox event that started it) makes a
 // trigger handed over twice start one run: the unique index on (journey, trigger_key) decides.
+//
+// The re-entry rule reads the person's runs and then inserts, so on PostgreSQL two transactions
+// entering the same person at once (two workers, two triggers) would both read "no run" and both
+// insert. An advisory lock per (journey, person), held to the end of the entering transaction,
+// makes the second wait and then see the first's run (lockEntries, journeys.repository.ts). Chosen
+// over a unique partial index on open runs because that index could express only after_finish (not
+// once, which counts ended runs, nor a minimum interval, nor always, which allows several open
+// runs), and it would be one more index to maintain on every write of journey_runs, the hottest
+// table, where the lock costs one statement per entering batch and nothing on run writes.
 import type { Db } from "../store/store.js";
 import type { EventEmitter } from "../events/outbox.js";
 import type { NewEvent } from "../events/event-map.js";
 import { newMessageId } from "../shared/ids.js";
 import type { Advance, JourneyEnvironment, JourneyInterpreter, RunScope, RunState } from "./journey-interpreter.port.js";
 import type { JourneyDefinition } from "./journey.model.js";
-import type { JourneysRepository } from "./journeys.repository.js";
+import type { JourneyRunRow } from "./journeys.schema.js";
+import { lockEntries, type JourneysRepository } from "./journeys.repository.js";
 import { passedEntries, type CountDeltas } from "./journey-runtime.runs.js";
 
 export interface EntryDeps {
@@ -53,8 +63,14 @@ export interface EnteringJourney {
   definition: JourneyDefinition;
 }
 
-/** Whether the re-entry rule lets the person enter now. */
+/** Whether the re-entry rule lets the person enter now; holds the person's entry lock until `trx` ends. */
 export async function mayEnter(trx: Db, repository: JourneysRepository, journey: EnteringJourney, personId: string, now: number): Promise<boolean> {
+  await lockEntries(repository.dialect, trx, journey.journeyId, [personId]);
+  return admissible(trx, repository, journey, personId, now);
+}
+
+/** The re-entry rule, for a person whose entry lock the transaction holds. */
+async function admissible(trx: Db, repository: JourneysRepository, journey: EnteringJourney, personId: string, now: number): Promise<boolean> {
   const rule = journey.definition.reentry;
   const latest = await repository.latestEntry(trx, journey.journeyId, personId);
   if (latest === null) return true;
@@ -68,8 +84,9 @@ export async function mayEnter(trx: Db, repository: JourneysRepository, journey:
 export async function enterRuns(trx: Db, deps: EntryDeps, journey: EnteringJourney, entries: Entry[], counts: CountDeltas, now: number): Promise<string[]> {
   const started: string[] = [];
   const events: NewEvent[] = [];
+  await lockEntries(deps.repository.dialect, trx, journey.journeyId, entries.map((e) => e.personId));
   for (const entry of entries) {
-    if (!(await mayEnter(trx, deps.repository, journey, entry.personId, now))) continue;
+    if (!(await admissible(trx, deps.repository, journey, entry.personId, now))) continue;
     const run =
       entry.prepared?.run ??
       deps.interpreter.start(journey.definition, { runId: newMessageId(now), journeyId: String(journey.journeyId), version: journey.version, workspaceId: journey.workspaceId, personId: entry.personId, scope: entry.scope, now });
@@ -104,6 +121,42 @@ export async function enterRuns(trx: Db, deps: EntryDeps, journey: EnteringJourn
   }
   await deps.outbox.emit(trx, events);
   return started;
+}
+
+/** A date trigger's entry key: the same date scheduled twice (a repeated event, a backfill meeting the trigger consumer) is one row. */
+export function dateTriggerKey(personId: string, dueAt: number): string {
+  return `d${personId}:${dueAt}`;
+}
+
+/**
+ * A date trigger's scheduled entry: a run row in state `scheduled`, due at the date plus the
+ * offset, not yet entered (the runtime enters it then, through the filters and the re-entry rule).
+ * `value` is the attribute's value, kept as the run's `trigger`.
+ */
+export function scheduledRun(journey: EnteringJourney, personId: string, value: unknown, dueAt: number, now: number): JourneyRunRow {
+  const trigger = journey.definition.trigger;
+  const attribute = trigger.kind === "date" ? trigger.attribute : "date";
+  return {
+    run_id: newMessageId(now),
+    workspace_id: journey.workspaceId,
+    journey_id: journey.journeyId,
+    version: journey.version,
+    person_id: personId,
+    state: "scheduled",
+    step_id: null,
+    wait_json: null,
+    scope_json: JSON.stringify({ trigger: { [attribute]: value }, event: null, journey: {}, steps: {} } satisfies RunScope),
+    path_json: "[]",
+    due_at: dueAt,
+    lease_owner: null,
+    lease_until: 0,
+    end_reason: null,
+    converted_at: null,
+    trigger_key: dateTriggerKey(personId, dueAt),
+    entered_at: now,
+    step_since: now,
+    updated_at: now,
+  };
 }
 
 export async function saveCounts(trx: Db, repository: JourneysRepository, counts: CountDeltas): Promise<void> {

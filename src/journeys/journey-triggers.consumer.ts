@@ -20,10 +20,10 @@ import type { TrackedEvent } from "../people/people.port.js";
 import type { RunScope } from "./journey-interpreter.port.js";
 import type { JourneyDefinition } from "./journey.model.js";
 import { JourneyIndex, type IndexedJourney } from "./journey-triggers.index.js";
-import { enterRuns, prepareEntry, saveCounts, type Entry, type EntryDeps } from "./journey-runtime.entry.js";
+import { dateTriggerKey, enterRuns, prepareEntry, saveCounts, scheduledRun, type Entry, type EntryDeps } from "./journey-runtime.entry.js";
 import { CountDeltas } from "./journey-runtime.runs.js";
+import { lockEntries } from "./journeys.repository.js";
 import { runEnvironment, type EnvironmentDeps } from "./journey-runtime.environment.js";
-import { newMessageId } from "../shared/ids.js";
 
 export const JOURNEYS_CONSUMER = "journeys.triggers";
 
@@ -166,40 +166,18 @@ export class JourneyTriggers {
 
   /** Sets, moves or drops the person's scheduled entry into a date-triggered journey. */
   private async schedule(trx: Parameters<Parameters<Store["write"]>[0]>[0], change: DateChange, now: number): Promise<void> {
+    // Under the person's entry lock: a backfill scheduling the same journey at once (journey-backfill.processor.ts) waits, then sees this row.
+    await lockEntries(this.deps.repository.dialect, trx, change.journey.journeyId, [change.personId]);
     const existing = await this.deps.repository.scheduledEntry(trx, change.journey.journeyId, change.personId);
     if (change.dueAt === null || change.dueAt < now - DATE_GRACE_MS) {
       if (existing) await this.deps.repository.deleteScheduled(trx, existing.run_id);
       return;
     }
-    const triggerKey = `d${change.personId}:${change.dueAt}`;
     if (existing) {
-      if (Number(existing.due_at) !== change.dueAt) await this.deps.repository.moveScheduled(trx, existing.run_id, change.dueAt, triggerKey, now);
+      if (Number(existing.due_at) !== change.dueAt) await this.deps.repository.moveScheduled(trx, existing.run_id, change.dueAt, dateTriggerKey(change.personId, change.dueAt), now);
       return;
     }
-    const { journey } = change;
-    const trigger = journey.definition.trigger;
-    const attribute = trigger.kind === "date" ? trigger.attribute : "date";
-    await this.deps.repository.insertRun(trx, {
-      run_id: newMessageId(now),
-      workspace_id: journey.workspaceId,
-      journey_id: journey.journeyId,
-      version: journey.version,
-      person_id: change.personId,
-      state: "scheduled",
-      step_id: null,
-      wait_json: null,
-      scope_json: JSON.stringify({ trigger: { [attribute]: change.value }, event: null, journey: {}, steps: {} } satisfies RunScope),
-      path_json: "[]",
-      due_at: change.dueAt,
-      lease_owner: null,
-      lease_until: 0,
-      end_reason: null,
-      converted_at: null,
-      trigger_key: triggerKey,
-      entered_at: now,
-      step_since: now,
-      updated_at: now,
-    });
+    await this.deps.repository.insertRun(trx, scheduledRun(change.journey, change.personId, change.value, change.dueAt, now));
   }
 }
 
@@ -210,7 +188,9 @@ function groupByJourney(candidates: Candidate[]): Array<{ journey: IndexedJourne
     if (!group) groups.set(c.journey.journeyId, (group = { journey: c.journey, entries: [] }));
     group.entries.push({ personId: c.personId, scope: c.scope, triggerKey: c.triggerKey, prepared: c.prepared });
   }
-  return [...groups.values()];
+  // In journey order: each group takes its people's entry locks (journey-runtime.entry.ts), and
+  // two transactions taking them in one global order cannot deadlock.
+  return [...groups.values()].sort((a, b) => a.journey.journeyId - b.journey.journeyId);
 }
 
 function trackedOf(eventId: number, createdAt: number, data: { personId: string | null; anonymousId: string | null; name: string; eventType: "event" | "page" | "screen"; properties: Record<string, unknown>; timestamp: number; eventRowId: number }): TrackedEvent {

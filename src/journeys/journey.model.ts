@@ -31,7 +31,8 @@ export type JourneyTrigger =
   /** The person performed an event (of this type, when given) whose properties pass `where`. */
   | { kind: "event"; name: string; type: EventKind | null; where: ValueTest[] }
   /** The person entered or left a segment. */
-  | { kind: "segment"; segmentId: string; on: "entered" | "left" }
+  /** existing: whether the segment's members when the journey goes live enter (absent in documents stored before it existed: ignore). */
+  | { kind: "segment"; segmentId: string; on: "entered" | "left"; existing?: "enter" | "ignore" }
   /** A date attribute (unix seconds, ms or ISO text): the person enters at that time plus offsetMs (negative: before). */
   | { kind: "date"; attribute: string; offsetMs: number }
   /** Started by the App API (triggerBroadcast) for the recipients it names, with its data as `trigger`. */

@@ -2,6 +2,7 @@
 // the CLI) and the broadcasts domain. Journeys are stored as versioned documents; the worker role's
 // runtime turns triggers into runs and runs into messages (journey-interpreter.port.ts).
 import type { Page } from "../people/people.port.js";
+import type { Db } from "../store/store.js";
 import type { Journey, JourneyId, JourneyVersion } from "./journey.model.js";
 
 export interface JourneyEntry {
@@ -10,6 +11,16 @@ export interface JourneyEntry {
   trigger: Record<string, unknown>;
   /** The run's scope.journey (per-recipient data). */
   data: Record<string, unknown>;
+}
+
+export interface EntryOutcome {
+  entered: number;
+  /** Not entered: unknown people, the filters, the re-entry rule. */
+  skipped: number;
+}
+
+export interface EnterOptions {
+  alsoWrite?: (trx: Db, outcome: EntryOutcome) => Promise<void>;
 }
 
 export interface StepMetrics {
@@ -80,8 +91,14 @@ export interface JourneysService {
   /** Moves the active runs of older versions (or of `fromVersion`) to the current one; a run whose step the current version lacks stays. */
   moveRuns(workspaceId: string, journeyId: JourneyId, options?: { fromVersion?: number }): Promise<{ moved: number; stayed: number }>;
   metrics(workspaceId: string, journeyId: JourneyId, options?: { version?: number }): Promise<JourneyMetrics>;
-  /** Starts runs of a live journey for these people now (an API-triggered broadcast), subject to its filters and re-entry rule; returns how many entered. */
-  enter(workspaceId: string, journeyId: JourneyId, entries: JourneyEntry[]): Promise<{ entered: number; skipped: number }>;
+  /**
+   * Starts runs of a live journey for these people now (an API-triggered broadcast), subject to its
+   * filters and re-entry rule; returns how many entered. `alsoWrite` runs in the transaction that
+   * enters them, with the outcome, so the caller's own progress commits with the runs or not at
+   * all (throwing from it rolls the entry back): a crash can then neither enter a chunk twice nor
+   * lose its progress.
+   */
+  enter(workspaceId: string, journeyId: JourneyId, entries: JourneyEntry[], options?: EnterOptions): Promise<EntryOutcome>;
   runsOf(workspaceId: string, personId: string, options: { limit: number; cursor: string | null }): Promise<Page<RunSummary>>;
   run(workspaceId: string, runId: string): Promise<RunSummary | null>;
 }

@@ -36,7 +36,7 @@ export interface RunWrite {
 const CHUNK = 400;
 
 export class JourneysRepository {
-  constructor(private readonly dialect: Dialect) {}
+  constructor(readonly dialect: Dialect) {}
 
   // --- definitions -------------------------------------------------------------------------
 
@@ -355,4 +355,28 @@ export class JourneysRepository {
       .where((eb) => eb.or([eb("lease_owner", "is", null), eb("lease_until", "<", now)]))
       .execute();
   }
+}
+
+// --- entry: re-entry lock and backfills (journey-runtime.entry.ts, journey-backfill.*) --------
+// Kept apart from the run write path above, which is tuned separately.
+
+/**
+ * Serializes entering the same people into the same journey across transactions on PostgreSQL:
+ * an advisory transaction lock per (journey, person), taken before the re-entry rule reads the
+ * person's runs and held until the entering transaction ends, so a second worker's check waits and
+ * then sees the first one's run. One statement for a whole batch; locks are taken in key order so
+ * two batches sharing people cannot deadlock. Keys are hashes: a collision only makes two entries
+ * wait for each other. The two-integer form keeps these keys apart from the single-key advisory
+ * locks used elsewhere (event partitions). SQLite needs nothing: its write transaction holds the
+ * database's one write lock from BEGIN IMMEDIATE.
+ */
+export async function lockEntries(dialect: Dialect, db: Db, journeyId: number, personIds: string[]): Promise<void> {
+  if (dialect !== "postgres" || personIds.length === 0) return;
+  const people = [...new Set(personIds)];
+  await sql`
+    select pg_advisory_xact_lock(k.j, k.p) from (
+      select distinct hashtext(${String(journeyId)}) as j, hashtext(u.person) as p
+      from unnest(${people}::text[]) as u(person)
+      order by 1, 2
+    ) as k`.execute(db);
 }

@@ -1,14 +1,14 @@
 // JourneysService (journeys.port.ts): journeys stored as versioned documents (an update is a new
 // version; runs stay on theirs unless moved), their states, the App API's broadcast entry, and
 // the reads of runs and metrics. The worker role's runtime (journey-runtime.ts) does the rest.
-import type { Store } from "../store/store.js";
+import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { EventEmitter } from "../events/outbox.js";
 import type { Page, PeopleReader } from "../people/people.port.js";
 import type { OutreachLedger } from "../channels/email/outreach.port.js";
 import type { Journey, JourneyDefinition, JourneyId, JourneyVersion } from "./journey.model.js";
 import type { JourneyInterpreter } from "./journey-interpreter.port.js";
-import type { JourneyEntry, JourneyMetrics, JourneysService as JourneysPort, RunSummary, StepMetrics } from "./journeys.port.js";
+import type { EnterOptions, EntryOutcome, JourneyEntry, JourneyMetrics, JourneysService as JourneysPort, RunSummary, StepMetrics } from "./journeys.port.js";
 import { JourneyDefinitionInvalid, JourneyNotFound, JourneyStateConflict } from "./journeys.errors.js";
 import { JourneyEntriesLimit, JourneyInputInvalid } from "./journey-runtime.errors.js";
 import type { JourneysRepository } from "./journeys.repository.js";
@@ -17,6 +17,8 @@ import { segmentReferences, walkSteps } from "./journey-triggers.index.js";
 import { enterRuns, prepareEntry, saveCounts, type Entry } from "./journey-runtime.entry.js";
 import { CountDeltas, pathOf } from "./journey-runtime.runs.js";
 import { runEnvironment, type EnvironmentDeps } from "./journey-runtime.environment.js";
+import type { JourneyBackfillsRepository } from "./journey-backfills.repository.js";
+import { backfillKind } from "./journey-backfill.processor.js";
 
 export type ParseJourney = (document: string | Record<string, unknown>) => { definition: JourneyDefinition; source: string };
 
@@ -24,6 +26,8 @@ export interface JourneysDeps {
   store: Store;
   clock: Clock;
   repository: JourneysRepository;
+  /** Entry backfills: who already qualifies when a journey goes live (journey-backfill.processor.ts). */
+  backfills: JourneyBackfillsRepository;
   parse: ParseJourney;
   interpreter: JourneyInterpreter;
   outbox: EventEmitter;
@@ -153,7 +157,7 @@ export class JourneysService implements JourneysPort {
     };
   }
 
-  async enter(workspaceId: string, journeyId: JourneyId, entries: JourneyEntry[]): Promise<{ entered: number; skipped: number }> {
+  async enter(workspaceId: string, journeyId: JourneyId, entries: JourneyEntry[], options: EnterOptions = {}): Promise<EntryOutcome> {
     const row = await this.require(workspaceId, journeyId);
     if (entries.length > MAX_ENTRIES_PER_CALL) throw JourneyEntriesLimit(`At most ${MAX_ENTRIES_PER_CALL} people per call (${entries.length} given).`, { field: "entries" });
     const definition = await this.definitionOf(row.id, row.version);
@@ -174,6 +178,7 @@ export class JourneysService implements JourneysPort {
       const counts = new CountDeltas();
       const runs = await enterRuns(trx, this.deps, journey, admitted, counts, now);
       await saveCounts(trx, this.deps.repository, counts);
+      await options.alsoWrite?.(trx, { entered: runs.length, skipped: entries.length - runs.length });
       return runs;
     });
     if (started.length > 0) this.deps.onRunsDue?.();
@@ -257,9 +262,12 @@ export class JourneysService implements JourneysPort {
     const id = await this.deps.store.write(async (trx) => {
       const inserted = await this.deps.repository.insertJourney(trx, row);
       await this.deps.repository.insertVersion(trx, { journey_id: inserted, version: 1, definition_json: JSON.stringify(definition), source, created_at: now });
+      if (state === "live") await this.backfillOnLive(trx, { id: inserted, workspaceId, version: 1, definition }, "first", now);
       await this.deps.repository.bumpRevision(trx);
       return inserted;
     });
+    // A backfill may have been recorded: the local worker, if any, starts on it now.
+    if (state === "live") this.deps.onRunsDue?.();
     return { journeyId: String(id), workspaceId, name: definition.name, state, version: 1, definition, source, origin, createdAt: now, updatedAt: now };
   }
 
@@ -267,9 +275,11 @@ export class JourneysService implements JourneysPort {
     const { definition, source } = await this.check(row.workspace_id, document);
     const now = Math.max(this.deps.clock.now(), Number(row.updated_at));
     const version = row.version + 1;
+    const before = await this.definitionOf(row.id, row.version);
     await this.deps.store.write(async (trx) => {
       await this.deps.repository.insertVersion(trx, { journey_id: row.id, version, definition_json: JSON.stringify(definition), source, created_at: now });
       await this.deps.repository.update(trx, row.id, { version, name: definition.name, updated_at: now });
+      await this.backfillOnNewVersion(trx, row, before, { id: row.id, workspaceId: row.workspace_id, version, definition }, now);
       await this.deps.repository.bumpRevision(trx);
     });
     return { journeyId: String(row.id), workspaceId: row.workspace_id, name: definition.name, state: row.state, version, definition, source, origin: row.origin, createdAt: Number(row.created_at), updatedAt: now };
@@ -279,11 +289,41 @@ export class JourneysService implements JourneysPort {
     const now = this.deps.clock.now();
     await this.deps.store.write(async (trx) => {
       await this.deps.repository.update(trx, row.id, { state, updated_at: now });
+      if (state === "live" && row.state !== "live") {
+        const definition = await this.definitionOf(row.id, row.version, trx);
+        await this.backfillOnLive(trx, { id: row.id, workspaceId: row.workspace_id, version: row.version, definition }, row.state === "draft" ? "first" : "resumed", now);
+      }
       // Archiving ends the runs: each is made due, and the runtime ends it (reason archived).
       if (state === "archived") await this.deps.repository.dueAllOf(trx, row.id, now);
       await this.deps.repository.bumpRevision(trx);
     });
-    if (state === "archived") this.deps.onRunsDue?.();
+    if (state === "archived" || state === "live") this.deps.onRunsDue?.();
+  }
+
+  /**
+   * Records, in the transaction that makes the journey live, who already qualifies and must enter
+   * (the worker's backfill does it). A date trigger is backfilled each time the journey goes live:
+   * scheduling is idempotent, and attributes set while it was paused are then caught up. A segment
+   * trigger with `existing: enter` enters the segment's members once per trigger: when the journey
+   * first goes live, or when a live journey's new version names another segment; resuming a paused
+   * journey finishes a backfill the pause stopped, and does not enter the members again.
+   */
+  private async backfillOnLive(trx: Db, journey: { id: number; workspaceId: string; version: number; definition: JourneyDefinition }, how: "first" | "resumed" | "retriggered", now: number): Promise<void> {
+    const kind = backfillKind(journey.definition);
+    if (kind === null) return;
+    const start = { journeyId: journey.id, workspaceId: journey.workspaceId, version: journey.version, now };
+    if (kind === "date" || how !== "resumed") return this.deps.backfills.start(trx, start);
+    if (await this.deps.backfills.resume(trx, journey.id, journey.version, now)) return;
+    // Paused before it was ever live (draft → paused → live), or its trigger changed while paused.
+    if ((await this.deps.backfills.find(trx, journey.id)) === null) await this.deps.backfills.start(trx, start);
+  }
+
+  /** A new version: a changed trigger drops the old date trigger's scheduled entries and, on a live journey, backfills the new one. */
+  private async backfillOnNewVersion(trx: Db, row: JourneyRow, before: JourneyDefinition, after: { id: number; workspaceId: string; version: number; definition: JourneyDefinition }, now: number): Promise<void> {
+    if (JSON.stringify(before.trigger) === JSON.stringify(after.definition.trigger)) return this.deps.backfills.carry(trx, row.id, after.version, now);
+    if (before.trigger.kind === "date") await this.deps.backfills.dropScheduled(trx, row.id);
+    if (row.state === "live") await this.backfillOnLive(trx, after, "retriggered", now);
+    else await this.deps.backfills.forget(trx, row.id);
   }
 
   private async remove(row: JourneyRow): Promise<void> {
@@ -299,8 +339,8 @@ export class JourneysService implements JourneysPort {
     return Number((await query.executeTakeFirstOrThrow()).n);
   }
 
-  private async definitionOf(journeyId: number, version: number): Promise<JourneyDefinition> {
-    const row = await this.deps.repository.version(this.deps.store.db, journeyId, version);
+  private async definitionOf(journeyId: number, version: number, db: Db = this.deps.store.db): Promise<JourneyDefinition> {
+    const row = await this.deps.repository.version(db, journeyId, version);
     if (!row) throw JourneyNotFound(`Journey ${journeyId} has no version ${version}.`);
     return JSON.parse(row.definition_json) as JourneyDefinition;
   }

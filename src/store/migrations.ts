@@ -34,6 +34,7 @@ import { perDelivery } from "./migrations/028-per-delivery.js";
 import { readSeconds } from "./migrations/029-read-seconds.js";
 import { broadcasts } from "./migrations/027-broadcasts.js";
 import { exportFiles } from "./migrations/030-exports.js";
+import { journeyEntry } from "./migrations/031-journey-entry.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -66,6 +67,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["029_read_seconds", readSeconds],
   ["027_broadcasts", broadcasts],
   ["030_exports", exportFiles],
+  ["031_journey_entry", journeyEntry],
   ["033_users", users],
 ];
 

@@ -22,6 +22,8 @@ import { parseJourney } from "../../src/journeys/journey-definition.js";
 import { createJourneyInterpreter } from "../../src/journeys/journey-interpreter.js";
 import { JourneysRepository } from "../../src/journeys/journeys.repository.js";
 import { JourneysService } from "../../src/journeys/journeys.service.js";
+import { JourneyBackfillsRepository } from "../../src/journeys/journey-backfills.repository.js";
+import { JourneyBackfillProcessor } from "../../src/journeys/journey-backfill.processor.js";
 import { JourneyRuntime } from "../../src/journeys/journey-runtime.js";
 import { JourneyDefinitions } from "../../src/journeys/journey-runtime.definitions.js";
 import { JourneyTriggers } from "../../src/journeys/journey-triggers.consumer.js";
@@ -106,6 +108,8 @@ export interface JourneyWorld {
   triggers: JourneyTriggers;
   runtimes: JourneyRuntime[];
   newRuntime(options?: { leaseMs?: number; batchSize?: number; start?: boolean }): JourneyRuntime;
+  /** A backfill processor (not started: tests drive runOnce); `people` and `segments` replace what it pages (to make it fail or pause). */
+  newBackfill(options?: { pageSize?: number; leaseMs?: number; people?: Pick<PeopleService, "search">; segments?: Pick<SegmentsService, "members"> }): JourneyBackfillProcessor;
   apply(...operations: PersonOperation[]): Promise<void>;
   personId(id: string): Promise<string>;
   close(): Promise<void>;
@@ -124,7 +128,8 @@ export async function journeyWorld(store: Store, clock: Clock, options: { pollMs
   const environment = { people, segmentsOf: (w: string, p: string) => segments.segmentsOf(w, p), ledger: mailer };
   const runtimes: JourneyRuntime[] = [];
   const wakeAll = () => runtimes.forEach((r) => r.wake());
-  const journeys = new JourneysService({ store, clock, repository, parse: (d) => parseJourney(d), interpreter, outbox, people, segments, ledger: mailer, onRunsDue: wakeAll });
+  const backfills = new JourneyBackfillsRepository();
+  const journeys = new JourneysService({ store, clock, repository, backfills, parse: (d) => parseJourney(d), interpreter, outbox, people, segments, ledger: mailer, onRunsDue: wakeAll });
   const triggers = new JourneyTriggers({ store, clock, repository, outbox, interpreter, environment, onRunsDue: wakeAll });
   const definitions = new JourneyDefinitions(repository);
   const pollMs = options.pollMs ?? 50;
@@ -149,6 +154,8 @@ export async function journeyWorld(store: Store, clock: Clock, options: { pollMs
     return runtime;
   };
   if (options.startRuntime !== false) newRuntime();
+  const newBackfill = (o: { pageSize?: number; leaseMs?: number; people?: Pick<PeopleService, "search">; segments?: Pick<SegmentsService, "members"> } = {}) =>
+    new JourneyBackfillProcessor({ store, clock, logger, repository, outbox, interpreter, backfills, environment, people: o.people ?? people, segments: o.segments ?? segments, pageSize: o.pageSize, leaseMs: o.leaseMs ?? 30_000, onRunsDue: wakeAll });
   const runner = new OutboxRunner({ store, clock, logger, events: new EventsRepository(store.dialect), consumers: [triggers.consumer(), segmentsConsumer({ keeper })] }, { pollMs: 20 });
   outbox.onAppended(() => runner.wake());
   await runner.start();
@@ -169,6 +176,7 @@ export async function journeyWorld(store: Store, clock: Clock, options: { pollMs
     triggers,
     runtimes,
     newRuntime,
+    newBackfill,
     async apply(...operations) {
       const results = await people.apply(workspaceId, operations, { atomic: true });
       for (const r of results) if (!r.ok) throw new Error(JSON.stringify(r));

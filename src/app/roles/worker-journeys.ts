@@ -14,6 +14,8 @@ import { JourneyRuntime } from "../../journeys/journey-runtime.js";
 import { JourneyDefinitions } from "../../journeys/journey-runtime.definitions.js";
 import { JourneyTriggers } from "../../journeys/journey-triggers.consumer.js";
 import { loadJourneyFiles } from "../../journeys/journey-files.js";
+import { JourneyBackfillProcessor } from "../../journeys/journey-backfill.processor.js";
+import { JourneyBackfillsRepository } from "../../journeys/journey-backfills.repository.js";
 
 /** How soon the trigger consumer looks at the log again after a batch or a wake-up. */
 const TRIGGER_LOOK_MS = 10;
@@ -66,14 +68,20 @@ export async function startJourneyWorker(deps: JourneyWorkerDeps): Promise<Journ
     { store, clock, logger: logger.child({ component: "outbox" }), events: new EventsRepository(store.dialect), ...(deps.window ? { window: deps.window } : {}), consumers: [triggers.consumer()] },
     { pollMs: TRIGGER_LOOK_MS, batchSize: TRIGGER_BATCH },
   );
+  // Who already qualifies when a journey goes live: entered in pages, in the background (journey-backfill.processor.ts).
+  const backfill = new JourneyBackfillProcessor({ store, clock, logger: logger.child({ component: "journeys" }), repository: deps.journeysRepository, backfills: new JourneyBackfillsRepository(), outbox: deps.outbox, interpreter: deps.journeyInterpreter, environment, people: deps.people, segments: deps.segments, leaseMs: config.journeys.leaseMs, onRunsDue: () => runtime?.wake() });
   await runner.start();
   runtime.start();
+  backfill.start();
   const started = runtime;
   return {
-    wake: () => started.wake(),
+    wake: () => {
+      started.wake();
+      backfill.wake();
+    },
     wakeTriggers: () => runner.wake(),
     async stop() {
-      await Promise.all([runner.stop(), started.stop()]);
+      await Promise.all([runner.stop(), started.stop(), backfill.stop()]);
     },
   };
 }
