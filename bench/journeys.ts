@@ -31,6 +31,7 @@ import { tempDir } from "../test/support/server.js";
 import { MovableClock } from "../test/support/segments.js";
 import { percentile } from "./support/stats.js";
 import { describeMachine } from "./support/machine.js";
+import { installSqlCounter, resetSqlCounts, sqlCountReport } from "./support/sql-count.js";
 
 const PEOPLE = Number(process.env.BENCH_JOURNEY_PEOPLE ?? 100_000);
 const RATE = Number(process.env.BENCH_JOURNEY_RATE ?? 2_500);
@@ -38,6 +39,8 @@ const LOAD_SECONDS = Number(process.env.BENCH_JOURNEY_LOAD_SECONDS ?? 20);
 const SAMPLES = Number(process.env.BENCH_JOURNEY_SAMPLES ?? 300);
 const REPORT = resolve(import.meta.dirname, "../../docs/journeys-benchmark.md");
 const H = 3_600_000;
+/** BENCH_SQL_PROFILE=1 (PostgreSQL): print the statements of each phase per step execution (bench/support/sql-count.ts); the page is not rewritten. */
+const SQL_PROFILE = process.env.BENCH_SQL_PROFILE === "1";
 
 async function start(dataDir: string, clock: MovableClock): Promise<RunningApp> {
   const config = loadConfig({
@@ -112,11 +115,13 @@ async function drain(app: RunningApp, clock: MovableClock, workspaceId: string):
   const enterSeconds = (performance.now() - enterStarted) / 1000;
   const before = await stepsCompleted(app, journey.journeyId);
   const began = performance.now();
+  if (SQL_PROFILE) resetSqlCounts();
   clock.advance(H + 1_000);
   // A run ends in its email's transaction (the email is its last step), so the email's completions count the ended runs.
   await waitFor("every run to end", async () => (await stepCount(app, journey.journeyId, "mail", "completed")) === entered, 1_200_000);
   const seconds = (performance.now() - began) / 1000;
   const steps = (await stepsCompleted(app, journey.journeyId)) - before;
+  if (SQL_PROFILE) console.log(`drain:\n${sqlCountReport(steps, "step execution")}`);
   return { entered, enterSeconds, steps, seconds };
 }
 
@@ -126,6 +131,7 @@ async function latenessAtLoad(app: RunningApp, workspaceId: string): Promise<{ r
   const people = await identifyPeople(app, workspaceId, "l", total);
   const chunk = Math.max(1, Math.round(RATE / 10));
   const began = performance.now();
+  if (SQL_PROFILE) resetSqlCounts();
   for (let i = 0, tick = 0; i < people.length; i += chunk, tick++) {
     // Paced: chunk k is entered at k/10 s, so entries arrive at RATE per second.
     const wait = began + tick * 100 - performance.now();
@@ -143,6 +149,7 @@ async function latenessAtLoad(app: RunningApp, workspaceId: string): Promise<{ r
     .filter((n) => !Number.isNaN(n))
     .sort((a, b) => a - b);
   const counts = await app.services.store.db.selectFrom("journey_step_counts").select((eb) => [eb.fn.sum<number>("entered").as("e"), eb.fn.sum<number>("completed").as("c")]).where("journey_id", "=", Number(journey.journeyId)).executeTakeFirst();
+  if (SQL_PROFILE) console.log(`load:\n${sqlCountReport((Number(counts?.e ?? 0) + Number(counts?.c ?? 0)) / 2, "step execution")}`);
   return { runs: rows.length, lateness, stepsPerSecond: (Number(counts?.e ?? 0) + Number(counts?.c ?? 0)) / 2 / seconds };
 }
 
@@ -187,6 +194,7 @@ function report(section: string, store: string): string {
 }
 
 async function main(): Promise<void> {
+  if (SQL_PROFILE) installSqlCounter();
   const dir = tempDir("posthorn-bench-journeys-");
   const clock = new MovableClock();
   const app = await start(dir.path, clock);
@@ -213,7 +221,7 @@ async function main(): Promise<void> {
     }
     const machine = describeMachine();
     const section = [`## ${store}`, "", `Machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memory}, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}.`, "", ...lines.map((l) => `- ${l}`), ""].join("\n");
-    if (lines.length > 0) writeFileSync(REPORT, report(section, store));
+    if (lines.length > 0 && !SQL_PROFILE) writeFileSync(REPORT, report(section, store));
   } finally {
     await app.stop();
     dir.remove();
