@@ -371,6 +371,7 @@ export class JourneyRuntime {
     const moved: Array<{ work: Work; run: RunState; path: PathEntry[]; ended: boolean }> = [];
     const events: NewEvent[] = [];
     const signalsRead = new Map<string, number>();
+    const writes: Array<{ write: RunWrite; keepLease: boolean }> = [];
     for (const { work, effect, result } of items) {
       const run = this.deps.interpreter.afterEffect(work.definition, work.run, result, now);
       // A held email and a webhook to try again stay in their step: not completed, not on the path yet.
@@ -392,9 +393,16 @@ export class JourneyRuntime {
         for (const { journeyId, version, deltas } of final.counts.entries()) for (const [stepId, d] of deltas) counts.add(String(journeyId), version, stepId, "converted", d.converted);
         if (work.signalsUpTo !== null) signalsRead.set(run.runId, work.signalsUpTo);
       }
-      if (!(await this.deps.repository.saveRun(trx, this.owner, write, !ends))) lost.push(run.runId);
-      else moved.push({ work, run, path, ended: ends });
+      writes.push({ write, keepLease: !ends });
+      moved.push({ work, run, path, ended: ends });
     }
+    // Written together (a statement per chunk on PostgreSQL), each row still guarded by its lease.
+    const saved = new Set<string>();
+    for (const keepLease of [true, false]) {
+      const group = writes.filter((w) => w.keepLease === keepLease).map((w) => w.write);
+      if (group.length > 0) for (const id of await this.deps.repository.saveRuns(trx, this.owner, group, keepLease)) saved.add(id);
+    }
+    for (const { write } of writes) if (!saved.has(write.runId)) lost.push(write.runId);
     if (lost.length > 0) throw new LeaseLost(lost);
     await saveCounts(trx, this.deps.repository, entering);
     await saveCounts(trx, this.deps.repository, counts);
@@ -442,9 +450,11 @@ export class JourneyRuntime {
         const counts = new CountDeltas();
         const events: NewEvent[] = [];
         const signalsRead = new Map<string, number>();
+        // One write for the batch (a statement per chunk on PostgreSQL); a run whose lease was lost is left out of what follows.
+        const written = await this.deps.repository.saveRuns(trx, this.owner, finals.map((f) => f.write), false);
         const saved: string[] = [];
         for (const final of finals) {
-          if (!(await this.deps.repository.saveRun(trx, this.owner, final.write, false))) continue;
+          if (!written.has(final.write.runId)) continue;
           saved.push(final.write.runId);
           for (const { journeyId, version, deltas } of final.counts.entries()) for (const [stepId, d] of deltas) for (const f of ["entered", "completed", "failed", "converted"] as const) if (d[f] > 0) counts.add(String(journeyId), version, stepId, f, d[f]);
           events.push(...final.events);

@@ -4,7 +4,7 @@
 // UPDATE … RETURNING is atomic on its own); the claim moves due_at to the lease's end, so a dead
 // worker's runs come due again by themselves. Every write of a claimed run is guarded by its
 // lease owner: a worker whose run was taken over writes nothing (and rolls back what it sent with it).
-import { sql, type Insertable, type Updateable } from "kysely";
+import { CompiledQuery, sql, type Insertable, type Updateable } from "kysely";
 import type { Db, Dialect } from "../store/store.js";
 import type { JourneyRow, JourneyRunRow, JourneyRunsTable, JourneysTable } from "./journeys.schema.js";
 
@@ -34,6 +34,8 @@ export interface RunWrite {
 
 /** Rows per multi-row statement: well below SQLite's bound-parameter cap. */
 const CHUNK = 400;
+/** Terms per OR chain: SQLite parses one as a tree as deep as its terms, and caps depth at 1,000. */
+const OR_CHUNK = 200;
 
 export class JourneysRepository {
   constructor(readonly dialect: Dialect) {}
@@ -201,6 +203,34 @@ export class JourneysRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /**
+   * Writes claimed runs' new states, each guarded by its own lease, and returns the ids written: a
+   * run missing from the answer lost its lease (nothing was written for it), exactly as saveRun's
+   * false. keepLease: the runs stay held (their due_at, the lease's end, is kept); else the leases
+   * are given back.
+   *
+   * PostgreSQL: one UPDATE … FROM (VALUES …) per chunk instead of a statement per run, each of
+   * which was a round trip (half of a journey batch's statements, docs/journeys-benchmark.md).
+   * SQLite keeps one prepared statement per run: its statements are calls within the process,
+   * and a multi-row UPDATE … FROM (VALUES …) measured no faster there (5-7 µs per run either way,
+   * 500-run batches), while each batch size would be one more statement text to prepare.
+   */
+  async saveRuns(db: Db, owner: string, runs: RunWrite[], keepLease: boolean): Promise<Set<string>> {
+    const saved = new Set<string>();
+    if (this.dialect !== "postgres" || runs.length === 1) {
+      for (const run of runs) if (await this.saveRun(db, owner, run, keepLease)) saved.add(run.runId);
+      return saved;
+    }
+    for (let i = 0; i < runs.length; i += CHUNK) {
+      const chunk = runs.slice(i, i + CHUNK);
+      const parameters: unknown[] = [owner];
+      for (const r of chunk) parameters.push(r.runId, r.version, r.state, r.stepId, r.waitJson, r.scopeJson, r.pathJson, r.dueAt, r.endReason, r.stepSince, r.enteredAt, r.updatedAt, r.convertedAt ?? null);
+      const result = await db.executeQuery<{ run_id: string }>(CompiledQuery.raw(saveRunsText(chunk.length, keepLease), parameters));
+      for (const row of result.rows) saved.add(row.run_id);
+    }
+    return saved;
+  }
+
   /** Gives leases back without changing the runs (a stop): they are due at once. */
   async release(db: Db, owner: string, runIds: string[], now: number): Promise<void> {
     for (let i = 0; i < runIds.length; i += CHUNK) {
@@ -253,7 +283,16 @@ export class JourneysRepository {
 
   /** Deletes the signals a run's holder read (id <= upTo); newer ones stay for its next claim. */
   async consumeSignals(db: Db, read: Map<string, number>): Promise<void> {
-    for (const [runId, upTo] of read) await db.deleteFrom("journey_signals").where("run_id", "=", runId).where("id", "<=", upTo).execute();
+    // One statement per chunk of runs rather than one per run (an OR of per-run ranges, which both
+    // stores answer from the (run_id, …) index).
+    const entries = [...read];
+    for (let i = 0; i < entries.length; i += OR_CHUNK) {
+      const chunk = entries.slice(i, i + OR_CHUNK);
+      await db
+        .deleteFrom("journey_signals")
+        .where((eb) => eb.or(chunk.map(([runId, upTo]) => eb.and([eb("run_id", "=", runId), eb("id", "<=", upTo)]))))
+        .execute();
+    }
   }
 
   /** Of these runs, those that have signals (newer than what their holder read). */
@@ -355,6 +394,43 @@ export class JourneysRepository {
       .where((eb) => eb.or([eb("lease_owner", "is", null), eb("lease_until", "<", now)]))
       .execute();
   }
+}
+
+/** The columns of saveRuns' VALUES rows, in parameter order, with their PostgreSQL types. */
+const SAVE_COLUMNS: ReadonlyArray<[string, string]> = [
+  ["run_id", "text"],
+  ["version", "integer"],
+  ["state", "text"],
+  ["step_id", "text"],
+  ["wait_json", "text"],
+  ["scope_json", "text"],
+  ["path_json", "text"],
+  ["due_at", "bigint"],
+  ["end_reason", "text"],
+  ["step_since", "bigint"],
+  ["entered_at", "bigint"],
+  ["updated_at", "bigint"],
+  ["converted_at", "bigint"],
+];
+
+/**
+ * saveRuns' statement on PostgreSQL for `rows` runs ($1 is the owner). Written as text, as
+ * store/insert-rows.ts does, rather than built by Kysely: a node per value of 13 × 400 values
+ * showed in the runtime's profile. Every parameter is cast: a VALUES list's parameters have no
+ * type of their own, and a column of nulls would otherwise be text.
+ */
+function saveRunsText(rows: number, keepLease: boolean): string {
+  const tuples: string[] = [];
+  let n = 2;
+  for (let i = 0; i < rows; i++) tuples.push(`(${SAVE_COLUMNS.map(([, type]) => `$${n++}::${type}`).join(", ")})`);
+  const lease = keepLease ? "" : ", due_at = v.due_at, lease_owner = null, lease_until = 0";
+  return (
+    "update journey_runs as r set version = v.version, state = v.state, step_id = v.step_id, wait_json = v.wait_json, scope_json = v.scope_json, " +
+    "path_json = v.path_json, end_reason = v.end_reason, step_since = v.step_since, entered_at = v.entered_at, updated_at = v.updated_at, " +
+    `converted_at = coalesce(v.converted_at, r.converted_at)${lease} ` +
+    `from (values ${tuples.join(", ")}) as v(${SAVE_COLUMNS.map(([c]) => c).join(", ")}) ` +
+    "where r.run_id = v.run_id and r.lease_owner = $1 returning r.run_id"
+  );
 }
 
 // --- entry: re-entry lock and backfills (journey-runtime.entry.ts, journey-backfill.*) --------

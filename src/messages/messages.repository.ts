@@ -154,6 +154,23 @@ export class MessagesRepository {
     await db.updateTable("messages").set({ mime }).where("id", "=", messageId).execute();
   }
 
+  /**
+   * replaceMime for many messages. PostgreSQL: one UPDATE … FROM (VALUES …) per chunk, not a round
+   * trip per message (outreach batches stamp every message: it was a statement per journey email,
+   * docs/journeys-benchmark.md). SQLite: a prepared statement per message, calls within the process.
+   */
+  async replaceMimes(db: Db, rows: Array<{ id: string; mime: Buffer }>): Promise<void> {
+    const postgres = sql`${null}`.compile(db).sql === "$1";
+    if (!postgres || rows.length === 1) {
+      for (const r of rows) await this.replaceMime(db, r.id, r.mime);
+      return;
+    }
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const values = sql.join(rows.slice(i, i + INSERT_CHUNK).map((r) => sql`(${r.id}::text, ${r.mime}::bytea)`));
+      await sql`update messages as m set mime = v.mime from (values ${values}) as v(id, mime) where m.id = v.id`.execute(db);
+    }
+  }
+
   /** Marks messages finished once none of their deliveries is still waiting for an attempt. */
   async finishWhereDone(db: Db, messageIds: string[]): Promise<void> {
     for (let i = 0; i < messageIds.length; i += INSERT_CHUNK) {
