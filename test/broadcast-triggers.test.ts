@@ -7,12 +7,12 @@
 // is refused in Customer.io's form; another workspace cannot trigger or read this one's campaigns.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { simpleParser } from "mailparser";
 import { APIClient } from "customerio-node";
-import { startTestServer, type TestServer } from "./support/server.js";
-import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
-import { appApi, MovableClock, until, type AppApi } from "./support/segments.js";
+import type { TestServer } from "./support/server.js";
+import type { SmtpSink } from "./support/smtp-sink.js";
+import { MovableClock, until, type AppApi } from "./support/segments.js";
+import { cioClient, startAppApiWorld, type AppApiWorld } from "./support/app-api-world.js";
 import { serverDatabases } from "./support/stores.js";
 import type { PersonOperation } from "../src/people/people.port.js";
 
@@ -33,23 +33,13 @@ for (const database of serverDatabases()) {
     let client: APIClient;
     let workspaceId: string;
     let campaign: number;
-    let drop: () => Promise<void>;
+    let world: AppApiWorld;
     const clock = new MovableClock();
 
     before(async () => {
-      const db = await database.open();
-      drop = db.drop;
-      sink = await startSmtpSink();
-      server = await startTestServer({ POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, POSTHORN_VERP: "false", ...db.env }, { clock });
-      await server.createWorkspace("shop");
-      await server.createWorkspace("rival");
-      workspaceId = (await server.app.services.workspaces.get("shop")).id;
-      const appKey = await server.app.services.workspaces.createAppKey("shop");
-      api = appApi(server.url, appKey);
-      other = appApi(server.url, await server.app.services.workspaces.createAppKey("rival"));
-      const url = new URL(server.url);
-      // The client ignores the port and scheme of its url (reference §1.2): they go in as request options.
-      client = new APIClient(appKey, { url: `${server.url}/v1`, port: Number(url.port), protocol: "http:", agent: new http.Agent() } as never);
+      world = await startAppApiWorld(database, clock);
+      ({ sink, server, workspaceId, api, rival: other } = world);
+      client = cioClient(server.url, world.shopKey);
       const operations: PersonOperation[] = ["a", "b", "c", "d", "e", "f", "g", "h"].map((n) => ({
         op: "identify",
         who: { kind: "id", value: `t-${n}` },
@@ -61,11 +51,7 @@ for (const database of serverDatabases()) {
       assert.equal(created.status, 200, JSON.stringify(created.body));
       campaign = (created.body.journey as { id: number }).id;
     });
-    after(async () => {
-      await server.close();
-      await sink.close();
-      await drop();
-    });
+    after(async () => world.close());
 
     const mailTo = async (who: string) => {
       const found = [];

@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { simpleParser } from "mailparser";
 import { MAIN_JS, startTestServer, tempDir, type TestServer } from "./support/server.js";
-import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
+import type { SmtpSink } from "./support/smtp-sink.js";
 import { appApi, MovableClock, until, type AppApi } from "./support/segments.js";
+import { startAppApiWorld, type AppApiWorld } from "./support/app-api-world.js";
 import { serverDatabases } from "./support/stores.js";
 import type { PersonOperation } from "../src/people/people.port.js";
 
@@ -23,25 +24,14 @@ for (const database of serverDatabases()) {
     let api: AppApi;
     let other: AppApi;
     let workspaceId: string;
-    let drop: () => Promise<void>;
+    let world: AppApiWorld;
     const clock = new MovableClock();
 
     before(async () => {
-      const db = await database.open();
-      drop = db.drop;
-      sink = await startSmtpSink();
-      server = await startTestServer({ POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, POSTHORN_VERP: "false", POSTHORN_RETRY_SCHEDULE: "300ms", ...db.env }, { clock });
-      await server.createWorkspace("shop");
-      await server.createWorkspace("rival");
-      workspaceId = (await server.app.services.workspaces.get("shop")).id;
-      api = appApi(server.url, await server.app.services.workspaces.createAppKey("shop"));
-      other = appApi(server.url, await server.app.services.workspaces.createAppKey("rival"));
+      world = await startAppApiWorld(database, clock, { POSTHORN_RETRY_SCHEDULE: "300ms" });
+      ({ sink, server, workspaceId, api, rival: other } = world);
     });
-    after(async () => {
-      await server.close();
-      await sink.close();
-      await drop();
-    });
+    after(async () => world.close());
 
     async function people(prefix: string, list: Array<{ name: string; timezone?: string; plan?: string }>): Promise<string> {
       const operations: PersonOperation[] = list.map((p) => ({

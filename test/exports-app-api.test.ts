@@ -9,11 +9,10 @@
 // 409 and a fourth export at once is 429.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { APIClient, DeliveryExportMetric } from "customerio-node";
 import { startTestServer, type TestServer } from "./support/server.js";
-import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
 import { appApi, MovableClock, until, type AppApi } from "./support/segments.js";
+import { cioClient, startAppApiWorld, type AppApiWorld } from "./support/app-api-world.js";
 import { serverDatabases } from "./support/stores.js";
 import type { PersonOperation } from "../src/people/people.port.js";
 
@@ -59,11 +58,6 @@ function records(text: string): Array<Record<string, string>> {
   });
 }
 
-const clientOf = (url: string, key: string) => {
-  const u = new URL(url);
-  // The client ignores the port and scheme of its url (reference §1.2): they go in as request options.
-  return new APIClient(key, { url: `${url}/v1`, port: Number(u.port), protocol: "http:", agent: new http.Agent() } as never);
-};
 
 /** Customer.io's client rejects with the status and the `meta.error` text. */
 async function refusal(call: Promise<unknown>): Promise<{ status: number; message: string }> {
@@ -77,36 +71,22 @@ async function refusal(call: Promise<unknown>): Promise<{ status: number; messag
 
 for (const database of serverDatabases()) {
   describe(`[${database.name}] exports through customerio-node`, () => {
-    let sink: SmtpSink;
     let server: TestServer;
     let client: APIClient;
     let rival: APIClient;
     let api: AppApi;
     let rivalApi: AppApi;
     let workspaceId: string;
-    let drop: () => Promise<void>;
+    let world: AppApiWorld;
     const clock = new MovableClock();
 
     before(async () => {
-      const db = await database.open();
-      drop = db.drop;
-      sink = await startSmtpSink();
-      server = await startTestServer({ POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, POSTHORN_VERP: "false", ...db.env }, { clock });
-      await server.createWorkspace("shop");
-      await server.createWorkspace("rival");
-      workspaceId = (await server.app.services.workspaces.get("shop")).id;
-      const key = await server.app.services.workspaces.createAppKey("shop");
-      const rivalKey = await server.app.services.workspaces.createAppKey("rival");
-      client = clientOf(server.url, key);
-      rival = clientOf(server.url, rivalKey);
-      api = appApi(server.url, key);
-      rivalApi = appApi(server.url, rivalKey);
+      world = await startAppApiWorld(database, clock);
+      ({ server, workspaceId, api, rival: rivalApi } = world);
+      client = cioClient(server.url, world.shopKey);
+      rival = cioClient(server.url, world.rivalKey);
     });
-    after(async () => {
-      await server.close();
-      await sink.close();
-      await drop();
-    });
+    after(async () => world.close());
 
     async function identify(id: string, attributes: Record<string, unknown>, options: { unsubscribed?: boolean; workspace?: string } = {}): Promise<void> {
       const op: PersonOperation = { op: "identify", who: { kind: "id", value: id }, attributes, alsoKnownAs: [{ kind: "email", value: `${id}@example.test` }], ...(options.unsubscribed ? { unsubscribed: true } : {}) };
@@ -324,8 +304,8 @@ for (const database of serverDatabases()) {
     try {
       await server.createWorkspace("busy");
       await server.createWorkspace("calm");
-      const client = clientOf(server.url, await server.app.services.workspaces.createAppKey("busy"));
-      const calm = clientOf(server.url, await server.app.services.workspaces.createAppKey("calm"));
+      const client = cioClient(server.url, await server.app.services.workspaces.createAppKey("busy"));
+      const calm = cioClient(server.url, await server.app.services.workspaces.createAppKey("calm"));
       const filters = { and: [{ attribute: { field: "plan", operator: "exists" } }] } as never;
       const first = ((await client.createCustomersExport(filters)) as { export: ExportJson }).export;
       assert.equal(first.status, "pending");
