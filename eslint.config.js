@@ -5,6 +5,7 @@
 // reach anywhere. ESLint's own no-restricted-imports does it: no plugin needed for path rules.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import reactHooks from "eslint-plugin-react-hooks";
 
 // config/ is not among them: like app/, it composes what every part declares (edges included).
 const DOMAINS = ["bounces", "broadcasts", "bulk", "channels", "compose", "data-removals", "events", "inbound", "journeys", "messages", "mta", "people", "segments", "senders", "sending-domains", "stats", "store", "suppressions", "templates", "tracking", "webhooks", "workspaces"];
@@ -28,6 +29,12 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
+  },
+  // The dashboard (web/): React's rules of hooks, which the type checker cannot see.
+  {
+    files: ["web/src/**/*.{ts,tsx}"],
+    plugins: { "react-hooks": reactHooks },
+    rules: { "react-hooks/rules-of-hooks": "error", "react-hooks/exhaustive-deps": "warn" },
   },
   {
     files: DOMAINS.map((d) => `src/${d}/**/*.ts`),

@@ -23,15 +23,22 @@
 // record is written last, only when tsc succeeds, so an interrupted or failed build is redone.
 // Not tsc --incremental: its .tsbuildinfo does not notice outputs deleted under it, and a full
 // type check is most of the time anyway.
+//
+// The web dashboard (web/, React + Vite) is built the same way into web/dist/, with its own record
+// (web/dist/.build-inputs.json over web/'s files, the dashboard API's contracts it imports, and
+// package-lock.json), so an edit to the server does not rebuild the dashboard and the reverse.
+// Without Vite (an install without development dependencies) the server is still built, and
+// serves a page saying the dashboard was not built.
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const RECORD = ".build-inputs.json";
+const WEB_DIR = "web";
 const RECORD_FORMAT = 1;
 const OUT_DIR = "dist";
 const SELF = fileURLToPath(import.meta.url);
@@ -125,13 +132,82 @@ function build(inputs) {
   return 0;
 }
 
+/** Every file under web/ but its output, and the contracts it imports. */
+function webFingerprint() {
+  const paths = ["package-lock.json"];
+  const collect = (dir) => {
+    let entries;
+    try {
+      entries = readdirSync(join(root, dir), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (path !== `${WEB_DIR}/dist` && entry.name !== "node_modules") collect(path);
+      } else paths.push(path);
+    }
+  };
+  collect(WEB_DIR);
+  try {
+    for (const name of readdirSync(join(root, "src/api/dashboard"))) if (name.endsWith(".contract.ts")) paths.push(`src/api/dashboard/${name}`);
+  } catch {
+    // no dashboard API in this tree
+  }
+  const inputs = {};
+  for (const path of paths.sort()) inputs[path] = createHash("sha1").update(readFileSync(join(root, path))).digest("hex");
+  return inputs;
+}
+
+function webStaleness(inputs) {
+  let record;
+  try {
+    record = JSON.parse(readFileSync(join(root, WEB_DIR, "dist", RECORD), "utf8"));
+  } catch {
+    return "web/: no record of a finished build";
+  }
+  if (record.format !== RECORD_FORMAT) return "web/: the build record has another format";
+  if (!existsSync(join(root, WEB_DIR, "dist", "index.html"))) return "web/dist/index.html missing";
+  const changed = [...new Set([...Object.keys(inputs), ...Object.keys(record.inputs)])].filter((path) => inputs[path] !== record.inputs[path]);
+  return changed.length === 0 ? null : `${changed[0]} changed${changed.length > 1 ? ` (and ${changed.length - 1} more)` : ""}`;
+}
+
+function buildWeb(inputs) {
+  let vite;
+  try {
+    vite = join(dirname(createRequire(join(root, "package.json")).resolve("vite/package.json")), "bin", "vite.js");
+  } catch {
+    process.stderr.write("building: the dashboard is not built: Vite is not installed (install the development dependencies)\n");
+    return 0;
+  }
+  const result = spawnSync(process.execPath, [vite, "build", "--config", `${WEB_DIR}/vite.config.ts`], { cwd: root, stdio: "inherit" });
+  if (result.status !== 0) return result.status ?? 1;
+  const temp = join(root, WEB_DIR, "dist", `${RECORD}.${process.pid}`);
+  writeFileSync(temp, `${JSON.stringify({ format: RECORD_FORMAT, inputs }, null, 1)}\n`);
+  renameSync(temp, join(root, WEB_DIR, "dist", RECORD));
+  return 0;
+}
+
 const dirs = sourceDirs();
 const inputs = dirs ? fingerprint(dirs) : null;
+const hasWeb = existsSync(join(root, WEB_DIR, "vite.config.ts"));
+const webInputs = hasWeb ? webFingerprint() : null;
+let status = 0;
 if (values["if-stale"]) {
   const reason = inputs ? staleness(inputs) : "tsconfig.json is not plain JSON with include: [dir/**/*.ts], so freshness cannot be judged";
-  if (reason === null) process.exit(0);
-  process.stderr.write(`building: ${reason}\n`);
+  if (reason !== null) {
+    process.stderr.write(`building: ${reason}\n`);
+    status = build(inputs);
+  }
+  const webReason = webInputs ? webStaleness(webInputs) : null;
+  if (status === 0 && webReason !== null) {
+    process.stderr.write(`building the dashboard: ${webReason}\n`);
+    status = buildWeb(webInputs);
+  }
 } else {
   process.stderr.write("building: a clean build was asked for\n");
+  status = build(inputs);
+  if (status === 0 && webInputs) status = buildWeb(webInputs);
 }
-process.exit(build(inputs));
+process.exit(status);

@@ -3,7 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { UsersService } from "../../users/users.service.js";
 import { SESSION_IDLE_MS } from "../../users/users.service.js";
 import type { Workspace } from "../../workspaces/workspaces.service.js";
-import { DashboardRequestInvalid } from "./dashboard.edge-errors.js";
+import { readInput } from "./dashboard.input.js";
+import { SignInBody, type SessionAnswer, type WorkspaceSummary } from "./session.contract.js";
 import { DASHBOARD_BODY_LIMIT, sessionOfRequest } from "./dashboard.family.js";
 import { clearSessionCookie, sessionToken, setSessionCookie } from "./session-cookie.js";
 
@@ -13,7 +14,7 @@ export interface SessionRoutesDeps {
 }
 
 export function sessionRoutes(deps: SessionRoutesDeps) {
-  const workspacesOf = async (ids: string[]) =>
+  const workspacesOf = async (ids: string[]): Promise<WorkspaceSummary[]> =>
     (await Promise.all(ids.map((id) => deps.workspaces.findById(id))))
       .filter((w): w is Workspace => w !== null)
       .map((w) => ({ id: w.id, name: w.name, sandbox: w.sandbox }))
@@ -21,16 +22,17 @@ export function sessionRoutes(deps: SessionRoutesDeps) {
 
   return async function routes(app: FastifyInstance): Promise<void> {
     app.post("/session", { bodyLimit: 4_096 }, async (request, reply) => {
-      const body = request.body as { email?: unknown; password?: unknown } | null;
-      if (typeof body?.email !== "string" || typeof body.password !== "string") throw DashboardRequestInvalid("Send {\"email\", \"password\"} as JSON.");
+      const body = readInput(SignInBody, request.body, "sign-in (send {\"email\", \"password\"} as JSON)");
       const { token, session } = await deps.users.signIn({ email: body.email, password: body.password, clientAddress: request.ip });
       setSessionCookie(request, reply, token, Math.floor(SESSION_IDLE_MS / 1000));
-      return { user: session.user, csrfToken: session.csrfToken, expiresAt: session.expiresAt, workspaces: await workspacesOf(session.workspaceIds) };
+      const answer: SessionAnswer = { user: session.user, csrfToken: session.csrfToken, expiresAt: session.expiresAt, workspaces: await workspacesOf(session.workspaceIds) };
+      return answer;
     });
 
     app.get("/session", async (request) => {
       const session = sessionOfRequest(request);
-      return { user: session.user, csrfToken: session.csrfToken, expiresAt: session.expiresAt, workspaces: await workspacesOf(session.workspaceIds) };
+      const answer: SessionAnswer = { user: session.user, csrfToken: session.csrfToken, expiresAt: session.expiresAt, workspaces: await workspacesOf(session.workspaceIds) };
+      return answer;
     });
 
     app.delete("/session", { bodyLimit: DASHBOARD_BODY_LIMIT }, async (request, reply) => {

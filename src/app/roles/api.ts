@@ -10,7 +10,8 @@ import { serversRoutes } from "../../api/postmark/servers.routes.js";
 import { dataRemovalsRoutes } from "../../api/postmark/data-removals.routes.js";
 import { queueRoutes } from "../../api/app/queue.routes.js";
 import { dashboardFamily } from "../../api/dashboard/dashboard.family.js";
-import { sessionRoutes } from "../../api/dashboard/session.routes.js";
+import { webFilesRoutes } from "../../api/dashboard/web-files.js";
+import { dashboardRoutes } from "../dashboard-routes.js";
 import { sendersRoutes } from "../../api/postmark/senders.routes.js";
 import { senderConfirmationRoutes } from "../../api/postmark/sender-confirmation.routes.js";
 import { templatesPushRoutes } from "../../api/postmark/templates-push.routes.js";
@@ -62,8 +63,9 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       serversRoutes({ workspaces: deps.workspaces, inbound: deps.inbound, webhooks: deps.webhooks, deletionAllowed: config.http.serverDeletion }),
       dataRemovalsRoutes({ dataRemovals: deps.dataRemovals }),
     ],
-    // Export download links carry their own signature instead of a key (src/exports/download-links.ts).
-    publicRoutes: [senderConfirmationRoutes({ senders: deps.senders }), exportFilesRoutes({ exports: deps.exports })],
+    // Export download links carry their own signature instead of a key (src/exports/download-links.ts);
+    // the web dashboard's files hold no data (its calls need a session).
+    publicRoutes: [senderConfirmationRoutes({ senders: deps.senders }), exportFilesRoutes({ exports: deps.exports }), webFilesRoutes()],
     // Behavioral data (issue 11): the Track API under /api/v1 and /api/v2, the Segment-spec
     // pipeline API and Customer.io's App API under /v1.
     families: [
@@ -87,7 +89,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
       }),
       trackFamily({ workspaces: deps.workspaces, people: deps.people, segments: deps.segments }),
       // The web dashboard's API (issue 13), with a session cookie.
-      dashboardFamily({ users: deps.users, routes: [sessionRoutes({ users: deps.users, workspaces: deps.workspaces })] }),
+      dashboardFamily({ users: deps.users, routes: dashboardRoutes(deps) }),
     ],
     tracking: deps.tracking,
     readTime: { seconds: config.tracking.readSeconds, holdMax: config.tracking.readHoldMax },

@@ -1,0 +1,6 @@
+// PLACEHOLDER: the dashboard's queue calls (issue 13), replaced by the real ones.
+import type { FastifyInstance } from "fastify";
+
+export function queueRoutes(_deps: unknown) {
+  return async function routes(_app: FastifyInstance): Promise<void> {};
+}
