@@ -38,6 +38,47 @@ for (const target of storeTargets()) {
       }
     });
 
+    test("grouped writes: one group at a time on SQLite, several at once on PostgreSQL, and close waits for all", async () => {
+      const store = await target.open();
+      try {
+        // A call that holds its group open until released; calls made in later turns form later groups.
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        const order: string[] = [];
+        const first = store.writeGrouped(async (trx) => {
+          await trx.insertInto("workspaces").values({ id: "first", name: "first", sandbox: 0, created_at: 1 }).execute();
+          await held;
+          order.push("first");
+        });
+        await new Promise((r) => setTimeout(r, 50));
+        const second = store.writeGrouped(async (trx) => {
+          await trx.insertInto("workspaces").values({ id: "second", name: "second", sandbox: 0, created_at: 1 }).execute();
+          order.push("second");
+        });
+        if (store.dialect === "postgres") {
+          // The second group commits while the first is still open.
+          await second;
+          assert.deepEqual(order, ["second"]);
+          release();
+          await first;
+        } else {
+          const settled = await Promise.race([second.then(() => "second"), new Promise((r) => setTimeout(() => r("waiting"), 200))]);
+          assert.equal(settled, "waiting", "SQLite has one writer: the second group waits for the first");
+          release();
+          await Promise.all([first, second]);
+          assert.deepEqual(order, ["first", "second"]);
+        }
+        // Calls still queued when the store closes are committed first.
+        const late = Array.from({ length: 20 }, (_, i) => store.writeGrouped(async (trx) => void (await trx.insertInto("workspaces").values({ id: `late${i}`, name: `late${i}`, sandbox: 0, created_at: 1 }).execute())));
+        const closing = store.close();
+        await Promise.all(late);
+        await closing;
+      } catch (err) {
+        await store.close().catch(() => undefined);
+        throw err;
+      }
+    });
+
     test("a failed write transaction leaves nothing behind", async () => {
       const store = await target.open();
       try {

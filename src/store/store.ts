@@ -27,7 +27,9 @@ export interface Store {
    * Runs `fn` in a transaction shared with other calls made in the same turn of the event loop,
    * so that N concurrent acceptances cost one commit (one fsync) instead of N. Each call is
    * isolated by a savepoint: one failing call rolls back only its own writes. The promise
-   * settles after the shared commit is durable.
+   * settles after the shared commit is durable. On SQLite one group runs at a time (there is one
+   * writer); on PostgreSQL several groups run at once on their own connections
+   * (GROUPS_IN_FLIGHT_POSTGRES), as transactions of several processes do.
    */
   writeGrouped<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
   /** Applies the migrations not yet applied: all, or up to and including the one named (tests of a migration). */
@@ -133,8 +135,17 @@ export function openPostgres(url: string, poolSize: number): Store {
       if (options.durability === "relaxed") await sql`set local synchronous_commit = off`.execute(trx);
       return fn(trx);
     });
-  return makeStore("postgres", db, write);
+  return makeStore("postgres", db, write, async () => undefined, Math.max(1, Math.min(GROUPS_IN_FLIGHT_POSTGRES, poolSize - 2)));
 }
+
+/**
+ * Groups committing at once on PostgreSQL. One at a time made every call wait for the round trips
+ * of all calls before it (each statement of a group is a round trip to the server), which held a
+ * process to a few hundred single-event requests a second however idle the server was; several
+ * groups overlap those waits, and the server's WAL writer still shares one flush among the
+ * commits that arrive together. Two connections of the pool stay for everything else.
+ */
+export const GROUPS_IN_FLIGHT_POSTGRES = 4;
 
 interface Pending {
   fn: (trx: Db) => Promise<unknown>;
@@ -142,11 +153,12 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-function makeStore(dialect: Dialect, db: Db, write: Store["write"], beforeClose: () => Promise<void> = async () => undefined): Store {
+function makeStore(dialect: Dialect, db: Db, write: Store["write"], beforeClose: () => Promise<void> = async () => undefined, groupsInFlight = 1): Store {
   let queue: Pending[] = [];
   let scheduled = false;
-  // One group at a time: while a group commits, new calls gather for the next one.
-  let running: Promise<void> = Promise.resolve();
+  // At most groupsInFlight groups at a time: while they commit, new calls gather for the next one.
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
 
   const flush = async () => {
     const group = queue;
@@ -189,13 +201,24 @@ function makeStore(dialect: Dialect, db: Db, write: Store["write"], beforeClose:
     });
   };
 
+  // A group starts a turn of the event loop after its first call, so the calls of that turn join it.
+  const schedule = () => {
+    if (scheduled || inFlight >= groupsInFlight || queue.length === 0) return;
+    scheduled = true;
+    inFlight++;
+    setImmediate(() => {
+      flush().finally(() => {
+        inFlight--;
+        if (inFlight === 0 && queue.length === 0) idle?.();
+        schedule();
+      });
+    });
+  };
+
   const writeGrouped = <T>(fn: (trx: Db) => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!scheduled) {
-        scheduled = true;
-        running = running.then(() => new Promise<void>((r) => setImmediate(r))).then(flush);
-      }
+      schedule();
     });
 
   return {
@@ -215,7 +238,7 @@ function makeStore(dialect: Dialect, db: Db, write: Store["write"], beforeClose:
       await sql`select 1`.execute(db);
     },
     async close() {
-      await running;
+      if (inFlight > 0 || queue.length > 0) await new Promise<void>((resolve) => (idle = resolve));
       await beforeClose();
       await db.destroy();
     },
