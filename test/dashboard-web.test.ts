@@ -111,29 +111,48 @@ describe("web dashboard: files, sign-in, frame and budgets", { skip: SKIP_WITHOU
     const { page } = world;
     await page.goto(world.at("shop", "activity"));
     await page.getByRole("heading", { level: 1, name: "Activity" }).waitFor();
-    // A fresh load with an empty cache: what a first visit costs.
-    const fresh = await world.context.browser()!.newContext({ baseURL: world.server.url, storageState: await world.context.storageState() });
-    try {
-      const visit = await fresh.newPage();
-      let scriptBytes = 0;
-      const sizes: Array<Promise<void>> = [];
-      visit.on("response", (response) => {
-        if (response.request().resourceType() !== "script") return;
-        sizes.push(response.request().sizes().then((s) => void (scriptBytes += s.responseBodySize)));
-      });
-      await visit.goto(world.at("shop", "activity"));
-      // Checked in the page at every frame, so the time is when it was drawn, not when the test heard.
-      const drawn = await visit.waitForFunction('document.querySelector("h1")?.textContent === "Activity" ? performance.now() : 0', undefined, { polling: "raf" });
-      const rendered = (await drawn.jsonValue()) as number;
-      await visit.waitForLoadState("networkidle");
-      await Promise.all(sizes);
-      assert.ok(scriptBytes > 0);
-      assert.ok(scriptBytes < JS_BUDGET_GZ, `the activity page's JavaScript is ${scriptBytes} bytes gzipped`);
-      assert.ok(rendered < FIRST_RENDER_BUDGET_MS, `first render took ${Math.round(rendered)} ms`);
-      console.log(`# activity page: ${(scriptBytes / 1024).toFixed(1)} KB of JavaScript gzipped, first render ${Math.round(rendered)} ms`);
-    } finally {
-      await fresh.close();
+    const storageState = await world.context.storageState();
+    // Fresh loads with an empty cache (what a first visit costs), three of them: the median is the
+    // figure, so one load slowed by another test's burst on this 2-core machine does not decide it.
+    const loads: Array<{ scriptBytes: number; renderedMs: number }> = [];
+    for (let i = 0; i < 3; i++) {
+      const fresh = await world.browser.newContext({ baseURL: world.server.url, storageState });
+      try {
+        const visit = await fresh.newPage();
+        let scriptBytes = 0;
+        const sizes: Array<Promise<void>> = [];
+        visit.on("response", (response) => {
+          if (response.request().resourceType() !== "script") return;
+          sizes.push(response.request().sizes().then((s) => void (scriptBytes += s.responseBodySize)));
+        });
+        await visit.goto(world.at("shop", "activity"));
+        // Drawn: the heading is there and nothing says "Loading" (the first page of messages, or the
+        // empty state, is shown). Checked in the page at every frame, so the time is when it was
+        // drawn, not when the test heard of it.
+        const drawn = await visit.waitForFunction(
+          () => {
+            // (This runs in the page; the test's own types know no DOM. A function, not a string:
+            // the dashboard's CSP forbids eval.)
+            const doc = (globalThis as unknown as { document: { querySelector(selector: string): { textContent: string | null } | null } }).document;
+            return doc.querySelector("h1")?.textContent === "Activity" && !doc.querySelector(".loading") ? performance.now() : 0;
+          },
+          undefined,
+          { polling: "raf" },
+        );
+        const renderedMs = (await drawn.jsonValue()) as number;
+        await visit.waitForLoadState("networkidle");
+        await Promise.all(sizes);
+        loads.push({ scriptBytes, renderedMs });
+      } finally {
+        await fresh.close();
+      }
     }
+    const scriptBytes = Math.max(...loads.map((l) => l.scriptBytes));
+    const rendered = loads.map((l) => l.renderedMs).sort((a, b) => a - b)[1]!;
+    assert.ok(scriptBytes > 0);
+    assert.ok(scriptBytes < JS_BUDGET_GZ, `the activity page's JavaScript is ${scriptBytes} bytes gzipped`);
+    assert.ok(rendered < FIRST_RENDER_BUDGET_MS, `first render took ${Math.round(rendered)} ms (median of ${loads.map((l) => Math.round(l.renderedMs)).join(", ")})`);
+    console.log(`# activity page: ${(scriptBytes / 1024).toFixed(1)} KB of JavaScript gzipped, first render ${Math.round(rendered)} ms (median of 3 cold loads: ${loads.map((l) => Math.round(l.renderedMs)).join(", ")} ms)`);
   });
 
   it("signs out, and the dashboard's calls refuse the old session", async () => {
