@@ -102,6 +102,13 @@ describe("web dashboard: files, sign-in, frame and budgets", { skip: SKIP_WITHOU
       await page.waitForURL(/\/stats$/);
       assert.equal(await nav.isVisible(), false, "choosing a page folds the menu");
       await world.screenshot("dashboard-phone");
+      // The bar fits the phone's width even with a sandbox's badge in it.
+      await page.goto(world.at("lab", "activity"));
+      await page.getByText("Sandbox", { exact: true }).waitFor();
+      const bar = await page.locator(".shell-bar").evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+      assert.ok(bar.scroll <= bar.client, `the top bar is ${bar.scroll} px wide in ${bar.client} px`);
+      const signOut = await page.getByRole("button", { name: "Sign out" }).boundingBox();
+      assert.ok(signOut && signOut.x + signOut.width <= 390, "Sign out is on screen");
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }

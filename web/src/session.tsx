@@ -11,6 +11,8 @@ interface SessionState {
   loading: boolean;
   signIn(email: string, password: string): Promise<void>;
   signOut(): Promise<void>;
+  /** Asks for the session again: after a change that shows in it (a workspace switched to live). */
+  refresh(): Promise<void>;
 }
 
 const SessionContext = createContext<SessionState | null>(null);
@@ -53,6 +55,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         await apiSend("DELETE", "/session").catch(() => undefined);
         adopt(null);
       },
+      refresh: async () => adopt(await apiGet<SessionAnswer>("/session")),
     }),
     [session, loading, adopt],
   );
