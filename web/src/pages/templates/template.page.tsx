@@ -183,31 +183,40 @@ function TemplateEditor({ workspaceId, saved }: { workspaceId: string; saved: Te
             )}
           </div>
           {!isLayout && (
-            <label className="field">
-              Subject
-              <input value={draft.subject} onChange={set("subject")} readOnly={readOnly} aria-describedby="subject-errors" />
+            <div>
+              <label className="field">
+                Subject
+                <input value={draft.subject} onChange={set("subject")} readOnly={readOnly} aria-describedby="subject-errors" />
+              </label>
               <PartErrors id="subject-errors" errors={answer?.subject.errors} />
-            </label>
+            </div>
           )}
-          <label className="field">
-            HTML body
-            <textarea rows={14} value={draft.htmlBody} onChange={set("htmlBody")} readOnly={readOnly} spellCheck={false} aria-describedby="html-errors" />
+          {/* Errors sit beside their field, outside its label, so that the field's name stays its own. */}
+          <div>
+            <label className="field">
+              HTML body
+              <textarea rows={14} value={draft.htmlBody} onChange={set("htmlBody")} readOnly={readOnly} spellCheck={false} aria-describedby="html-errors" />
+            </label>
             <PartErrors id="html-errors" errors={answer?.htmlBody.errors} />
-          </label>
-          <label className="field">
-            Text body
-            <textarea rows={6} value={draft.textBody} onChange={set("textBody")} readOnly={readOnly} spellCheck={false} aria-describedby="text-errors" />
+          </div>
+          <div>
+            <label className="field">
+              Text body
+              <textarea rows={6} value={draft.textBody} onChange={set("textBody")} readOnly={readOnly} spellCheck={false} aria-describedby="text-errors" />
+            </label>
             <PartErrors id="text-errors" errors={answer?.textBody.errors} />
-          </label>
-          <label className="field">
-            Test model (JSON)
-            <textarea rows={6} value={modelText} onChange={(e) => setModelText(e.target.value)} spellCheck={false} placeholder="Empty: the model the template suggests" aria-describedby="model-errors" />
+          </div>
+          <div>
+            <label className="field">
+              Test model (JSON)
+              <textarea rows={6} value={modelText} onChange={(e) => setModelText(e.target.value)} spellCheck={false} placeholder="Empty: the model the template suggests" aria-describedby="model-errors" />
+            </label>
             {model.error && (
               <ul className="template-errors" id="model-errors">
                 <li>{model.error}</li>
               </ul>
             )}
-          </label>
+          </div>
           {answer && (
             <div className="template-actions">
               <button type="button" className="button button-small" onClick={() => setModelText(JSON.stringify(answer.suggestedModel, null, 2))}>
