@@ -179,6 +179,11 @@ for (const database of serverDatabases()) {
       assert.equal(settings.status, 200);
       assert.deepEqual(settings.body.workspace, { id: shop, name: "shop", sandbox: false });
       assert.deepEqual(settings.body.streams.map((s: { id: string; type: string }) => [s.id, s.type]).sort(), [["broadcast", "broadcast"], ["inbound", "inbound"], ["outbound", "transactional"]]);
+      assert.deepEqual(
+        settings.body.tokens.map((t: Json) => Object.keys(t).sort().join() + ` ${t.kind} ${t.hint}`),
+        [`createdAt,hint,id,kind,stream server ${shopToken.slice(-4)}`],
+        "tokens are listed by kind and hint, never with a secret or a hash",
+      );
 
       const created = await call(admin, "POST", `/workspaces/${shop}/streams`, { id: "news", name: "Newsletter", type: "broadcast", trackOpens: true, trackLinks: "html-only" });
       assert.equal(created.status, 200, JSON.stringify(created.body));
@@ -211,6 +216,9 @@ for (const database of serverDatabases()) {
       assert.equal((await server.app.services.workspaces.authenticateTrack(siteId!.value, apiKey!.value))?.id, shop);
       const app = await call(admin, "POST", `/workspaces/${shop}/credentials`, { kind: "app" });
       assert.equal((await server.app.services.workspaces.authenticateAppKey(app.body.values[0].value))?.id, shop);
+
+      const listed = (await call(viewer, "GET", `/workspaces/${shop}/settings`)).body.tokens.map((t: Json) => `${t.kind} ${t.hint}`).sort();
+      assert.deepEqual(listed, [`app ${app.body.values[0].value.slice(-4)}`, `app ${track.body.values[3].value.slice(-4)}`, `pipeline ${track.body.values[2].value.slice(-4)}`, `server ${shopToken.slice(-4)}`, `server ${token.slice(-4)}`, `track ${siteId!.value.slice(-4)}`].sort());
 
       refusedWith(await call(admin, "POST", `/workspaces/${shop}/credentials`, { kind: "root" }), 400, "DASHBOARD_REQUEST_INVALID");
       refusedWith(await call(viewer, "POST", `/workspaces/${shop}/credentials`, { kind: "server" }), 403, "NOT_PERMITTED");

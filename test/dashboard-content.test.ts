@@ -92,7 +92,8 @@ describe("web dashboard: templates, streams and tokens", { skip: SKIP_WITHOUT_BR
     await copy.click();
     // The button's name stays its aria-label (what it copies); its text says it was done.
     await copy.filter({ hasText: "Copied" }).waitFor();
-    const token = await page.evaluate(() => navigator.clipboard.readText());
+    // Strings, not functions: the server's type check has no DOM types.
+    const token = (await page.evaluate("navigator.clipboard.readText()")) as string;
     assert.match(token, /^\S{20,}$/);
     assert.ok(await page.getByText(token, { exact: true }).isVisible());
 
@@ -104,9 +105,10 @@ describe("web dashboard: templates, streams and tokens", { skip: SKIP_WITHOUT_BR
     assert.equal(sent.status, 200);
     assert.equal(((await sent.json()) as { ErrorCode: number }).ErrorCode, 0);
     // A full-page shot of a scrolled page draws the sticky header mid-page.
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate("window.scrollTo(0, 0)");
     await world.screenshot("settings");
 
+    await page.getByRole("table", { name: "Existing tokens" }).getByText(`…${token.slice(-4)}`).waitFor();
     await page.getByRole("button", { name: "Done" }).click();
     assert.equal(await page.getByText(token, { exact: true }).count(), 0, "once dismissed, the secret is gone for good");
   });
@@ -131,7 +133,7 @@ describe("web dashboard: templates, streams and tokens", { skip: SKIP_WITHOUT_BR
         await page.goto(world.at("shop", path));
         await page.getByRole("heading", { level: 1 }).waitFor();
         await page.getByRole("heading", { name: /^(Message streams|Preview)/ }).waitFor();
-        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        const width = (await page.evaluate("document.documentElement.scrollWidth")) as number;
         assert.ok(width <= 390, `${path} is ${width} px wide at phone width`);
       }
     } finally {

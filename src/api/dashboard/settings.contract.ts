@@ -27,9 +27,21 @@ export interface StreamView {
   archivedAt: number | null;
 }
 
+/** A token or key as it can be shown after it was made: never its secret. */
+export interface TokenView {
+  id: string;
+  kind: "server" | "smtp" | "track" | "pipeline" | "app";
+  /** Its last four characters (a Track pair's: its site id's; an SMTP pair's: its access key's). */
+  hint: string;
+  createdAt: number;
+  /** SMTP token pairs: the one stream they send to. */
+  stream: string | null;
+}
+
 export interface SettingsAnswer {
   workspace: { id: string; name: string; sandbox: boolean };
   streams: StreamView[];
+  tokens: TokenView[];
 }
 
 export const StreamCreateBody = z.object({

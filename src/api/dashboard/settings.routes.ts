@@ -24,7 +24,7 @@ import {
 } from "./settings.contract.js";
 
 export interface SettingsRoutesDeps {
-  workspaces: Pick<WorkspacesService, "findById" | "update" | "createServerToken" | "createTrackCredentials" | "createAppKey">;
+  workspaces: Pick<WorkspacesService, "findById" | "update" | "tokens" | "createServerToken" | "createTrackCredentials" | "createAppKey">;
   streams: Pick<StreamsService, "list" | "create">;
 }
 
@@ -45,7 +45,9 @@ export function settingsRoutes(deps: SettingsRoutesDeps) {
       requireWorkspace(request, workspaceId, "read");
       const workspace = await workspaceOf(workspaceId);
       const streams = await deps.streams.list(workspaceId, { type: null, includeArchived: true });
-      const answer: SettingsAnswer = { workspace: summaryOf(workspace), streams: streams.map(viewOf) };
+      // Account tokens have no workspace, so none is listed here.
+      const tokens = (await deps.workspaces.tokens(workspaceId)).flatMap((t) => (t.kind === "account" ? [] : [{ id: t.id, kind: t.kind, hint: t.hint, createdAt: t.createdAt, stream: t.stream }]));
+      const answer: SettingsAnswer = { workspace: summaryOf(workspace), streams: streams.map(viewOf), tokens };
       return answer;
     });
 

@@ -2,11 +2,12 @@
 // server stores only hashes, so the values exist in this one answer: they stay on screen until
 // dismissed, each with a copy button, and are never fetched again.
 import { useState } from "react";
-import { useMutation } from "@tanstack/react-query";
-import type { CredentialAnswer, CredentialKind } from "@contract/settings.contract";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import type { CredentialAnswer, CredentialKind, TokenView } from "@contract/settings.contract";
 import { apiSend, workspacePath } from "../../api/client";
 import { CopyButton } from "../../ui/copy-button";
 import { ErrorNotice, Notice } from "../../ui/states";
+import { TokensTable } from "./tokens-table";
 
 const KINDS: Array<{ kind: CredentialKind; button: string; what: string }> = [
   { kind: "server", button: "Create server token", what: "for the Postmark API (X-Postmark-Server-Token) and SMTP (as username and password)" },
@@ -14,11 +15,15 @@ const KINDS: Array<{ kind: CredentialKind; button: string; what: string }> = [
   { kind: "app", button: "Create App API key", what: "a Bearer key for the App API" },
 ];
 
-export function Credentials({ workspaceId, canChange }: { workspaceId: string; canChange: boolean }) {
+export function Credentials({ workspaceId, canChange, tokens }: { workspaceId: string; canChange: boolean; tokens: TokenView[] }) {
+  const queries = useQueryClient();
   const [shown, setShown] = useState<CredentialAnswer | null>(null);
   const create = useMutation({
     mutationFn: (kind: CredentialKind) => apiSend<CredentialAnswer>("POST", workspacePath(workspaceId, "/credentials"), { kind }),
-    onSuccess: (answer) => setShown(answer),
+    onSuccess: async (answer) => {
+      setShown(answer);
+      await queries.invalidateQueries({ queryKey: ["settings", workspaceId] });
+    },
   });
   return (
     <section aria-labelledby="credentials-title">
@@ -56,6 +61,8 @@ export function Credentials({ workspaceId, canChange }: { workspaceId: string; c
           </button>
         </Notice>
       )}
+      <h3 className="settings-subtitle">Existing tokens</h3>
+      <TokensTable tokens={tokens} />
     </section>
   );
 }

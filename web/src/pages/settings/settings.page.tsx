@@ -35,7 +35,7 @@ export default function SettingsPage() {
             <StreamsTable streams={settings.data.streams} />
             {canChange && <NewStreamForm workspaceId={workspace.id} />}
           </section>
-          <Credentials workspaceId={workspace.id} canChange={canChange} />
+          <Credentials workspaceId={workspace.id} canChange={canChange} tokens={settings.data.tokens} />
         </>
       )}
     </>
