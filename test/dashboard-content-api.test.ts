@@ -144,6 +144,7 @@ for (const database of serverDatabases()) {
 
       refusedWith(await call(admin, "POST", `/workspaces/${shop}/templates/${welcome.id}/test`, { from: "team@shop.example", to: "not an address" }), 400, "MESSAGE_INVALID");
       refusedWith(await call(admin, "POST", `/workspaces/${shop}/templates/${welcome.id}/test`, { to: "ada@example.org" }), 400, "DASHBOARD_REQUEST_INVALID");
+      refusedWith(await call(admin, "POST", `/workspaces/${shop}/templates/${welcome.id}/test`, { from: "team@shop.example", to: "ada@example.org", stream: "inbound" }), 400, "STREAM_NOT_SENDABLE");
       refusedWith(await call(viewer, "POST", `/workspaces/${shop}/templates/${welcome.id}/test`, { from: "team@shop.example", to: "ada@example.org" }), 403, "NOT_PERMITTED");
     });
 

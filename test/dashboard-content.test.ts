@@ -63,13 +63,16 @@ describe("web dashboard: templates, streams and tokens", { skip: SKIP_WITHOUT_BR
     const { page } = world;
     await page.getByLabel("From", { exact: true }).fill("team@shop.example");
     await page.getByLabel("To", { exact: true }).fill("ada@example.org");
+    // A select's name holds its chosen option: "Stream Default (outbound)".
+    await page.getByRole("combobox", { name: /^Stream/ }).selectOption("outbound");
     await page.getByRole("button", { name: "Send test" }).click();
     const accepted = page.getByRole("note").filter({ hasText: "Accepted" });
     await accepted.waitFor();
     const messageId = (await accepted.getByRole("link").textContent()) ?? "";
     const details = await fetch(`${world.server.url}/messages/outbound/${messageId}/details`, { headers: { accept: "application/json", "x-postmark-server-token": world.workspaces.shop!.serverToken } });
     assert.equal(details.status, 200);
-    const message = (await details.json()) as { Subject: string; HtmlBody: string; To: Array<{ Email: string }> };
+    const message = (await details.json()) as { Subject: string; HtmlBody: string; To: Array<{ Email: string }>; MessageStream: string };
+    assert.equal(message.MessageStream, "outbound");
     assert.equal(message.Subject, "Hello Ada");
     assert.match(message.HtmlBody, /Welcome aboard, Ada/);
     assert.equal(message.To[0]?.Email, "ada@example.org");

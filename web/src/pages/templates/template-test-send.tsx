@@ -2,9 +2,10 @@
 // (the one acceptance: suppressions, the From rule, the stream), so it shows in activity.
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import type { SettingsAnswer } from "@contract/settings.contract";
 import type { TemplateTestAnswer, TemplateTestBody } from "@contract/templates.contract";
-import { apiSend, workspacePath } from "../../api/client";
+import { apiGet, apiSend, workspacePath } from "../../api/client";
 import { ErrorNotice, Notice } from "../../ui/states";
 
 interface Props {
@@ -19,12 +20,19 @@ interface Props {
 export function TemplateTestSend({ workspaceId, templateId, testModel, unsaved }: Props) {
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
+  const [stream, setStream] = useState("");
+  // The same answer as the settings page's, so the two share one cache entry.
+  const settings = useQuery({
+    queryKey: ["settings", workspaceId],
+    queryFn: ({ signal }) => apiGet<SettingsAnswer>(workspacePath(workspaceId, "/settings"), {}, { signal }),
+  });
+  const sendable = (settings.data?.streams ?? []).filter((s) => s.type !== "inbound" && s.archivedAt === null);
   const send = useMutation({
     mutationFn: (body: TemplateTestBody) => apiSend<TemplateTestAnswer>("POST", workspacePath(workspaceId, `/templates/${templateId}/test`), body),
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    send.mutate({ from, to, testModel });
+    send.mutate({ from, to, testModel, ...(stream ? { stream } : {}) });
   };
   return (
     <form className="template-test" onSubmit={submit} aria-labelledby="test-send-title">
@@ -37,6 +45,17 @@ export function TemplateTestSend({ workspaceId, templateId, testModel, unsaved }
         <label className="field">
           To
           <input type="email" required value={to} onChange={(e) => setTo(e.target.value)} />
+        </label>
+        <label className="field">
+          Stream
+          <select value={stream} onChange={(e) => setStream(e.target.value)}>
+            <option value="">Default (outbound)</option>
+            {sendable.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name} ({s.id})
+              </option>
+            ))}
+          </select>
         </label>
         <button type="submit" className="button" disabled={send.isPending || unsaved}>
           {send.isPending ? "Sending…" : "Send test"}
