@@ -26,6 +26,8 @@ export interface Template {
   kind: TemplateKind;
   layoutAlias: string | null;
   active: boolean;
+  /** Milliseconds since the epoch: when it was created or last changed. */
+  updatedAt: number;
 }
 
 /** A template named by its id or its alias. */
@@ -308,6 +310,7 @@ function toTemplate(row: TemplateRow): Template {
     kind: row.kind,
     layoutAlias: row.layout_alias,
     active: row.active === 1,
+    updatedAt: Number(row.updated_at),
   };
 }
 

@@ -24,6 +24,17 @@ function toWorkspace(row: Pick<Selectable<WorkspacesTable>, "id" | "name" | "san
   return { id: row.id, name: row.name, sandbox: row.sandbox === 1, createdAt: row.created_at };
 }
 
+/** A token without its secret: what it is, its last characters, when it was made. */
+export interface TokenSummary {
+  id: string;
+  kind: ApiTokensTable["kind"];
+  /** The token's last four characters (a Track pair's: its site id's; an SMTP pair's: its access key's). */
+  hint: string;
+  createdAt: number;
+  /** SMTP token pairs: the stream their mail goes to. */
+  stream: string | null;
+}
+
 export class WorkspacesRepository {
   async insertWorkspace(db: Db, row: Insertable<WorkspacesTable>): Promise<void> {
     await db.insertInto("workspaces").values(row).execute();
@@ -35,6 +46,18 @@ export class WorkspacesRepository {
 
   async insertToken(db: Db, row: Insertable<ApiTokensTable>): Promise<void> {
     await db.insertInto("api_tokens").values(row).execute();
+  }
+
+  /** A workspace's tokens as an operator may see them (kind, hint, when made), newest first; never their hashes. */
+  async listTokens(db: Db, workspaceId: string): Promise<TokenSummary[]> {
+    const rows = await db
+      .selectFrom("api_tokens")
+      .select(["id", "kind", "hint", "created_at", "stream"])
+      .where("workspace_id", "=", workspaceId)
+      .orderBy("created_at", "desc")
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({ id: r.id, kind: r.kind, hint: r.hint, createdAt: Number(r.created_at), stream: r.stream }));
   }
 
   async findByName(db: Db, name: string): Promise<Workspace | null> {

@@ -6,10 +6,10 @@ import type { Clock } from "../shared/clock.js";
 import { hashToken, newId, newSecretToken, randomHex } from "../shared/ids.js";
 import { InboundDomainTaken, SmtpDisabled, WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamArchived, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
 import { DEFAULT_STREAMS } from "./default-streams.js";
-import { settingsColumns, WorkspacesRepository, type InboundSettings, type Workspace } from "./workspaces.repository.js";
+import { settingsColumns, WorkspacesRepository, type InboundSettings, type TokenSummary, type Workspace } from "./workspaces.repository.js";
 import { checkChange, DEFAULT_SETTINGS, type WorkspaceChange, type WorkspaceSettings } from "./workspace-settings.js";
 
-export type { InboundSettings, Workspace } from "./workspaces.repository.js";
+export type { InboundSettings, TokenSummary, Workspace } from "./workspaces.repository.js";
 export type { WorkspaceChange, WorkspaceSettings } from "./workspace-settings.js";
 
 /** What `posthorn token create --track` prints: each secret is shown once. */
@@ -173,6 +173,11 @@ export class WorkspacesService {
     const appKey = newSecretToken();
     await this.deps.store.write((trx) => this.repo.insertToken(trx, tokenRow(workspace.id, "app", appKey, this.deps.clock.now())));
     return appKey;
+  }
+
+  /** The workspace's tokens and keys of every kind, newest first: hints only (the secrets are not kept). */
+  tokens(workspaceId: string): Promise<TokenSummary[]> {
+    return this.repo.listTokens(this.deps.store.db, workspaceId);
   }
 
   /** The workspace of a Track API site id + API key pair, or null. Cached like server tokens. */

@@ -17,6 +17,14 @@ export const DASHBOARD_STATUS: Readonly<Record<string, number>> = {
   WORKSPACE_NOT_FOUND: 404,
   DASHBOARD_REQUEST_INVALID: 400,
   DASHBOARD_NOT_FOUND: 404,
+  // Templates and streams (templates.routes.ts, settings.routes.ts); their other codes are 400s.
+  TEMPLATE_NOT_FOUND: 404,
+  TEMPLATE_LIMIT_REACHED: 409,
+  LAYOUT_IN_USE: 409,
+  STREAM_NOT_FOUND: 404,
+  STREAM_EXISTS: 409,
+  STREAM_LIMIT_REACHED: 409,
+  INBOUND_STREAM_EXISTS: 409,
 };
 
 export function toDashboardError(err: PosthornError): { status: number; body: { error: { code: string; message: string } } } {
