@@ -17,6 +17,12 @@ export const DASHBOARD_STATUS: Readonly<Record<string, number>> = {
   WORKSPACE_NOT_FOUND: 404,
   DASHBOARD_REQUEST_INVALID: 400,
   DASHBOARD_NOT_FOUND: 404,
+  // People, segments, journeys (people.routes.ts, segments.routes.ts, journeys.routes.ts); their
+  // _INVALID and _LIMIT codes answer the default 400.
+  PEOPLE_NOT_FOUND: 404,
+  SEGMENT_NOT_FOUND: 404,
+  JOURNEY_NOT_FOUND: 404,
+  JOURNEY_STATE_CONFLICT: 409,
 };
 
 export function toDashboardError(err: PosthornError): { status: number; body: { error: { code: string; message: string } } } {
