@@ -53,7 +53,7 @@ function Sizes({ path }: { path: string }) {
       <h2 id="sizes">Size over time</h2>
       <label className="field">
         Per
-        <select value={bucket} onChange={(e) => setBucket(e.target.value === "hour" ? "hour" : "day")}>
+        <select aria-label="Size per" value={bucket} onChange={(e) => setBucket(e.target.value === "hour" ? "hour" : "day")}>
           <option value="day">day (30 days)</option>
           <option value="hour">hour (48 hours)</option>
         </select>
