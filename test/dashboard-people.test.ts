@@ -102,7 +102,7 @@ describe("dashboard: people, segments and journeys", { skip: SKIP_WITHOUT_BROWSE
     await page.getByRole("heading", { level: 1, name: "Pro plan" }).waitFor();
     await page.getByText('"value": "pro"').waitFor();
     await page.getByRole("img", { name: /Size per day, from 0 to 1/ }).waitFor();
-    await page.getByLabel("Size per").selectOption("hour");
+    await page.getByLabel("Size per", { exact: true }).selectOption("hour");
     await page.getByRole("img", { name: /Size per hour, from 0 to 1/ }).waitFor();
     await page.getByRole("link", { name: "ada" }).waitFor();
     await world.screenshot("segment");

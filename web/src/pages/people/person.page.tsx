@@ -191,7 +191,7 @@ function TimelineEntry({ item, base }: { item: TimelineItem; base: string }) {
       ) : (
         <Link to={to}>{item.title}</Link>
       )}
-      {Object.keys(item.detail).length > 0 && (
+      {item.kind !== "attribute_change" && Object.keys(item.detail).length > 0 && (
         <details>
           <summary>Details</summary>
           <pre>{JSON.stringify(item.detail, null, 2)}</pre>
