@@ -78,6 +78,9 @@ for (const database of serverDatabases()) {
       segmentId = segment.segmentId;
       await until("the segment filled", () => services.segments.filled(shop, segmentId), 10_000);
       journeyId = (await services.journeys.create(shop, journeyDoc(segmentId), { state: "live" })).journeyId;
+      // Mails at once on an event, so the timeline has a message to link to.
+      const pricing = { name: "Pricing nudge", trigger: { event: { name: "viewed_pricing" } }, defaults: { from: "hello@shop.test" }, steps: [{ id: "nudge", type: "email", subject: "About pricing", text: "Questions?" }] };
+      await services.journeys.create(shop, pricing, { state: "live" });
 
       const identify = (id: string, attributes: Record<string, unknown>) => ({ op: "identify" as const, who: { kind: "id" as const, value: id }, attributes, alsoKnownAs: [{ kind: "email" as const, value: `${id}@example.test` }] });
       for (const [id, plan] of [["ada", "free"], ["bob", "free"], ["cy", "basic"]] as const) assert.ok((await services.people.apply(shop, [identify(id, { plan, first_name: id })], { atomic: true }))[0]!.ok);
@@ -86,7 +89,8 @@ for (const database of serverDatabases()) {
       const [r] = await services.people.apply(rival, [identify("mallory", { plan: "pro" })], { atomic: true });
       stranger = (r as { personId: string }).personId;
       ada = (await services.people.find(shop, { kind: "id", value: "ada" }))!.personId;
-      await until("ada in the journey", async () => (await services.journeys.runsOf(shop, ada, { limit: 10, cursor: null })).items.length > 0, 10_000);
+      await until("ada in both journeys", async () => (await services.journeys.runsOf(shop, ada, { limit: 10, cursor: null })).items.length === 2, 10_000);
+      await until("the nudge sent", async () => (await services.outreachLedger.messagesOf(shop, ada, { limit: 5, cursor: null })).items.length > 0, 10_000);
     });
     after(async () => {
       await server?.close();
@@ -132,8 +136,10 @@ for (const database of serverDatabases()) {
       assert.equal(res.body.person.email, "ada@example.test");
       assert.equal(res.body.person.attributes.plan, "pro");
       assert.deepEqual(res.body.segments.map((s) => s.name), ["Pro plan"]);
-      assert.equal(res.body.runs[0]?.journeyName, "Pro welcome");
-      assert.equal(res.body.runs[0]?.stepId, "pause");
+      const welcome = res.body.runs.find((r) => r.journeyName === "Pro welcome");
+      assert.equal(welcome?.stepId, "pause");
+      assert.equal(welcome?.state, "waiting");
+      assert.deepEqual(res.body.runs.map((r) => r.journeyName).sort(), ["Pricing nudge", "Pro welcome"]);
       const foreign = await admin.call("GET", `/workspaces/${shop}/people/${stranger}`);
       assert.equal(foreign.status, 404);
       assert.equal(foreign.body.error?.code, "PEOPLE_NOT_FOUND");
@@ -144,9 +150,13 @@ for (const database of serverDatabases()) {
       const whole = await admin.call<TimelineAnswer>("GET", `/workspaces/${shop}/people/${ada}/timeline?limit=200`);
       assert.equal(whole.status, 200);
       const kinds = new Set(whole.body.items.map((i) => i.kind));
-      for (const kind of ["event", "attribute_change", "segment_entered", "journey_entered"]) assert.ok(kinds.has(kind as TimelineItem["kind"]), `${kind} in ${[...kinds].join(", ")}`);
+      for (const kind of ["event", "attribute_change", "segment_entered", "journey_entered", "journey_step", "message"]) assert.ok(kinds.has(kind as TimelineItem["kind"]), `${kind} in ${[...kinds].join(", ")}`);
       assert.ok(whole.body.items.some((i) => i.title === "plan: free → pro"), JSON.stringify(whole.body.items.map((i) => i.title)));
       assert.ok(whole.body.items.some((i) => i.kind === "segment_entered" && i.title === "Entered segment Pro plan" && i.link?.kind === "segment"));
+      const message = whole.body.items.find((i) => i.kind === "message");
+      assert.equal(message?.title, "Message: About pricing");
+      assert.ok(message?.link?.kind === "message" && message.link.messageId.length > 0, JSON.stringify(message));
+      assert.ok(whole.body.items.some((i) => i.kind === "journey_step" && i.title.startsWith("Pricing nudge: step nudge")), JSON.stringify(whole.body.items.map((i) => i.title)));
       const times = whole.body.items.map((i) => i.at);
       assert.deepEqual(times, [...times].sort((a, b) => b - a));
       assert.equal(whole.body.next, null);
@@ -191,7 +201,7 @@ for (const database of serverDatabases()) {
 
     it("shows a journey's steps, counts, versions and a person's path", async () => {
       const list = await viewer.call<JourneysAnswer>("GET", `/workspaces/${shop}/journeys`);
-      assert.deepEqual(list.body.journeys.map((j) => [j.name, j.state, j.version, j.trigger]), [["Pro welcome", "live", 1, `segment ${segmentId} entered`]]);
+      assert.deepEqual(list.body.journeys.map((j) => [j.name, j.state, j.version, j.trigger]).sort(), [["Pricing nudge", "live", 1, "event viewed_pricing"], ["Pro welcome", "live", 1, `segment ${segmentId} entered`]]);
       const one = await viewer.call<JourneyAnswer>("GET", `/workspaces/${shop}/journeys/${journeyId}`);
       assert.deepEqual(one.body.steps.map((s) => [s.id, s.kind, s.label]), [["pause", "delay", "wait 1d"], ["hello", "email", "email: Hi {{ customer.first_name }}"]]);
       const metrics = await viewer.call<MetricsAnswer>("GET", `/workspaces/${shop}/journeys/${journeyId}/metrics`);

@@ -145,6 +145,30 @@ describe("dashboard: people, segments and journeys", { skip: SKIP_WITHOUT_BROWSE
     }
   });
 
+  it("shows a viewer the same pages without a change button", async () => {
+    const viewer = { email: "viewer@example.com", password: "another horse battery staple" };
+    await world.server.app.services.users.create({ ...viewer, role: "viewer", workspaces: ["shop"] });
+    const context = await world.browser.newContext({ baseURL: world.server.url });
+    try {
+      const page = await context.newPage();
+      page.on("pageerror", (err) => world.pageErrors.push(String(err)));
+      await page.goto("/");
+      await page.getByLabel("Email").fill(viewer.email);
+      await page.getByLabel("Password").fill(viewer.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("navigation", { name: "Dashboard" }).waitFor();
+      await page.goto(world.at("shop", "journeys"));
+      await page.getByRole("link", { name: "Pro welcome" }).click();
+      await page.getByRole("img", { name: /Journey graph/ }).waitFor();
+      for (const name of ["Edit", "Change state", "New journey"]) assert.equal(await page.getByRole("button", { name }).count(), 0, name);
+      await page.goto(world.at("shop", "journeys"));
+      await page.getByRole("link", { name: "Pro welcome" }).waitFor();
+      assert.equal(await page.getByRole("button", { name: "New journey" }).count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("sent no request off the machine and threw no error", () => {
     assert.deepEqual(world.outsideRequests, []);
     // The session check of the page opened before signing in is a 401 the browser reports on the console; nothing else.
