@@ -75,6 +75,8 @@ describe("dashboard: people, segments and journeys", { skip: SKIP_WITHOUT_BROWSE
     await page.goto(world.at("shop", "people"));
     await page.getByLabel("Search people").fill("ada@");
     await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("link", { name: "ada", exact: true }).waitFor();
+    await world.screenshot("people");
     await page.getByRole("link", { name: "ada", exact: true }).click();
     await page.getByRole("heading", { level: 1, name: "ada@example.test" }).waitFor();
     const timeline = page.getByRole("list", { name: "Timeline" });

@@ -51,7 +51,7 @@ function Sizes({ path }: { path: string }) {
   return (
     <section aria-labelledby="sizes">
       <h2 id="sizes">Size over time</h2>
-      <label className="field">
+      <label className="field size-bucket">
         Per
         <select aria-label="Size per" value={bucket} onChange={(e) => setBucket(e.target.value === "hour" ? "hour" : "day")}>
           <option value="day">day (30 days)</option>
