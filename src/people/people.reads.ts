@@ -107,6 +107,26 @@ export async function activityPage(db: Db, repos: { people: PeopleRepository; ev
 }
 
 export async function searchPage(db: Db, people: PeopleRepository, workspaceId: string, filter: PeopleFilter, options: { limit: number; cursor: string | null }): Promise<Page<Person>> {
+  return scanPage(db, people, workspaceId, (person) => matches(filter, person), options);
+}
+
+/**
+ * The dashboard's search box: people whose id or email starts with `text` (letter case aside), whose
+ * cio_id is `text`, or who have an attribute whose value (text or number) starts with it. The same
+ * bounded scan as searchPage, so the same answer on both stores and a page may come back short.
+ */
+export async function textSearchPage(db: Db, people: PeopleRepository, workspaceId: string, text: string, options: { limit: number; cursor: string | null }): Promise<Page<Person>> {
+  const wanted = text.trim().toLowerCase();
+  const startsWith = (value: unknown) => (typeof value === "string" || typeof value === "number") && String(value).toLowerCase().startsWith(wanted);
+  return scanPage(db, people, workspaceId, (person) => wanted === "" || person.personId === text.trim() || startsWith(person.id) || startsWith(person.email) || Object.values(person.attributes).some(startsWith), options);
+}
+
+/** A cursor for activityPage that starts at `at` inclusive: everything that happened at or before it. */
+export function activityCursorAtMost(at: number): string {
+  return encodeCursor({ at, rank: 1, id: Number.MAX_SAFE_INTEGER });
+}
+
+async function scanPage(db: Db, people: PeopleRepository, workspaceId: string, wanted: (person: Person) => boolean, options: { limit: number; cursor: string | null }): Promise<Page<Person>> {
   const limit = Math.max(1, Math.min(options.limit, MOST_PAGE));
   let after = options.cursor ? Buffer.from(options.cursor, "base64url").toString() : null;
   const found: Person[] = [];
@@ -118,7 +138,7 @@ export async function searchPage(db: Db, people: PeopleRepository, workspaceId: 
     for (const person of candidates) {
       scanned++;
       after = person.personId;
-      if (matches(filter, person)) found.push(person);
+      if (wanted(person)) found.push(person);
       if (found.length === limit) return { items: found, next: encodePersonCursor(after) };
     }
     if (rows.length < SCAN_CHUNK) return { items: found, next: null };

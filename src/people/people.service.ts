@@ -12,7 +12,7 @@ import type { DeliveryRecipientRepository } from "./delivery-recipient.repositor
 import { ApplyRun } from "./people.apply.js";
 import { identifierKey } from "./person-state.js";
 import { checkOperation } from "./people.limits.js";
-import { activityPage, searchPage, toPeople, toTrackedEvent } from "./people.reads.js";
+import { activityCursorAtMost, activityPage, searchPage, textSearchPage, toPeople, toTrackedEvent } from "./people.reads.js";
 
 /** Customer.io keeps event ids for de-duplication for at least 7 days; so do we by default. */
 export const DEFAULT_DEDUPE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
@@ -137,6 +137,17 @@ export class PeopleService implements PeopleIngest, PeopleReader {
 
   async search(workspaceId: string, filter: PeopleFilter, options: { limit: number; cursor: string | null }): Promise<Page<Person>> {
     return searchPage(this.deps.store.db, this.deps.people, workspaceId, filter, options);
+  }
+
+  /** The dashboard's search box (people.reads.ts textSearchPage): id, email or attribute value prefix, or a cio_id. */
+  async searchText(workspaceId: string, text: string, options: { limit: number; cursor: string | null }): Promise<Page<Person>> {
+    return textSearchPage(this.deps.store.db, this.deps.people, workspaceId, text, options);
+  }
+
+  /** Events and attribute changes at or before `atMost` (null: all), newest first: a slice of one merged timeline. */
+  async activityUpTo(workspaceId: string, personId: string, options: { atMost: number | null; limit: number }): Promise<ActivityItem[]> {
+    const page = await this.activity(workspaceId, personId, { limit: options.limit, cursor: options.atMost === null ? null : activityCursorAtMost(options.atMost) });
+    return page.items;
   }
 
   private async exists(workspaceId: string, personId: string): Promise<boolean> {

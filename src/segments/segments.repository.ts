@@ -110,6 +110,24 @@ export class SegmentsRepository {
     return Number(row.n);
   }
 
+  /**
+   * Entries and exits of a segment since `since`, counted per bucket of `bucketMs` (bucket = at / bucketMs,
+   * whole). The size is given as a literal: it is one of two constants, and a bound number is a REAL on
+   * SQLite, which would make the division fractional.
+   */
+  async changesPerBucket(db: Db, workspaceId: string, segmentId: number, since: number, bucketMs: number): Promise<Array<{ bucket: number; entered: number; n: number }>> {
+    const bucket = sql<number>`at / ${sql.lit(Math.trunc(bucketMs))}`;
+    const rows = await db
+      .selectFrom("segment_history")
+      .select((eb) => [bucket.as("bucket"), "entered", eb.fn.countAll<number>().as("n")])
+      .where("segment_id", "=", segmentId)
+      .where("workspace_id", "=", workspaceId)
+      .where("at", ">=", since)
+      .groupBy([bucket, "entered"])
+      .execute();
+    return rows.map((r) => ({ bucket: Number(r.bucket), entered: Number(r.entered), n: Number(r.n) }));
+  }
+
   async segmentsOf(db: Db, workspaceId: string, personId: string): Promise<MemberRow[]> {
     return db.selectFrom("segment_members").select(["segment_id", "person_id", "entered_at"]).where("workspace_id", "=", workspaceId).where("person_id", "=", personId).orderBy("segment_id").execute();
   }

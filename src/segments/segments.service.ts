@@ -72,6 +72,29 @@ export class SegmentsService implements SegmentsPort {
     return this.deps.repository.count(this.deps.store.db, workspaceId, row.id);
   }
 
+  /**
+   * The segment's size at the end of each of the last `buckets` hours or days, oldest first. Derived
+   * from segment_history rather than recorded: the history gets every entry and exit with its time in
+   * the transaction that changes the membership, so the size at the end of a bucket is the size now
+   * less the net changes after it; no snapshot table for a worker to fill, exact for any bucket size.
+   */
+  async sizeOverTime(workspaceId: string, segmentId: string, options: { bucketMs: number; buckets: number }): Promise<Array<{ at: number; size: number }>> {
+    const row = await this.require(workspaceId, segmentId);
+    const db = this.deps.store.db;
+    const current = Math.floor(this.deps.clock.now() / options.bucketMs);
+    const first = current - options.buckets + 1;
+    const [size, changes] = await Promise.all([this.deps.repository.count(db, workspaceId, row.id), this.deps.repository.changesPerBucket(db, workspaceId, row.id, (first + 1) * options.bucketMs, options.bucketMs)]);
+    const net = new Map<number, number>();
+    for (const c of changes) net.set(c.bucket, (net.get(c.bucket) ?? 0) + (c.entered === 1 ? c.n : -c.n));
+    const points: Array<{ at: number; size: number }> = [];
+    let running = size;
+    for (let bucket = current; bucket >= first; bucket--) {
+      points.push({ at: (bucket + 1) * options.bucketMs, size: Math.max(0, running) });
+      running -= net.get(bucket) ?? 0;
+    }
+    return points.reverse();
+  }
+
   async members(workspaceId: string, segmentId: string, options: { limit: number; cursor: string | null }): Promise<Page<SegmentMembership>> {
     const row = await this.require(workspaceId, segmentId);
     const limit = checkLimit(options.limit);

@@ -25,6 +25,12 @@ export const DASHBOARD_STATUS: Readonly<Record<string, number>> = {
   STREAM_EXISTS: 409,
   STREAM_LIMIT_REACHED: 409,
   INBOUND_STREAM_EXISTS: 409,
+  // People, segments, journeys (people.routes.ts, segments.routes.ts, journeys.routes.ts); their
+  // _INVALID and _LIMIT codes answer the default 400.
+  PEOPLE_NOT_FOUND: 404,
+  SEGMENT_NOT_FOUND: 404,
+  JOURNEY_NOT_FOUND: 404,
+  JOURNEY_STATE_CONFLICT: 409,
 };
 
 export function toDashboardError(err: PosthornError): { status: number; body: { error: { code: string; message: string } } } {
