@@ -3,7 +3,7 @@
 // test model's values, see a syntax error inline, send a test and see it accepted (and readable
 // through the Postmark API); on the settings page create a server token, copy it, and send with
 // it through the Postmark API; create a stream; switch the workspace to sandbox and see the
-// session's workspace list follow after a reload. A viewer sees the same pages without a button
+// session's workspace list follow at once and after a reload. A viewer sees the same pages without a button
 // that changes anything, and both pages fit a phone's width.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -144,12 +144,13 @@ describe("web dashboard: templates, streams and tokens", { skip: SKIP_WITHOUT_BR
     }
   });
 
-  it("switches the workspace to sandbox after a confirmation; after a reload the session says so", async () => {
+  it("switches the workspace to sandbox after a confirmation; the header follows at once, and after a reload", async () => {
     const { page } = world;
     await page.goto(world.at("shop", "settings"));
     await page.getByRole("button", { name: "Switch to sandbox" }).click();
     await page.getByRole("button", { name: "Yes, switch to sandbox" }).click();
     await page.getByText("The workspace is now a sandbox.").waitFor();
+    await page.getByRole("banner").getByText("Sandbox", { exact: true }).waitFor();
     await page.reload();
     await page.getByRole("heading", { level: 1, name: "Streams and tokens" }).waitFor();
     await page.getByText("Sandbox", { exact: true }).waitFor();

@@ -1,21 +1,23 @@
 // Sandbox or live. A sandbox captures every message (readable in activity, nothing leaves the
-// machine); live delivers. The switch asks first, in the page (not window.confirm), and says that
-// the header's workspace list follows on the next load (the session is read once per load).
+// machine); live delivers. The switch asks first, in the page (not window.confirm); the session is
+// asked for again after it, so the header's workspace list and badge follow at once.
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { SandboxAnswer, SandboxBody, SettingsAnswer } from "@contract/settings.contract";
 import { apiSend, workspacePath } from "../../api/client";
 import { ErrorNotice, Notice } from "../../ui/states";
+import { useSession } from "../../session";
 
 export function SandboxSwitch({ workspace, canChange }: { workspace: SettingsAnswer["workspace"]; canChange: boolean }) {
   const queries = useQueryClient();
+  const { refresh } = useSession();
   const [asking, setAsking] = useState(false);
   const target = !workspace.sandbox;
   const change = useMutation({
     mutationFn: (body: SandboxBody) => apiSend<SandboxAnswer>("PUT", workspacePath(workspace.id, "/sandbox"), body),
     onSuccess: async () => {
       setAsking(false);
-      await queries.invalidateQueries({ queryKey: ["settings", workspace.id] });
+      await Promise.all([queries.invalidateQueries({ queryKey: ["settings", workspace.id] }), refresh()]);
     },
   });
   return (
@@ -49,11 +51,7 @@ export function SandboxSwitch({ workspace, canChange }: { workspace: SettingsAns
       {change.isError && <ErrorNotice error={change.error} title="Not switched" />}
       {change.isSuccess && (
         <Notice title="Switched">
-          The workspace is now {change.data.workspace.sandbox ? "a sandbox" : "live"}. The workspace list at the top follows when the dashboard is{" "}
-          <button type="button" className="button button-small" onClick={() => window.location.reload()}>
-            reloaded
-          </button>
-          .
+          The workspace is now {change.data.workspace.sandbox ? "a sandbox" : "live"}.
         </Notice>
       )}
     </section>
