@@ -13,6 +13,8 @@ export const METRICS = {
   withLinkTracking: "tracked.links",
   /** Tracked links written into messages; nothing reports them yet (see README). */
   linksTracked: "tracked.link-count",
+  /** Deliveries the remote MX answered 2xx (one per recipient; the dashboard's delivery rate). */
+  delivered: "delivered",
   /** Bounce records, by bounce type. */
   bounced: "bounced",
   complained: "complained",
@@ -37,7 +39,7 @@ export const METRICS = {
 export type Metric = (typeof METRICS)[keyof typeof METRICS];
 
 /** The event types the rollups read. */
-export const COUNTED_EVENT_TYPES = ["message.accepted", "bounce.recorded", "complaint.recorded", "delivery.opened", "delivery.read-time", "delivery.clicked"] as const;
+export const COUNTED_EVENT_TYPES = ["message.accepted", "delivery.delivered", "bounce.recorded", "complaint.recorded", "delivery.opened", "delivery.read-time", "delivery.clicked"] as const;
 
 /** One count to add: a metric, split by `dimension` ('' when it is not split). */
 export interface Increment {
@@ -97,6 +99,8 @@ export function incrementsOf(event: RecordedEvent): Increment[] {
       if (linkCount > 0) out.push({ metric: METRICS.linksTracked, dimension: "", by: linkCount });
       return out;
     }
+    case "delivery.delivered":
+      return [one(METRICS.delivered)];
     case "bounce.recorded":
       return [one(METRICS.bounced, event.data.bounceType)];
     case "complaint.recorded":
