@@ -38,6 +38,12 @@ export const METRICS = {
 
 export type Metric = (typeof METRICS)[keyof typeof METRICS];
 
+/**
+ * The metrics also counted per hour, for the dashboard's charts of a day or two (without their
+ * dimensions: bounces of every type are one count).
+ */
+export const HOURLY_METRICS: ReadonlySet<Metric> = new Set([METRICS.accepted, METRICS.delivered, METRICS.bounced, METRICS.opened, METRICS.openedFirst, METRICS.clicked, METRICS.clickedFirst]);
+
 /** The event types the rollups read. */
 export const COUNTED_EVENT_TYPES = ["message.accepted", "delivery.delivered", "bounce.recorded", "complaint.recorded", "delivery.opened", "delivery.read-time", "delivery.clicked"] as const;
 
@@ -134,6 +140,11 @@ export const MAX_DIMENSION_LENGTH = 100;
 /** The stream of an event the stats count (each carries one). */
 export function streamOf(event: RecordedEvent): string {
   return (event.data as { stream?: string }).stream ?? "";
+}
+
+/** YYYY-MM-DDTHH of a time in ms since the epoch, in UTC. */
+export function utcHour(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 13);
 }
 
 /** YYYY-MM-DD of a time in ms since the epoch, in UTC. */

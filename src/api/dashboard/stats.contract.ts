@@ -13,7 +13,10 @@ export const StatsQuery = z.object({
 });
 export type StatsQuery = z.infer<typeof StatsQuery>;
 
-/** The counts of one bucket (a UTC day). Opens and clicks count every one; the rates use first ones. */
+/** Ranges of at most this many days are drawn by the hour. */
+export const HOURLY_MAX_DAYS = 2;
+
+/** The counts of one bucket (a UTC day or hour). Opens and clicks count every one; the rates use first ones. */
 export interface StatsCounts {
   /** Messages accepted (one per message, whatever its recipients). */
   accepted: number;
@@ -41,7 +44,7 @@ export interface StatsRates {
 }
 
 export interface StatsBucket extends StatsCounts {
-  /** The bucket's start: YYYY-MM-DD. */
+  /** The bucket's start: YYYY-MM-DD for a day, YYYY-MM-DDTHH:00Z for an hour (UTC). */
   at: string;
   rates: StatsRates;
 }
@@ -60,8 +63,9 @@ export interface StatsDestination {
 export interface StatsAnswer {
   from: string;
   to: string;
-  bucket: "day";
-  /** One per day of the range, days with nothing included (zeros), in order. */
+  /** Days, or hours for a range of at most HOURLY_MAX_DAYS days. */
+  bucket: "day" | "hour";
+  /** One per day (or hour) of the range, those with nothing included (zeros), in order. */
   series: StatsBucket[];
   totals: StatsCounts & { rates: StatsRates };
   bouncesByType: Array<{ type: string; count: number }>;

@@ -8,11 +8,11 @@ import type { QueueService } from "../../mta/queue/queue.service.js";
 import type { StreamsService } from "../../workspaces/streams.service.js";
 import { readInput } from "./dashboard.input.js";
 import { requireWorkspace } from "./dashboard.family.js";
-import { StatsQuery, type StatsAnswer, type StatsCounts, type StatsRates } from "./stats.contract.js";
+import { HOURLY_MAX_DAYS, StatsQuery, type StatsAnswer, type StatsBucket, type StatsCounts, type StatsRates } from "./stats.contract.js";
 import { DashboardRequestInvalid } from "./dashboard.edge-errors.js";
 
 export interface StatsRoutesDeps {
-  stats: Pick<StatsService, "series">;
+  stats: Pick<StatsService, "series" | "hourly">;
   queue: Pick<QueueService, "destinationOutcomes">;
   streams: Pick<StreamsService, "list">;
 }
@@ -41,17 +41,15 @@ export function statsRoutes(deps: StatsRoutesDeps) {
       requireWorkspace(request, workspaceId, "read");
       const query = readInput(StatsQuery, request.query, "query");
       const { from, to } = rangeOf(query.from, query.to);
-      const series = await deps.stats.series({ workspaceId, fromDay: from, toDay: to, stream: query.stream, tag: query.tag }, Object.values(COUNTED));
-      const byDay = new Map(series.days.map((d) => [d.day, d.counts]));
+      const filter = { workspaceId, fromDay: from, toDay: to, stream: query.stream, tag: query.tag };
+      const series = await deps.stats.series(filter, Object.values(COUNTED));
       const days = daysBetween(from, to);
+      const hourly = days.length <= HOURLY_MAX_DAYS;
       const answer: StatsAnswer = {
         from,
         to,
-        bucket: "day",
-        series: days.map((day) => {
-          const counts = countsOf(byDay.get(day) ?? []);
-          return { at: day, ...counts, rates: ratesOf(counts) };
-        }),
+        bucket: hourly ? "hour" : "day",
+        series: hourly ? hourBuckets(days, await deps.stats.hourly(filter, Object.values(COUNTED))) : dayBuckets(days, series.days),
         totals: withRates(countsOf(series.totals)),
         bouncesByType: series.totals
           .filter((s) => s.metric === METRICS.bounced)
@@ -81,6 +79,26 @@ function daysBetween(from: string, to: string): string[] {
   const out: string[] = [];
   for (let t = Date.parse(from); t <= Date.parse(to); t += DAY_MS) out.push(new Date(t).toISOString().slice(0, 10));
   return out;
+}
+
+function dayBuckets(days: string[], sums: Array<{ day: string; counts: StatsSum[] }>): StatsBucket[] {
+  const byDay = new Map(sums.map((d) => [d.day, d.counts]));
+  return days.map((day) => {
+    const counts = countsOf(byDay.get(day) ?? []);
+    return { at: day, ...counts, rates: ratesOf(counts) };
+  });
+}
+
+function hourBuckets(days: string[], sums: Array<{ hour: string; metric: Metric; count: number }>): StatsBucket[] {
+  const byHour = new Map<string, StatsSum[]>();
+  for (const s of sums) byHour.set(s.hour, [...(byHour.get(s.hour) ?? []), { day: s.hour, metric: s.metric, dimension: "", count: s.count }]);
+  return days.flatMap((day) =>
+    Array.from({ length: 24 }, (_, h) => {
+      const hour = `${day}T${String(h).padStart(2, "0")}`;
+      const counts = countsOf(byHour.get(hour) ?? []);
+      return { at: `${hour}:00Z`, ...counts, rates: ratesOf(counts) };
+    }),
+  );
 }
 
 function countsOf(sums: StatsSum[]): StatsCounts {

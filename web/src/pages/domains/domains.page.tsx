@@ -20,7 +20,7 @@ export default function DomainsPage() {
   });
   return (
     <>
-      <PageHeader title="Domains" subtitle="Sending domains of the account and the DNS records that prove them. Add a domain with the Domains API or `posthorn`." />
+      <PageHeader title="Domains" subtitle="Sending domains of the account and the DNS records that prove them. Domains are added through the account's Domains API (POST /domains)." />
       {!canChange && <Notice title="Admins only">Sending domains belong to the whole account; an admin manages them.</Notice>}
       {domains.isPending && canChange && <Loading label="Loading domains" />}
       {domains.isError && !(domains.error instanceof ApiError && domains.error.status === 403) && <ErrorNotice error={domains.error} />}
@@ -66,10 +66,10 @@ function DomainCard({ domain }: { domain: DomainView }) {
                 <td>{r.purpose}</td>
                 <td>{r.type}</td>
                 <td>
-                  <code className="domain-value">{r.host}</code> <CopyButton value={r.host} label={`Copy ${r.purpose} host`} />
+                  <code className="domain-value">{r.host}</code> <CopyButton value={r.host} label="Copy host" />
                 </td>
                 <td>
-                  <code className="domain-value">{r.value}</code> <CopyButton value={r.value} label={`Copy ${r.purpose} value`} />
+                  <code className="domain-value">{r.value}</code> <CopyButton value={r.value} label="Copy value" />
                 </td>
                 <td>{r.verified === null ? <span className="badge">suggested</span> : <Check ok={r.verified} label={r.verified ? "verified" : "not seen"} />}</td>
               </tr>

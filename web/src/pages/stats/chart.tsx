@@ -14,10 +14,10 @@ export interface ChartSeries {
 
 const HEIGHT_PX = 240;
 
-export function LineChart({ title, x, series, values, yRange }: { title: string; x: number[]; series: ChartSeries[]; values: Array<Array<number | null>>; yRange?: [number, number] }) {
+export function LineChart({ title, bucket, x, series, values, yRange }: { title: string; bucket: "day" | "hour"; x: number[]; series: ChartSeries[]; values: Array<Array<number | null>>; yRange?: [number, number] }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = JSON.stringify(series.map((s) => s.label));
+  const shape = JSON.stringify([bucket, ...series.map((s) => s.label)]);
 
   useEffect(() => {
     const el = box.current;
@@ -26,7 +26,7 @@ export function LineChart({ title, x, series, values, yRange }: { title: string;
       width: Math.max(280, el.clientWidth),
       height: HEIGHT_PX,
       series: [
-        { label: "Day", value: (_u, v) => (v === null ? "—" : new Date(v * 1000).toISOString().slice(0, 10)) },
+        { label: bucket === "hour" ? "Hour" : "Day", value: (_u, v) => (v === null ? "—" : new Date(v * 1000).toISOString().slice(0, bucket === "hour" ? 16 : 10).replace("T", " ")) },
         ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: true, size: 5 }, value: (_u: uPlot, v: number | null) => (v === null ? "—" : (s.format ?? String)(v)) })),
       ],
       axes: [{}, { values: (_u, ticks) => ticks.map((t) => (series[0]?.format ?? String)(t)), size: 60 }],

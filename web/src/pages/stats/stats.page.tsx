@@ -11,7 +11,14 @@ import { LineChart, type ChartSeries } from "./chart";
 import "./stats.css";
 
 const DAY_MS = 86_400_000;
-const RANGES = [7, 30, 90] as const;
+/** Days a range spans; one and two days are drawn by the hour (HOURLY_MAX_DAYS). */
+const RANGES: ReadonlyArray<[number, string]> = [
+  [1, "Today"],
+  [2, "Last 2 days"],
+  [7, "Last 7 days"],
+  [30, "Last 30 days"],
+  [90, "Last 90 days"],
+];
 
 const percent = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(1)}%`);
 const count = (v: number) => v.toLocaleString();
@@ -56,14 +63,14 @@ export default function StatsPage() {
 
   return (
     <>
-      <PageHeader title="Stats" subtitle="Outbound mail per day (UTC): what was accepted, delivered, bounced, opened and clicked." />
+      <PageHeader title="Stats" subtitle="Outbound mail per day, or per hour over a day or two (UTC): what was accepted, delivered, bounced, opened and clicked." />
       <form className="filters" onSubmit={applyTag} aria-label="Stats filters">
         <label className="field">
           <span>Range</span>
           <select value={days} onChange={(e) => setDays(Number(e.target.value))}>
-            {RANGES.map((n) => (
+            {RANGES.map(([n, label]) => (
               <option key={n} value={n}>
-                Last {n} days
+                {label}
               </option>
             ))}
           </select>
@@ -96,9 +103,12 @@ export default function StatsPage() {
 
 function StatsView({ data }: { data: StatsAnswer }) {
   const x = useMemo(() => data.series.map((b) => Date.parse(b.at) / 1000), [data]);
+  // Days are drawn at UTC midnight; uPlot labels its axis in the browser's time zone.
   const counts = useMemo(() => COUNT_SERIES.map((s) => data.series.map((b) => b[s.key])), [data]);
   const rates = useMemo(() => RATE_SERIES.map((s) => data.series.map((b) => b.rates[s.key])), [data]);
   const t = data.totals;
+  const per = data.bucket === "hour" ? "hour" : "day";
+  const label = (at: string) => (data.bucket === "hour" ? `${at.slice(0, 10)} ${at.slice(11, 16)}` : at);
   return (
     <>
       <div className="cards" aria-label="Totals">
@@ -113,16 +123,16 @@ function StatsView({ data }: { data: StatsAnswer }) {
         <Card label="Click rate" value={percent(t.rates.click)} />
       </div>
       <div className="stats-charts">
-        <LineChart title="Counts per day" x={x} series={COUNT_SERIES} values={counts} />
-        <LineChart title="Rates per day" x={x} series={RATE_SERIES} values={rates} yRange={[0, 1]} />
+        <LineChart title={`Counts per ${per}`} bucket={data.bucket} x={x} series={COUNT_SERIES} values={counts} />
+        <LineChart title={`Rates per ${per}`} bucket={data.bucket} x={x} series={RATE_SERIES} values={rates} yRange={[0, 1]} />
       </div>
 
-      <h2>Per day</h2>
+      <h2>Per {per}</h2>
       <div className="table-wrap">
-        <table className="table" aria-label="Counts per day">
+        <table className="table" aria-label={`Counts per ${per}`}>
           <thead>
             <tr>
-              <th>Day</th>
+              <th>{per === "hour" ? "Hour (UTC)" : "Day"}</th>
               {COUNT_SERIES.map((s) => (
                 <th key={s.key} className="num">
                   {s.label}
@@ -135,7 +145,7 @@ function StatsView({ data }: { data: StatsAnswer }) {
           <tbody>
             {[...data.series].reverse().map((b) => (
               <tr key={b.at}>
-                <td>{b.at}</td>
+                <td>{label(b.at)}</td>
                 {COUNT_SERIES.map((s) => (
                   <td key={s.key} className="num">
                     {count(b[s.key])}

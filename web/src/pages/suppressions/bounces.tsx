@@ -6,7 +6,6 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { BounceAnswer, BouncesAnswer } from "@contract/suppressions.contract";
 import { apiGet, apiSend, workspacePath } from "../../api/client";
 import { useCanChange, useWorkspace } from "../../session";
-import { StateBadge } from "../../ui/state-badge";
 import { Empty, ErrorNotice, Loading } from "../../ui/states";
 import { Time } from "../../ui/time";
 import { Pager } from "./pager";
@@ -48,7 +47,7 @@ export function BouncesSection({ stream }: { stream: string }) {
                     <tr key={b.id}>
                       <td className="ellipsis">{b.email}</td>
                       <td>
-                        <StateBadge state={b.inactive ? "bounced" : "delivered"} /> {b.type}
+                        {b.type} {b.inactive && <span className="badge badge-bad">inactive</span>}
                       </td>
                       <td>{b.description}</td>
                       <td>
