@@ -117,8 +117,11 @@ describe("web dashboard: stats, suppressions, queue and domains", { skip: SKIP_W
     await page.getByLabel("Range").selectOption({ label: "Today" });
     const hours = page.getByRole("table", { name: "Counts per hour" });
     await hours.waitFor();
-    assert.equal(await hours.locator("tbody tr").count(), 24);
-    await page.getByRole("heading", { name: "Counts per hour" }).or(page.getByText("Counts per hour", { exact: true })).first().waitFor();
+    // Only hours with mail are listed: all of this test's mail was sent within an hour or two.
+    const listed = await hours.locator("tbody tr").count();
+    assert.ok(listed >= 1 && listed <= 2, `${listed} hours listed`);
+    assert.match((await hours.locator("tbody tr").first().textContent()) ?? "", new RegExp(`^${today} \\d\\d:00`));
+    await page.getByText("Counts per hour", { exact: true }).waitFor();
   });
 
   it("shows a backlogged destination on the queue page, and retry now delivers its mail", async () => {

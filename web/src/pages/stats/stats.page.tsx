@@ -108,6 +108,8 @@ function StatsView({ data }: { data: StatsAnswer }) {
   const rates = useMemo(() => RATE_SERIES.map((s) => data.series.map((b) => b.rates[s.key])), [data]);
   const t = data.totals;
   const per = data.bucket === "hour" ? "hour" : "day";
+  // The charts show every bucket; the table lists those with something in them, newest first.
+  const active = useMemo(() => data.series.filter((b) => COUNT_SERIES.some((c) => b[c.key] > 0)).reverse(), [data]);
   const label = (at: string) => (data.bucket === "hour" ? `${at.slice(0, 10)} ${at.slice(11, 16)}` : at);
   return (
     <>
@@ -128,37 +130,40 @@ function StatsView({ data }: { data: StatsAnswer }) {
       </div>
 
       <h2>Per {per}</h2>
-      <div className="table-wrap">
-        <table className="table" aria-label={`Counts per ${per}`}>
-          <thead>
-            <tr>
-              <th>{per === "hour" ? "Hour (UTC)" : "Day"}</th>
-              {COUNT_SERIES.map((s) => (
-                <th key={s.key} className="num">
-                  {s.label}
-                </th>
-              ))}
-              <th className="num">Delivery rate</th>
-              <th className="num">Open rate</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...data.series].reverse().map((b) => (
-              <tr key={b.at}>
-                <td>{label(b.at)}</td>
+      {active.length === 0 ? (
+        <Empty>Nothing was accepted, delivered, bounced, opened or clicked in this range.</Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label={`Counts per ${per}`}>
+            <thead>
+              <tr>
+                <th>{per === "hour" ? "Hour (UTC)" : "Day"}</th>
                 {COUNT_SERIES.map((s) => (
-                  <td key={s.key} className="num">
-                    {count(b[s.key])}
-                  </td>
+                  <th key={s.key} className="num">
+                    {s.label}
+                  </th>
                 ))}
-                <td className="num">{percent(b.rates.delivery)}</td>
-                <td className="num">{percent(b.rates.open)}</td>
+                <th className="num">Delivery rate</th>
+                <th className="num">Open rate</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-
+            </thead>
+            <tbody>
+              {active.map((b) => (
+                <tr key={b.at}>
+                  <td className="stats-at">{label(b.at)}</td>
+                  {COUNT_SERIES.map((s) => (
+                    <td key={s.key} className="num">
+                      {count(b[s.key])}
+                    </td>
+                  ))}
+                  <td className="num">{percent(b.rates.delivery)}</td>
+                  <td className="num">{percent(b.rates.open)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       <div className="stats-columns">
         <section>
           <h2>Bounces by type</h2>
