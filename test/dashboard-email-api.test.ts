@@ -158,6 +158,7 @@ for (const target of targets) {
       assert.deepEqual([welcome.totals.accepted, welcome.totals.delivered, welcome.totals.bounced], [2, 1, 1]);
 
       await refused(await call("GET", ws(shop.id, "/stats?from=yesterday"), viewer), 400, "DASHBOARD_REQUEST_INVALID");
+      await refused(await call("GET", ws(shop.id, "/stats?from=2026-02-30&to=2026-03-03"), viewer), 400, "DASHBOARD_REQUEST_INVALID");
       await refused(await call("GET", ws(shop.id, "/stats?from=2026-02-01&to=2026-01-01"), viewer), 400, "DASHBOARD_REQUEST_INVALID");
       await refused(await call("GET", ws(shop.id, "/stats?from=2000-01-01&to=2026-01-01"), viewer), 400, "DASHBOARD_REQUEST_INVALID");
       await refused(await call("GET", ws(shop.id, "/stats"), outsider), 403, "NOT_PERMITTED");

@@ -69,10 +69,16 @@ export function statsRoutes(deps: StatsRoutesDeps) {
 function rangeOf(from: string | undefined, to: string | undefined): { from: string; to: string } {
   const toDay = to ?? new Date().toISOString().slice(0, 10);
   const fromDay = from ?? new Date(Date.parse(toDay) - (DEFAULT_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
-  if (Number.isNaN(Date.parse(fromDay)) || Number.isNaN(Date.parse(toDay))) throw DashboardRequestInvalid("The query is not valid: 'from' and 'to' must be real days.");
+  if (!isRealDay(fromDay) || !isRealDay(toDay)) throw DashboardRequestInvalid("The query is not valid: 'from' and 'to' must be real days.");
   if (fromDay > toDay) throw DashboardRequestInvalid("The query is not valid: 'from' is after 'to'.");
   if ((Date.parse(toDay) - Date.parse(fromDay)) / DAY_MS >= MAX_DAYS) throw DashboardRequestInvalid(`The query is not valid: a range spans at most ${MAX_DAYS} days.`);
   return { from: fromDay, to: toDay };
+}
+
+/** Date.parse takes 2026-02-30 as March 2: a real day reads back as itself. */
+function isRealDay(day: string): boolean {
+  const t = Date.parse(day);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === day;
 }
 
 function daysBetween(from: string, to: string): string[] {
