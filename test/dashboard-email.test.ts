@@ -191,7 +191,7 @@ describe("web dashboard: stats, suppressions, queue and domains", { skip: SKIP_W
     assert.equal(await page.getByLabel("Address to suppress").count(), 0);
     await page.goto(world.at("shop", "queue"));
     await page.getByRole("heading", { level: 1, name: "Queue" }).waitFor();
-    await page.getByLabel("Deliveries by state").waitFor();
+    await page.getByLabel("Waiting deliveries").waitFor();
     assert.equal(await page.getByRole("button", { name: /Retry/ }).count(), 0);
     await page.goto(world.at("shop", "domains"));
     await page.getByText("Admins only").waitFor();

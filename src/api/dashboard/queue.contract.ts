@@ -23,8 +23,8 @@ export interface QueueDestination {
 }
 
 export interface QueueAnswer {
-  /** Deliveries by state: queued, deferred, delivered, bounced, suppressed, expired. */
-  states: Record<string, number>;
+  /** Deliveries waiting: never attempted (queued), to retry (deferred), and of those, mid-attempt. Ended ones are on the stats page. */
+  waiting: { queued: number; deferred: number; inFlight: number };
   destinations: QueueDestination[];
 }
 

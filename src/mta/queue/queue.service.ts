@@ -5,13 +5,13 @@ import type { Clock } from "../../shared/clock.js";
 import type { EventEmitter } from "../../events/outbox.js";
 import type { DeliveriesRepository } from "./deliveries.repository.js";
 import { QueueDomainRequired } from "./queue.errors.js";
-import { WorkspaceQueueRepository, type DestinationBacklog, type DestinationOutcomes, type WaitingDelivery } from "./workspace-queue.repository.js";
+import { WorkspaceQueueRepository, type DestinationBacklog, type DestinationOutcomes, type WaitingCounts, type WaitingDelivery } from "./workspace-queue.repository.js";
 
-export type { DestinationBacklog, DestinationOutcomes, WaitingDelivery };
+export type { DestinationBacklog, DestinationOutcomes, WaitingCounts, WaitingDelivery };
 
 /** One workspace's part of the queue (the dashboard's view). */
 export interface WorkspaceQueueSummary {
-  states: Record<string, number>;
+  waiting: WaitingCounts;
   destinations: DestinationBacklog[];
 }
 
@@ -67,10 +67,10 @@ export class QueueService {
     });
   }
 
-  /** A workspace's deliveries by state and its most backlogged destinations. */
+  /** A workspace's waiting deliveries and its most backlogged destinations. */
   async workspaceSummary(workspaceId: string): Promise<WorkspaceQueueSummary> {
     const db = this.deps.store.db;
-    return { states: await this.ofWorkspace.countByState(db, workspaceId), destinations: await this.ofWorkspace.backlog(db, workspaceId, TOP_DESTINATIONS) };
+    return { waiting: await this.ofWorkspace.countWaiting(db, workspaceId), destinations: await this.ofWorkspace.backlog(db, workspaceId, TOP_DESTINATIONS) };
   }
 
   /** A workspace's deliveries waiting for one destination, next due first. */

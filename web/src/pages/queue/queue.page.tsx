@@ -11,7 +11,6 @@ import { Empty, ErrorNotice, Loading, Notice } from "../../ui/states";
 import { Time } from "../../ui/time";
 import "./queue.css";
 
-const STATES = ["queued", "deferred", "delivered", "bounced", "suppressed", "expired"] as const;
 /** The queue changes by itself: look again now and then while the page is open. */
 const REFRESH_MS = 5_000;
 
@@ -37,7 +36,7 @@ export default function QueuePage() {
 
   return (
     <>
-      <PageHeader title="Queue" subtitle="Deliveries of this workspace waiting for their next attempt, by destination." />
+      <PageHeader title="Queue" subtitle="Deliveries of this workspace waiting for their next attempt, by destination. Delivered and bounced mail is counted on the Stats page." />
       {queue.isPending && <Loading label="Loading the queue" />}
       {queue.isError && <ErrorNotice error={queue.error} />}
       {retry.isError && <ErrorNotice error={retry.error} />}
@@ -48,15 +47,23 @@ export default function QueuePage() {
       )}
       {queue.data && (
         <>
-          <div className="cards" aria-label="Deliveries by state">
-            {STATES.map((s) => (
-              <div className="card" key={s}>
-                <div className="value">{(queue.data.states[s] ?? 0).toLocaleString()}</div>
-                <div className="label">
-                  <StateBadge state={s} />
-                </div>
+          <div className="cards" aria-label="Waiting deliveries">
+            <div className="card">
+              <div className="value">{queue.data.waiting.queued.toLocaleString()}</div>
+              <div className="label">
+                <StateBadge state="queued" /> not tried yet
               </div>
-            ))}
+            </div>
+            <div className="card">
+              <div className="value">{queue.data.waiting.deferred.toLocaleString()}</div>
+              <div className="label">
+                <StateBadge state="deferred" /> to retry
+              </div>
+            </div>
+            <div className="card">
+              <div className="value">{queue.data.waiting.inFlight.toLocaleString()}</div>
+              <div className="label">being tried now</div>
+            </div>
           </div>
           <h2>Backlogged destinations</h2>
           {queue.data.destinations.length === 0 ? (
