@@ -21,7 +21,8 @@ test("each counted event adds its metrics", () => {
     [event("delivery.opened", { ...reader("Outlook", "mobile"), stream: "s", firstOpen: true }), [METRICS.opened, `${METRICS.openClient}:Outlook`, METRICS.openedFirst, `${METRICS.openPlatform}:mobile`].sort()],
     [event("delivery.opened", { ...reader(""), stream: "s", firstOpen: false }), [METRICS.opened, `${METRICS.openClient}:Unknown`, `${METRICS.openPlatform}:desktop`].sort()],
     [event("delivery.clicked", { ...reader("Firefox"), stream: "s", link: "https://x.test", location: "text", firstClick: true }), [METRICS.clicked, `${METRICS.clickBrowser}:Firefox`, METRICS.clickedFirst, `${METRICS.clickLocation}:text`, `${METRICS.clickPlatform}:desktop`].sort()],
-    [event("delivery.delivered", { stream: "s" }), []],
+    [event("delivery.delivered", { stream: "s" }), [METRICS.delivered]],
+    [event("delivery.deferred", { stream: "s" }), []],
   ];
   for (const [e, expected] of cases) assert.deepEqual(added(e), expected, e.type);
 });

@@ -13,6 +13,8 @@ export const METRICS = {
   withLinkTracking: "tracked.links",
   /** Tracked links written into messages; nothing reports them yet (see README). */
   linksTracked: "tracked.link-count",
+  /** Deliveries the remote MX answered 2xx (one per recipient; the dashboard's delivery rate). */
+  delivered: "delivered",
   /** Bounce records, by bounce type. */
   bounced: "bounced",
   complained: "complained",
@@ -36,8 +38,14 @@ export const METRICS = {
 
 export type Metric = (typeof METRICS)[keyof typeof METRICS];
 
+/**
+ * The metrics also counted per hour, for the dashboard's charts of a day or two (without their
+ * dimensions: bounces of every type are one count).
+ */
+export const HOURLY_METRICS: ReadonlySet<Metric> = new Set([METRICS.accepted, METRICS.delivered, METRICS.bounced, METRICS.opened, METRICS.openedFirst, METRICS.clicked, METRICS.clickedFirst]);
+
 /** The event types the rollups read. */
-export const COUNTED_EVENT_TYPES = ["message.accepted", "bounce.recorded", "complaint.recorded", "delivery.opened", "delivery.read-time", "delivery.clicked"] as const;
+export const COUNTED_EVENT_TYPES = ["message.accepted", "delivery.delivered", "bounce.recorded", "complaint.recorded", "delivery.opened", "delivery.read-time", "delivery.clicked"] as const;
 
 /** One count to add: a metric, split by `dimension` ('' when it is not split). */
 export interface Increment {
@@ -97,6 +105,8 @@ export function incrementsOf(event: RecordedEvent): Increment[] {
       if (linkCount > 0) out.push({ metric: METRICS.linksTracked, dimension: "", by: linkCount });
       return out;
     }
+    case "delivery.delivered":
+      return [one(METRICS.delivered)];
     case "bounce.recorded":
       return [one(METRICS.bounced, event.data.bounceType)];
     case "complaint.recorded":
@@ -130,6 +140,11 @@ export const MAX_DIMENSION_LENGTH = 100;
 /** The stream of an event the stats count (each carries one). */
 export function streamOf(event: RecordedEvent): string {
   return (event.data as { stream?: string }).stream ?? "";
+}
+
+/** YYYY-MM-DDTHH of a time in ms since the epoch, in UTC. */
+export function utcHour(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 13);
 }
 
 /** YYYY-MM-DD of a time in ms since the epoch, in UTC. */

@@ -4,8 +4,8 @@
 import type { Db } from "../store/store.js";
 import type { TransactionalConsumer } from "../events/outbox.runner.js";
 import type { RecordedEvent } from "../events/event-map.js";
-import { COUNTED_EVENT_TYPES, incrementsOf, scopesOf, streamOf, utcDay } from "./stats-metrics.js";
-import type { RollupCount, StatsRepository } from "./stats.repository.js";
+import { COUNTED_EVENT_TYPES, HOURLY_METRICS, incrementsOf, scopesOf, streamOf, utcDay, utcHour } from "./stats-metrics.js";
+import type { HourlyCount, RollupCount, StatsRepository } from "./stats.repository.js";
 
 /** The tags of messages by id (a message not found has none). Given by the messages domain. */
 export type TagsOf = (db: Db, messageIds: string[]) => Promise<Map<string, string | null>>;
@@ -19,19 +19,26 @@ export function statsRollupConsumer(deps: { repository: StatsRepository; tagsOf:
     // A commit lost in a crash is lost with its cursor move: the batch comes again.
     durability: "relaxed",
     async applyWithCursor(trx, events) {
-      await deps.repository.add(trx, await rollupCounts(trx, events, deps.tagsOf));
+      const { daily, hourly } = await rollupCounts(trx, events, deps.tagsOf);
+      await deps.repository.add(trx, daily);
+      await deps.repository.addHourly(trx, hourly);
     },
   };
 }
 
-/** The counts a set of events adds, one per key (repeats summed: one upsert may not touch a row twice on PostgreSQL). */
-export async function rollupCounts(db: Db, events: RecordedEvent[], tagsOf: TagsOf): Promise<RollupCount[]> {
+/**
+ * The counts a set of events adds, one per key (repeats summed: one upsert may not touch a row
+ * twice on PostgreSQL): per day, and per hour for the metrics the dashboard draws by the hour.
+ */
+export async function rollupCounts(db: Db, events: RecordedEvent[], tagsOf: TagsOf): Promise<{ daily: RollupCount[]; hourly: HourlyCount[] }> {
   const untagged = [...new Set(events.filter((e) => e.type !== "message.accepted" && e.messageId !== null).map((e) => e.messageId!))];
   const tags = untagged.length > 0 ? await tagsOf(db, untagged) : new Map<string, string | null>();
   const sums = new Map<string, RollupCount>();
+  const hours = new Map<string, HourlyCount>();
   for (const event of events) {
     const tag = event.type === "message.accepted" ? event.data.tag : event.messageId !== null ? (tags.get(event.messageId) ?? null) : null;
     const day = utcDay(event.createdAt);
+    const hour = utcHour(event.createdAt);
     const increments = incrementsOf(event);
     for (const scope of scopesOf(streamOf(event), tag)) {
       for (const inc of increments) {
@@ -39,8 +46,13 @@ export async function rollupCounts(db: Db, events: RecordedEvent[], tagsOf: Tags
         const sum = sums.get(id);
         if (sum) sum.count += inc.by;
         else sums.set(id, { workspaceId: event.workspaceId, day, stream: scope.stream, tag: scope.tag, metric: inc.metric, dimension: inc.dimension, count: inc.by });
+        if (!HOURLY_METRICS.has(inc.metric)) continue;
+        const hourId = JSON.stringify([event.workspaceId, hour, scope.stream, scope.tag, inc.metric]);
+        const hourSum = hours.get(hourId);
+        if (hourSum) hourSum.count += inc.by;
+        else hours.set(hourId, { workspaceId: event.workspaceId, hour, stream: scope.stream, tag: scope.tag, metric: inc.metric, count: inc.by });
       }
     }
   }
-  return [...sums.values()];
+  return { daily: [...sums.values()], hourly: [...hours.values()] };
 }

@@ -85,5 +85,15 @@ for (const target of storeTargets()) {
       const [one] = await repo.totals(store.db, { workspaceId: "w-many", stream: "s999", metrics: [METRICS.accepted] });
       assert.equal(one!.count, 1);
     });
+
+    test("hourly counts add up across batches, bounded by workspace, scope, metric and hour range", async () => {
+      const hour = (over: { workspaceId?: string; hour: string; stream?: string; tag?: string; count: number }) => ({ workspaceId: "w-hours", stream: "*", tag: "*", metric: METRICS.accepted, ...over });
+      await store.write((trx) => repo.addHourly(trx, [hour({ hour: "2026-01-01T09", count: 2 }), hour({ hour: "2026-01-01T10", count: 1 }), hour({ hour: "2026-01-02T00", count: 7 }), hour({ hour: "2026-01-01T09", stream: "=outbound", count: 2 })]));
+      await store.write((trx) => repo.addHourly(trx, [hour({ hour: "2026-01-01T09", count: 3 }), hour({ workspaceId: "w-other", hour: "2026-01-01T09", count: 50 })]));
+      const sums = await repo.sumsByHour(store.db, { workspaceId: "w-hours", metrics: [METRICS.accepted, METRICS.delivered], fromHour: "2026-01-01T00", toHour: "2026-01-01T23" });
+      assert.deepEqual(sums.map((s) => [s.hour, s.count]), [["2026-01-01T09", 5], ["2026-01-01T10", 1]]);
+      const ofStream = await repo.sumsByHour(store.db, { workspaceId: "w-hours", stream: "outbound", metrics: [METRICS.accepted], fromHour: "2026-01-01T00", toHour: "2026-01-02T23" });
+      assert.deepEqual(ofStream.map((s) => [s.hour, s.count]), [["2026-01-01T09", 2]]);
+    });
   });
 }

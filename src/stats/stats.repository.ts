@@ -13,6 +13,16 @@ export interface RollupCount extends RollupKey {
   count: number;
 }
 
+/** A count to add to a metric's hour (stats_hourly: no dimension). */
+export interface HourlyCount {
+  workspaceId: string;
+  hour: string;
+  stream: string;
+  tag: string;
+  metric: Metric;
+  count: number;
+}
+
 /** What a stats query asks for: one workspace, some metrics, optionally a day range, a stream and a tag. */
 export interface StatsFilter {
   workspaceId: string;
@@ -56,6 +66,35 @@ export class StatsRepository {
         .onConflict((oc) => oc.columns(["workspace_id", "metric", "day", "stream", "tag", "dimension"]).doUpdateSet({ count: sql<number>`stats_daily.count + excluded.count` }))
         .execute();
     }
+  }
+
+  /** Adds hourly counts (each key once per call: rollupCounts sums repeats). */
+  async addHourly(db: Db, counts: HourlyCount[]): Promise<void> {
+    for (let i = 0; i < counts.length; i += CHUNK) {
+      await db
+        .insertInto("stats_hourly")
+        .values(counts.slice(i, i + CHUNK).map((c) => ({ workspace_id: c.workspaceId, metric: c.metric, hour: c.hour, stream: c.stream, tag: c.tag, count: c.count })))
+        .onConflict((oc) => oc.columns(["workspace_id", "stream", "tag", "metric", "hour"]).doUpdateSet({ count: sql<number>`stats_hourly.count + excluded.count` }))
+        .execute();
+    }
+  }
+
+  /** Sums per hour and metric over inclusive YYYY-MM-DDTHH bounds, in hour order. */
+  async sumsByHour(db: Db, f: Omit<StatsFilter, "fromDay" | "toDay"> & { fromHour: string; toHour: string }): Promise<Array<{ hour: string; metric: Metric; count: number }>> {
+    if (f.metrics.length === 0) return [];
+    const rows = await db
+      .selectFrom("stats_hourly")
+      .select(["hour", "metric", sql<number>`sum(count)`.as("total")])
+      .where("workspace_id", "=", f.workspaceId)
+      .where("stream", "=", f.stream === undefined ? ALL_SCOPE : oneScope(f.stream))
+      .where("tag", "=", f.tag === undefined ? ALL_SCOPE : oneScope(f.tag))
+      .where("metric", "in", [...f.metrics])
+      .where("hour", ">=", f.fromHour)
+      .where("hour", "<=", f.toHour)
+      .groupBy(["hour", "metric"])
+      .orderBy("hour")
+      .execute();
+    return rows.map((r) => ({ hour: r.hour, metric: r.metric as Metric, count: Number(r.total) }));
   }
 
   /** Sums per day, metric and dimension, in day order. */

@@ -18,8 +18,20 @@ export interface StatsDailyTable {
 
 export type StatsDailyRow = Selectable<StatsDailyTable>;
 
+/** One count of a metric the dashboard draws per hour (migration 035): no dimension. */
+export interface StatsHourlyTable {
+  workspace_id: string;
+  metric: string;
+  /** YYYY-MM-DDTHH, UTC. */
+  hour: string;
+  stream: string;
+  tag: string;
+  count: number;
+}
+
 declare module "../store/schema.js" {
   interface Database {
     stats_daily: StatsDailyTable;
+    stats_hourly: StatsHourlyTable;
   }
 }

@@ -1,7 +1,7 @@
 // Reading the outbound stats: sums of the rollups for one workspace, filtered by day range, stream
 // and tag. Answers in Posthorn's metric names; the Postmark edge shapes them.
 import type { Store } from "../store/store.js";
-import type { Metric } from "./stats-metrics.js";
+import { HOURLY_METRICS, type Metric } from "./stats-metrics.js";
 import type { StatsFilter, StatsRepository, StatsSum } from "./stats.repository.js";
 
 export type StatsQuery = Omit<StatsFilter, "metrics">;
@@ -36,5 +36,11 @@ export class StatsService {
       else totals.set(key, { ...s, day: "" });
     }
     return { days, totals: [...totals.values()] };
+  }
+
+  /** Counts per UTC hour (YYYY-MM-DDTHH) of the metrics kept hourly (HOURLY_METRICS), between two days inclusive. */
+  async hourly(query: StatsQuery & { fromDay: string; toDay: string }, metrics: readonly Metric[]): Promise<Array<{ hour: string; metric: Metric; count: number }>> {
+    const { fromDay, toDay, ...rest } = query;
+    return this.deps.repository.sumsByHour(this.deps.store.db, { ...rest, metrics: metrics.filter((m) => HOURLY_METRICS.has(m)), fromHour: `${fromDay}T00`, toHour: `${toDay}T23` });
   }
 }

@@ -28,6 +28,7 @@ import { segments } from "./migrations/022-segments.js";
 import { statsCountedOnce } from "./migrations/023-stats-counted-once.js";
 import { eventsByType } from "./migrations/024-events-by-type.js";
 import { users } from "./migrations/033-users.js";
+import { statsHourly } from "./migrations/035-stats-hourly.js";
 import { journeys } from "./migrations/025-journeys.js";
 import { outreach } from "./migrations/026-outreach.js";
 import { perDelivery } from "./migrations/028-per-delivery.js";
@@ -70,6 +71,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["030_exports", exportFiles],
   ["031_journey_entry", journeyEntry],
   ["033_users", users],
+  ["035_stats_hourly", statsHourly],
   ["037_segment_history_by_segment", segmentHistoryBySegment],
 ];
 

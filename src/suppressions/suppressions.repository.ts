@@ -1,5 +1,6 @@
 import type { Db } from "../store/store.js";
 import type { SuppressionsTable } from "../store/schema.js";
+import { containsText } from "../store/like.js";
 
 /** SQLite caps bound parameters per statement; stay well below it when looking up many addresses. */
 const LOOKUP_CHUNK = 500;
@@ -72,5 +73,15 @@ export class SuppressionsRepository {
     if (filter.from !== undefined) query = query.where("created_at", ">=", filter.from);
     if (filter.to !== undefined) query = query.where("created_at", "<=", filter.to);
     return query.orderBy("created_at", "desc").orderBy("email_key").limit(limit).execute();
+  }
+
+  /** A page of a stream's suppressions, newest first, optionally those whose address contains a text; with how many match. */
+  async page(db: Db, workspaceId: string, stream: string, filter: { emailContains?: string }, page: { count: number; offset: number }): Promise<{ total: number; rows: SuppressionsTable[] }> {
+    let query = db.selectFrom("suppressions").where("workspace_id", "=", workspaceId).where("stream", "=", stream);
+    // email_key is the lower-cased address: a lower-cased search text matches it whatever the case.
+    if (filter.emailContains) query = query.where(containsText("email_key", filter.emailContains.toLowerCase()));
+    const counted = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    const rows = await query.selectAll().orderBy("created_at", "desc").orderBy("email_key").limit(page.count).offset(page.offset).execute();
+    return { total: Number(counted.n), rows };
   }
 }

@@ -89,6 +89,13 @@ export class SuppressionsService {
     return rows.map((r) => ({ email: r.email, reason: r.reason, origin: r.origin, createdAt: Number(r.created_at) }));
   }
 
+  /** A page of a stream's suppressions, newest first; `emailContains` keeps those whose address contains it. */
+  async search(workspaceId: string, stream: string, filter: { emailContains?: string }, page: { count: number; offset: number }): Promise<{ total: number; suppressions: Suppression[] }> {
+    await this.assertStream(workspaceId, stream);
+    const { total, rows } = await this.repo.page(this.store().db, workspaceId, stream, filter, page);
+    return { total, suppressions: rows.map((r) => ({ email: r.email, reason: r.reason, origin: r.origin, createdAt: Number(r.created_at) })) };
+  }
+
   /** The customer suppresses addresses (ManualSuppression, origin Customer). Addresses already suppressed stay as they were. */
   async suppressByCustomer(workspaceId: string, stream: string, addresses: unknown): Promise<SuppressionChange[]> {
     const requested = checkRequest(addresses);

@@ -31,6 +31,12 @@ export const DASHBOARD_STATUS: Readonly<Record<string, number>> = {
   SEGMENT_NOT_FOUND: 404,
   JOURNEY_NOT_FOUND: 404,
   JOURNEY_STATE_CONFLICT: 409,
+  // Email area (stats, suppressions, queue, domains): the domain errors its calls can raise.
+  STREAM_NOT_SENDABLE: 400,
+  SUPPRESSIONS_REQUEST_INVALID: 400,
+  BOUNCE_NOT_FOUND: 404,
+  BOUNCE_NOT_ACTIVATABLE: 409,
+  DOMAIN_NOT_FOUND: 404,
 };
 
 export function toDashboardError(err: PosthornError): { status: number; body: { error: { code: string; message: string } } } {

@@ -5,6 +5,15 @@ import type { Clock } from "../../shared/clock.js";
 import type { EventEmitter } from "../../events/outbox.js";
 import type { DeliveriesRepository } from "./deliveries.repository.js";
 import { QueueDomainRequired } from "./queue.errors.js";
+import { WorkspaceQueueRepository, type DestinationBacklog, type DestinationOutcomes, type WaitingCounts, type WaitingDelivery } from "./workspace-queue.repository.js";
+
+export type { DestinationBacklog, DestinationOutcomes, WaitingCounts, WaitingDelivery };
+
+/** One workspace's part of the queue (the dashboard's view). */
+export interface WorkspaceQueueSummary {
+  waiting: WaitingCounts;
+  destinations: DestinationBacklog[];
+}
 
 export interface QueueSummary {
   /** Deliveries by state (queued, deferred, delivered, bounced, suppressed, expired). */
@@ -14,8 +23,12 @@ export interface QueueSummary {
 }
 
 const TOP_DESTINATIONS = 10;
+/** Deliveries listed for one destination: enough to pick one to retry, bounded for the page. */
+const WAITING_LISTED = 100;
 
 export class QueueService {
+  private readonly ofWorkspace = new WorkspaceQueueRepository();
+
   constructor(private readonly deps: { store: Store; clock: Clock; deliveries: DeliveriesRepository; outbox: EventEmitter }) {}
 
   async summary(): Promise<QueueSummary> {
@@ -52,5 +65,27 @@ export class QueueService {
       );
       return purged.length;
     });
+  }
+
+  /** A workspace's waiting deliveries and its most backlogged destinations. */
+  async workspaceSummary(workspaceId: string): Promise<WorkspaceQueueSummary> {
+    const db = this.deps.store.db;
+    return { waiting: await this.ofWorkspace.countWaiting(db, workspaceId), destinations: await this.ofWorkspace.backlog(db, workspaceId, TOP_DESTINATIONS) };
+  }
+
+  /** A workspace's deliveries waiting for one destination, next due first. */
+  waitingFor(workspaceId: string, domain: string): Promise<WaitingDelivery[]> {
+    return this.ofWorkspace.waiting(this.deps.store.db, workspaceId, domain.toLowerCase(), WAITING_LISTED);
+  }
+
+  /** Makes a workspace's deferred deliveries due now: all, a destination's, or one delivery. Returns how many. */
+  retryNowIn(workspaceId: string, options: { domain?: string; deliveryId?: number } = {}): Promise<number> {
+    const now = this.deps.clock.now();
+    return this.deps.store.write((trx) => this.ofWorkspace.makeDeferredDue(trx, { workspaceId, domain: options.domain?.toLowerCase(), deliveryId: options.deliveryId, now }));
+  }
+
+  /** Outcomes by destination of a workspace's deliveries created in a time range (ms, inclusive). */
+  destinationOutcomes(workspaceId: string, range: { from: number; to: number }, limit = TOP_DESTINATIONS): Promise<DestinationOutcomes[]> {
+    return this.ofWorkspace.outcomesByDomain(this.deps.store.db, workspaceId, range, limit);
   }
 }
