@@ -16,12 +16,13 @@ test("each counted event adds its metrics", () => {
     [event("message.accepted", { stream: "s", recipients: 1, tag: null, sandboxed: true, trackOpens: false, trackLinks: "none" }), [METRICS.accepted]],
     [event("message.accepted", { stream: "s", recipients: 1, tag: null, sandboxed: false, trackOpens: true, trackLinks: "html-only" }), [METRICS.accepted, METRICS.tracked, METRICS.withLinkTracking, METRICS.withOpenTracking].sort()],
     [event("message.accepted", { stream: "s", recipients: 1, tag: null, sandboxed: false, trackLinks: "text-only" }), [METRICS.accepted, METRICS.tracked, METRICS.withLinkTracking].sort()],
-    [event("bounce.recorded", { bounceId: 1, bounceType: "SoftBounce", stream: "s", cause: 1 }), [`${METRICS.bounced}:SoftBounce`]],
+    [event("bounce.recorded", { bounceId: 1, bounceType: "SoftBounce", stream: "s", cause: 1 }), [`${METRICS.bounced}:SoftBounce`, `${METRICS.bouncedByDomain}:x.test`].sort()],
     [event("complaint.recorded", { bounceId: 1, stream: "s", cause: 1 }), [METRICS.complained]],
     [event("delivery.opened", { ...reader("Outlook", "mobile"), stream: "s", firstOpen: true }), [METRICS.opened, `${METRICS.openClient}:Outlook`, METRICS.openedFirst, `${METRICS.openPlatform}:mobile`].sort()],
     [event("delivery.opened", { ...reader(""), stream: "s", firstOpen: false }), [METRICS.opened, `${METRICS.openClient}:Unknown`, `${METRICS.openPlatform}:desktop`].sort()],
     [event("delivery.clicked", { ...reader("Firefox"), stream: "s", link: "https://x.test", location: "text", firstClick: true }), [METRICS.clicked, `${METRICS.clickBrowser}:Firefox`, METRICS.clickedFirst, `${METRICS.clickLocation}:text`, `${METRICS.clickPlatform}:desktop`].sort()],
-    [event("delivery.delivered", { stream: "s" }), [METRICS.delivered]],
+    [event("delivery.delivered", { stream: "s" }), [METRICS.delivered, `${METRICS.deliveredByDomain}:x.test`]],
+    [{ ...event("delivery.delivered", { stream: "s" }), recipient: null } as RecordedEvent, [METRICS.delivered]],
     [event("delivery.deferred", { stream: "s" }), []],
   ];
   for (const [e, expected] of cases) assert.deepEqual(added(e), expected, e.type);

@@ -15,8 +15,12 @@ export const METRICS = {
   linksTracked: "tracked.link-count",
   /** Deliveries the remote MX answered 2xx (one per recipient; the dashboard's delivery rate). */
   delivered: "delivered",
+  /** Delivered deliveries by destination domain (the dashboard's top destinations). */
+  deliveredByDomain: "delivered.domain",
   /** Bounce records, by bounce type. */
   bounced: "bounced",
+  /** Bounce records by destination domain. */
+  bouncedByDomain: "bounced.domain",
   complained: "complained",
   opened: "opened",
   /** First opens of a delivery. */
@@ -106,9 +110,9 @@ export function incrementsOf(event: RecordedEvent): Increment[] {
       return out;
     }
     case "delivery.delivered":
-      return [one(METRICS.delivered)];
+      return event.recipient === null ? [one(METRICS.delivered)] : [one(METRICS.delivered), one(METRICS.deliveredByDomain, domainOf(event.recipient))];
     case "bounce.recorded":
-      return [one(METRICS.bounced, event.data.bounceType)];
+      return event.recipient === null ? [one(METRICS.bounced, event.data.bounceType)] : [one(METRICS.bounced, event.data.bounceType), one(METRICS.bouncedByDomain, domainOf(event.recipient))];
     case "complaint.recorded":
       return [one(METRICS.complained)];
     case "delivery.opened": {
@@ -126,6 +130,15 @@ export function incrementsOf(event: RecordedEvent): Increment[] {
     default:
       return [];
   }
+}
+
+/**
+ * The destination of a recipient's address key (lower case, IDNA: addresses.ts). Counted per day
+ * in the rollups, so the dashboard's top destinations read a few rows per day and domain instead
+ * of every delivery of the range (a workspace's deliveries have no index by time).
+ */
+function domainOf(recipient: string): string {
+  return recipient.slice(recipient.lastIndexOf("@") + 1).toLowerCase();
 }
 
 /** The client's family ("Chrome", "Apple Mail"), its name when it has no family, else Unknown. Bounded: a user agent is outside data. */

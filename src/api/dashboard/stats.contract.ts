@@ -53,8 +53,9 @@ export interface StatsDestination {
   domain: string;
   delivered: number;
   bounced: number;
-  /** Queued or deferred now, of the deliveries created in the range. */
+  /** Queued or deferred now (whenever made). */
   waiting: number;
+  /** delivered + bounced + waiting. */
   total: number;
   /** delivered / (delivered + bounced); null when none ended yet. */
   deliveryRate: number | null;
@@ -69,7 +70,7 @@ export interface StatsAnswer {
   series: StatsBucket[];
   totals: StatsCounts & { rates: StatsRates };
   bouncesByType: Array<{ type: string; count: number }>;
-  /** The destinations most of the range's deliveries went to (not filtered by stream or tag). */
+  /** The destinations most of the range's deliveries went to (delivered and bounced in the stream and tag filtered; waiting counts the workspace's whole queue). */
   destinations: StatsDestination[];
   /** The workspace's sending streams, for the filter. */
   streams: Array<{ id: string; name: string }>;

@@ -1,5 +1,6 @@
 // The dashboard's stats: the rollups of the stats domain (src/stats/) per day, with their rates,
-// bounces by type, and the destinations of the range's deliveries (from the queue service).
+// bounces by type, and the top destinations of the range (delivered and bounced from the rollups,
+// what still waits from the queue service).
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { StatsService, StatsSum } from "../../stats/stats.service.js";
@@ -13,11 +14,13 @@ import { DashboardRequestInvalid } from "./dashboard.edge-errors.js";
 
 export interface StatsRoutesDeps {
   stats: Pick<StatsService, "series" | "hourly">;
-  queue: Pick<QueueService, "destinationOutcomes">;
+  queue: Pick<QueueService, "workspaceSummary">;
   streams: Pick<StreamsService, "list">;
 }
 
 const DAY_MS = 86_400_000;
+/** Destinations listed, the most used first. */
+const TOP_DESTINATIONS = 10;
 const DEFAULT_DAYS = 30;
 /** A page draws at most a year and a bit of days. */
 const MAX_DAYS = 400;
@@ -42,7 +45,7 @@ export function statsRoutes(deps: StatsRoutesDeps) {
       const query = readInput(StatsQuery, request.query, "query");
       const { from, to } = rangeOf(query.from, query.to);
       const filter = { workspaceId, fromDay: from, toDay: to, stream: query.stream, tag: query.tag };
-      const series = await deps.stats.series(filter, Object.values(COUNTED));
+      const series = await deps.stats.series(filter, [...Object.values(COUNTED), METRICS.deliveredByDomain, METRICS.bouncedByDomain]);
       const days = daysBetween(from, to);
       const hourly = days.length <= HOURLY_MAX_DAYS;
       const answer: StatsAnswer = {
@@ -55,15 +58,37 @@ export function statsRoutes(deps: StatsRoutesDeps) {
           .filter((s) => s.metric === METRICS.bounced)
           .map((s) => ({ type: s.dimension, count: s.count }))
           .sort((a, b) => b.count - a.count || a.type.localeCompare(b.type)),
-        destinations: (await deps.queue.destinationOutcomes(workspaceId, { from: Date.parse(from), to: Date.parse(to) + DAY_MS - 1 })).map((d) => ({
-          ...d,
-          deliveryRate: ratio(d.delivered, d.delivered + d.bounced),
-        })),
+        destinations: topDestinations(series.totals, (await deps.queue.workspaceSummary(workspaceId)).destinations),
         streams: (await deps.streams.list(workspaceId, { type: null, includeArchived: false })).filter((s) => s.type !== "Inbound").map((s) => ({ id: s.id, name: s.name })),
       };
       return answer;
     });
   };
+}
+
+/**
+ * The range's most used destinations: delivered and bounced from the rollups, and what waits for
+ * each now from the queue's most backlogged destinations (which are listed even when nothing to
+ * them ended in the range: a destination that refuses everything shows there first).
+ */
+function topDestinations(totals: StatsSum[], backlog: Array<{ domain: string; queued: number; deferred: number }>): StatsAnswer["destinations"] {
+  const byDomain = new Map<string, { delivered: number; bounced: number }>();
+  for (const sum of totals) {
+    if (sum.metric !== METRICS.deliveredByDomain && sum.metric !== METRICS.bouncedByDomain) continue;
+    const d = byDomain.get(sum.dimension) ?? { delivered: 0, bounced: 0 };
+    if (sum.metric === METRICS.deliveredByDomain) d.delivered += sum.count;
+    else d.bounced += sum.count;
+    byDomain.set(sum.dimension, d);
+  }
+  const waiting = new Map(backlog.map((b) => [b.domain, b.queued + b.deferred]));
+  for (const domain of waiting.keys()) if (!byDomain.has(domain)) byDomain.set(domain, { delivered: 0, bounced: 0 });
+  return [...byDomain.entries()]
+    .map(([domain, d]) => {
+      const waits = waiting.get(domain) ?? 0;
+      return { domain, delivered: d.delivered, bounced: d.bounced, waiting: waits, total: d.delivered + d.bounced + waits, deliveryRate: ratio(d.delivered, d.delivered + d.bounced) };
+    })
+    .sort((a, b) => b.total - a.total || a.domain.localeCompare(b.domain))
+    .slice(0, TOP_DESTINATIONS);
 }
 
 function rangeOf(from: string | undefined, to: string | undefined): { from: string; to: string } {

@@ -5,9 +5,9 @@ import type { Clock } from "../../shared/clock.js";
 import type { EventEmitter } from "../../events/outbox.js";
 import type { DeliveriesRepository } from "./deliveries.repository.js";
 import { QueueDomainRequired } from "./queue.errors.js";
-import { WorkspaceQueueRepository, type DestinationBacklog, type DestinationOutcomes, type WaitingCounts, type WaitingDelivery } from "./workspace-queue.repository.js";
+import { WorkspaceQueueRepository, type DestinationBacklog, type WaitingCounts, type WaitingDelivery } from "./workspace-queue.repository.js";
 
-export type { DestinationBacklog, DestinationOutcomes, WaitingCounts, WaitingDelivery };
+export type { DestinationBacklog, WaitingCounts, WaitingDelivery };
 
 /** One workspace's part of the queue (the dashboard's view). */
 export interface WorkspaceQueueSummary {
@@ -84,8 +84,4 @@ export class QueueService {
     return this.deps.store.write((trx) => this.ofWorkspace.makeDeferredDue(trx, { workspaceId, domain: options.domain?.toLowerCase(), deliveryId: options.deliveryId, now }));
   }
 
-  /** Outcomes by destination of a workspace's deliveries created in a time range (ms, inclusive). */
-  destinationOutcomes(workspaceId: string, range: { from: number; to: number }, limit = TOP_DESTINATIONS): Promise<DestinationOutcomes[]> {
-    return this.ofWorkspace.outcomesByDomain(this.deps.store.db, workspaceId, range, limit);
-  }
 }

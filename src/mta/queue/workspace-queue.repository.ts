@@ -6,7 +6,6 @@ import { sql } from "kysely";
 import type { Db } from "../../store/store.js";
 import type { DeliveryState } from "../../store/schema.js";
 
-const PENDING: DeliveryState[] = ["queued", "deferred"];
 /**
  * The claim index's own predicate, written as literal SQL: SQLite uses a partial index only when
  * the query repeats its WHERE term as written (see deliveries.repository.ts).
@@ -33,15 +32,6 @@ export interface WaitingDelivery {
   nextAttemptAt: number;
   lastReply: string | null;
   createdAt: number;
-}
-
-export interface DestinationOutcomes {
-  domain: string;
-  delivered: number;
-  bounced: number;
-  /** Queued or deferred now. */
-  waiting: number;
-  total: number;
 }
 
 export interface WaitingCounts {
@@ -148,27 +138,5 @@ export class WorkspaceQueueRepository {
     if (options.deliveryId !== undefined) query = query.where("id", "=", options.deliveryId);
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows);
-  }
-
-  /** Outcomes by destination of the deliveries created in [from, to], the most used destinations first. */
-  async outcomesByDomain(db: Db, workspaceId: string, range: { from: number; to: number }, limit: number): Promise<DestinationOutcomes[]> {
-    const rows = await db
-      .selectFrom("deliveries")
-      .select((eb) => [
-        "domain",
-        eb.fn.sum<number>(eb.case().when("state", "=", "delivered").then(1).else(0).end()).as("delivered"),
-        eb.fn.sum<number>(eb.case().when("state", "=", "bounced").then(1).else(0).end()).as("bounced"),
-        eb.fn.sum<number>(eb.case().when("state", "in", PENDING).then(1).else(0).end()).as("waiting"),
-        eb.fn.countAll<number>().as("total"),
-      ])
-      .where("workspace_id", "=", workspaceId)
-      .where("created_at", ">=", range.from)
-      .where("created_at", "<=", range.to)
-      .groupBy("domain")
-      .orderBy(sql`count(*)`, "desc")
-      .orderBy("domain")
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ domain: r.domain, delivered: Number(r.delivered), bounced: Number(r.bounced), waiting: Number(r.waiting), total: Number(r.total) }));
   }
 }
