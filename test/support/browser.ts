@@ -2,8 +2,9 @@
 // server on loopback. The world starts a server on a fresh database with a workspace and an admin
 // user, opens a browser page that may reach only that server (any other request is refused and
 // recorded, so a test can assert that the dashboard asks nothing of the internet), and collects
-// the page's uncaught errors. Screenshots go to test-artifacts/screenshots/ (not committed;
-// scripts/screenshots.js refreshes the ones under docs/).
+// the page's uncaught errors. Screenshots go to test-artifacts/screenshots/ (not committed);
+// `npm run screenshots` (scripts/screenshots.js) runs the tests that draw the pages the README
+// shows with POSTHORN_DOCS_SCREENSHOTS=<dir>:<name>,<name>, and those are also written there.
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -49,6 +50,14 @@ export interface DashboardWorldOptions {
   /** Server settings (POSTHORN_… keys). */
   env?: Record<string, string>;
   viewport?: { width: number; height: number };
+}
+
+/** Where `npm run screenshots` wants which screenshots: "<dir>:<name>,<name>", or null. */
+function docsScreenshots(): { dir: string; names: Set<string> } | null {
+  const setting = process.env.POSTHORN_DOCS_SCREENSHOTS;
+  if (!setting) return null;
+  const at = setting.lastIndexOf(":");
+  return { dir: resolve(setting.slice(0, at)), names: new Set(setting.slice(at + 1).split(",")) };
 }
 
 export async function launchChromium(): Promise<Browser> {
@@ -105,6 +114,12 @@ export async function startDashboardWorld(options: DashboardWorldOptions = {}): 
       mkdirSync(SCREENSHOTS, { recursive: true });
       const path = join(SCREENSHOTS, `${name}.png`);
       await page.screenshot({ path, fullPage: true });
+      const docs = docsScreenshots();
+      if (docs?.names.has(name)) {
+        mkdirSync(docs.dir, { recursive: true });
+        // The visible window, not the whole page: what a reader of the README sees first.
+        await page.screenshot({ path: join(docs.dir, `${name}.png`) });
+      }
       return path;
     },
     async close() {
