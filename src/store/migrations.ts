@@ -35,6 +35,7 @@ import { readSeconds } from "./migrations/029-read-seconds.js";
 import { broadcasts } from "./migrations/027-broadcasts.js";
 import { exportFiles } from "./migrations/030-exports.js";
 import { journeyEntry } from "./migrations/031-journey-entry.js";
+import { activity } from "./migrations/034-activity.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -69,6 +70,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["030_exports", exportFiles],
   ["031_journey_entry", journeyEntry],
   ["033_users", users],
+  ["034_activity", activity],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
