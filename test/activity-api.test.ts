@@ -260,7 +260,7 @@ for (const target of storeTargets()) {
           created_at: 1_000 + i,
         }));
         await store.write((trx) => trx.insertInto("messages").values(rows).execute());
-        const repository = new ActivityRepository(4);
+        const repository = new ActivityRepository(store.dialect, 4);
         const seen: string[] = [];
         let page = await repository.page(store.db, { workspaceId: "w1", text: "needle", count: 2 });
         let pages = 1;

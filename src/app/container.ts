@@ -195,7 +195,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const suppressions = new SuppressionsService({ clock, store, outbox, assertStream: (workspaceId, streamId) => streams.assertOutbound(workspaceId, streamId) });
   const messagesRepository = new MessagesRepository();
   const messages = new MessagesService({ store, repository: messagesRepository, events: new EventsRepository(store.dialect) });
-  const activity = new ActivityService({ store, repository: new ActivityRepository(), messages });
+  const activity = new ActivityService({ store, repository: new ActivityRepository(store.dialect), messages });
   const bounces = new BouncesService({ clock, repository: new BouncesRepository(), messages, store, suppressions });
   const deliveries = new DeliveriesRepository(store.dialect);
 
