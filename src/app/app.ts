@@ -56,7 +56,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       mta = startMtaRole({ config, logger, clock, store, ...pick(services, "deliveries", "messages", "outbox", "domains", "encryptionKey", "tracking"), transport: options.transport });
     }
     if (config.roles.includes("api")) {
-      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock", "transactional", "messageLimits", "broadcasts", "outreachLedger", "journeys", "broadcastTriggers", "users", "exports"), started: () => started });
+      api = await startApiRole({ config, logger, store, ...pick(services, "workspaces", "accept", "messages", "activity", "inbound", "queue", "domains", "streams", "suppressions", "bounces", "senders", "templates", "dataRemovals", "tracking", "webhooks", "bulk", "stats", "segments", "people", "clock", "transactional", "messageLimits", "broadcasts", "outreachLedger", "journeys", "broadcastTriggers", "users", "exports"), started: () => started });
     }
     if (config.roles.includes("smtp")) {
       smtp = await startSmtpRole({ config, logger, clock, ...pick(services, "workspaces", "accept", "domains", "bounceIntake", "inbound", "tracking"), resolve: options.inboundDns });

@@ -16,6 +16,8 @@ import { BounceIntakeService } from "../bounces/bounce-intake.service.js";
 import { verpSecret } from "../bounces/verp.js";
 import { MessagesRepository } from "../messages/messages.repository.js";
 import { MessagesService } from "../messages/messages.service.js";
+import { ActivityService } from "../messages/activity/activity.service.js";
+import { ActivityRepository } from "../messages/activity/activity.repository.js";
 import { AcceptService } from "../messages/accept/accept.service.js";
 import { validateStep } from "../messages/accept/validate.step.js";
 import { suppressStep } from "../messages/accept/suppress.step.js";
@@ -104,6 +106,8 @@ export interface Container {
   accept: AcceptService;
   /** Accepted messages read back: search, details with timeline, MIME. */
   messages: MessagesService;
+  /** The dashboard's activity list and message detail (issue 13). */
+  activity: ActivityService;
   deliveries: DeliveriesRepository;
   queue: QueueService;
   domains: SendingDomainsService;
@@ -191,6 +195,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const suppressions = new SuppressionsService({ clock, store, outbox, assertStream: (workspaceId, streamId) => streams.assertOutbound(workspaceId, streamId) });
   const messagesRepository = new MessagesRepository();
   const messages = new MessagesService({ store, repository: messagesRepository, events: new EventsRepository(store.dialect) });
+  const activity = new ActivityService({ store, repository: new ActivityRepository(store.dialect), messages });
   const bounces = new BouncesService({ clock, repository: new BouncesRepository(), messages, store, suppressions });
   const deliveries = new DeliveriesRepository(store.dialect);
 
@@ -332,5 +337,5 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const exportsRepository = new ExportsRepository();
   const exports = new ExportsService({ store, clock, repository: exportsRepository, segments, broadcasts, links: new DownloadLinks(downloadLinkKey(encryptionKey.key)), onStored: options.onExportStored });
   const users = new UsersService({ store, clock, repository: new UsersRepository(), workspaces });
-  return { store, clock, outbox, users, workspaces, suppressions, accept, messages, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter, broadcasts, broadcastsRepository, broadcastAudience, broadcastTriggers, exports, exportsRepository };
+  return { store, clock, outbox, users, workspaces, suppressions, accept, messages, activity, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter, broadcasts, broadcastsRepository, broadcastAudience, broadcastTriggers, exports, exportsRepository };
 }

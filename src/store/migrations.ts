@@ -36,6 +36,7 @@ import { readSeconds } from "./migrations/029-read-seconds.js";
 import { broadcasts } from "./migrations/027-broadcasts.js";
 import { exportFiles } from "./migrations/030-exports.js";
 import { journeyEntry } from "./migrations/031-journey-entry.js";
+import { activity } from "./migrations/034-activity.js";
 import { segmentHistoryBySegment } from "./migrations/037-segment-history-by-segment.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
@@ -71,6 +72,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["030_exports", exportFiles],
   ["031_journey_entry", journeyEntry],
   ["033_users", users],
+  ["034_activity", activity],
   ["035_stats_hourly", statsHourly],
   ["037_segment_history_by_segment", segmentHistoryBySegment],
 ];

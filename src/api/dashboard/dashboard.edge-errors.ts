@@ -15,6 +15,7 @@ export const DASHBOARD_STATUS: Readonly<Record<string, number>> = {
   USER_EXISTS: 409,
   USER_NOT_FOUND: 404,
   WORKSPACE_NOT_FOUND: 404,
+  MESSAGE_NOT_FOUND: 404,
   DASHBOARD_REQUEST_INVALID: 400,
   DASHBOARD_NOT_FOUND: 404,
   // Templates and streams (templates.routes.ts, settings.routes.ts); their other codes are 400s.

@@ -35,7 +35,7 @@ export interface ApiRole {
   stop(): Promise<void>;
 }
 
-export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock" | "transactional" | "messageLimits" | "broadcasts" | "outreachLedger" | "journeys" | "broadcastTriggers" | "users" | "exports"> {
+export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "messages" | "activity" | "inbound" | "queue" | "domains" | "streams" | "suppressions" | "bounces" | "senders" | "templates" | "dataRemovals" | "tracking" | "webhooks" | "bulk" | "stats" | "segments" | "people" | "clock" | "transactional" | "messageLimits" | "broadcasts" | "outreachLedger" | "journeys" | "broadcastTriggers" | "users" | "exports"> {
   config: Config;
   logger: Logger;
   store: Store;
