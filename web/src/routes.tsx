@@ -6,11 +6,15 @@ import { findWorkspace, useSignedIn } from "./session";
 import { Shell } from "./shell/shell";
 import { Loading, Notice } from "./ui/states";
 
+// The activity page is where sign-in lands and what most visits open: it is in the main chunk,
+// so a first visit draws it without waiting for another script.
+import ActivityPage from "./pages/activity/activity.page";
+
 type PageModule = Promise<{ default: ComponentType }>;
 
 /** Each page's chunk, by the first path segment after /w/<workspace>/. */
 const PAGES = {
-  activity: () => import("./pages/activity/activity.page"),
+  activity: () => Promise.resolve({ default: ActivityPage }),
   message: () => import("./pages/activity/message.page"),
   stats: () => import("./pages/stats/stats.page"),
   suppressions: () => import("./pages/suppressions/suppressions.page"),
