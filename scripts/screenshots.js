@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(fileURLToPath(import.meta.url), "..", "..");
 /** Screenshot name (as the test takes it) → the test file that takes it. */
-const SHOTS = { activity: "test/dashboard-activity.test.js", journey: "test/dashboard-people.test.js" };
+const SHOTS = { "activity-list": "test/dashboard-activity.test.js", journey: "test/dashboard-people.test.js" };
 
 const build = spawnSync(process.execPath, [join(root, "scripts/build.js"), "--if-stale"], { stdio: "inherit" });
 if (build.status !== 0) process.exit(build.status ?? 1);

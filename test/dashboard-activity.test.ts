@@ -91,6 +91,9 @@ describe("web dashboard: activity and message detail", { skip: SKIP_WITHOUT_BROW
 
     await page.getByRole("button", { name: "Clear" }).click();
     await messages().getByRole("row", { name: /Your receipt 1001/ }).waitFor();
+    await messages().getByRole("row", { name: /Password reset/ }).waitFor();
+    // The list with the three messages of different tags: the README's picture of the page.
+    await world.screenshot("activity-list");
     await page.getByLabel("State").selectOption("bounced");
     await page.getByRole("button", { name: "Apply" }).click();
     await page.getByText("No message matches these filters.").waitFor();
