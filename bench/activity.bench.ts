@@ -38,6 +38,7 @@ import { installCleanupHandlers, removeDir, tempDir, track } from "./support/chi
 import { percentile } from "./support/stats.js";
 import { describeMachine } from "./support/machine.js";
 import { readRecords, updateReport } from "./support/report.js";
+import { rng } from "./support/seeded-random.js";
 
 const MESSAGES = Number(process.env.BENCH_ACTIVITY_MESSAGES ?? 10_000_000);
 const CALLS = Number(process.env.BENCH_ACTIVITY_CALLS ?? 50);
@@ -53,18 +54,6 @@ const STATES: Array<[state: string, share: number]> = [["delivered", 0.935], ["b
 const REPORT = resolve(import.meta.dirname, "../../docs/benchmarks.md");
 const PASSWORD = "bench password for the dashboard";
 const BATCH = 20_000;
-
-/** mulberry32: a small seeded generator, so two runs store the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);

@@ -40,6 +40,7 @@ import { spawnServer } from "../test/support/server.js";
 import { installCleanupHandlers, removeDir, tempDir, track } from "./support/children.js";
 import { percentile } from "./support/stats.js";
 import { describeMachine } from "./support/machine.js";
+import { rng } from "./support/seeded-random.js";
 
 const MESSAGES = Number(process.env.BENCH_STATS_MESSAGES ?? 10_000_000);
 const MESSAGE_ROWS = Number(process.env.BENCH_STATS_MESSAGE_ROWS ?? MESSAGES);
@@ -53,18 +54,6 @@ const PLATFORMS: Array<ReaderData["platform"]> = ["desktop", "mobile", "webmail"
 const CALLS = ["", "/sends", "/bounces", "/spam", "/tracked", "/opens", "/opens/platforms", "/opens/emailClients", "/opens/readTimes", "/clicks", "/clicks/browserFamilies", "/clicks/platforms", "/clicks/location"];
 const REPORT = resolve(import.meta.dirname, "../../docs/stats-benchmark.md");
 const DAY_MS = 86_400_000;
-
-/** mulberry32: a small seeded generator, so two runs store the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
