@@ -1,10 +1,19 @@
 #!/usr/bin/env node
-// Runs every compiled test file (dist/**/*.test.js) with Node's test runner. Node 20's runner
-// takes no glob patterns, so the files are listed here. Fails when no test file is found, so a
-// broken build cannot pass as "no tests".
-import { readdirSync, statSync } from "node:fs";
+// Runs every compiled test file (dist/**/*.test.js), each in its own `node --test` process, a few
+// at a time. Fails when no test file is found, so a broken build cannot pass as "no tests".
+//
+// Why not one `node --test --test-concurrency=N` over all files, as before: that runner reports no
+// time per file, so a run could not say where its minutes went, and it starts files in name order,
+// so a slow file named late ran alone at the end. Here each file's wall time is measured, the
+// slowest are listed after the run, and the times are kept (dist/.test-durations.json) so the next
+// run starts the slowest files first: the long ones overlap instead of trailing.
+//
+// TEST_CONCURRENCY: files at once (default 2, the machine's cores; more was tried but not yet
+// measured fairly, docs/benchmarks.md). Arguments: substrings of the dist paths to run only those files.
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
+import { performance } from "node:perf_hooks";
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -15,11 +24,75 @@ function find(dir, out = []) {
   return out;
 }
 
+const DURATIONS = join("dist", ".test-durations.json");
+const SHOWN = 15;
+
 const only = process.argv.slice(2);
-const files = find("dist").filter((f) => only.length === 0 || only.some((o) => f.includes(o))).sort();
+const files = find("dist").filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 if (files.length === 0) {
   console.error("no test files found under dist/ (did the build run?)");
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
-process.exit(result.status ?? 1);
+const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY) || 2);
+
+let known = {};
+try {
+  known = JSON.parse(readFileSync(DURATIONS, "utf8"));
+} catch {
+  // No earlier run: name order.
+}
+// Slowest first by the last run's times; files never timed (new ones) first of all.
+files.sort((a, b) => (known[b] ?? Infinity) - (known[a] ?? Infinity) || a.localeCompare(b));
+
+/** Runs one file; resolves with its output, exit code, wall time and the counts its reporter printed. */
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ["--test", "--test-reporter=spec", file], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" } });
+    const chunks = [];
+    child.stdout.on("data", (c) => chunks.push(c));
+    child.stderr.on("data", (c) => chunks.push(c));
+    child.on("close", (code, signal) => {
+      const output = Buffer.concat(chunks).toString("utf8");
+      const count = (name) => Number(new RegExp(`^ℹ ${name} (\\d+)`, "m").exec(output)?.[1] ?? 0);
+      resolve({ file, output, ok: code === 0, code: code ?? signal, ms: performance.now() - started, tests: count("tests"), pass: count("pass"), fail: count("fail"), skipped: count("skipped") + count("todo") });
+    });
+  });
+}
+
+const started = performance.now();
+const results = [];
+let next = 0;
+async function worker() {
+  while (next < files.length) {
+    const result = await runFile(files[next++]);
+    results.push(result);
+    // A file's output is printed whole when it ends, so parallel files never interleave.
+    process.stdout.write(`\n▶ ${result.file} (${(result.ms / 1000).toFixed(1)} s)${result.ok ? "" : ` FAILED (exit ${result.code})`}\n${result.output}`);
+  }
+}
+await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+const wallMs = performance.now() - started;
+
+for (const r of results) known[r.file] = Math.round(r.ms);
+try {
+  writeFileSync(DURATIONS, JSON.stringify(known, null, 1));
+} catch {
+  // Keeping the times is a convenience; a read-only dist/ does not fail the run.
+}
+
+const sum = (k) => results.reduce((n, r) => n + r[k], 0);
+const failed = results.filter((r) => !r.ok);
+const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, SHOWN);
+console.log(`\nslowest test files (${results.length} files, ${(sum("ms") / 1000).toFixed(0)} s of file time, ${concurrency} at once):`);
+for (const r of slowest) console.log(`${(r.ms / 1000).toFixed(1).padStart(7)} s  ${r.file}`);
+console.log(`\ntests ${sum("tests")}, pass ${sum("pass")}, fail ${sum("fail")}, skipped/todo ${sum("skipped")}; files ${results.length}, failed ${failed.length}; ${(wallMs / 1000).toFixed(1)} s`);
+// A failed file's own account again at the very end, where a log cut to its tail still shows it:
+// the spec reporter's "failing tests" section (each failure with its error), else the output's end.
+for (const r of failed) {
+  const at = r.output.lastIndexOf("✖ failing tests:");
+  const account = at >= 0 ? r.output.slice(at) : r.output.slice(-4000);
+  console.log(`\nFAILED ${r.file} (exit ${r.code})\n${account.length > 6000 ? `${account.slice(0, 6000)}\n…` : account}`);
+}
+for (const r of failed) console.log(`FAILED ${r.file} (exit ${r.code})`);
+process.exit(failed.length > 0 ? 1 : 0);

@@ -17,6 +17,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   queue: async () => (await import("./cli/queue.js")).queue,
   journeys: async () => (await import("./cli/journeys.js")).journeys,
   user: async () => (await import("./cli/user.js")).user,
+  backup: async () => (await import("./cli/backup.js")).backup,
+  export: async () => (await import("./cli/export.js")).exportCommand,
+  import: async () => (await import("./cli/import.js")).importCommand,
 };
 
 // Everything this process writes — the database and its -wal and -shm, keys, the generated TLS

@@ -1,7 +1,9 @@
 // The dashboard's Activity and message pages in a real browser (issue 13): a message sent through
 // the Postmark API of a live workspace and delivered to a local SMTP sink appears in the open list,
 // delivered, without a reload, and its page shows the sink's 250 reply in the timeline; filters and
-// search narrow the list and live in the address; the HTML part's frame runs no script; a sandbox
+// search narrow the list and live in the address; a message from a verified sending domain shows its
+// DKIM signature, and a webhook about it the endpoint's answers, an HTML one as text, folded; the
+// HTML part's frame runs no script; a sandbox
 // workspace's page is the developer inbox with the captured message and its link check; and the
 // list works at phone width. Like every browser test, it ends by checking that the page asked
 // nothing of the internet and threw nothing.
@@ -9,6 +11,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SKIP_WITHOUT_BROWSER, startDashboardWorld, type DashboardWorld } from "./support/browser.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
+import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
+import { startDnsZoneServer, type DnsZoneServer } from "../src/sending-domains/testing/dns-zone-server.js";
 
 /**
  * What Chromium itself logs when a sandboxed frame holds a script it will not run: proof of the
@@ -19,6 +23,9 @@ const BLOCKED_SCRIPT = /Blocked script execution in '.*' because the document's 
 describe("web dashboard: activity and message detail", { skip: SKIP_WITHOUT_BROWSER }, () => {
   let world: DashboardWorld;
   let sink: SmtpSink;
+  let dns: DnsZoneServer;
+  let receiver: WebhookReceiver;
+  let selector: string;
 
   const send = async (workspace: string, body: Record<string, unknown>) => {
     const res = await fetch(`${world.server.url}/email`, {
@@ -34,15 +41,31 @@ describe("web dashboard: activity and message detail", { skip: SKIP_WITHOUT_BROW
 
   before(async () => {
     sink = await startSmtpSink();
+    dns = await startDnsZoneServer();
+    receiver = await startWebhookReceiver();
     world = await startDashboardWorld({
       workspaces: [{ name: "shop" }, { name: "lab", sandbox: true }],
-      env: { POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`, POSTHORN_VERP: "false" },
+      env: {
+        POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
+        POSTHORN_VERP: "false",
+        POSTHORN_DNS_SERVERS: dns.address,
+        POSTHORN_WEBHOOK_ALLOWED_NETWORKS: "127.0.0.1/32",
+        POSTHORN_WEBHOOK_BACKOFF: "40ms",
+      },
     });
+    // brand.test, the tests' From domain, is a sending domain whose DKIM record is seen: its mail is signed.
+    const domains = world.server.app.services.domains;
+    const brand = await domains.create({ name: "brand.test" });
+    dns.zone[brand.pendingKey!.record.host] = { TXT: [brand.pendingKey!.record.value] };
+    assert.equal((await domains.verifyDkim(brand.id)).dkimVerified, true);
+    selector = brand.pendingKey!.selector;
     await world.signIn();
   });
   after(async () => {
     await world?.close();
     await sink?.close();
+    await receiver?.close();
+    await dns?.close();
   });
 
   it("shows a message sent while the page is open, delivered, without a reload, and its timeline with the remote reply", async () => {
@@ -66,6 +89,41 @@ describe("web dashboard: activity and message detail", { skip: SKIP_WITHOUT_BROW
     const raw = page.getByRole("link", { name: "Download raw" });
     assert.match((await raw.getAttribute("href")) ?? "", /\/raw$/);
     await world.screenshot("message");
+  });
+
+  it("shows the DKIM signature and a webhook's answers on the message page, an HTML answer as text", async () => {
+    const { page } = world;
+    const hook = await fetch(`${world.server.url}/webhooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", "x-postmark-server-token": world.workspaces.shop!.serverToken },
+      body: JSON.stringify({ Url: `${receiver.url}/hook`, MessageStream: "outbound", Triggers: { Delivery: { Enabled: true } } }),
+    });
+    assert.equal(hook.status, 200, await hook.clone().text());
+    let posts = 0;
+    receiver.answer = () => (++posts === 1 ? { status: 500, body: '<b id="injected">bold</b><script>window.pwned = 1</script> database is down' } : { status: 200, body: "thanks" });
+    try {
+      const id = await send("shop", { To: "gus@example.test", Subject: "Hooked order" });
+      await page.goto(world.at("shop", `messages/${id}`));
+      const timeline = page.getByRole("list", { name: "Timeline" });
+      // The page polls while the message is on its way; the webhook's retry comes after delivery, so reload for it.
+      await timeline.getByText(`DKIM: signed d=brand.test s=${selector} (rsa-sha256)`).waitFor({ timeout: 15_000 });
+      for (let i = 0; i < 100 && (await timeline.getByText(/HTTP 200 in \d+ ms/).count()) === 0; i++) {
+        await new Promise((r) => setTimeout(r, 150));
+        await page.reload();
+      }
+      await timeline.getByText(/Webhook attempt 1 to http:\/\/127\.0\.0\.1:\d+\/hook for delivery\.delivered: HTTP 500 in \d+ ms, retried/).waitFor();
+      await timeline.getByText(/Webhook posted to .* HTTP 200 in \d+ ms/).waitFor();
+      const answer = timeline.locator("details.webhook-answer", { hasText: "HTTP 500" });
+      await answer.getByText("Response (HTTP 500)").click();
+      const shown = answer.locator("pre");
+      await shown.waitFor();
+      assert.equal(await shown.textContent(), '<b id="injected">bold</b><script>window.pwned = 1</script> database is down', "the answer as text");
+      assert.equal(await page.locator("#injected").count(), 0, "no element was made of it");
+      assert.equal(await page.evaluate("typeof window.pwned"), "undefined", "no script of it ran");
+      await world.screenshot("message-webhook");
+    } finally {
+      receiver.answer = () => ({ status: 200 });
+    }
   });
 
   it("narrows the list by search and by tag, with the filters in the address", async () => {

@@ -2,7 +2,8 @@
 // template and preview it — create one, change its HTML and see the sandboxed preview follow the
 // test model's values, see a syntax error inline, send a test and see it accepted (and readable
 // through the Postmark API); on the settings page create a server token, copy it, and send with
-// it through the Postmark API; create a stream; switch the workspace to sandbox and see the
+// it through the Postmark API; create a stream, edit it, archive it after a confirmation and
+// unarchive it; revoke a token after a confirmation and see the Postmark API refuse it; switch the workspace to sandbox and see the
 // session's workspace list follow at once and after a reload. A viewer sees the same pages without a button
 // that changes anything, and both pages fit a phone's width.
 import { after, before, describe, it } from "node:test";
@@ -14,6 +15,7 @@ const VIEWER = { email: "vic@example.com", password: "another horse battery stap
 describe("web dashboard: templates, streams and tokens", { skip: SKIP_WITHOUT_BROWSER }, () => {
   let world: DashboardWorld;
   let templatePath = "";
+  let madeToken = "";
   before(async () => {
     world = await startDashboardWorld({ workspaces: [{ name: "shop" }] });
     await world.server.app.services.users.create({ ...VIEWER, role: "viewer", workspaces: ["shop"] });
@@ -98,6 +100,7 @@ describe("web dashboard: templates, streams and tokens", { skip: SKIP_WITHOUT_BR
     // Strings, not functions: the server's type check has no DOM types.
     const token = (await page.evaluate("navigator.clipboard.readText()")) as string;
     assert.match(token, /^\S{20,}$/);
+    madeToken = token;
     assert.ok(await page.getByText(token, { exact: true }).isVisible());
 
     const sent = await fetch(`${world.server.url}/email`, {
@@ -126,6 +129,47 @@ describe("web dashboard: templates, streams and tokens", { skip: SKIP_WITHOUT_BR
     const row = page.getByRole("row").filter({ hasText: "Newsletter" });
     await row.getByRole("cell", { name: "posthorn" }).waitFor();
     await row.getByRole("cell", { name: "on", exact: true }).waitFor();
+  });
+
+  it("edits a stream, archives it after a confirmation and unarchives it; default streams offer no archive", async () => {
+    const { page } = world;
+    const row = page.locator('tr[data-stream="news"]');
+    await row.getByRole("button", { name: "Edit stream news" }).click();
+    const form = row.getByRole("form", { name: "Edit stream news" });
+    await form.getByLabel("Name").fill("Weekly news");
+    await form.getByLabel("Description").fill("Every Friday");
+    await form.getByRole("button", { name: "Save" }).click();
+    await row.getByText("Weekly news").waitFor();
+    await row.getByText("Every Friday").waitFor();
+
+    await row.getByRole("button", { name: "Archive stream news", exact: true }).click();
+    await row.getByText("An archived stream refuses every message sent to it").waitFor();
+    await row.getByRole("button", { name: "Yes, archive it" }).click();
+    await row.getByText("archived", { exact: true }).waitFor();
+    assert.ok((await world.server.app.services.streams.get((await world.server.app.services.workspaces.get("shop")).id, "news")).archivedAt !== null);
+    assert.equal(await row.getByRole("button", { name: "Edit stream news" }).count(), 0, "an archived stream is not edited");
+    await row.getByRole("button", { name: "Unarchive stream news" }).click();
+    await row.getByRole("button", { name: "Archive stream news", exact: true }).waitFor();
+    assert.equal(await row.getByText("archived", { exact: true }).count(), 0);
+    for (const id of ["outbound", "inbound", "broadcast"]) {
+      assert.equal(await page.getByRole("button", { name: `Archive stream ${id}`, exact: true }).count(), 0, id);
+      await page.getByRole("button", { name: `Edit stream ${id}` }).waitFor();
+    }
+  });
+
+  it("revokes a token after a confirmation: the Postmark API refuses it at once; the last server token cannot be revoked", async () => {
+    const { page } = world;
+    const server = (token: string) => fetch(`${world.server.url}/server`, { headers: { accept: "application/json", "x-postmark-server-token": token } });
+    assert.equal((await server(madeToken)).status, 200);
+    await page.getByRole("button", { name: `Revoke Server token …${madeToken.slice(-4)}` }).click();
+    await page.getByText("Every request that uses it is refused from now on.").waitFor();
+    await page.getByRole("button", { name: "Yes, revoke it" }).click();
+    await page.getByText(`The server token ending …${madeToken.slice(-4)} no longer works.`).waitFor();
+    assert.equal((await server(madeToken)).status, 401);
+    const tokens = page.getByRole("table", { name: "Existing tokens" });
+    assert.equal(await tokens.getByText(`…${madeToken.slice(-4)}`).count(), 0);
+    await tokens.getByText("the last server token").waitFor();
+    assert.equal(await tokens.getByRole("button", { name: /^Revoke Server token/ }).count(), 0);
   });
 
   it("fits a phone's width", async () => {
@@ -172,7 +216,8 @@ describe("web dashboard: templates, streams and tokens", { skip: SKIP_WITHOUT_BR
     await page.goto(world.at("shop", "settings"));
     await page.getByRole("cell", { name: "news", exact: true }).waitFor();
     await page.getByText("Only admins create tokens.").waitFor();
-    for (const name of ["Create server token", "Create stream", "Switch to live"]) assert.equal(await page.getByRole("button", { name }).count(), 0, name);
+    for (const name of ["Create server token", "Create stream", "Switch to live", "Edit stream news", "Archive stream news"]) assert.equal(await page.getByRole("button", { name }).count(), 0, name);
+    assert.equal(await page.getByRole("button", { name: /^Revoke / }).count(), 0, "no revoke buttons");
   });
 
   it("sent nothing off the machine and threw nothing", () => {

@@ -108,12 +108,14 @@ for (const database of serverDatabases()) {
       }
     });
 
-    it("searches people by id, email or attribute value prefix, a page at a time", async () => {
+    it("searches people by cio_id, id or email prefix (attribute values when asked), a page at a time", async () => {
       const byId = await admin.call<PeopleAnswer>("GET", `/workspaces/${shop}/people?q=ad`);
       assert.equal(byId.status, 200);
       assert.deepEqual(byId.body.people.map((p) => p.id), ["ada"]);
       assert.deepEqual((await admin.call<PeopleAnswer>("GET", `/workspaces/${shop}/people?q=BOB@EXAMPLE`)).body.people.map((p) => p.id), ["bob"]);
-      assert.deepEqual((await admin.call<PeopleAnswer>("GET", `/workspaces/${shop}/people?q=bas`)).body.people.map((p) => p.id), ["cy"]);
+      assert.deepEqual((await admin.call<PeopleAnswer>("GET", `/workspaces/${shop}/people?q=bas`)).body.people.map((p) => p.id), [], "attribute values only when asked");
+      assert.deepEqual((await admin.call<PeopleAnswer>("GET", `/workspaces/${shop}/people?q=bas&in=attributes`)).body.people.map((p) => p.id), ["cy"]);
+      assert.equal((await admin.call("GET", `/workspaces/${shop}/people?q=bas&in=everything`)).status, 400);
       assert.deepEqual((await admin.call<PeopleAnswer>("GET", `/workspaces/${shop}/people?q=${ada}`)).body.people.map((p) => p.id), ["ada"]);
       const seen: string[] = [];
       let cursor: string | null = null;
@@ -206,7 +208,11 @@ for (const database of serverDatabases()) {
       assert.deepEqual(one.body.steps.map((s) => [s.id, s.kind, s.label]), [["pause", "delay", "wait 1d"], ["hello", "email", "email: Hi {{ customer.first_name }}"]]);
       const metrics = await viewer.call<MetricsAnswer>("GET", `/workspaces/${shop}/journeys/${journeyId}/metrics`);
       assert.equal(metrics.body.entered, 1);
-      assert.deepEqual(metrics.body.steps.find((s) => s.stepId === "pause"), { stepId: "pause", entered: 1, waiting: 1, completed: 0, failed: 0, converted: 0 });
+      assert.deepEqual(metrics.body.steps.find((s) => s.stepId === "pause"), { stepId: "pause", entered: 1, waiting: 1, completed: 0, failed: 0, converted: 0, exited: 0 });
+      // Ada went past the nudge, the pricing journey's only step, and left the journey there.
+      const pricingId = list.body.journeys.find((j) => j.name === "Pricing nudge")!.journeyId;
+      const pricing = await viewer.call<MetricsAnswer>("GET", `/workspaces/${shop}/journeys/${pricingId}/metrics`);
+      assert.deepEqual(pricing.body.steps.map((s) => [s.stepId, s.entered, s.completed, s.exited]), [["nudge", 1, 1, 1]]);
       const path = await viewer.call<PathAnswer>("GET", `/workspaces/${shop}/journeys/${journeyId}/path?person=ada@example.test`);
       assert.equal(path.body.person?.personId, ada);
       assert.equal(path.body.runs[0]?.stepId, "pause");

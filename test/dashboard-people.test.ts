@@ -60,7 +60,7 @@ describe("dashboard: people, segments and journeys", { skip: SKIP_WITHOUT_BROWSE
     await page.goto(world.at("shop", `journeys/${journeyId}`));
     await page.getByRole("heading", { level: 1, name: "Pro welcome" }).waitFor();
     await page.getByRole("img", { name: /Journey graph/ }).waitFor();
-    await page.getByRole("row", { name: /^pause 0 0 0 0 0$/ }).waitFor();
+    await page.getByRole("row", { name: /^pause 0 0 0 0 0 0$/ }).waitFor();
 
     const creds = await services.workspaces.createTrackCredentials("shop");
     const identified = await fetch(`${world.server.url}/api/v1/customers/ada`, {
@@ -88,7 +88,7 @@ describe("dashboard: people, segments and journeys", { skip: SKIP_WITHOUT_BROWSE
 
     await page.getByRole("link", { name: "Pro welcome", exact: true }).click();
     await page.getByRole("heading", { level: 1, name: "Pro welcome" }).waitFor();
-    await page.getByRole("row", { name: /^pause 1 1 0 0 0$/ }).waitFor();
+    await page.getByRole("row", { name: /^pause 1 1 0 0 0 0$/ }).waitFor();
     await page.getByText("now at step").waitFor();
     assert.equal(await page.getByRole("textbox", { name: "Person", exact: true }).inputValue(), ada.personId, "the person's page leads to their path");
     assert.equal(await page.locator('g.step-current[data-step="pause"]').count(), 1, "the step the run is at is highlighted");
@@ -108,6 +108,33 @@ describe("dashboard: people, segments and journeys", { skip: SKIP_WITHOUT_BROWSE
     await page.getByRole("img", { name: /Size per hour, from 0 to 1/ }).waitFor();
     await page.getByRole("link", { name: "ada" }).waitFor();
     await world.screenshot("segment");
+  });
+
+  it("pages search results with the shared pager: buttons and arrow keys, focus kept in the pager", async () => {
+    const { page } = world;
+    const ops = Array.from({ length: 30 }, (_, i) => ({ op: "identify" as const, who: { kind: "id" as const, value: `bulk-${String(i).padStart(2, "0")}` }, attributes: {} }));
+    for (const r of await world.server.app.services.people.apply(shop, ops, { atomic: false })) assert.ok(r.ok);
+    await page.goto(world.at("shop", "people"));
+    await page.getByLabel("Search people").fill("bulk-");
+    await page.getByRole("button", { name: "Search" }).click();
+    // The list before the search (the newest people) can hold bulk-24 too: wait for the search's
+    // own page, a full one of matches, rather than for one name.
+    await page.waitForFunction("[...document.querySelectorAll('a')].filter((a) => /^bulk-/.test(a.textContent)).length === 25");
+    await page.getByRole("link", { name: "bulk-24", exact: true }).waitFor();
+    assert.equal(await page.getByRole("link", { name: /^bulk-/ }).count(), 25, "a full first page");
+    const pager = page.getByRole("navigation", { name: "Pages" });
+    await pager.getByText("Page 1").waitFor();
+    assert.ok(await pager.getByRole("button", { name: "Previous page" }).isDisabled());
+    await pager.getByRole("button", { name: "Next page" }).focus();
+    await page.keyboard.press("ArrowRight");
+    await pager.getByText("Page 2").waitFor();
+    await page.getByRole("link", { name: "bulk-29", exact: true }).waitFor();
+    assert.equal(await page.getByRole("link", { name: /^bulk-/ }).count(), 5);
+    // The last page disables "Next page"; focus moved to "Previous page" instead of the page's body.
+    await page.waitForFunction("document.activeElement && document.activeElement.textContent === 'Previous page'");
+    await page.keyboard.press("ArrowLeft");
+    await pager.getByText("Page 1").waitFor();
+    await page.getByRole("link", { name: "bulk-00", exact: true }).waitFor();
   });
 
   it("shows a mistake in an edited journey inline with its path, then saves the fix as a new version", async () => {

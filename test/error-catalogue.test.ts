@@ -50,7 +50,7 @@ const TRACK_ONLY = /^TRACK_/;
 const NOT_POSTMARK = /^(PEOPLE|SEGMENT|APP|JOURNEY|BROADCAST|OUTREACH|TRANSACTIONAL|LIQUID|EXPORT)_/;
 
 /** Codes of dashboard users and the dashboard API: answered in its own form (dashboard.edge-errors.ts), never Postmark's. */
-const DASHBOARD_ONLY = new Set(["USER_INVALID", "USER_EXISTS", "USER_NOT_FOUND", "SIGN_IN_FAILED", "SIGN_IN_THROTTLED", "SESSION_REQUIRED", "CSRF_FAILED", "NOT_PERMITTED", "DASHBOARD_REQUEST_INVALID", "DASHBOARD_NOT_FOUND"]);
+const DASHBOARD_ONLY = new Set(["USER_INVALID", "USER_EXISTS", "USER_NOT_FOUND", "SIGN_IN_FAILED", "SIGN_IN_THROTTLED", "SESSION_REQUIRED", "CSRF_FAILED", "NOT_PERMITTED", "DASHBOARD_REQUEST_INVALID", "DASHBOARD_NOT_FOUND", "TOKEN_NOT_FOUND", "TOKEN_LAST_SERVER"]);
 
 test("every dashboard code has its own status in the dashboard API's table", () => {
   for (const code of DASHBOARD_ONLY) assert.ok(DASHBOARD_STATUS[code] !== undefined, `${code} has no dashboard status`);

@@ -72,8 +72,9 @@ for (const target of storeTargets()) {
       assert.deepEqual(mail.scope.trigger, { plan: "pro" });
       const metrics = await world.journeys.metrics(world.workspaceId, journey.journeyId);
       assert.deepEqual(
-        metrics.steps.map((s) => [s.stepId, s.entered, s.completed, s.waiting, s.failed]),
-        [["wait", 1, 1, 0, 0], ["hello", 1, 1, 0, 0]],
+        metrics.steps.map((s) => [s.stepId, s.entered, s.completed, s.waiting, s.failed, s.exited]),
+        [["wait", 1, 1, 0, 0, 0], ["hello", 1, 1, 0, 0, 1]],
+        "the run left the journey after its last step",
       );
       assert.equal(metrics.steps[1]!.messages?.sent, 1);
       assert.deepEqual([metrics.entered, metrics.active, metrics.completed], [1, 0, 1]);
@@ -152,6 +153,8 @@ for (const target of storeTargets()) {
       assert.equal(metrics.converted, 1);
       assert.equal(metrics.steps.find((s) => s.stepId === "first")!.converted, 1);
       assert.equal(metrics.steps.find((s) => s.stepId === "second")!.entered, 0, "nobody reached the second email");
+      // Uwe's exit condition and Udo's conversion exit both met them waiting at "later".
+      assert.deepEqual(metrics.steps.map((s) => [s.stepId, s.exited]), [["first", 0], ["later", 2], ["second", 0]]);
       const converted = await journeyEvents("journey.converted");
       assert.deepEqual(converted.filter((e) => e.journeyId === journey.journeyId).map((e) => e.stepId), ["first"]);
     });

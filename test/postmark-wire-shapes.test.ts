@@ -179,8 +179,19 @@ function normalize(shapes: Record<string, unknown>): Record<string, unknown> {
     const parsed = JSON.parse(text) as { MessageEvents?: unknown[]; Messages?: unknown[] };
     if (parsed && typeof parsed === "object" && Array.isArray(parsed.MessageEvents)) {
       // Retries are timed: keep one of each run of equal events.
-      const events = parsed.MessageEvents;
-      parsed.MessageEvents = events.filter((e, i) => i === 0 || JSON.stringify(e) !== JSON.stringify(events[i - 1]));
+      const events = parsed.MessageEvents.filter((e, i, all) => i === 0 || JSON.stringify(e) !== JSON.stringify(all[i - 1]));
+      // Recipients of different domains are delivered in transactions of their own, at once: a
+      // run of events of one type (both Delivered) comes in whichever order they finished, so
+      // such a run is compared in a fixed order.
+      const sorted: unknown[] = [];
+      for (let i = 0; i < events.length; ) {
+        const type = (events[i] as { Type?: string }).Type;
+        let j = i;
+        while (j < events.length && (events[j] as { Type?: string }).Type === type) j++;
+        sorted.push(...events.slice(i, j).map((e) => JSON.stringify(e)).sort().map((e) => JSON.parse(e) as unknown));
+        i = j;
+      }
+      parsed.MessageEvents = sorted;
       text = JSON.stringify(parsed);
     }
     if (parsed && typeof parsed === "object" && Array.isArray(parsed.Messages)) {

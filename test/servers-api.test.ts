@@ -14,6 +14,11 @@ import { startTestServer, type TestServer } from "./support/server.js";
 import { serverDatabases } from "./support/stores.js";
 import { failure } from "../src/api/postmark/testing/client-failure.js";
 import { postmarkServerId } from "../src/api/postmark/server.mapper.js";
+import { EventsRepository } from "../src/events/events.repository.js";
+import type { RecordedEvent } from "../src/events/event-map.js";
+import { eventually } from "./support/eventually.js";
+import { statsRollupConsumer } from "../src/stats/stats-rollup.consumer.js";
+import { COUNTED_EVENT_TYPES } from "../src/stats/stats-metrics.js";
 
 function hostOf(server: TestServer): string {
   return server.url.replace(/^http:\/\//, "");
@@ -259,6 +264,29 @@ describe(`deleting a server, when the operator allows it (${target.name})`, () =
     assert.deepEqual([token.statusCode, token.code], [401, 10], "its tokens stop working at once");
     const again = await failure(account.deleteServer(doomed.ID));
     assert.deepEqual([again.statusCode, again.code], [422, 601]);
+  });
+
+  test("a stats batch of a workspace's events that commits after its deletion adds nothing", async () => {
+    // The stats consumer reads a batch, the workspace is deleted, the batch commits: it once wrote
+    // rollups of the deleted workspace (seen under the full suite: stats_daily 2, stats_hourly 2).
+    const created = await account.createServer({ Name: "late", DeliveryType: Models.ServerDeliveryTypes.Sandbox });
+    await new ServerClient(created.ApiTokens[0]!, { useHttps: false, requestHost: hostOf(server) }).sendEmail({ From: "a@acme.test", To: "b@example.test", Subject: "s", TextBody: "t" });
+    const services = server.app.services;
+    const lateId = (await services.workspaces.list()).find((w) => w.name === "late")!.id;
+    // As a consumer reads it: on PostgreSQL an event is read once the log's horizon has passed it.
+    let batch: RecordedEvent[] = [];
+    await eventually(async () => {
+      const { events } = await new EventsRepository(services.store.dialect).readAfter(services.store.db, { tx: 0, id: 0 }, COUNTED_EVENT_TYPES, 10_000);
+      batch = events.filter((e) => e.workspaceId === lateId);
+      return batch.some((e) => e.type === "message.accepted");
+    }, 30_000);
+    await account.deleteServer(created.ID);
+    const consumer = statsRollupConsumer({ repository: services.statsRepository, tagsOf: async () => new Map(), liveWorkspaces: (db, ids) => services.workspaces.liveWorkspaces(db, ids) });
+    await services.store.write((trx) => consumer.applyWithCursor(trx, batch));
+    for (const table of ["stats_daily", "stats_hourly"] as const) {
+      const { rows } = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} where workspace_id = ${lateId}`.execute(services.store.db);
+      assert.equal(Number(rows[0]!.n), 0, `${table} holds no row of the deleted workspace`);
+    }
   });
 });
 }

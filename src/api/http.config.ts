@@ -14,6 +14,8 @@ export interface HttpConfigPart {
     bodyBudgetBytes: number;
     /** DELETE /servers/{id} may delete a workspace and everything stored for it (off: 422 / 604). */
     serverDeletion: boolean;
+    /** Whether a sane incoming X-Request-Id names the request in logs and the answer (else a new one). */
+    trustRequestId: boolean;
   };
 }
 
@@ -41,6 +43,12 @@ export const httpConfig = configFragment({
      * leaked account token should not be able to wipe every workspace.
      */
     POSTHORN_API_SERVER_DELETION: flag(false),
+    /**
+     * Whether the X-Request-Id header of an incoming request (set by a proxy in front) becomes its
+     * request id, when it is 1–128 letters, digits and `._:-`. Off: each request gets a new UUID,
+     * so clients cannot write into the logs.
+     */
+    POSTHORN_HTTP_TRUST_REQUEST_ID: flag(false),
   },
   toConfig: (e): HttpConfigPart => ({
     http: {
@@ -49,6 +57,7 @@ export const httpConfig = configFragment({
       requestTimeoutMs: e.POSTHORN_HTTP_REQUEST_TIMEOUT,
       bodyBudgetBytes: e.POSTHORN_HTTP_BODY_BUDGET,
       serverDeletion: e.POSTHORN_API_SERVER_DELETION,
+      trustRequestId: e.POSTHORN_HTTP_TRUST_REQUEST_ID,
     },
   }),
 });

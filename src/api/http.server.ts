@@ -9,7 +9,7 @@
 // Every refusal, down to a malformed request line, is a Postmark error body.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import { parse as parseQuery } from "node:querystring";
 import type { Logger } from "../shared/logger.js";
 import { isPosthornError } from "../shared/errors.js";
@@ -22,8 +22,12 @@ import { authenticateAccount, authenticateServer, presentedFamily } from "./post
 import { NoSuchCall, TooBusy } from "./postmark/postmark.edge-errors.js";
 import { DEFAULT_BODY_BYTES } from "./postmark/request-limits.js";
 import { BodyBudget } from "./request-bodies.js";
+import { REQUEST_ID_HEADER, requestIdGenerator } from "./request-id.js";
 // Open pixels, tracked links and unsubscribe links (/t/…), served without Postmark's authentication.
 import { trackingPlugin } from "./tracking/tracking.plugin.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { ReadinessAnswer } from "../observability/readiness.js";
+import type { Tracing } from "../observability/tracing.js";
 
 export interface HttpLimits {
   /** Headers and body within this, or 408 and the connection closed. */
@@ -48,9 +52,15 @@ export interface HttpServerDeps extends PostmarkApiDeps {
    */
   families?: ApiFamily[];
   logger: Logger;
-  /** Whether the process is ready to serve (database reachable, roles started). */
-  readiness: () => Promise<{ ready: boolean; detail: Record<string, unknown> }>;
+  /** Whether the process is ready to serve (database reachable, roles started, not behind): src/observability/readiness.ts. */
+  readiness: () => Promise<Pick<ReadinessAnswer, "ready"> & { body: unknown }>;
+  /** Counts every answered request by route pattern (src/observability/metrics.ts); absent: not counted. */
+  metrics?: Metrics;
   limits?: HttpLimits;
+  /** Whether an incoming X-Request-Id (from a proxy in front) names the request (src/api/request-id.ts). */
+  trustRequestId?: boolean;
+  /** Traces (src/observability/tracing.ts): each request in a span named by its route pattern; absent: no span, no wrapper. */
+  tracing?: Pick<Tracing, "http" | "route">;
 }
 
 export interface ApiFamily {
@@ -82,6 +92,9 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     // HTTP edge logs warnings and errors only.
     loggerInstance: deps.logger.child({ component: "http" }, { level: "warn" }) as FastifyBaseLogger,
     bodyLimit: DEFAULT_BODY_BYTES,
+    // Every line logged while a request is handled carries its id, also answered as X-Request-Id.
+    genReqId: requestIdGenerator(deps.trustRequestId ?? false),
+    logController: new LogController({ requestIdLogLabel: "requestId" }),
     routerOptions: {
       maxParamLength: MAX_PATH_SEGMENT,
       caseSensitive: false,
@@ -99,7 +112,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
           keepAliveTimeout: KEEP_ALIVE_MS,
           connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(limits.requestTimeoutMs / 4))),
         },
-        handler as (req: IncomingMessage, res: ServerResponse) => void,
+        deps.tracing ? deps.tracing.http(handler as (req: IncomingMessage, res: ServerResponse) => void) : (handler as (req: IncomingMessage, res: ServerResponse) => void),
       ),
     clientErrorHandler: answerClientError,
     // A path the router cannot read (bad escapes, a segment over 100 characters): refused after
@@ -138,11 +151,20 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     const status = (err as { statusCode?: number }).statusCode;
     if (status === 413) return reply.code(413).send({ ErrorCode: 300, Message: "The request is too large." });
     if (status && status >= 400 && status < 500) return reply.code(status).send({ ErrorCode: 300, Message: err instanceof Error ? err.message : "Bad request." });
-    request.log.error({ err, url: request.url }, "request failed");
+    request.log.error({ event: "http.request.failed", err, url: request.url }, "request failed");
     return reply.code(500).send({ ErrorCode: 0, Message: "Internal server error." });
   });
 
   installJsonParsers(app);
+
+  // First of the hooks, so that a refused request (authentication, limits) is answered with it too.
+  const tracing = deps.tracing;
+  app.addHook("onRequest", (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    // The pattern (/messages/outbound/:id/details), never the URL, whose paths carry ids and tokens.
+    if (tracing) tracing.route(request.method, request.routeOptions.url);
+    done();
+  });
 
   // A path that is no route: authenticated as the call would be, then refused in Postmark's form,
   // all before its body is read.
@@ -161,10 +183,14 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   const budget = new BodyBudget(limits.bodyBudgetBytes, () => TooBusy("Too many large requests are being received at once; retry shortly."));
   app.addHook("preParsing", async (request, reply, payload) => budget.admit(request, reply, payload));
 
+  // The route's pattern, never the raw URL: ids in paths would make a series per message.
+  const metrics = deps.metrics;
+  if (metrics) app.addHook("onResponse", async (request, reply) => metrics.httpRequest(request.routeOptions.url ?? null, request.method, reply.statusCode, reply.elapsedTime / 1000));
+
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
-    const { ready, detail } = await deps.readiness();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", ...detail });
+    const { ready, body } = await deps.readiness();
+    return reply.code(ready ? 200 : 503).send(body);
   });
 
   app.register(postmarkPlugin, deps);

@@ -2,6 +2,7 @@
 // reactions of domains to each other's events registered, without any role started. CLI commands
 // use it as it is; startApp (app.ts) hands each role the objects it uses. Nothing else constructs
 // services, so the whole wiring is readable here.
+import type { Spans } from "../shared/spans.js";
 import type { Config } from "../config/config.schema.js";
 import type { Logger } from "../shared/logger.js";
 import { systemClock, type Clock } from "../shared/clock.js";
@@ -18,6 +19,8 @@ import { MessagesRepository } from "../messages/messages.repository.js";
 import { MessagesService } from "../messages/messages.service.js";
 import { ActivityService } from "../messages/activity/activity.service.js";
 import { ActivityRepository } from "../messages/activity/activity.repository.js";
+import { WebhookTrail } from "../webhooks/webhook-trail.js";
+import { WebhookDeliveriesRepository } from "../webhooks/webhook-deliveries.repository.js";
 import { AcceptService } from "../messages/accept/accept.service.js";
 import { validateStep } from "../messages/accept/validate.step.js";
 import { suppressStep } from "../messages/accept/suppress.step.js";
@@ -94,6 +97,8 @@ import type { JourneyInterpreter } from "../journeys/journey-interpreter.port.js
 import { ExportsRepository } from "../exports/exports.repository.js";
 import { ExportsService } from "../exports/exports.service.js";
 import { DownloadLinks, downloadLinkKey } from "../exports/download-links.js";
+import type { Metrics } from "../observability/metrics.js";
+import { acceptCounts } from "./observability.js";
 
 export interface Container {
   store: Store;
@@ -170,6 +175,8 @@ export interface Container {
 
 export interface ContainerOptions {
   clock?: Clock;
+  /** The process's metrics: acceptance counts what it commits. */
+  metrics?: Metrics;
   /** New deliveries were committed: the local MTA, if any, looks for work at once. */
   onQueued?: () => void;
   /** The local MTA's hand-off, when this process runs one (see delivery-handoff.ts). */
@@ -184,6 +191,8 @@ export interface ContainerOptions {
   onJourneyRunsDue?: () => void;
   /** An export was recorded: the local worker, if any, starts building it at once. */
   onExportStored?: () => void;
+  /** Traces (src/observability/tracing.ts), when OTEL_EXPORTER_OTLP_ENDPOINT is set; absent: nothing is traced. */
+  spans?: Spans;
 }
 
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
@@ -195,7 +204,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const suppressions = new SuppressionsService({ clock, store, outbox, assertStream: (workspaceId, streamId) => streams.assertOutbound(workspaceId, streamId) });
   const messagesRepository = new MessagesRepository();
   const messages = new MessagesService({ store, repository: messagesRepository, events: new EventsRepository(store.dialect) });
-  const activity = new ActivityService({ store, repository: new ActivityRepository(store.dialect), messages });
+  const activity = new ActivityService({ store, repository: new ActivityRepository(store.dialect), messages, webhooks: new WebhookTrail({ store, repository: new WebhookDeliveriesRepository() }) });
   const bounces = new BouncesService({ clock, repository: new BouncesRepository(), messages, store, suppressions });
   const deliveries = new DeliveriesRepository(store.dialect);
 
@@ -216,7 +225,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     verifiedDomains: (names) => domainsForRule!.dkimVerifiedNames(names),
   });
   const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
-  if (encryptionKey.looseFileMode) logger.warn({ path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
+  if (encryptionKey.looseFileMode) logger.warn({ event: "process.encryption-key.loose-mode", path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
   const tracking = new TrackingService({
     store,
     clock,
@@ -252,6 +261,8 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     onQueued: options.onQueued,
     handoff: options.handoff,
     deliveryIds: new PublicDeliveryIds(encryptionKey.key),
+    observer: options.metrics && acceptCounts(options.metrics),
+    ...(options.spans ? { spans: options.spans } : {}),
   });
   const queue = new QueueService({ store, clock, deliveries, outbox });
   const domains = new SendingDomainsService({
@@ -302,6 +313,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     clock,
     repository: new DataRemovalsRepository(),
     erasure: new ErasureRepository(store.dialect),
+    events: new EventsRepository(store.dialect),
     hashKey: encryptionKey.key,
     notify: systemMailer({ workspaces, accept, from: config.senders.systemFrom, workspaceName: config.senders.systemWorkspace }),
   });
@@ -317,7 +329,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const bulk = new BulkService({ store, clock, repository: new BulkRepository(), workspaces, renderer: bulkRenderer, onSubmitted: options.onBulkSubmitted });
   const statsRepository = new StatsRepository();
   const stats = new StatsService({ store, repository: statsRepository });
-  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(encryptionKey.key), dedupeWindowMs: config.people.dedupeWindowMs });
+  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(encryptionKey.key), dedupeWindowMs: config.people.dedupeWindowMs, applied: options.metrics && ((w, op, n) => options.metrics!.peopleApplied(op, w, n)), ...(options.spans ? { spans: options.spans } : {}) });
   const segmentsRepository = new SegmentsRepository();
   const segmentKeeper = new MembershipKeeper({ store, clock, outbox, repository: segmentsRepository, people });
   const segments = new SegmentsService({ store, clock, repository: segmentsRepository, keeper: segmentKeeper, people, onFillNeeded: options.onSegmentFill });

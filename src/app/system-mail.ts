@@ -48,7 +48,7 @@ export function systemMailer(deps: SystemMailDeps): (mail: SystemMail) => Promis
       trackOpens: false,
       trackLinks: "none",
     });
-    await deps.accept.acceptOne(workspace, { ...submission, senderCheck: "exempt" });
+    await deps.accept.acceptOne(workspace, { ...submission, door: "system", senderCheck: "exempt" });
   };
 }
 

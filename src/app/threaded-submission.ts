@@ -48,7 +48,7 @@ export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Pro
       (err: unknown) => {
         const coded = err instanceof PosthornError;
         // An uncoded failure is ours: logged here with its stack, answered 451 by the thread.
-        if (!coded) logger.error({ err }, "SMTP submission: a call from the submission thread failed");
+        if (!coded) logger.error({ event: "smtp.thread.call-failed", err }, "SMTP submission: a call from the submission thread failed");
         post({
           type: "answer",
           id,
@@ -88,7 +88,7 @@ export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Pro
         for (const message of messages) receive(message);
       });
       w.on("error", (err) => {
-        logger.error({ err }, "the SMTP submission thread failed");
+        logger.error({ event: "smtp.thread.failed", err }, "the SMTP submission thread failed");
         if (!bound) reject(err);
       });
       w.on("exit", (code) => {
@@ -97,9 +97,9 @@ export async function startThreadedSubmission(deps: ThreadedSubmissionDeps): Pro
         // Sessions on the dead thread are gone (their clients retry, as after any dropped
         // connection); nothing accepted is lost, since a 250 follows only a commit here. The
         // listeners come back on the ports they had.
-        logger.error({ code }, "the SMTP submission thread stopped; starting it again");
+        logger.error({ event: "smtp.thread.restarted", code }, "the SMTP submission thread stopped; starting it again");
         const again = listeners.map((l, i) => ({ ...l, port: servers[i]!.port }));
-        launch(again).catch((err: unknown) => logger.fatal({ err }, "the SMTP submission thread could not start again; submission is down"));
+        launch(again).catch((err: unknown) => logger.fatal({ event: "smtp.thread.restart-failed", err }, "the SMTP submission thread could not start again; submission is down"));
       });
     });
 

@@ -32,9 +32,14 @@ function handle(request: TransportRequest): void {
       (result) => post({ type: "result", id: request.id, result }),
       (err: unknown) => post({ type: "error", id: request.id, message: (err as Error)?.message ?? String(err) }),
     );
+  } else if (request.type === "connections") {
+    void (transport.openConnections?.() ?? Promise.resolve([])).then(
+      (open) => post({ type: "connections", id: request.id, open }),
+      () => post({ type: "connections", id: request.id, open: [] }),
+    );
   } else if (request.type === "close") {
     void (async () => {
-      await transport.close().catch((err: unknown) => logger.warn({ err }, "closing the transport failed"));
+      await transport.close().catch((err: unknown) => logger.warn({ event: "mta.transport.close-failed", err }, "closing the transport failed"));
       await store?.close().catch(() => undefined);
       post({ type: "closed" });
     })();

@@ -93,7 +93,7 @@ export class BounceIntakeService {
       }
       return { kind: "ignored", recorded: 0, detail: "not a delivery or feedback report" } as IntakeResult;
     });
-    this.deps.logger.info({ recipient: envelopeRecipient, ...result }, "inbound report processed");
+    this.deps.logger.info({ event: "inbound.report.processed", recipient: envelopeRecipient, ...result }, "inbound report processed");
     return result;
   }
 

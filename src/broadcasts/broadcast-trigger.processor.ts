@@ -54,7 +54,7 @@ export class BroadcastTriggerProcessor extends ClaimedWorkLoop<BroadcastTriggerR
   }
 
   protected onClaimLost(row: BroadcastTriggerRow): void {
-    this.options.logger.warn({ triggerId: row.id }, "broadcast trigger taken over by another process");
+    this.options.logger.warn({ event: "broadcast.trigger.claim-lost", triggerId: row.id }, "broadcast trigger taken over by another process");
   }
 
   /** Enters the trigger's people; a journey that refuses them (no longer live) fails the trigger. */

@@ -66,7 +66,7 @@ export class BroadcastProcessor extends ClaimedWorkLoop<BroadcastRow, Db> {
   }
 
   protected onClaimLost(row: BroadcastRow): void {
-    this.options.logger.info({ broadcastId: row.id }, "broadcast claim lost (cancelled, or taken over by another process)");
+    this.options.logger.info({ event: "broadcast.claim.lost", broadcastId: row.id }, "broadcast claim lost (cancelled, or taken over by another process)");
   }
 
   protected async process(row: BroadcastRow, claim: Claim): Promise<void> {

@@ -117,7 +117,7 @@ export class BulkProcessor {
         if (!outcomes.some((o) => o.ok)) await store.write((trx) => record(trx, notAccepted.length));
       } catch (err) {
         if (err instanceof ClaimLost) {
-          this.options.logger.warn({ bulkId: row.id }, "bulk send taken over by another process");
+          this.options.logger.warn({ event: "bulk.claim.lost", bulkId: row.id }, "bulk send taken over by another process");
           return;
         }
         throw err;

@@ -33,28 +33,29 @@ export const start: Command = async ({ args, options, config, out }) => {
   }
   // Left as the operator made them (store/data-dir.ts), but said once.
   for (const { path, mode } of looseDataPaths(config.dataDir)) {
-    logger.warn({ path, mode: mode.toString(8).padStart(4, "0") }, "group or other users can access this data path (it holds every message); chmod go-rwx it");
+    logger.warn({ event: "process.data-path.loose-mode", path, mode: mode.toString(8).padStart(4, "0") }, "group or other users can access this data path (it holds every message); chmod go-rwx it");
   }
 
   let signals = 0;
   const onSignal = (signal: string) => {
     signals += 1;
     if (signals > 1) {
-      logger.warn({ signal }, "second signal: exiting at once");
+      logger.warn({ event: "process.signal.exit", signal }, "second signal: exiting at once");
       process.exit(1);
     }
-    logger.info({ signal }, "shutting down: draining in-flight work");
+    logger.info({ event: "process.shutdown.started", signal }, "shutting down: draining in-flight work");
     app.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
+        logger.error({ event: "process.shutdown.failed", err }, "shutdown failed");
         process.exit(1);
       },
     );
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  logger.info({ roles: config.roles, http: app.httpUrl }, "started");
+  // The metrics listener only when there is one: a line for people and collectors, not a null field.
+  logger.info({ event: "process.started", roles: config.roles, http: app.httpUrl, ...(app.metricsUrl ? { metrics: app.metricsUrl } : {}) }, "started");
   return new Promise<number>(() => undefined);
 };
 
@@ -68,6 +69,8 @@ function banner(config: Config, app: RunningApp, createdToken: string | null, sa
   for (const listener of app.smtp?.submission ?? []) {
     lines.push(`  SMTP:     port ${listener.port}  (submission; AUTH with the server token as username and password)`);
   }
+  if (app.metricsUrl) lines.push(`  metrics:  ${app.metricsUrl}/metrics  (and /readyz, /healthz: POSTHORN_METRICS_LISTEN)`);
+  else if (httpUrl && config.metrics.token) lines.push(`  metrics:  ${httpUrl}/metrics  (with the bearer token POSTHORN_METRICS_TOKEN)`);
   if (config.smtpRelay) lines.push(`  relay:    ${relayUrl(config.smtpRelay)}  (POSTHORN_SMTP_RELAY: all mail is delivered through it, no MX lookups)`);
   if (app.smtp?.inbound) lines.push(`  MX:       port ${app.smtp.inbound.port}  (inbound: bounces, complaints, inbound streams)`);
   const fingerprint = app.smtp?.submission[0]?.fingerprint256;

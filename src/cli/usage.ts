@@ -42,6 +42,15 @@ const COMMANDS: Record<string, string> = {
   user password EMAIL [--password-stdin] a new password (ends the user's sessions)
   user delete EMAIL                      remove a user and end their sessions
 `,
+  backup: `  backup FILE                            an online, consistent copy of the SQLite database while Posthorn
+                                         runs (restore: docs/operations.md); on PostgreSQL use pg_dump
+`,
+  export: `  export FILE                            the whole installation (SQLite or DATABASE_URL), from one consistent
+                                         snapshot, into one portable file (gzip'd JSON lines)
+`,
+  import: `  import FILE                            load an export into an empty database (SQLite or DATABASE_URL), in one
+                                         transaction, verified by row counts and checksums (docs/operations.md)
+`,
   help: `  help [COMMAND]                         this text, or one command's
 `,
 };
@@ -51,7 +60,7 @@ Options:
   -h, --help                             print this help (also: posthorn help COMMAND)
   -v, --version                          print the version
 
-Commands other than start, migrate and journeys test work on an existing database: the SQLite database in
+Commands other than start, migrate, import and journeys test work on an existing database: the SQLite database in
 POSTHORN_DATA_DIR (default ./data), or DATABASE_URL. Exit codes: 0 done, 1 failed, 2 usage error.
 `;
 

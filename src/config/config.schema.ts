@@ -17,12 +17,15 @@ import { trackApiConfig, type TrackApiConfigPart } from "../api/track/track.conf
 import { peopleConfig, type PeopleConfigPart } from "../people/people.config.js";
 import { segmentsConfig, type SegmentsConfigPart } from "../segments/segments.config.js";
 import { journeysConfig, type JourneysConfigPart } from "../journeys/journeys.config.js";
+import { observabilityConfig, type ObservabilityConfigPart } from "../observability/observability.config.js";
+import { retentionConfig, type RetentionConfigPart } from "../retention/retention.config.js";
+import { tracingConfig, type TracingConfigPart } from "../observability/tracing.config.js";
 
 export { ROLES, AVAILABLE_ROLES, decodeKey, type Role } from "./process.config.js";
 export { redactUrl } from "./config.fragment.js";
 
 /** The fragments built on the process-wide part, in the order their parts appear in Config. */
-const DOMAIN_FRAGMENTS = [storeConfig, httpConfig, mtaConfig, sendingDomainsConfig, smtpConfig, inboundConfig, sendersConfig, trackingConfig, webhooksConfig, trackApiConfig, peopleConfig, segmentsConfig, journeysConfig] as const;
+const DOMAIN_FRAGMENTS = [storeConfig, httpConfig, mtaConfig, sendingDomainsConfig, smtpConfig, inboundConfig, sendersConfig, trackingConfig, webhooksConfig, trackApiConfig, peopleConfig, segmentsConfig, journeysConfig, observabilityConfig, retentionConfig, tracingConfig] as const;
 
 /** Every fragment, the process-wide one first. */
 export const CONFIG_FRAGMENTS: readonly AnyConfigFragment[] = [processConfig, ...DOMAIN_FRAGMENTS];
@@ -34,7 +37,7 @@ const { schema, owners } = composeFragments(CONFIG_FRAGMENTS);
 export const CONFIG_KEYS: ReadonlyMap<string, string> = owners;
 
 export type Config = Readonly<
-  ProcessConfigPart & StoreConfigPart & HttpConfigPart & MtaConfigPart & SendingDomainsConfigPart & SmtpConfigPart & InboundConfigPart & SendersConfigPart & TrackingConfigPart & WebhooksConfigPart & TrackApiConfigPart & PeopleConfigPart & SegmentsConfigPart & JourneysConfigPart
+  ProcessConfigPart & StoreConfigPart & HttpConfigPart & MtaConfigPart & SendingDomainsConfigPart & SmtpConfigPart & InboundConfigPart & SendersConfigPart & TrackingConfigPart & WebhooksConfigPart & TrackApiConfigPart & PeopleConfigPart & SegmentsConfigPart & JourneysConfigPart & ObservabilityConfigPart & RetentionConfigPart & TracingConfigPart
 >;
 
 export class ConfigError extends Error {

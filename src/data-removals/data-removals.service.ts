@@ -4,7 +4,9 @@
 // under a lease, step by idempotent step, and marks it done. What is erased and what is not is in
 // README.md.
 import { createHmac } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Store } from "../store/store.js";
+import type { EventsRepository, Position } from "../events/events.repository.js";
 import type { Clock } from "../shared/clock.js";
 import { isValidEmail } from "../messages/addresses.js";
 import { DataRemovalInvalid, DataRemovalNotFound } from "./data-removals.errors.js";
@@ -25,12 +27,20 @@ export interface DataRemovalsDeps {
   erasure: ErasureRepository;
   /** Keys the hash kept of an erased address (the installation's encryption key). */
   hashKey: Buffer;
+  /** The event log: where it ends when an erasure starts, and which consumers are still before that. */
+  events: Pick<EventsRepository, "head" | "runningBehind">;
+  /** How long an erasure waits for the outbox consumers between its passes (CONSUMERS_WAIT_MS). */
+  consumersWaitMs?: number;
   /** Sends Posthorn's own mail (the notice asked for by NotifyWhenCompleted); without it no notice is sent. */
   notify?: (mail: { to: { email: string; name: string }; subject: string; text: string; html: string; tag: string }) => Promise<void>;
 }
 
 /** How long a worker holds a request before another may take it over; renewed between steps. */
 export const LEASE_MS = 5 * 60_000;
+/** The longest an erasure waits for the outbox consumers between its two passes: a few of their leases. */
+export const CONSUMERS_WAIT_MS = 2 * 60_000;
+/** How often it looks at their cursors meanwhile (they save theirs about once a second). */
+const CONSUMERS_LOOK_MS = 250;
 /** An address is at most 254 characters (RFC 5321's path limit less its brackets). */
 const MAX_ADDRESS_CHARS = 254;
 
@@ -67,15 +77,35 @@ export class DataRemovalsService {
    * next run starts it again from the first step: every step can be repeated.
    */
   async runDue(owner: string): Promise<boolean> {
-    const { store, repository, erasure, clock } = this.deps;
+    const { store, repository, clock } = this.deps;
     const due = await repository.nextDue(store.db, clock.now());
     if (!due) return false;
     const id = Number(due.id);
     const hold = () => store.write((trx) => repository.lease(trx, id, owner, clock.now() + LEASE_MS, clock.now()));
     if (!(await hold()) || due.requested_for === null) return false;
     const subject = due.requested_for;
-    const tables = await erasure.tables(store.db);
 
+    // Work in flight when the erasure starts can write the address back after the pass has looked
+    // at its table: an outbox consumer that read her events or messages before the pass, and
+    // writes what it made of them (a search document, a webhook record) after it. So the pass runs
+    // twice, the second once every running consumer has read past the log's end as it was at the
+    // start: whatever they held in memory then is written by that time, and what they read since
+    // comes from tables the first pass had already cleared.
+    const start = await this.deps.events.head(store.db);
+    if (!(await this.erasePass(subject, hold))) return false;
+    if (!(await this.awaitConsumers(start, hold))) return false;
+    if (!(await this.erasePass(subject, hold))) return false;
+
+    // Before the request is marked done, so a crash between the two sends the notice again rather
+    // than never. Never to the erased address itself: that mail would be a new record of it.
+    if (due.notify === 1 && this.deps.notify && due.requested_by.toLowerCase() !== subject) await this.deps.notify(completionNotice(id, due.requested_by));
+    return store.write((trx) => repository.finish(trx, id, owner, clock.now(), ERASED_ADDRESS));
+  }
+
+  /** One pass of the erasure's steps, each its own transaction; false when the lease was lost between them. */
+  private async erasePass(subject: string, hold: () => Promise<boolean>): Promise<boolean> {
+    const { store, erasure } = this.deps;
+    const tables = await erasure.tables(store.db);
     // Records about the address: outbound messages from it or to it alone, inbound mail from or to it.
     await store.write(async (trx) => {
       const whole = (await erasure.outboundCandidates(trx, subject)).filter((m) => isAbout(m, subject)).map((m) => m.id);
@@ -89,10 +119,27 @@ export class DataRemovalsService {
     if (!(await hold())) return false;
     // What is left mentions it beside others: rewritten without it.
     await store.write((trx) => erasure.redactEverywhere(trx, tables, subject));
-    // Before the request is marked done, so a crash between the two sends the notice again rather
-    // than never. Never to the erased address itself: that mail would be a new record of it.
-    if (due.notify === 1 && this.deps.notify && due.requested_by.toLowerCase() !== subject) await this.deps.notify(completionNotice(id, due.requested_by));
-    return store.write((trx) => repository.finish(trx, id, owner, clock.now(), ERASED_ADDRESS));
+    return hold();
+  }
+
+  /**
+   * Waits until no running outbox consumer is still before `start`, at most CONSUMERS_WAIT_MS: a
+   * consumer stuck longer than that (a failing batch it retries) has not applied what it holds
+   * either, and the second pass goes on rather than wait for it. False when the lease was lost.
+   */
+  private async awaitConsumers(start: Position, hold: () => Promise<boolean>): Promise<boolean> {
+    const { store, events, clock } = this.deps;
+    const began = Date.now();
+    let held = began;
+    while (Date.now() - began < (this.deps.consumersWaitMs ?? CONSUMERS_WAIT_MS)) {
+      if ((await events.runningBehind(store.db, start, clock.now())).length === 0) return true;
+      await sleep(CONSUMERS_LOOK_MS);
+      if (Date.now() - held > LEASE_MS / 4) {
+        if (!(await hold())) return false;
+        held = Date.now();
+      }
+    }
+    return hold();
   }
 
   private hash(address: string): string {

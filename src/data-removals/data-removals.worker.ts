@@ -33,7 +33,7 @@ export class DataRemovalsWorker {
   private async runOnce(): Promise<boolean> {
     const done = await this.deps.service.runDue(this.owner);
     // The address is never logged: the request exists to make it disappear.
-    if (done) this.deps.logger.info("a data removal request was carried out");
+    if (done) this.deps.logger.info({ event: "data-removal.request.done" }, "a data removal request was carried out");
     return done;
   }
 }

@@ -17,7 +17,27 @@ export interface AttemptData {
   remoteHost: string | null;
   remoteIp: string | null;
   tls: boolean;
+  /** What was done about DKIM for the bytes of this attempt; absent on older records and where the MTA has no signer. */
+  dkim?: DkimData;
 }
+
+/**
+ * DKIM at one attempt, kept short (it rides on every outcome's event): the signatures made, each
+ * with its d=, s= and a=; or why none was made. Recorded by the MTA, which signs at delivery
+ * (src/sending-domains/dkim.signer.ts), so a key verified or rotated between two attempts shows.
+ */
+export type DkimData = { signed: DkimSignatureData[] } | { unsigned: DkimUnsignedReason; d?: string };
+export interface DkimSignatureData {
+  d: string;
+  s: string;
+  a: "rsa-sha256" | "ed25519-sha256";
+}
+/**
+ * null-sender: a notice with an empty MAIL FROM (a DSN) has no domain of ours to sign for;
+ * no-domain: the From address has no usable domain; not-sending-domain: the From domain is not a
+ * sending domain (signing is exact-domain); unverified: it is one, but no key's record was seen yet.
+ */
+export type DkimUnsignedReason = "null-sender" | "no-domain" | "not-sending-domain" | "unverified";
 
 /** One part of a parsed user agent (Postmark's Client and OS objects): "Chrome", "Google", "Chrome 120". */
 export interface UserAgentPart {
@@ -65,7 +85,8 @@ export interface EventMap {
   /** Not attempted: the recipient is inactive on the stream (final from acceptance). */
   "delivery.suppressed": { stream: string };
   /** notice: the sender asked for NOTIFY=SUCCESS (RFC 3461) and is owed a "relayed" notice from us. */
-  "delivery.delivered": { stream: string; attempt: AttemptData; notice?: "relayed" };
+  /** tag: the message's (absent on events recorded before it was carried here: read from the message then). */
+  "delivery.delivered": { stream: string; attempt: AttemptData; notice?: "relayed"; tag?: string | null };
   /**
    * A transient failure; the next attempt is due at nextAttemptAt (ms since the epoch); attempts
    * counts this one. notice: the first deferral of a recipient whose sender asked for NOTIFY=DELAY.
@@ -176,6 +197,8 @@ export interface TrackedEventData {
   properties: Record<string, unknown>;
   timestamp: number;
   eventRowId: number;
+  /** W3C traceparent of the request that tracked it, when traced (src/observability/tracing.ts): the journey runs it starts continue its trace. */
+  traceparent?: string;
 }
 
 export interface SegmentChangeData {

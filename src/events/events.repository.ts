@@ -7,6 +7,7 @@ import type { Db, Dialect } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
 import type { EventRow } from "./events.schema.js";
 import type { NewEvent, RecordedEvent } from "./event-map.js";
+import { localHorizon } from "./visible-horizon.js";
 
 /** Where a consumer has read up to: (transaction, id) on PostgreSQL, (0, id) on SQLite. */
 export interface Position {
@@ -58,8 +59,8 @@ export class EventsRepository {
    * reader has then covered: the last event returned, or, when fewer came, everything visible when
    * the read began. The end is fixed first and the read bounded by it: an event committed between
    * the two statements lies beyond the end and is read next time, never stepped over. On
-   * PostgreSQL the end is the last event below the oldest transaction still running (see migration
-   * 007), so no event can still appear before it.
+   * PostgreSQL the end is the last event below the oldest transaction of this database still
+   * running (visible-horizon.ts), so no event can still appear before it.
    */
   async readAfter(db: Db, position: Position, types: readonly string[], limit: number): Promise<{ events: RecordedEvent[]; covered: Position }> {
     const { events, covered } = await this.read(db, position, types, limit);
@@ -95,7 +96,7 @@ export class EventsRepository {
   /** The last event no running transaction can still precede (null when there is none). */
   private async visibleEnd(db: Db): Promise<Position | null> {
     let query = db.selectFrom("events").select(["tx", "id"]);
-    if (this.dialect === "postgres") query = query.where("tx", "<", sql<number>`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).orderBy("tx", "desc");
+    if (this.dialect === "postgres") query = query.where("tx", "<", localHorizon()).orderBy("tx", "desc");
     const row = await query.orderBy("id", "desc").limit(1).executeTakeFirst();
     return row ? { tx: Number(row.tx), id: Number(row.id) } : null;
   }
@@ -140,6 +141,20 @@ export class EventsRepository {
       .where("lease_owner", "=", owner)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * The consumers being run now (their lease has not run out) whose cursor is still before
+   * `position`: those that may hold events up to it in memory, read but not yet applied.
+   */
+  async runningBehind(db: Db, position: Position, now: number): Promise<string[]> {
+    const rows = await db
+      .selectFrom("outbox_cursors")
+      .select("consumer")
+      .where("lease_until", ">=", now)
+      .where((eb) => eb.or([eb("position_tx", "<", position.tx), eb.and([eb("position_tx", "=", position.tx), eb("position_id", "<", position.id)])]))
+      .execute();
+    return rows.map((r) => r.consumer);
   }
 
   /** Gives a cursor back (shutdown), so another process can take it at once. */

@@ -60,7 +60,7 @@ for (const target of storeTargets()) {
       start = await repository.head(store.db);
       const all = Array.from({ length: N }, (_, n) => event(n));
       for (let i = 0; i < N; i += 500) await store.write((trx) => repository.append(trx, all.slice(i, i + 500), Date.now()));
-      // On PostgreSQL the log's visible end waits for every older transaction in the cluster.
+      // On PostgreSQL the log's visible end waits for every older transaction of this database.
       await eventually(async () => (await repository.readPage(store.db, start, N + 1)).events.length === N, 30_000);
     });
     after(async () => store.close());
@@ -100,6 +100,32 @@ for (const target of storeTargets()) {
       const again = await drain(window, store.db, middle, ["delivery.delayed"], 1_000);
       assert.deepEqual(again.ids, lead.ids);
       assert.ok(repository.pages <= 1, `pages: ${repository.pages}`);
+    });
+
+    it("consumers at the window's end at once each get the next stretch once", async () => {
+      // Each read of the log waits a little, so both consumers are inside the window at once.
+      class SlowRepository extends EventsRepository {
+        override async readPage(db: Db, position: Position, limit: number) {
+          await new Promise((r) => setTimeout(r, 20));
+          return super.readPage(db, position, limit);
+        }
+      }
+      const window = new LogWindow(new SlowRepository(store.dialect));
+      const types = new Set(["delivery.delayed", "delivery.suppressed"]);
+      // The first read makes a window of one page (2,000 events): its end is where both consumers stand.
+      const first = await window.readAfter(store.db, start, types, 2_000);
+      assert.equal(first.events.length, 2_000);
+      const [a, b] = await Promise.all([window.readAfter(store.db, first.covered, types, 1_000), window.readAfter(store.db, first.covered, types, 1_000)]);
+      const rest = Array.from({ length: N - 2_000 }, (_, n) => `m${n + 2_000}`);
+      assert.deepEqual(
+        a.events.map((e) => e.messageId),
+        rest,
+      );
+      assert.deepEqual(
+        b.events.map((e) => e.messageId),
+        rest,
+        "the second is served the same stretch, once",
+      );
     });
 
     it("hands out frozen events, so that no consumer changes what another reads", async () => {

@@ -31,6 +31,14 @@ interface Window {
 
 export class LogWindow {
   private window: Window | null = null;
+  /**
+   * The window is read and grown by one consumer at a time. Consumers of several runners call in
+   * at once, and two that both found a consumer at the window's end each read the same stretch
+   * onto it: the window then held those events twice, and a consumer served from it counted a
+   * message twice (the outbound stats test, under the full suite on PostgreSQL). In turn, the
+   * second finds the stretch already read and is served from memory, which is the window's point.
+   */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly events: EventsRepository,
@@ -39,13 +47,19 @@ export class LogWindow {
 
   /** As EventsRepository.readAfter: up to `limit` events of `types` after `position`, and how far the read covered. */
   async readAfter(db: Db, position: Position, types: ReadonlySet<string>, limit: number): Promise<{ events: RecordedEvent[]; covered: Position }> {
+    const mine = this.turn.then(() => this.fromWindow(db, position, types, limit));
+    this.turn = mine.catch(() => undefined);
+    const served = await mine;
+    // Behind the window (a consumer catching up): a read of its own, outside the turn, which does
+    // not replace the window the others are using.
+    return served ?? this.events.readAfter(db, position, [...types], limit);
+  }
+
+  /** Served from the window, read or grown as needed; null for a position behind it. */
+  private async fromWindow(db: Db, position: Position, types: ReadonlySet<string>, limit: number): Promise<{ events: RecordedEvent[]; covered: Position } | null> {
     let w = this.window;
     if (w !== null && this.now() - w.startedAt > MAX_AGE_MS) w = this.window = null;
-    if (w !== null && before(position, w.from)) {
-      // Behind the window (a consumer catching up): a read of its own, which does not replace the
-      // window the others are using.
-      return this.events.readAfter(db, position, [...types], limit);
-    }
+    if (w !== null && before(position, w.from)) return null;
     if (w === null || before(w.to, position)) {
       w = await this.fresh(db, position);
       if (w === null) return { events: [], covered: position };

@@ -46,6 +46,12 @@ export interface OutboxRunnerOptions {
   /** How often to look when nothing wakes the runner. */
   pollMs?: number;
   batchSize?: number;
+  /**
+   * Shortest pause between two looks at the log however often appends wake the runner (default
+   * MIN_LOOK_MS). A consumer that may lag by a second (the search index) looks less often, so it
+   * commits a few large batches a second instead of twenty small ones beside the mail path.
+   */
+  minLookMs?: number;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -68,6 +74,7 @@ export class OutboxRunner {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly batchSize: number;
+  private readonly minLookMs: number;
   private readonly window: LogWindow;
 
   /** `window`: shared by every runner of a process, so that their consumers share one read of the log (log-window.ts). */
@@ -79,6 +86,7 @@ export class OutboxRunner {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
     this.batchSize = options.batchSize ?? 100;
+    this.minLookMs = options.minLookMs ?? MIN_LOOK_MS;
   }
 
   /**
@@ -123,6 +131,12 @@ export class OutboxRunner {
     let position: Position | null = null;
     let heldUntil = 0;
     let savedAt = 0;
+    // The cursor as last written (or claimed). A stretch with none of our events moves `position`
+    // in memory only; it is written once a second has passed since the last write, compared with
+    // what was written, not with `position`, or a move made within that second would never be
+    // written and the cursor would stay behind until one of our events came (retention keeps
+    // every event after the least cursor: src/retention/).
+    let saved: Position | null = null;
     while (this.running) {
       let full = false;
       const wakesBefore = this.wakes;
@@ -131,6 +145,7 @@ export class OutboxRunner {
         // Claimed (or renewed) only when the lease is half gone: not a write per look.
         if (!position || heldUntil - now < this.leaseMs / 2) {
           position = await this.claim(consumer);
+          saved = position;
           heldUntil = now + this.leaseMs;
           savedAt = now;
         }
@@ -139,10 +154,11 @@ export class OutboxRunner {
           const inTransaction = "applyWithCursor" in consumer && events.length > 0;
           if (events.length > 0 && !inTransaction) await (consumer as HandlingConsumer).handle(events);
           const moved = covered.tx !== position.tx || covered.id !== position.id;
+          const unsaved = saved === null || covered.tx !== saved.tx || covered.id !== saved.id;
           // Handled events are saved at once; a stretch with none of ours at most every second
           // (reading it again after a crash costs a scan, not a repeat).
           const at = this.deps.clock.now();
-          if (moved && (events.length > 0 || at - savedAt >= CURSOR_SAVE_MS)) {
+          if (unsaved && (events.length > 0 || at - savedAt >= CURSOR_SAVE_MS)) {
             const kept = inTransaction
               ? await this.applyWithCursor(consumer as TransactionalConsumer, events, covered, at)
               : await this.deps.store.write((trx) => this.deps.events.advanceCursor(trx, consumer.name, this.owner, covered, at, at + this.leaseMs), { durability: "relaxed" });
@@ -150,9 +166,10 @@ export class OutboxRunner {
               heldUntil = at + this.leaseMs;
               savedAt = at;
               position = covered;
+              saved = covered;
             } else {
               // A lease lost while handling: another process has the cursor now and repeats the batch.
-              log.warn({ handled: events.length }, "outbox cursor was taken over while its batch was handled");
+              log.warn({ event: "outbox.cursor.taken-over", handled: events.length }, "outbox cursor was taken over while its batch was handled");
               position = null;
             }
           } else if (moved) {
@@ -165,11 +182,11 @@ export class OutboxRunner {
         backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 1_000 : backoff * 2);
         // The cursor is read again from the database: the batch comes again.
         position = null;
-        log.error({ err, retryInMs: backoff }, "outbox consumer failed; its batch comes again");
+        log.error({ event: "outbox.consumer.failed", err, retryInMs: backoff }, "outbox consumer failed; its batch comes again");
       }
       if (full) continue;
-      // Woken by every append: look at most every MIN_LOOK_MS, so a busy log costs a read per interval, not per event.
-      await sleep(Math.min(MIN_LOOK_MS, this.pollMs));
+      // Woken by every append: look at most every minLookMs, so a busy log costs a read per interval, not per event.
+      await sleep(Math.min(this.minLookMs, this.pollMs));
       if (backoff > 0 || this.wakes === wakesBefore) await this.idle(backoff || this.pollMs);
     }
     if (position) await this.deps.store.write((trx) => this.deps.events.releaseCursor(trx, consumer.name, this.owner), { durability: "relaxed" }).catch(() => undefined);

@@ -86,7 +86,7 @@ export class ExportProcessor {
       await this.build(row, { until: claimUntil });
     } catch (err) {
       if (!(err instanceof ClaimLost)) throw err;
-      this.options.logger.warn({ exportId: row.id }, "export taken over by another process");
+      this.options.logger.warn({ event: "export.claim.lost", exportId: row.id }, "export taken over by another process");
     }
     return true;
   }

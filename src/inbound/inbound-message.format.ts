@@ -325,3 +325,13 @@ function attachments(list: readonly Attachment[], maxBytes: number | undefined):
   }
   return out;
 }
+
+/**
+ * The payload once retention has removed the message's content (src/retention/README.md): the
+ * bodies empty and each attachment's Content empty, its name, type, length and ContentID kept.
+ * Addresses, subject, date and headers are the message's metadata, and stay.
+ */
+export function withoutContent(payload: PostmarkInboundMessage): PostmarkInboundMessage {
+  const { RawEmail: _raw, ...rest } = payload;
+  return { ...rest, TextBody: "", HtmlBody: "", StrippedTextReply: "", Attachments: (payload.Attachments ?? []).map((a) => ({ ...a, Content: "" })) };
+}

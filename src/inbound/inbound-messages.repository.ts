@@ -36,6 +36,7 @@ const SUMMARY_COLUMNS = [
   "blocked_reason",
   "payload_json",
   "received_at",
+  "body_removed_at",
 ] as const;
 
 export class InboundMessagesRepository {
@@ -78,6 +79,8 @@ export class InboundMessagesRepository {
       .where("workspace_id", "=", workspaceId)
       .where("id", "=", id)
       .where("state", "in", from)
+      // A message whose content retention removed has nothing left to post.
+      .where("body_removed_at", "is", null)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
@@ -131,5 +134,6 @@ function toRecord(row: Pick<InboundMessageRow, (typeof SUMMARY_COLUMNS)[number]>
     blockedReason: row.blocked_reason,
     payload: JSON.parse(row.payload_json) as PostmarkInboundMessage,
     receivedAt: Number(row.received_at),
+    bodyRemovedAt: row.body_removed_at === null ? null : Number(row.body_removed_at),
   };
 }

@@ -12,6 +12,8 @@ export interface InboundRecord {
   /** The webhook payload as posted (Postmark's inbound format: what the inbound webhook is). */
   payload: PostmarkInboundMessage;
   receivedAt: number;
+  /** When retention removed its content (the MIME, the payload's bodies and attachment contents); null while kept. */
+  bodyRemovedAt: number | null;
 }
 
 export interface InboundRule {

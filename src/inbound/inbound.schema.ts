@@ -26,6 +26,8 @@ export interface InboundMessagesTable {
   /** The message as received, with our Authentication-Results header on top. */
   mime: Buffer;
   received_at: number;
+  /** When retention removed the MIME and the payload's bodies (migration 045); null while kept. */
+  body_removed_at: number | null;
 }
 
 export interface InboundRulesTable {

@@ -28,6 +28,7 @@ import {
   InboundRuleExists,
   InboundRuleInvalid,
   InboundRuleNotFound,
+  InboundContentRemoved,
 } from "./inbound.errors.js";
 
 /** The inbound stream every workspace has (Postmark's default inbound stream id). */
@@ -144,9 +145,16 @@ export class InboundService {
     return record;
   }
 
+  /** The message, when its content is still kept: one whose content retention removed cannot be posted again. */
+  private async postable(workspaceId: string, id: string): Promise<InboundRecord> {
+    const record = await this.get(workspaceId, id);
+    if (record.bodyRemovedAt !== null) throw InboundContentRemoved(`The content of inbound message '${id}' is no longer kept (POSTHORN_BODY_RETENTION), so it cannot be posted again.`);
+    return record;
+  }
+
   /** Posts a failed message's webhook again (Postmark: PUT /messages/inbound/{id}/retry). */
   async retry(workspaceId: string, id: string): Promise<void> {
-    await this.get(workspaceId, id);
+    await this.postable(workspaceId, id);
     const scheduled = await this.deps.store.write(async (trx) => {
       if (!(await this.deps.repository.moveState(trx, workspaceId, id, ["failed"], "pending"))) return false;
       await this.deps.outbox.emit(trx, [{ type: "inbound.retried", workspaceId, messageId: id, recipient: null, data: {} }]);
@@ -157,7 +165,7 @@ export class InboundService {
 
   /** Lets a blocked message through: it is posted as if no rule had matched. */
   async bypass(workspaceId: string, id: string): Promise<void> {
-    await this.get(workspaceId, id);
+    await this.postable(workspaceId, id);
     const scheduled = await this.deps.store.write(async (trx) => {
       if (!(await this.deps.repository.moveState(trx, workspaceId, id, ["blocked"], "pending"))) return false;
       await this.deps.outbox.emit(trx, [{ type: "inbound.bypassed", workspaceId, messageId: id, recipient: null, data: {} }]);

@@ -70,7 +70,7 @@ export class JourneyBackfillProcessor extends ClaimedWorkLoop<JourneyBackfillRow
   }
 
   protected onClaimLost(row: JourneyBackfillRow): void {
-    this.options.logger.info({ journeyId: row.journey_id }, "journey backfill claim lost (taken over, or started again for a newer version)");
+    this.options.logger.info({ event: "journey.backfill.claim-lost", journeyId: row.journey_id }, "journey backfill claim lost (taken over, or started again for a newer version)");
   }
 
   protected async process(row: JourneyBackfillRow, claim: Claim): Promise<void> {

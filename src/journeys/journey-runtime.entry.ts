@@ -18,7 +18,7 @@ import type { NewEvent } from "../events/event-map.js";
 import { newMessageId } from "../shared/ids.js";
 import type { Advance, JourneyEnvironment, JourneyInterpreter, RunScope, RunState } from "./journey-interpreter.port.js";
 import type { JourneyDefinition } from "./journey.model.js";
-import type { JourneyRunRow } from "./journeys.schema.js";
+import type { NewJourneyRunRow } from "./journeys.schema.js";
 import { lockEntries, type JourneysRepository } from "./journeys.repository.js";
 import { passedEntries, type CountDeltas } from "./journey-runtime.runs.js";
 
@@ -34,6 +34,8 @@ export interface Entry {
   triggerKey: string | null;
   /** The run started and advanced before the entering transaction (prepareEntry), when the caller could. */
   prepared?: { run: RunState; advance: Advance };
+  /** The trace of what started it (a tracked event's request), kept with the run: its steps continue it. */
+  traceparent?: string | null;
 }
 
 /**
@@ -113,6 +115,7 @@ export async function enterRuns(trx: Db, deps: EntryDeps, journey: EnteringJourn
       entered_at: now,
       step_since: stored.stepSince,
       updated_at: now,
+      ...(entry.traceparent ? { traceparent: entry.traceparent } : {}),
     });
     if (!inserted) continue;
     if (waiting) counts.move(String(journey.journeyId), journey.version, run.stepId, waiting.path, waiting.run.stepId);
@@ -133,7 +136,7 @@ export function dateTriggerKey(personId: string, dueAt: number): string {
  * offset, not yet entered (the runtime enters it then, through the filters and the re-entry rule).
  * `value` is the attribute's value, kept as the run's `trigger`.
  */
-export function scheduledRun(journey: EnteringJourney, personId: string, value: unknown, dueAt: number, now: number): JourneyRunRow {
+export function scheduledRun(journey: EnteringJourney, personId: string, value: unknown, dueAt: number, now: number): NewJourneyRunRow {
   const trigger = journey.definition.trigger;
   const attribute = trigger.kind === "date" ? trigger.attribute : "date";
   return {

@@ -75,7 +75,7 @@ export class CountDeltas {
     let steps = this.byVersion.get(key);
     if (!steps) this.byVersion.set(key, (steps = new Map()));
     let delta = steps.get(stepId);
-    if (!delta) steps.set(stepId, (delta = { entered: 0, completed: 0, failed: 0, converted: 0 }));
+    if (!delta) steps.set(stepId, (delta = { entered: 0, completed: 0, failed: 0, converted: 0, exited: 0 }));
     return delta;
   }
 

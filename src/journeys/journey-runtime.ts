@@ -1,6 +1,6 @@
 // The journey runtime of the worker role: due runs are claimed in batches under leases (any number
 // of workers share them; a dead worker's runs come back when their lease ends), each is brought up
-// to date with what happened to its person (signals: events, segments left, deletion), advanced by
+// to date with what happened to its person (signals: events, segments left, deletion; journey-runtime.signals.ts), advanced by
 // the interpreter, and its effects performed:
 // - emails of the whole batch go in ONE OutreachMailer.send, whose alsoWrite moves every run past
 //   its send step in the same transaction, guarded by the lease: a worker that dies between
@@ -9,15 +9,14 @@
 //   nothing skipped), and one whose run was taken over rolls its sends back.
 // - other effects (journey-runtime.effects.ts) are performed, then the run's move is committed.
 // Timers are the runs' due_at: the loop sleeps until the nearest one (or a wake-up), at most pollMs.
+import type { SpanOptions, Spans } from "../shared/spans.js";
 import type { Store, Db } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { EventEmitter } from "../events/outbox.js";
 import type { NewEvent } from "../events/event-map.js";
-import type { TrackedEvent } from "../people/people.port.js";
 import { randomHex } from "../shared/ids.js";
 import type { OutreachMail, OutreachMailer, OutreachOutcome } from "../channels/email/outreach.port.js";
-import type { JourneyDefinition, StepKind } from "./journey.model.js";
 import type { Advance, Effect, EffectResult, JourneyInterpreter, RunState } from "./journey-interpreter.port.js";
 import type { JourneysRepository, RunWrite } from "./journeys.repository.js";
 import type { JourneyRow, JourneyRunRow } from "./journeys.schema.js";
@@ -26,7 +25,8 @@ import { runEnvironment, type EnvironmentDeps } from "./journey-runtime.environm
 import { appendPath, CountDeltas, passedEntries, pathOf, runFromRow, runWrite, type PathEntry } from "./journey-runtime.runs.js";
 import { emailResult, outcomeText, performEffect, type EffectDeps } from "./journey-runtime.effects.js";
 import { mayEnter, saveCounts } from "./journey-runtime.entry.js";
-import { walkSteps } from "./journey-triggers.index.js";
+import { RunSignals } from "./journey-runtime.signals.js";
+import { endRun, type Final, type Work } from "./journey-runtime.work.js";
 
 export interface JourneyRuntimeDeps {
   store: Store;
@@ -44,6 +44,13 @@ export interface JourneyRuntimeDeps {
   batchSize: number;
   /** Batches advanced at once by this process (default 1). */
   concurrency?: number;
+  /** Told, for each claimed run that waited on the clock, how many seconds after its due time it was claimed (the metrics). */
+  timerLate?: (seconds: number) => void;
+  /**
+   * Traces: each advance of a run in a `journey.step` span continuing the run's stored trace (the
+   * Track API request whose event started it); the mail it sends continues the step's. Absent: off.
+   */
+  spans?: Spans;
 }
 
 /** Rounds of advance → effect per claim: a run that passes more effects than this goes on at the next claim. */
@@ -59,24 +66,6 @@ class LeaseLost extends Error {
   }
 }
 
-/** One claimed run while the batch is in hand. */
-interface Work {
-  row: JourneyRunRow;
-  run: RunState;
-  definition: JourneyDefinition;
-  path: PathEntry[];
-  /** The highest signal id read for it (deleted with its final write). */
-  signalsUpTo: number | null;
-  done: boolean;
-}
-
-interface Final {
-  work: Work;
-  write: RunWrite;
-  counts: CountDeltas;
-  events: NewEvent[];
-}
-
 export class JourneyRuntime {
   readonly owner = `journeys-${process.pid}-${randomHex(6)}`;
   private running = false;
@@ -84,9 +73,11 @@ export class JourneyRuntime {
   private readonly wakers = new Set<() => void>();
   /** Counts wake-ups, so a loop that was busy when one came goes round again instead of sleeping. */
   private wakes = 0;
-  private readonly kinds = new WeakMap<JourneyDefinition, Map<string, StepKind>>();
+  private readonly signals: RunSignals;
 
-  constructor(private readonly deps: JourneyRuntimeDeps) {}
+  constructor(private readonly deps: JourneyRuntimeDeps) {
+    this.signals = new RunSignals({ interpreter: deps.interpreter, clock: deps.clock });
+  }
 
   /**
    * Starts `concurrency` claim loops (JourneyRuntimeDeps.concurrency): on PostgreSQL each batch's
@@ -119,7 +110,7 @@ export class JourneyRuntime {
       try {
         claimed = await this.tick();
       } catch (err) {
-        log.error({ err }, "journey runtime batch failed; its runs come back when their leases end");
+        log.error({ event: "journey.batch.failed", err }, "journey runtime batch failed; its runs come back when their leases end");
       }
       if (claimed >= this.deps.batchSize || !this.running) continue;
       if (this.wakes !== wakesBefore) continue;
@@ -166,12 +157,15 @@ export class JourneyRuntime {
       const definition = await this.deps.definitions.get(this.deps.store.db, journey.id, row.version);
       if (!definition) continue;
       const mine = signals.filter((s) => s.run_id === row.run_id);
-      const work: Work = { row, run: runFromRow(row), definition, path: pathOf(row), signalsUpTo: mine.length > 0 ? mine[mine.length - 1]!.id : null, done: false };
+      const work: Work = { row, run: runFromRow(row), definition, path: pathOf(row), signalsUpTo: mine.length > 0 ? mine[mine.length - 1]!.id : null, done: false, lateS: null };
+      // A run woken early by a signal is not late for its timer: only waits that came due count.
+      const timer = row.state === "waiting" ? work.run.wait?.dueAt ?? null : null;
+      if (timer !== null && timer <= now) work.lateS = (now - timer) / 1000;
       if (journey.state === "archived") {
-        finals.push(this.ended(work, "archived", now));
+        finals.push(endRun(work, "archived", now));
         continue;
       }
-      const signalled = this.applySignals(work, mine, now);
+      const signalled = this.signals.apply(work, mine, now);
       if (signalled) finals.push(signalled);
       else works.push(work);
     }
@@ -181,68 +175,9 @@ export class JourneyRuntime {
       await this.advanceAll(works, now);
     } finally {
       // A conversion not written (its run's send failed) is found again from its signal, which stays.
-      for (const row of rows) this.pendingExtras.delete(row.run_id);
+      for (const row of rows) this.signals.forget(row.run_id);
     }
     return rows.length;
-  }
-
-  /** Brings a run up to date with its person's signals; returns its final write when one ends it. */
-  private applySignals(work: Work, signals: Array<{ kind: string; data_json: string }>, now: number): Final | null {
-    const { definition } = work;
-    const extra: { converted: boolean; events: NewEvent[]; counts: CountDeltas } = { converted: false, events: [], counts: new CountDeltas() };
-    for (const signal of signals) {
-      const data = JSON.parse(signal.data_json) as Record<string, unknown>;
-      if (signal.kind === "deleted") return this.ended(work, "person_deleted", now);
-      if (signal.kind === "segment_left") {
-        if (this.deps.interpreter.exits(definition, work.run, { kind: "segment_left", segmentId: String(data.segmentId) })) return this.ended(work, "exited", now);
-        continue;
-      }
-      if (signal.kind !== "event") continue;
-      const event = data as unknown as TrackedEvent;
-      if (this.deps.interpreter.exits(definition, work.run, { kind: "event", event })) return this.withExtra(this.ended(work, "exited", now), extra);
-      if (work.row.converted_at === null && !extra.converted && this.deps.interpreter.converts(definition, work.run, event)) {
-        extra.converted = true;
-        const data = { journeyId: work.run.journeyId, version: work.run.version, runId: work.run.runId, personId: work.run.personId };
-        extra.events.push({ type: "journey.converted", workspaceId: work.run.workspaceId, messageId: null, recipient: null, data: { ...data, stepId: this.lastSendStep(work) } });
-        for (const stepId of new Set(work.path.map((p) => p.stepId))) extra.counts.add(work.run.journeyId, work.run.version, stepId, "converted");
-        if (definition.goal?.exitOnConversion) return this.withExtra(this.ended(work, "converted", now), extra);
-      }
-      const resumed = this.deps.interpreter.onEvent(definition, work.run, event, now);
-      if (resumed) work.run = resumed;
-    }
-    if (extra.converted) {
-      // Recorded with the run's next write (advanceAll's), through the pending extras.
-      this.pendingExtras.set(work.run.runId, extra);
-    }
-    return null;
-  }
-
-  private readonly pendingExtras = new Map<string, { converted: boolean; events: NewEvent[]; counts: CountDeltas }>();
-
-  private withExtra(final: Final, extra: { converted: boolean; events: NewEvent[]; counts: CountDeltas }): Final {
-    if (extra.converted) {
-      final.events.unshift(...extra.events);
-      for (const { journeyId, version, deltas } of extra.counts.entries()) for (const [stepId, d] of deltas) final.counts.add(String(journeyId), version, stepId, "converted", d.converted);
-      final.write.convertedAt = this.deps.clock.now();
-    }
-    return final;
-  }
-
-  private lastSendStep(work: Work): string | null {
-    const kinds = this.kindsOf(work.definition);
-    for (let i = work.path.length - 1; i >= 0; i--) if (kinds.get(work.path[i]!.stepId) === "email") return work.path[i]!.stepId;
-    return null;
-  }
-
-  private kindsOf(definition: JourneyDefinition): Map<string, StepKind> {
-    let kinds = this.kinds.get(definition);
-    if (!kinds) {
-      kinds = new Map();
-      const map = kinds;
-      walkSteps(definition.steps, (step) => map.set(step.id, step.kind));
-      this.kinds.set(definition, kinds);
-    }
-    return kinds;
   }
 
   /** Date-triggered entries that came due: entered now if the journey is live and the person passes its filters and re-entry rule. */
@@ -263,7 +198,7 @@ export class JourneyRuntime {
         await this.deps.outbox.emit(trx, [{ type: "journey.run-started", workspaceId: run.workspaceId, messageId: null, recipient: null, data: { journeyId: run.journeyId, version: run.version, runId: run.runId, personId: run.personId } }]);
         return run;
       });
-      if (entered) works.push({ row: { ...row, state: "active", version: journey.version }, run: entered, definition: definition!, path: [], signalsUpTo: null, done: false });
+      if (entered) works.push({ row: { ...row, state: "active", version: journey.version }, run: entered, definition: definition!, path: [], signalsUpTo: null, done: false, lateS: null });
     }
     return works;
   }
@@ -280,9 +215,16 @@ export class JourneyRuntime {
         let advance: Advance;
         const from = work.run.stepId;
         try {
-          advance = await this.deps.interpreter.advance(work.definition, work.run, runEnvironment(this.deps.environment, work.run, now));
+          const spans = this.deps.spans;
+          const step = () => this.deps.interpreter.advance(work.definition, work.run, runEnvironment(this.deps.environment, work.run, now));
+          advance = spans
+            ? await spans.inSpan("journey.step", stepSpan(work), (traceparent) => {
+                work.stepTrace = traceparent;
+                return step();
+              })
+            : await step();
         } catch (err) {
-          this.deps.logger.error({ err, runId: work.run.runId }, "a journey run could not be advanced; it is tried again later");
+          this.deps.logger.error({ event: "journey.run.failed", err, runId: work.run.runId }, "a journey run could not be advanced; it is tried again later");
           finals.push({ work, write: runWrite(work.run, work.path, work.row.state === "waiting" ? "waiting" : "active", now + RETRY_MS, null, now), counts: new CountDeltas(), events: [] });
           return;
         }
@@ -290,7 +232,7 @@ export class JourneyRuntime {
         const passed = advance.path;
         work.path = appendPath(work.path, passedEntries(from, passed, advance.kind === "effect" ? advance.effect.stepId : advance.kind === "wait" ? advance.run.stepId : null, now));
         if (advance.kind === "end") {
-          const final = this.ended(work, advance.reason, now);
+          const final = endRun(work, advance.reason, now);
           final.counts.move(work.run.journeyId, work.run.version, from, passed, null);
           finals.push(final);
         } else if (advance.kind === "wait") {
@@ -329,13 +271,15 @@ export class JourneyRuntime {
         overLimit: "hold",
         quietHours: true,
         sendAt: null,
+        ...(work.stepTrace ? { traceparent: work.stepTrace } : {}),
       }));
       try {
         await this.deps.mailer.send(mails, async (trx, outcomes) => this.afterEffects(trx, live.map((item, i) => ({ ...item, result: emailResult(outcomes[i] as OutreachOutcome) })), entering, now));
+        this.timersFired(live.map((i) => i.work));
         return live.map((i) => i.work).filter((w) => !w.done);
       } catch (err) {
         if (!(err instanceof LeaseLost)) {
-          this.deps.logger.error({ err, mails: mails.length }, "journey emails could not be sent; their runs come back when their leases end");
+          this.deps.logger.error({ event: "journey.emails.failed", err, mails: mails.length }, "journey emails could not be sent; their runs come back when their leases end");
           return [];
         }
         // Another worker holds these runs now: send the rest without them.
@@ -359,8 +303,10 @@ export class JourneyRuntime {
       const lost = new Set(err.runIds);
       const kept = results.filter((r) => !lost.has(r.work.run.runId));
       await this.deps.store.write((trx) => this.afterEffects(trx, kept, entering, after));
+      this.timersFired(kept.map((r) => r.work));
       return kept.map((r) => r.work).filter((w) => !w.done);
     }
+    this.timersFired(results.map((r) => r.work));
     return results.map((r) => r.work).filter((w) => !w.done);
   }
 
@@ -385,12 +331,10 @@ export class JourneyRuntime {
       const ends = !held && run.stepId === null;
       let write = runWrite(run, path, "active", null, null, now);
       if (ends) {
-        const final = this.ended({ ...work, run, path }, "completed", now);
-        const extra = this.pendingExtras.get(run.runId);
-        if (extra) this.withExtra(final, extra);
+        const final = this.signals.recordOn(endRun({ ...work, run, path }, "completed", now));
         write = final.write;
         events.push(...final.events);
-        for (const { journeyId, version, deltas } of final.counts.entries()) for (const [stepId, d] of deltas) counts.add(String(journeyId), version, stepId, "converted", d.converted);
+        for (const { journeyId, version, deltas } of final.counts.entries()) for (const [stepId, d] of deltas) for (const f of ["converted", "exited"] as const) if (d[f] > 0) counts.add(String(journeyId), version, stepId, f, d[f]);
         if (work.signalsUpTo !== null) signalsRead.set(run.runId, work.signalsUpTo);
       }
       writes.push({ write, keepLease: !ends });
@@ -419,32 +363,16 @@ export class JourneyRuntime {
       work.path = path;
       if (ended) {
         work.done = true;
-        this.pendingExtras.delete(run.runId);
+        this.signals.forget(run.runId);
       }
     }
-  }
-
-  private ended(work: Work, reason: "completed" | "exited" | "converted" | "archived" | "person_deleted", now: number): Final {
-    work.done = true;
-    const data = { journeyId: work.run.journeyId, version: work.run.version, runId: work.run.runId, personId: work.run.personId };
-    return {
-      work,
-      write: runWrite(work.run, work.path, "ended", null, reason, now),
-      counts: new CountDeltas(),
-      events: [{ type: "journey.run-ended", workspaceId: work.run.workspaceId, messageId: null, recipient: null, data: { ...data, reason } }],
-    };
   }
 
   /** Writes runs that stop here (a wait, an end, a retry), their counters and events, and gives their leases back. */
   private async commit(finals: Final[], now: number): Promise<void> {
     if (finals.length === 0) return;
-    for (const final of finals) {
-      const extra = this.pendingExtras.get(final.work.run.runId);
-      if (extra) {
-        this.pendingExtras.delete(final.work.run.runId);
-        this.withExtra(final, extra);
-      }
-    }
+    for (const final of finals) this.signals.takeInto(final);
+    let saved: string[] = [];
     await this.deps.store.write(
       async (trx) => {
         const counts = new CountDeltas();
@@ -452,11 +380,11 @@ export class JourneyRuntime {
         const signalsRead = new Map<string, number>();
         // One write for the batch (a statement per chunk on PostgreSQL); a run whose lease was lost is left out of what follows.
         const written = await this.deps.repository.saveRuns(trx, this.owner, finals.map((f) => f.write), false);
-        const saved: string[] = [];
+        saved = [];
         for (const final of finals) {
           if (!written.has(final.write.runId)) continue;
           saved.push(final.write.runId);
-          for (const { journeyId, version, deltas } of final.counts.entries()) for (const [stepId, d] of deltas) for (const f of ["entered", "completed", "failed", "converted"] as const) if (d[f] > 0) counts.add(String(journeyId), version, stepId, f, d[f]);
+          for (const { journeyId, version, deltas } of final.counts.entries()) for (const [stepId, d] of deltas) for (const f of ["entered", "completed", "failed", "converted", "exited"] as const) if (d[f] > 0) counts.add(String(journeyId), version, stepId, f, d[f]);
           events.push(...final.events);
           if (final.work.signalsUpTo !== null) signalsRead.set(final.write.runId, final.work.signalsUpTo);
         }
@@ -469,6 +397,17 @@ export class JourneyRuntime {
       },
       { durability: "full" },
     );
+    const committed = new Set(saved);
+    this.timersFired(finals.filter((f) => committed.has(f.write.runId)).map((f) => f.work));
+  }
+
+  /** Tells `timerLate` of the runs whose write after a late clock wait has committed, once each. */
+  private timersFired(works: Work[]): void {
+    for (const work of works) {
+      if (work.lateS === null) continue;
+      this.deps.timerLate?.(work.lateS);
+      work.lateS = null;
+    }
   }
 }
 
@@ -481,4 +420,16 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
     }
   });
   await Promise.all(workers);
+}
+
+/** The span of one advance of a run: ids and what the step led to, never the person's data. */
+function stepSpan(work: Work): SpanOptions<Advance> {
+  return {
+    parent: work.row.traceparent ?? null,
+    attributes: { "posthorn.journey.id": work.run.journeyId, "posthorn.journey.version": work.run.version, "posthorn.journey.run.id": work.run.runId, ...(work.run.stepId ? { "posthorn.journey.step.id": work.run.stepId } : {}) },
+    after: (advance) => ({
+      "posthorn.journey.advance": advance.kind,
+      ...(advance.kind === "effect" ? { "posthorn.journey.effect": advance.effect.kind, "posthorn.journey.effect.step.id": advance.effect.stepId } : {}),
+    }),
+  };
 }

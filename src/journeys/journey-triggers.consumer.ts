@@ -47,6 +47,7 @@ interface Candidate {
   scope: RunScope;
   triggerKey: string;
   prepared?: Entry["prepared"];
+  traceparent?: string | null;
 }
 interface DateChange {
   journey: IndexedJourney;
@@ -92,7 +93,7 @@ export class JourneyTriggers {
         for (const journey of index.startedByEvent(ws, name)) {
           if (!this.deps.interpreter.triggeredBy(journey.definition, tracked)) continue;
           const scope: RunScope = { trigger: { ...event.data.properties }, event: { ...event.data.properties, name, timestamp: event.data.timestamp }, journey: {}, steps: {} };
-          candidates.push({ journey, personId, scope, triggerKey: `e${event.id}` });
+          candidates.push({ journey, personId, scope, triggerKey: `e${event.id}`, traceparent: event.data.traceparent ?? null });
         }
         if (index.runsCareAboutEvent(ws, name)) signalWants.push({ workspaceId: ws, personId, eventId: event.id, kind: "event", data: tracked });
       } else if (isEvent(event, "segment.entered") || isEvent(event, "segment.left")) {
@@ -186,7 +187,7 @@ function groupByJourney(candidates: Candidate[]): Array<{ journey: IndexedJourne
   for (const c of candidates) {
     let group = groups.get(c.journey.journeyId);
     if (!group) groups.set(c.journey.journeyId, (group = { journey: c.journey, entries: [] }));
-    group.entries.push({ personId: c.personId, scope: c.scope, triggerKey: c.triggerKey, prepared: c.prepared });
+    group.entries.push({ personId: c.personId, scope: c.scope, triggerKey: c.triggerKey, prepared: c.prepared, traceparent: c.traceparent ?? null });
   }
   // In journey order: each group takes its people's entry locks (journey-runtime.entry.ts), and
   // two transactions taking them in one global order cannot deadlock.

@@ -35,6 +35,8 @@ export interface StepMetrics {
   failed: number;
   /** Runs that converted after passing the step. */
   converted: number;
+  /** Runs that left the journey at the step, for any reason: went past it as their last, an exit condition or conversion exit met them there, the journey was archived or the person deleted (counted since migration 040). */
+  exited: number;
   /** Send steps: what became of their messages. */
   messages: MessageCounts | null;
 }

@@ -6,13 +6,15 @@
 // lease owner: a worker whose run was taken over writes nothing (and rolls back what it sent with it).
 import { CompiledQuery, sql, type Insertable, type Updateable } from "kysely";
 import type { Db, Dialect } from "../store/store.js";
-import type { JourneyRow, JourneyRunRow, JourneyRunsTable, JourneysTable } from "./journeys.schema.js";
+import type { JourneyRow, JourneyRunRow, JourneyRunsTable, JourneysTable, NewJourneyRunRow } from "./journeys.schema.js";
 
 export interface StepCountDelta {
   entered: number;
   completed: number;
   failed: number;
   converted: number;
+  /** Runs that ended at the step (migration 040), whatever the reason. */
+  exited: number;
 }
 
 export interface RunWrite {
@@ -112,7 +114,7 @@ export class JourneysRepository {
   // --- entering ----------------------------------------------------------------------------
 
   /** Inserts a run; false when a run with the same trigger key already exists (the trigger was handed over again). */
-  async insertRun(db: Db, row: JourneyRunRow): Promise<boolean> {
+  async insertRun(db: Db, row: NewJourneyRunRow): Promise<boolean> {
     const result = await db
       .insertInto("journey_runs")
       .values(row)
@@ -170,6 +172,18 @@ export class JourneysRepository {
       .where("run_id", "in", due)
       .returningAll()
       .execute();
+  }
+
+  /**
+   * Runs waiting in a step (for a time, an event or a condition), counted up to `most`, for the
+   * metrics (read at most once per POSTHORN_METRICS_BACKLOG_CACHE). No index serves `state`: the
+   * read passes over the table's rows until it has found `most`, ended runs included, which is
+   * why it is cached and bounded rather than run per scrape.
+   */
+  async countWaiting(db: Db, most: number): Promise<number> {
+    const waiting = db.selectFrom("journey_runs").select("run_id").where("state", "=", "waiting").limit(most);
+    const row = await db.selectFrom(waiting.as("w")).select((eb) => eb.fn.countAll<number | string>().as("n")).executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   /** The earliest due time of any run (leased ones included: theirs is the lease's end), or null. */
@@ -309,30 +323,39 @@ export class JourneysRepository {
 
   async bumpCounts(db: Db, journeyId: number, version: number, deltas: Map<string, StepCountDelta>): Promise<void> {
     for (const [stepId, d] of deltas) {
-      if (d.entered === 0 && d.completed === 0 && d.failed === 0 && d.converted === 0) continue;
+      if (d.entered === 0 && d.completed === 0 && d.failed === 0 && d.converted === 0 && d.exited === 0) continue;
       await db
         .insertInto("journey_step_counts")
-        .values({ journey_id: journeyId, version, step_id: stepId, entered: d.entered, completed: d.completed, failed: d.failed, converted: d.converted })
+        .values({ journey_id: journeyId, version, step_id: stepId, entered: d.entered, completed: d.completed, failed: d.failed, converted: d.converted, exited: d.exited })
         .onConflict((oc) =>
           oc.columns(["journey_id", "version", "step_id"]).doUpdateSet({
             entered: sql<number>`journey_step_counts.entered + excluded.entered`,
             completed: sql<number>`journey_step_counts.completed + excluded.completed`,
             failed: sql<number>`journey_step_counts.failed + excluded.failed`,
             converted: sql<number>`journey_step_counts.converted + excluded.converted`,
+            exited: sql<number>`journey_step_counts.exited + excluded.exited`,
           }),
         )
         .execute();
     }
   }
 
-  async stepCounts(db: Db, journeyId: number, version: number | null): Promise<Array<{ step_id: string; entered: number; completed: number; failed: number; converted: number }>> {
+  /** A journey's counters by step: one row per (version, step), read by the primary key's prefix, so bounded by its steps, not its runs. */
+  async stepCounts(db: Db, journeyId: number, version: number | null): Promise<Array<{ step_id: string; entered: number; completed: number; failed: number; converted: number; exited: number }>> {
     let query = db
       .selectFrom("journey_step_counts")
-      .select((eb) => ["step_id", eb.fn.sum<number>("entered").as("entered"), eb.fn.sum<number>("completed").as("completed"), eb.fn.sum<number>("failed").as("failed"), eb.fn.sum<number>("converted").as("converted")])
+      .select((eb) => [
+        "step_id",
+        eb.fn.sum<number>("entered").as("entered"),
+        eb.fn.sum<number>("completed").as("completed"),
+        eb.fn.sum<number>("failed").as("failed"),
+        eb.fn.sum<number>("converted").as("converted"),
+        eb.fn.sum<number>("exited").as("exited"),
+      ])
       .where("journey_id", "=", journeyId)
       .groupBy("step_id");
     if (version !== null) query = query.where("version", "=", version);
-    return (await query.execute()).map((r) => ({ step_id: r.step_id, entered: Number(r.entered), completed: Number(r.completed), failed: Number(r.failed), converted: Number(r.converted) }));
+    return (await query.execute()).map((r) => ({ step_id: r.step_id, entered: Number(r.entered), completed: Number(r.completed), failed: Number(r.failed), converted: Number(r.converted), exited: Number(r.exited) }));
   }
 
   async waitingByStep(db: Db, journeyId: number, version: number | null): Promise<Map<string, number>> {

@@ -55,6 +55,8 @@ export interface JourneyRunsTable {
   converted_at: number | null;
   /** Unique per journey when set: the trigger (outbox event, date) that started the run, so a trigger handed over twice starts one run. */
   trigger_key: string | null;
+  /** W3C traceparent of what started the run (a Track API request), when traced: its steps continue that trace (migration 044). */
+  traceparent?: string | null;
   entered_at: number;
   step_since: number;
   updated_at: number;
@@ -80,6 +82,8 @@ export interface JourneyStepCountsTable {
   completed: number;
   failed: number;
   converted: number;
+  /** Runs that ended at this step, for any reason (migration 040). */
+  exited: number;
 }
 
 /** One row: bumped by every change of a journey, so each process knows when to reload its trigger index. */
@@ -90,6 +94,8 @@ export interface JourneyRevisionTable {
 
 export type JourneyRow = Selectable<JourneysTable>;
 export type JourneyRunRow = Selectable<JourneyRunsTable>;
+/** A run as written: the trace context is set only when there is one. */
+export type NewJourneyRunRow = Omit<JourneyRunRow, "traceparent"> & { traceparent?: string | null };
 
 declare module "../store/schema.js" {
   interface Database {

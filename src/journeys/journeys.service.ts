@@ -141,6 +141,7 @@ export class JourneysService implements JourneysPort {
         waiting: waiting.get(id) ?? 0,
         failed: c?.failed ?? 0,
         converted: c?.converted ?? 0,
+        exited: c?.exited ?? 0,
         messages: email ? (messages.get(id) ?? { sent: 0, delivered: 0, opened: 0, clicked: 0, bounced: 0, unsubscribed: 0, skipped: 0 }) : null,
       };
     });

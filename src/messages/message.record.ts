@@ -35,8 +35,10 @@ export interface MessageDetails extends MessageRecord {
   /** The text and HTML bodies: as submitted, or read from the MIME for mail submitted whole. */
   textBody: string | null;
   htmlBody: string | null;
-  /** The message as stored and sent. */
+  /** The message as stored and sent; empty once its body was removed. */
   mime: Buffer;
+  /** When retention removed the body (src/retention/): the text, HTML and MIME are gone, metadata and events stay; null while kept. */
+  bodyRemovedAt: number | null;
   /** Everything that happened to it, in order. */
   events: RecordedEvent[];
 }

@@ -65,6 +65,10 @@ export interface MessageForDelivery {
   dsn: DsnRequest | null;
   /** What each recipient's copy is owed (per-delivery.ts); null: send the MIME as stored. */
   perDelivery: PerDelivery | null;
+  /** Carried onto the delivered event, so that its consumers (the stats) need not read the message again. */
+  tag: string | null;
+  /** The acceptance span's W3C traceparent (src/observability/tracing.ts); null when untraced. */
+  traceparent: string | null;
 }
 
 /** What a bounce record copies from its message (Postmark's bounce shows it). */
@@ -197,8 +201,8 @@ export class MessagesRepository {
   async forDelivery(db: Db, ids: string[]): Promise<MessageForDelivery[]> {
     const out: MessageForDelivery[] = [];
     for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-      const rows = await db.selectFrom("messages").select(["id", "envelope_from", "from_json", "mime", "dsn_json", "per_delivery_json"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
-      for (const r of rows) out.push({ id: r.id, envelopeFrom: r.envelope_from, author: authorOf(r.from_json), mime: Buffer.from(r.mime), dsn: decodeDsnRequest(r.dsn_json), perDelivery: decodePerDelivery(r.per_delivery_json) });
+      const rows = await db.selectFrom("messages").select(["id", "envelope_from", "from_json", "mime", "dsn_json", "per_delivery_json", "tag", "traceparent"]).where("id", "in", ids.slice(i, i + INSERT_CHUNK)).execute();
+      for (const r of rows) out.push({ id: r.id, envelopeFrom: r.envelope_from, author: authorOf(r.from_json), mime: Buffer.from(r.mime), dsn: decodeDsnRequest(r.dsn_json), perDelivery: decodePerDelivery(r.per_delivery_json), tag: r.tag, traceparent: r.traceparent ?? null });
     }
     return out;
   }
@@ -269,9 +273,9 @@ export class MessagesRepository {
     return { total: Number(totalRow.n), records: rows.map(toRecord) };
   }
 
-  async findById(db: Db, workspaceId: string, id: string): Promise<{ record: MessageRecord; textBody: string | null; htmlBody: string | null; mime: Buffer } | null> {
+  async findById(db: Db, workspaceId: string, id: string): Promise<{ record: MessageRecord; textBody: string | null; htmlBody: string | null; mime: Buffer; bodyRemovedAt: number | null } | null> {
     const row = await db.selectFrom("messages").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
-    return row ? { record: toRecord(row), textBody: row.text_body, htmlBody: row.html_body, mime: Buffer.from(row.mime) } : null;
+    return row ? { record: toRecord(row), textBody: row.text_body, htmlBody: row.html_body, mime: Buffer.from(row.mime), bodyRemovedAt: row.body_removed_at === null ? null : Number(row.body_removed_at) } : null;
   }
 
   /** A message's deliveries (tests and tools read them; the API reads events). */

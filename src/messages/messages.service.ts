@@ -28,16 +28,22 @@ export class MessagesService {
     const events = await this.deps.events.forMessage(this.deps.store.db, workspaceId, id);
     let { textBody, htmlBody } = found;
     // Mail submitted whole (SMTP) keeps only its MIME: the bodies are read from it when shown,
-    // which costs a parse per view instead of one per accepted message.
-    if (textBody === null && htmlBody === null) ({ textBody, htmlBody } = await bodiesOf(found.mime));
-    return { ...found.record, textBody, htmlBody, mime: found.mime, events };
+    // which costs a parse per view instead of one per accepted message. A body removed by
+    // retention (src/retention/) has nothing left to read.
+    if (textBody === null && htmlBody === null && found.bodyRemovedAt === null) ({ textBody, htmlBody } = await bodiesOf(found.mime));
+    return { ...found.record, textBody, htmlBody, mime: found.mime, bodyRemovedAt: found.bodyRemovedAt, events };
   }
 
-  /** The message as stored and sent. */
+  /** The message as stored and sent; empty once retention removed the body (then `bodyRemovedAt` says when). */
   async mime(workspaceId: string, id: string): Promise<Buffer> {
+    return (await this.source(workspaceId, id)).mime;
+  }
+
+  /** The message as stored and sent, and when retention removed it (null while kept). */
+  async source(workspaceId: string, id: string): Promise<{ mime: Buffer; bodyRemovedAt: number | null }> {
     const found = await this.deps.repository.findById(this.deps.store.db, workspaceId, id);
     if (!found) throw MessageNotFound(`Message '${id}' was not found.`);
-    return found.mime;
+    return { mime: found.mime, bodyRemovedAt: found.bodyRemovedAt };
   }
 
   /** A message's deliveries, one per recipient, with their states (tools and tests). */

@@ -57,4 +57,9 @@ export interface Transport {
   deliver(job: DeliveryJob): Promise<AttemptResult>;
   /** Closes idle and pooled connections; in-flight deliveries finish first. */
   close(): Promise<void>;
+  /** The SMTP connections open now, per connection cap (the metrics); absent in transports that open none. */
+  openConnections?(): Promise<OpenConnections>;
 }
+
+/** Connections open per connection cap (a limits entry, an MX host set, or the relay): what the cap is held to. */
+export type OpenConnections = Array<{ destination: string; open: number }>;

@@ -4,67 +4,22 @@
 // (see DeliveriesRepository.claimDue) and a worker that dies only delays its claimed rows until
 // the lease runs out. Leases are short and renewed while the worker holds the rows, so a live
 // worker keeps its deliveries however long an attempt takes, and a dead one's come back soon.
-import type { Store } from "../store/store.js";
-import type { Clock } from "../shared/clock.js";
-import type { Logger } from "../shared/logger.js";
+import type { SpanOptions } from "../shared/spans.js";
 import { randomHex } from "../shared/ids.js";
 import { verpAddress } from "../bounces/verp.js";
 import { domainOf } from "../shared/email-address.js";
-import type { MessagesService } from "../messages/messages.service.js";
 import type { DeliveryHandoff, HandedDelivery } from "../messages/accept/delivery-handoff.js";
-import type { DeliveryJob, JobDsn, RecipientOutcome, Transport } from "./mta.types.js";
-import type { ClaimedDelivery, DeliveriesRepository } from "./queue/deliveries.repository.js";
-import type { OutcomeRecorder, RecordItem } from "./queue/outcome.recorder.js";
+import type { AttemptResult, DeliveryJob, JobDsn, RecipientOutcome } from "./mta.types.js";
+import type { ClaimedDelivery } from "./queue/deliveries.repository.js";
+import type { RecordItem } from "./queue/outcome.recorder.js";
 import { contentNeeds, toSevenBit, type ContentNeeds } from "./smtp-client/seven-bit.js";
 import type { DsnRequest } from "../messages/dsn-request.js";
+import type { MtaWorkerDeps, MtaWorkerOptions } from "./mta-worker.deps.js";
 import type { PerDelivery } from "../messages/per-delivery.js";
+import type { DkimData } from "../events/event-map.js";
 import { addressKey } from "../shared/email-address.js";
 
-/** How the envelope sender (MAIL FROM) of each delivery is chosen. */
-export type EnvelopePolicy =
-  /** The message's From address; recipients of one message and domain share one SMTP transaction. */
-  | { verp: false }
-  /** A signed VERP address per delivery (see src/bounces/verp.ts): one transaction per recipient, on shared connections. */
-  | { verp: true; secret: Buffer; returnPathDomain: (fromAddress: string) => Promise<string> };
-
-/** Adds DKIM signatures for the From domain, or returns the bytes unchanged when it has no key. */
-export interface MessageSigner {
-  sign(raw: Buffer, fromDomain: string): Promise<Buffer>;
-}
-
-export interface MtaWorkerOptions {
-  envelope: EnvelopePolicy;
-  /** Most deliveries held (claimed and not yet recorded) at once. */
-  concurrency: number;
-  /** How long a claim (and each renewal) reserves a delivery; renewed every third of it. */
-  leaseMs: number;
-  /**
-   * This worker is the only one on its database (SQLite, one process per data directory): every
-   * lease it finds at start was left by a predecessor that died, and is taken back before the
-   * first claim. Never where other processes may be working (PostgreSQL).
-   */
-  soleWorker?: boolean;
-  /** How often to look for due work when nothing wakes the worker. */
-  pollMs?: number;
-  claimBatch?: number;
-}
-
-export interface MtaWorkerDeps {
-  store: Store;
-  clock: Clock;
-  logger: Logger;
-  transport: Transport;
-  deliveries: DeliveriesRepository;
-  messages: Pick<MessagesService, "forDelivery">;
-  recorder: OutcomeRecorder;
-  signer?: MessageSigner;
-  /**
-   * Makes one recipient's copy of a message delivered to several (tracking tokens and unsubscribe
-   * fields naming the delivery: src/compose/per-delivery.compose.ts). Without it such a message is
-   * sent as stored, with no tracking and no unsubscribe fields.
-   */
-  composeForDelivery?: (mime: Buffer, messageId: string, deliveryId: number, spec: PerDelivery) => Buffer;
-}
+export type { EnvelopePolicy, MessageSigner, MtaWorkerDeps, MtaWorkerOptions } from "./mta-worker.deps.js";
 
 /**
  * The share of its concurrency a worker gives to deliveries handed over at acceptance; the rest is
@@ -73,11 +28,13 @@ export interface MtaWorkerDeps {
 const HANDOFF_SHARE = 0.75;
 
 /** author: the From header's address, whose domain signs and whose return path VERP uses ("" for none). */
-type MessageToSend = { envelopeFrom: string; author: string; mime: Buffer; dsn?: DsnRequest | null; perDelivery?: PerDelivery | null };
+type MessageToSend = { envelopeFrom: string; author: string; mime: Buffer; dsn?: DsnRequest | null; perDelivery?: PerDelivery | null; tag?: string | null; traceparent?: string | null };
 
 /** A message ready for its attempts: signed, and for 8-bit content also in 7 bits, signed too. */
 interface Prepared {
   raw: Promise<Buffer>;
+  /** What signing did (undefined without a signer), known once `raw` is. */
+  dkim: Promise<DkimData | undefined>;
   needs: ContentNeeds | null;
   sevenBit: Promise<Buffer | { impossible: string }> | null;
 }
@@ -187,7 +144,7 @@ export class MtaWorker implements DeliveryHandoff {
     await this.renewal;
     if (this.held.size > 0) {
       const ids = [...this.held.keys()];
-      this.deps.logger.warn({ count: ids.length }, "shutdown deadline reached; releasing deliveries still in flight");
+      this.deps.logger.warn({ event: "mta.shutdown.released", count: ids.length }, "shutdown deadline reached; releasing deliveries still in flight");
       await this.deps.store.write((trx) => this.deps.deliveries.release(trx, ids, this.owner, this.deps.clock.now()));
       this.held.clear();
       this.renewing.clear();
@@ -203,10 +160,10 @@ export class MtaWorker implements DeliveryHandoff {
   private async takeBackPredecessorLeases(): Promise<void> {
     try {
       const taken = await this.deps.store.write((trx) => this.deps.deliveries.takeBackLeasesOfOthers(trx, { owner: this.owner, now: this.deps.clock.now() }));
-      if (taken > 0) this.deps.logger.warn({ count: taken }, "took back deliveries left in flight by a process that did not stop cleanly; they are due now");
+      if (taken > 0) this.deps.logger.warn({ event: "mta.leases.taken-back", count: taken }, "took back deliveries left in flight by a process that did not stop cleanly; they are due now");
     } catch (err) {
       // Not fatal: those rows come due anyway when their leases run out.
-      this.deps.logger.error({ err }, "taking back the leases of a previous process failed; its deliveries wait for their leases");
+      this.deps.logger.error({ event: "mta.leases.take-back-failed", err }, "taking back the leases of a previous process failed; its deliveries wait for their leases");
     }
   }
 
@@ -230,11 +187,11 @@ export class MtaWorker implements DeliveryHandoff {
       // first, so its row, cleared by its own outcome, is not mistaken for a lost one.
       const lost = ids.filter((id) => !renewed.has(id) && this.renewing.has(id));
       for (const id of lost) this.renewing.delete(id);
-      if (lost.length > 0) this.deps.logger.warn({ count: lost.length, ids: lost.slice(0, 20) }, "delivery leases lost to another worker; their outcomes will not be recorded here");
+      if (lost.length > 0) this.deps.logger.warn({ event: "mta.leases.lost", count: lost.length, ids: lost.slice(0, 20) }, "delivery leases lost to another worker; their outcomes will not be recorded here");
     } catch (err) {
       // The attempts go on; if renewals keep failing past the lease, another worker may take the
       // rows, and this one's outcomes for them are then dropped rather than recorded twice.
-      this.deps.logger.warn({ err, count: ids.length }, "renewing delivery leases failed; will retry");
+      this.deps.logger.warn({ event: "mta.leases.renew-failed", err, count: ids.length }, "renewing delivery leases failed; will retry");
     }
   }
 
@@ -253,7 +210,7 @@ export class MtaWorker implements DeliveryHandoff {
           if (claimed === Math.min(room, this.claimBatch)) this.backlog = true;
         } catch (err) {
           this.backlog = true;
-          this.deps.logger.error({ err }, "claiming deliveries failed; will retry");
+          this.deps.logger.error({ event: "mta.claim.failed", err }, "claiming deliveries failed; will retry");
           await sleep(1000);
         }
       }
@@ -343,7 +300,7 @@ export class MtaWorker implements DeliveryHandoff {
       if (!message) {
         // Cannot happen while messages are never deleted before their deliveries; if it does,
         // the rows are left leased and logged rather than silently dropped.
-        this.deps.logger.error({ messageId: first.messageId }, "claimed deliveries for a message that does not exist");
+        this.deps.logger.error({ event: "mta.message.missing", messageId: first.messageId }, "claimed deliveries for a message that does not exist");
         this.forget(group);
         continue;
       }
@@ -355,7 +312,7 @@ export class MtaWorker implements DeliveryHandoff {
         } catch (err) {
           // Composing reads only our own stored MIME; should it fail, the copy goes as stored
           // rather than not at all: an untracked message is better than an undelivered one.
-          this.deps.logger.error({ err, messageId, deliveryId: first.id }, "could not compose a recipient's copy; sending the message as stored");
+          this.deps.logger.error({ event: "mta.message.compose-failed", err, messageId, deliveryId: first.id }, "could not compose a recipient's copy; sending the message as stored");
           copy = message;
         }
         void this.attempt(group, copy, this.prepare(copy));
@@ -386,17 +343,22 @@ export class MtaWorker implements DeliveryHandoff {
     // From header's domain signs (DMARC aligns DKIM with it, not with MAIL FROM); a message
     // without a From mailbox falls back to the envelope sender's domain.
     const signer = domainOf(message.author || message.envelopeFrom);
-    const sign = (mime: Buffer) => (this.deps.signer && message.envelopeFrom ? this.deps.signer.sign(mime, signer) : Promise.resolve(mime));
-    const raw = sign(message.mime);
+    const nullSender: DkimData | undefined = this.deps.signer ? { unsigned: "null-sender" } : undefined;
+    const sign = (mime: Buffer) => (this.deps.signer && message.envelopeFrom ? this.deps.signer.signWithResult(mime, signer) : Promise.resolve({ raw: mime, dkim: nullSender }));
+    const signed = sign(message.mime);
+    const raw = signed.then((s) => s.raw);
+    // The 7-bit copy is signed with the same keys (one cached lookup), so the first result says it for both.
+    const dkim = signed.then((s) => s.dkim);
     raw.catch(() => undefined); // each attempt awaits it and handles the failure
+    dkim.catch(() => undefined);
     const needs = contentNeeds(message.mime);
     let sevenBit: Prepared["sevenBit"] = null;
     if (needs) {
       const converted = toSevenBit(message.mime);
-      sevenBit = "mime" in converted ? sign(converted.mime) : Promise.resolve(converted);
+      sevenBit = "mime" in converted ? sign(converted.mime).then((s) => s.raw) : Promise.resolve(converted);
       sevenBit.catch(() => undefined);
     }
-    return { raw, needs, sevenBit };
+    return { raw, dkim, needs, sevenBit };
   }
 
   /**
@@ -447,12 +409,18 @@ export class MtaWorker implements DeliveryHandoff {
         ...(prepared.needs ? { needs: prepared.needs, sevenBit: (await prepared.sevenBit) ?? undefined } : {}),
         ...(dsn ? { dsn } : {}),
       };
-      const result = await this.deps.transport.deliver(job);
+      const started = performance.now();
+      const spans = this.deps.spans;
+      const result = spans ? await spans.inSpan("message.deliver", attemptSpan(first, group.length, message.traceparent ?? null), () => this.deps.transport.deliver(job)) : await this.deps.transport.deliver(job);
+      this.deps.attemptTook?.((performance.now() - started) / 1000);
+      const dkim = await prepared.dkim;
       const byRecipient = new Map(result.outcomes.map((o) => [o.recipient, o.outcome]));
       items = group.map((delivery) => ({
         delivery,
         outcome: byRecipient.get(delivery.recipient) ?? missingOutcome(),
         attempt: result,
+        ...(dkim ? { dkim } : {}),
+        ...(message.tag !== undefined ? { tag: message.tag } : {}),
         notify: message.dsn?.recipients[addressKey(delivery.recipient)]?.notify ?? null,
         // The hop took NOTIFY=SUCCESS with the submitter's own return path: it reports delivery itself.
         nextHopReportsSuccess: result.dsn === true && (dsn?.recipients[delivery.recipient]?.notify?.includes("SUCCESS") ?? false),
@@ -460,7 +428,7 @@ export class MtaWorker implements DeliveryHandoff {
     } catch (err) {
       // The transport reports expected failures as outcomes; an exception is a bug or an
       // infrastructure fault, so defer rather than lose or bounce the mail.
-      this.deps.logger.error({ err, domain: first.domain }, "delivery failed unexpectedly; deferring");
+      this.deps.logger.error({ event: "mta.delivery.failed", err, messageId: first.messageId, domain: first.domain }, "delivery failed unexpectedly; deferring");
       const outcome: RecipientOutcome = { kind: "deferred", reply: null, reason: `internal error: ${(err as Error).message}` };
       items = group.map((delivery) => ({
         delivery,
@@ -488,4 +456,22 @@ function missingOutcome(): RecipientOutcome {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * The span of one attempt: a child of the message's acceptance span (its stored traceparent), so
+ * acceptance and every attempt, retries included, are one trace. Domains and outcomes, no address.
+ */
+function attemptSpan(first: ClaimedDelivery, recipients: number, traceparent: string | null): SpanOptions<AttemptResult> {
+  return {
+    kind: "client",
+    parent: traceparent,
+    attributes: { "posthorn.message.id": first.messageId, "posthorn.delivery.domain": first.domain, "posthorn.delivery.recipients": recipients, "posthorn.delivery.attempt": first.attempts + 1 },
+    after: (result) => ({
+      "posthorn.delivery.outcome": [...new Set(result.outcomes.map((o) => o.outcome.kind))].sort().join(","),
+      ...(result.remoteHost ? { "server.address": result.remoteHost } : {}),
+      "tls.established": result.tls,
+    }),
+    failed: (result) => result.outcomes.some((o) => o.outcome.kind === "bounced"),
+  };
 }

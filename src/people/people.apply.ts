@@ -24,6 +24,8 @@ export interface ApplyDeps {
   outbox: EventEmitter;
   /** How long a de-duplication key keeps an event with the same key out (ms). */
   dedupeWindowMs: number;
+  /** The trace of the call (a Track API request), carried by its person.event events; null when untraced. */
+  traceparent?: string | null;
 }
 
 
@@ -361,6 +363,7 @@ export class ApplyRun {
           properties: kept[i]!.data,
           timestamp: row.timestamp,
           eventRowId: row.id,
+          ...(this.deps.traceparent ? { traceparent: this.deps.traceparent } : {}),
         },
       });
     }

@@ -223,6 +223,19 @@ export class PeopleRepository {
     await db.deleteFrom("relationships").where("person_id", "=", personId).execute();
   }
 
+  /**
+   * Identifiers of one kind whose key starts with `prefix`, in key order, after `after` (or from
+   * it, when `inclusive`): a range on the primary key (workspace_id, kind, key), so the read starts
+   * and stops in the index whatever the workspace's size. The upper bound is the prefix followed by
+   * the highest code point, which sorts after every key that starts with the prefix in byte order
+   * (SQLite's, and PostgreSQL's under the C or C.UTF-8 collation); the caller checks startsWith.
+   */
+  async identifiersWithPrefix(db: Db, workspaceId: string, kind: string, prefix: string, after: { key: string; inclusive: boolean } | null, limit: number): Promise<Array<{ key: string; person_id: string }>> {
+    let query = db.selectFrom("person_identifiers").select(["key", "person_id"]).where("workspace_id", "=", workspaceId).where("kind", "=", kind).where("key", "<", prefix + "\u{10FFFF}");
+    query = after === null || after.key < prefix ? query.where("key", ">=", prefix) : query.where("key", after.inclusive ? ">=" : ">", after.key);
+    return query.orderBy("key").limit(limit).execute();
+  }
+
   /** People of the workspace after `afterPersonId` in id order: a bounded scan for search. */
   async scan(db: Db, workspaceId: string, afterPersonId: string | null, limit: number): Promise<PersonRow[]> {
     let query = db.selectFrom("people").selectAll().where("workspace_id", "=", workspaceId);

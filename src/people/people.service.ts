@@ -1,6 +1,7 @@
 // The people domain's service: PeopleIngest and PeopleReader (people.port.ts). apply() runs a
 // request's operations in one savepoint of the store's group commit (store.writeGrouped), so
 // concurrent requests share one commit and one fsync, and answers only after that commit.
+import type { Spans } from "../shared/spans.js";
 import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { EventEmitter } from "../events/outbox.js";
@@ -13,6 +14,7 @@ import { ApplyRun } from "./people.apply.js";
 import { identifierKey } from "./person-state.js";
 import { checkOperation } from "./people.limits.js";
 import { activityCursorAtMost, activityPage, searchPage, textSearchPage, toPeople, toTrackedEvent } from "./people.reads.js";
+import { identifierSearchPage } from "./people.search.js";
 
 /** Customer.io keeps event ids for de-duplication for at least 7 days; so do we by default. */
 export const DEFAULT_DEDUPE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
@@ -27,6 +29,10 @@ export interface PeopleServiceDeps {
   /** Reads the public delivery ids /unsubscribe takes (messages/public-delivery-ids.ts). */
   deliveryIds: { parse(text: string): number | null };
   dedupeWindowMs?: number;
+  /** Told the operations of each committed apply() that were applied, counted by op (the metrics). */
+  applied?: (workspaceId: string, op: PersonOperation["op"], count: number) => void;
+  /** Traces: the events a traced call tracks carry its trace context (journeys continue it). Absent: tracing is off. */
+  spans?: Spans;
 }
 
 /** Thrown inside the transaction to roll an atomic request back; carries the answer. */
@@ -53,9 +59,13 @@ export class PeopleService implements PeopleIngest, PeopleReader {
     const checked = operations.map((op) => checkOperation(op));
     const firstBad = checked.find((e) => e !== null);
     if (options.atomic && firstBad) return operations.map(() => refusal(firstBad));
+    // Read here, in the caller's context: the grouped write may run the work in another call's.
+    const traceparent = this.deps.spans?.current() ?? null;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.deps.store.writeGrouped((trx) => this.run(trx, workspaceId, operations, checked, options.atomic === true));
+        const results = await this.deps.store.writeGrouped((trx) => this.run(trx, workspaceId, operations, checked, options.atomic === true, traceparent));
+        if (this.deps.applied) this.count(workspaceId, operations, results);
+        return results;
       } catch (err) {
         if (err instanceof Refused) return err.results;
         if (attempt < MOST_TRIES && isRetryable(err)) continue;
@@ -64,9 +74,15 @@ export class PeopleService implements PeopleIngest, PeopleReader {
     }
   }
 
-  private async run(trx: Db, workspaceId: string, operations: PersonOperation[], checked: Array<PosthornError | null>, atomic: boolean): Promise<OperationResult[]> {
+  private count(workspaceId: string, operations: PersonOperation[], results: OperationResult[]): void {
+    const byOp = new Map<PersonOperation["op"], number>();
+    for (const [i, op] of operations.entries()) if (results[i]?.ok) byOp.set(op.op, (byOp.get(op.op) ?? 0) + 1);
+    for (const [op, n] of byOp) this.deps.applied!(workspaceId, op, n);
+  }
+
+  private async run(trx: Db, workspaceId: string, operations: PersonOperation[], checked: Array<PosthornError | null>, atomic: boolean, traceparent: string | null): Promise<OperationResult[]> {
     const run = new ApplyRun(
-      { people: this.deps.people, events: this.deps.events, outbox: this.deps.outbox, dedupeWindowMs: this.deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS },
+      { people: this.deps.people, events: this.deps.events, outbox: this.deps.outbox, dedupeWindowMs: this.deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS, traceparent },
       trx,
       workspaceId,
       this.deps.clock.now(),
@@ -139,7 +155,13 @@ export class PeopleService implements PeopleIngest, PeopleReader {
     return searchPage(this.deps.store.db, this.deps.people, workspaceId, filter, options);
   }
 
-  /** The dashboard's search box (people.reads.ts textSearchPage): id, email or attribute value prefix, or a cio_id. */
+  /** The dashboard's search box (people.search.ts): a cio_id, or an id or email prefix, from indexes only; empty lists everyone. */
+  async searchIdentifiers(workspaceId: string, text: string, options: { limit: number; cursor: string | null }): Promise<Page<Person>> {
+    if (text.trim() === "") return textSearchPage(this.deps.store.db, this.deps.people, workspaceId, "", options);
+    return identifierSearchPage(this.deps.store.db, this.deps.people, workspaceId, text, options);
+  }
+
+  /** The dashboard's search of attribute values too (people.reads.ts textSearchPage): a bounded scan, so a page may come back short. */
   async searchText(workspaceId: string, text: string, options: { limit: number; cursor: string | null }): Promise<Page<Person>> {
     return textSearchPage(this.deps.store.db, this.deps.people, workspaceId, text, options);
   }

@@ -5,7 +5,7 @@
 // are the domain's and verifySpf / requestNewDkim act on that domain. See README.md.
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
-import type { Logger } from "../shared/logger.js";
+import type { CallContext, Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
 import { addressKey, domainOf } from "../shared/email-address.js";
 import { checkAddrSpec } from "../messages/addresses.js";
@@ -73,7 +73,8 @@ export class SendersService {
     return { ...toSignature(row), sendingDomain: await this.deps.domains.findByName(row.domain) };
   }
 
-  async create(input: { fromEmail: unknown; name?: unknown; replyTo?: unknown; returnPathDomain?: unknown; note?: unknown }): Promise<SenderSignatureDetails> {
+  /** `call`: the HTTP request that asked (its id goes on the log line). */
+  async create(input: { fromEmail: unknown; name?: unknown; replyTo?: unknown; returnPathDomain?: unknown; note?: unknown }, call: CallContext = {}): Promise<SenderSignatureDetails> {
     const email = parseEmail(input.fromEmail, "FromEmail");
     const key = addressKey(email);
     const domain = domainOf(email);
@@ -93,7 +94,7 @@ export class SendersService {
     const id = await this.deps.store.write((trx) => this.repo.insert(trx, row)).catch((err: unknown) => {
       throw isUniqueViolation(err) ? exists() : err;
     });
-    this.deps.logger.info({ id, domain }, "sender signature created");
+    this.deps.logger.info({ event: "sender.created", ...call, id, domain }, "sender signature created");
     this.deps.onChanged();
     await this.sendConfirmation({ ...row, id });
     return this.get(id);
@@ -115,11 +116,11 @@ export class SendersService {
   }
 
   /** Removes the signature; returns its address. Its domain stays (it may be used on its own). */
-  async delete(id: number): Promise<string> {
+  async delete(id: number, call: CallContext = {}): Promise<string> {
     const row = await this.find(id);
     await this.deps.store.write((trx) => this.repo.delete(trx, id));
     this.deps.onChanged();
-    this.deps.logger.info({ id, domain: row.domain }, "sender signature deleted");
+    this.deps.logger.info({ event: "sender.deleted", ...call, id, domain: row.domain }, "sender signature deleted");
     return row.email;
   }
 
@@ -165,7 +166,7 @@ export class SendersService {
     if (!found) return null;
     if (!found.confirmed) {
       const now = this.deps.clock.now();
-      if (await this.deps.store.write((trx) => this.repo.confirm(trx, id, now))) this.deps.logger.info({ id, domain: found.domain }, "sender signature confirmed");
+      if (await this.deps.store.write((trx) => this.repo.confirm(trx, id, now))) this.deps.logger.info({ event: "sender.confirmed", id, domain: found.domain }, "sender signature confirmed");
       this.deps.onChanged();
     }
     return toSignature((await this.repo.findById(this.deps.store.db, id))!);
@@ -177,7 +178,7 @@ export class SendersService {
       await this.deps.sendConfirmation(confirmationMail({ email: row.email, name: row.name, note: row.confirmation_note, link }));
     } catch (err) {
       // The signature stands; the account can ask for the mail again (resend).
-      this.deps.logger.warn({ err, id: row.id }, "the confirmation mail of a sender signature was not accepted");
+      this.deps.logger.warn({ event: "sender.confirmation-mail.refused", err, id: row.id }, "the confirmation mail of a sender signature was not accepted");
     }
   }
 

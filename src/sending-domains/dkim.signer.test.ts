@@ -139,6 +139,24 @@ describe("DKIM signer", () => {
     }
   });
 
+  test("says what it did: each signature's d=, s= and a=, or why it did not sign", async () => {
+    const signer = createDkimSigner({ service });
+    const key = domain.activeKey!;
+    const signed = await signer.signWithResult(message(), "Example.Test");
+    assert.deepEqual(signed.dkim, {
+      signed: [
+        { d: "example.test", s: key.selector, a: "rsa-sha256" },
+        { d: "example.test", s: key.ed25519Record.host.split("._domainkey.")[0]!, a: "ed25519-sha256" },
+      ],
+    });
+    assert.match(signed.raw.toString(), new RegExp(`^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test;\\s+s=${key.selector};`), "the signature says what the result says");
+    const unverified = await signer.signWithResult(message({ from: "unverified.test" }), "unverified.test");
+    assert.deepEqual(unverified.dkim, { unsigned: "unverified", d: "unverified.test" });
+    assert.equal(unverified.raw.toString(), message({ from: "unverified.test" }).toString(), "the same bytes");
+    assert.deepEqual((await signer.signWithResult(message({ from: "news.example.test" }), "news.example.test")).dkim, { unsigned: "not-sending-domain", d: "news.example.test" });
+    assert.deepEqual((await signer.signWithResult(message(), "")).dkim, { unsigned: "no-domain" });
+  });
+
   test("keys are looked up once per domain while cached, and dropped when the domain changes", async () => {
     let lookups = 0;
     const listeners: Array<(name: string) => void> = [];
@@ -148,6 +166,7 @@ describe("DKIM signer", () => {
           lookups += 1;
           return service.signingKeys(name);
         },
+        unsignedReason: (name) => service.unsignedReason(name),
         onDomainChanged: (listener) => listeners.push(listener),
       },
     });

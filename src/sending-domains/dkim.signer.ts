@@ -8,6 +8,7 @@ import type { Clock } from "../shared/clock.js";
 import { systemClock } from "../shared/clock.js";
 import { canonicalHostName } from "./domain-names.js";
 import type { SendingDomainsService, SigningKeys } from "./sending-domains.service.js";
+import type { DkimData, DkimUnsignedReason } from "../events/event-map.js";
 
 /**
  * Header fields covered by the signature, when present (RFC 6376 §5.4.1 lists From as required
@@ -43,12 +44,19 @@ export interface DkimSigner {
    * be decrypted); the caller should then defer the delivery rather than send it unsigned.
    */
   sign(raw: Buffer, fromDomain: string): Promise<Buffer>;
+  /** As sign, with what was done: the signatures' d=, s= and a=, or why none was made (for the attempt's record). */
+  signWithResult(raw: Buffer, fromDomain: string): Promise<SignedMessage>;
   /** Forgets every cached key (tests; after a key change made by another tool). */
   clearCache(): void;
 }
 
+export interface SignedMessage {
+  raw: Buffer;
+  dkim: DkimData;
+}
+
 export interface DkimSignerDeps {
-  service: Pick<SendingDomainsService, "signingKeys" | "onDomainChanged">;
+  service: Pick<SendingDomainsService, "signingKeys" | "unsignedReason" | "onDomainChanged">;
   clock?: Clock;
   /** Computes the signatures; default on this thread. */
   sign?: SignFunction;
@@ -62,16 +70,17 @@ export function createDkimSigner(deps: DkimSignerDeps): DkimSigner {
   const signWith = deps.sign ?? signHere();
   // Decrypting a key costs an AES-GCM open and a database read; per message that would double
   // the signing cost. Entries hold the decrypted PEM for at most ttlMs, in this process only.
-  const cache = new Map<string, { keys: Promise<SigningKeys | null>; until: number }>();
+  // A miss is cached with its reason (not a sending domain, or no verified key), read once per TTL.
+  const cache = new Map<string, { keys: Promise<SigningKeys | DkimUnsignedReason>; until: number }>();
   deps.service.onDomainChanged((name) => cache.delete(name));
 
-  function keysFor(domain: string): Promise<SigningKeys | null> {
+  function keysFor(domain: string): Promise<SigningKeys | DkimUnsignedReason> {
     const now = clock.now();
     const hit = cache.get(domain);
     if (hit && hit.until > now) return hit.keys;
     if (cache.size >= MAX_CACHED_DOMAINS) cache.clear();
     // The promise itself is cached, so concurrent deliveries from one domain share one lookup.
-    const keys = deps.service.signingKeys(domain);
+    const keys = deps.service.signingKeys(domain).then((found): Promise<SigningKeys | DkimUnsignedReason> | SigningKeys => found ?? deps.service.unsignedReason(domain));
     const entry = { keys, until: now + ttlMs };
     cache.set(domain, entry);
     keys.catch(() => {
@@ -80,22 +89,24 @@ export function createDkimSigner(deps: DkimSignerDeps): DkimSigner {
     return keys;
   }
 
+  async function signWithResult(raw: Buffer, fromDomain: string): Promise<SignedMessage> {
+    const domain = canonicalHostName(fromDomain);
+    if (!domain) return { raw, dkim: { unsigned: "no-domain" } };
+    const keys = await keysFor(domain);
+    if (typeof keys === "string") return { raw, dkim: { unsigned: keys, d: domain } };
+    const used = [
+      { domain, selector: keys.rsa.selector, algorithm: "rsa-sha256" as const, privateKeyPem: keys.rsa.privateKeyPem },
+      ...(keys.ed25519 ? [{ domain, selector: keys.ed25519.selector, algorithm: "ed25519-sha256" as const, privateKeyPem: keys.ed25519.privateKeyPem }] : []),
+    ];
+    const signatures = await signWith(raw, { keys: used, headerNames: SIGNED_HEADER_FIELDS, timeSeconds: Math.floor(clock.now() / 1000) });
+    return { raw: Buffer.concat([Buffer.from(signatures, "latin1"), raw]), dkim: { signed: used.map((k) => ({ d: k.domain, s: k.selector, a: k.algorithm })) } };
+  }
+
   return {
     async sign(raw, fromDomain) {
-      const domain = canonicalHostName(fromDomain);
-      if (!domain) return raw;
-      const keys = await keysFor(domain);
-      if (!keys) return raw;
-      const signatures = await signWith(raw, {
-        keys: [
-          { domain, selector: keys.rsa.selector, algorithm: "rsa-sha256", privateKeyPem: keys.rsa.privateKeyPem },
-          ...(keys.ed25519 ? [{ domain, selector: keys.ed25519.selector, algorithm: "ed25519-sha256" as const, privateKeyPem: keys.ed25519.privateKeyPem }] : []),
-        ],
-        headerNames: SIGNED_HEADER_FIELDS,
-        timeSeconds: Math.floor(clock.now() / 1000),
-      });
-      return Buffer.concat([Buffer.from(signatures, "latin1"), raw]);
+      return (await signWithResult(raw, fromDomain)).raw;
     },
+    signWithResult,
     clearCache() {
       cache.clear();
     },

@@ -93,7 +93,7 @@ export class DomainChecker {
   }
 
   private keep(domain: string, reason: string): undefined {
-    this.deps.logger.warn({ domain, reason }, "DNS lookup failed; verification state unchanged");
+    this.deps.logger.warn({ event: "sending-domain.dns.lookup-failed", domain, reason }, "DNS lookup failed; verification state unchanged");
     return undefined;
   }
 }

@@ -38,7 +38,7 @@ export function startDomainRecheck(options: {
           if ((await options.service.recheckDue({ intervalMs: options.intervalMs, limit: BATCH })) < BATCH) break;
         }
       } catch (err) {
-        options.logger.warn({ err }, "sending domain recheck pass failed");
+        options.logger.warn({ event: "sending-domain.recheck.pass-failed", err }, "sending domain recheck pass failed");
       }
       if (!stopped) schedule(tickMs);
     })();

@@ -2,7 +2,7 @@
 // and the keys the MTA signs with. See README.md in this folder for the guarantees.
 import type { Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
-import type { Logger } from "../shared/logger.js";
+import type { CallContext, Logger } from "../shared/logger.js";
 import type { DkimKeyRow, SendingDomainRow } from "./sending-domains.schema.js";
 import type { SecretBox } from "./secret-box.js";
 import type { DomainDns } from "./domain-dns.js";
@@ -92,7 +92,8 @@ export class SendingDomainsService {
     this.listeners.push(listener);
   }
 
-  async create(input: { name: unknown; returnPathDomain?: unknown }): Promise<SendingDomain> {
+  /** `call`: the HTTP request that asked (its id goes on the log line), absent for work of our own. */
+  async create(input: { name: unknown; returnPathDomain?: unknown }, call: CallContext = {}): Promise<SendingDomain> {
     const name = parseDomainName(input.name);
     const returnPathDomain = parseReturnPathDomain(input.returnPathDomain, name);
     const exists = () => DomainExists(`A domain named ${name} already exists (see GET /domains).`);
@@ -118,7 +119,7 @@ export class SendingDomainsService {
       .catch((err: unknown) => {
         throw isUniqueViolation(err) ? exists() : err;
       });
-    this.deps.logger.info({ domain: name, id, selector: keys.selector }, "sending domain created");
+    this.deps.logger.info({ event: "sending-domain.created", ...call, domain: name, id, selector: keys.selector }, "sending domain created");
     this.changed(name);
     return this.get(id);
   }
@@ -164,10 +165,10 @@ export class SendingDomainsService {
   }
 
   /** Deletes the domain and its keys; mail from it is no longer signed. Returns its name. */
-  async delete(id: number): Promise<string> {
+  async delete(id: number, call: CallContext = {}): Promise<string> {
     const row = await this.find(id);
     await this.deps.store.write((trx) => this.repo.deleteDomain(trx, id));
-    this.deps.logger.info({ domain: row.name, id }, "sending domain deleted");
+    this.deps.logger.info({ event: "sending-domain.deleted", ...call, domain: row.name, id }, "sending domain deleted");
     this.changed(row.name);
     return row.name;
   }
@@ -194,7 +195,7 @@ export class SendingDomainsService {
    * until the new key's record is seen in DNS (verifyDkim or the recheck); then the new key
    * signs and the old one is revoked, its record safe to remove after the grace period.
    */
-  async rotateDkim(id: number): Promise<SendingDomain> {
+  async rotateDkim(id: number, call: CallContext = {}): Promise<SendingDomain> {
     const row = await this.find(id);
     const keys = await this.repo.keysOf(this.deps.store.db, [id]);
     const pendingError = () => {
@@ -211,7 +212,7 @@ export class SendingDomainsService {
         // The partial unique index: another rotation of this domain committed first.
         throw isUniqueViolation(err) ? pendingError() : err;
       });
-    this.deps.logger.info({ domain: row.name, selector: set.selector }, "DKIM rotation started");
+    this.deps.logger.info({ event: "sending-domain.dkim.rotation-started", ...call, domain: row.name, selector: set.selector }, "DKIM rotation started");
     this.changed(row.name);
     return this.get(id);
   }
@@ -224,7 +225,7 @@ export class SendingDomainsService {
         await this.verifyAll(id);
       } catch (err) {
         if ((err as { code?: string }).code === DomainNotFound.code) continue; // deleted meanwhile
-        this.deps.logger.warn({ err, id }, "sending domain recheck failed");
+        this.deps.logger.warn({ event: "sending-domain.recheck.failed", err, id }, "sending domain recheck failed");
       }
     }
     return ids.length;
@@ -245,6 +246,16 @@ export class SendingDomainsService {
           ? { selector: key.ed25519_selector, privateKeyPem: open(key.ed25519_private_key, key.ed25519_selector) }
           : null,
     };
+  }
+
+  /**
+   * Why mail from this domain is not signed, asked once signingKeys found no key: it is not a
+   * sending domain (signing is exact-domain), or it is one whose DKIM record was not seen yet.
+   */
+  async unsignedReason(domainName: string): Promise<"not-sending-domain" | "unverified"> {
+    const name = canonicalHostName(domainName);
+    const row = name ? await this.repo.findByName(this.deps.store.db, name) : null;
+    return row ? "unverified" : "not-sending-domain";
   }
 
   /**
@@ -295,7 +306,7 @@ export class SendingDomainsService {
       const returnPathStill = current?.return_path_domain === row.return_path_domain;
       for (const { keyId, changes } of dkim.keyChanges) await this.repo.updateKey(trx, keyId, changes);
       if (dkim.activate !== null && (await this.repo.activatePending(trx, id, dkim.activate, now))) {
-        this.deps.logger.info({ domain: row.name, keyId: dkim.activate }, "DKIM key verified in DNS and activated");
+        this.deps.logger.info({ event: "sending-domain.dkim.activated", domain: row.name, keyId: dkim.activate }, "DKIM key verified in DNS and activated");
       }
       await this.repo.updateDomain(trx, id, {
         ...(spf !== undefined ? { spf_verified_at: spf } : {}),

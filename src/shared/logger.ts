@@ -10,6 +10,16 @@
 import { pino, type Logger as PinoLogger } from "pino";
 
 export type Logger = PinoLogger;
+
+/**
+ * Who asked for a piece of domain work, put on the lines it logs: the HTTP request's id (the
+ * `requestId` of the request's own lines and its X-Request-Id header). Passed by the edge that
+ * handles the request rather than kept in async context: AsyncLocalStorage on Node 20 runs promise
+ * hooks for every promise of the process, the mail path's included (docs/operations.md, "Logs").
+ */
+export interface CallContext {
+  requestId?: string;
+}
 export type LogFormat = "json" | "pretty";
 
 /** Where a logger's lines go; `hold()` keeps them back (while the start banner is printed) until `release()`. */
@@ -47,19 +57,43 @@ export class LogOutput {
   }
 }
 
+/**
+ * The event name of a line that our code did not write (Fastify's own warnings): every line we
+ * write names its event (`event: "smtp.message.accepted"`, listed in docs/operations.md "Logs" and
+ * checked against the code by test/log-events.test.ts), so a collector can select lines by it.
+ */
+export const LIBRARY_EVENT = "library.log";
+
 export function createLogger(level: string, output: LogFormat | LogOutput = "json"): Logger {
   return pino(
     {
       name: "posthorn",
       level,
+      // Called only for lines that are written (past the level check), so it costs nothing on the
+      // debug lines of the mail path; the line's own fields win over it.
+      mixin: (line: object) => ("event" in line ? NO_FIELDS : { event: LIBRARY_EVENT }),
+      mixinMergeStrategy: (line: object, mixed: object) => (mixed === NO_FIELDS ? line : Object.assign(mixed, line)),
       redact: {
-        paths: ["token", "serverToken", "password", "*.password", "headers['x-postmark-server-token']", "headers['x-postmark-account-token']"],
+        paths: [
+          "token",
+          "serverToken",
+          "password",
+          "*.password",
+          "privateKey",
+          "*.privateKey",
+          "headers.authorization",
+          "headers.cookie",
+          "headers['x-postmark-server-token']",
+          "headers['x-postmark-account-token']",
+        ],
         censor: "REDACTED",
       },
     },
     typeof output === "string" ? new LogOutput(output) : output,
   );
 }
+
+const NO_FIELDS = Object.freeze({});
 
 /** A logger that drops everything, for tests and CLI commands that print their own output. */
 export function silentLogger(): Logger {
@@ -74,8 +108,11 @@ const LEVELS: Record<number, { name: string; color: string }> = {
   50: { name: "ERROR", color: "31" },
   60: { name: "FATAL", color: "35" },
 };
-/** Fields every line has, shown in the line's head or not at all. */
-const HEAD = new Set(["level", "time", "pid", "hostname", "name", "msg", "component", "err"]);
+/**
+ * Fields every line has, shown in the line's head or not at all. The event name is left out of the
+ * pretty line: its message says the same to a person; collectors read the JSON lines.
+ */
+const HEAD = new Set(["level", "time", "pid", "hostname", "name", "msg", "component", "err", "event"]);
 
 /**
  * One JSON line from pino as "HH:MM:SS LEVEL component message key=value…" (local time), and an

@@ -60,7 +60,7 @@ export class WorkLoop {
     try {
       while (!this.stopped && (await this.options.runOnce()));
     } catch (err) {
-      this.options.logger.error({ err }, `${this.options.what} failed; it will be tried again`);
+      this.options.logger.error({ event: "work.pass.failed", err }, `${this.options.what} failed; it will be tried again`);
     }
   }
 }

@@ -89,7 +89,7 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
     onConnect(session, callback) {
       if (closing) return callback(replyError(EDGE_REPLIES.shuttingDown));
       if (!sessions.admit(session)) {
-        logger.warn({ ip: session.remoteAddress }, "inbound SMTP session refused: too many sessions from this address");
+        logger.warn({ event: "inbound.session.refused", session: session.id, ip: session.remoteAddress }, "inbound SMTP session refused: too many sessions from this address");
         return callback(replyError(EDGE_REPLIES.tooManyConnections));
       }
       callback();
@@ -114,13 +114,13 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
   });
   server.onNewConnection = (connection) => {
     adjustReplies(connection, { hideAuthInClearText: false });
-    enforceDeadlines(connection, deadlines, (phase) => logger.info({ ip: connection.session.remoteAddress, phase }, "SMTP session closed: past its deadline"));
+    enforceDeadlines(connection, deadlines, (phase) => logger.info({ event: "inbound.session.timed-out", session: connection.session.id, ip: connection.session.remoteAddress, phase }, "SMTP session closed: past its deadline"));
     states.set(connection.session, { connection, routes: new Map(), inData: false });
   };
   // Before listening, an error is the listen failure itself, which listenSmtp reports to the caller.
   let listening = false;
   server.on("error", (err) => {
-    if (listening) logger.warn({ err }, "SMTP inbound connection error");
+    if (listening) logger.warn({ event: "inbound.connection.error", err }, "SMTP inbound connection error");
   });
 
   async function rcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
@@ -131,11 +131,11 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
     try {
       route = await options.router.route(address.address);
     } catch (err) {
-      logger.error({ err, recipient: address.address }, "inbound recipient lookup failed");
+      logger.error({ event: "inbound.recipient.lookup-failed", session: session.id, err, recipient: address.address }, "inbound recipient lookup failed");
       throw replyError(EDGE_REPLIES.routeUnavailable);
     }
     if (!route) {
-      logger.info({ ip: session.remoteAddress, recipient: address.address }, "inbound mail for a foreign recipient refused");
+      logger.info({ event: "inbound.recipient.refused", session: session.id, ip: session.remoteAddress, recipient: address.address }, "inbound mail for a foreign recipient refused");
       throw replyError(EDGE_REPLIES.relayDenied);
     }
     state.routes.set(address.address, route);
@@ -154,10 +154,10 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
     try {
       await options.router.deliver({ raw, mailFrom, recipients, remoteAddress: session.remoteAddress, helo: session.hostNameAppearsAs ?? "" });
     } catch (err) {
-      logger.error({ err, recipients: recipients.length }, "storing inbound mail failed");
+      logger.error({ event: "inbound.message.failed", session: session.id, err, recipients: recipients.length }, "storing inbound mail failed");
       throw replyError(INTERNAL_ERROR_REPLY);
     }
-    logger.info({ ip: session.remoteAddress, recipients: recipients.map((r) => `${r.route.kind}:${r.route.kind === "unsubscribe" ? r.address.slice(r.address.lastIndexOf("@")) : r.address}`), bytes: raw.length }, "inbound message accepted");
+    logger.info({ event: "inbound.message.accepted", session: session.id, ip: session.remoteAddress, recipients: recipients.map((r) => `${r.route.kind}:${r.route.kind === "unsubscribe" ? r.address.slice(r.address.lastIndexOf("@")) : r.address}`), bytes: raw.length }, "inbound message accepted");
     return "2.0.0 OK: message accepted";
   }
 
@@ -169,7 +169,7 @@ export async function startInboundServer<R extends InboundRoute>(options: Inboun
 
   const address = await listenSmtp(server, options.port, options.host ?? "::");
   listening = true;
-  logger.info({ host: address.address, port: address.port }, "SMTP inbound (MX) listening");
+  logger.info({ event: "inbound.listener.started", host: address.address, port: address.port }, "SMTP inbound (MX) listening");
 
   let closed: Promise<void> | null = null;
   return {

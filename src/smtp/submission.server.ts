@@ -109,9 +109,9 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
   if (!options.tls && !options.dataDir) throw new Error("startSubmissionServer: a TLS certificate or a dataDir to generate one into is required");
   const certificate = loadOrCreateCertificate({ configured: options.tls, dataDir: options.dataDir ?? "", hostname: options.hostname, now: clock.now() });
   if (certificate.generated) {
-    logger.warn({ fingerprint256: certificate.fingerprint256, path: certificate.path }, "generated a self-signed TLS certificate for SMTP submission; clients must pin this fingerprint or skip verification");
+    logger.warn({ event: "smtp.certificate.generated", fingerprint256: certificate.fingerprint256, path: certificate.path }, "generated a self-signed TLS certificate for SMTP submission; clients must pin this fingerprint or skip verification");
   } else {
-    logger.info({ fingerprint256: certificate.fingerprint256, path: certificate.path }, "SMTP submission TLS certificate");
+    logger.info({ event: "smtp.certificate.loaded", fingerprint256: certificate.fingerprint256, path: certificate.path }, "SMTP submission TLS certificate");
   }
 
   const server = new HookedSmtpServer({
@@ -143,7 +143,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     onConnect(session, callback) {
       if (closing) return callback(replyError(EDGE_REPLIES.shuttingDown));
       if (!sessions.admit(session)) {
-        logger.warn({ ip: session.remoteAddress }, "SMTP session refused: too many sessions from this address");
+        logger.warn({ event: "smtp.session.refused", session: session.id, ip: session.remoteAddress }, "SMTP session refused: too many sessions from this address");
         return callback(replyError(EDGE_REPLIES.tooManyConnections));
       }
       callback();
@@ -180,19 +180,19 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
 
   server.onNewConnection = (connection) => {
     adjustReplies(connection, { hideAuthInClearText: !options.allowInsecureAuth });
-    enforceDeadlines(connection, deadlines, (phase) => logger.info({ ip: connection.session.remoteAddress, phase }, "SMTP session closed: past its deadline"));
+    enforceDeadlines(connection, deadlines, (phase) => logger.info({ event: "smtp.session.timed-out", session: connection.session.id, ip: connection.session.remoteAddress, phase }, "SMTP session closed: past its deadline"));
     states.set(connection.session, { connection, workspace: null, stream: null, trustedNetwork: false, inData: false });
   };
   // Before listening, an error is the listen failure itself, which listenSmtp reports to the caller.
   let listening = false;
   server.on("error", (err) => {
-    if (listening) logger.warn({ err }, "SMTP submission connection error");
+    if (listening) logger.warn({ event: "smtp.connection.error", err }, "SMTP submission connection error");
   });
 
   async function authenticate(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<Workspace> {
     const ip = session.remoteAddress;
     if (limiter.isLocked(ip)) {
-      logger.warn({ ip, method: auth.method }, "SMTP AUTH refused: too many failures from this address");
+      logger.warn({ event: "smtp.auth.rate-limited", session: session.id, ip, method: auth.method }, "SMTP AUTH refused: too many failures from this address");
       throw replyError(EDGE_REPLIES.authRateLimited);
     }
     // Postmark's conventions: the server token as both username and password, or an SMTP token
@@ -204,15 +204,15 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       // Right credentials for a workspace that refuses SMTP (SMTP_DISABLED): its own reply, not
       // counted as a failure; anything uncoded is a lookup that failed.
       if (isPosthornError(err, "SMTP_DISABLED")) {
-        logger.info({ ip, method: auth.method }, "SMTP AUTH refused: SMTP is turned off for the workspace");
+        logger.info({ event: "smtp.auth.disabled", session: session.id, ip, method: auth.method }, "SMTP AUTH refused: SMTP is turned off for the workspace");
         throw replyError(replyForError(err));
       }
-      logger.error({ err, ip }, "SMTP AUTH lookup failed");
+      logger.error({ event: "smtp.auth.lookup-failed", session: session.id, err, ip }, "SMTP AUTH lookup failed");
       throw replyError(EDGE_REPLIES.authUnavailable);
     }
     if (!identity) {
       const lockedNow = limiter.recordFailure(ip);
-      logger.warn({ ip, method: auth.method, lockedNow }, "SMTP AUTH failed");
+      logger.warn({ event: "smtp.auth.failed", session: session.id, ip, method: auth.method, lockedNow }, "SMTP AUTH failed");
       throw replyError(EDGE_REPLIES.authInvalid);
     }
     limiter.recordSuccess(ip);
@@ -222,7 +222,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
       state.workspace = workspace;
       state.stream = identity.stream;
     }
-    logger.debug({ ip, workspace: workspace.name, method: auth.method }, "SMTP AUTH succeeded");
+    logger.debug({ event: "smtp.auth.succeeded", session: session.id, ip, workspace: workspace.name, method: auth.method }, "SMTP AUTH succeeded");
     return workspace;
   }
 
@@ -235,12 +235,12 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
         state.workspace = await trusted(session.remoteAddress);
         state.trustedNetwork = state.workspace !== null;
       } catch (err) {
-        logger.error({ err, ip: session.remoteAddress }, "trusted network lookup failed");
+        logger.error({ event: "smtp.trusted-network.lookup-failed", err, session: session.id, ip: session.remoteAddress }, "trusted network lookup failed");
         throw replyError(replyForError(err));
       }
     }
     if (!state.workspace) {
-      logger.info({ ip: session.remoteAddress }, "SMTP MAIL without AUTH from an untrusted address refused");
+      logger.info({ event: "smtp.mail.auth-required", session: session.id, ip: session.remoteAddress }, "SMTP MAIL without AUTH from an untrusted address refused");
       throw replyError(EDGE_REPLIES.authRequired);
     }
     if (!address.address) throw replyError(EDGE_REPLIES.nullSender);
@@ -261,7 +261,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     if (!workspace || !mailFrom) throw replyError(EDGE_REPLIES.authRequired); // unreachable: MAIL checked both
     const defect = findLineDefect(raw);
     if (defect) {
-      logger.info({ ip: session.remoteAddress, workspace: workspace.name, ...defect }, "SMTP message refused: it could not be relayed unchanged");
+      logger.info({ event: "smtp.message.unrelayable", session: session.id, ip: session.remoteAddress, workspace: workspace.name, ...defect }, "SMTP message refused: it could not be relayed unchanged");
       const reply = defect.kind === "nul" ? EDGE_REPLIES.nulByte : EDGE_REPLIES.lineTooLong;
       throw replyError({ ...reply, text: `${reply.text} (line ${defect.line})` });
     }
@@ -279,12 +279,12 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
     };
     try {
       const accepted = await options.accept(workspace, submission);
-      logger.info({ messageId: accepted.messageId, workspace: workspace.name, recipients: recipients.length, bytes: raw.length }, "SMTP message accepted");
+      logger.info({ event: "smtp.message.accepted", session: session.id, messageId: accepted.messageId, workspace: workspace.name, recipients: recipients.length, bytes: raw.length }, "SMTP message accepted");
       return acceptedReplyText(accepted.messageId);
     } catch (err) {
       const reply = replyForError(err);
-      if (reply.code === 451) logger.error({ err, workspace: workspace.name }, "SMTP submission failed");
-      else logger.info({ code: reply.code, enhanced: reply.enhanced, reason: reply.text, workspace: workspace.name }, "SMTP message refused");
+      if (reply.code === 451) logger.error({ event: "smtp.message.failed", session: session.id, err, workspace: workspace.name }, "SMTP submission failed");
+      else logger.info({ event: "smtp.message.refused", session: session.id, code: reply.code, enhanced: reply.enhanced, reason: reply.text, workspace: workspace.name }, "SMTP message refused");
       throw replyError(reply);
     }
   }
@@ -298,7 +298,7 @@ export async function startSubmissionServer(options: SubmissionServerOptions): P
 
   const address = await listenSmtp(server, options.port, options.host ?? "::");
   listening = true;
-  logger.info({ host: address.address, port: address.port, implicitTls: options.implicitTls ?? false }, "SMTP submission listening");
+  logger.info({ event: "smtp.listener.started", host: address.address, port: address.port, implicitTls: options.implicitTls ?? false }, "SMTP submission listening");
 
   let closed: Promise<void> | null = null;
   return {

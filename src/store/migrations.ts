@@ -37,7 +37,14 @@ import { broadcasts } from "./migrations/027-broadcasts.js";
 import { exportFiles } from "./migrations/030-exports.js";
 import { journeyEntry } from "./migrations/031-journey-entry.js";
 import { activity } from "./migrations/034-activity.js";
+import { activityOutcomes } from "./migrations/041-activity-outcomes.js";
+import { retention } from "./migrations/043-retention.js";
+import { traceContext } from "./migrations/044-trace-context.js";
+import { inboundRetention } from "./migrations/045-inbound-retention.js";
 import { segmentHistoryBySegment } from "./migrations/037-segment-history-by-segment.js";
+import { messageSearch } from "./migrations/038-message-search.js";
+import { webhookResponseSize } from "./migrations/039-webhook-response-size.js";
+import { journeyStepExits } from "./migrations/040-journey-step-exits.js";
 
 const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> = [
   ["001_foundation", foundation],
@@ -75,6 +82,13 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["034_activity", activity],
   ["035_stats_hourly", statsHourly],
   ["037_segment_history_by_segment", segmentHistoryBySegment],
+  ["038_message_search", messageSearch],
+  ["039_webhook_response_size", webhookResponseSize],
+  ["040_journey_step_exits", journeyStepExits],
+  ["041_activity_outcomes", activityOutcomes],
+  ["043_retention", retention],
+  ["044_trace_context", traceContext],
+  ["045_inbound_retention", inboundRetention],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -96,8 +96,12 @@ export interface MessagesTable {
   /** What each recipient's copy is owed when the message goes to several (src/messages/per-delivery.ts); null: the stored MIME is sent as it is. */
   per_delivery_json: Generated<string | null>;
   created_at: number;
+  /** When the body (mime emptied, text, HTML and per-recipient content nulled) was removed by retention (src/retention/); null while kept (migration 043). */
+  body_removed_at: Generated<number | null>;
   /** The sender's key (an outreach mail's step, a retried request): unique per workspace where set (migration 026). */
   idempotency_key?: string | null;
+  /** W3C traceparent of the acceptance span, when traced: the delivery attempts continue its trace (migration 044). */
+  traceparent?: string | null;
 }
 
 /** queued until every delivery has a final outcome, then finished; sandboxed messages have no delivery. */

@@ -58,7 +58,7 @@ for (const target of storeTargets()) {
       const held = first.find((r) => Number(r.webhook_id) === 7)!;
       await store.write((trx) => repo.release(trx, [Number(held.id)], at + 1_000, at));
       assert.deepEqual(outbound(await store.write((trx) => repo.claimDue(trx, at, at + 2_000, 10, [9]))).map((r) => Number(r.cause_event_id)), [501], "given back without an attempt, claimable again, 502 still waiting");
-      await store.write((trx) => repo.recordOutcome(trx, Number(held.id), at + 2_000, { state: "posted", attempts: 1, nextAttemptAt: null, lastError: null }, at, { workspace_id: acme.id, attempt: 1, attempted_at: at, status: 200, duration_ms: 3, response: "ok", error: null }));
+      await store.write((trx) => repo.recordOutcome(trx, Number(held.id), at + 2_000, { state: "posted", attempts: 1, nextAttemptAt: null, lastError: null }, at, { workspace_id: acme.id, attempt: 1, attempted_at: at, status: 200, duration_ms: 3, response: "ok", response_bytes: 2, error: null }));
       assert.deepEqual(outbound(await store.write((trx) => repo.claimDue(trx, at, at + 3_000, 10))).map((r) => Number(r.cause_event_id)).sort(), [502, 503]);
       assert.deepEqual((await repo.attemptsOf(store.db, Number(held.id))).map((a) => [a.attempt, a.status, a.response]), [[1, 200, "ok"]]);
     });

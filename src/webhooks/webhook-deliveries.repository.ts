@@ -19,6 +19,22 @@ const SCHEDULE_CHUNK = 100;
 
 export type NewWebhookAttempt = Omit<WebhookAttemptsTable, "id" | "delivery_id">;
 
+/** One attempt of a post, with what the post is about and where it went (attemptsAbout). */
+export interface WebhookAttemptAbout {
+  post_id: number;
+  cause_event_id: number | null;
+  state: WebhookState;
+  post_attempts: number;
+  url: string | null;
+  attempt: number;
+  attempted_at: number;
+  status: number | null;
+  duration_ms: number;
+  response: string | null;
+  response_bytes: number | null;
+  error: string | null;
+}
+
 /** What an attempt changes. */
 export interface WebhookOutcome {
   state: WebhookState;
@@ -124,6 +140,34 @@ export class WebhookDeliveriesRepository {
   /** The attempts made for one post, oldest first. */
   async attemptsOf(db: Db, deliveryId: number): Promise<WebhookAttemptRow[]> {
     return db.selectFrom("webhook_attempts").selectAll().where("delivery_id", "=", deliveryId).orderBy("id").execute();
+  }
+
+  /**
+   * The attempts of the posts of `kind` about one record of a workspace, oldest first, at most
+   * `limit`, each with its post's state and cause and its endpoint's URL (null once deleted). Found
+   * through webhook_deliveries_subject (kind, subject_id), then each post's attempts by their index.
+   */
+  async attemptsAbout(db: Db, workspaceId: string, kind: string, subjectId: string, limit: number): Promise<WebhookAttemptAbout[]> {
+    const rows = await db
+      .selectFrom("webhook_deliveries as d")
+      .innerJoin("webhook_attempts as a", "a.delivery_id", "d.id")
+      .leftJoin("webhooks as w", (join) => join.onRef("w.id", "=", "d.webhook_id").on("w.workspace_id", "=", workspaceId))
+      .select(["d.id as post_id", "d.cause_event_id", "d.state", "d.attempts as post_attempts", "w.url", "a.attempt", "a.attempted_at", "a.status", "a.duration_ms", "a.response", "a.response_bytes", "a.error"])
+      .where("d.kind", "=", kind)
+      .where("d.subject_id", "=", subjectId)
+      .where("d.workspace_id", "=", workspaceId)
+      .orderBy("a.attempted_at")
+      .orderBy("a.id")
+      .limit(limit)
+      .execute();
+    // PostgreSQL answers bigint columns as strings.
+    return rows.map((r) => ({
+      ...r,
+      post_id: Number(r.post_id),
+      cause_event_id: r.cause_event_id === null ? null : Number(r.cause_event_id),
+      attempted_at: Number(r.attempted_at),
+      response_bytes: r.response_bytes === null ? null : Number(r.response_bytes),
+    }));
   }
 
   /** The posts made or to make to one endpoint, oldest first (tools and tests). */

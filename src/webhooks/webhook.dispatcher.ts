@@ -61,6 +61,8 @@ export interface WebhookDispatcherOptions {
   /** Failures in a row that pause an endpoint (default 5), for how long at first (default 30 s; doubling to 10 minutes). */
   breakerThreshold?: number;
   breakerPauseMs?: number;
+  /** Told each attempt whose outcome was recorded (the metrics); a dropped post, or one whose claim was lost, is not told. */
+  onAttempt?: (kind: string, outcome: "posted" | "retrying" | "failed") => void;
 }
 
 export class WebhookDispatcher {
@@ -180,7 +182,7 @@ export class WebhookDispatcher {
     const now = this.options.clock.now();
     const released: Promise<void> = this.options.store
       .write((trx) => this.options.repository.release(trx, ids, leaseUntil, now), RELAXED)
-      .catch((err: unknown) => this.options.logger.error({ err }, "webhook posts could not be given back; they come due when their claim ends"))
+      .catch((err: unknown) => this.options.logger.error({ event: "webhook.give-back.failed", err }, "webhook posts could not be given back; they come due when their claim ends"))
       .finally(() => this.inFlight.delete(released));
     this.inFlight.add(released);
   }
@@ -203,7 +205,7 @@ export class WebhookDispatcher {
       // A full batch means more may be due: keep going while slots are free.
       while (!this.stopped && (await this.pass()) === CLAIM_BATCH && this.inFlight.size < this.maxInFlight);
     } catch (err) {
-      this.options.logger.error({ err }, "webhook pass failed");
+      this.options.logger.error({ event: "webhook.pass.failed", err }, "webhook pass failed");
     }
   }
 
@@ -254,12 +256,13 @@ export class WebhookDispatcher {
       });
     } catch (err) {
       // The post comes due again when its claim ends: made twice at worst.
-      logger.error({ ...log, err }, "webhook outcome could not be recorded");
+      logger.error({ event: "webhook.outcome.record-failed", ...log, err }, "webhook outcome could not be recorded");
       return;
     }
-    if (!recorded) logger.info(log, "webhook outcome not recorded: the claim was lost meanwhile");
-    else if (outcome.state === "posted" || outcome.state === "dropped") logger.debug(log, `webhook ${outcome.state}`);
-    else logger.warn(log, "webhook failed");
+    if (recorded && (outcome.state === "posted" || outcome.state === "retrying" || outcome.state === "failed")) this.options.onAttempt?.(row.kind, outcome.state);
+    if (!recorded) logger.info({ event: "webhook.outcome.claim-lost", ...log }, "webhook outcome not recorded: the claim was lost meanwhile");
+    else if (outcome.state === "posted" || outcome.state === "dropped") logger.debug({ event: "webhook.post.finished", ...log }, `webhook ${outcome.state}`);
+    else logger.warn({ event: "webhook.post.failed", ...log }, "webhook failed");
   }
 
   /**
@@ -296,6 +299,7 @@ export class WebhookDispatcher {
       status: result.status,
       duration_ms: Math.max(0, now - startedAt),
       response: result.response ?? null,
+      response_bytes: result.responseBytes ?? null,
       error: result.error === null ? null : result.error.slice(0, ERROR_KEPT_CHARS),
     };
   }

@@ -64,7 +64,10 @@ export interface WebhookAttemptsTable {
   /** The HTTP status; null when none came (refused, timed out). */
   status: number | null;
   duration_ms: number;
+  /** The first 1 KB of the answer's body, as text (webhook-post.ts: responseExcerpt). */
   response: string | null;
+  /** The body's whole size in bytes; null when unknown, and on attempts older than migration 039. */
+  response_bytes: number | null;
   error: string | null;
 }
 

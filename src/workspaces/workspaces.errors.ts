@@ -17,3 +17,5 @@ export const WorkspaceColorInvalid = defineError("WORKSPACE_COLOR_INVALID", "The
 export const WorkspaceSettingInvalid = defineError("WORKSPACE_SETTING_INVALID", "A workspace setting has a value out of its range.");
 export const WorkspaceDeletionDisabled = defineError("WORKSPACE_DELETION_DISABLED", "Deleting workspaces through the API is turned off (POSTHORN_API_SERVER_DELETION).");
 export const SmtpDisabled = defineError("SMTP_DISABLED", "SMTP submission is turned off for this workspace (SmtpApiActivated is false).");
+export const TokenNotFound = defineError("TOKEN_NOT_FOUND", "The workspace has no token or key with that id (another workspace's id answers the same).");
+export const TokenLastServer = defineError("TOKEN_LAST_SERVER", "The workspace's last server token cannot be revoked: make another first, then revoke this one.");

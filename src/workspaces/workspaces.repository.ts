@@ -1,4 +1,4 @@
-import type { Db } from "../store/store.js";
+import type { Db, Dialect } from "../store/store.js";
 import type { Insertable, Selectable } from "kysely";
 import { sql } from "kysely";
 import type { ApiTokensTable, StreamsTable, WorkspacesTable } from "../store/schema.js";
@@ -58,6 +58,27 @@ export class WorkspacesRepository {
       .orderBy("id")
       .execute();
     return rows.map((r) => ({ id: r.id, kind: r.kind, hint: r.hint, createdAt: Number(r.created_at), stream: r.stream }));
+  }
+
+  /** One token of the workspace (never an account token, which has none), without its hash. */
+  async findToken(db: Db, workspaceId: string, tokenId: string): Promise<TokenSummary | null> {
+    const r = await db.selectFrom("api_tokens").select(["id", "kind", "hint", "created_at", "stream"]).where("workspace_id", "=", workspaceId).where("id", "=", tokenId).executeTakeFirst();
+    return r ? { id: r.id, kind: r.kind, hint: r.hint, createdAt: Number(r.created_at), stream: r.stream } : null;
+  }
+
+  /**
+   * How many tokens of a kind the workspace has. With `lock`, the workspace's row is locked first
+   * (PostgreSQL; SQLite has one writer), so two revocations at once cannot each see the other's
+   * token still there and leave none.
+   */
+  async countTokens(db: Db, workspaceId: string, kind: ApiTokensTable["kind"], lock = false): Promise<number> {
+    if (lock && sql`${null}`.compile(db).sql === "$1") await db.selectFrom("workspaces").select("id").where("id", "=", workspaceId).forUpdate().execute();
+    const row = await db.selectFrom("api_tokens").select((eb) => eb.fn.countAll<number>().as("n")).where("workspace_id", "=", workspaceId).where("kind", "=", kind).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async deleteToken(db: Db, workspaceId: string, tokenId: string): Promise<void> {
+    await db.deleteFrom("api_tokens").where("workspace_id", "=", workspaceId).where("id", "=", tokenId).execute();
   }
 
   async findByName(db: Db, name: string): Promise<Workspace | null> {
@@ -148,7 +169,12 @@ export class WorkspacesRepository {
    * found by introspection, so that tables added later (templates, webhooks, stats…) are covered
    * without this method knowing them. The workspace's own row goes last.
    */
-  async deleteEverything(db: Db, workspaceId: string): Promise<string[]> {
+  async deleteEverything(db: Db, workspaceId: string, dialect: Dialect): Promise<string[]> {
+    // Locked first, on PostgreSQL: a consumer that writes rows of a workspace (the stats rollups)
+    // holds the row FOR SHARE while it does (liveWorkspaces), so either its rows are committed
+    // before the deletes below run, which then see them, or it waits and finds the workspace gone.
+    // On SQLite transactions do not overlap.
+    if (dialect === "postgres") await sql`select id from workspaces where id = ${workspaceId} for update`.execute(db);
     const tables = await db.introspection.getTables();
     const owned = tables.filter((t) => t.name !== "workspaces" && t.columns.some((c) => c.name === "workspace_id")).map((t) => t.name);
     for (const table of owned) {
@@ -156,6 +182,16 @@ export class WorkspacesRepository {
     }
     await db.deleteFrom("workspaces").where("id", "=", workspaceId).execute();
     return owned;
+  }
+
+  /**
+   * Which of these workspaces still exist, for a writer of their rows inside its transaction; on
+   * PostgreSQL their rows are held FOR SHARE until it commits (see deleteEverything).
+   */
+  async liveWorkspaces(db: Db, ids: readonly string[], dialect: Dialect): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await sql<{ id: string }>`select id from workspaces where id in (${sql.join([...ids])}) ${dialect === "postgres" ? sql`order by id for share` : sql``}`.execute(db);
+    return new Set(rows.rows.map((r) => r.id));
   }
 
   async findStream(db: Db, workspaceId: string, streamId: string): Promise<Selectable<StreamsTable> | null> {

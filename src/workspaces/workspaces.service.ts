@@ -1,10 +1,10 @@
 // Workspaces (tenants), their message streams and their API tokens. Tokens are shown once and
 // stored as SHA-256 hashes; authentication looks a token up by its hash.
-import type { Store } from "../store/store.js";
+import type { Db, Store } from "../store/store.js";
 import type { StreamsTable } from "../store/schema.js";
 import type { Clock } from "../shared/clock.js";
 import { hashToken, newId, newSecretToken, randomHex } from "../shared/ids.js";
-import { InboundDomainTaken, SmtpDisabled, WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamArchived, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
+import { InboundDomainTaken, SmtpDisabled, TokenLastServer, TokenNotFound, WorkspaceExists, WorkspaceNameInvalid, WorkspaceNotFound, StreamArchived, StreamNotFound, StreamNotSendable } from "./workspaces.errors.js";
 import { DEFAULT_STREAMS } from "./default-streams.js";
 import { settingsColumns, WorkspacesRepository, type InboundSettings, type TokenSummary, type Workspace } from "./workspaces.repository.js";
 import { checkChange, DEFAULT_SETTINGS, type WorkspaceChange, type WorkspaceSettings } from "./workspace-settings.js";
@@ -180,6 +180,29 @@ export class WorkspacesService {
     return this.repo.listTokens(this.deps.store.db, workspaceId);
   }
 
+  /**
+   * Revokes one of the workspace's tokens or keys: its row is deleted (only its hash was kept, so
+   * nothing else refers to it) and this process's verified-token cache is emptied, so the next
+   * request with it is refused at once here; another process (an SMTP-only replica) refuses it
+   * within AUTH_CACHE_MS. The last server token of a workspace is kept (TOKEN_LAST_SERVER): the
+   * server token is the workspace's only way into the Postmark API and SMTP, so rotating one is
+   * "make a new one, then revoke the old", and a workspace is never left without one by a click.
+   * Track, pipeline, App and SMTP keys have no such floor: a workspace may well use none of them.
+   */
+  async revokeToken(workspaceId: string, tokenId: string): Promise<TokenSummary> {
+    const revoked = await this.deps.store.write(async (trx) => {
+      const token = await this.repo.findToken(trx, workspaceId, tokenId);
+      if (!token) throw TokenNotFound(`This workspace has no token ${tokenId}.`);
+      if (token.kind === "server" && (await this.repo.countTokens(trx, workspaceId, "server", true)) <= 1) {
+        throw TokenLastServer("This is the workspace's last server token: make another first, then revoke this one.");
+      }
+      await this.repo.deleteToken(trx, workspaceId, tokenId);
+      return token;
+    });
+    this.authCache.clear();
+    return revoked;
+  }
+
   /** The workspace of a Track API site id + API key pair, or null. Cached like server tokens. */
   authenticateTrack(siteId: string, apiKey: string): Promise<Workspace | null> {
     if (siteId.length === 0 || apiKey.length === 0) return Promise.resolve(null);
@@ -258,11 +281,16 @@ export class WorkspacesService {
     return updated;
   }
 
+  /** Which of these workspaces exist, held until `db`'s transaction ends (repository.liveWorkspaces): for consumers writing their rows. */
+  liveWorkspaces(db: Db, ids: readonly string[]): Promise<Set<string>> {
+    return this.repo.liveWorkspaces(db, ids, this.deps.store.dialect);
+  }
+
   /** Deletes a workspace with everything stored for it (messages, deliveries, events, tokens, …); returns the tables it emptied of its rows. */
   async delete(workspaceId: string): Promise<string[]> {
     const tables = await this.deps.store.write(async (trx) => {
       if (!(await this.repo.findById(trx, workspaceId))) throw WorkspaceNotFound();
-      return this.repo.deleteEverything(trx, workspaceId);
+      return this.repo.deleteEverything(trx, workspaceId, this.deps.store.dialect);
     });
     this.forget();
     return tables;

@@ -11,6 +11,10 @@ export interface ReceivedMessage {
   /** The name the client gave in EHLO/HELO, to tell sending processes apart. */
   helo: string;
   receivedAt: number;
+  /** When its MAIL FROM came (the transaction's start). */
+  startedAt: number;
+  /** The SMTP session (connection) that carried it. */
+  sessionId: string;
 }
 
 export interface SinkReply {
@@ -25,12 +29,18 @@ export interface SmtpSinkOptions {
   dataDelayMs?: number;
   /** Offer STARTTLS (with smtp-server's built-in self-signed certificate). */
   starttls?: boolean;
+  /** Where to listen: 127.0.0.1 and a port of the system's choosing unless set (another loopback address can stand for a second remote host on the same port). */
+  host?: string;
+  port?: number;
 }
 
 export interface SmtpSink {
   port: number;
   messages: ReceivedMessage[];
   connections: number;
+  /** Connections open now, and the most open at once so far. */
+  openNow: number;
+  maxOpen: number;
   waitForMessages(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,6 +50,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const attempts = new Map<string, number>();
   const waiters: Array<() => void> = [];
   let connections = 0;
+  let openNow = 0;
+  let maxOpen = 0;
+  const started = new Map<string, number>();
 
   const serverOptions: SMTPServerOptions = {
     authOptional: true,
@@ -48,6 +61,16 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     size: 50 * 1024 * 1024,
     onConnect(_session, callback) {
       connections += 1;
+      openNow += 1;
+      maxOpen = Math.max(maxOpen, openNow);
+      callback();
+    },
+    onClose(session) {
+      openNow -= 1;
+      started.delete(session.id);
+    },
+    onMailFrom(_address, session, callback) {
+      started.set(session.id, Date.now());
       callback();
     },
     onRcptTo(address, _session, callback) {
@@ -75,6 +98,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             messageId: match ? match[1]! : null,
             helo: session.hostNameAppearsAs,
             receivedAt: Date.now(),
+            startedAt: started.get(session.id) ?? Date.now(),
+            sessionId: session.id,
           });
           for (const w of waiters.splice(0)) w();
           callback(null, "2.0.0 Ok: queued as test");
@@ -90,7 +115,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   server.on("error", () => undefined);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
   const address = server.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
@@ -100,6 +125,12 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     messages,
     get connections() {
       return connections;
+    },
+    get openNow() {
+      return openNow;
+    },
+    get maxOpen() {
+      return maxOpen;
     },
     async waitForMessages(count, timeoutMs = 20_000) {
       const until = Date.now() + timeoutMs;

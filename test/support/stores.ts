@@ -1,12 +1,19 @@
 // Stores to run a test against: SQLite always; PostgreSQL too when TEST_DATABASE_URL is set. Each
 // PostgreSQL store gets a fresh database, created here and dropped on close, so test files can
 // run in parallel against one server.
-import { mkdtempSync, rmSync } from "node:fs";
+//
+// A fresh store is a copy of a migrated template (migrated-templates.ts) rather than an empty
+// database migrated again: the suite opens a few hundred stores, and running every migration
+// took ~0.6 s a store on SQLite and ~3 s on PostgreSQL (a third of the suite's time went to
+// it). A store opened `upTo` a migration is still migrated step by step.
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { randomHex } from "../../src/shared/ids.js";
 import { openStore, type Store } from "../../src/store/store.js";
+import { databaseFile } from "../../src/store/data-dir.js";
+import { postgresTemplate, sqliteTemplate } from "./migrated-templates.js";
 
 export interface StoreTarget {
   name: "sqlite" | "postgres";
@@ -22,6 +29,11 @@ export function storeTargets(): StoreTarget[] {
 
 export async function openTempSqlite(upTo?: string): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), "posthorn-test-"));
+  if (upTo === undefined) {
+    const template = await sqliteTemplate();
+    copyFileSync(template, databaseFile(dir));
+    if (existsSync(`${template}-wal`)) copyFileSync(`${template}-wal`, `${databaseFile(dir)}-wal`);
+  }
   const store = openStore({ dataDir: dir, databaseUrl: null });
   await store.migrate(upTo);
   const close = store.close.bind(store);
@@ -33,12 +45,16 @@ export async function openTempSqlite(upTo?: string): Promise<Store> {
   });
 }
 
-/** Creates a fresh database on the server of `serverUrl` and returns its URL. */
-export async function createTempDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+/**
+ * Creates a fresh database on the server of `serverUrl` and returns its URL: empty, or with
+ * `migrated` a copy of the migrated template (what a server or store would make of an empty one).
+ */
+export async function createTempDatabase(serverUrl: string, options: { migrated?: boolean } = {}): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `posthorn_t_${randomHex(6)}`;
+  const template = options.migrated ? await postgresTemplate(serverUrl) : null;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  await admin.query(template ? `create database ${name} template ${template}` : `create database ${name}`);
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
@@ -54,7 +70,7 @@ export async function createTempDatabase(serverUrl: string): Promise<{ url: stri
 }
 
 async function openTempPostgres(serverUrl: string, upTo?: string): Promise<Store> {
-  const { url, drop } = await createTempDatabase(serverUrl);
+  const { url, drop } = await createTempDatabase(serverUrl, { migrated: upTo === undefined });
   const store = openStore({ dataDir: "", databaseUrl: url });
   await store.migrate(upTo);
   const close = store.close.bind(store);
@@ -79,7 +95,7 @@ export function serverDatabases(): ServerDatabase[] {
     targets.push({
       name: "postgres",
       open: async () => {
-        const db = await createTempDatabase(process.env.TEST_DATABASE_URL!);
+        const db = await createTempDatabase(process.env.TEST_DATABASE_URL!, { migrated: true });
         return { env: { DATABASE_URL: db.url }, drop: db.drop };
       },
     });

@@ -17,8 +17,8 @@ export interface WebhookReceiver {
   posts: ReceivedPost[];
   /** Most posts seen in flight at once. */
   maxConcurrent: number;
-  /** Answers each post: a status (default 200), after an optional delay; "hang" never answers. */
-  answer: (post: ReceivedPost) => { status?: number; delayMs?: number } | "hang";
+  /** Answers each post: a status (default 200) and a body (default "answer <status>"), after an optional delay; "hang" never answers. */
+  answer: (post: ReceivedPost) => { status?: number; delayMs?: number; body?: string } | "hang";
   close(): Promise<void>;
 }
 
@@ -54,7 +54,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const finish = () => {
         inFlight--;
         receiver.posts.push({ ...post, status: answer.status ?? 200 });
-        res.writeHead(answer.status ?? 200, { "content-type": "text/plain" }).end(`answer ${answer.status ?? 200}`);
+        res.writeHead(answer.status ?? 200, { "content-type": "text/plain" }).end(answer.body ?? `answer ${answer.status ?? 200}`);
       };
       if (answer.delayMs) setTimeout(finish, answer.delayMs);
       else finish();

@@ -66,7 +66,7 @@ export function appApiRoutes(deps: AppApiDeps): FastifyPluginAsync {
       }
       const status = (err as { statusCode?: number }).statusCode;
       if (status && status >= 400 && status < 500) return reply.code(status).send({ meta: { error: err instanceof Error ? err.message : "Bad request." } });
-      request.log.error({ err, url: request.url }, "App API request failed");
+      request.log.error({ event: "http.request.failed", err, url: request.url }, "App API request failed");
       return reply.code(500).send({ meta: { error: "Internal server error." } });
     });
     await app.register(segmentsRoutes(deps));

@@ -23,8 +23,14 @@ export const MessageListQuery = z
     from: Moment.optional(),
     /** Up to this moment; a day means its end (UTC). */
     to: Moment.optional(),
-    /** Words to find in the subject or a recipient's address. */
-    q: z.string().trim().max(200).optional(),
+    /** Words to find in the subject or a recipient's address (src/messages/activity/search-words.ts). */
+    q: z
+      .string()
+      .trim()
+      .max(200)
+      .refine((q) => q === "" || /[\p{L}\p{N}]/u.test(q), "search needs a word: a letter or a digit (punctuation only separates words)")
+      .refine((q) => (q.match(/[\p{L}\p{N}\p{M}]+/gu)?.length ?? 0) <= 8, "search takes at most 8 words")
+      .optional(),
     /** Older than this position (the answer's `next`). */
     before: Cursor.optional(),
     /** Newer than this position (the answer's `newest`): what arrived since. */
@@ -61,6 +67,11 @@ export const MessageListAnswer = z.object({
    * may be short, and `next` goes on from where it stopped.
    */
   partial: z.boolean(),
+  /**
+   * A search, while the messages accepted before search existed are still being indexed: older
+   * matches may be missing. (New messages are searchable about a second after acceptance.)
+   */
+  searchIndexing: z.boolean(),
 });
 export type MessageListAnswer = z.infer<typeof MessageListAnswer>;
 
@@ -95,6 +106,33 @@ export const TimelineEntry = z.object({
   remoteHost: z.string().nullable(),
   /** The remote server's reply to an attempt ("250 2.0.0 Ok: queued as …"). */
   reply: z.string().nullable(),
+  /**
+   * What was done about DKIM, on each attempt's outcome (and a sandbox's acceptance): "signed
+   * d=brand.test s=ph20261206 (rsa-sha256)", or "not signed: …" and why. Null where not recorded
+   * (outcomes recorded before the MTA kept it).
+   */
+  dkim: z.object({ signed: z.boolean(), summary: z.string() }).nullable(),
+  /** A webhook attempt (kind "webhook") with what the endpoint answered; null on other entries. */
+  webhook: z
+    .object({
+      /** scheme://host/path, never credentials or query; null once the endpoint was deleted. */
+      endpoint: z.string().nullable(),
+      /** The event type that asked for the post ("delivery.delivered"). */
+      cause: z.string().nullable(),
+      attempt: z.number(),
+      outcome: z.enum(["posted", "retried", "will-retry", "failed", "dropped"]),
+      /** The HTTP status; null when nothing answered (see error). */
+      status: z.number().nullable(),
+      durationMs: z.number(),
+      /** The start of the answer's body (1 KB at most), as text: show it as text, never as markup. */
+      response: z.string().nullable(),
+      /** The body's whole size in bytes, when known. */
+      responseBytes: z.number().nullable(),
+      /** Whether `response` is only the start of the body. */
+      responseCut: z.boolean(),
+      error: z.string().nullable(),
+    })
+    .nullable(),
 });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
@@ -129,5 +167,7 @@ export const MessageDetailAnswer = z.object({
   /** The links of the HTML part, each checked (the developer inbox shows them). */
   links: z.array(LinkCheck),
   mimeBytes: z.number(),
+  /** When retention removed the body (ms); the text, HTML and raw source are gone, the rest stays. null while kept. */
+  bodyRemovedAt: z.number().nullable(),
 });
 export type MessageDetailAnswer = z.infer<typeof MessageDetailAnswer>;

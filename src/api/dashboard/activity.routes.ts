@@ -58,6 +58,7 @@ export function activityRoutes(deps: ActivityRoutesDeps) {
         next: page.next ? cursorOf(page.next) : null,
         newest: page.newest ? cursorOf(page.newest) : null,
         partial: page.partial,
+        searchIndexing: page.searchIndexing ?? false,
       };
     });
 
@@ -96,6 +97,7 @@ export function activityRoutes(deps: ActivityRoutesDeps) {
         timeline: d.timeline,
         links: d.links,
         mimeBytes: d.mimeBytes,
+        bodyRemovedAt: d.bodyRemovedAt,
       };
     });
 

@@ -26,6 +26,10 @@ export const DASHBOARD_STATUS: Readonly<Record<string, number>> = {
   STREAM_EXISTS: 409,
   STREAM_LIMIT_REACHED: 409,
   INBOUND_STREAM_EXISTS: 409,
+  STREAM_NOT_ARCHIVABLE: 409,
+  STREAM_ARCHIVED: 409,
+  TOKEN_NOT_FOUND: 404,
+  TOKEN_LAST_SERVER: 409,
   // People, segments, journeys (people.routes.ts, segments.routes.ts, journeys.routes.ts); their
   // _INVALID and _LIMIT codes answer the default 400.
   PEOPLE_NOT_FOUND: 404,

@@ -121,7 +121,7 @@ function answerError(err: FastifyError, request: FastifyRequest, reply: FastifyR
   const status = err.statusCode;
   if (status === 413) return reply.code(413).send({ error: { code: "DASHBOARD_REQUEST_INVALID", message: "The request body is too large." } });
   if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send(toDashboardError(DashboardRequestInvalid(err.message)).body);
-  request.log.error({ err, url: request.url }, "dashboard request failed");
+  request.log.error({ event: "http.request.failed", err, url: request.url }, "dashboard request failed");
   return reply.code(500).send({ error: { code: "INTERNAL", message: "Internal server error." } });
 }
 

@@ -50,6 +50,8 @@ export interface StepCounts {
   completed: number;
   failed: number;
   converted: number;
+  /** Runs that left the journey at this step, whatever the reason (finished after it, an exit condition, a conversion exit, an archive, a deletion). */
+  exited: number;
 }
 
 export interface MetricsAnswer {

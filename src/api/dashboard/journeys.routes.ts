@@ -73,7 +73,7 @@ export function journeysRoutes(deps: JourneysRoutesDeps) {
         completed: m.completed,
         exited: m.exited,
         converted: m.converted,
-        steps: m.steps.map((s) => ({ stepId: s.stepId, entered: s.entered, waiting: s.waiting, completed: s.completed, failed: s.failed, converted: s.converted })),
+        steps: m.steps.map((s) => ({ stepId: s.stepId, entered: s.entered, waiting: s.waiting, completed: s.completed, failed: s.failed, converted: s.converted, exited: s.exited })),
       };
     });
 

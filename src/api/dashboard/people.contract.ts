@@ -5,8 +5,12 @@ const Limit = (most: number, fallback: number) => z.coerce.number().int().min(1)
 
 export const PersonParams = z.object({ workspaceId: z.string().min(1).max(100), personId: z.string().min(1).max(200) });
 
-/** q: an id, email or attribute value prefix, or a cio_id; empty lists everyone. */
-export const PeopleQuery = z.object({ q: z.string().max(200).default(""), limit: Limit(100, 25), cursor: z.string().max(400).optional() });
+/**
+ * q: a cio_id, or an id or email prefix; empty lists everyone. in: "identifiers" (the default)
+ * reads indexes only, so pages are full at any size; "attributes" also tests attribute values, by
+ * a scan of at most 5,000 people a call, so a page may come back short and still have a next.
+ */
+export const PeopleQuery = z.object({ q: z.string().max(200).default(""), in: z.enum(["identifiers", "attributes"]).default("identifiers"), limit: Limit(100, 25), cursor: z.string().max(400).optional() });
 
 /** before: ms since the epoch, the timeline's page starts at or before it (the `next` of the previous page). */
 export const TimelineQuery = z.object({ before: z.coerce.number().int().min(0).optional(), limit: Limit(200, 50) });

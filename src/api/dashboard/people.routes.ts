@@ -13,7 +13,7 @@ import { personTimeline, type TimelineDeps } from "./people-timeline.js";
 const WorkspaceParams = PersonParams.pick({ workspaceId: true });
 
 export interface PeopleRoutesDeps extends TimelineDeps {
-  people: Pick<PeopleService, "searchText" | "get" | "activityUpTo">;
+  people: Pick<PeopleService, "searchIdentifiers" | "searchText" | "get" | "activityUpTo">;
   segments: TimelineDeps["segments"] & Pick<SegmentsService, "segmentsOf">;
 }
 
@@ -23,7 +23,8 @@ export function peopleRoutes(deps: PeopleRoutesDeps) {
       const { workspaceId } = readInput(WorkspaceParams, request.params, "address");
       requireWorkspace(request, workspaceId, "read");
       const query = readInput(PeopleQuery, request.query, "query");
-      const page = await deps.people.searchText(workspaceId, query.q, { limit: query.limit, cursor: query.cursor ?? null });
+      const paging = { limit: query.limit, cursor: query.cursor ?? null };
+      const page = query.in === "attributes" ? await deps.people.searchText(workspaceId, query.q, paging) : await deps.people.searchIdentifiers(workspaceId, query.q, paging);
       return { people: page.items.map(summary), next: page.next };
     });
 

@@ -55,6 +55,26 @@ export const StreamCreateBody = z.object({
 });
 export type StreamCreateBody = z.infer<typeof StreamCreateBody>;
 
+export const StreamParams = WorkspaceParams.extend({ streamId: z.string().min(1).max(30) });
+
+/** A stream's edit: fields left out stay; ID and type never change (Postmark's rule). */
+export const StreamEditBody = z
+  .object({
+    name: z.string().max(100).optional(),
+    description: z.string().max(1_000).nullable().optional(),
+    trackOpens: z.boolean().nullable().optional(),
+    trackLinks: LinkTracking.nullable().optional(),
+  })
+  .strict();
+export type StreamEditBody = z.infer<typeof StreamEditBody>;
+
+export const TokenParams = WorkspaceParams.extend({ tokenId: z.string().min(1).max(100) });
+
+/** DELETE .../tokens/{id}: the token that was revoked, as it was listed. */
+export interface TokenRevokeAnswer {
+  revoked: TokenView;
+}
+
 /**
  * server: a Postmark API server token. track: a Track API pair (site id + API key) with a pipeline
  * write key and an App API key, as `posthorn token create --track` makes. app: one more App API key.

@@ -13,6 +13,9 @@ import {
   CredentialCreateBody,
   SandboxBody,
   StreamCreateBody,
+  StreamEditBody,
+  StreamParams,
+  TokenParams,
   WorkspaceParams,
   type CredentialAnswer,
   type CredentialKind,
@@ -21,11 +24,13 @@ import {
   type SettingsAnswer,
   type StreamType,
   type StreamView,
+  type TokenRevokeAnswer,
+  type TokenView,
 } from "./settings.contract.js";
 
 export interface SettingsRoutesDeps {
-  workspaces: Pick<WorkspacesService, "findById" | "update" | "tokens" | "createServerToken" | "createTrackCredentials" | "createAppKey">;
-  streams: Pick<StreamsService, "list" | "create">;
+  workspaces: Pick<WorkspacesService, "findById" | "update" | "tokens" | "createServerToken" | "createTrackCredentials" | "createAppKey" | "revokeToken">;
+  streams: Pick<StreamsService, "list" | "create" | "edit" | "archive" | "unarchive">;
 }
 
 /** Our words (DESIGN.md) to the streams service's stored types, which are Postmark's. */
@@ -46,7 +51,7 @@ export function settingsRoutes(deps: SettingsRoutesDeps) {
       const workspace = await workspaceOf(workspaceId);
       const streams = await deps.streams.list(workspaceId, { type: null, includeArchived: true });
       // Account tokens have no workspace, so none is listed here.
-      const tokens = (await deps.workspaces.tokens(workspaceId)).flatMap((t) => (t.kind === "account" ? [] : [{ id: t.id, kind: t.kind, hint: t.hint, createdAt: t.createdAt, stream: t.stream }]));
+      const tokens = (await deps.workspaces.tokens(workspaceId)).flatMap((t) => (t.kind === "account" ? [] : [tokenView({ ...t, kind: t.kind })]));
       const answer: SettingsAnswer = { workspace: summaryOf(workspace), streams: streams.map(viewOf), tokens };
       return answer;
     });
@@ -64,6 +69,39 @@ export function settingsRoutes(deps: SettingsRoutesDeps) {
         ...(body.trackLinks !== undefined ? { trackLinks: body.trackLinks } : {}),
       });
       return viewOf(stream);
+    });
+
+    // Postmark's PATCH /message-streams/{id}, archive and unarchive, through the same service: its
+    // rules hold (default streams stay, an archived stream is not edited, ID and type never change).
+    app.patch("/workspaces/:workspaceId/streams/:streamId", async (request) => {
+      const { workspaceId, streamId } = readInput(StreamParams, request.params, "address");
+      requireWorkspace(request, workspaceId, "change");
+      const body = readInput(StreamEditBody, request.body, "stream edit");
+      const stream = await deps.streams.edit(workspaceId, streamId, {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.description !== undefined ? { description: body.description } : {}),
+        ...(body.trackOpens !== undefined ? { trackOpens: body.trackOpens } : {}),
+        ...(body.trackLinks !== undefined ? { trackLinks: body.trackLinks } : {}),
+      });
+      return viewOf(stream);
+    });
+
+    for (const action of ["archive", "unarchive"] as const) {
+      app.post(`/workspaces/:workspaceId/streams/:streamId/${action}`, async (request) => {
+        const { workspaceId, streamId } = readInput(StreamParams, request.params, "address");
+        requireWorkspace(request, workspaceId, "change");
+        return viewOf(await deps.streams[action](workspaceId, streamId));
+      });
+    }
+
+    // Revocation takes effect at once in this process (the service empties its token cache); the
+    // last server token is refused (TOKEN_LAST_SERVER, 409): see WorkspacesService.revokeToken.
+    app.delete("/workspaces/:workspaceId/tokens/:tokenId", async (request): Promise<TokenRevokeAnswer> => {
+      const { workspaceId, tokenId } = readInput(TokenParams, request.params, "address");
+      requireWorkspace(request, workspaceId, "change");
+      const revoked = await deps.workspaces.revokeToken(workspaceId, tokenId);
+      if (revoked.kind === "account") throw new Error("an account token has no workspace");
+      return { revoked: tokenView({ ...revoked, kind: revoked.kind }) };
     });
 
     app.post("/workspaces/:workspaceId/credentials", async (request, reply) => {
@@ -112,6 +150,10 @@ async function createCredentials(workspaces: SettingsRoutesDeps["workspaces"], n
 
 function summaryOf(w: Workspace): SettingsAnswer["workspace"] {
   return { id: w.id, name: w.name, sandbox: w.sandbox };
+}
+
+function tokenView(t: TokenView): TokenView {
+  return { id: t.id, kind: t.kind, hint: t.hint, createdAt: t.createdAt, stream: t.stream };
 }
 
 function viewOf(s: Stream): StreamView {

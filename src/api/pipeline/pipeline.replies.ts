@@ -81,6 +81,6 @@ export function answerError(err: unknown, request: FastifyRequest, reply: Fastif
   if (fastify.statusCode !== undefined && fastify.statusCode >= 400 && fastify.statusCode < 500) {
     return reply.code(400).send(refusalBody(fastify.message ?? "Bad request."));
   }
-  request.log.error({ err, url: request.url }, "pipeline request failed");
+  request.log.error({ event: "http.request.failed", err, url: request.url }, "pipeline request failed");
   return reply.code(500).send(refusalBody("Internal server error; retry later."));
 }

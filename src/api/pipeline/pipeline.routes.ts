@@ -132,6 +132,6 @@ async function ingest(request: FastifyRequest, messages: ParsedMessage[], deps: 
   if (skipped.length === 0) return { success: true };
   skipped.sort((a, b) => a.index - b.index);
   // Segment answers 200 here too (errors inside a batch are invisible to its clients), so they are logged and counted.
-  request.log.warn({ workspace: workspace.name, skipped: skipped.length, events: messages.length, first: skipped[0] }, "pipeline events skipped");
+  request.log.warn({ event: "pipeline.events.skipped", workspace: workspace.name, skipped: skipped.length, events: messages.length, first: skipped[0] }, "pipeline events skipped");
   return { success: true, skipped };
 }

@@ -44,7 +44,7 @@ describe("Postmark Domains API (AccountClient)", () => {
     app = buildHttpServer({
       ...services,
       logger: silentLogger(),
-      readiness: async () => ({ ready: true, detail: {} }),
+      readiness: async () => ({ ready: true, body: { status: "ready" } }),
       accountRoutes: [domainsRoutes({ domains })],
     });
     await app.listen({ port: 0, host: "127.0.0.1" });

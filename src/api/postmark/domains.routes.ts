@@ -31,7 +31,7 @@ export function domainsRoutes(deps: DomainsRoutesDeps): (app: FastifyInstance) =
 
     app.post("/domains", async (request) => {
       const body = objectBody(request);
-      return toDomainDetails(await domains.create({ name: body.Name, returnPathDomain: body.ReturnPathDomain }));
+      return toDomainDetails(await domains.create({ name: body.Name, returnPathDomain: body.ReturnPathDomain }, { requestId: request.id }));
     });
 
     app.put("/domains/:id", async (request) => {
@@ -44,7 +44,7 @@ export function domainsRoutes(deps: DomainsRoutesDeps): (app: FastifyInstance) =
     });
 
     app.delete("/domains/:id", async (request) => {
-      const name = await domains.delete(domainId(request));
+      const name = await domains.delete(domainId(request), { requestId: request.id });
       return { ErrorCode: 0, Message: `Domain ${name} removed.` };
     });
 
@@ -52,7 +52,7 @@ export function domainsRoutes(deps: DomainsRoutesDeps): (app: FastifyInstance) =
     app.put("/domains/:id/verifyDKIM", async (request) => toDomainDetails(await domains.verifyDkim(domainId(request))));
     app.put("/domains/:id/verifyReturnPath", async (request) => toDomainDetails(await domains.verifyReturnPath(domainId(request))));
     app.post("/domains/:id/verifySPF", async (request) => toDomainDetails(await domains.verifySpf(domainId(request))));
-    app.post("/domains/:id/rotateDKIM", async (request) => toDomainDetails(await domains.rotateDkim(domainId(request))));
+    app.post("/domains/:id/rotateDKIM", async (request) => toDomainDetails(await domains.rotateDkim(domainId(request), { requestId: request.id })));
   };
 }
 

@@ -9,6 +9,7 @@ import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
 import { dateParam, pageParams, requireWorkspace, stringParam, type Query } from "./query-params.js";
 import { inboundStatesOf, inboundStatusOf } from "./postmark-words.js";
+import { bodyRemoved } from "./message.mapper.js";
 
 export async function inboundMessagesRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
   app.get("/messages/inbound", async (request) => {
@@ -44,6 +45,7 @@ export async function inboundMessagesRoutes(app: FastifyInstance, deps: Postmark
       // The full attachments, content included, as the webhook posts them.
       Attachments: payload.Attachments,
       BlockedReason: record.blockedReason ?? "",
+      ...bodyRemoved(record.bodyRemovedAt),
     };
   });
 

@@ -36,8 +36,19 @@ export function toOutboundDetails(m: MessageDetails) {
     TextBody: m.textBody ?? "",
     HtmlBody: m.htmlBody ?? "",
     Body: m.mime.toString("utf8"),
+    ...bodyRemoved(m.bodyRemovedAt),
     MessageEvents: toMessageEvents(m.events),
   };
+}
+
+/**
+ * A message whose body retention removed (src/retention/) answers with its metadata and events
+ * and empty bodies, as Postmark's details do for content it no longer keeps, and says so in two
+ * fields of ours (absent while the body is kept, so the common answer is Postmark's shape exactly).
+ */
+export function bodyRemoved(at: number | null): { BodyRemovedAt?: string; BodyRemovedReason?: string } {
+  if (at === null) return {};
+  return { BodyRemovedAt: new Date(at).toISOString(), BodyRemovedReason: "The message body is no longer kept (content retention); its metadata and events are." };
 }
 
 function toPostmarkAddress(a: Address) {

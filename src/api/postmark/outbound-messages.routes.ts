@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { InvalidRequest } from "./postmark.edge-errors.js";
 import type { PostmarkApiDeps } from "./postmark.plugin.js";
 import { dateParam, pageParams, requireWorkspace, stringParam } from "./query-params.js";
-import { toOutboundDetails, toOutboundMessage } from "./message.mapper.js";
+import { bodyRemoved, toOutboundDetails, toOutboundMessage } from "./message.mapper.js";
 import { stateOfStatus } from "./postmark-words.js";
 
 export async function outboundMessagesRoutes(app: FastifyInstance, deps: PostmarkApiDeps): Promise<void> {
@@ -38,7 +38,8 @@ export async function outboundMessagesRoutes(app: FastifyInstance, deps: Postmar
 
   app.get("/messages/outbound/:id/dump", async (request) => {
     const workspace = requireWorkspace(request);
-    return { Body: (await deps.messages.mime(workspace.id, idOf(request))).toString("utf8") };
+    const { mime, bodyRemovedAt } = await deps.messages.source(workspace.id, idOf(request));
+    return { Body: mime.toString("utf8"), ...bodyRemoved(bodyRemovedAt) };
   });
 }
 

@@ -41,6 +41,7 @@ const TABLE: Record<string, { status: number; errorCode: number }> = {
   INBOUND_MESSAGE_NOT_FOUND: { status: 422, errorCode: 701 },
   INBOUND_NOT_RETRYABLE: { status: 422, errorCode: 701 },
   INBOUND_NOT_BLOCKED: { status: 422, errorCode: 701 },
+  INBOUND_CONTENT_REMOVED: { status: 422, errorCode: 701 },
   INBOUND_RULE_INVALID: { status: 422, errorCode: 813 },
   INBOUND_RULE_EXISTS: { status: 422, errorCode: 810 },
   INBOUND_RULE_NOT_FOUND: { status: 422, errorCode: 812 },

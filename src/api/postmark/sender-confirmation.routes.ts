@@ -36,7 +36,7 @@ export function senderConfirmationRoutes(deps: SenderConfirmationDeps): (app: Fa
     app.setErrorHandler((err, request, reply) => {
       const status = (err as { statusCode?: number }).statusCode;
       if (status !== undefined && status >= 400 && status < 500) return notFound(reply);
-      request.log.error({ err }, "sender confirmation page failed");
+      request.log.error({ event: "http.request.failed", err }, "sender confirmation page failed");
       return reply.code(500).headers({ "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" }).send("Internal Server Error");
     });
     const path = `${CONFIRMATION_PATH_PREFIX}/:id/:mac`;

@@ -36,7 +36,7 @@ export function sendersRoutes(deps: SendersRoutesDeps): (app: FastifyInstance) =
     app.post("/senders", async (request) => {
       const body = objectBody(request);
       return toSignatureDetails(
-        await senders.create({ fromEmail: body.FromEmail, name: body.Name, replyTo: body.ReplyToEmail, returnPathDomain: body.ReturnPathDomain, note: body.ConfirmationPersonalNote }),
+        await senders.create({ fromEmail: body.FromEmail, name: body.Name, replyTo: body.ReplyToEmail, returnPathDomain: body.ReturnPathDomain, note: body.ConfirmationPersonalNote }, { requestId: request.id }),
       );
     });
 
@@ -47,7 +47,7 @@ export function sendersRoutes(deps: SendersRoutesDeps): (app: FastifyInstance) =
     });
 
     app.delete("/senders/:id", async (request) => {
-      const email = await senders.delete(senderId(request));
+      const email = await senders.delete(senderId(request), { requestId: request.id });
       return { ErrorCode: 0, Message: `Signature ${email} removed.` };
     });
 

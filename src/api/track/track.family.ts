@@ -96,10 +96,10 @@ function answerError(err: FastifyError | Error, request: FastifyRequest, reply: 
   const coded = asCodedError(err, request);
   if (coded) {
     const { status, body } = toCustomerIoError(coded);
-    if (status >= 500) request.log.error({ err, url: request.url }, "track request failed");
+    if (status >= 500) request.log.error({ event: "http.request.failed", err, url: request.url }, "track request failed");
     return reply.code(status).send(body);
   }
-  request.log.error({ err, url: request.url }, "track request failed");
+  request.log.error({ event: "http.request.failed", err, url: request.url }, "track request failed");
   return reply.code(500).send({ meta: { error: "Internal server error." } });
 }
 

@@ -4,6 +4,7 @@
 import { createServer, type Server } from "node:https";
 import type { FastifyInstance } from "fastify";
 import type { HttpLimits } from "../http.server.js";
+import type { Tracing } from "../../observability/tracing.js";
 
 export interface HttpsListener {
   port: number;
@@ -14,7 +15,10 @@ export interface HttpsListener {
 const KEEP_ALIVE_MS = 65_000;
 
 /** Listens on `port` (0: a free one); call after `app.listen()` or `app.ready()`. */
-export async function listenHttps(app: FastifyInstance, options: { port: number; host: string; cert: string; key: string; limits: HttpLimits }): Promise<HttpsListener> {
+export async function listenHttps(
+  app: FastifyInstance,
+  options: { port: number; host: string; cert: string; key: string; limits: HttpLimits; tracing?: Pick<Tracing, "http"> },
+): Promise<HttpsListener> {
   const { limits } = options;
   const server: Server = createServer(
     {
@@ -25,7 +29,8 @@ export async function listenHttps(app: FastifyInstance, options: { port: number;
       keepAliveTimeout: KEEP_ALIVE_MS,
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(limits.requestTimeoutMs / 4))),
     },
-    app.routing,
+    // Traced as the plain listener's requests are (http.server.ts), when tracing is on.
+    options.tracing ? options.tracing.http(app.routing) : app.routing,
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -34,7 +34,7 @@ export async function trackingPlugin(app: FastifyInstance, deps: TrackingEdgeDep
   app.setErrorHandler((err, _request, reply) => {
     const status = (err as { statusCode?: number }).statusCode;
     const client = status !== undefined && status >= 400 && status < 500;
-    if (!client) app.log.error({ err }, "tracking request failed");
+    if (!client) app.log.error({ event: "http.request.failed", err }, "tracking request failed");
     return reply.code(client ? status : 500).header("cache-control", "no-store").type("text/plain; charset=utf-8").send(client ? "Bad request.\n" : "Internal error.\n");
   });
 
@@ -42,7 +42,7 @@ export async function trackingPlugin(app: FastifyInstance, deps: TrackingEdgeDep
     maxSeconds: deps.readTime.seconds,
     maxHeld: deps.readTime.holdMax,
     record: (openId, seconds, capped) => deps.tracking.recordReadTime(openId, seconds, capped),
-    onError: (err) => app.log.error({ err }, "recording a read time failed"),
+    onError: (err) => app.log.error({ event: "tracking.read-time.failed", err }, "recording a read time failed"),
   });
   // Held pixels end before the listener closes, each with the time it had.
   app.addHook("preClose", async () => reads.stopAll());

@@ -1,5 +1,6 @@
 // The api role: the HTTP edge (Postmark server and account APIs, the app API, health) listening
 // on POSTHORN_HTTP_PORT.
+import type { Tracing } from "../../observability/tracing.js";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config/config.schema.js";
 import type { Logger } from "../../shared/logger.js";
@@ -23,6 +24,9 @@ import { listenHttps, type HttpsListener } from "../../api/track/track.https.js"
 import { appApiRoutes } from "../../api/cio-app/app-api.plugin.js";
 import { exportFilesRoutes } from "../../api/cio-app/exports.routes.js";
 import type { Container } from "../container.js";
+import type { Metrics } from "../../observability/metrics.js";
+import type { ReadinessAnswer } from "../../observability/readiness.js";
+import { metricsRoutes } from "../../api/metrics.routes.js";
 
 export interface ApiRole {
   /** The API's base URL, with a host a local client can reach. */
@@ -39,14 +43,22 @@ export interface ApiRoleDeps extends Pick<Container, "workspaces" | "accept" | "
   config: Config;
   logger: Logger;
   store: Store;
-  /** Whether every role of the process has started (readiness). */
-  started: () => boolean;
+  /** Counts requests; served on this port as /metrics only with POSTHORN_METRICS_TOKEN and no metrics listener. */
+  metrics: Metrics;
+  /** /readyz's answer (src/app/observability.ts). */
+  readiness: () => Promise<ReadinessAnswer>;
+  /** Traces, when on: each request in a span named by its route. */
+  tracing?: Tracing;
 }
 
 export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
-  const { config, store } = deps;
+  const { config } = deps;
+  // /metrics on this public port only for a scraper with the token, and never when the operator gave it a port of its own.
+  const metricsOnApiPort = config.metrics.listen === null && config.metrics.token !== null ? [metricsRoutes({ metrics: deps.metrics, token: config.metrics.token })] : [];
   const http: FastifyInstance = buildHttpServer({
     logger: deps.logger,
+    trustRequestId: config.http.trustRequestId,
+    ...(deps.tracing ? { tracing: deps.tracing } : {}),
     workspaces: deps.workspaces,
     accept: deps.accept,
     messages: deps.messages,
@@ -65,7 +77,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     ],
     // Export download links carry their own signature instead of a key (src/exports/download-links.ts);
     // the web dashboard's files hold no data (its calls need a session).
-    publicRoutes: [senderConfirmationRoutes({ senders: deps.senders }), exportFilesRoutes({ exports: deps.exports }), webFilesRoutes()],
+    publicRoutes: [senderConfirmationRoutes({ senders: deps.senders }), exportFilesRoutes({ exports: deps.exports }), webFilesRoutes(), ...metricsOnApiPort],
     // Behavioral data (issue 11): the Track API under /api/v1 and /api/v2, the Segment-spec
     // pipeline API and Customer.io's App API under /v1.
     families: [
@@ -97,14 +109,8 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     bulk: deps.bulk,
     stats: deps.stats,
     limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes },
-    readiness: async () => {
-      try {
-        await store.ping();
-        return { ready: deps.started(), detail: { database: "ok", roles: config.roles } };
-      } catch (err) {
-        return { ready: false, detail: { database: (err as Error).message, roles: config.roles } };
-      }
-    },
+    readiness: deps.readiness,
+    metrics: deps.metrics,
   });
   await http.listen({ port: config.http.port, host: config.http.host });
   const address = http.server.address();
@@ -120,7 +126,7 @@ export async function startApiRole(deps: ApiRoleDeps): Promise<ApiRole> {
     try {
       const loaded = loadTrackCertificate({ configured: config.trackApi.tls, dataDir: config.dataDir, hostname: config.hostname });
       certificate = { fingerprint256: loaded.fingerprint256, path: loaded.certPath };
-      https = await listenHttps(http, { port: config.trackApi.httpsPort, host: config.http.host, cert: loaded.cert, key: loaded.key, limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes } });
+      https = await listenHttps(http, { port: config.trackApi.httpsPort, host: config.http.host, cert: loaded.cert, key: loaded.key, limits: { requestTimeoutMs: config.http.requestTimeoutMs, bodyBudgetBytes: config.http.bodyBudgetBytes }, ...(deps.tracing ? { tracing: deps.tracing } : {}) });
     } catch (err) {
       await http.close();
       throw err;

@@ -1,6 +1,7 @@
 // The mta role: the delivery loop (claims, outcomes) in the main thread, SMTP out in the transport
 // thread (see ../transport.thread.ts), and the periodic recheck of sending domains' DNS, which only
 // the MTA needs.
+import type { Spans } from "../../shared/spans.js";
 import type { Config } from "../../config/config.schema.js";
 import type { Logger } from "../../shared/logger.js";
 import type { Clock } from "../../shared/clock.js";
@@ -23,9 +24,12 @@ import { returnPathDomains } from "../../sending-domains/return-path.js";
 import type { TrackingService } from "../../tracking/tracking.service.js";
 import { composeForDelivery } from "../../compose/per-delivery.compose.js";
 import { PublicDeliveryIds } from "../../messages/public-delivery-ids.js";
+import type { DeliveryOutcome, Metrics } from "../../observability/metrics.js";
 
 export interface MtaRoleDeps {
   config: Config;
+  /** Traces, when on: each delivery attempt in a span of its message's trace. */
+  spans?: Spans;
   logger: Logger;
   clock: Clock;
   store: Store;
@@ -38,6 +42,8 @@ export interface MtaRoleDeps {
   tracking: TrackingService;
   /** Replaces the SMTP transport (benchmarks measuring the queue alone). */
   transport?: Transport;
+  /** Counts outcomes and times attempts. */
+  metrics: Metrics;
 }
 
 export interface MtaRole {
@@ -56,6 +62,8 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
     (config.delivery.transportThread
       ? createThreadedTransport(new URL("../transport.thread.js", import.meta.url), config, logger)
       : createMtaTransport(config, logger, store));
+  // Connections open per destination, asked of the transport when scraped (a benchmark's stand-in transport opens none).
+  if (transport.openConnections) deps.metrics.smtpConnections(transport.openConnections.bind(transport));
   const signPool = createDkimSignPool();
   const recorder = new OutcomeRecorder({
     store,
@@ -64,6 +72,7 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
     retry: { scheduleMs: config.delivery.retryScheduleMs, maxAgeMs: config.delivery.maxQueueAgeMs },
     deliveries: deps.deliveries,
     outbox: deps.outbox,
+    onRecorded: (state, domain) => deps.metrics.deliveryRecorded(state as DeliveryOutcome, domain),
   });
   const worker = new MtaWorker(
     {
@@ -76,6 +85,8 @@ export function startMtaRole(deps: MtaRoleDeps): MtaRole {
       recorder,
       signer: createDkimSigner({ service: domains, clock, sign: signPool.sign }),
       composeForDelivery: composeForDelivery(deps.tracking, new PublicDeliveryIds(deps.encryptionKey)),
+      attemptTook: (seconds) => deps.metrics.attemptTook(seconds),
+      ...(deps.spans ? { spans: deps.spans } : {}),
     },
     {
       concurrency: config.delivery.concurrency,

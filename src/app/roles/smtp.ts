@@ -85,7 +85,7 @@ export async function startSmtpRole(deps: SmtpRoleDeps): Promise<SmtpRole> {
     await Promise.all([...submission.map((s) => s.close()), inbound?.close()]);
     throw err;
   }
-  if (config.smtp.allowInsecureAuth) logger.warn("POSTHORN_SMTP_ALLOW_INSECURE_AUTH is set: SMTP AUTH is accepted without TLS; use it on loopback only");
+  if (config.smtp.allowInsecureAuth) logger.warn({ event: "smtp.config.insecure-auth" }, "POSTHORN_SMTP_ALLOW_INSECURE_AUTH is set: SMTP AUTH is accepted without TLS; use it on loopback only");
 
   return {
     submission,

@@ -1,6 +1,7 @@
 // The journeys part of the worker role: journeys as code loaded first (a bad file fails the start),
 // the trigger consumer on an outbox runner of its own (an event to the run it starts is a latency
 // that people see, like segment upkeep's), and the runtime that claims due runs.
+import type { Spans } from "../../shared/spans.js";
 import type { Config } from "../../config/config.schema.js";
 import type { Logger } from "../../shared/logger.js";
 import type { Clock } from "../../shared/clock.js";
@@ -11,6 +12,7 @@ import { OutboxRunner } from "../../events/outbox.runner.js";
 import type { LogWindow } from "../../events/log-window.js";
 import { destinationPolicy } from "../../webhooks/webhook-destinations.js";
 import { JourneyRuntime } from "../../journeys/journey-runtime.js";
+import type { Metrics } from "../../observability/metrics.js";
 import { JourneyDefinitions } from "../../journeys/journey-runtime.definitions.js";
 import { JourneyTriggers } from "../../journeys/journey-triggers.consumer.js";
 import { loadJourneyFiles } from "../../journeys/journey-files.js";
@@ -29,12 +31,18 @@ export type JourneyWorkerDeps = Pick<Container, "outbox" | "workspaces" | "journ
   store: Store;
   /** The process's shared read of the event log (log-window.ts); a window of its own when absent. */
   window?: LogWindow;
+  /** Times journey timers' lateness. */
+  metrics?: Metrics;
+  /** Traces, when on: each run's steps continue the trace of what started it. */
+  spans?: Spans;
 };
 
 export interface JourneyWorker {
   wake(): void;
   /** Wakes the trigger consumer (events were appended). */
   wakeTriggers(): void;
+  /** The outbox consumers it runs (for their lag: src/app/observability.ts). */
+  consumers: ReadonlyArray<{ name: string; types: readonly string[] }>;
   stop(): Promise<void>;
 }
 
@@ -42,7 +50,7 @@ export async function startJourneyWorker(deps: JourneyWorkerDeps): Promise<Journ
   const { config, logger, clock, store } = deps;
   if (config.journeys.dir !== null) {
     const loaded = await loadJourneyFiles(config.journeys.dir, { workspaceIdOf: async (name) => (await deps.workspaces.get(name)).id, journeys: deps.journeys });
-    logger.info({ dir: config.journeys.dir, ...loaded }, "journeys loaded from files");
+    logger.info({ event: "journey.definitions.loaded", dir: config.journeys.dir, ...loaded }, "journeys loaded from files");
   }
   const environment = { people: deps.people, segmentsOf: (w: string, p: string) => deps.segments.segmentsOf(w, p), ledger: deps.outreachLedger };
   let runtime: JourneyRuntime | null = null;
@@ -63,9 +71,12 @@ export async function startJourneyWorker(deps: JourneyWorkerDeps): Promise<Journ
     batchSize: config.journeys.batchSize,
     // SQLite has one connection: a second loop would only queue behind the first.
     concurrency: config.journeys.concurrency ?? (store.dialect === "postgres" ? 4 : 1),
+    timerLate: deps.metrics && ((seconds) => deps.metrics!.journeyTimerLate(seconds)),
+    ...(deps.spans ? { spans: deps.spans } : {}),
   });
+  const consumers = [triggers.consumer()];
   const runner = new OutboxRunner(
-    { store, clock, logger: logger.child({ component: "outbox" }), events: new EventsRepository(store.dialect), ...(deps.window ? { window: deps.window } : {}), consumers: [triggers.consumer()] },
+    { store, clock, logger: logger.child({ component: "outbox" }), events: new EventsRepository(store.dialect), ...(deps.window ? { window: deps.window } : {}), consumers },
     { pollMs: TRIGGER_LOOK_MS, batchSize: TRIGGER_BATCH },
   );
   // Who already qualifies when a journey goes live: entered in pages, in the background (journey-backfill.processor.ts).
@@ -80,6 +91,7 @@ export async function startJourneyWorker(deps: JourneyWorkerDeps): Promise<Journ
       backfill.wake();
     },
     wakeTriggers: () => runner.wake(),
+    consumers,
     async stop() {
       await Promise.all([runner.stop(), started.stop(), backfill.stop()]);
     },

@@ -11,6 +11,7 @@ import { LogWindow } from "../../events/log-window.js";
 import { WorkLoop } from "../../shared/work-loop.js";
 import { WebhookDeliveriesRepository } from "../../webhooks/webhook-deliveries.repository.js";
 import { WebhookDispatcher } from "../../webhooks/webhook.dispatcher.js";
+import type { Metrics } from "../../observability/metrics.js";
 import { inboundHooksConsumer } from "../../webhooks/inbound-hooks.consumer.js";
 import { destinationPolicy } from "../../webhooks/webhook-destinations.js";
 import { OUTBOUND_RETRY_STEPS, outboundHooksConsumer, outboundHooksSource } from "../../webhooks/outbound-hooks.consumer.js";
@@ -32,6 +33,10 @@ import { BroadcastTriggerProcessor } from "../../broadcasts/broadcast-trigger.pr
 import { startJourneyWorker, type JourneyWorkerDeps } from "./worker-journeys.js";
 import { ExportProcessor } from "../../exports/export.processor.js";
 import { ExportSources } from "../../exports/export-sources.js";
+import { SearchIndexRepository } from "../../messages/activity/search-index.repository.js";
+import { SearchBackfill, searchIndexConsumer } from "../../messages/activity/search-indexer.js";
+import { RetentionWorker } from "../../retention/retention.worker.js";
+import { RetentionRepository } from "../../retention/retention.repository.js";
 
 /** How often expired dashboard sessions are deleted. */
 const SESSIONS_PRUNE_MS = 60 * 60 * 1000;
@@ -42,6 +47,10 @@ const SEGMENT_LOOK_MS = 10;
  * batch of 100 would mean hundreds of cursor writes a second beside the ingest's own commits.
  */
 const SEGMENT_BATCH = 1_000;
+/** Messages per batch of the search indexer (see below). */
+const SEARCH_BATCH = 5_000;
+/** How often the search indexer looks at the log (see below). */
+const SEARCH_LOOK_MS = 1_000;
 
 export interface WorkerRole {
   /** A bulk send was just stored: start on it now rather than at the next poll. */
@@ -54,6 +63,8 @@ export interface WorkerRole {
   wakeJourneys(): void;
   /** An export was just recorded: start building it now rather than at the next poll. */
   wakeExports(): void;
+  /** The outbox consumers it runs (for their lag: src/app/observability.ts). */
+  consumers: ReadonlyArray<{ name: string; types: readonly string[] }>;
   stop(): Promise<void>;
 }
 
@@ -62,6 +73,8 @@ export interface WorkerRoleDeps extends Pick<Container, "outbox" | "inbound" | "
   logger: Logger;
   clock: Clock;
   store: Store;
+  /** Counts webhook attempts, journey timers' lateness and what retention removes; absent in tests that start the role alone. */
+  metrics?: Metrics;
 }
 
 export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole> {
@@ -69,7 +82,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   // File-defined segments first: a bad file fails the start, listing every problem (segment-files.ts).
   if (config.segments.dir !== null) {
     const loaded = await loadSegmentFiles(config.segments.dir, { workspaceIdOf: async (name) => (await deps.workspaces.get(name)).id, segments: deps.segments });
-    logger.info({ dir: config.segments.dir, ...loaded }, "segment definitions loaded from files");
+    logger.info({ event: "segment.definitions.loaded", dir: config.segments.dir, ...loaded }, "segment definitions loaded from files");
   }
   const webhookDeliveries = new WebhookDeliveriesRepository();
   const dispatcher = new WebhookDispatcher({
@@ -90,17 +103,12 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     endpointConcurrency: config.webhooks.endpointConcurrency,
     breakerThreshold: config.webhooks.breakerThreshold,
     breakerPauseMs: config.webhooks.breakerPauseMs,
+    onAttempt: deps.metrics && ((kind, outcome) => deps.metrics!.webhookAttempted(kind, outcome)),
   });
   // Every outbox consumer of this process reads the log through one window (log-window.ts).
   const events = new EventsRepository(store.dialect);
   const window = new LogWindow(events);
-  const runner = new OutboxRunner({
-    store,
-    clock,
-    logger: logger.child({ component: "outbox" }),
-    events,
-    window,
-    consumers: [
+  const consumers = [
       inboundHooksConsumer({ store, clock, repository: webhookDeliveries, scheduled: () => dispatcher.wake() }),
       outboundHooksConsumer({
         store,
@@ -110,18 +118,30 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
         payloads: postmarkWebhookPayloads({ messages: deps.messages, bounces: deps.bounces }),
         scheduled: () => dispatcher.wake(),
       }),
-      statsRollupConsumer({ repository: deps.statsRepository, tagsOf: async (db, ids) => new Map([...(await deps.messages.forBounces(db, ids))].map(([id, m]) => [id, m.tag])) }),
+      statsRollupConsumer({ repository: deps.statsRepository, tagsOf: async (db, ids) => new Map([...(await deps.messages.forBounces(db, ids))].map(([id, m]) => [id, m.tag])), liveWorkspaces: (db, ids) => deps.workspaces.liveWorkspaces(db, ids) }),
       outreachStatusConsumer({ ledger: deps.outreachLedgerRepository }),
-    ],
-  });
+  ];
+  const runner = new OutboxRunner({ store, clock, logger: logger.child({ component: "outbox" }), events, window, consumers });
   // Segment upkeep has a latency target (an event to the segment entry it causes: p99 < 100 ms,
   // docs/segments-benchmark.md), so it reads the log with a runner of its own that looks again
   // 10 ms after a batch or a wake-up, where the runner above waits 50 ms between looks. Idle, it
   // costs one indexed read of the log's end every 20 ms.
+  const segmentConsumers = [segmentsConsumer({ keeper: deps.segmentKeeper })];
   const segmentRunner = new OutboxRunner(
-    { store, clock, logger: logger.child({ component: "outbox" }), events, window, consumers: [segmentsConsumer({ keeper: deps.segmentKeeper })] },
+    { store, clock, logger: logger.child({ component: "outbox" }), events, window, consumers: segmentConsumers },
     { pollMs: SEGMENT_LOOK_MS, batchSize: SEGMENT_BATCH },
   );
+  // The activity list's search index, off the accept path (src/messages/activity/search-indexer.ts):
+  // a runner of its own that looks once a second with batches of up to SEARCH_BATCH, so that at
+  // full ingest it commits about once a second rather than twenty times (measured: at 50 ms its
+  // commits and reads were the largest new cost per relayed message, docs/benchmarks.md); search
+  // lags acceptance by about a second, as the page says. The backfill starts once its cursor is recorded.
+  const searchIndex = new SearchIndexRepository(store.dialect);
+  const searchRunner = new OutboxRunner(
+    { store, clock, logger: logger.child({ component: "outbox" }), events, window, consumers: [searchIndexConsumer({ repository: searchIndex })] },
+    { batchSize: SEARCH_BATCH, pollMs: SEARCH_LOOK_MS, minLookMs: SEARCH_LOOK_MS },
+  );
+  const searchBackfill = new SearchBackfill({ store, logger: logger.child({ component: "search" }), repository: searchIndex });
   const bulk = new BulkProcessor({
     store,
     clock,
@@ -167,6 +187,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   outbox.onAppended(() => {
     runner.wake();
     segmentRunner.wake();
+    searchRunner.wake();
     journeys.wakeTriggers();
   });
   const segmentUpkeep = new SegmentUpkeep({
@@ -189,12 +210,23 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     intervalMs: config.people.maintenanceIntervalMs,
   });
   const peopleIndexer = new PersonEventIndexer({ store, logger: logger.child({ component: "people" }), events: new PersonEventsRepository(store.dialect) });
+  // Bodies and events past their retention, a batch per transaction (src/retention/README.md).
+  const retention = new RetentionWorker({
+    store,
+    clock,
+    logger: logger.child({ component: "retention" }),
+    repository: new RetentionRepository(store.dialect),
+    settings: config.retention,
+    removed: deps.metrics && ((kind, count) => deps.metrics!.retentionRemovedRows(kind, count)),
+  });
   // Expired dashboard sessions are refused when presented; this only keeps the table small.
   const sessionsPruner = new WorkLoop({ runOnce: async () => { await deps.users.prune(); return false; }, pollMs: SESSIONS_PRUNE_MS, logger: logger.child({ component: "users" }), what: "pruning expired sessions" });
   dispatcher.start();
   sessionsPruner.start();
   await runner.start();
   await segmentRunner.start();
+  await searchRunner.start();
+  searchBackfill.start();
   removals.start();
   bulk.start();
   broadcasts.start();
@@ -203,17 +235,20 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   segmentUpkeep.start();
   peopleUpkeep.start();
   peopleIndexer.start();
+  // After the outbox runners, whose cursors it reads: with none recorded it deletes no event.
+  retention.start();
   return {
     wakeBulk: () => bulk.wake(),
     wakeSegments: () => segmentUpkeep.wakeFiller(),
     wakeJourneys: () => journeys.wake(),
     wakeExports: () => exportBuilder.wake(),
+    consumers: [...consumers, ...segmentConsumers, ...journeys.consumers],
     wakeBroadcasts: () => {
       broadcasts.wake();
       broadcastTriggers.wake();
     },
     async stop() {
-      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), exportBuilder.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop(), sessionsPruner.stop()]);
+      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), searchRunner.stop(), searchBackfill.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), exportBuilder.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop(), sessionsPruner.stop(), retention.stop()]);
     },
   };
 }

@@ -160,6 +160,7 @@ export class StoredOutreachMailer implements OutreachMailer {
     if (!workspace) return decided({ kind: "skipped", reason: "person_not_found", detail: "The workspace no longer exists." });
     const submission = submissionOf(mail, rendered, to, plan.stream);
     if (isPosthornError(submission)) return decided({ kind: "failed", error: submission });
+    if (mail.traceparent) submission.traceparent = mail.traceparent;
     plan.submission = submission;
     if (!transactional) {
       const quiet = mail.quietHours && limits.quietHours ? quietUntil(limits.quietHours, person.attributes.timezone, now) : null;
@@ -263,7 +264,7 @@ function submissionOf(mail: ExtendedMail, rendered: RenderedMail, to: string, st
       trackOpens: tracked,
       trackLinks: tracked ? "html-only" : "none",
     });
-    return { ...structuredSubmission(message), idempotencyKey: mail.idempotencyKey, notBefore: mail.sendAt, stampDeliveryId: true };
+    return { ...structuredSubmission(message), door: "outreach", idempotencyKey: mail.idempotencyKey, notBefore: mail.sendAt, stampDeliveryId: true };
   } catch (err) {
     if (isPosthornError(err)) return OutreachContentInvalid(`The rendered mail cannot be sent: ${err.message}`, { field: null, cause: err.code });
     throw err;

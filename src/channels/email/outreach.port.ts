@@ -37,6 +37,8 @@ export interface OutreachMail {
   quietHours: boolean;
   /** Unix ms: accept now but hold delivery until then (Customer.io send_at); null: now. */
   sendAt: number | null;
+  /** The trace the message continues (a journey step's span), when traced; absent: the acceptance's own. */
+  traceparent?: string | null;
 }
 
 export type OutreachOutcome =

@@ -24,6 +24,8 @@ import { anyKeyed, claimKeys, settleRepeats } from "./idempotency.js";
 import { markPerDeliveryIds, stampDeliveryIds, wantsDeliveryId } from "./delivery-id-field.js";
 import type { PublicDeliveryIds } from "../public-delivery-ids.js";
 import { needsPerDelivery } from "../per-delivery.js";
+import { tellAccepted, type AcceptObserver } from "./accept-observer.js";
+import type { Spans } from "../../shared/spans.js";
 
 export interface Accepted {
   ok: true;
@@ -57,6 +59,13 @@ export interface AcceptDeps {
   handoff?: () => DeliveryHandoff | null;
   /** Signs the delivery ids that submissions asking for a CIO-Delivery-ID field carry. */
   deliveryIds?: PublicDeliveryIds;
+  /** Told what each commit accepted (the metrics). */
+  observer?: AcceptObserver;
+  /**
+   * Traces (src/shared/spans.ts): each acceptance in a `message.accept` span whose traceparent is
+   * stored with the message, so that its delivery attempts join its trace. Absent: tracing is off.
+   */
+  spans?: Spans;
 }
 
 /** Most single acceptances decided and written together (see acceptOne). */
@@ -65,6 +74,7 @@ const MOST_COALESCED = 500;
 interface Waiting {
   workspace: Workspace;
   submission: Submission;
+  traceparent: string | null;
   resolve: (accepted: Accepted) => void;
   reject: (err: unknown) => void;
 }
@@ -84,8 +94,19 @@ export class AcceptService {
    * is written again alone, so one that cannot be stored fails no other.
    */
   acceptOne(workspace: Workspace, submission: Submission): Promise<Accepted> {
+    const spans = this.deps.spans;
+    if (!spans) return this.wait(workspace, submission, null);
+    const door = doorOf(submission);
+    return spans.inSpan(
+      "message.accept",
+      { kind: door === "smtp" ? "server" : "internal", attributes: { "posthorn.door": door, "posthorn.workspace.id": workspace.id }, after: acceptedAttributes },
+      (traceparent) => this.wait(workspace, submission, traceparent),
+    );
+  }
+
+  private wait(workspace: Workspace, submission: Submission, traceparent: string | null): Promise<Accepted> {
     return new Promise<Accepted>((resolve, reject) => {
-      if (this.waiting.push({ workspace, submission, resolve, reject }) === 1) setImmediate(() => void this.acceptWaiting());
+      if (this.waiting.push({ workspace, submission, traceparent, resolve, reject }) === 1) setImmediate(() => void this.acceptWaiting());
     });
   }
 
@@ -101,9 +122,19 @@ export class AcceptService {
   }
 
   /** acceptMany for submissions of several workspaces (the outreach mailer's batches of many runs). */
-  async acceptEach(items: Array<{ workspace: Workspace; submission: Submission }>, alsoWrite?: (trx: Db, refused: number, outcomes: AcceptOutcome[]) => Promise<void>): Promise<AcceptOutcome[]> {
+  acceptEach(items: Array<{ workspace: Workspace; submission: Submission }>, alsoWrite?: (trx: Db, refused: number, outcomes: AcceptOutcome[]) => Promise<void>): Promise<AcceptOutcome[]> {
+    const spans = this.deps.spans;
+    if (!spans || items.length === 0) return this.acceptEachIn(items, alsoWrite, null);
+    return spans.inSpan(
+      "message.accept",
+      { attributes: { "posthorn.door": doorOf(items[0]!.submission), "posthorn.messages": items.length }, after: (outcomes) => ({ "posthorn.accepted": outcomes.filter((o) => o.ok).length }) },
+      (traceparent) => this.acceptEachIn(items, alsoWrite, traceparent),
+    );
+  }
+
+  private async acceptEachIn(items: Array<{ workspace: Workspace; submission: Submission }>, alsoWrite: ((trx: Db, refused: number, outcomes: AcceptOutcome[]) => Promise<void>) | undefined, traceparent: string | null): Promise<AcceptOutcome[]> {
     const now = this.deps.clock.now();
-    const candidates = items.map((item, index) => candidateOf(item.workspace, item.submission, index, now));
+    const candidates = items.map((item, index) => candidateOf(item.workspace, item.submission, index, now, item.submission.traceparent ?? traceparent));
     const fresh = anyKeyed(candidates) ? await settleRepeats(this.deps.store.db, this.deps.messages, candidates) : candidates;
     await this.decide(fresh);
     const passed = fresh.filter((c) => c.error === null);
@@ -119,7 +150,7 @@ export class AcceptService {
     // Reading one message's content is not expected to fail; if it does, only that call fails.
     const candidates = calls.flatMap((call, index) => {
       try {
-        return [candidateOf(call.workspace, call.submission, index, now)];
+        return [candidateOf(call.workspace, call.submission, index, now, call.traceparent)];
       } catch (err) {
         call.reject(err);
         return [];
@@ -178,9 +209,10 @@ export class AcceptService {
     }
     const keyed = anyKeyed(passed);
     let ids: Map<string, number>;
+    let written = rows;
     try {
       ids = await this.deps.store.writeGrouped(async (trx) => {
-        const written = keyed ? await claimKeys(trx, this.deps.messages, passed, rows) : rows;
+        written = keyed ? await claimKeys(trx, this.deps.messages, passed, rows) : rows;
         const inserted = await this.deps.messages.insertAccepted(trx, written.messages, written.deliveries, handed.length > 0 || stamp !== null);
         if (stamp) await stampDeliveryIds(trx, this.deps.messages, stamp, passed, inserted);
         await this.deps.outbox.emit(trx, written.events);
@@ -191,12 +223,13 @@ export class AcceptService {
       if (grant) handoff!.release(grant.granted);
       throw err;
     }
+    if (this.deps.observer) tellAccepted(this.deps.observer, passed, written.deliveries);
     if (grant) {
       // Every handed row has its id back; one without (which RETURNING would have to lose) stays
       // leased and comes back like a crashed worker's, rather than failing a committed acceptance.
       const taken = handed.flatMap((d) => handedDelivery(d, ids) ?? []);
       if (taken.length < grant.granted) handoff!.release(grant.granted - taken.length);
-      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.stampedMime ?? c.mime!, dsn: c.submission.dsn, perDelivery: needsPerDelivery(c.perDelivery) ? c.perDelivery : null }])));
+      if (taken.length > 0) handoff!.take(taken, new Map(passed.map((c) => [c.id, { envelopeFrom: c.view.envelopeFrom, author: c.view.from?.email ?? "", mime: c.stampedMime ?? c.mime!, dsn: c.submission.dsn, perDelivery: needsPerDelivery(c.perDelivery) ? c.perDelivery : null, tag: c.submission.tag, traceparent: c.traceparent }])));
     }
     if (queued.length > handed.length) this.deps.onQueued?.();
   }
@@ -212,8 +245,17 @@ export class AcceptService {
   }
 }
 
-function candidateOf(workspace: Workspace, submission: Submission, index: number, now: number): Candidate {
-  return { index, workspace, submission, id: newMessageId(now), view: viewOf(submission), stream: "", recipients: [], mime: null, error: null };
+function candidateOf(workspace: Workspace, submission: Submission, index: number, now: number, traceparent: string | null): Candidate {
+  return { index, workspace, submission, id: newMessageId(now), view: viewOf(submission), stream: "", recipients: [], mime: null, error: null, traceparent };
+}
+
+function doorOf(submission: Submission): string {
+  return submission.door ?? (submission.content.kind === "raw" ? "smtp" : "api");
+}
+
+/** What an acceptance span says of the message: its id and how many it goes to (no address). */
+function acceptedAttributes(accepted: Accepted): Record<string, string | number | boolean> {
+  return { "posthorn.message.id": accepted.messageId, "posthorn.recipients": accepted.to.length + accepted.cc.length + accepted.bcc.length, "posthorn.duplicate": accepted.duplicate === true };
 }
 
 function outcomeOf(c: Candidate, now: number): AcceptOutcome {

@@ -61,6 +61,8 @@ export interface Candidate {
   /** With stampDeliveryId: the public delivery id written into the message, and the message as rewritten. */
   deliveryId?: string | null;
   stampedMime?: Buffer | null;
+  /** The acceptance span's W3C traceparent, stored with the message (null: tracing is off). */
+  traceparent: string | null;
 }
 
 export interface EarlierMessage {

@@ -31,5 +31,5 @@ export interface DeliveryHandoff {
   /** Gives back room that was reserved and not handed over (the commit failed). */
   release(count: number): void;
   /** The reserved deliveries, committed, with their messages' envelope sender, From address, MIME and RFC 3461 parameters. */
-  take(deliveries: HandedDelivery[], messages: Map<string, { envelopeFrom: string; author: string; mime: Buffer; dsn: DsnRequest | null; perDelivery: PerDelivery | null }>): void;
+  take(deliveries: HandedDelivery[], messages: Map<string, { envelopeFrom: string; author: string; mime: Buffer; dsn: DsnRequest | null; perDelivery: PerDelivery | null; tag: string | null }>): void;
 }

@@ -52,6 +52,7 @@ export function acceptedRows(candidates: Candidate[], now: number, failureNotice
     };
     // Set only when given, so rows without a key keep the column list (and insert text) they had.
     if (submission.idempotencyKey) message.idempotency_key = submission.idempotencyKey;
+    if (c.traceparent) message.traceparent = c.traceparent;
     rows.messages.push(message);
     const about = { workspaceId: workspace.id, messageId: c.id };
     rows.events.push({ ...about, recipient: null, type: "message.accepted", data: { stream: c.stream, recipients: c.recipients.length, tag: submission.tag, sandboxed, trackOpens: submission.trackOpens, trackLinks: submission.trackLinks, ...(c.trackedLinks ? { trackedLinks: c.trackedLinks } : {}) } });

@@ -36,8 +36,18 @@ export interface ReceivedTrace {
   protocol: string;
 }
 
+/** How a message came in, for the metrics: absent, "smtp" for raw content and "api" for structured. */
+export type Door = "api" | "smtp" | "outreach" | "system";
+
 export interface Submission {
   content: StructuredContent | RawContent;
+  /** The door it came by (accept-observer.ts); absent: told by its content's kind. */
+  door?: Door;
+  /**
+   * The W3C traceparent the message continues (a journey step's span: its delivery attempts join
+   * that trace); absent: the acceptance span's own (src/observability/tracing.ts).
+   */
+  traceparent?: string | null;
   /** The stream asked for; null for the default. */
   stream: string | null;
   /** The one stream these credentials may send to (an SMTP token pair); the request may only repeat it. */

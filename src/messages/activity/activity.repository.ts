@@ -9,21 +9,23 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db, Dialect } from "../../store/store.js";
 import type { DeliveryState } from "../../store/schema.js";
-import { escapeLike } from "../../store/like.js";
 import { addressKey } from "../../shared/email-address.js";
+import { ftsQuery, searchWords, workspaceToken } from "./search-words.js";
+import { textPage } from "./search-page.js";
 import { sumStates, type ActivityPage, type ActivityQuery, type ActivityRow, type ActivityState, type ListPosition } from "./activity.types.js";
 
 /** Rows of the driver a page checks at most when other filters remain (see the top). */
 export const SCAN_BOUND = 10_000;
 
-type Driver = "recipient" | "state" | "tag" | "stream" | "all";
+/** "text": the search index (search-page.ts), when a search is asked without a recipient. */
+export type Driver = "recipient" | "state" | "tag" | "stream" | "text" | "all";
 
 interface KeyRow {
   at: number | string;
   id: string;
 }
 
-interface ListedRow {
+export interface ListedRow {
   id: string;
   created_at: number | string;
   stream: string;
@@ -39,13 +41,15 @@ interface ListedRow {
 export class ActivityRepository {
   /** scanBound: SCAN_BOUND, smaller in tests that reach it. */
   constructor(
-    private readonly dialect: Dialect,
+    readonly dialect: Dialect,
     private readonly scanBound = SCAN_BOUND,
   ) {}
 
   async page(db: Db, q: ActivityQuery): Promise<ActivityPage> {
+    // A search walks the search index newest first (search-page.ts), unless a recipient names fewer rows.
+    if (q.text && !q.recipient) return textPage(this, db, q, this.scanBound);
     const driver = driverOf(q);
-    const residual = residualFilters(q, driver);
+    const residual = residualFilters(this.dialect, q, driver);
     const newer = q.after !== undefined;
     const window = residual.length > 0 ? Math.max(this.scanBound, q.count + 1) : q.count + 1;
     const keys = driverKeys(q, driver, newer, window);
@@ -103,7 +107,7 @@ export class ActivityRepository {
    * its LIMIT 1 (the key is the primary key: one row at most) keeps the planner from flattening
    * the lateral subquery back into that same hash join.
    */
-  private messageOfKey() {
+  messageOfKey() {
     return this.dialect === "postgres" ? sql`cross join lateral (select * from messages where messages.id = k.id limit 1) m` : sql`join messages m on m.id = k.id`;
   }
 
@@ -120,10 +124,19 @@ export class ActivityRepository {
   }
 }
 
-/** The most selective filter asked walks its index; recipient and state first (they name few rows). */
+/**
+ * The states deliveries_activity_outcome holds (migration 041), and that index's condition word for
+ * word: SQLite uses a partial index only for a query that repeats its condition. A delivery
+ * going from queued to delivered, most mail, never enters the index, so the mail path pays nothing
+ * for it; those two states are dense among recent mail and are found by walking the list instead.
+ */
+const OUTCOME_STATES: readonly DeliveryState[] = ["deferred", "bounced", "suppressed", "expired"];
+const OUTCOME_CONDITION = sql.raw("state <> 'queued' and state <> 'delivered'");
+
+/** The most selective filter asked walks its index; recipient and the rare states first (they name few rows). */
 function driverOf(q: ActivityQuery): Driver {
   if (q.recipient) return "recipient";
-  if (q.state && q.state !== "accepted") return "state";
+  if (q.state && (OUTCOME_STATES as readonly string[]).includes(q.state)) return "state";
   if (q.tag !== undefined) return "tag";
   if (q.stream !== undefined) return "stream";
   return "all";
@@ -135,7 +148,7 @@ function driverKeys(q: ActivityQuery, driver: Driver, newer: boolean, limit: num
   const id = sql.ref(fromDeliveries ? "message_id" : "id");
   const conditions: RawBuilder<unknown>[] = [sql`workspace_id = ${q.workspaceId}`];
   if (driver === "recipient") conditions.push(sql`lower(recipient) = ${addressKey(q.recipient!)}`);
-  if (driver === "state") conditions.push(sql`state = ${q.state}`);
+  if (driver === "state") conditions.push(OUTCOME_CONDITION, sql`state = ${q.state}`);
   if (driver === "tag") conditions.push(sql`tag = ${q.tag}`);
   if (driver === "stream") conditions.push(sql`stream = ${q.stream}`);
   if (q.fromAt !== undefined) conditions.push(sql`created_at >= ${q.fromAt}`);
@@ -152,26 +165,30 @@ function driverKeys(q: ActivityQuery, driver: Driver, newer: boolean, limit: num
 }
 
 /** The filters the driver does not already apply, as conditions on messages m. */
-function residualFilters(q: ActivityQuery, driver: Driver): RawBuilder<unknown>[] {
+export function residualFilters(dialect: Dialect, q: ActivityQuery, driver: Driver): RawBuilder<unknown>[] {
   const out: RawBuilder<unknown>[] = [];
   if (q.recipient && driver !== "recipient") out.push(sql`exists (select 1 from deliveries d where d.message_id = m.id and d.workspace_id = m.workspace_id and lower(d.recipient) = ${addressKey(q.recipient)})`);
   if (q.state === "accepted") out.push(sql`not exists (select 1 from deliveries d where d.message_id = m.id)`);
   else if (q.state && driver !== "state") out.push(sql`exists (select 1 from deliveries d where d.message_id = m.id and d.workspace_id = m.workspace_id and d.state = ${q.state})`);
   if (q.tag !== undefined && driver !== "tag") out.push(sql`m.tag = ${q.tag}`);
   if (q.stream !== undefined && driver !== "stream") out.push(sql`m.stream = ${q.stream}`);
-  if (q.text) {
-    // Addresses are stored as written in JSON; the subject as given. Case is ignored by folding both.
-    const like = `%${escapeLike(q.text.toLowerCase())}%`;
-    out.push(sql`(lower(m.subject) like ${like} escape '\\' or lower(m.to_json) like ${like} escape '\\' or lower(m.cc_json) like ${like} escape '\\' or lower(m.bcc_json) like ${like} escape '\\')`);
-  }
+  if (q.text && driver !== "text") out.push(matchesText(dialect, q.workspaceId, q.text));
   return out;
 }
 
-function positionOf(row: ListedRow): ListPosition {
+/** The message m is found by the search (search-words.ts), looked up in the search index by its id. */
+function matchesText(dialect: Dialect, workspaceId: string, text: string): RawBuilder<unknown> {
+  const words = searchWords(text);
+  if (dialect === "postgres") return sql`exists (select 1 from message_search s where s.message_id = m.id and s.doc @@ plainto_tsquery('simple', ${words.join(" ")}))`;
+  const match = `ws : "${workspaceToken(workspaceId)}" AND ${ftsQuery(words)}`;
+  return sql`exists (select 1 from message_search_docs d join message_search s on s.rowid = d.id where d.message_id = m.id and message_search match ${match})`;
+}
+
+export function positionOf(row: ListedRow): ListPosition {
   return { at: Number(row.created_at), id: row.id };
 }
 
-function toActivityRow(row: ListedRow, state: ActivityState): ActivityRow {
+export function toActivityRow(row: ListedRow, state: ActivityState): ActivityRow {
   const addresses = (json: string) => (JSON.parse(json) as Array<{ address: string }>).map((a) => a.address);
   const from = JSON.parse(row.from_json) as { address: string; name: string };
   return {

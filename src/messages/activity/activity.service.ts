@@ -9,6 +9,7 @@ import type { ActivityRepository, RecipientDelivery } from "./activity.repositor
 import { sumStates, type ActivityPage, type ActivityQuery, type ActivityState } from "./activity.types.js";
 import { timelineOf, type TimelineEntry } from "./timeline.js";
 import { checkLinks, type CheckedLink } from "./link-check.js";
+import type { WebhookTrail } from "../../webhooks/webhook-trail.js";
 
 export interface ActivityDetail extends MessageRecord {
   activityState: ActivityState;
@@ -19,13 +20,23 @@ export interface ActivityDetail extends MessageRecord {
   timeline: TimelineEntry[];
   links: CheckedLink[];
   mimeBytes: number;
+  /** When retention removed the body; null while kept. */
+  bodyRemovedAt: number | null;
 }
 
 /** Header fields shown are capped: a mail with thousands of Received lines stays readable. */
 const MAX_HEADERS = 200;
 
 export class ActivityService {
-  constructor(private readonly deps: { store: Store; repository: ActivityRepository; messages: Pick<MessagesService, "details" | "mime"> }) {}
+  constructor(
+    private readonly deps: {
+      store: Store;
+      repository: ActivityRepository;
+      messages: Pick<MessagesService, "details" | "mime">;
+      /** The webhook attempts about a message, for its timeline; without it the timeline has none. */
+      webhooks?: Pick<WebhookTrail, "aboutMessage">;
+    },
+  ) {}
 
   list(query: ActivityQuery): Promise<ActivityPage> {
     return this.deps.repository.page(this.deps.store.db, query);
@@ -39,7 +50,8 @@ export class ActivityService {
   /** One message with everything the detail shows; MESSAGE_NOT_FOUND outside the workspace. */
   async detail(workspaceId: string, id: string): Promise<ActivityDetail> {
     const details = await this.deps.messages.details(workspaceId, id);
-    const recipients = await this.deps.repository.recipients(this.deps.store.db, workspaceId, id);
+    // Read after the message was found in the workspace, so another workspace's id costs nothing more.
+    const [recipients, webhookAttempts] = await Promise.all([this.deps.repository.recipients(this.deps.store.db, workspaceId, id), this.deps.webhooks?.aboutMessage(workspaceId, id) ?? []]);
     const { mime, events, ...record } = details;
     const headers = splitMessage(mime).fields.slice(0, MAX_HEADERS).map((f) => ({ name: f.name, value: fieldValue(f) }));
     return {
@@ -47,7 +59,7 @@ export class ActivityService {
       activityState: sumStates(recipients.map((r) => r.state)),
       headers,
       recipients,
-      timeline: timelineOf(events),
+      timeline: timelineOf(events, webhookAttempts),
       links: checkLinks(details.htmlBody),
       mimeBytes: mime.length,
     };

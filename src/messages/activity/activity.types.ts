@@ -51,6 +51,8 @@ export interface ActivityPage {
   newest: ListPosition | null;
   /** The scan bound stopped the search before the page was full. */
   partial: boolean;
+  /** A search: messages accepted before the search index existed are still being indexed (search-indexer.ts). */
+  searchIndexing?: boolean;
 }
 
 /**

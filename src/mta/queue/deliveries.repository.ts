@@ -284,6 +284,18 @@ export class DeliveriesRepository {
     return rows.map((r) => ({ id: Number(r.id), messageId: r.message_id, workspaceId: r.workspace_id, recipient: r.recipient, stream: r.stream }));
   }
 
+  /**
+   * The waiting part of the queue for the metrics and /readyz: pending rows by state, and the
+   * next_attempt_at of the oldest row that is due and not leased (claimed rows carry their lease's
+   * end there, so they are not due). Both read only the claim index's rows (PENDING_LITERALLY).
+   */
+  async pendingBacklog(db: Db, now: number): Promise<{ queued: number; deferred: number; oldestDueAt: number | null }> {
+    const rows = await db.selectFrom("deliveries").select(["state", (eb) => eb.fn.countAll<number>().as("n")]).where(PENDING_LITERALLY).groupBy("state").execute();
+    const oldest = await db.selectFrom("deliveries").select((eb) => eb.fn.min<number>("next_attempt_at").as("at")).where(PENDING_LITERALLY).where("next_attempt_at", "<=", now).executeTakeFirst();
+    const count = (state: string) => Number(rows.find((r) => r.state === state)?.n ?? 0);
+    return { queued: count("queued"), deferred: count("deferred"), oldestDueAt: oldest?.at == null ? null : Number(oldest.at) };
+  }
+
   async countByState(db: Db): Promise<Record<string, number>> {
     const rows = await db
       .selectFrom("deliveries")

@@ -7,8 +7,9 @@ import type { Store } from "../../store/store.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
 import type { EventEmitter } from "../../events/outbox.js";
-import type { AttemptData, NewEvent } from "../../events/event-map.js";
+import type { AttemptData, DkimData, NewEvent } from "../../events/event-map.js";
 import type { AttemptResult, RecipientOutcome, SmtpReply } from "../mta.types.js";
+import type { DeliveryState } from "../../store/schema.js";
 import type { ClaimedDelivery, DeliveriesRepository, DeliveryUpdate } from "./deliveries.repository.js";
 import { nextRetry, type RetryPolicy } from "./retry-schedule.js";
 
@@ -16,12 +17,16 @@ export interface RecordItem {
   delivery: ClaimedDelivery;
   outcome: RecipientOutcome;
   attempt: Pick<AttemptResult, "remoteHost" | "remoteIp" | "tls">;
+  /** What signing did for the bytes sent (the message's timeline shows it); absent when nothing was sent. */
+  dkim?: DkimData;
   /**
    * The sender's RFC 3461 NOTIFY for this recipient, and whether the hop that took the message was
    * given NOTIFY=SUCCESS with the sender's own return path (it then reports delivery itself).
    */
   notify?: readonly string[] | null;
   nextHopReportsSuccess?: boolean;
+  /** The message's tag, put on the delivered event (the stats count deliveries by tag). */
+  tag?: string | null;
 }
 
 interface Pending {
@@ -47,6 +52,8 @@ export class OutcomeRecorder {
       retry: RetryPolicy;
       deliveries: DeliveriesRepository;
       outbox: EventEmitter;
+      /** Told each outcome committed, with the recipient's domain (the metrics); rows whose lease was lost are not told. */
+      onRecorded?: (state: DeliveryState, domain: string) => void;
     },
   ) {}
 
@@ -80,23 +87,28 @@ export class OutcomeRecorder {
   }
 
   private async write(group: Pending[]): Promise<void> {
+    const items = group.flatMap((p) => p.items);
+    let told: () => void = () => undefined;
     try {
       await this.deps.store.write(
         async (trx) => {
           const now = this.deps.clock.now();
-          const planned = group.flatMap(({ items }) => items.map((item) => plan(item, this.deps.retry, now)));
+          const planned = items.map((item) => plan(item, this.deps.retry, now));
           // One statement for every row's new state; rows whose lease was lost are left alone
           // and get no event (their new holder records its own attempt).
           const applied = await this.deps.deliveries.applyUpdates(trx, planned.map((p) => p.update));
           await this.deps.outbox.emit(trx, planned.filter((p) => applied.has(p.update.id)).map((p) => p.event));
+          const tell = this.deps.onRecorded;
+          if (tell) told = () => planned.forEach((p, i) => applied.has(p.update.id) && tell(p.update.state, items[i]!.delivery.domain));
         },
         // Relaxed: an outcome lost with the machine (not with the process) only means the
         // delivery is attempted again after its lease — the at-least-once case a crash already has.
         { durability: "relaxed" },
       );
+      told();
       for (const p of group) p.done();
     } catch (err) {
-      this.deps.logger.error({ err }, "recording delivery outcomes failed; the rows stay leased and will be retried after the lease");
+      this.deps.logger.error({ event: "mta.outcomes.record-failed", err }, "recording delivery outcomes failed; the rows stay leased and will be retried after the lease");
       for (const p of group) p.fail(err);
     }
   }
@@ -118,7 +130,7 @@ export function plan(item: RecordItem, retry: RetryPolicy, now: number): Planned
 
   switch (outcome.kind) {
     case "delivered":
-      return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...about, type: "delivery.delivered", data: { stream, attempt, ...(owesSuccessNotice(item) ? { notice: "relayed" as const } : {}) } } };
+      return { update: { ...update, state: "delivered", nextAttemptAt: now }, event: { ...about, type: "delivery.delivered", data: { stream, attempt, ...(item.tag !== undefined ? { tag: item.tag } : {}), ...(owesSuccessNotice(item) ? { notice: "relayed" as const } : {}) } } };
     case "deferred": {
       const decision = nextRetry(retry, { attempts, createdAt: delivery.createdAt, now });
       if (decision.kind === "retry") {
@@ -164,6 +176,7 @@ function attemptData(item: RecordItem): AttemptData {
     remoteHost: item.attempt.remoteHost,
     remoteIp: item.attempt.remoteIp,
     tls: item.attempt.tls,
+    ...(item.dkim ? { dkim: item.dkim } : {}),
   };
 }
 

@@ -198,7 +198,7 @@ export function createMtaStsResolver(options: MtaStsOptions): MtaStsResolver {
       remember(domain, { policy, expiresAt, recheckAt: Math.min(expiresAt, now() + recheckMs) });
       return policy;
     } catch (err) {
-      options.logger?.warn({ domain, err: (err as Error).message }, "MTA-STS policy fetch failed");
+      options.logger?.warn({ event: "mta.mta-sts.fetch-failed", domain, err: (err as Error).message }, "MTA-STS policy fetch failed");
       remember(domain, current ? { ...cached!, recheckAt: now() + negativeCacheMs } : { policy: null, expiresAt: now() + negativeCacheMs, recheckAt: now() + negativeCacheMs });
       return current;
     }

@@ -77,7 +77,7 @@ export function openDestinationLimits(options: DestinationLimitsOptions): Destin
     // build() says what is wrong with the file, in the form the operator gets at start.
   }
   let table = build(file);
-  options.logger?.info({ file, entries: table.entryNames.length }, "destination limits loaded");
+  options.logger?.info({ event: "mta.limits.loaded", file, entries: table.entryNames.length }, "destination limits loaded");
   // Polling the file's stat rather than fs.watch: editors and Kubernetes ConfigMaps replace the
   // file by renaming another over it, which an inode watch stops seeing; a stat still does.
   let polling = false;
@@ -89,7 +89,7 @@ export function openDestinationLimits(options: DestinationLimitsOptions): Destin
       try {
         now = signature(await stat(file));
       } catch {
-        if (seen !== "gone") options.logger?.warn({ file }, "destination limits file disappeared; keeping the limits in force");
+        if (seen !== "gone") options.logger?.warn({ event: "mta.limits.file-gone", file }, "destination limits file disappeared; keeping the limits in force");
         seen = "gone";
         return;
       }
@@ -97,10 +97,10 @@ export function openDestinationLimits(options: DestinationLimitsOptions): Destin
       seen = now;
       try {
         table = build(file);
-        options.logger?.info({ file, entries: table.entryNames.length }, "destination limits reloaded");
+        options.logger?.info({ event: "mta.limits.reloaded", file, entries: table.entryNames.length }, "destination limits reloaded");
       } catch (err) {
         const problems = err instanceof DestinationLimitsError ? err.problems : [(err as Error).message];
-        options.logger?.warn({ file, problems }, "destination limits file rejected; keeping the limits in force");
+        options.logger?.warn({ event: "mta.limits.rejected", file, problems }, "destination limits file rejected; keeping the limits in force");
       }
     } finally {
       polling = false;

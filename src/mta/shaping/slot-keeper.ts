@@ -31,12 +31,12 @@ export function createSlotKeeper(options: SlotKeeperOptions) {
       for (const [id, permit] of held) {
         if (still.has(id)) continue;
         permit.lost = true;
-        options.logger?.warn({ slot: id.replace("\u0000", "#") }, "connection slot lost (lease ran out); its connection retires");
+        options.logger?.warn({ event: "mta.slot.lost", slot: id.replace("\u0000", "#") }, "connection slot lost (lease ran out); its connection retires");
       }
     } catch (err) {
       // The connections go on; if the store stays unreachable past the lease, other processes
       // may take the slots, and this one learns it at the next renewal that works.
-      options.logger?.warn({ err }, "renewing connection slots failed");
+      options.logger?.warn({ event: "mta.slot.renew-failed", err }, "renewing connection slots failed");
     }
   }
 
@@ -57,7 +57,7 @@ export function createSlotKeeper(options: SlotKeeperOptions) {
         slot = await options.store.claim(capKey, cap, options.owner, options.leaseMs);
       } catch (err) {
         // Without the store there is no way to know the others' connections: open none.
-        options.logger?.warn({ err, destination: capKey }, "claiming a connection slot failed");
+        options.logger?.warn({ event: "mta.slot.claim-failed", err, destination: capKey }, "claiming a connection slot failed");
         return null;
       }
       if (slot === null) return null;
@@ -70,7 +70,7 @@ export function createSlotKeeper(options: SlotKeeperOptions) {
           held.delete(id);
           options.store
             .release(capKey, slot, options.owner)
-            .catch((err: unknown) => options.logger?.warn({ err, destination: capKey }, "releasing a connection slot failed; its lease will run out"))
+            .catch((err: unknown) => options.logger?.warn({ event: "mta.slot.release-failed", err, destination: capKey }, "releasing a connection slot failed; its lease will run out"))
             .finally(() => options.onFreed?.(capKey));
         },
       };

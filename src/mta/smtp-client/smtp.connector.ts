@@ -118,12 +118,12 @@ export function createConnector(options: ConnectorOptions) {
           tls: request.tls,
           ca: options.tlsCa,
         });
-        options.logger?.debug({ host, address, port: target.port, tls: session.tls, verified: session.tlsVerified }, "SMTP session opened");
+        options.logger?.debug({ event: "mta.session.opened", host, address, port: target.port, tls: session.tls, verified: session.tlsVerified }, "SMTP session opened");
         return session;
       } catch (err) {
         if (!(err instanceof SmtpSessionError)) throw err;
         markUnreachable(address, target.port);
-        options.logger?.warn({ host, address, port: target.port, phase: err.phase, code: err.code }, `SMTP connection failed: ${err.message}`);
+        options.logger?.warn({ event: "mta.connection.failed", host, address, port: target.port, phase: err.phase, code: err.code }, `SMTP connection failed: ${err.message}`);
         last = new DestinationUnreachable(`${host} [${address}]:${target.port}: ${err.message}`, err.reply, err.reply ? host : null, err.reply ? address : null, err.code);
         if (err.reply) request.onRefusal?.(err.reply, host);
         return null;

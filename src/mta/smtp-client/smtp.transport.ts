@@ -199,7 +199,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): SmtpTranspor
     const change = shaping.throttle.onThrottle(kind.kind, kind.rule, l.throttle, l.maxConnections, shaping.inUse());
     if (!change) return;
     shaping.lastThrottleReply = reply.text;
-    logger?.warn({ destination: shaping.key, host, rule: kind.rule, connectionLimit: change.limit, pausedUntil: change.pausedUntil }, `destination asked us to slow down: ${reply.text}`);
+    logger?.warn({ event: "mta.destination.slowed", destination: shaping.key, host, rule: kind.rule, connectionLimit: change.limit, pausedUntil: change.pausedUntil }, `destination asked us to slow down: ${reply.text}`);
     for (const queue of shaping.sites.values()) {
       if (change.pausedUntil) queue.failWaiting(new NotNow(pausedReason(shaping, change.pausedUntil)));
       queue.trim();
@@ -231,7 +231,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): SmtpTranspor
       } else if (!(err.code === "ETLS" && need !== "any")) {
         // A TLS policy failure says nothing about reachability for jobs that do not need it.
         const state = unreachable.mark(site.key, err);
-        logger?.warn({ destination: site.key, until: iso(state.until) }, `destination unreachable: ${err.message}`);
+        logger?.warn({ event: "mta.destination.unreachable", destination: site.key, until: iso(state.until) }, `destination unreachable: ${err.message}`);
       }
       throw err;
     }
@@ -323,7 +323,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): SmtpTranspor
         site.pool.release(session, false);
         // A 421 that asks us to slow down is not an idle timeout: no immediate second try.
         if (!kind && reused && !err.bodySent && attemptNo === 1) continue;
-        logger?.warn({ host: session.host, address: session.remoteIp, phase: err.phase, code: err.code, bodySent: err.bodySent }, `SMTP session failed: ${err.message}`);
+        logger?.warn({ event: "mta.session.failed", host: session.host, address: session.remoteIp, phase: err.phase, code: err.code, bodySent: err.bodySent }, `SMTP session failed: ${err.message}`);
         const reason = `${session.host} [${session.remoteIp}]: ${err.message}`;
         return sessionResult(session, everyRecipient(job, { kind: "deferred", reply: err.reply, reason }));
       }
@@ -344,6 +344,11 @@ export function createSmtpTransport(options: SmtpTransportOptions): SmtpTranspor
       return delivery;
     },
 
+    async openConnections() {
+      const open = new Map<string, number>();
+      for (const site of sites.values()) open.set(site.shaping.key, (open.get(site.shaping.key) ?? 0) + site.pool.openSessions);
+      return [...open].map(([destination, n]) => ({ destination, open: n }));
+    },
     status(): TransportStatus {
       return {
         caps: [...shapings.values()].map((s) => ({

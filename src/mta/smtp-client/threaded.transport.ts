@@ -5,12 +5,13 @@
 // defers like any internal error, and is started again for the next job.
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../../shared/logger.js";
-import type { AttemptResult, DeliveryJob, Transport } from "../mta.types.js";
+import type { AttemptResult, DeliveryJob, OpenConnections, Transport } from "../mta.types.js";
 import { batchPoster } from "../../shared/thread-batches.js";
 
-export type TransportRequest = { type: "deliver"; id: number; job: DeliveryJob } | { type: "close" };
+export type TransportRequest = { type: "deliver"; id: number; job: DeliveryJob } | { type: "connections"; id: number } | { type: "close" };
 export type TransportResponse =
   | { type: "result"; id: number; result: AttemptResult }
+  | { type: "connections"; id: number; open: OpenConnections }
   | { type: "error"; id: number; message: string }
   | { type: "closed" };
 
@@ -19,12 +20,16 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** A scrape asking the thread for its connections does not wait longer than this (a thread busy past it answers the next one). */
+const CONNECTIONS_TIMEOUT_MS = 2_000;
+
 export function createThreadedTransport(entry: URL, workerData: unknown, logger: Logger): Transport {
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let worker: Worker | null = null;
   let post: (request: TransportRequest) => void = () => undefined;
   let closing: Promise<void> | null = null;
+  const asked = new Map<number, (open: OpenConnections) => void>();
 
   const start = (): Worker => {
     const w = new Worker(entry, { workerData });
@@ -32,6 +37,11 @@ export function createThreadedTransport(entry: URL, workerData: unknown, logger:
     w.on("message", (responses: TransportResponse[]) => {
       for (const response of responses) {
         if (response.type === "closed") continue;
+        if (response.type === "connections") {
+          asked.get(response.id)?.(response.open);
+          asked.delete(response.id);
+          continue;
+        }
         const entry = pending.get(response.id);
         if (!entry) continue;
         pending.delete(response.id);
@@ -47,7 +57,7 @@ export function createThreadedTransport(entry: URL, workerData: unknown, logger:
       }
     };
     w.on("error", (err) => {
-      logger.error({ err }, "the transport thread failed; attempts in flight are deferred, and it starts again");
+      logger.error({ event: "mta.thread.failed", err }, "the transport thread failed; attempts in flight are deferred, and it starts again");
       fail(err);
     });
     w.on("exit", (code) => {
@@ -64,6 +74,22 @@ export function createThreadedTransport(entry: URL, workerData: unknown, logger:
       return new Promise<AttemptResult>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         post({ type: "deliver", id, job });
+      });
+    },
+    openConnections(): Promise<OpenConnections> {
+      // No thread yet (nothing sent) or closing: nothing open.
+      if (!worker || closing) return Promise.resolve([]);
+      const id = nextId++;
+      return new Promise<OpenConnections>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          asked.delete(id);
+          reject(new Error("the transport thread did not say its connections in time"));
+        }, CONNECTIONS_TIMEOUT_MS);
+        asked.set(id, (open) => {
+          clearTimeout(timer);
+          resolve(open);
+        });
+        post({ type: "connections", id });
       });
     },
     close(): Promise<void> {

@@ -6,7 +6,7 @@
 // On PostgreSQL each event also records the id of the transaction that wrote it (tx). Ids come
 // from a sequence, so a transaction that commits late can leave a lower id visible after a higher
 // one; consumers therefore read in (tx, id) order and only below the oldest transaction still
-// running (pg_snapshot_xmin), where no row can appear any more. SQLite has one writer: id order is
+// running in this database (src/events/visible-horizon.ts), where no row can appear any more. SQLite has one writer: id order is
 // commit order there, and tx stays 0.
 //
 // The old message_events rows are converted into their events here; a bounce or complaint that

@@ -70,7 +70,7 @@ export async function startInboundApi(): Promise<InboundApi> {
     domainProof: createInboundDomainProof({ hostname: HOSTNAME, dnsServers: [dns.address], clock: { now: () => now }, timeoutMs: 1_000 }),
     reservedDomain: reservedDomains({ hostname: HOSTNAME, returnPathDomain: HOSTNAME, inboundDomain: INBOUND_DOMAIN, domains: services.domains }),
   });
-  const app = buildHttpServer({ ...services, inbound, logger: silentLogger(), readiness: async () => ({ ready: true, detail: {} }) });
+  const app = buildHttpServer({ ...services, inbound, logger: silentLogger(), readiness: async () => ({ ready: true, body: { status: "ready" } }) });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const host = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 

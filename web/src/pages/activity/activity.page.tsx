@@ -28,6 +28,13 @@ export default function ActivityPage() {
         subtitle={workspace.sandbox ? "Developer inbox: this sandbox workspace delivers nothing; every message it accepted is captured here." : "Every message the workspace accepted, newest first. New ones appear as they arrive."}
       />
       <ActivityFilters key={params.toString()} filters={filters} onApply={apply} />
+      {filters.q && (
+        // Search is indexed by the worker, not by acceptance (docs/dashboard/activity.md): say so.
+        <p className="muted activity-search-note">
+          Search finds whole words of the subject and the addresses, about a second after a message is accepted.
+          {list?.searchIndexing && " Older messages are still being indexed: some may be missing from the results for now."}
+        </p>
+      )}
       {first.isPending && !list && <Loading label="Loading messages" />}
       {first.error && <ErrorNotice error={first.error} title="Could not list the messages" />}
       {pollError !== null && <ErrorNotice error={pollError} title="Could not refresh the list" />}

@@ -39,7 +39,7 @@ export default function MessagePage() {
       <PageHeader
         title={m.subject || "(no subject)"}
         subtitle={<><StateBadge state={m.sandboxed ? "captured" : m.state} /> <span className="header-value">{m.id}</span> <CopyButton value={m.id} label="Copy id" /></>}
-        actions={<a className="button" href={apiUrl(`${path}/raw`)} download={`${m.id}.eml`}>Download raw</a>}
+        actions={m.bodyRemovedAt === null ? <a className="button" href={apiUrl(`${path}/raw`)} download={`${m.id}.eml`}>Download raw</a> : undefined}
       />
       <dl className="message-grid" aria-label="Envelope">
         <dt>Accepted</dt><dd><Time at={m.acceptedAt} /></dd>
@@ -52,7 +52,9 @@ export default function MessagePage() {
         <dt>Tag</dt><dd>{m.tag ?? "—"}</dd>
         {Object.entries(m.metadata).map(([k, v]) => <Fragment key={k}><dt>Metadata {k}</dt><dd>{v}</dd></Fragment>)}
         {m.attachments.length > 0 && <><dt>Attachments</dt><dd>{m.attachments.join(", ")}</dd></>}
-        <dt>Size</dt><dd>{(m.mimeBytes / 1024).toFixed(1)} KB</dd>
+        {m.bodyRemovedAt === null
+          ? <><dt>Size</dt><dd>{(m.mimeBytes / 1024).toFixed(1)} KB</dd></>
+          : <><dt>Body</dt><dd>No longer kept: removed <Time at={m.bodyRemovedAt} /> (content retention)</dd></>}
       </dl>
 
       {m.recipients.length > 0 && (

@@ -18,6 +18,8 @@ interface ListState {
   next: string | null;
   newest: string | null;
   partial: boolean;
+  /** A search while older messages are still being indexed for it (the answer's searchIndexing). */
+  searchIndexing: boolean;
   /** Ids that arrived by polling (highlighted). */
   arrived: Set<string>;
 }
@@ -38,7 +40,7 @@ export function useActivityList(workspaceId: string, filters: Filters) {
   latest.current = current;
 
   useEffect(() => {
-    if (first.data) setList({ key, rows: first.data.messages, next: first.data.next, newest: first.data.newest, partial: first.data.partial, arrived: new Set() });
+    if (first.data) setList({ key, rows: first.data.messages, next: first.data.next, newest: first.data.newest, partial: first.data.partial, searchIndexing: first.data.searchIndexing, arrived: new Set() });
   }, [first.data, key]);
 
   useEffect(() => {

@@ -77,10 +77,10 @@ function StepBox({ step, x, y, counts, highlight }: { step: OutlineStep; x: numb
   const passedAt = highlight?.passed.get(step.id);
   const current = highlight?.current === step.id;
   const state = current ? "step-current" : passedAt !== undefined ? "step-passed" : highlight ? "step-off" : "";
-  const c = counts ?? { entered: 0, waiting: 0, completed: 0, failed: 0, converted: 0 };
+  const c = counts ?? { entered: 0, waiting: 0, completed: 0, failed: 0, converted: 0, exited: 0 };
   return (
     <g className={`step ${state}`} data-step={step.id}>
-      <title>{`${step.id} (${step.kind}): ${step.label}. ${c.entered} entered, ${c.waiting} waiting, ${c.completed} went on, ${c.failed} failed, ${c.converted} converted${passedAt !== undefined ? `; this person passed it ${new Date(passedAt).toLocaleString()}` : ""}${current ? "; this person is here now" : ""}`}</title>
+      <title>{`${step.id} (${step.kind}): ${step.label}. ${c.entered} entered, ${c.waiting} waiting, ${c.completed} went on, ${c.failed} failed, ${c.converted} converted, ${c.exited} left the journey here${passedAt !== undefined ? `; this person passed it ${new Date(passedAt).toLocaleString()}` : ""}${current ? "; this person is here now" : ""}`}</title>
       <rect x={x} y={y} width={BOX_W} height={BOX_H} rx={6} />
       <text x={x + 8} y={y + 17} className="step-label">
         {clip(`${step.id} · ${step.label}`, 30)}
@@ -89,7 +89,7 @@ function StepBox({ step, x, y, counts, highlight }: { step: OutlineStep; x: numb
         {`${c.entered} in · ${c.waiting} waiting · ${c.completed} on`}
       </text>
       <text x={x + 8} y={y + 50} className="step-counts">
-        {current ? "● here now" : passedAt !== undefined ? `✓ ${formatMoment(passedAt)}` : `${c.failed} failed · ${c.converted} converted`}
+        {current ? "● here now" : passedAt !== undefined ? `✓ ${formatMoment(passedAt)}` : `${c.failed} failed · ${c.converted} conv · ${c.exited} exited`}
       </text>
     </g>
   );

@@ -186,6 +186,9 @@ function StepTable({ metrics }: { metrics: MetricsAnswer }) {
               <th className="num">Went on</th>
               <th className="num">Failed</th>
               <th className="num">Converted</th>
+              <th className="num" title="Runs that left the journey at this step: went past it as their last, or met an exit condition, a conversion exit, an archive or a deletion there">
+                Exited here
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -197,6 +200,7 @@ function StepTable({ metrics }: { metrics: MetricsAnswer }) {
                 <td className="num">{s.completed}</td>
                 <td className="num">{s.failed}</td>
                 <td className="num">{s.converted}</td>
+                <td className="num">{s.exited}</td>
               </tr>
             ))}
           </tbody>

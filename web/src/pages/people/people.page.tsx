@@ -1,28 +1,34 @@
-// People: search by id, email or attribute value prefix (or a cio_id), a page at a time.
+// People: search by cio_id, or id or email prefix, from indexes (full pages at any size); or, when
+// asked, attribute values too, by a bounded scan whose pages may come back short.
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { PeopleAnswer } from "@contract/people.contract";
 import { apiGet, workspacePath } from "../../api/client";
 import { useWorkspace } from "../../session";
 import { PageHeader } from "../../ui/page";
 import { Empty, ErrorNotice, Loading } from "../../ui/states";
 import { Time } from "../../ui/time";
-import { Pager, useCursorPages } from "./paging";
+import { CursorPager, useCursorPages } from "../../ui/pager";
 import "./people.css";
 
 export default function PeoplePage() {
   const workspace = useWorkspace();
   const [text, setText] = useState("");
   const [q, setQ] = useState("");
+  const [withAttributes, setWithAttributes] = useState(false);
+  const [inAttributes, setInAttributes] = useState(false);
   const pages = useCursorPages();
   const people = useQuery({
-    queryKey: ["people", workspace.id, q, pages.cursor],
-    queryFn: ({ signal }) => apiGet<PeopleAnswer>(workspacePath(workspace.id, "/people"), { q, cursor: pages.cursor, limit: 25 }, { signal }),
+    queryKey: ["people", workspace.id, q, inAttributes, pages.cursor],
+    // The page on screen stays while the next loads, so the pager (and the keyboard's focus in it) stays too.
+    placeholderData: keepPreviousData,
+    queryFn: ({ signal }) => apiGet<PeopleAnswer>(workspacePath(workspace.id, "/people"), { q, in: inAttributes ? "attributes" : "identifiers", cursor: pages.cursor, limit: 25 }, { signal }),
   });
   const search = (event: FormEvent) => {
     event.preventDefault();
     setQ(text.trim());
+    setInAttributes(withAttributes);
     pages.reset();
   };
 
@@ -32,7 +38,10 @@ export default function PeoplePage() {
       <form className="filters" role="search" onSubmit={search}>
         <label className="field">
           Search people
-          <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="id, email or attribute value" />
+          <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder={withAttributes ? "id, email or attribute value" : "id, email or cio_id"} />
+        </label>
+        <label className="field-inline">
+          <input type="checkbox" checked={withAttributes} onChange={(e) => setWithAttributes(e.target.checked)} /> Attribute values too (slower: scans, pages may be short)
         </label>
         <button type="submit" className="button button-primary">
           Search
@@ -69,7 +78,7 @@ export default function PeoplePage() {
           </table>
         </div>
       )}
-      {people.data && <Pager pages={pages} next={people.data.next} />}
+      {people.data && <CursorPager pages={pages} next={people.data.next} />}
     </>
   );
 }

@@ -1,14 +1,14 @@
 // One segment: its definition, its size over time and its members a page at a time.
 import { useState } from "react";
 import { Link, useParams } from "react-router";
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { MembersAnswer, SegmentAnswer, SizesAnswer } from "@contract/segments.contract";
 import { apiGet, workspacePath } from "../../api/client";
 import { useWorkspace } from "../../session";
 import { PageHeader } from "../../ui/page";
 import { Empty, ErrorNotice, Loading, Notice } from "../../ui/states";
 import { Time } from "../../ui/time";
-import { Pager, useCursorPages } from "../people/paging";
+import { CursorPager, useCursorPages } from "../../ui/pager";
 import { SizeChart } from "./size-chart";
 import "../people/people.css";
 
@@ -67,7 +67,7 @@ function Sizes({ path }: { path: string }) {
 
 function Members({ path, workspaceId }: { path: string; workspaceId: string }) {
   const pages = useCursorPages();
-  const members = useQuery({ queryKey: ["segment-members", path, pages.cursor], queryFn: ({ signal }) => apiGet<MembersAnswer>(`${path}/members`, { cursor: pages.cursor, limit: 50 }, { signal }) });
+  const members = useQuery({ queryKey: ["segment-members", path, pages.cursor], placeholderData: keepPreviousData, queryFn: ({ signal }) => apiGet<MembersAnswer>(`${path}/members`, { cursor: pages.cursor, limit: 50 }, { signal }) });
   return (
     <section aria-labelledby="members">
       <h2 id="members" className="section-title">
@@ -102,7 +102,7 @@ function Members({ path, workspaceId }: { path: string; workspaceId: string }) {
           </table>
         </div>
       )}
-      {members.data && <Pager pages={pages} next={members.data.next} />}
+      {members.data && <CursorPager pages={pages} next={members.data.next} />}
     </section>
   );
 }

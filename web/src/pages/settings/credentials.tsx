@@ -28,7 +28,7 @@ export function Credentials({ workspaceId, canChange, tokens }: { workspaceId: s
   return (
     <section aria-labelledby="credentials-title">
       <h2 id="credentials-title">Tokens and API keys</h2>
-      <p className="muted">Posthorn keeps only a hash of each secret: it is shown once, when it is made. Older tokens stay valid.</p>
+      <p className="muted">Posthorn keeps only a hash of each secret: it is shown once, when it is made. Older tokens stay valid until they are revoked.</p>
       {!canChange ? (
         <p className="muted">Only admins create tokens.</p>
       ) : (
@@ -62,7 +62,7 @@ export function Credentials({ workspaceId, canChange, tokens }: { workspaceId: s
         </Notice>
       )}
       <h3 className="settings-subtitle">Existing tokens</h3>
-      <TokensTable tokens={tokens} />
+      <TokensTable tokens={tokens} workspaceId={workspaceId} canChange={canChange} />
     </section>
   );
 }

@@ -32,7 +32,7 @@ export default function SettingsPage() {
           <SandboxSwitch workspace={settings.data.workspace} canChange={canChange} />
           <section aria-labelledby="streams-title">
             <h2 id="streams-title">Message streams</h2>
-            <StreamsTable streams={settings.data.streams} />
+            <StreamsTable streams={settings.data.streams} workspaceId={workspace.id} canChange={canChange} />
             {canChange && <NewStreamForm workspaceId={workspace.id} />}
           </section>
           <Credentials workspaceId={workspace.id} canChange={canChange} tokens={settings.data.tokens} />

@@ -2,13 +2,13 @@
 // detail with the report it came from (when one was kept). Admins can activate an address a
 // bounce made inactive, as Postmark's "activate bounce" does.
 import { useState } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { BounceAnswer, BouncesAnswer } from "@contract/suppressions.contract";
 import { apiGet, apiSend, workspacePath } from "../../api/client";
 import { useCanChange, useWorkspace } from "../../session";
 import { Empty, ErrorNotice, Loading } from "../../ui/states";
 import { Time } from "../../ui/time";
-import { Pager } from "./pager";
+import { OffsetPager } from "../../ui/pager";
 
 const PAGE = 25;
 
@@ -19,6 +19,7 @@ export function BouncesSection({ stream }: { stream: string }) {
   const query = { stream, count: PAGE, offset };
   const list = useQuery({
     queryKey: ["bounces", workspace.id, query],
+    placeholderData: keepPreviousData,
     queryFn: ({ signal }) => apiGet<BouncesAnswer>(workspacePath(workspace.id, "/bounces"), query, { signal }),
   });
   return (
@@ -63,7 +64,7 @@ export function BouncesSection({ stream }: { stream: string }) {
                 </tbody>
               </table>
             </div>
-            <Pager offset={offset} shown={list.data.bounces.length} total={list.data.total} onMove={setOffset} size={PAGE} />
+            <OffsetPager offset={offset} shown={list.data.bounces.length} total={list.data.total} onMove={setOffset} size={PAGE} />
           </>
         ))}
       {open !== null && <BounceDetail id={open} />}

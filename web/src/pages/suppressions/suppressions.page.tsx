@@ -1,7 +1,7 @@
 // Suppressions and bounces: a stream's inactive addresses (search, page, add by hand, reactivate,
 // export as CSV) and the workspace's bounce records with the remote's words and the report.
 import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { SuppressionChangeAnswer, SuppressionsAnswer } from "@contract/suppressions.contract";
 import { apiGet, apiSend, apiUrl, workspacePath } from "../../api/client";
 import { useCanChange, useWorkspace } from "../../session";
@@ -9,7 +9,7 @@ import { PageHeader } from "../../ui/page";
 import { Empty, ErrorNotice, Loading, Notice } from "../../ui/states";
 import { Time } from "../../ui/time";
 import { BouncesSection } from "./bounces";
-import { Pager } from "./pager";
+import { OffsetPager } from "../../ui/pager";
 import "./suppressions.css";
 
 const PAGE = 50;
@@ -26,6 +26,7 @@ export default function SuppressionsPage() {
   const query = { stream, email: search || undefined, count: PAGE, offset };
   const list = useQuery({
     queryKey: ["suppressions", workspace.id, query],
+    placeholderData: keepPreviousData,
     queryFn: ({ signal }) => apiGet<SuppressionsAnswer>(workspacePath(workspace.id, "/suppressions"), query, { signal }),
   });
   const change = useMutation({
@@ -129,7 +130,7 @@ export default function SuppressionsPage() {
                 </tbody>
               </table>
             </div>
-            <Pager offset={offset} shown={list.data.suppressions.length} total={list.data.total} onMove={setOffset} size={PAGE} />
+            <OffsetPager offset={offset} shown={list.data.suppressions.length} total={list.data.total} onMove={setOffset} size={PAGE} />
           </>
         ))}
       <BouncesSection stream={stream} />
