@@ -9,6 +9,8 @@ import type { Db } from "../store/store.js";
 export const WEEK_MS = 7 * 86_400_000;
 /** 1970-01-05, the first Monday of the epoch: weeks are counted from it. */
 const FIRST_MONDAY_MS = 4 * 86_400_000;
+/** The longest the upkeep waits for the event table's lock before leaving a week to its next pass. */
+const LOCK_WAIT = "2s";
 const PARTITION_NAME = /^person_events_w(\d{4})(\d{2})(\d{2})$/;
 
 /** The start of the week (Monday 00:00 UTC) that holds `t`. */
@@ -60,15 +62,20 @@ export class EventRetentionRepository {
     // Another process made it since this one listed the partitions.
     const exists = await sql<{ n: number }>`select count(*)::int as n from pg_class where relname = ${partitionName(start)}`.execute(db);
     if (exists.rows[0]!.n > 0) return false;
-    // Inserts wait here, before they are routed. ATTACH locks the parent only in SHARE UPDATE
-    // EXCLUSIVE mode, so an insert could route by the partitions it saw before the attach, wait
-    // for the DEFAULT partition, and then break its new constraint: a 500 "new row for relation
-    // person_events_default violates partition constraint", seen about once in 2,000 requests
-    // during a worker's first pass (not reproduced by a test here: it needs an insert to start
-    // inside the attach). Every insert takes ROW EXCLUSIVE on the parent first, which this mode
-    // excludes; ONLY: the parent alone, and reads are not blocked. Held for one week's move
-    // (normally none: partitions are made ahead).
-    await sql`lock table only person_events in exclusive mode`.execute(db);
+    // Every query and insert waits here, at the parent, until the partition is attached and its
+    // rows moved. A weaker lock is not enough:
+    // - Reads: under a lock that lets them open the parent (EXCLUSIVE), a read plans with the
+    //   partitions it sees, waits for the DEFAULT partition (which the attach locks), and then runs
+    //   with a newer snapshot: the moved rows are gone from the DEFAULT partition and the new
+    //   partition is not in its plan, so the read misses them (people.postgres.test.ts shows it;
+    //   a dashboard timeline did, once, on a fresh database).
+    // - Inserts: one could route by the partitions it saw before the attach and then break the
+    //   DEFAULT partition's new constraint (a 500, about once in 2,000 requests during a first pass).
+    // Held for one week's move: normally no rows, as partitions are made weeks ahead. Waiting for
+    // the lock behind a long query would stall everything queued after it, so the upkeep gives up
+    // after LOCK_WAIT and tries again on its next pass.
+    await sql.raw(`set local lock_timeout = '${LOCK_WAIT}'`).execute(db);
+    await sql`lock table only person_events in access exclusive mode`.execute(db);
     await sql`create table ${name} (like person_events including defaults)`.execute(db);
     await sql`with moved as (delete from person_events_default where timestamp >= ${start} and timestamp < ${end} returning *) insert into ${name} select * from moved`.execute(db);
     await sql`alter table person_events attach partition ${name} for values from (${sql.lit(start)}) to (${sql.lit(end)})`.execute(db);
@@ -76,6 +83,8 @@ export class EventRetentionRepository {
   }
 
   async dropPartition(db: Db, name: string): Promise<boolean> {
+    // Dropping a partition locks the parent too: the same bounded wait as making one.
+    await sql.raw(`set local lock_timeout = '${LOCK_WAIT}'`).execute(db);
     await sql`drop table if exists ${sql.id(name)}`.execute(db);
     return true;
   }

@@ -16,6 +16,8 @@ import { EventRetentionRepository, WEEK_MS, partitionName, weekStart } from "./e
 
 /** Weeks of partitions made ahead of now: events a little in the future (clock skew, scheduled) have a home. */
 export const PARTITIONS_AHEAD = 4;
+/** PostgreSQL's lock_not_available: a lock_timeout ran out. */
+const LOCK_NOT_AVAILABLE = "55P03";
 /** Rows deleted per transaction (SQLite retention, the DEFAULT partition, old keys). */
 const CHUNK_ROWS = 5_000;
 /** Events indexed per transaction by the SQLite person indexer: large, so one index page takes many entries. */
@@ -50,7 +52,7 @@ export class PeopleMaintenance {
     this.loop = new WorkLoop({
       runOnce: async () => {
         const report = await this.runOnce();
-        if (report.created.length + report.dropped.length > 0) deps.logger.info(report, "event partitions changed");
+        if (report.created.length + report.dropped.length > 0) deps.logger.info({ event: "people.partitions.changed", ...report }, "event partitions changed");
         return false;
       },
       pollMs: deps.intervalMs,
@@ -97,9 +99,8 @@ export class PeopleMaintenance {
   }
 
   /**
-   * One transaction per partition made or dropped: making one locks the DEFAULT partition while
-   * it moves that week's rows out, and events routed there wait for it, so each lock is held for
-   * one week's work, not for the whole pass.
+   * One transaction per partition made or dropped: each locks the event table while it works
+   * (reads and ingest wait), so each lock is held for one week's work, not for the whole pass.
    */
   private async partitions(now: number, cutoff: number, report: MaintenanceReport): Promise<void> {
     const existing = await this.retention.partitions(this.deps.store.db);
@@ -107,18 +108,38 @@ export class PeopleMaintenance {
     for (const p of existing) {
       // Wholly before the cutoff: every event in it is past the retention.
       if (p.end > cutoff) continue;
-      if (await this.locked((trx) => this.retention.dropPartition(trx, p.name))) report.dropped.push(p.name);
+      const dropped = await this.locked((trx) => this.retention.dropPartition(trx, p.name));
+      if (dropped === "busy") return;
+      if (dropped) report.dropped.push(p.name);
     }
-    const last = weekStart(now) + PARTITIONS_AHEAD * WEEK_MS;
-    for (let start = weekStart(cutoff); start <= last && !this.stopping; start += WEEK_MS) {
-      if (have.has(start) || start + WEEK_MS <= cutoff) continue;
-      if (await this.locked((trx) => this.retention.createPartition(trx, start))) report.created.push(partitionName(start));
+    // This week and those ahead first, then back to the retention's start: on a new database the
+    // events arriving meanwhile find their week's partition soonest, and fewer of them have to move.
+    const thisWeek = weekStart(now);
+    const weeks: number[] = [];
+    for (let start = thisWeek; start <= thisWeek + PARTITIONS_AHEAD * WEEK_MS; start += WEEK_MS) weeks.push(start);
+    for (let start = thisWeek - WEEK_MS; start + WEEK_MS > cutoff; start -= WEEK_MS) weeks.push(start);
+    for (const start of weeks) {
+      if (this.stopping) break;
+      if (have.has(start)) continue;
+      const created = await this.locked((trx) => this.retention.createPartition(trx, start));
+      if (created === "busy") return;
+      if (created) report.created.push(partitionName(start));
     }
   }
 
-  /** Runs `fn` under the upkeep lock; false when another process holds it or already did the work. */
-  private async locked(fn: (trx: Db) => Promise<boolean>): Promise<boolean> {
-    return this.deps.store.write(async (trx) => (await this.retention.tryLock(trx)) && fn(trx));
+  /**
+   * Runs `fn` under the upkeep lock; false when another process holds it or already did the work;
+   * "busy" when the event table stayed locked by others past the repository's wait: the rest of
+   * the pass's partition work waits for the next pass, rather than each week waiting in turn.
+   */
+  private async locked(fn: (trx: Db) => Promise<boolean>): Promise<boolean | "busy"> {
+    try {
+      return await this.deps.store.write(async (trx) => (await this.retention.tryLock(trx)) && fn(trx));
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== LOCK_NOT_AVAILABLE) throw err;
+      this.deps.logger.warn({ event: "people.partitions.busy" }, "the event table stayed busy; its partitions are changed on the next pass");
+      return "busy";
+    }
   }
 }
 

@@ -1,14 +1,23 @@
 // PostgreSQL only (TEST_DATABASE_URL): two processes' stores ingesting into one database at once.
 // The first identify of a new id from both creates one person (the loser of the unique race runs
 // again and finds it), and concurrent attribute changes to one person are all kept (the person's
-// row is locked while a request changes it).
+// row is locked while a request changes it). A read that meets the upkeep moving a week's events
+// out of the DEFAULT partition into their new partition sees them, in one place or the other; and
+// the upkeep does not queue everyone behind a long query holding the event table: it gives up for
+// that pass and makes the partition on the next.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { sql } from "kysely";
+import pg from "pg";
 import { createTempDatabase } from "../../test/support/stores.js";
 import { openStore, type Store } from "../store/store.js";
 import { WorkspacesService } from "../workspaces/workspaces.service.js";
 import { PeopleService } from "./people.service.js";
 import { peopleServiceFor } from "./testing/people-service.js";
+import { EventRetentionRepository, partitionName, weekStart } from "./event-retention.repository.js";
+import { PeopleMaintenance } from "./people.maintenance.js";
+import { PersonEventsRepository } from "./person-events.repository.js";
+import { silentLogger } from "../shared/logger.js";
 
 
 const url = process.env.TEST_DATABASE_URL;
@@ -18,10 +27,12 @@ describe("people on PostgreSQL from two processes", { skip: url ? false : "TEST_
   let stores: Store[];
   let services: PeopleService[];
   let ws: string;
+  let dbUrl: string;
 
   before(async () => {
     const db = await createTempDatabase(url!);
     drop = db.drop;
+    dbUrl = db.url;
     stores = [openStore({ dataDir: "", databaseUrl: db.url }), openStore({ dataDir: "", databaseUrl: db.url })];
     await stores[0]!.migrate();
     const clock = { now: () => Date.now() };
@@ -55,5 +66,58 @@ describe("people on PostgreSQL from two processes", { skip: url ? false : "TEST_
     await Promise.all(calls);
     const rows = await stores[0]!.db.selectFrom("person_events").select("id").where("dedupe_key", "=", "same-key").execute();
     assert.equal(rows.length, 1);
+  });
+
+  test("a read that waits on a week's partition being made sees the events moved into it", async () => {
+    // Far in the future, so no other partition holds the week and its event sits in the DEFAULT one.
+    const at = Date.UTC(2031, 4, 14, 12);
+    const [tracked] = await services[0]!.apply(ws, [{ op: "track", who: { kind: "id", value: "mover" }, event: { name: "moved", type: "event", dedupeKey: null, timestamp: at, data: {} } }]);
+    const personId = (tracked as { personId: string }).personId;
+    const inDefault = await sql<{ n: number }>`select count(*)::int as n from person_events_default where timestamp = ${at}`.execute(stores[0]!.db);
+    assert.equal(inDefault.rows[0]!.n, 1);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let made!: () => void;
+    const partitionMade = new Promise<void>((resolve) => (made = resolve));
+    // The upkeep's transaction: the week's partition made and its event moved, not yet committed.
+    const move = stores[1]!.write(async (trx) => {
+      assert.ok(await new EventRetentionRepository().createPartition(trx, weekStart(at)));
+      made();
+      await gate;
+    });
+    await partitionMade;
+    const read = services[0]!.events(ws, personId, { limit: 10 });
+    // The read is waiting for a lock the move holds: only then let the move commit.
+    for (let waited = 0; ; waited += 20) {
+      const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`.execute(stores[0]!.db);
+      if (waiting.rows[0]!.n > 0) break;
+      assert.ok(waited < 10_000, "the read never waited for the move");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    release();
+    await move;
+    assert.deepEqual((await read).map((e) => e.name), ["moved"]);
+  });
+
+  test("the upkeep gives up a pass when a long query holds the event table, and makes the week on the next", async () => {
+    const now = Date.UTC(2033, 2, 9, 12);
+    const week = partitionName(weekStart(now));
+    const upkeep = new PeopleMaintenance({ store: stores[1]!, clock: { now: () => now }, logger: silentLogger(), events: new PersonEventsRepository("postgres"), retentionMs: 14 * 86_400_000, dedupeWindowMs: 86_400_000, intervalMs: 60_000 });
+    const reader = new pg.Client({ connectionString: dbUrl });
+    await reader.connect();
+    try {
+      await reader.query("begin");
+      await reader.query("select count(*) from person_events");
+      const started = Date.now();
+      const held = await upkeep.runOnce();
+      assert.deepEqual(held.created, []);
+      assert.ok(Date.now() - started < 10_000, "one wait for the lock, not one per week");
+      // Ingest was not held up behind the waiting upkeep for longer than its wait.
+      assert.ok((await services[0]!.apply(ws, [{ op: "track", who: { kind: "id", value: "mover" }, event: { name: "during", type: "event", dedupeKey: null, timestamp: null, data: {} } }]))[0]!.ok);
+    } finally {
+      await reader.query("commit");
+      await reader.end();
+    }
+    assert.ok((await upkeep.runOnce()).created.includes(week));
   });
 });
