@@ -44,7 +44,23 @@ try {
 // Slowest first by the last run's times; files never timed (new ones) first of all.
 files.sort((a, b) => (known[b] ?? Infinity) - (known[a] ?? Infinity) || a.localeCompare(b));
 
-/** Runs one file; resolves with its output, exit code, wall time and the counts its reporter printed. */
+/**
+ * CPU seconds (user + system) of this process's reaped children so far, from /proc (Linux; null
+ * elsewhere). Read as each file's process closes, the difference is about that file's CPU, its
+ * servers and browsers included (they are its descendants); two files ending in the same instant
+ * may swap a little of theirs.
+ */
+function childrenCpuSeconds() {
+  try {
+    const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+    // After "pid (comm) ": state is fields[0], so cutime and cstime (stat fields 16 and 17) are 13 and 14.
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs one file; resolves with its output, exit code, wall time, CPU time and the counts its reporter printed. */
 function runFile(file) {
   return new Promise((resolve) => {
     const started = performance.now();
@@ -53,13 +69,17 @@ function runFile(file) {
     child.stdout.on("data", (c) => chunks.push(c));
     child.stderr.on("data", (c) => chunks.push(c));
     child.on("close", (code, signal) => {
+      const cpuNow = childrenCpuSeconds();
+      const cpu = cpuNow === null || cpuSeen === null ? null : cpuNow - cpuSeen;
+      cpuSeen = cpuNow;
       const output = Buffer.concat(chunks).toString("utf8");
       const count = (name) => Number(new RegExp(`^ℹ ${name} (\\d+)`, "m").exec(output)?.[1] ?? 0);
-      resolve({ file, output, ok: code === 0, code: code ?? signal, ms: performance.now() - started, tests: count("tests"), pass: count("pass"), fail: count("fail"), skipped: count("skipped") + count("todo") });
+      resolve({ file, output, ok: code === 0, code: code ?? signal, ms: performance.now() - started, cpu, tests: count("tests"), pass: count("pass"), fail: count("fail"), skipped: count("skipped") + count("todo") });
     });
   });
 }
 
+let cpuSeen = childrenCpuSeconds();
 const started = performance.now();
 const results = [];
 let next = 0;
@@ -86,6 +106,12 @@ const failed = results.filter((r) => !r.ok);
 const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, SHOWN);
 console.log(`\nslowest test files (${results.length} files, ${(sum("ms") / 1000).toFixed(0)} s of file time, ${concurrency} at once):`);
 for (const r of slowest) console.log(`${(r.ms / 1000).toFixed(1).padStart(7)} s  ${r.file}`);
+if (results.every((r) => r.cpu !== null)) {
+  // The suite is CPU-bound on a small machine: what a file costs the cores is what holds the run up.
+  const busiest = [...results].sort((a, b) => b.cpu - a.cpu).slice(0, SHOWN);
+  console.log(`\nbusiest test files by CPU (${sum("cpu").toFixed(0)} s of CPU in all):`);
+  for (const r of busiest) console.log(`${r.cpu.toFixed(1).padStart(7)} s  ${r.file}`);
+}
 console.log(`\ntests ${sum("tests")}, pass ${sum("pass")}, fail ${sum("fail")}, skipped/todo ${sum("skipped")}; files ${results.length}, failed ${failed.length}; ${(wallMs / 1000).toFixed(1)} s`);
 // A failed file's own account again at the very end, where a log cut to its tail still shows it:
 // the spec reporter's "failing tests" section (each failure with its error), else the output's end.
