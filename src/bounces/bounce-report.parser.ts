@@ -16,7 +16,8 @@
 // - Auto-replies are not bounces (null); isAutoReply() tells the caller about them.
 // - Classification reuses the MTA's reply rules (bounce-rules.ts) on the reported reply,
 //   with a few rules only bounce texts need around them; see classifyRecipient().
-import { simpleParser, type Attachment, type ParsedMail } from "mailparser";
+import type { Attachment, ParsedMail } from "mailparser";
+import { lazyModule } from "../shared/lazy-module.js";
 import libmime from "libmime";
 import addressparser from "nodemailer/lib/addressparser/index.js";
 import { ENHANCED, INNER_CODE, LEADING_CODE, classifyRecipient, findEnhancedStatus, type DsnBounceType } from "./bounce-classification.js";
@@ -31,6 +32,8 @@ import {
   type FieldGroup,
   type OriginalMessage,
 } from "./arf.parser.js";
+
+const mailparser = lazyModule<typeof import("mailparser")>("mailparser");
 
 export type { ComplaintReport } from "./arf.parser.js";
 export { DSN_BOUNCE_TYPES, DSN_RULES_FIRST, DSN_RULES_LAST, classifyRecipient, findEnhancedStatus, type DsnBounceType } from "./bounce-classification.js";
@@ -73,7 +76,7 @@ export async function parseBounceReport(raw: Buffer): Promise<BounceReport | nul
   try {
     // ignoreEmbedded is read by mailsplit but missing from @types/mailparser.
     const options = { keepDeliveryStatus: true, ignoreEmbedded: true, skipImageLinks: true, skipTextLinks: true };
-    mail = await simpleParser(raw, options);
+    mail = await mailparser().simpleParser(raw, options);
   } catch {
     return null;
   }

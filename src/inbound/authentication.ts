@@ -4,8 +4,10 @@
 // given resolver (the configured servers in production, a fixed zone in tests); a check that does
 // not finish in time gives temperror instead of holding the SMTP session.
 import { Resolver } from "node:dns/promises";
-import { authenticate } from "mailauth";
+import { lazyModule } from "../shared/lazy-module.js";
 import type { AuthVerdicts } from "./spam-headers.js";
+
+const mailauth = lazyModule<typeof import("mailauth")>("mailauth");
 
 /** A DNS lookup as mailauth calls it: (name, rrtype) → records, like dns.promises.resolve. */
 export type DnsResolve = (name: string, rrtype: string) => Promise<unknown>;
@@ -40,7 +42,7 @@ export function createAuthenticator(options: { hostname: string; resolve?: DnsRe
       const timeout = new Promise<null>((done) => (timer = setTimeout(() => done(null), timeoutMs)));
       try {
         const result = await Promise.race([
-          authenticate(input.raw, { ip: input.ip, helo: input.helo, sender: input.sender, mta: options.hostname, resolver: resolve as never, disableBimi: true }),
+          mailauth().authenticate(input.raw, { ip: input.ip, helo: input.helo, sender: input.sender, mta: options.hostname, resolver: resolve as never, disableBimi: true }),
           timeout,
         ]);
         if (!result) return { headers: `Authentication-Results: ${options.hostname}; none (checks timed out)\r\n`, verdicts: TEMPERROR };

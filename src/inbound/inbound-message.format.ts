@@ -42,7 +42,10 @@
 //   by default all are included, since the SMTP edge refuses oversized mail first.
 // - RawEmail (only with includeRawEmail) is the message decoded as UTF-8.
 // - Garbage never throws: what cannot be parsed comes out as empty fields.
-import { parseAddressHeader, simpleParser, type Attachment, type EmailAddress, type HeaderLines, type ParsedMail } from "mailparser";
+import type { Attachment, EmailAddress, HeaderLines, ParsedMail } from "mailparser";
+import { lazyModule } from "../shared/lazy-module.js";
+
+const mailparser = lazyModule<typeof import("mailparser")>("mailparser");
 import libmime from "libmime";
 import { stripReply } from "./reply-stripper.js";
 
@@ -130,7 +133,7 @@ export async function formatInboundMessage(raw: Buffer, envelope: InboundEnvelop
   const source = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
   let parsed: ParsedMail | null = null;
   try {
-    parsed = await simpleParser(source, {
+    parsed = await mailparser().simpleParser(source, {
       skipHtmlToText: true, // TextBody is what the sender wrote, not text made from HTML
       skipTextToHtml: true, // and HtmlBody the same
       keepCidLinks: true, // no data: URLs in HtmlBody; the images are attachments
@@ -259,7 +262,7 @@ function addresses(fields: readonly Field[], key: string, isFrom = false): Postm
   if (chosen.length === 0) return [];
   let parsed: EmailAddress[];
   try {
-    parsed = parseAddressHeader(chosen, { flatten: true, decodePunycode: false }).value;
+    parsed = mailparser().parseAddressHeader(chosen, { flatten: true, decodePunycode: false }).value;
   } catch {
     return [];
   }

@@ -1,7 +1,7 @@
 // Reading accepted messages back (search, one message with its bodies and timeline, its MIME),
 // and the messages domain's own reaction to delivery outcomes: a message is finished once none of
 // its deliveries waits any more. Edges call this, never the repository.
-import { simpleParser } from "mailparser";
+import { lazyModule } from "../shared/lazy-module.js";
 import type { Store } from "../store/store.js";
 import type { EventEmitter, Reaction } from "../events/outbox.js";
 import { domainOf } from "../shared/email-address.js";
@@ -11,6 +11,8 @@ import { MessageNotFound } from "./accept.errors.js";
 import type { Db } from "../store/store.js";
 import type { MessageForBounce, MessageForDelivery, MessageForNotice, MessageForWebhook, MessagesRepository, MessageSearch } from "./messages.repository.js";
 import type { MessageDetails, MessageRecord } from "./message.record.js";
+
+const mailparser = lazyModule<typeof import("mailparser")>("mailparser");
 
 export type { MessageForWebhook } from "./messages.repository.js";
 
@@ -123,7 +125,7 @@ export class MessagesService {
 
 async function bodiesOf(mime: Buffer): Promise<{ textBody: string | null; htmlBody: string | null }> {
   try {
-    const parsed = await simpleParser(mime, { skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true });
+    const parsed = await mailparser().simpleParser(mime, { skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true });
     return { textBody: parsed.text ?? null, htmlBody: typeof parsed.html === "string" ? parsed.html : null };
   } catch {
     return { textBody: null, htmlBody: null };

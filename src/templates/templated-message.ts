@@ -3,8 +3,7 @@
 // layout's own tags filled from the same model), <style> inlined into style attributes (juice)
 // when InlineCss is on, and a TextBody made from the HTML (html-to-text) when the template has
 // HTML only. What comes out is an ordinary message's content: acceptance treats it as any other.
-import juice from "juice";
-import { convert } from "html-to-text";
+import { lazyModule } from "../shared/lazy-module.js";
 import type { Node } from "./engine/template.ast.js";
 import { renderTemplate, type RenderBudget, type RenderLimits } from "./engine/template.renderer.js";
 
@@ -45,13 +44,16 @@ export function renderContent(request: ContentRequest): RenderedContent {
   return { subject, htmlBody, textBody };
 }
 
+const juice = lazyModule<typeof import("juice")>("juice");
+const htmlToText = lazyModule<typeof import("html-to-text")>("html-to-text");
+
 /** juice parses the whole document; HTML without a <style> element has nothing to inline and skips it. */
 export function inlineCss(html: string): string {
   if (!/<style[\s>]/i.test(html)) return html;
-  return juice(html, { preserveMediaQueries: true, preserveFontFaces: true, removeStyleTags: true });
+  return juice()(html, { preserveMediaQueries: true, preserveFontFaces: true, removeStyleTags: true });
 }
 
 export function textFromHtml(html: string): string {
   // No wrapping: mail clients wrap text themselves; links keep their address in brackets.
-  return convert(html, { wordwrap: false, selectors: [{ selector: "img", format: "skip" }] });
+  return htmlToText().convert(html, { wordwrap: false, selectors: [{ selector: "img", format: "skip" }] });
 }

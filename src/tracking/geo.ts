@@ -4,8 +4,11 @@
 // the start rather than silently recording no places (its file is checked at start, and read on
 // first use).
 import { accessSync, constants } from "node:fs";
-import { open, type CityResponse, type Reader } from "maxmind";
+import type { CityResponse, Reader } from "maxmind";
+import { lazyModule } from "../shared/lazy-module.js";
 import type { GeoData } from "../events/event-map.js";
+
+const maxmind = lazyModule<typeof import("maxmind")>("maxmind");
 
 export interface GeoLookup {
   lookup(ip: string | null): Promise<GeoData | null>;
@@ -22,7 +25,7 @@ export function geoDatabase(path: string | null): GeoLookup {
     async lookup(ip) {
       if (!ip) return null;
       // No file watching: a database updated on disk is read again at the next start.
-      reader ??= open<CityResponse>(path, { watchForUpdates: false });
+      reader ??= maxmind().open<CityResponse>(path, { watchForUpdates: false });
       return geoOf(await reader, ip);
     },
   };

@@ -9,7 +9,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import selfsigned from "selfsigned";
+import { lazyModule } from "../../shared/lazy-module.js";
+
+const selfsigned = lazyModule<typeof import("selfsigned")>("selfsigned");
 
 export interface TrackCertificate {
   cert: string;
@@ -54,7 +56,7 @@ export function loadTrackCertificate(options: { configured: { certFile: string; 
 function generate(hostname: string): { cert: string; private: string } {
   const names = [...new Set([hostname.toLowerCase(), "localhost", "127.0.0.1", "::1"])];
   const altNames = names.map((name) => (isIP(name) ? { type: 7, ip: name } : { type: 2, value: name }));
-  return selfsigned.generate([{ name: "commonName", value: hostname.slice(0, 64) }], {
+  return selfsigned().generate([{ name: "commonName", value: hostname.slice(0, 64) }], {
     keySize: 2048,
     days: TRACK_CERT_DAYS,
     algorithm: "sha256",
