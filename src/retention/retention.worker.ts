@@ -22,6 +22,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { WorkLoop } from "../shared/work-loop.js";
 import type { InboundMark, RetentionRepository, ReadPosition } from "./retention.repository.js";
+import type { RetentionConfigPart } from "./retention.config.js";
 
 /** How long the lease lasts without renewal; each batch renews it. */
 const LEASE_MS = 60_000;
@@ -31,17 +32,8 @@ export type BatchKind = "bodies" | "inbound" | "events" | "webhooks";
 
 export type RemovedKind = "bodies" | "bounce_dumps" | "inbound_bodies" | "events" | "webhook_records";
 
-export interface RetentionSettings {
-  /** null: bodies are kept. */
-  bodiesMs: number | null;
-  /** null: events are kept. */
-  outboxMs: number | null;
-  /** null: webhook posts and their attempts are kept. */
-  webhooksMs: number | null;
-  batch: number;
-  pauseMs: number;
-  intervalMs: number;
-}
+/** What the worker is told: the configuration's part as it is (null: that kind is kept forever). */
+export type RetentionSettings = RetentionConfigPart["retention"];
 
 export interface RetentionDeps {
   store: Store;
