@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { startTestServer, tempDir, type TestServer } from "./support/server.js";
 import { MovableClock, until } from "./support/segments.js";
 import { segmentsConsumer, PERSON_EVENT_TYPES } from "../src/segments/segments.consumer.js";
-import { toEvent } from "../src/events/events.repository.js";
+import { toEvents } from "../src/events/events.repository.js";
 import type { PersonOperation } from "../src/people/people.port.js";
 
 const DAY = 86_400_000;
@@ -43,14 +43,14 @@ test("a batch handed to the consumer again counts no event twice and enters no o
       const row = await store.db.selectFrom("segment_state").select("hits_json").where("person_id", "=", amy).executeTakeFirst();
       return row && (JSON.parse(row.hits_json) as unknown[]).length === 2 ? true : undefined;
     });
-    const batch = (await store.db.selectFrom("events").selectAll().where("type", "in", [...PERSON_EVENT_TYPES]).where("workspace_id", "=", workspaceId).orderBy("id").execute()).map(toEvent);
+    const batch = (await store.db.selectFrom("events").selectAll().where("type", "in", [...PERSON_EVENT_TYPES]).where("workspace_id", "=", workspaceId).orderBy("id").execute()).flatMap(toEvents);
     const again = segmentsConsumer({ keeper: segmentKeeper });
     await again.handle(batch);
     await again.handle(batch);
     assert.deepEqual(await members(server, workspaceId, segment.segmentId), [], "two logins, however often they are handed over, are not three");
     await apply(server, workspaceId, track("amy", "login"));
     await until("amy enters", async () => ((await members(server, workspaceId, segment.segmentId)).includes(amy) ? true : undefined));
-    const all = (await store.db.selectFrom("events").selectAll().where("workspace_id", "=", workspaceId).orderBy("id").execute()).map(toEvent);
+    const all = (await store.db.selectFrom("events").selectAll().where("workspace_id", "=", workspaceId).orderBy("id").execute()).flatMap(toEvents);
     await again.handle(all.filter((e) => (PERSON_EVENT_TYPES as readonly string[]).includes(e.type)));
     const entered = (await store.db.selectFrom("events").select("data_json").where("type", "=", "segment.entered").execute()).filter((r) => JSON.parse(r.data_json).segmentId === segment.segmentId);
     assert.equal(entered.length, 1, "one entry, once");

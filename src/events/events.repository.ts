@@ -2,6 +2,13 @@
 // event's id in the transaction that writes it (reactions record it as their cause): on SQLite
 // from the AUTOINCREMENT counter under the write lock this transaction holds, on PostgreSQL from
 // the table's sequence. Both only ever grow, so a reserved id is never handed out again.
+//
+// Shared rows. A run of events of a high-volume type (person.event: a batch of tracked events)
+// appended together is written as one row whose data is the list of [id, data] of each: each
+// event keeps an id of its own, reserved like any other, and the row takes the last of them. A
+// row per tracked event cost more than the tracked event itself (bench:track, docs/benchmarks.md).
+// Reads give the events back one by one, each at the row's position, and never cut a row: a
+// consumer's cursor moves past a whole row or not at all.
 import { sql } from "kysely";
 import type { Db, Dialect } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
@@ -18,6 +25,13 @@ export interface Position {
 /** Rows per multi-row INSERT: 7 parameters each, below SQLite's bound-parameter cap. */
 const INSERT_CHUNK = 400;
 
+/** Types whose consecutive events of one append share a row (see above). */
+const SHARED_ROW_TYPES: ReadonlySet<string> = new Set(["person.event"]);
+/** The most events in one shared row, so that a row stays a few hundred KB at most. */
+const MOST_PER_ROW = 1_000;
+
+type EventInsert = { id?: number; type: string; workspace_id: string; message_id: string | null; recipient: string | null; data_json: string; created_at: number };
+
 export class EventsRepository {
   constructor(private readonly dialect: Dialect) {}
 
@@ -28,30 +42,26 @@ export class EventsRepository {
    */
   async append(db: Db, events: NewEvent[], now: number, withIds = true): Promise<RecordedEvent[]> {
     if (events.length === 0) return [];
-    const ids = withIds ? await this.reserveIds(db, events.length) : null;
-    const recorded = events.map((e, i) => ({ ...e, id: ids ? ids[i]! : 0, createdAt: now }) as RecordedEvent);
-    for (let i = 0; i < recorded.length; i += INSERT_CHUNK) {
-      await insertRows(
-        db,
-        "events",
-        recorded.slice(i, i + INSERT_CHUNK).map((e) => ({
-          ...(ids ? { id: e.id } : {}),
-          type: e.type,
-          workspace_id: e.workspaceId,
-          message_id: e.messageId,
-          recipient: e.recipient,
-          data_json: JSON.stringify(e.data),
-          created_at: now,
-        })),
-      );
-    }
+    const runs = sharedRuns(events);
+    // A shared row names its events' ids, so any append that makes one reserves them all.
+    const ids = withIds || runs.some((r) => r.count > 1) ? await this.reserveIds(db, events.length) : null;
+    // Built field by field: a spread of each event showed in the profile of batched ingest.
+    const recorded = events.map((e, i) => ({ type: e.type, workspaceId: e.workspaceId, messageId: e.messageId, recipient: e.recipient, data: e.data, id: ids ? ids[i]! : 0, createdAt: now }) as RecordedEvent);
+    const rows: EventInsert[] = runs.map(({ start, count }) => {
+      const first = recorded[start]!;
+      const data_json = count === 1 ? JSON.stringify(first.data) : JSON.stringify(recorded.slice(start, start + count).map((e) => [e.id, e.data]));
+      const row: EventInsert = { type: first.type, workspace_id: first.workspaceId, message_id: first.messageId, recipient: first.recipient, data_json, created_at: now };
+      if (ids) row.id = ids[start + count - 1]!;
+      return row;
+    });
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(db, "events", rows.slice(i, i + INSERT_CHUNK));
     return recorded;
   }
 
   /** The events about one message, in order (its timeline). */
   async forMessage(db: Db, workspaceId: string, messageId: string): Promise<RecordedEvent[]> {
     const rows = await db.selectFrom("events").selectAll().where("message_id", "=", messageId).where("workspace_id", "=", workspaceId).orderBy("id").execute();
-    return rows.map(toEvent);
+    return rows.flatMap(toEvents);
   }
 
   /**
@@ -87,8 +97,17 @@ export class EventsRepository {
         .orderBy("id");
     }
     const rows = await query.limit(limit).execute();
-    const events = rows.map(toEvent);
-    const positions = rows.map((r) => ({ tx: Number(r.tx), id: Number(r.id) }));
+    const events: RecordedEvent[] = [];
+    const positions: Position[] = [];
+    for (const [i, row] of rows.entries()) {
+      const position = { tx: Number(row.tx), id: Number(row.id) };
+      for (const event of toEvents(row)) {
+        events.push(event);
+        positions.push(position);
+      }
+      // Shared rows hold many events: past `limit` events the read ends after a whole row.
+      if (events.length >= limit && i < rows.length - 1) return { events, positions, covered: position };
+    }
     if (rows.length < limit) return { events, positions, covered: end };
     return { events, positions, covered: positions[positions.length - 1]! };
   }
@@ -177,14 +196,30 @@ function after(a: Position, b: Position): boolean {
   return a.tx > b.tx || (a.tx === b.tx && a.id > b.id);
 }
 
-export function toEvent(row: EventRow): RecordedEvent {
-  return {
-    id: Number(row.id),
-    type: row.type,
-    workspaceId: row.workspace_id,
-    messageId: row.message_id,
-    recipient: row.recipient,
-    data: JSON.parse(row.data_json) as unknown,
-    createdAt: Number(row.created_at),
-  } as RecordedEvent;
+/** The events of a row: one, or each of a shared row's (its data a list of [id, data]; an event's own data is always an object). */
+export function toEvents(row: EventRow): RecordedEvent[] {
+  const data = JSON.parse(row.data_json) as unknown;
+  const one = (id: number, data: unknown) =>
+    ({ id, type: row.type, workspaceId: row.workspace_id, messageId: row.message_id, recipient: row.recipient, data, createdAt: Number(row.created_at) }) as RecordedEvent;
+  if (!Array.isArray(data)) return [one(Number(row.id), data)];
+  return (data as Array<[number, unknown]>).map(([id, d]) => one(id, d));
+}
+
+/**
+ * Consecutive events that share a row, as (start, count) runs in order: events of a shared-row
+ * type with the same workspace and type and no message or recipient (those columns are the row's);
+ * every other event is a run of one.
+ */
+function sharedRuns(events: NewEvent[]): Array<{ start: number; count: number }> {
+  const runs: Array<{ start: number; count: number }> = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const last = runs[runs.length - 1];
+    const prev = last ? events[last.start]! : null;
+    const joins =
+      prev !== null && last!.count < MOST_PER_ROW && SHARED_ROW_TYPES.has(e.type) && e.type === prev.type && e.workspaceId === prev.workspaceId && e.messageId === null && e.recipient === null && prev.messageId === null && prev.recipient === null;
+    if (joins) last!.count += 1;
+    else runs.push({ start: i, count: 1 });
+  }
+  return runs;
 }

@@ -99,7 +99,8 @@ function serve(w: Window, position: Position, types: ReadonlySet<string>, limit:
     const event = w.events[i]!;
     if (!types.has(event.type)) continue;
     out.push(event);
-    if (out.length === limit) return { events: out, covered: w.positions[i]! };
+    // The events of a shared row have one position: a consumer's batch ends after the row's last.
+    if (out.length >= limit && (i + 1 === w.events.length || !same(w.positions[i + 1]!, w.positions[i]!))) return { events: out, covered: w.positions[i]! };
   }
   return { events: out, covered: w.to };
 }

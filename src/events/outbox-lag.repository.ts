@@ -12,7 +12,7 @@ export const MOST_COUNTED_BEHIND = 100_000;
 
 export interface ConsumerLag {
   consumer: string;
-  /** Events of its types after the cursor, up to MOST_COUNTED_BEHIND. */
+  /** Rows of the log of its types after the cursor, up to MOST_COUNTED_BEHIND (a shared row of tracked events counts once: counting its events would mean parsing it). */
   behindEvents: number;
   /** The oldest created_at (ms) among them (among those counted, when more); null when it has read everything. */
   oldestUnreadAt: number | null;

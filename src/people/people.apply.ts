@@ -1,7 +1,7 @@
 // One apply(): a request's operations run in order inside one transaction (a savepoint of the
 // shared group commit). People are looked up once for the whole request (one query for every
 // identifier it names), kept here while it runs, and written back per operation; tracked events
-// wait in a list and are written together (one multi-row INSERT, one for their outbox events)
+// wait in a list and are written together (one multi-row INSERT, and their outbox events one shared row of the log)
 // when the request ends or an operation that could move them comes next.
 //
 // Each handler resolves and checks everything before it writes anything, so an operation that is

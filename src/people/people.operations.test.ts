@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { storeTargets } from "../../test/support/stores.js";
 import type { Store } from "../store/store.js";
 import { WorkspacesService } from "../workspaces/workspaces.service.js";
-import { EventsRepository, toEvent } from "../events/events.repository.js";
+import { EventsRepository, toEvents } from "../events/events.repository.js";
 import { Outbox } from "../events/outbox.js";
 import { PeopleService } from "./people.service.js";
 import type { OperationResult, PersonIdentifier, PersonOperation } from "./people.port.js";
@@ -46,7 +46,7 @@ for (const target of storeTargets()) {
     };
     async function outbox(type: string, personId: string) {
       const rows = await store.db.selectFrom("events").selectAll().where("type", "=", type).where("workspace_id", "=", ws).orderBy("id").execute();
-      return rows.map(toEvent).filter((e) => (e.data as { personId?: string }).personId === personId);
+      return rows.flatMap(toEvents).filter((e) => (e.data as { personId?: string }).personId === personId);
     }
 
     test("every limit is refused with its code and field, and nothing of the operation is written", async () => {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { storeTargets } from "../../test/support/stores.js";
 import type { Store } from "../store/store.js";
 import { WorkspacesService } from "../workspaces/workspaces.service.js";
-import { EventsRepository, toEvent } from "../events/events.repository.js";
+import { EventsRepository, toEvents } from "../events/events.repository.js";
 import { Outbox } from "../events/outbox.js";
 import type { RecordedEvent } from "../events/event-map.js";
 import { PeopleService } from "./people.service.js";
@@ -49,7 +49,7 @@ for (const target of storeTargets()) {
     // oldest running transaction of the whole server, which other test files' may hold open.
     async function outboxSince(from: number, type: string): Promise<RecordedEvent[]> {
       const rows = await store.db.selectFrom("events").selectAll().where("type", "=", type).where("id", ">", from).orderBy("id").execute();
-      return rows.map(toEvent);
+      return rows.flatMap(toEvents);
     }
     async function head(): Promise<number> {
       const row = await store.db.selectFrom("events").select((eb) => eb.fn.max("id").as("id")).executeTakeFirst();
