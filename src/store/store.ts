@@ -4,7 +4,8 @@
 import { Worker } from "node:worker_threads";
 import pg from "pg";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
+import { QueuedSqliteDialect } from "./sqlite-turns.js";
 import { statementCache } from "./statement-cache.js";
 import { WalSync } from "./wal-sync.js";
 import type { Database } from "./schema.js";
@@ -87,7 +88,7 @@ export function openSqlite(file: string): Store {
   // requests and the MTA, which make many small statements, were twice as slow, because every
   // statement became a message between threads.
   const prepare = statementCache(database);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { close: () => database.close(), prepare } }) });
+  const db = new Kysely<Database>({ dialect: new QueuedSqliteDialect({ database: { close: () => database.close(), prepare } }) });
   const checkpointer = new Worker(new URL("./sqlite-checkpoint.worker.js", import.meta.url), {
     workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS },
   });
