@@ -144,7 +144,11 @@ describe("inbound streams", () => {
     assert.match(authResults, /dmarc=pass/);
     assert.deepEqual(header("X-Spam-Status"), ["No"], "the sender's own X-Spam-Status is replaced by ours");
 
-    const list = await pm.getInboundMessages({ count: 10, offset: 0, mailboxHash: "order-55" });
+    // The post has arrived; its answer is recorded a moment later (the dispatcher's own commit).
+    const list = await eventually(async () => {
+      const l = await pm.getInboundMessages({ count: 10, offset: 0, mailboxHash: "order-55" });
+      return l.InboundMessages[0]?.Status === "Processed" ? l : null;
+    });
     assert.equal(list.TotalCount, 1);
     const summary = list.InboundMessages[0]!;
     assert.equal(summary.MessageID, body.MessageID);
