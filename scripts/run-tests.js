@@ -8,9 +8,14 @@
 // slowest are listed after the run, and the times are kept (dist/.test-durations.json) so the next
 // run starts the slowest files first: the long ones overlap instead of trailing.
 //
-// TEST_CONCURRENCY: files at once (default 2, the machine's cores; more was tried but not yet
-// measured fairly, docs/benchmarks.md). Arguments: substrings of the dist paths to run only those files.
+// TEST_CONCURRENCY: files at once (default 2, the machine's cores). Beyond that, up to twice as
+// many, a file is started while the files running are known to leave a core idle: the last run
+// kept each file's CPU as well as its time, and a file that mostly waits (for a lease to run out,
+// a process to restart) uses a fraction of a core. A file never timed counts as a whole core, so
+// a first run (CI's clean clone) runs exactly TEST_CONCURRENCY at once. Arguments: substrings of
+// the dist paths to run only those files.
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
@@ -34,15 +39,26 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY) || 2);
+/** Files at once at most, those beyond `concurrency` only while the cores have room (see above). */
+const mostAtOnce = concurrency * 2;
+const cores = availableParallelism();
 
+/** file → the last run's wall time (ms) and CPU (s, null when unmeasured); older files held the time alone. */
 let known = {};
 try {
-  known = JSON.parse(readFileSync(DURATIONS, "utf8"));
+  const kept = JSON.parse(readFileSync(DURATIONS, "utf8"));
+  for (const [file, v] of Object.entries(kept)) known[file] = typeof v === "number" ? { ms: v, cpu: null } : v;
 } catch {
   // No earlier run: name order.
 }
+const msOf = (file) => known[file]?.ms ?? Infinity;
+/** Cores a file keeps busy on average, from the last run; a whole one when unknown. */
+const coresOf = (file) => {
+  const k = known[file];
+  return k && k.cpu !== null && k.ms > 0 ? Math.min(1, (k.cpu * 1000) / k.ms) : 1;
+};
 // Slowest first by the last run's times; files never timed (new ones) first of all.
-files.sort((a, b) => (known[b] ?? Infinity) - (known[a] ?? Infinity) || a.localeCompare(b));
+files.sort((a, b) => msOf(b) - msOf(a) || a.localeCompare(b));
 
 /**
  * CPU seconds (user + system) of this process's reaped children so far, from /proc (Linux; null
@@ -82,19 +98,37 @@ function runFile(file) {
 let cpuSeen = childrenCpuSeconds();
 const started = performance.now();
 const results = [];
-let next = 0;
-async function worker() {
-  while (next < files.length) {
-    const result = await runFile(files[next++]);
-    results.push(result);
-    // A file's output is printed whole when it ends, so parallel files never interleave.
-    process.stdout.write(`\n▶ ${result.file} (${(result.ms / 1000).toFixed(1)} s)${result.ok ? "" : ` FAILED (exit ${result.code})`}\n${result.output}`);
-  }
-}
-await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+const queue = [...files];
+const running = new Set();
+let mostSeen = 0;
+await new Promise((allDone) => {
+  const start = (file) => {
+    running.add(file);
+    mostSeen = Math.max(mostSeen, running.size);
+    void runFile(file).then((result) => {
+      running.delete(file);
+      results.push(result);
+      // A file's output is printed whole when it ends, so parallel files never interleave.
+      process.stdout.write(`\n▶ ${result.file} (${(result.ms / 1000).toFixed(1)} s)${result.ok ? "" : ` FAILED (exit ${result.code})`}\n${result.output}`);
+      fill();
+    });
+  };
+  const fill = () => {
+    while (queue.length > 0 && running.size < concurrency) start(queue.shift());
+    // Past `concurrency`: the first waiting file (slowest first) that fits in the cores left.
+    while (queue.length > 0 && running.size < mostAtOnce) {
+      const busy = [...running].reduce((n, f) => n + coresOf(f), 0);
+      const fits = queue.findIndex((f) => busy + coresOf(f) <= cores);
+      if (fits < 0) break;
+      start(queue.splice(fits, 1)[0]);
+    }
+    if (queue.length === 0 && running.size === 0) allDone();
+  };
+  fill();
+});
 const wallMs = performance.now() - started;
 
-for (const r of results) known[r.file] = Math.round(r.ms);
+for (const r of results) known[r.file] = { ms: Math.round(r.ms), cpu: r.cpu === null ? null : Math.round(r.cpu * 10) / 10 };
 try {
   writeFileSync(DURATIONS, JSON.stringify(known, null, 1));
 } catch {
@@ -104,7 +138,7 @@ try {
 const sum = (k) => results.reduce((n, r) => n + r[k], 0);
 const failed = results.filter((r) => !r.ok);
 const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, SHOWN);
-console.log(`\nslowest test files (${results.length} files, ${(sum("ms") / 1000).toFixed(0)} s of file time, ${concurrency} at once):`);
+console.log(`\nslowest test files (${results.length} files, ${(sum("ms") / 1000).toFixed(0)} s of file time, ${concurrency} at once, up to ${mostSeen} while the cores had room):`);
 for (const r of slowest) console.log(`${(r.ms / 1000).toFixed(1).padStart(7)} s  ${r.file}`);
 if (results.every((r) => r.cpu !== null)) {
   // The suite is CPU-bound on a small machine: what a file costs the cores is what holds the run up.
