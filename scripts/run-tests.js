@@ -5,7 +5,7 @@
 // Why not one `node --test --test-concurrency=N` over all files, as before: that runner reports no
 // time per file, so a run could not say where its minutes went, and it starts files in name order,
 // so a slow file named late ran alone at the end. Here each file's wall time is measured, the
-// slowest are listed after the run, and the times are kept (dist/.test-durations.json) so the next
+// slowest are listed after the run, and the times are kept (.test-durations.json) so the next
 // run starts the slowest files first: the long ones overlap instead of trailing.
 //
 // TEST_CONCURRENCY: files at once (default 2, the machine's cores). Beyond that, up to twice as
@@ -29,7 +29,8 @@ function find(dir, out = []) {
   return out;
 }
 
-const DURATIONS = join("dist", ".test-durations.json");
+// Kept beside dist/, not in it: every build removes dist/ whole, and the times with it.
+const DURATIONS = ".test-durations.json";
 const SHOWN = 15;
 
 const only = process.argv.slice(2);
