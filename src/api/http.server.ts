@@ -23,6 +23,7 @@ import { NoSuchCall, TooBusy } from "./postmark/postmark.edge-errors.js";
 import { DEFAULT_BODY_BYTES } from "./postmark/request-limits.js";
 import { BodyBudget } from "./request-bodies.js";
 import { REQUEST_ID_HEADER, requestIdGenerator } from "./request-id.js";
+import { lazySchemaCompilers } from "./schema-compilers.js";
 // Open pixels, tracked links and unsubscribe links (/t/…), served without Postmark's authentication.
 import { trackingPlugin } from "./tracking/tracking.plugin.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -92,6 +93,8 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     // HTTP edge logs warnings and errors only.
     loggerInstance: deps.logger.child({ component: "http" }, { level: "warn" }) as FastifyBaseLogger,
     bodyLimit: DEFAULT_BODY_BYTES,
+    // No route declares a JSON schema: Ajv and fast-json-stringify load only if one ever does.
+    schemaController: { compilersFactory: lazySchemaCompilers() },
     // Every line logged while a request is handled carries its id, also answered as X-Request-Id.
     genReqId: requestIdGenerator(deps.trustRequestId ?? false),
     logController: new LogController({ requestIdLogLabel: "requestId" }),
