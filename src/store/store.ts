@@ -2,10 +2,10 @@
 // query layer over both. Repositories take the `Db` they should run on, so the same method works
 // inside or outside a transaction.
 import { Worker } from "node:worker_threads";
-import pg from "pg";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
 import { QueuedSqliteDialect } from "./sqlite-turns.js";
+import { pgDriver } from "./pg-driver.js";
 import { statementCache } from "./statement-cache.js";
 import { WalSync } from "./wal-sync.js";
 import type { Database } from "./schema.js";
@@ -56,10 +56,6 @@ export interface StoreOptions {
   /** Size of the PostgreSQL pool. */
   poolSize?: number;
 }
-
-// BIGINT (int8) arrives from pg as a string to protect values above 2^53; our BIGINTs are
-// millisecond timestamps and row ids, far below that, so numbers are safe and simpler.
-pg.types.setTypeParser(20, (v) => Number(v));
 
 export function openStore(options: StoreOptions): Store {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
@@ -125,7 +121,7 @@ export function openSqlite(file: string): Store {
 const CHECKPOINT_INTERVAL_MS = 200;
 
 export function openPostgres(url: string, poolSize: number): Store {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const pool = new (pgDriver().Pool)({ connectionString: url, max: poolSize });
   // An idle pooled connection that the server closes (restart, failover, admin) emits 'error' on
   // the pool; unhandled, that would crash the process. The pool discards such a client and the
   // next query opens a new one; queries in flight get their own errors.

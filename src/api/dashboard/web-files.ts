@@ -1,14 +1,15 @@
 // The web dashboard's files (web/dist, built by scripts/build.js): the page at / and its hashed
-// assets under /assets/, held in memory with their gzip form. Served without credentials (they
-// hold no data; every call they make needs a session), with a strict Content-Security-Policy: no
-// script, style, font or frame from anywhere but this origin, so nothing leaves the machine and
-// an injected tag cannot load code.
+// assets under /assets/, held in memory (with their gzip form once asked for). Served without
+// credentials (they hold no data; every call they make needs a session), with a strict
+// Content-Security-Policy: no script, style, font or frame from anywhere but this origin, so
+// nothing leaves the machine and an injected tag cannot load code.
 //
 // Why not @fastify/static: the dashboard is a few immutable files known at start; a map of them
 // is the whole job, and a name that is not in it can never reach the file system.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
-import { gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 /** web/dist of this installation: dist/src/api/dashboard/ → the package root. */
@@ -42,15 +43,22 @@ export const DASHBOARD_CSP = [
 interface WebFile {
   type: string;
   body: Buffer;
-  gzip: Buffer;
+  /**
+   * The gzip form, made at the first request that accepts it and kept: compressing the dashboard
+   * at level 9 took ~50 ms of CPU at every start, most of them by processes (tests, workers,
+   * API-only nodes) that never serve it. Made on libuv's pool, off the event loop.
+   */
+  gzip: Promise<Buffer> | null;
 }
+
+const gzipAsync = promisify(gzip);
 
 /** Reads the built dashboard; an empty map when it was not built (a production install without dev tools). */
 export function loadWebFiles(dir = DEFAULT_WEB_DIR): Map<string, WebFile> {
   const files = new Map<string, WebFile>();
   const add = (name: string, path: string) => {
     const body = readFileSync(path);
-    files.set(name, { type: TYPES[extname(name)] ?? "application/octet-stream", body, gzip: gzipSync(body, { level: 9 }) });
+    files.set(name, { type: TYPES[extname(name)] ?? "application/octet-stream", body, gzip: null });
   };
   try {
     if (!statSync(join(dir, "index.html")).isFile()) return files;
@@ -89,9 +97,9 @@ export function webFilesRoutes(files: Map<string, WebFile> = loadWebFiles()) {
   };
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, file: WebFile): FastifyReply {
+async function send(request: FastifyRequest, reply: FastifyReply, file: WebFile): Promise<FastifyReply> {
   reply.type(file.type).header("vary", "accept-encoding");
   const accepts = String(request.headers["accept-encoding"] ?? "");
-  if (/\bgzip\b/.test(accepts)) return reply.header("content-encoding", "gzip").send(file.gzip);
+  if (/\bgzip\b/.test(accepts)) return reply.header("content-encoding", "gzip").send(await (file.gzip ??= gzipAsync(file.body, { level: 9 })));
   return reply.send(file.body);
 }

@@ -4,7 +4,7 @@
 // handful of statements millions of times inside ONE transaction, and needs a cursor over each
 // table (pg's DECLARE … FETCH; better-sqlite3's iterate) that the query layer does not offer.
 import SQLite from "better-sqlite3";
-import pg from "pg";
+import { pgDriver } from "../pg-driver.js";
 import type { Dialect } from "../store.js";
 
 export interface RawDb {
@@ -74,7 +74,7 @@ export function rawSqlite(file: string, options: { mustExist: boolean }): RawDb 
 }
 
 export async function rawPostgres(url: string): Promise<RawDb> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new (pgDriver().Client)({ connectionString: url });
   // 64-bit integers arrive as strings (pg's default); format.ts turns them into numbers, checking
   // that each is exact, rather than relying on the process-wide parser the Store sets.
   // A connection the server drops shows as the failing query's error; unhandled, 'error' would end the process.

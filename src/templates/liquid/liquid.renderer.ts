@@ -9,8 +9,10 @@
 //   LIQUID_RENDER_LIMIT instead of holding the event loop;
 // - parse errors are LIQUID_SYNTAX_INVALID with the line and column liquidjs gives.
 // Parsed templates are cached by their text (bounded), since a journey renders the same few
-// templates for every person.
-import { Liquid, type Template } from "liquidjs";
+// templates for every person. liquidjs is loaded at the first template, not with the module: it
+// is one large file (~100 ms of CPU to load), and most processes never render Liquid.
+import { createRequire } from "node:module";
+import type { Liquid, Template } from "liquidjs";
 import type { PosthornError } from "../../shared/errors.js";
 import { LiquidRenderFailed, LiquidRenderLimit, LiquidSyntax } from "./liquid.errors.js";
 
@@ -30,14 +32,21 @@ export const DEFAULT_LIQUID_LIMITS: Readonly<LiquidLimits> = Object.freeze({ max
 
 const CACHE_SIZE = 500;
 
+const require = createRequire(import.meta.url);
+
 export class LiquidRenderer {
-  private readonly engine: Liquid;
+  private made: Liquid | null = null;
   private readonly cache = new Map<string, Template[]>();
   private readonly limits: LiquidLimits;
 
   constructor(limits: Partial<LiquidLimits> = {}) {
     this.limits = { ...DEFAULT_LIQUID_LIMITS, ...limits };
-    this.engine = new Liquid({
+  }
+
+  private get engine(): Liquid {
+    if (this.made) return this.made;
+    const { Liquid } = require("liquidjs") as typeof import("liquidjs");
+    this.made = new Liquid({
       ownPropertyOnly: true,
       strictFilters: true,
       strictVariables: false,
@@ -51,6 +60,7 @@ export class LiquidRenderer {
       layouts: [],
       fs: noFiles,
     });
+    return this.made;
   }
 
   /** Checks a template's syntax; throws LIQUID_SYNTAX_INVALID naming the line and column. */
