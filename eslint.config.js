@@ -61,4 +61,16 @@ export default tseslint.config(
     ignores: TESTS,
     rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["../*", "!../shared/**"], message: "shared/ holds no domain knowledge: it imports nothing outside itself." }] }] },
   },
+  // Kysely's values come through src/store/kysely.ts (its CommonJS build, cheaper to load): a value
+  // imported from "kysely" itself would load its ES module build as a second copy. Types are erased.
+  {
+    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
+    ignores: ["src/store/kysely.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { paths: [{ name: "kysely", allowTypeImports: true, message: "Import Kysely's values from src/store/kysely.ts (one copy, its CommonJS build); types may come from \"kysely\"." }] },
+      ],
+    },
+  },
 );

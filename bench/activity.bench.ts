@@ -54,7 +54,7 @@ import { rng } from "./support/seeded-random.js";
 import { SearchIndexRepository, SLOTS, documentOf, slotOf, type SourceRow } from "../src/messages/activity/search-index.repository.js";
 import { workspaceToken } from "../src/messages/activity/search-words.js";
 import { BACKFILL_BATCH } from "../src/messages/activity/search-indexer.js";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 
 const MESSAGES = Number(process.env.BENCH_ACTIVITY_MESSAGES ?? 10_000_000);
 const CALLS = Number(process.env.BENCH_ACTIVITY_CALLS ?? 50);

@@ -7,7 +7,7 @@
 // "u0000000@example.test"): the bench measures reads, and the ingest has its own bench.
 // Prints one line per search; the figures are copied into docs/benchmarks.md by hand.
 import { performance } from "node:perf_hooks";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 import { openStore } from "../src/store/store.js";
 import { systemClock } from "../src/shared/clock.js";
 import { WorkspacesService } from "../src/workspaces/workspaces.service.js";

@@ -6,7 +6,7 @@
 // rewritten by a data removal no longer found. The HTTP side (400s, the lag) is in activity-api.test.ts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 import { storeTargets } from "./support/stores.js";
 import { ActivityRepository } from "../src/messages/activity/activity.repository.js";
 import { SearchIndexRepository, SLOTS, slotOf } from "../src/messages/activity/search-index.repository.js";

@@ -12,7 +12,7 @@ import { MAIN_JS, spawnServer, tempDir } from "./support/server.js";
 import { appApi, until } from "./support/segments.js";
 import { serverDatabases } from "./support/stores.js";
 import { openStore } from "../src/store/store.js";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 
 const PEOPLE = 4_000;
 

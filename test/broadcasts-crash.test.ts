@@ -10,7 +10,7 @@ import { startSmtpSink } from "./support/smtp-sink.js";
 import { appApi, until } from "./support/segments.js";
 import { serverDatabases } from "./support/stores.js";
 import { openStore } from "../src/store/store.js";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 
 const PEOPLE = 300;
 

@@ -9,7 +9,7 @@ import { MAIN_JS, spawnServer, tempDir } from "./support/server.js";
 import { appApi, until } from "./support/segments.js";
 import { serverDatabases } from "./support/stores.js";
 import { openStore } from "../src/store/store.js";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 import { WorkspacesService } from "../src/workspaces/workspaces.service.js";
 import { peopleServiceFor } from "../src/people/testing/people-service.js";
 import { systemClock } from "../src/shared/clock.js";

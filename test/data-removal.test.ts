@@ -8,7 +8,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 import { AccountClient, ServerClient } from "postmark";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";

@@ -17,7 +17,7 @@ import { EventsRepository } from "../src/events/events.repository.js";
 import { statsRollupConsumer } from "../src/stats/stats-rollup.consumer.js";
 import { COUNTED_EVENT_TYPES } from "../src/stats/stats-metrics.js";
 import { localHorizon } from "../src/events/visible-horizon.js";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 
 const DAY_MS = 86_400_000;
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);

@@ -5,7 +5,7 @@
 // and quiet hours; and two processes racing for a person's last place under a limit.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 import { createTempDatabase, storeTargets } from "./support/stores.js";
 import { FROM_RULE_OFF } from "./support/server.js";
 import { loadConfig } from "../src/config/config.schema.js";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { AccountClient, Models, ServerClient } from "postmark";
-import { sql } from "kysely";
+import { sql } from "../src/store/kysely.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { serverDatabases } from "./support/stores.js";
 import { failure } from "../src/api/postmark/testing/client-failure.js";

@@ -1,6 +1,6 @@
 // SQL of bounce records (Postmark's /bounces model: one row per bounce, complaint or auto-reply,
 // with the message's From, Subject and Tag copied, as Postmark shows them).
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Selectable } from "kysely";
 import type { Db } from "../store/store.js";
 import type { BounceRow, BouncesTable } from "../store/schema.js";

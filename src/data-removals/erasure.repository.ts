@@ -6,7 +6,8 @@
 // - any other text, JSON or binary value that still mentions the address is rewritten without it
 //   (redaction.ts): a message to it and others keeps the others.
 // Every statement is idempotent, so a removal that stopped half-way is simply run again.
-import { sql, type RawBuilder } from "kysely";
+import type { RawBuilder } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db } from "../store/store.js";
 import type { Dialect } from "../store/store.js";
 import { escapeLike } from "../store/like.js";

@@ -9,7 +9,7 @@
 // row per tracked event cost more than the tracked event itself (bench:track, docs/benchmarks.md).
 // Reads give the events back one by one, each at the row's position, and never cut a row: a
 // consumer's cursor moves past a whole row or not at all.
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db, Dialect } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
 import type { EventRow } from "./events.schema.js";

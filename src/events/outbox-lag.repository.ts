@@ -4,7 +4,7 @@
 // a cursor that passed nothing but other consumers' events lazily (outbox.runner.ts), so counting
 // every event would report an idle consumer as behind. Kept apart from events.repository.ts, which
 // owns reading and appending; this only looks.
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db, Dialect } from "../store/store.js";
 
 /** Events counted behind a cursor at most; a consumer further behind is reported as this many. */

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import { storeTargets, createTempDatabase } from "../../test/support/stores.js";
 import { eventually } from "../../test/support/eventually.js";
 import type { Store } from "../store/store.js";

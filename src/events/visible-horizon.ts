@@ -28,7 +28,8 @@
 //
 // Our own transaction is not in its own snapshot's list: callers read the horizon outside any
 // transaction that has written events (as pg_snapshot_xmin was).
-import { sql, type RawBuilder } from "kysely";
+import type { RawBuilder } from "kysely";
+import { sql } from "../store/kysely.js";
 
 /**
  * The horizon as SQL text (one statement's snapshot): events with tx below it are final. The

@@ -1,5 +1,5 @@
 // All SQL of inbound messages and inbound rules. Every query names its workspace.
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db } from "../store/store.js";
 import { containsText } from "../store/like.js";
 import type { InboundMessageRow, InboundRuleRow, InboundState, NewInboundMessageRow } from "./inbound.schema.js";

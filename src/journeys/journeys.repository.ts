@@ -4,7 +4,8 @@
 // UPDATE … RETURNING is atomic on its own); the claim moves due_at to the lease's end, so a dead
 // worker's runs come due again by themselves. Every write of a claimed run is guarded by its
 // lease owner: a worker whose run was taken over writes nothing (and rolls back what it sent with it).
-import { CompiledQuery, sql, type Insertable, type Updateable } from "kysely";
+import type { Insertable, Updateable } from "kysely";
+import { CompiledQuery, sql } from "../store/kysely.js";
 import type { Db, Dialect } from "../store/store.js";
 import type { JourneyRow, JourneyRunRow, JourneyRunsTable, JourneysTable, NewJourneyRunRow } from "./journeys.schema.js";
 

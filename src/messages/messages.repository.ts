@@ -1,6 +1,6 @@
 // SQL for messages and the deliveries acceptance creates for them; rows become MessageRecords
 // here, so nothing else parses the columns.
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import { containsText } from "../store/like.js";
 import { insertRows } from "../store/insert-rows.js";
 import type { Db } from "../store/store.js";

@@ -3,7 +3,7 @@
 // after its first day; a DEFAULT partition holds whatever falls outside them. Retention drops whole
 // partitions (a catalog change, no row-by-row delete, no vacuum debt). SQLite: one table, and
 // retention deletes old rows in chunks, each chunk its own short transaction.
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db } from "../store/store.js";
 
 export const WEEK_MS = 7 * 86_400_000;

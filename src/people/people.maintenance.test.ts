@@ -4,7 +4,7 @@
 // forgotten (so the same id is accepted again).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import { storeTargets } from "../../test/support/stores.js";
 import type { Store } from "../store/store.js";
 import { WorkspacesService } from "../workspaces/workspaces.service.js";

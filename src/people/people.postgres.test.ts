@@ -7,7 +7,7 @@
 // that pass and makes the partition on the next.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import pg from "pg";
 import { createTempDatabase } from "../../test/support/stores.js";
 import { openStore, type Store } from "../store/store.js";

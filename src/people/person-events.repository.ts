@@ -2,7 +2,8 @@
 // multi-row INSERT per apply with ids reserved first, so the outbox's person.event can name each
 // event's row (eventRowId) in the same transaction: on SQLite from the AUTOINCREMENT counter under
 // the write lock the transaction holds, on PostgreSQL from the table's sequence.
-import { sql, type RawBuilder } from "kysely";
+import type { RawBuilder } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db, Dialect } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
 import { runRaw, textFor } from "./raw-sql.js";

@@ -2,7 +2,7 @@
 // does inserts: Kysely builds and compiles a syntax tree for every value on every call, and for a
 // request of one event that work cost more than the statements themselves. The texts are kept by
 // shape (dialect and list lengths), so each is built once; they use the dialect's placeholders.
-import { CompiledQuery, sql } from "kysely";
+import { CompiledQuery, sql } from "../store/kysely.js";
 import type { Db } from "../store/store.js";
 
 const MOST_TEXTS = 256;

@@ -3,7 +3,7 @@
 // oldest events, the least read position of the outbox consumers, and the deletion of events.
 // Retention is the one job that reaches into other domains' tables by design, as data removal
 // does: it owns no data, it ages everyone's (src/retention/README.md says what, table by table).
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db, Dialect } from "../store/store.js";
 import type { MessageState } from "../store/schema.js";
 import type { InboundState } from "../inbound/inbound.schema.js";

@@ -6,7 +6,7 @@
 import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import { storeTargets } from "../../test/support/stores.js";
 import type { Store } from "../store/store.js";
 import type { MessageState } from "../store/schema.js";

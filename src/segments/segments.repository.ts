@@ -2,7 +2,8 @@
 // workspace is as unknown as one that does not exist. Membership changes report whether they
 // changed a row (insert … on conflict do nothing, delete), so two processes that evaluate the same
 // person at once emit one entry, not two.
-import { sql, type Insertable, type Updateable } from "kysely";
+import type { Insertable, Updateable } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db } from "../store/store.js";
 import type { SegmentRow, SegmentsTable } from "./segments.schema.js";
 import type { Hit } from "./segment-evaluator.js";

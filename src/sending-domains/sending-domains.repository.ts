@@ -1,6 +1,7 @@
 // All SQL of sending domains and their DKIM keys. Every method takes the Db to run on, so the
 // service decides what shares a transaction.
-import { sql, type Insertable, type Updateable } from "kysely";
+import type { Insertable, Updateable } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db } from "../store/store.js";
 import type { DkimKeyRow, DkimKeysTable, SendingDomainRow, SendingDomainsTable } from "./sending-domains.schema.js";
 

@@ -1,7 +1,7 @@
 // SQL of the stats rollups: counts added per batch of events (idempotently, by event id) and sums
 // read back per metric, day and dimension. Both dialects run the same statements: an upsert that
 // adds to the count, and sums bounded by the primary key's leading columns.
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { Db } from "../store/store.js";
 import { ALL_SCOPE, oneScope, type Metric, type RollupKey } from "./stats-metrics.js";
 import "./stats.schema.js";

@@ -5,7 +5,8 @@
 // CPU per relayed message, docs/benchmarks.md).
 // The text is what Kysely compiles for the same insert on both dialects: quoted identifiers and
 // one placeholder per value, "?" on SQLite and "$n" on PostgreSQL.
-import { CompiledQuery, sql, type Insertable } from "kysely";
+import type { Insertable } from "kysely";
+import { CompiledQuery, sql } from "./kysely.js";
 import type { Database } from "./schema.js";
 import type { Db } from "./store.js";
 

@@ -2,7 +2,8 @@
 // LIKE gives `%` and `_` meanings of their own: they are escaped, so that `order_123` finds
 // "order_123" and `_` finds only subjects with an underscore. SQLite has no default escape
 // character and PostgreSQL's is the backslash; naming it in the ESCAPE clause makes both agree.
-import { sql, type RawBuilder } from "kysely";
+import type { RawBuilder } from "kysely";
+import { sql } from "./kysely.js";
 
 /** The text with LIKE's wildcards and the escape character itself escaped by a backslash. */
 export function escapeLike(text: string): string {

@@ -3,7 +3,7 @@
 // after another (with Kysely's own mutex alone, 2,000 of them cost 50 times as much).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { sql } from "kysely";
+import { sql } from "./kysely.js";
 import { openTempSqlite } from "../../test/support/stores.js";
 import { FifoLock } from "./sqlite-turns.js";
 

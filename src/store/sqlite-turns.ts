@@ -4,7 +4,8 @@
 // at once took 20 s instead of 0.4 s (a journeys test), and a burst of concurrent requests on a
 // busy server would pay the same. This queue in front of the driver's mutex wakes only the next
 // waiter, so that mutex never has more than one.
-import { SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from "kysely";
+import type { DatabaseConnection, Driver, SqliteDialectConfig } from "kysely";
+import { SqliteDialect, SqliteDriver } from "./kysely.js";
 
 /** A lock granted in the order asked; a release wakes one waiter. */
 export class FifoLock {

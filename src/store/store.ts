@@ -3,7 +3,7 @@
 // inside or outside a transaction.
 import { Worker } from "node:worker_threads";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
+import { Kysely, Migrator, PostgresDialect, sql } from "./kysely.js";
 import { QueuedSqliteDialect } from "./sqlite-turns.js";
 import { pgDriver } from "./pg-driver.js";
 import { statementCache } from "./statement-cache.js";
@@ -224,7 +224,10 @@ function makeStore(dialect: Dialect, db: Db, write: Store["write"], beforeClose:
     write,
     writeGrouped,
     async migrate(upTo?: string) {
-      const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+      // Names are ordered by code unit: they are numbered "001-..." with leading zeros, so this is
+      // the order localeCompare (Kysely's default) gives, without building an ICU collator (~20 ms
+      // of CPU at every start).
+      const migrator = new Migrator({ db, provider: migrationProvider(dialect), nameComparator: (a, b) => (a < b ? -1 : a > b ? 1 : 0) });
       const { error, results } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
       if (error) {
         const failed = results?.find((r) => r.status === "Error");

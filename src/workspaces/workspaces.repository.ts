@@ -1,6 +1,6 @@
 import type { Db, Dialect } from "../store/store.js";
 import type { Insertable, Selectable } from "kysely";
-import { sql } from "kysely";
+import { sql } from "../store/kysely.js";
 import type { ApiTokensTable, StreamsTable, WorkspacesTable } from "../store/schema.js";
 import { escapeLike } from "../store/like.js";
 import type { WorkspaceColor, WorkspaceSettings } from "./workspace-settings.js";

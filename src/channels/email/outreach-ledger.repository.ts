@@ -1,6 +1,6 @@
 // SQL of the outreach ledger (migration 026: outreach_messages, outreach_limit_locks): the mail
 // sent (or skipped) to people, its statuses, and the counted sends that message limits count.
-import { sql } from "kysely";
+import { sql } from "../../store/kysely.js";
 import type { Db } from "../../store/store.js";
 import type { Insertable } from "kysely";
 import type { OutreachMessageRow, OutreachMessagesTable } from "./outreach.schema.js";

@@ -3,7 +3,7 @@
 // message, and a message the database will not store fails alone while the others are kept.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { sql } from "kysely";
+import { sql } from "../../store/kysely.js";
 import { storeTargets } from "../../../test/support/stores.js";
 import { FROM_RULE_OFF } from "../../../test/support/server.js";
 import { loadConfig } from "../../config/config.schema.js";

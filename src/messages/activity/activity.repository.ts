@@ -6,7 +6,8 @@
 // SCAN_BOUND rows of its driver: when the bound is hit first, the page comes back short with
 // `partial` set and its cursor where the scan stopped, and the next page goes on from there.
 // Every statement names the workspace. Works the same on SQLite and PostgreSQL (row values).
-import { sql, type RawBuilder } from "kysely";
+import type { RawBuilder } from "kysely";
+import { sql } from "../../store/kysely.js";
 import type { Db, Dialect } from "../../store/store.js";
 import type { DeliveryState } from "../../store/schema.js";
 import { addressKey } from "../../shared/email-address.js";

@@ -3,7 +3,7 @@
 // down (the backfill). Every write is idempotent: a message already indexed is left as it is, so
 // a batch that comes again (at least once from the log; the backfill overlapping the live
 // indexer) changes nothing.
-import { sql } from "kysely";
+import { sql } from "../../store/kysely.js";
 import type { Db, Dialect } from "../../store/store.js";
 import { workspaceToken } from "./search-words.js";
 

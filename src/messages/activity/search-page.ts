@@ -9,7 +9,8 @@
 // from the id (search-index.repository.ts); within one millisecond, search results come in slot
 // order rather than id order. Cursors stay (time, id): a cursor's key is its document's, looked
 // up, or made from the time and the id's slot when its message is not indexed.
-import { sql, type RawBuilder } from "kysely";
+import type { RawBuilder } from "kysely";
+import { sql } from "../../store/kysely.js";
 import type { Db } from "../../store/store.js";
 import { residualFilters, toActivityRow, type ActivityRepository, type ListedRow } from "./activity.repository.js";
 import type { ActivityPage, ActivityQuery, ListPosition } from "./activity.types.js";

@@ -2,7 +2,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { storeTargets } from "../../../test/support/stores.js";
 import type { Store } from "../../store/store.js";
-import { CompiledQuery } from "kysely";
+import { CompiledQuery } from "../../store/kysely.js";
 import { DeliveriesRepository } from "./deliveries.repository.js";
 
 async function seed(store: Store, count: number, now: number, options: { workspace?: string; state?: "queued" | "deferred" } = {}): Promise<void> {

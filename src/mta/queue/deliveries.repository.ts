@@ -1,7 +1,7 @@
 // SQL for the delivery queue. Claiming is the one place the dialects differ: PostgreSQL skips rows
 // another worker has locked (FOR UPDATE SKIP LOCKED) so workers never wait on each other; SQLite
 // has a single writer, so the UPDATE … RETURNING is atomic on its own.
-import { sql } from "kysely";
+import { sql } from "../../store/kysely.js";
 import type { Db, Dialect } from "../../store/store.js";
 import type { DeliveryRow, DeliveryState } from "../../store/schema.js";
 import { addressKey } from "../../shared/email-address.js";

@@ -2,7 +2,7 @@
 // deliveries by state, its backlog by destination, retrying its deferred mail. Every statement is
 // scoped by workspace_id; the waiting ones lead with the claim index's columns
 // (deliveries_due_by_workspace: workspace_id, state, next_attempt_at, over pending rows only).
-import { sql } from "kysely";
+import { sql } from "../../store/kysely.js";
 import type { Db } from "../../store/store.js";
 import type { DeliveryState } from "../../store/schema.js";
 

@@ -9,7 +9,7 @@
 // about ten claims and ten releases a second, each a small write transaction. The same code runs
 // on SQLite, where one process would not strictly need it; one code path tested on both beats a
 // special case.
-import { sql } from "kysely";
+import { sql } from "../../store/kysely.js";
 import type { Store } from "../../store/store.js";
 
 export interface DestinationSlotsTable {

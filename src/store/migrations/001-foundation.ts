@@ -1,6 +1,7 @@
 // The first schema: workspaces, tokens, streams, messages, deliveries, events, bounces and
 // suppressions.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

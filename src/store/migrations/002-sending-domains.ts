@@ -1,6 +1,7 @@
 // Tables for sending domains and their DKIM keys (src/sending-domains/). Domains belong to the
 // account, not to a workspace, so there is no workspace_id.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

@@ -2,7 +2,8 @@
 // takes due rows per workspace and per lane — never-attempted ("queued") and retries
 // ("deferred") — so it seeks by (workspace_id, state, next_attempt_at); the leading column also
 // lets the list of workspaces with pending work be read by index seeks.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 
 type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- migrations describe tables that the typed schema may no longer match

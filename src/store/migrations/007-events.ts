@@ -11,7 +11,8 @@
 //
 // The old message_events rows are converted into their events here; a bounce or complaint that
 // had a BounceID also gets its bounce.recorded / complaint.recorded event, as new ones do.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

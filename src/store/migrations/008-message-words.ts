@@ -4,7 +4,8 @@
 // none / html-and-text / html-only / text-only. Postmark's shapes are made by the mappers in
 // src/api/postmark/ from these records.
 import addressparser, { type Address as ParsedAddress } from "nodemailer/lib/addressparser/index.js";
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 
 type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- migrations describe tables that the typed schema may no longer match

@@ -2,7 +2,8 @@
 // fed by the outbox. Inbound messages lose their webhook columns and keep a state in Posthorn's
 // words (stored, blocked, pending, retrying, posted, failed) instead of Postmark's statuses; a
 // webhook that was due or being retried carries over as a webhook delivery.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

@@ -6,7 +6,8 @@
 //   UnsubscribeHandlingType: broadcast streams must have one, so existing ones get ours).
 // Values are in Posthorn's words: track_links as none / html-and-text / html-only / text-only,
 // unsubscribe_handling as none / posthorn / custom.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

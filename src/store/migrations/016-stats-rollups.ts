@@ -7,7 +7,8 @@
 // stats_applied_events keeps the ids of the events a rollup already counted, written in the same
 // transaction as the counts: the outbox is at least once, and a batch that comes again must not
 // be counted twice (src/stats/README.md says how long the ids are kept, and why that is enough).
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

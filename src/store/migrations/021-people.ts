@@ -8,7 +8,8 @@
 // retention; a DEFAULT partition takes what falls outside them (very late or far-future events).
 // A unique index on a partitioned table must include the partition key, so de-duplication keys
 // live in their own table (person_event_dedupe) rather than as a unique index on the events.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

@@ -1,7 +1,8 @@
 // Segments (src/segments/): definitions, current members, the history of entries and exits, the
 // kept state of event and change conditions per person, and the timers of time-windowed
 // conditions (due_at-indexed, so the timer loop reads only what is due).
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

@@ -3,7 +3,8 @@
 // thousands a second and which most consumers never read: with the worker role running, batch
 // ingest fell to a quarter of its rate without it (docs/segments-benchmark.md). With this index a
 // consumer reads only its own types.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 
 type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- migrations describe tables that the typed schema may no longer match

@@ -1,7 +1,8 @@
 // Journeys (src/journeys/): versioned definitions, runs (durable state with a due time and a
 // lease: the claim index is on due_at), signals waiting for a run, per-step counters, and a
 // revision that processes watch to reload their trigger index.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

@@ -2,7 +2,8 @@
 // to people (origin, statuses; its counted rows are what message limits count), a lock row per
 // person that serialises concurrent limit checks on PostgreSQL, the workspace's message limits,
 // and transactional messages (Customer.io's transactional_message_id).
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

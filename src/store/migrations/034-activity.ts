@@ -5,7 +5,8 @@
 // compares it: messages.repository.ts) and state on deliveries, whose created_at is its message's.
 // The state index costs one more index entry to move per delivery outcome; the alternative, a
 // summary state on messages, would have to be kept by every outcome writer in the MTA.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 
 type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- migrations describe tables that the typed schema may no longer match
 

@@ -2,7 +2,8 @@
 // the daily rollups (016) cannot be split after the fact. Only the few metrics the dashboard
 // draws are kept per hour (stats-metrics.ts HOURLY_METRICS), with no dimension, under the same
 // stream and tag scopes as the daily rows.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

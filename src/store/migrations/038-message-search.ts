@@ -18,7 +18,8 @@
 // its other recipients is rewritten in `body`, and the index follows (the SQLite triggers; the
 // generated column). A message deleted any other way (retention) takes its document with it: a
 // trigger on SQLite, a cascading foreign key on PostgreSQL. Neither fires on an insert into messages.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 
 type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- migrations describe tables that the typed schema may no longer match

@@ -8,7 +8,8 @@
 // counted here at their path's last step, which is exactly where they ended. Runs that ended by an
 // exit condition, a conversion, an archive or a deletion while waiting at a step are not: their
 // step was not kept (the waiting step is not on the path), so any count for them would be a guess.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

@@ -10,7 +10,8 @@
 // is left out rather than listing what is in: SQLite evaluates it on every insert and update of a
 // delivery, and an IN list cost about 3 µs there against a fraction of one for two comparisons
 // (measured with better-sqlite3, 150,000 deliveries inserted and delivered per variant).
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 
 type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- migrations describe tables that the typed schema may no longer match
 

@@ -12,7 +12,8 @@
 // (its body removed), where the next pass starts; the lease says which worker process runs the
 // passes, so that several workers on one PostgreSQL do not do the same work twice or fight over
 // the same rows.
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { sql } from "../kysely.js";
 import type { Dialect } from "../store.js";
 import { columnTypes } from "./column-types.js";
 

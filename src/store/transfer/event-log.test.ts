@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sql } from "kysely";
+import { sql } from "../kysely.js";
 import { createTempDatabase } from "../../../test/support/stores.js";
 import { openStore } from "../store.js";
 import { databaseFile } from "../data-dir.js";
