@@ -2,9 +2,9 @@
 // values, within bounds, and the small checks every part of the definition parser shares. Every
 // refusal is JOURNEY_DEFINITION_INVALID with `field` set to the path of the bad value and the
 // message starting with that path, so an author sees at once where to look.
-import { createRequire } from "node:module";
 import { isPosthornError } from "../shared/errors.js";
 import { parseDuration } from "../shared/durations.js";
+import { lazyModule } from "../shared/lazy-module.js";
 import type { LiquidRenderer } from "../templates/liquid/liquid.renderer.js";
 import { JourneyDefinitionInvalid } from "./journeys.errors.js";
 
@@ -172,14 +172,12 @@ export function readDocument(document: string | Json, format: "json" | "yaml" | 
 
 // yaml is loaded at the first YAML document rather than with this module (~60 ms of CPU at every
 // start of a process that reads none); JSON documents never need it.
-const require = createRequire(import.meta.url);
-let yamlParse: typeof import("yaml").parse | null = null;
-const parseYaml = () => (yamlParse ??= (require("yaml") as typeof import("yaml")).parse);
+const yaml = lazyModule<typeof import("yaml")>("yaml");
 
 function readYaml(document: string): unknown {
   try {
     // Only the core schema (no custom tags); duplicate keys are errors (yaml's default).
-    return parseYaml()(document, { maxAliasCount: JOURNEY_LIMITS.yamlAliases, schema: "core", prettyErrors: true, merge: false });
+    return yaml().parse(document, { maxAliasCount: JOURNEY_LIMITS.yamlAliases, schema: "core", prettyErrors: true, merge: false });
   } catch (err) {
     return fail("", `neither JSON nor valid YAML: ${(err as Error).message.split("\n")[0]}`);
   }

@@ -11,8 +11,8 @@
 // Parsed templates are cached by their text (bounded), since a journey renders the same few
 // templates for every person. liquidjs is loaded at the first template, not with the module: it
 // is one large file (~100 ms of CPU to load), and most processes never render Liquid.
-import { createRequire } from "node:module";
 import type { Liquid, Template } from "liquidjs";
+import { lazyModule } from "../../shared/lazy-module.js";
 import type { PosthornError } from "../../shared/errors.js";
 import { LiquidRenderFailed, LiquidRenderLimit, LiquidSyntax } from "./liquid.errors.js";
 
@@ -32,7 +32,7 @@ export const DEFAULT_LIQUID_LIMITS: Readonly<LiquidLimits> = Object.freeze({ max
 
 const CACHE_SIZE = 500;
 
-const require = createRequire(import.meta.url);
+const liquidjs = lazyModule<typeof import("liquidjs")>("liquidjs");
 
 export class LiquidRenderer {
   private made: Liquid | null = null;
@@ -45,7 +45,7 @@ export class LiquidRenderer {
 
   private get engine(): Liquid {
     if (this.made) return this.made;
-    const { Liquid } = require("liquidjs") as typeof import("liquidjs");
+    const { Liquid } = liquidjs();
     this.made = new Liquid({
       ownPropertyOnly: true,
       strictFilters: true,
