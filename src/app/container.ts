@@ -314,6 +314,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     repository: new DataRemovalsRepository(),
     erasure: new ErasureRepository(store.dialect),
     events: new EventsRepository(store.dialect),
+    outbox,
     hashKey: encryptionKey.key,
     notify: systemMailer({ workspaces, accept, from: config.senders.systemFrom, workspaceName: config.senders.systemWorkspace }),
   });

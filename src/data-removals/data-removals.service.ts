@@ -7,6 +7,8 @@ import { createHmac } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Store } from "../store/store.js";
 import type { EventsRepository, Position } from "../events/events.repository.js";
+import { INSTALLATION_WIDE } from "../events/event-map.js";
+import type { EventEmitter } from "../events/outbox.js";
 import type { Clock } from "../shared/clock.js";
 import { isValidEmail } from "../messages/addresses.js";
 import { DataRemovalInvalid, DataRemovalNotFound } from "./data-removals.errors.js";
@@ -29,6 +31,8 @@ export interface DataRemovalsDeps {
   hashKey: Buffer;
   /** The event log: where it ends when an erasure starts, and which consumers are still before that. */
   events: Pick<EventsRepository, "head" | "runningBehind">;
+  /** Records that the erasure began (data-removal.started), past where the log ended, and wakes this process's consumers. */
+  outbox: EventEmitter;
   /** How long an erasure waits for the outbox consumers between its passes (CONSUMERS_WAIT_MS). */
   consumersWaitMs?: number;
   /** Sends Posthorn's own mail (the notice asked for by NotifyWhenCompleted); without it no notice is sent. */
@@ -91,7 +95,12 @@ export class DataRemovalsService {
     // twice, the second once every running consumer has read past the log's end as it was at the
     // start: whatever they held in memory then is written by that time, and what they read since
     // comes from tables the first pass had already cleared.
+    // The started event comes after `start` and is never erased, so the log's end stays past
+    // `start` even when its newest events were hers and the first pass deletes them: without it a
+    // consumer that had not read them yet could not read past the shortened end until some other
+    // event came, and on a quiet installation the erasure waited its CONSUMERS_WAIT_MS for it.
     const start = await this.deps.events.head(store.db);
+    await store.write((trx) => this.deps.outbox.emit(trx, [{ type: "data-removal.started", workspaceId: INSTALLATION_WIDE, messageId: null, recipient: null, data: { requestId: id } }]));
     if (!(await this.erasePass(subject, hold))) return false;
     if (!(await this.awaitConsumers(start, hold))) return false;
     if (!(await this.erasePass(subject, hold))) return false;

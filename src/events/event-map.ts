@@ -174,7 +174,19 @@ export interface EventMap {
   "journey.run-ended": JourneyRunData & { reason: "completed" | "exited" | "converted" | "archived" | "person_deleted" };
   /** The person met the journey's conversion goal within its window (stepId: the last send step they passed, if any). */
   "journey.converted": JourneyRunData & { stepId: string | null };
+
+  // Installation-wide (workspaceId INSTALLATION_WIDE; messageId and recipient null).
+  /**
+   * A data removal began erasing (src/data-removals/). It names the request, never the address.
+   * It also keeps the log's end past where the erasure began: the erasure deletes her events, and
+   * when the newest ones were hers the end moved back, so a consumer that had not yet read them
+   * could never read past that point and the erasure waited its two minutes for it.
+   */
+  "data-removal.started": { requestId: number };
 }
+
+/** The workspaceId of an event about the installation rather than one workspace ("" matches no workspace's id). */
+export const INSTALLATION_WIDE = "";
 
 export interface JourneyRunData {
   journeyId: string;
