@@ -24,6 +24,10 @@
 // Not tsc --incremental: its .tsbuildinfo does not notice outputs deleted under it, and a full
 // type check is most of the time anyway.
 //
+// After tsc the server is bundled into dist/bundle/ (scripts/bundle-server.js says why) when
+// rolldown is installed (a development dependency) and the tree has a src/main.ts; the record
+// says whether it was, and --if-stale builds again when it should have been and is not there.
+//
 // The web dashboard (web/, React + Vite) is built the same way into web/dist/, with its own record
 // (web/dist/.build-inputs.json over web/'s files, the dashboard API's contracts it imports, and
 // package-lock.json), so an edit to the server does not rebuild the dashboard and the reverse.
@@ -34,8 +38,9 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { BUNDLE_DIR, bundleServer } from "./bundle-server.js";
 
 const RECORD = ".build-inputs.json";
 const WEB_DIR = "web";
@@ -78,7 +83,8 @@ function walk(dir, out) {
 /** path → SHA-1 of its contents, or null when absent. Paths use "/" whatever the platform. */
 function fingerprint(dirs) {
   const self = relative(root, SELF).split(sep).join("/");
-  const paths = ["tsconfig.json", "package.json", "package-lock.json", ...(self.startsWith("../") ? [] : [self])];
+  const bundling = relative(root, join(dirname(SELF), "bundle-server.js")).split(sep).join("/");
+  const paths = ["tsconfig.json", "package.json", "package-lock.json", ...(self.startsWith("../") ? [] : [self, bundling])];
   paths.push(...dirs.flatMap((d) => walk(d, []).sort()));
   const inputs = {};
   for (const path of paths) {
@@ -101,6 +107,7 @@ function staleness(inputs) {
     return "no record of a finished build";
   }
   if (record.format !== RECORD_FORMAT) return "the build record has another format";
+  if (bundler() !== null && existsSync(join(root, "src", "main.ts")) && !(record.bundled && existsSync(join(root, OUT_DIR, BUNDLE_DIR, "main.js")))) return "the server bundle is missing";
   const reasons = [];
   for (const [path, hash] of Object.entries(inputs)) {
     const before = record.inputs[path];
@@ -119,14 +126,33 @@ function staleness(inputs) {
   return reasons.length === 1 ? reasons[0] : `${reasons[0]} (and ${reasons.length - 1} more)`;
 }
 
-function build(inputs) {
+/** rolldown's module path as the tree resolves it, or null when it is not installed. */
+function bundler() {
+  try {
+    return createRequire(join(root, "package.json")).resolve("rolldown");
+  } catch {
+    return null;
+  }
+}
+
+async function build(inputs) {
   rmSync(join(root, OUT_DIR), { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
   if (result.status !== 0) return result.status ?? 1;
+  const rolldown = bundler();
+  const bundled = rolldown !== null && existsSync(join(root, OUT_DIR, "src", "main.js"));
+  if (bundled) {
+    try {
+      await bundleServer(join(root, OUT_DIR), await import(pathToFileURL(rolldown).href));
+    } catch (err) {
+      process.stderr.write(`building: bundling the server failed: ${err?.stack ?? err}\n`);
+      return 1;
+    }
+  }
   if (inputs) {
     const temp = join(root, OUT_DIR, `${RECORD}.${process.pid}`);
-    writeFileSync(temp, `${JSON.stringify({ format: RECORD_FORMAT, inputs }, null, 1)}\n`);
+    writeFileSync(temp, `${JSON.stringify({ format: RECORD_FORMAT, inputs, bundled }, null, 1)}\n`);
     renameSync(temp, join(root, OUT_DIR, RECORD));
   }
   return 0;
@@ -198,7 +224,7 @@ if (values["if-stale"]) {
   const reason = inputs ? staleness(inputs) : "tsconfig.json is not plain JSON with include: [dir/**/*.ts], so freshness cannot be judged";
   if (reason !== null) {
     process.stderr.write(`building: ${reason}\n`);
-    status = build(inputs);
+    status = await build(inputs);
   }
   const webReason = webInputs ? webStaleness(webInputs) : null;
   if (status === 0 && webReason !== null) {
@@ -207,7 +233,7 @@ if (values["if-stale"]) {
   }
 } else {
   process.stderr.write("building: a clean build was asked for\n");
-  status = build(inputs);
+  status = await build(inputs);
   if (status === 0 && webInputs) status = buildWeb(webInputs);
 }
 process.exit(status);

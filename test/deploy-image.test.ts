@@ -1,7 +1,7 @@
 // deploy/Dockerfile, tested without a Docker daemon (there is none on the build machine): its
 // instructions are parsed, the final stage's facts checked (non-root, no build tools, tini, the
 // data volume, ports that match the settings), and its ENTRYPOINT's command, its CMD, run as the
-// image would run it — from the image's WORKDIR layout (this checkout holds the same dist/src,
+// image would run it — from the image's WORKDIR layout (this checkout holds the same dist/src, dist/bundle,
 // web/dist and package.json), with the image's ENV — until it serves and its HEALTHCHECK passes.
 // Only the data directory and the ports are changed (a temp dir; port 0, on loopback), so that
 // tests running at once do not collide. What is not tested here: that `docker build` succeeds.
@@ -81,8 +81,8 @@ test("the Dockerfile builds in separate stages and the final one is slim, holds 
   // What the final stage copies from the build exists in a built checkout, at the paths the code expects.
   const copies = all(final, "COPY").map((c) => c.args.split(" ").filter((a) => !a.startsWith("--")));
   const fromBuild = all(final, "COPY").filter((c) => c.args.includes("--from=build")).map((c) => c.args.split(" ").filter((a) => !a.startsWith("--"))[0]!);
-  assert.deepEqual(fromBuild.sort(), ["/app/dist/src", "/app/web/dist"]);
-  assert.ok(existsSync(resolve(ROOT, "dist/src/main.js")) && existsSync(resolve(ROOT, "web/dist/index.html")));
+  assert.deepEqual(fromBuild.sort(), ["/app/dist/bundle", "/app/dist/src", "/app/web/dist"]);
+  assert.ok(existsSync(resolve(ROOT, "dist/src/main.js")) && existsSync(resolve(ROOT, "dist/bundle/main.js")) && existsSync(resolve(ROOT, "web/dist/index.html")));
   for (const [source] of copies.filter((c, i) => !all(final, "COPY")[i]!.args.includes("--from="))) {
     assert.ok(existsSync(resolve(ROOT, source!)), `${source} exists in the build context`);
   }

@@ -1,14 +1,19 @@
 // Starting Posthorn for end-to-end tests: in this process (fast, for API behaviour) or as a child
 // process running the real CLI (for crash and multi-process tests).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../../src/config/config.schema.js";
 import { silentLogger } from "../../src/shared/logger.js";
 import { startApp, type RunningApp, type StartOptions } from "../../src/app/app.js";
 
-export const MAIN_JS = resolve(import.meta.dirname, "../../src/main.js");
+/**
+ * The CLI as `posthorn` runs it (bin/posthorn.js): the bundled server that the build makes when
+ * rolldown is installed, as it is wherever the suite runs (build-script.test.ts checks it is).
+ */
+const BUNDLED_MAIN_JS = resolve(import.meta.dirname, "../../bundle/main.js");
+export const MAIN_JS = existsSync(BUNDLED_MAIN_JS) ? BUNDLED_MAIN_JS : resolve(import.meta.dirname, "../../src/main.js");
 
 /**
  * Test servers start with the From rule off (POSTHORN_REQUIRE_VERIFIED_FROM=false): most tests
