@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../../src/config/config.schema.js";
-import { silentLogger } from "../../src/shared/logger.js";
+import { pino } from "pino";
+import type { Logger } from "../../src/shared/logger.js";
 import { startApp, type RunningApp, type StartOptions } from "../../src/app/app.js";
 
 /**
@@ -37,6 +38,32 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * What this process's in-process servers logged at warn and above, the last MOST_LOGGED lines:
+ * printed after the test file's own report when it fails, so that a failure seen only in CI (a
+ * consumer that kept failing, a thread that died, a claim that errored) comes with the server's
+ * account of it. Their worker threads log nothing (LOG_LEVEL silent): what matters from them is
+ * reported through the main thread (a thread's failure, a batch's error).
+ */
+const logged: string[] = [];
+const MOST_LOGGED = 300;
+function keptLogger(): Logger {
+  return pino(
+    { level: "warn" },
+    {
+      write(line: string) {
+        logged.push(line.trimEnd());
+        if (logged.length > MOST_LOGGED) logged.shift();
+      },
+    },
+  );
+}
+process.once("exit", (code) => {
+  if ((code !== 0 || (process.exitCode ?? 0) !== 0) && logged.length > 0) {
+    process.stdout.write(`\nwarnings and errors this file's in-process servers logged (the last ${MOST_LOGGED} at most):\n${logged.join("\n")}\n`);
+  }
+});
+
 export async function startTestServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "posthorn-e2e-"));
   const config = loadConfig({
@@ -51,7 +78,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     ...READ_TIME_OFF,
     ...env,
   });
-  const app = await startApp(config, silentLogger(), options);
+  const app = await startApp(config, keptLogger(), options);
   return {
     url: app.httpUrl!,
     app,
