@@ -8,7 +8,11 @@ import { startTestServer } from "./support/server.js";
 import { startSmtpSink } from "./support/smtp-sink.js";
 import { serverDatabases } from "./support/stores.js";
 
-const LEASE_MS = 300;
+// Long enough that a renewal late by a busy machine's stall (CI runs files side by side) does not
+// let the lease run out (renewed every third, it survives a second late): at 300 ms a renewal
+// 200 ms late was enough, on PostgreSQL in CI, and the intruder below took every row. The test
+// still spans five leases of one attempt.
+const LEASE_MS = 1_500;
 /** Each DATA answer takes five leases. */
 const DATA_DELAY_MS = 5 * LEASE_MS;
 const MESSAGES = 5;
