@@ -137,8 +137,11 @@ test(
         // A job that waits a minute for a connection is deferred (a very slow CI machine): retried
         // a second later rather than after the default five minutes.
         POSTHORN_RETRY_SCHEDULE: "1s",
-        // A dead process's deliveries and connection slots come back within 2 s, its journey runs within 5 s (the least allowed).
-        POSTHORN_LEASE_DURATION: "2s",
+        // A dead process's deliveries and connection slots come back within 5 s, its journey runs
+        // within 5 s (the least allowed). Not 2 s: renewed every third of the lease, a live mta's
+        // renewal late by 1.3 s (a full suite packing files beside this one on two cores) let its
+        // lease run out and the other mta carried a message again.
+        POSTHORN_LEASE_DURATION: "5s",
         POSTHORN_JOURNEYS_LEASE: "5s",
         POSTHORN_JOURNEYS_POLL: "200ms",
         POSTHORN_METRICS_LISTEN: "127.0.0.1:0",
@@ -270,7 +273,7 @@ test(
       await Promise.all([kill(mta1!), kill(worker1!)]);
       const mtaDiedAt = mta1!.killed!.diedAt;
       // What the database held as delivered when the mta died: a repeat must not be among these. Read
-      // at once (the dead one's leases have at least 1.3 s to run), and only rows written before the
+      // at once (the dead one's leases have at least 3.3 s to run), and only rows written before the
       // death, so a delivery the surviving mta already took over and recorded is not mistaken for one.
       const recordedAtKill = new Set(
         (await sql.query<{ id: string }>("select message_id || ' ' || recipient as id from deliveries where state = 'delivered' and updated_at <= $1", [mtaDiedAt])).rows.map((r) => r.id),
@@ -314,7 +317,8 @@ test(
       for (const copies of repeats) {
         assert.equal(copies.length, 2, `${key(copies[0]!)} arrived ${copies.length} times`);
         const [first, second] = [...copies].sort((a, b) => a.startedAt - b.startedAt) as [ReceivedMessage, ReceivedMessage];
-        assert.equal(first.helo, "mta-one.test", `${key(first)}: a repeat whose first copy was not the killed mta's`);
+        const leaseNews = () => instances.map((i) => i.server.output().split("\n").filter((l) => l.includes("mta.leases.")).map((l) => `${i.name}: ${l}`)).flat().join("\n");
+        assert.equal(first.helo, "mta-one.test", `${key(first)}: a repeat whose first copy was not the killed mta's\n${leaseNews()}`);
         assert.ok(first.receivedAt <= mtaDiedAt, `${key(first)}: the first copy arrived after the kill`);
         assert.ok(second.startedAt >= first.receivedAt, `${key(first)}: two transactions at once`);
         assert.notEqual(second.helo, "mta-one.test");

@@ -11,7 +11,7 @@ import { startApp, type RunningApp, type StartOptions } from "../../src/app/app.
 
 /**
  * The CLI as `posthorn` runs it (bin/posthorn.js): the bundled server that the build makes when
- * rolldown is installed, as it is wherever the suite runs (build-script.test.ts checks it is).
+ * rolldown is installed, as it is wherever the suite runs (server-bundle.test.ts checks it is).
  */
 const BUNDLED_MAIN_JS = resolve(import.meta.dirname, "../../bundle/main.js");
 export const MAIN_JS = existsSync(BUNDLED_MAIN_JS) ? BUNDLED_MAIN_JS : resolve(import.meta.dirname, "../../src/main.js");
