@@ -1,8 +1,9 @@
-// One apply(): a request's operations run in order inside one transaction (a savepoint of the
-// shared group commit). People are looked up once for the whole request (one query for every
-// identifier it names), kept here while it runs, and written back per operation; tracked events
-// wait in a list and are written together (one multi-row INSERT, and their outbox events one shared row of the log)
-// when the request ends or an operation that could move them comes next.
+// One run: the operations of one apply() call, or of the calls of one turn that share a run
+// (people.service.ts), in order inside one transaction (a savepoint of the shared group commit).
+// People are looked up once for the whole run (one query for every identifier it names), kept
+// here while it runs, and written back per operation; tracked events wait in a list and are
+// written together (one multi-row INSERT, and their outbox events one shared row of the log) when
+// the run ends or an operation that could move them comes next.
 //
 // Each handler resolves and checks everything before it writes anything, so an operation that is
 // refused leaves no trace even when the others of its request are applied.
@@ -24,8 +25,6 @@ export interface ApplyDeps {
   outbox: EventEmitter;
   /** How long a de-duplication key keeps an event with the same key out (ms). */
   dedupeWindowMs: number;
-  /** The trace of the call (a Track API request), carried by its person.event events; null when untraced. */
-  traceparent?: string | null;
 }
 
 
@@ -33,6 +32,8 @@ interface PendingEvent {
   row: Omit<NewPersonEventRow, "id">;
   /** The data as given, for the outbox event (not parsed back from row.data_json). */
   data: Record<string, unknown>;
+  /** The trace of the call that tracked it; null when untraced. */
+  traceparent: string | null;
 }
 
 
@@ -42,6 +43,7 @@ export class ApplyRun {
   private readonly loaded = new Map<string, LoadedPerson | null>();
   private pending: PendingEvent[] = [];
   private readonly emitted: NewEvent[] = [];
+  private traceparent: string | null = null;
 
   constructor(
     private readonly deps: ApplyDeps,
@@ -70,8 +72,13 @@ export class ApplyRun {
     for (const row of await this.deps.people.people(this.trx, this.workspaceId, unknown, true)) this.loaded.set(row.person_id, toLoaded(row));
   }
 
-  /** Runs one operation; a refusal is a coded error thrown before anything was written. */
-  async run(op: PersonOperation): Promise<string | null> {
+  /**
+   * Runs one operation; a refusal is a coded error thrown before anything was written.
+   * `traceparent` is the trace of the call it came in (a run may hold several calls' operations),
+   * carried by the person.event it tracks; null when untraced.
+   */
+  async run(op: PersonOperation, traceparent: string | null = null): Promise<string | null> {
+    this.traceparent = traceparent;
     if (op.op !== "track") await this.flushEvents();
     switch (op.op) {
       case "identify":
@@ -322,6 +329,7 @@ export class ApplyRun {
     if (person?.suppressed) return person.personId;
     this.pending.push({
       data: event.data ?? {},
+      traceparent: this.traceparent,
       row: {
         workspace_id: this.workspaceId,
         person_id: personId,
@@ -363,7 +371,7 @@ export class ApplyRun {
           properties: kept[i]!.data,
           timestamp: row.timestamp,
           eventRowId: row.id,
-          ...(this.deps.traceparent ? { traceparent: this.deps.traceparent } : {}),
+          ...(kept[i]!.traceparent ? { traceparent: kept[i]!.traceparent } : {}),
         },
       });
     }

@@ -1,6 +1,15 @@
 // The people domain's service: PeopleIngest and PeopleReader (people.port.ts). apply() runs a
-// request's operations in one savepoint of the store's group commit (store.writeGrouped), so
-// concurrent requests share one commit and one fsync, and answers only after that commit.
+// request's operations in the store's group commit (store.writeGrouped), so concurrent requests
+// share one commit and one fsync, and answers only after that commit.
+//
+// Calls that can share: the calls of one turn whose operations each stand alone (a batch, or a
+// call of one operation, where all-or-nothing is the same thing, since a refused operation writes
+// nothing) run as one ApplyRun in one savepoint. Their people are looked up in one query and their
+// events written in one INSERT and one row of the log, instead of ~7 statements per call: a
+// single tracked event cost more in statements than in anything else (bench:track). A call of
+// several operations that must all apply or none keeps a run of its own. If a shared run fails
+// with anything but a refusal, each of its calls runs again alone, so that one call's fault is
+// never another's answer.
 import type { Spans } from "../shared/spans.js";
 import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
@@ -35,6 +44,24 @@ export interface PeopleServiceDeps {
   spans?: Spans;
 }
 
+/** One apply() call, as a run takes it. */
+interface Call {
+  workspaceId: string;
+  operations: PersonOperation[];
+  /** checkOperation's verdict on each operation: null when it may run. */
+  checked: Array<PosthornError | null>;
+  /** The first refusal refuses the whole call (and rolls back what it wrote). */
+  atomic: boolean;
+  /** The trace of the call, read in its own context; null when untraced. */
+  traceparent: string | null;
+}
+
+/** A call waiting for the run it shares, and how to answer it. */
+interface Waiting extends Call {
+  resolve(results: OperationResult[]): void;
+  reject(err: unknown): void;
+}
+
 /** Thrown inside the transaction to roll an atomic request back; carries the answer. */
 class Refused extends Error {
   constructor(readonly results: OperationResult[]) {
@@ -52,6 +79,9 @@ const MOST_TRIES = 5;
 const GET_MANY_CHUNK = 500;
 
 export class PeopleService implements PeopleIngest, PeopleReader {
+  /** The calls gathered for the shared run not started yet (null: none is gathering). */
+  private gathering: Waiting[] | null = null;
+
   constructor(private readonly deps: PeopleServiceDeps) {}
 
   async apply(workspaceId: string, operations: PersonOperation[], options: { atomic?: boolean } = {}): Promise<OperationResult[]> {
@@ -61,9 +91,11 @@ export class PeopleService implements PeopleIngest, PeopleReader {
     if (options.atomic && firstBad) return operations.map(() => refusal(firstBad));
     // Read here, in the caller's context: the grouped write may run the work in another call's.
     const traceparent = this.deps.spans?.current() ?? null;
+    const shares = options.atomic !== true || operations.length === 1;
+    const call: Call = { workspaceId, operations, checked, atomic: !shares, traceparent };
     for (let attempt = 1; ; attempt++) {
       try {
-        const results = await this.deps.store.writeGrouped((trx) => this.run(trx, workspaceId, operations, checked, options.atomic === true, traceparent));
+        const results = shares ? await this.shared(call) : await this.alone(call);
         if (this.deps.applied) this.count(workspaceId, operations, results);
         return results;
       } catch (err) {
@@ -74,37 +106,81 @@ export class PeopleService implements PeopleIngest, PeopleReader {
     }
   }
 
+  /** Runs the call in a run of its own. */
+  private async alone(call: Call): Promise<OperationResult[]> {
+    const [results] = await this.deps.store.writeGrouped((trx) => this.run(trx, [call]));
+    return results!;
+  }
+
+  /**
+   * Runs the call in the run shared by the calls made until that run starts: the first call asks
+   * the store for a place in its group commit, and the calls made before the store starts it join.
+   */
+  private shared(call: Call): Promise<OperationResult[]> {
+    return new Promise((resolve, reject) => {
+      const waiting: Waiting = { ...call, resolve, reject };
+      if (this.gathering) {
+        this.gathering.push(waiting);
+        return;
+      }
+      const calls = [waiting];
+      this.gathering = calls;
+      this.deps.store
+        .writeGrouped((trx) => {
+          if (this.gathering === calls) this.gathering = null;
+          return this.run(trx, calls);
+        })
+        .then(
+          (results) => calls.forEach((c, i) => c.resolve(results[i]!)),
+          (err) => {
+            if (this.gathering === calls) this.gathering = null;
+            if (calls.length === 1) return waiting.reject(err);
+            // Nothing of the run was kept (its savepoint was rolled back): each call again, alone.
+            for (const c of calls) this.alone(c).then(c.resolve, c.reject);
+          },
+        );
+    });
+  }
+
   private count(workspaceId: string, operations: PersonOperation[], results: OperationResult[]): void {
     const byOp = new Map<PersonOperation["op"], number>();
     for (const [i, op] of operations.entries()) if (results[i]?.ok) byOp.set(op.op, (byOp.get(op.op) ?? 0) + 1);
     for (const [op, n] of byOp) this.deps.applied!(workspaceId, op, n);
   }
 
-  private async run(trx: Db, workspaceId: string, operations: PersonOperation[], checked: Array<PosthornError | null>, atomic: boolean, traceparent: string | null): Promise<OperationResult[]> {
-    const run = new ApplyRun(
-      { people: this.deps.people, events: this.deps.events, outbox: this.deps.outbox, dedupeWindowMs: this.deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS, traceparent },
-      trx,
-      workspaceId,
-      this.deps.clock.now(),
-    );
-    await run.preload(operations.filter((_, i) => checked[i] === null));
-    const results: OperationResult[] = [];
-    for (const [i, op] of operations.entries()) {
-      const bad = checked[i];
-      if (bad) {
-        results.push(refusal(bad));
-        continue;
-      }
-      try {
-        results.push({ ok: true, personId: await run.run(op) });
-      } catch (err) {
-        if (!isPosthornError(err)) throw err;
-        if (atomic) throw new Refused(operations.map(() => refusal(err)));
-        results.push(refusal(err));
-      }
+  /** The calls' operations in order, one ApplyRun per workspace; the results of each call. */
+  private async run(trx: Db, calls: Call[]): Promise<OperationResult[][]> {
+    const now = this.deps.clock.now();
+    const runs = new Map<string, ApplyRun>();
+    for (const call of calls) {
+      if (runs.has(call.workspaceId)) continue;
+      const deps = { people: this.deps.people, events: this.deps.events, outbox: this.deps.outbox, dedupeWindowMs: this.deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS };
+      const run = new ApplyRun(deps, trx, call.workspaceId, now);
+      runs.set(call.workspaceId, run);
+      await run.preload(calls.filter((c) => c.workspaceId === call.workspaceId).flatMap((c) => c.operations.filter((_, i) => c.checked[i] === null)));
     }
-    await run.finish();
-    return results;
+    const all: OperationResult[][] = [];
+    for (const call of calls) {
+      const run = runs.get(call.workspaceId)!;
+      const results: OperationResult[] = [];
+      for (const [i, op] of call.operations.entries()) {
+        const bad = call.checked[i];
+        if (bad) {
+          results.push(refusal(bad));
+          continue;
+        }
+        try {
+          results.push({ ok: true, personId: await run.run(op, call.traceparent) });
+        } catch (err) {
+          if (!isPosthornError(err)) throw err;
+          if (call.atomic) throw new Refused(call.operations.map(() => refusal(err)));
+          results.push(refusal(err));
+        }
+      }
+      all.push(results);
+    }
+    for (const run of runs.values()) await run.finish();
+    return all;
   }
 
   async unsubscribeByDelivery(deliveryId: string): Promise<boolean> {
