@@ -17,6 +17,7 @@ import type { NewPersonEventRow, PersonEventsRepository } from "./person-events.
 import { ATTRIBUTES_MAX_COUNT } from "./people.limits.js";
 import { PEOPLE_ATTRIBUTES_LIMIT, PEOPLE_IDENTIFIER_CONFLICT, PEOPLE_IDENTIFIER_INVALID, PEOPLE_NOT_FOUND } from "./people.errors.js";
 import { applyObjectOperation } from "./people.objects.js";
+import type { LookupRow, PersonLookupCache } from "./person-lookup-cache.js";
 import { SINGLE_KINDS, identifierKey, jsonOrNull, mergeAttributes, namedBy, toLoaded, type LoadedPerson } from "./person-state.js";
 
 export interface ApplyDeps {
@@ -25,6 +26,8 @@ export interface ApplyDeps {
   outbox: EventEmitter;
   /** How long a de-duplication key keeps an event with the same key out (ms). */
   dedupeWindowMs: number;
+  /** SQLite: who the identifiers name, kept in memory (person-lookup-cache.ts); absent on PostgreSQL. */
+  lookupCache?: PersonLookupCache;
 }
 
 
@@ -52,7 +55,7 @@ export class ApplyRun {
     private readonly now: number,
   ) {}
 
-  /** Looks up every person the operations name, in two queries. */
+  /** Looks up every person the operations name: from the lookup cache, and the rest in two queries. */
   async preload(operations: PersonOperation[]): Promise<void> {
     const wanted: Array<{ kind: string; key: string }> = [];
     const cioIds: string[] = [];
@@ -62,14 +65,30 @@ export class ApplyRun {
         else wanted.push({ kind: who.kind, key: identifierKey(who.kind, who.value) });
       }
     }
-    for (const w of wanted) this.owners.set(`${w.kind}\u0000${w.key}`, null);
-    for (const row of await this.deps.people.findPeopleByIdentifiers(this.trx, this.workspaceId, wanted)) {
-      this.owners.set(`${row.kind}\u0000${row.key}`, row.person_id);
-      if (!this.loaded.has(row.person_id)) this.loaded.set(row.person_id, toLoaded(row));
+    const cache = this.deps.lookupCache;
+    cache?.check();
+    const missing: Array<{ kind: string; key: string }> = [];
+    for (const w of wanted) {
+      const k = `${w.kind}\u0000${w.key}`;
+      if (this.owners.has(k)) continue;
+      const row = cache?.get(this.workspaceId, w.kind, w.key);
+      if (row) this.found(row);
+      else {
+        this.owners.set(k, null);
+        missing.push(w);
+      }
     }
+    const rows = await this.deps.people.findPeopleByIdentifiers(this.trx, this.workspaceId, missing);
+    for (const row of rows) this.found(row);
+    cache?.remember(this.workspaceId, rows);
     const unknown = cioIds.filter((id) => !this.loaded.has(id));
     for (const id of unknown) this.loaded.set(id, null);
     for (const row of await this.deps.people.people(this.trx, this.workspaceId, unknown, true)) this.loaded.set(row.person_id, toLoaded(row));
+  }
+
+  private found(row: LookupRow): void {
+    this.owners.set(`${row.kind}\u0000${row.key}`, row.person_id);
+    if (!this.loaded.has(row.person_id)) this.loaded.set(row.person_id, toLoaded(row));
   }
 
   /**

@@ -8,6 +8,7 @@ import { QueuedSqliteDialect } from "./sqlite-turns.js";
 import { pgDriver } from "./pg-driver.js";
 import { statementCache } from "./statement-cache.js";
 import { WalSync } from "./wal-sync.js";
+import { sqliteWatch, type SqliteWatch } from "./sqlite-watch.js";
 import type { Database } from "./schema.js";
 import { migrationProvider } from "./migrations.js";
 import { databaseFile, ensureDataDir, ensurePrivateFile } from "./data-dir.js";
@@ -33,6 +34,8 @@ export interface Store {
    * (GROUPS_IN_FLIGHT_POSTGRES), as transactions of several processes do.
    */
   writeGrouped<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
+  /** SQLite only: row changes, other connections' commits and transaction starts, for in-memory copies of table data (sqlite-watch.ts). */
+  readonly sqlite?: SqliteWatch;
   /** Applies the migrations not yet applied: all, or up to and including the one named (tests of a migration). */
   migrate(upTo?: string): Promise<void>;
   ping(): Promise<void>;
@@ -90,9 +93,11 @@ export function openSqlite(file: string): Store {
   });
   checkpointer.unref();
   const wal = new WalSync(`${file}-wal`);
+  const watch = sqliteWatch(database);
   const write = async <T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> => {
     const result = await db.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);
+      watch.began();
       try {
         const value = await fn(conn);
         await sql`commit`.execute(conn);
@@ -112,10 +117,11 @@ export function openSqlite(file: string): Store {
       checkpointer.once("exit", () => resolve());
       checkpointer.postMessage("stop");
     }).then(() => checkpointer.terminate().then(() => undefined));
-  return makeStore("sqlite", db, write, async () => {
+  const store = makeStore("sqlite", db, write, async () => {
     await wal.close();
     await stopCheckpointer();
   });
+  return { ...store, sqlite: watch };
 }
 
 const CHECKPOINT_INTERVAL_MS = 200;
