@@ -7,9 +7,9 @@
 // nothing) run as one ApplyRun in one savepoint. Their people are looked up in one query and their
 // events written in one INSERT and one row of the log, instead of ~7 statements per call: a
 // single tracked event cost more in statements than in anything else (bench:track). A call of
-// several operations that must all apply or none keeps a run of its own. If a shared run fails
-// with anything but a refusal, each of its calls runs again alone, so that one call's fault is
-// never another's answer.
+// several operations that must all apply or none keeps a run of its own. If a shared run itself
+// fails with anything but a refusal, each of its calls runs again alone, so that one call's fault
+// is never another's answer.
 import type { Spans } from "../shared/spans.js";
 import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
@@ -133,17 +133,28 @@ export class PeopleService implements PeopleIngest, PeopleReader {
       }
       const calls = [waiting];
       this.gathering = calls;
+      let failedInRun = false;
       this.deps.store
-        .writeGrouped((trx) => {
+        .writeGrouped(async (trx) => {
           if (this.gathering === calls) this.gathering = null;
-          return this.run(trx, calls.map((c) => c.call));
+          try {
+            return await this.run(trx, calls.map((c) => c.call));
+          } catch (err) {
+            failedInRun = true;
+            throw err;
+          }
         })
         .then(
           (results) => calls.forEach((c, i) => c.resolve(results[i]!)),
           (err) => {
             if (this.gathering === calls) this.gathering = null;
-            if (calls.length === 1) return waiting.reject(err);
-            // Nothing of the run was kept (its savepoint was rolled back): each call again, alone.
+            // The run failed: its savepoint was rolled back and nothing of it kept, so each call
+            // goes again alone. A failure of the group's commit or fsync is every call's answer
+            // as it is: the run may be on disk, and running it again could store its events twice.
+            if (!failedInRun || calls.length === 1) {
+              for (const c of calls) c.reject(err);
+              return;
+            }
             for (const c of calls) this.alone(c.call).then(c.resolve, c.reject);
           },
         );

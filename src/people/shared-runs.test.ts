@@ -1,7 +1,8 @@
 // The calls of one turn share a run (people.service.ts): their events are written together (one row
 // of the event log), each call still gets its own answer and its own trace, a call of several
 // all-or-nothing operations keeps a run of its own, and a shared run that fails for one call's
-// sake runs each call again alone, so the others are applied and only that call fails.
+// sake runs each call again alone, so the others are applied and only that call fails; a group
+// whose commit failed after the run is every call's error, and is not run again.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { storeTargets } from "../../test/support/stores.js";
@@ -142,6 +143,36 @@ for (const target of storeTargets()) {
       const more = await Promise.all([people.apply(ws, [track("r1", "later-1")]), people.apply(ws, [track("r2", "later-2")])]);
       assert.ok(more.every((r) => r[0]!.ok));
       assert.deepEqual((await logRowsSince(from)).map((r) => r.events.length), [2]);
+    });
+
+    test("a shared run whose group commit fails after the run is not run again: each call gets the error, and the events are stored once", async () => {
+      // The store committed the group, then its fsync failed (a disk error): the run may be on disk.
+      let failNext = true;
+      const failing: Store = {
+        ...store,
+        writeGrouped: (fn) =>
+          store.writeGrouped(fn).then((value) => {
+            if (!failNext) return value;
+            failNext = false;
+            throw new Error("fsync failed");
+          }),
+      };
+      const service = new PeopleService({
+        store: failing,
+        clock: { now: () => now },
+        outbox: new Outbox({ repository: new EventsRepository(store.dialect), clock: { now: () => now } }),
+        people: new PeopleRepository(),
+        events: new PersonEventsRepository(store.dialect),
+        deliveries: new DeliveryRecipientRepository(),
+        deliveryIds: new PublicDeliveryIds(Buffer.alloc(32, 7)),
+      });
+      const settled = await Promise.allSettled([service.apply(ws, [track("s1", "once-1")]), service.apply(ws, [track("s2", "once-2")])]);
+      assert.deepEqual(
+        settled.map((r) => (r.status === "rejected" ? String(r.reason) : "fulfilled")),
+        ["Error: fsync failed", "Error: fsync failed"],
+      );
+      const names = (await store.db.selectFrom("person_events").select("name").where("name", "in", ["once-1", "once-2"]).execute()).map((r) => r.name).sort();
+      assert.deepEqual(names, ["once-1", "once-2"], "stored by the one commit, not again");
     });
   });
 }
