@@ -14,7 +14,7 @@ import { newMessageId } from "../shared/ids.js";
 import type { EventInput, PersonIdentifier, PersonOperation } from "./people.port.js";
 import type { PeopleRepository } from "./people.repository.js";
 import type { NewPersonEventRow, PersonEventsRepository } from "./person-events.repository.js";
-import { ATTRIBUTES_MAX_COUNT } from "./people.limits.js";
+import { ATTRIBUTES_MAX_COUNT, eventDataJson } from "./people.limits.js";
 import { PEOPLE_ATTRIBUTES_LIMIT, PEOPLE_IDENTIFIER_CONFLICT, PEOPLE_IDENTIFIER_INVALID, PEOPLE_NOT_FOUND } from "./people.errors.js";
 import { applyObjectOperation } from "./people.objects.js";
 import type { LookupRow, PersonLookupCache } from "./person-lookup-cache.js";
@@ -356,7 +356,7 @@ export class ApplyRun {
         name: event.name,
         type: event.type,
         dedupe_key: event.dedupeKey ?? null,
-        data_json: JSON.stringify(event.data ?? {}),
+        data_json: event.data ? eventDataJson(event.data) : "{}",
         timestamp: event.timestamp ?? this.now,
         received_at: this.now,
       },

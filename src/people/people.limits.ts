@@ -73,8 +73,18 @@ export function checkEvent(event: EventInput | undefined): PosthornError | null 
   }
   const data = event.data ?? {};
   if (typeof data !== "object" || Array.isArray(data)) return PEOPLE_FIELD_INVALID("The event data is not an object.", { field: "data" });
-  if (Buffer.byteLength(JSON.stringify(data), "utf8") > EVENT_DATA_MAX_BYTES) return PEOPLE_EVENT_DATA_TOO_LARGE(`The event data is larger than ${EVENT_DATA_MAX_BYTES} bytes.`, { field: "data" });
+  const json = JSON.stringify(data);
+  if (Buffer.byteLength(json, "utf8") > EVENT_DATA_MAX_BYTES) return PEOPLE_EVENT_DATA_TOO_LARGE(`The event data is larger than ${EVENT_DATA_MAX_BYTES} bytes.`, { field: "data" });
+  serialized.set(data, json);
   return null;
+}
+
+/** Event data as checkEvent serialized it, kept so that storing the event does not serialize it again. */
+const serialized = new WeakMap<object, string>();
+
+/** The JSON of an event's data: the text checkEvent made when it measured it, else made now. */
+export function eventDataJson(data: Record<string, unknown>): string {
+  return serialized.get(data) ?? JSON.stringify(data);
 }
 
 function checkObject(object: ObjectRef | undefined): PosthornError | null {
