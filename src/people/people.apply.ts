@@ -1,7 +1,7 @@
 // One run: the operations of one apply() call, or of the calls of one turn that share a run
 // (people.service.ts), in order inside one transaction (a savepoint of the shared group commit).
-// People are looked up once for the whole run (one query for every identifier it names), kept
-// here while it runs, and written back per operation; tracked events wait in a list and are
+// People are looked up once for the whole run (one query for every identifier it names) and kept
+// while it runs (run-people.ts), and written back per operation; tracked events wait in a list and are
 // written together (one multi-row INSERT, and their outbox events one shared row of the log) when
 // the run ends or an operation that could move them comes next.
 //
@@ -17,8 +17,9 @@ import type { NewPersonEventRow, PersonEventsRepository } from "./person-events.
 import { ATTRIBUTES_MAX_COUNT, eventDataJson } from "./people.limits.js";
 import { PEOPLE_ATTRIBUTES_LIMIT, PEOPLE_IDENTIFIER_CONFLICT, PEOPLE_IDENTIFIER_INVALID, PEOPLE_NOT_FOUND } from "./people.errors.js";
 import { applyObjectOperation } from "./people.objects.js";
-import type { LookupRow, PersonLookupCache } from "./person-lookup-cache.js";
-import { SINGLE_KINDS, identifierKey, jsonOrNull, mergeAttributes, namedBy, toLoaded, type LoadedPerson } from "./person-state.js";
+import type { PersonLookupCache } from "./person-lookup-cache.js";
+import { RunPeople } from "./run-people.js";
+import { SINGLE_KINDS, identifierKey, jsonOrNull, mergeAttributes, type LoadedPerson } from "./person-state.js";
 
 export interface ApplyDeps {
   people: PeopleRepository;
@@ -41,9 +42,8 @@ interface PendingEvent {
 
 
 export class ApplyRun {
-  /** (kind, key) → person id, or null when known to be nobody's. */
-  private readonly owners = new Map<string, string | null>();
-  private readonly loaded = new Map<string, LoadedPerson | null>();
+  /** Who the run's operations name, looked up once and kept as the run changes them. */
+  private readonly people: RunPeople;
   private pending: PendingEvent[] = [];
   private readonly emitted: NewEvent[] = [];
   private traceparent: string | null = null;
@@ -53,42 +53,13 @@ export class ApplyRun {
     private readonly trx: Db,
     private readonly workspaceId: string,
     private readonly now: number,
-  ) {}
-
-  /** Looks up every person the operations name: from the lookup cache, and the rest in two queries. */
-  async preload(operations: PersonOperation[]): Promise<void> {
-    const wanted: Array<{ kind: string; key: string }> = [];
-    const cioIds: string[] = [];
-    for (const op of operations) {
-      for (const who of namedBy(op)) {
-        if (who.kind === "cio_id") cioIds.push(who.value);
-        else wanted.push({ kind: who.kind, key: identifierKey(who.kind, who.value) });
-      }
-    }
-    const cache = this.deps.lookupCache;
-    cache?.check();
-    const missing: Array<{ kind: string; key: string }> = [];
-    for (const w of wanted) {
-      const k = `${w.kind}\u0000${w.key}`;
-      if (this.owners.has(k)) continue;
-      const row = cache?.get(this.workspaceId, w.kind, w.key);
-      if (row) this.found(row);
-      else {
-        this.owners.set(k, null);
-        missing.push(w);
-      }
-    }
-    const rows = await this.deps.people.findPeopleByIdentifiers(this.trx, this.workspaceId, missing);
-    for (const row of rows) this.found(row);
-    cache?.remember(this.workspaceId, rows);
-    const unknown = cioIds.filter((id) => !this.loaded.has(id));
-    for (const id of unknown) this.loaded.set(id, null);
-    for (const row of await this.deps.people.people(this.trx, this.workspaceId, unknown, true)) this.loaded.set(row.person_id, toLoaded(row));
+  ) {
+    this.people = new RunPeople(deps, trx, workspaceId);
   }
 
-  private found(row: LookupRow): void {
-    this.owners.set(`${row.kind}\u0000${row.key}`, row.person_id);
-    if (!this.loaded.has(row.person_id)) this.loaded.set(row.person_id, toLoaded(row));
+  /** Looks up every person the operations name: from the lookup cache, and the rest in two queries. */
+  preload(operations: PersonOperation[]): Promise<void> {
+    return this.people.preload(operations);
   }
 
   /**
@@ -137,39 +108,14 @@ export class ApplyRun {
 
   // ---- looking people up ----
 
-  private async owner(who: PersonIdentifier): Promise<string | null> {
-    if (who.kind === "cio_id") return (await this.person(who.value)) ? who.value : null;
-    const k = `${who.kind}\u0000${identifierKey(who.kind, who.value)}`;
-    if (this.owners.has(k)) return this.owners.get(k)!;
-    const [row] = await this.deps.people.findIdentifiers(this.trx, this.workspaceId, [{ kind: who.kind, key: identifierKey(who.kind, who.value) }]);
-    this.owners.set(k, row?.person_id ?? null);
-    return row?.person_id ?? null;
-  }
-
-  async person(personId: string): Promise<LoadedPerson | null> {
-    if (this.loaded.has(personId)) return this.loaded.get(personId)!;
-    const [row] = await this.deps.people.people(this.trx, this.workspaceId, [personId], true);
-    const person = row ? toLoaded(row) : null;
-    this.loaded.set(personId, person);
-    return person;
-  }
-
-  private async namedOf(person: LoadedPerson): Promise<Map<string, string>> {
-    if (person.named === null) {
-      person.named = new Map();
-      for (const row of await this.deps.people.identifiersOf(this.trx, [person.personId])) if (SINGLE_KINDS.has(row.kind)) person.named.set(row.kind, row.value);
-    }
-    return person.named;
-  }
-
   /**
    * The person an operation other than identify writes to: found, or created when named by an id,
    * email or phone (as Customer.io creates a person on an event for an unknown id). A cio_id we
    * never gave is refused; an anonymous id names a person only once identified.
    */
   private async personForWrite(who: PersonIdentifier): Promise<LoadedPerson> {
-    const found = await this.owner(who);
-    if (found) return (await this.person(found))!;
+    const found = await this.people.owner(who);
+    if (found) return (await this.people.person(found))!;
     if (who.kind === "cio_id" || who.kind === "anonymous_id") throw PEOPLE_NOT_FOUND(`No person has the ${who.kind} '${who.value}'.`, { field: who.kind });
     const changes: Record<string, AttributeChange> = {};
     const person = await this.create(who, changes);
@@ -190,7 +136,7 @@ export class ApplyRun {
       created_at: this.now,
       updated_at: this.now,
     });
-    this.loaded.set(person.personId, person);
+    this.people.setPerson(person.personId, person);
     if (SINGLE_KINDS.has(who.kind)) await this.attach(person, who, changes);
     return person;
   }
@@ -199,20 +145,20 @@ export class ApplyRun {
   private async attach(person: LoadedPerson, who: PersonIdentifier, changes: Record<string, AttributeChange>): Promise<void> {
     const key = identifierKey(who.kind, who.value);
     if (SINGLE_KINDS.has(who.kind)) {
-      const named = await this.namedOf(person);
+      const named = await this.people.namedOf(person);
       const old = named.get(who.kind);
       // The same address in other letter case is the same identifier: nothing changes.
       if (old !== undefined && identifierKey(who.kind, old) === key) return;
       if (old !== undefined) {
         await this.deps.people.deleteIdentifier(this.trx, this.workspaceId, who.kind, identifierKey(who.kind, old));
-        this.owners.set(`${who.kind}\u0000${identifierKey(who.kind, old)}`, null);
+        this.people.setOwner(who.kind, identifierKey(who.kind, old), null);
       }
       named.set(who.kind, who.value);
       changes[who.kind] = { from: old ?? null, to: who.value };
       // The same key with another case (an email) is the person's already: its row is replaced above.
     }
     await this.deps.people.insertIdentifier(this.trx, { workspace_id: this.workspaceId, kind: who.kind, key, value: who.value, person_id: person.personId, created_at: this.now });
-    this.owners.set(`${who.kind}\u0000${key}`, person.personId);
+    this.people.setOwner(who.kind, key, person.personId);
   }
 
   // ---- identify ----
@@ -229,26 +175,26 @@ export class ApplyRun {
     const named = [op.who, ...others].filter((w) => w.kind !== "anonymous_id" && w.kind !== "cio_id");
     const anonymous = [op.who, ...others].filter((w) => w.kind === "anonymous_id");
 
-    let personId = await this.owner(op.who);
+    let personId = await this.people.owner(op.who);
     if (personId === null && op.who.kind === "cio_id") throw PEOPLE_NOT_FOUND(`No person has the cio_id '${op.who.value}'.`, { field: "cio_id" });
     let foundByAlias = false;
     for (const other of others) {
       if (personId !== null || other.kind === "anonymous_id") continue;
-      personId = await this.owner(other);
+      personId = await this.people.owner(other);
       foundByAlias = personId !== null;
     }
     if (personId === null && op.updateOnly) return null;
-    const existing = personId === null ? null : await this.person(personId);
+    const existing = personId === null ? null : await this.people.person(personId);
     // A suppressed person is not re-created or changed: Customer.io drops such calls silently.
     if (existing?.suppressed) return existing.personId;
     // Found by the email given with an id: the id may be added, not put in place of another.
     if (existing && foundByAlias && SINGLE_KINDS.has(op.who.kind)) {
-      const held = (await this.namedOf(existing)).get(op.who.kind);
+      const held = (await this.people.namedOf(existing)).get(op.who.kind);
       if (held !== undefined && held !== op.who.value) throw PEOPLE_IDENTIFIER_CONFLICT(`The person with that ${others.find((o) => o.kind !== "anonymous_id")?.kind ?? "identifier"} has another ${op.who.kind}.`, { field: op.who.kind });
     }
 
     for (const who of named) {
-      const owner = await this.owner(who);
+      const owner = await this.people.owner(who);
       if (owner !== null && owner !== personId) throw PEOPLE_IDENTIFIER_CONFLICT(`The ${who.kind} '${who.value}' belongs to another person.`, { field: who.kind });
     }
     const next = existing ? mergeAttributes(existing.attributes, attributes) : mergeAttributes({}, attributes);
@@ -284,7 +230,7 @@ export class ApplyRun {
    * known person, it stays theirs: one anonymous id cannot be two people's history.
    */
   private async adoptAnonymous(person: LoadedPerson, anonymousId: string, changes: Record<string, AttributeChange>): Promise<void> {
-    const owner = await this.owner({ kind: "anonymous_id", value: anonymousId });
+    const owner = await this.people.owner({ kind: "anonymous_id", value: anonymousId });
     if (owner === person.personId) return;
     if (owner === null) {
       await this.attach(person, { kind: "anonymous_id", value: anonymousId }, changes);
@@ -292,8 +238,8 @@ export class ApplyRun {
       this.emit({ type: "person.merged", workspaceId: this.workspaceId, messageId: null, recipient: null, data: { personId: person.personId, mergedId: null, anonymousId } });
       return;
     }
-    const holder = await this.person(owner);
-    if (holder && (await this.namedOf(holder)).size === 0) await this.merge(person, holder, changes);
+    const holder = await this.people.person(owner);
+    if (holder && (await this.people.namedOf(holder)).size === 0) await this.merge(person, holder, changes);
   }
 
   /** Writes the person's row and changes and emits person.identified, when anything changed. */
@@ -339,11 +285,11 @@ export class ApplyRun {
     let anonymousId: string | null = null;
     if (who.kind === "anonymous_id") {
       anonymousId = who.value;
-      personId = await this.owner(who);
+      personId = await this.people.owner(who);
     } else {
       personId = (await this.personForWrite(who)).personId;
     }
-    const person = personId === null ? null : await this.person(personId);
+    const person = personId === null ? null : await this.people.person(personId);
     // A suppressed person's events are not kept.
     if (person?.suppressed) return person.personId;
     this.pending.push({
@@ -399,7 +345,7 @@ export class ApplyRun {
   // ---- delete, suppress, devices, merge ----
 
   private async remove(who: PersonIdentifier): Promise<string | null> {
-    const personId = await this.owner(who);
+    const personId = await this.people.owner(who);
     if (personId === null) return null;
     await this.destroy(personId);
     return personId;
@@ -409,8 +355,8 @@ export class ApplyRun {
     const named = await this.deps.people.identifiersOf(this.trx, [personId]);
     await this.deps.events.deleteEventsOf(this.trx, personId);
     await this.deps.people.deletePerson(this.trx, personId);
-    for (const row of named) this.owners.set(`${row.kind}\u0000${row.key}`, null);
-    this.loaded.set(personId, null);
+    for (const row of named) this.people.setOwner(row.kind, row.key, null);
+    this.people.setPerson(personId, null);
     this.emit({ type: "person.deleted", workspaceId: this.workspaceId, messageId: null, recipient: null, data: { personId } });
   }
 
@@ -420,9 +366,9 @@ export class ApplyRun {
    * unknown id or email is suppressed all the same (a person with nothing but that identifier).
    */
   private async setSuppressed(who: PersonIdentifier, suppressed: boolean): Promise<string | null> {
-    const found = await this.owner(who);
+    const found = await this.people.owner(who);
     if (found === null && !suppressed) return null;
-    const person = found === null ? await this.personForWrite(who) : (await this.person(found))!;
+    const person = found === null ? await this.personForWrite(who) : (await this.people.person(found))!;
     if (person.suppressed === suppressed) return person.personId;
     if (suppressed) {
       await this.deps.events.deleteEventsOf(this.trx, person.personId);
@@ -455,7 +401,7 @@ export class ApplyRun {
   }
 
   private async deleteDevice(who: PersonIdentifier, deviceId: string): Promise<string | null> {
-    const personId = await this.owner(who);
+    const personId = await this.people.owner(who);
     if (personId === null) return null;
     const device = await this.deps.people.findDevice(this.trx, this.workspaceId, deviceId);
     if (!device || device.person_id !== personId) return personId;
@@ -465,12 +411,12 @@ export class ApplyRun {
   }
 
   private async mergeOp(primaryWho: PersonIdentifier, secondaryWho: PersonIdentifier): Promise<string | null> {
-    const primaryId = await this.owner(primaryWho);
+    const primaryId = await this.people.owner(primaryWho);
     if (primaryId === null) throw PEOPLE_NOT_FOUND(`No person has the ${primaryWho.kind} '${primaryWho.value}'.`, { field: "primary" });
-    const secondaryId = await this.owner(secondaryWho);
+    const secondaryId = await this.people.owner(secondaryWho);
     if (secondaryId === null || secondaryId === primaryId) return primaryId;
-    const primary = (await this.person(primaryId))!;
-    const secondary = (await this.person(secondaryId))!;
+    const primary = (await this.people.person(primaryId))!;
+    const secondary = (await this.people.person(secondaryId))!;
     const changes: Record<string, AttributeChange> = {};
     await this.merge(primary, secondary, changes);
     await this.save(primary, changes, false);
@@ -484,8 +430,8 @@ export class ApplyRun {
    * caller saves the primary with `changes`.
    */
   private async merge(primary: LoadedPerson, secondary: LoadedPerson, changes: Record<string, AttributeChange>): Promise<void> {
-    const mine = await this.namedOf(primary);
-    const theirs = await this.namedOf(secondary);
+    const mine = await this.people.namedOf(primary);
+    const theirs = await this.people.namedOf(secondary);
     const moving = ["anonymous_id", ...[...theirs.keys()].filter((kind) => !mine.has(kind))];
     for (const kind of moving) {
       const value = theirs.get(kind);
@@ -496,7 +442,7 @@ export class ApplyRun {
     }
     const all = await this.deps.people.identifiersOf(this.trx, [secondary.personId]);
     await this.deps.people.moveIdentifiers(this.trx, secondary.personId, primary.personId, moving);
-    for (const row of all) this.owners.set(`${row.kind}\u0000${row.key}`, moving.includes(row.kind) ? primary.personId : null);
+    for (const row of all) this.people.setOwner(row.kind, row.key, moving.includes(row.kind) ? primary.personId : null);
     await this.deps.events.moveEvents(this.trx, secondary.personId, primary.personId);
     await this.deps.people.moveDevices(this.trx, secondary.personId, primary.personId);
     await this.deps.people.moveRelationships(this.trx, secondary.personId, primary.personId);
@@ -508,7 +454,7 @@ export class ApplyRun {
     }
     for (const [topic, subscribed] of Object.entries(secondary.topics)) if (!(topic in primary.topics)) primary.topics[topic] = subscribed;
     await this.deps.people.deletePerson(this.trx, secondary.personId);
-    this.loaded.set(secondary.personId, null);
+    this.people.setPerson(secondary.personId, null);
     this.emit({ type: "person.merged", workspaceId: this.workspaceId, messageId: null, recipient: null, data: { personId: primary.personId, mergedId: secondary.personId, anonymousId: null } });
     this.emit({ type: "person.deleted", workspaceId: this.workspaceId, messageId: null, recipient: null, data: { personId: secondary.personId } });
   }
