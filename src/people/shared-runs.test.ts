@@ -8,14 +8,11 @@ import assert from "node:assert/strict";
 import { storeTargets } from "../../test/support/stores.js";
 import type { Store } from "../store/store.js";
 import { WorkspacesService } from "../workspaces/workspaces.service.js";
-import { EventsRepository, toEvents } from "../events/events.repository.js";
-import { Outbox } from "../events/outbox.js";
+import { toEvents } from "../events/events.repository.js";
 import type { RecordedEvent } from "../events/event-map.js";
-import { PeopleService } from "./people.service.js";
-import { PeopleRepository } from "./people.repository.js";
+import type { PeopleService } from "./people.service.js";
 import { PersonEventsRepository, type NewPersonEventRow } from "./person-events.repository.js";
-import { DeliveryRecipientRepository } from "./delivery-recipient.repository.js";
-import { PublicDeliveryIds } from "../messages/public-delivery-ids.js";
+import { peopleServiceFor } from "./testing/people-service.js";
 import type { Db } from "../store/store.js";
 import type { PersonOperation } from "./people.port.js";
 
@@ -48,14 +45,8 @@ for (const target of storeTargets()) {
       const workspaces = new WorkspacesService({ store, clock });
       ws = (await workspaces.create("a", { sandbox: true })).workspace.id;
       other = (await workspaces.create("b", { sandbox: true })).workspace.id;
-      people = new PeopleService({
-        store,
-        clock,
-        outbox: new Outbox({ repository: new EventsRepository(store.dialect), clock }),
-        people: new PeopleRepository(),
+      people = peopleServiceFor(store, clock, {
         events: new FailingOnBoom(store.dialect),
-        deliveries: new DeliveryRecipientRepository(),
-        deliveryIds: new PublicDeliveryIds(Buffer.alloc(32, 7)),
         // Each call's trace is whatever `trace` holds when the call is made.
         spans: { current: () => trace, inSpan: (_name, _options, work) => work("") },
       });
@@ -157,15 +148,7 @@ for (const target of storeTargets()) {
             throw new Error("fsync failed");
           }),
       };
-      const service = new PeopleService({
-        store: failing,
-        clock: { now: () => now },
-        outbox: new Outbox({ repository: new EventsRepository(store.dialect), clock: { now: () => now } }),
-        people: new PeopleRepository(),
-        events: new PersonEventsRepository(store.dialect),
-        deliveries: new DeliveryRecipientRepository(),
-        deliveryIds: new PublicDeliveryIds(Buffer.alloc(32, 7)),
-      });
+      const service = peopleServiceFor(failing, { now: () => now });
       const settled = await Promise.allSettled([service.apply(ws, [track("s1", "once-1")]), service.apply(ws, [track("s2", "once-2")])]);
       assert.deepEqual(
         settled.map((r) => (r.status === "rejected" ? String(r.reason) : "fulfilled")),

@@ -2,6 +2,7 @@
 // without a running server. Public delivery ids are made and read with one fixed key.
 import type { Store } from "../../store/store.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Spans } from "../../shared/spans.js";
 import { EventsRepository } from "../../events/events.repository.js";
 import { Outbox } from "../../events/outbox.js";
 import { PublicDeliveryIds } from "../../messages/public-delivery-ids.js";
@@ -15,7 +16,7 @@ export const TEST_DELIVERY_ID_KEY = Buffer.alloc(32, 7);
 export function peopleServiceFor(
   store: Store,
   clock: Clock,
-  options: { outbox?: Outbox; events?: PersonEventsRepository; dedupeWindowMs?: number } = {},
+  options: { outbox?: Outbox; events?: PersonEventsRepository; dedupeWindowMs?: number; spans?: Spans } = {},
 ): PeopleService {
   return new PeopleService({
     store,
@@ -26,5 +27,6 @@ export function peopleServiceFor(
     deliveries: new DeliveryRecipientRepository(),
     deliveryIds: new PublicDeliveryIds(TEST_DELIVERY_ID_KEY),
     ...(options.dedupeWindowMs !== undefined ? { dedupeWindowMs: options.dedupeWindowMs } : {}),
+    ...(options.spans ? { spans: options.spans } : {}),
   });
 }
