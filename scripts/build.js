@@ -27,6 +27,7 @@
 // After tsc the server is bundled into dist/bundle/ (scripts/bundle-server.js says why) when
 // rolldown is installed (a development dependency) and the tree has a src/main.ts; the record
 // says whether it was, and --if-stale builds again when it should have been and is not there.
+// The test files are bundled beside it, into dist/test-bundle/ (scripts/bundle-tests.js says why).
 //
 // The web dashboard (web/, React + Vite) is built the same way into web/dist/, with its own record
 // (web/dist/.build-inputs.json over web/'s files, the dashboard API's contracts it imports, and
@@ -41,6 +42,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { BUNDLE_DIR, bundleServer } from "./bundle-server.js";
+import { TEST_BUNDLE_DIR, bundleTests } from "./bundle-tests.js";
 
 const RECORD = ".build-inputs.json";
 const WEB_DIR = "web";
@@ -83,8 +85,8 @@ function walk(dir, out) {
 /** path → SHA-1 of its contents, or null when absent. Paths use "/" whatever the platform. */
 function fingerprint(dirs) {
   const self = relative(root, SELF).split(sep).join("/");
-  const bundling = relative(root, join(dirname(SELF), "bundle-server.js")).split(sep).join("/");
-  const paths = ["tsconfig.json", "package.json", "package-lock.json", ...(self.startsWith("../") ? [] : [self, bundling])];
+  const bundling = ["bundle-server.js", "bundle-tests.js"].map((name) => relative(root, join(dirname(SELF), name)).split(sep).join("/"));
+  const paths = ["tsconfig.json", "package.json", "package-lock.json", ...(self.startsWith("../") ? [] : [self, ...bundling])];
   paths.push(...dirs.flatMap((d) => walk(d, []).sort()));
   const inputs = {};
   for (const path of paths) {
@@ -108,6 +110,7 @@ function staleness(inputs) {
   }
   if (record.format !== RECORD_FORMAT) return "the build record has another format";
   if (bundler() !== null && existsSync(join(root, "src", "main.ts")) && !(record.bundled && existsSync(join(root, OUT_DIR, BUNDLE_DIR, "main.js")))) return "the server bundle is missing";
+  if (record.bundled && record.testsBundled !== undefined && !existsSync(join(root, OUT_DIR, TEST_BUNDLE_DIR))) return "the test bundle is missing";
   const reasons = [];
   for (const [path, hash] of Object.entries(inputs)) {
     const before = record.inputs[path];
@@ -142,6 +145,8 @@ async function build(inputs) {
   if (result.status !== 0) return result.status ?? 1;
   const rolldown = bundler();
   const bundled = rolldown !== null && existsSync(join(root, OUT_DIR, "src", "main.js"));
+  /** How many test files the test bundle holds (scripts/bundle-tests.js), when it was made. */
+  let testsBundled;
   if (bundled) {
     try {
       await bundleServer(join(root, OUT_DIR), await import(pathToFileURL(rolldown).href));
@@ -149,10 +154,16 @@ async function build(inputs) {
       process.stderr.write(`building: bundling the server failed: ${err?.stack ?? err}\n`);
       return 1;
     }
+    try {
+      testsBundled = await bundleTests(join(root, OUT_DIR), await import(pathToFileURL(rolldown).href));
+    } catch (err) {
+      process.stderr.write(`building: bundling the tests failed: ${err?.stack ?? err}\n`);
+      return 1;
+    }
   }
   if (inputs) {
     const temp = join(root, OUT_DIR, `${RECORD}.${process.pid}`);
-    writeFileSync(temp, `${JSON.stringify({ format: RECORD_FORMAT, inputs, bundled }, null, 1)}\n`);
+    writeFileSync(temp, `${JSON.stringify({ format: RECORD_FORMAT, inputs, bundled, testsBundled }, null, 1)}\n`);
     renameSync(temp, join(root, OUT_DIR, RECORD));
   }
   return 0;

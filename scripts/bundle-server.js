@@ -41,33 +41,53 @@ const INLINED = /^zod(\/|$)/;
 export async function bundleServer(dist, { rolldown }) {
   const out = join(dist, BUNDLE_DIR);
   const entryOf = new Map(Object.entries(ENTRIES).map(([name, path]) => [join(dist, path), name]));
-  const fromBundle = (file) => relative(out, file).split("\\").join("/");
   const bundle = await rolldown({
     input: Object.fromEntries(Object.entries(ENTRIES).map(([name, path]) => [name, join(dist, path)])),
     platform: "node",
-    external: (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0") && !INLINED.test(id),
+    external: isExternal,
     logLevel: "warn",
-    plugins: [
-      {
-        name: "module-locations",
-        transform(code, id) {
-          if (!id.startsWith(dist) || !code.includes("import.meta")) return null;
-          // A placeholder for the URLs this pass writes itself, so the second pass leaves them be.
-          const KEEP = "import.meta.__bundle_url__";
-          let text = code.replace(/new URL\("(\.\.?\/[^"]+\.js)", import\.meta\.url\)/g, (_, spec) => {
-            const target = resolve(dirname(id), spec);
-            const entry = entryOf.get(target);
-            return `new URL(${JSON.stringify(entry ? `./${entry}.js` : fromBundle(target))}, ${KEEP})`;
-          });
-          text = text.replace(/import\.meta\.url/g, `new URL(${JSON.stringify(fromBundle(id))}, ${KEEP}).href`);
-          text = text.replace(/import\.meta\.dirname/g, `(import.meta.dirname + ${JSON.stringify(`/${fromBundle(dirname(id))}`)})`);
-          return { code: text.replaceAll(KEEP, "import.meta.url"), map: null };
-        },
-      },
-    ],
+    plugins: [moduleLocations(dist, out, (target) => (entryOf.has(target) ? join(out, `${entryOf.get(target)}.js`) : null))],
   });
   rmSync(out, { recursive: true, force: true });
   await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].js", chunkFileNames: "[name]-[hash].js" });
   await bundle.close();
   return Object.keys(ENTRIES).map((name) => `${name}.js`);
+}
+
+/** The server bundle's entry file for a compiled worker entry under `dist` (absolute paths), or null. */
+export function serverEntryOf(dist, target) {
+  const name = Object.entries(ENTRIES).find(([, path]) => join(dist, path) === target)?.[0];
+  return name === undefined ? null : join(dist, BUNDLE_DIR, `${name}.js`);
+}
+
+/** Whether an import stays an import (a package other than the inlined ones) rather than bundled. */
+export function isExternal(id) {
+  return !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0") && !INLINED.test(id);
+}
+
+/**
+ * The rolldown plugin that keeps each module's own location (see the header) for a bundle written
+ * flat into `out`: `workerEntry(target)` names the file that `new URL("./x.js", import.meta.url)`
+ * should point at when x.js is a worker entry (absolute), or null to point at the compiled file.
+ */
+export function moduleLocations(dist, out, workerEntry) {
+  const fromBundle = (file) => {
+    const path = relative(out, file).split("\\").join("/");
+    return path.startsWith(".") ? path : `./${path}`;
+  };
+  return {
+    name: "module-locations",
+    transform(code, id) {
+      if (!id.startsWith(dist) || !code.includes("import.meta")) return null;
+      // A placeholder for the URLs this pass writes itself, so the second pass leaves them be.
+      const KEEP = "import.meta.__bundle_url__";
+      let text = code.replace(/new URL\("(\.\.?\/[^"]+\.js)", import\.meta\.url\)/g, (_, spec) => {
+        const target = resolve(dirname(id), spec);
+        return `new URL(${JSON.stringify(fromBundle(workerEntry(target) ?? target))}, ${KEEP})`;
+      });
+      text = text.replace(/import\.meta\.url/g, `new URL(${JSON.stringify(fromBundle(id))}, ${KEEP}).href`);
+      text = text.replace(/import\.meta\.dirname/g, `(import.meta.dirname + ${JSON.stringify(`/${fromBundle(dirname(id))}`)})`);
+      return { code: text.replaceAll(KEEP, "import.meta.url"), map: null };
+    },
+  };
 }

@@ -14,21 +14,17 @@
 // a process to restart) uses a fraction of a core. A file never timed counts as a whole core; a
 // checkout's own times (.test-durations.json) go over the committed test/durations.json, which
 // is all a clean clone (CI's) has.
+// Each file runs from the test bundle (dist/test-bundle/, scripts/bundle-tests.js says why) when the
+// build made one, and is named by its compiled path all the same; POSTHORN_TEST_UNBUNDLED=1 runs
+// the compiled files themselves.
 // Arguments: substrings of the dist paths to run only those files.
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { relative, resolve } from "node:path";
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
+import { bundledTestFile, compiledTestFiles } from "./bundle-tests.js";
 
-function find(dir, out = []) {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) find(path, out);
-    else if (name.endsWith(".test.js")) out.push(path);
-  }
-  return out;
-}
 
 // Kept beside dist/, not in it: every build removes dist/ whole, and the times with it.
 const DURATIONS = ".test-durations.json";
@@ -40,7 +36,9 @@ const COMMITTED_DURATIONS = "test/durations.json";
 const SHOWN = 15;
 
 const only = process.argv.slice(2);
-const files = find("dist").filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+const files = compiledTestFiles(resolve("dist"))
+  .map((f) => relative(process.cwd(), f))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 if (files.length === 0) {
   console.error("no test files found under dist/ (did the build run?)");
   process.exit(1);
@@ -86,6 +84,14 @@ function childrenCpuSeconds() {
   }
 }
 
+const unbundled = process.env.POSTHORN_TEST_UNBUNDLED === "1";
+/** What runs for a compiled test file: its entry in the test bundle when there is one. */
+function runnable(file) {
+  if (unbundled) return file;
+  const bundled = bundledTestFile(resolve("dist"), resolve(file));
+  return existsSync(bundled) ? bundled : file;
+}
+
 /** Runs one file; resolves with its output, exit code, wall time, CPU time and the counts its reporter printed. */
 function runFile(file) {
   return new Promise((resolve) => {
@@ -93,7 +99,7 @@ function runFile(file) {
     // The file itself, not `node --test file`: that starts a runner process which starts the file
     // in another, ~0.2 s of CPU per file for nothing a single file needs (the exit code and the
     // spec reporter's output, counts included, are the same).
-    const child = spawn(process.execPath, ["--test-reporter=spec", file], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" } });
+    const child = spawn(process.execPath, ["--test-reporter=spec", runnable(file)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" } });
     const chunks = [];
     child.stdout.on("data", (c) => chunks.push(c));
     child.stderr.on("data", (c) => chunks.push(c));
