@@ -29,6 +29,8 @@ const INSERT_CHUNK = 400;
 const SHARED_ROW_TYPES: ReadonlySet<string> = new Set(["person.event"]);
 /** The most events in one shared row, so that a row stays a few hundred KB at most. */
 const MOST_PER_ROW = 1_000;
+/** Rows a read asks for first; later asks are sized by the events per row it has seen (see read). */
+const FIRST_ROWS = 4;
 
 type EventInsert = { id?: number; type: string; workspace_id: string; message_id: string | null; recipient: string | null; data_json: string; created_at: number };
 
@@ -85,31 +87,47 @@ export class EventsRepository {
   private async read(db: Db, position: Position, types: readonly string[] | null, limit: number): Promise<{ events: RecordedEvent[]; positions: Position[]; covered: Position }> {
     const end = await this.visibleEnd(db);
     if (end === null || !after(end, position)) return { events: [], positions: [], covered: position };
+    const events: RecordedEvent[] = [];
+    const positions: Position[] = [];
+    // Rows are asked for a few at a time, not `limit` of them: a shared row holds up to
+    // MOST_PER_ROW events, and a read of `limit` rows of them fetched (and kept in memory) hundreds
+    // of times the events it returned. A worker catching up on a backlog of batched events
+    // held the thread for seconds a read, its own ingest beside it waiting.
+    let from = position;
+    let ask = Math.min(limit, FIRST_ROWS);
+    let rowsRead = 0;
+    for (;;) {
+      const rows = await this.rowsAfter(db, from, end, types, ask);
+      for (const row of rows) {
+        from = { tx: Number(row.tx), id: Number(row.id) };
+        for (const event of toEvents(row)) {
+          events.push(event);
+          positions.push(from);
+        }
+        // Never a cut row: past `limit` events the read ends after a whole row.
+        if (events.length >= limit) return { events, positions, covered: from };
+      }
+      if (rows.length < ask) return { events, positions, covered: end };
+      rowsRead += rows.length;
+      // The next ask is sized by the events a row has held so far.
+      ask = Math.min(limit, Math.max(1, Math.ceil(((limit - events.length) * rowsRead) / events.length)));
+    }
+  }
+
+  /** Up to `count` rows of `types` (all when null) after `from`, up to `end`, in order. */
+  private rowsAfter(db: Db, from: Position, end: Position, types: readonly string[] | null, count: number): Promise<EventRow[]> {
     let query = db.selectFrom("events").selectAll();
     if (types !== null) query = query.where("type", "in", types);
     if (this.dialect === "sqlite") {
-      query = query.where("id", ">", position.id).where("id", "<=", end.id).orderBy("id");
+      query = query.where("id", ">", from.id).where("id", "<=", end.id).orderBy("id");
     } else {
       query = query
-        .where(sql<boolean>`(tx, id) > (${position.tx}, ${position.id})`)
+        .where(sql<boolean>`(tx, id) > (${from.tx}, ${from.id})`)
         .where(sql<boolean>`(tx, id) <= (${end.tx}, ${end.id})`)
         .orderBy("tx")
         .orderBy("id");
     }
-    const rows = await query.limit(limit).execute();
-    const events: RecordedEvent[] = [];
-    const positions: Position[] = [];
-    for (const [i, row] of rows.entries()) {
-      const position = { tx: Number(row.tx), id: Number(row.id) };
-      for (const event of toEvents(row)) {
-        events.push(event);
-        positions.push(position);
-      }
-      // Shared rows hold many events: past `limit` events the read ends after a whole row.
-      if (events.length >= limit && i < rows.length - 1) return { events, positions, covered: position };
-    }
-    if (rows.length < limit) return { events, positions, covered: end };
-    return { events, positions, covered: positions[positions.length - 1]! };
+    return query.limit(count).execute() as Promise<EventRow[]>;
   }
 
   /** The last event no running transaction can still precede (null when there is none). */

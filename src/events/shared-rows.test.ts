@@ -103,5 +103,27 @@ for (const target of storeTargets()) {
         "the run of 3 past the limit of 2; the run of 2; w2's one and the run of 250, whose first event reaches the limit",
       );
     });
+
+    it("a read fetches the rows its limit of events needs, not its limit in rows", async () => {
+      // 30 shared rows of 200 events, an identify between each two so that they stay apart.
+      const more: NewEvent[] = [];
+      for (let r = 0; r < 30; r++) more.push(...Array.from({ length: 200 }, (_, i) => tracked(1_000 + r * 200 + i)), identified(r));
+      const from = await repository().head(store.db);
+      await store.write((trx) => repository().append(trx, more, Date.now(), false));
+      let rowsFetched = 0;
+      const counted = store.db.withPlugin({
+        transformQuery: (args) => args.node,
+        transformResult: async (args) => {
+          rowsFetched += args.result.rows.length;
+          return args.result;
+        },
+      });
+      const page = await repository().readPage(counted, from, 100);
+      assert.equal(page.events.length, 200, "one whole row: the limit is reached inside the first");
+      // Before, a read asked for `limit` rows: 61 here, 12,030 events fetched for 100 wanted.
+      assert.ok(rowsFetched <= 6, `the rows fetched (${rowsFetched}): the end of the log, and a first ask of a few rows`);
+      const typed = await repository().readAfter(counted, from, ["person.identified"], 10);
+      assert.equal(typed.events.length, 10);
+    });
   });
 }
