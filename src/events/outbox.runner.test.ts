@@ -94,6 +94,29 @@ for (const target of storeTargets()) {
       await runner.stop();
     });
 
+    it("a consumer catching up gives the event loop a turn between full batches", async () => {
+      // On SQLite every query resolves as a microtask: a loop going straight from one full batch
+      // to the next held the thread until the backlog was through, the process's requests waiting.
+      let batches = 0;
+      let batchesBeforeATurn: number | null = null;
+      const runner = await run([
+        {
+          name: "catching-up",
+          types: ["delivery.suppressed"],
+          async handle(events) {
+            batches += 1;
+            if (batches === 1) setImmediate(() => (batchesBeforeATurn = batches));
+            void events;
+          },
+        },
+      ]);
+      // 70 events at once: ten full batches of 7.
+      await store.write((trx) => outbox.emit(trx, Array.from({ length: 70 }, (_, i) => suppressed(1_000 + i))));
+      await eventually(async () => batches >= 10 || null);
+      assert.ok(batchesBeforeATurn !== null && batchesBeforeATurn <= 2, `a turn came after ${batchesBeforeATurn} of ${batches} batches`);
+      await runner.stop();
+    });
+
     it("a consumer none of whose events come still writes its cursor past the others' within seconds (retention deletes only what every cursor passed)", async () => {
       const runner = await run([{ name: "idle-reader", types: ["inbound.received"], async handle() {} }]);
       const cursor = async () => (await store.db.selectFrom("outbox_cursors").select(["position_tx", "position_id"]).where("consumer", "=", "idle-reader").executeTakeFirst()) ?? null;

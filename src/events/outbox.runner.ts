@@ -8,6 +8,7 @@ import type { Db, Store } from "../store/store.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
+import { nextTurn } from "../shared/next-turn.js";
 import type { EventType, RecordedEvent } from "./event-map.js";
 import type { EventsRepository, Position } from "./events.repository.js";
 import { LogWindow } from "./log-window.js";
@@ -185,7 +186,11 @@ export class OutboxRunner {
         position = null;
         log.error({ event: "outbox.consumer.failed", err, retryInMs: backoff }, "outbox consumer failed; its batch comes again");
       }
-      if (full) continue;
+      // More at once: taken on the event loop's next turn, so that the process's requests go on.
+      if (full) {
+        await nextTurn();
+        continue;
+      }
       // Woken by every append: look at most every minLookMs, so a busy log costs a read per interval, not per event.
       await sleep(Math.min(this.minLookMs, this.pollMs));
       if (backoff > 0 || this.wakes === wakesBefore) await this.idle(backoff || this.pollMs);

@@ -4,6 +4,7 @@
 // A pass repeats `runOnce` until it says nothing more is due; an error ends the pass, is logged,
 // and the work is found again by a later one.
 import type { Logger } from "./logger.js";
+import { nextTurn } from "./next-turn.js";
 
 export interface WorkLoopOptions {
   /** Takes one piece of due work; false when none was due. */
@@ -58,7 +59,8 @@ export class WorkLoop {
 
   private async pass(): Promise<void> {
     try {
-      while (!this.stopped && (await this.options.runOnce()));
+      // Each further piece on the event loop's next turn (next-turn.ts says why).
+      while (!this.stopped && (await this.options.runOnce())) await nextTurn();
     } catch (err) {
       this.options.logger.error({ event: "work.pass.failed", err }, `${this.options.what} failed; it will be tried again`);
     }
