@@ -29,12 +29,15 @@ const INSERT_CHUNK = 400;
 const SHARED_ROW_TYPES: ReadonlySet<string> = new Set(["person.event"]);
 /** The most events in one shared row, so that a row stays a few hundred KB at most. */
 const MOST_PER_ROW = 1_000;
-/** Rows a read asks for first; later asks are sized by the events per row it has seen (see read). */
-const FIRST_ROWS = 4;
+/** Events per row a read of types never read before assumes (see read): a few rows at first. */
+const FIRST_EVENTS_PER_ROW = 25;
 
 type EventInsert = { id?: number; type: string; workspace_id: string; message_id: string | null; recipient: string | null; data_json: string; created_at: number };
 
 export class EventsRepository {
+  /** Events per row the last read of each set of types found ("" for every type): sizes the next read's first ask. */
+  private readonly eventsPerRow = new Map<string, number>();
+
   constructor(private readonly dialect: Dialect) {}
 
   /**
@@ -89,27 +92,35 @@ export class EventsRepository {
     if (end === null || !after(end, position)) return { events: [], positions: [], covered: position };
     const events: RecordedEvent[] = [];
     const positions: Position[] = [];
-    // Rows are asked for a few at a time, not `limit` of them: a shared row holds up to
-    // MOST_PER_ROW events, and a read of `limit` rows of them fetched (and kept in memory) hundreds
-    // of times the events it returned. A worker catching up on a backlog of batched events
-    // held the thread for seconds a read, its own ingest beside it waiting.
+    // Rows are asked for as many as the limit needs, not `limit` of them: a shared row holds up
+    // to MOST_PER_ROW events, and a read of `limit` rows of them fetched (and kept in memory)
+    // hundreds of times the events it returned; a worker catching up on a backlog of batched
+    // events held the thread for seconds a read, its own ingest beside it waiting. The first ask
+    // is sized by the events per row the last read of these types found (one query, as a single
+    // ask of `limit` was, when that holds), later ones by what this read has found so far.
+    const key = types === null ? "" : types.join(",");
     let from = position;
-    let ask = Math.min(limit, FIRST_ROWS);
+    let ask = Math.min(limit, Math.max(1, Math.ceil(limit / (this.eventsPerRow.get(key) ?? FIRST_EVENTS_PER_ROW))));
     let rowsRead = 0;
     for (;;) {
       const rows = await this.rowsAfter(db, from, end, types, ask);
+      let done = false;
       for (const row of rows) {
         from = { tx: Number(row.tx), id: Number(row.id) };
+        rowsRead += 1;
         for (const event of toEvents(row)) {
           events.push(event);
           positions.push(from);
         }
         // Never a cut row: past `limit` events the read ends after a whole row.
-        if (events.length >= limit) return { events, positions, covered: from };
+        if (events.length >= limit) {
+          done = true;
+          break;
+        }
       }
+      if (rowsRead > 0) this.eventsPerRow.set(key, events.length / rowsRead);
+      if (done) return { events, positions, covered: from };
       if (rows.length < ask) return { events, positions, covered: end };
-      rowsRead += rows.length;
-      // The next ask is sized by the events a row has held so far.
       ask = Math.min(limit, Math.max(1, Math.ceil(((limit - events.length) * rowsRead) / events.length)));
     }
   }
