@@ -344,7 +344,7 @@ async function main(): Promise<void> {
   const earlier = kept && existsSync(info) ? (JSON.parse(readFileSync(info, "utf8")) as Seeded) : null;
   // A kept PostgreSQL database is reused only for the same server and size; otherwise a fresh one.
   const reusePg = PG_URL !== null && earlier?.databaseUrl !== undefined && earlier.messages === MESSAGES && new URL(earlier.databaseUrl).host === new URL(PG_URL).host;
-  const pgDb = PG_URL ? (reusePg ? { url: earlier!.databaseUrl!, drop: async () => undefined } : await createTempDatabase(PG_URL)) : null;
+  const pgDb = PG_URL ? (reusePg ? { url: earlier!.databaseUrl!, drop: async () => undefined } : await createTempDatabase(PG_URL, { durable: true })) : null;
   const storeName = pgDb ? "postgres" : "sqlite";
   const env: Record<string, string> = pgDb ? { DATABASE_URL: pgDb.url, POSTHORN_DATA_DIR: dataDir } : { POSTHORN_DATA_DIR: dataDir };
   const start = Date.now() - SPAN_MS - DAY_MS;

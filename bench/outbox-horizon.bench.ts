@@ -68,8 +68,8 @@ async function readCost(here: pg.Client, label: string): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(JSON.stringify(describeMachine()));
-  const mine = await createTempDatabase(url!);
-  const theirs = await createTempDatabase(url!);
+  const mine = await createTempDatabase(url!, { durable: true });
+  const theirs = await createTempDatabase(url!, { durable: true });
   const held: pg.Client[] = [];
   try {
     const here = await connect(mine.url);

@@ -22,7 +22,7 @@ const PEOPLE = Number(process.env.PEOPLE ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 200);
 const serverUrl = process.env.BENCH_DATABASE_URL ?? null;
 
-const database = serverUrl ? await createTempDatabase(serverUrl) : null;
+const database = serverUrl ? await createTempDatabase(serverUrl, { durable: true }) : null;
 const dir = tempDir("people-search");
 const store = openStore({ dataDir: dir, databaseUrl: database?.url ?? null });
 try {

@@ -29,7 +29,7 @@ const BATCHED = Number(process.env.BENCH_PEOPLE_BATCHED ?? 100_000);
 const PEOPLE = 1_000;
 
 const dir = mkdtempSync(join(tmpdir(), "posthorn-people-bench-"));
-const database = process.env.DATABASE_URL ? await createTempDatabase(process.env.DATABASE_URL) : null;
+const database = process.env.DATABASE_URL ? await createTempDatabase(process.env.DATABASE_URL, { durable: true }) : null;
 const store = openStore({ dataDir: dir, databaseUrl: database?.url ?? null });
 await store.migrate();
 const workspaceId = (await new WorkspacesService({ store, clock: systemClock }).create(`bench-${Date.now()}`, { sandbox: true })).workspace.id;

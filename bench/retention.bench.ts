@@ -109,7 +109,7 @@ async function run(name: string, env: Record<string, string>): Promise<void> {
 console.log(JSON.stringify(describeMachine()));
 if (ONLY !== "postgres") await run("sqlite", {});
 if (url && ONLY !== "sqlite") {
-  const db = await createTempDatabase(url, { migrated: true });
+  const db = await createTempDatabase(url, { migrated: true, durable: true });
   try {
     await run("postgres", { DATABASE_URL: db.url });
   } finally {

@@ -86,7 +86,7 @@ async function cli(env: Record<string, string>, args: string[]): Promise<string>
 
 async function startServer(store: "sqlite" | "postgres"): Promise<Server> {
   const dataDir = tempDir("posthorn-bench-track-");
-  const db = store === "postgres" ? await createTempDatabase(process.env.TEST_DATABASE_URL!) : null;
+  const db = store === "postgres" ? await createTempDatabase(process.env.TEST_DATABASE_URL!, { durable: true }) : null;
   const env: Record<string, string> = {
     POSTHORN_DATA_DIR: dataDir,
     POSTHORN_HTTP_PORT: "0",
