@@ -25,7 +25,6 @@ import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { bundledTestFile, compiledTestFiles } from "./bundle-tests.js";
 
-
 // Kept beside dist/, not in it: every build removes dist/ whole, and the times with it.
 const DURATIONS = ".test-durations.json";
 // A full run's times as committed, for a checkout that has none of its own (CI's clean clone):
