@@ -8,7 +8,7 @@
 // and each of that server's worker threads paid it again. From the bundle, a test file loads a
 // handful of files, and its in-process servers' threads start from the server bundle's entries.
 //
-// The same rules as the server bundle: only our code and zod are bundled; each module keeps its
+// The same rules as the server bundle: only our code, zod and Kysely are bundled; each module keeps its
 // own location (import.meta.url and import.meta.dirname name its compiled file under dist/), so a
 // test that finds a fixture, a child script or the repository beside itself finds it as before.
 // A test that loads modules by a computed path and compares what they export with what it imported

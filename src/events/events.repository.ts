@@ -92,7 +92,7 @@ export class EventsRepository {
     if (end === null || !after(end, position)) return { events: [], positions: [], covered: position };
     const events: RecordedEvent[] = [];
     const positions: Position[] = [];
-    // Rows are asked for as many as the limit needs, not `limit` of them: a shared row holds up
+    // A read asks for the rows its limit of events needs, not for `limit` rows: a shared row holds up
     // to MOST_PER_ROW events, and a read of `limit` rows of them fetched (and kept in memory)
     // hundreds of times the events it returned; a worker catching up on a backlog of batched
     // events held the thread for seconds a read, its own ingest beside it waiting. The first ask
