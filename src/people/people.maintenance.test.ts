@@ -38,7 +38,7 @@ for (const target of storeTargets()) {
       const outbox = new Outbox({ repository: new EventsRepository(store.dialect), clock });
       const events = new PersonEventsRepository(store.dialect);
       people = peopleServiceFor(store, clock, { outbox, events, dedupeWindowMs: WINDOW_MS });
-      indexer = new PersonEventIndexer({ store, logger: silentLogger(), events });
+      indexer = new PersonEventIndexer({ store, logger: silentLogger(), events, maxWaitMs: 0 });
       upkeep = new PeopleMaintenance({ store, clock, logger: silentLogger(), events, retentionMs: RETENTION_MS, dedupeWindowMs: WINDOW_MS, intervalMs: 60_000 });
     });
 
@@ -62,8 +62,8 @@ for (const target of storeTargets()) {
         assert.equal(inDefault.rows[0]!.n, 2);
       }
       // SQLite: both events in the person index first, so the old one's entry must go with it.
-      assert.equal(await indexer.runOnce(), store.dialect === "sqlite");
-      assert.equal(await indexer.runOnce(), false);
+      assert.equal(await indexer.runOnce(), false, "a partial chunk, taken (no wait): nothing more is waiting");
+      if (store.dialect === "sqlite") assert.equal((await store.db.selectFrom("person_event_index").selectAll().execute()).length, 2);
       const first = await upkeep.runOnce();
       assert.equal(first.deletedEvents, 1);
       assert.deepEqual(await names(), ["recent"]);
@@ -109,6 +109,29 @@ for (const target of storeTargets()) {
       } else {
         assert.equal(report.deletedEvents, 1);
       }
+    });
+
+    test("SQLite: the indexer takes a chunk once a full one waits or the oldest has waited long enough", { skip: target.name !== "sqlite" }, async () => {
+      let clock = 0;
+      const small = new PersonEventIndexer({ store, logger: silentLogger(), events: new PersonEventsRepository(store.dialect), chunk: 10, maxWaitMs: 2_000, now: () => clock });
+      await indexer.runOnce(); // what earlier tests left waiting
+      const indexed = async () => Number((await store.db.selectFrom("person_event_index").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n);
+      const start = await indexed();
+      for (let i = 0; i < 3; i++) await track(`a${i}`, now - 1000 + i);
+      assert.equal(await small.runOnce(), false);
+      assert.equal(await indexed(), start, "three events, just seen: they wait for more");
+      clock += 1_000;
+      for (let i = 0; i < 22; i++) await track(`b${i}`, now - 500 + i);
+      assert.equal(await small.runOnce(), true, "a full chunk waits: taken, and more may wait");
+      assert.equal(await small.runOnce(), true, "and the next full one");
+      assert.equal(await indexed(), start + 20);
+      // The five left arrived while the chunks filled: they wait from now, not from the first look.
+      assert.equal(await small.runOnce(), false);
+      assert.equal(await indexed(), start + 20, "a partial chunk is not taken at once: under load it would be a few thousand events");
+      clock += 2_000;
+      assert.equal(await small.runOnce(), false, "waited long enough: taken, and nothing more waits");
+      assert.equal(await indexed(), start + 25);
+      assert.equal(await small.runOnce(), false);
     });
   });
 }

@@ -24,6 +24,12 @@ const CHUNK_ROWS = 5_000;
 const INDEX_CHUNK = 50_000;
 /** How often the SQLite person indexer looks for new events; reads never wait for it (they read the tail). */
 const INDEX_POLL_MS = 250;
+/**
+ * The longest a smaller chunk waits to grow: events are indexed once a full chunk is waiting, or
+ * once the oldest has waited this long. A read scans the tail (about 1.7 ms for 50,000 events
+ * here), so a busy tail is bounded by the chunk and a quiet one by this.
+ */
+const INDEX_MAX_WAIT_MS = 2_000;
 
 export interface PeopleMaintenanceDeps {
   store: Store;
@@ -150,8 +156,27 @@ export class PeopleMaintenance {
  */
 export class PersonEventIndexer {
   private readonly loop: WorkLoop;
+  private readonly chunk: number;
+  private readonly maxWaitMs: number;
+  private readonly now: () => number;
+  /** When the events now waiting began to wait (as far as this indexer has seen), or null: none wait. */
+  private waitingSince: number | null = null;
 
-  constructor(private readonly deps: { store: Store; logger: Logger; events: PersonEventsRepository; pollMs?: number }) {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      logger: Logger;
+      events: PersonEventsRepository;
+      pollMs?: number;
+      chunk?: number;
+      maxWaitMs?: number;
+      /** A monotonic clock in ms: the wait is the process's own pacing, not the domain's time. */
+      now?: () => number;
+    },
+  ) {
+    this.chunk = deps.chunk ?? INDEX_CHUNK;
+    this.maxWaitMs = deps.maxWaitMs ?? INDEX_MAX_WAIT_MS;
+    this.now = deps.now ?? (() => performance.now());
     this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: deps.pollMs ?? INDEX_POLL_MS, logger: deps.logger, what: "indexing people's events" });
   }
 
@@ -163,10 +188,26 @@ export class PersonEventIndexer {
     return this.loop.stop();
   }
 
-  /** Indexes one chunk; true when it found events to index (there may be more). */
+  /**
+   * Indexes one chunk when a full one is waiting or the oldest waiting event has waited
+   * `maxWaitMs`; true when a full chunk was taken (more may wait). Indexing whatever had arrived
+   * at every look indexed a few thousand events at a time under load, and a chunk dirties about as
+   * many index pages as it has people whatever its size: per event, 5,000-event chunks cost four
+   * to six times what 50,000-event ones do (docs/benchmarks.md).
+   */
   async runOnce(): Promise<boolean> {
+    const waiting = await this.deps.events.waitingToIndex(this.deps.store.db);
+    if (waiting === 0) {
+      this.waitingSince = null;
+      return false;
+    }
+    const now = this.now();
+    this.waitingSince ??= now;
+    if (waiting < this.chunk && now - this.waitingSince < this.maxWaitMs) return false;
     // Relaxed: a lost chunk of the index after a machine crash is only indexed again, with its mark.
-    const covered = await this.deps.store.write((trx) => this.deps.events.indexPending(trx, INDEX_CHUNK), { durability: "relaxed" });
-    return covered > 0;
+    const covered = await this.deps.store.write((trx) => this.deps.events.indexPending(trx, this.chunk), { durability: "relaxed" });
+    // What is left arrived while the chunk filled: it waits from now.
+    this.waitingSince = covered >= waiting ? null : now;
+    return covered >= this.chunk;
   }
 }

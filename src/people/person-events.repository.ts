@@ -109,6 +109,14 @@ export class PersonEventsRepository {
     return this.personEvents(db, personId, limit, { names: null, since: null, before });
   }
 
+  /** SQLite: how many events (by id) wait above the person index's mark; 0 on PostgreSQL. */
+  async waitingToIndex(db: Db): Promise<number> {
+    if (this.dialect === "postgres") return 0;
+    const state = await db.selectFrom("person_event_index_state").select("indexed_to").where("id", "=", 1).executeTakeFirstOrThrow();
+    const last = await db.selectFrom("person_events").select((eb) => eb.fn.max("id").as("id")).executeTakeFirst();
+    return Math.max(0, Number(last?.id ?? 0) - Number(state.indexed_to));
+  }
+
   /**
    * Indexes (SQLite) the events after the last indexed one, up to `limit` of them, in one
    * statement; returns how many ids it covered (0: nothing was waiting). On PostgreSQL the
@@ -121,7 +129,8 @@ export class PersonEventsRepository {
     const last = await db.selectFrom("person_events").select((eb) => eb.fn.max("id").as("id")).executeTakeFirst();
     const to = Math.min(from + limit, Number(last?.id ?? 0));
     if (to <= from) return 0;
-    await sql`insert into person_event_index (person_id, timestamp, event_id) select person_id, timestamp, id from person_events where id > ${from} and id <= ${to} and person_id is not null`.execute(db);
+    // In the index's own order: each index page is then visited once, in turn (half the insert's time).
+    await sql`insert into person_event_index (person_id, timestamp, event_id) select person_id, timestamp, id from person_events where id > ${from} and id <= ${to} and person_id is not null order by person_id, timestamp, id`.execute(db);
     await db.updateTable("person_event_index_state").set({ indexed_to: to }).where("id", "=", 1).execute();
     return to - from;
   }
