@@ -9,7 +9,8 @@
 //     POST /v1/track;
 //   - batched events/s: Segment-spec POST /v1/batch of 100 events, 4 connections;
 //   - batched events/s: Track API v2 POST /api/v2/batch of 100 events, 4 connections, when served.
-// Every event has a fresh id (no de-duplication) and goes to one of 10,000 people. A 2xx is
+// Every event has a fresh id (no de-duplication; shaped as its client makes them, or a bare UUID v4
+// with BENCH_TRACK_IDS=uuid) and goes to one of 10,000 people. A 2xx is
 // counted only because it means the events were committed (fsync'd) before the answer.
 //
 // Prints one line per figure and writes docs/track-benchmark.md. The targets (SQLite, this
@@ -22,7 +23,8 @@
 // machine under other load the two differed by about 10%.)
 //
 // Environment: BENCH_TRACK_SECONDS (measured window per figure, default 10), BENCH_TRACK_WARMUP_SECONDS
-// (default 2), BENCH_TRACK_ROLES (default api,worker), TEST_DATABASE_URL (adds the PostgreSQL column),
+// (default 2), BENCH_TRACK_ROLES (default api,worker), BENCH_TRACK_IDS=uuid (bare UUID v4 event ids),
+// TEST_DATABASE_URL (adds the PostgreSQL column),
 // BENCH_TRACK_ONLY (a comma list of single, segment_batch, v2_batch: measure only those; the page is
 // left alone), BENCH_CPU_PROF=1 (write a CPU profile of each server to .bench/; the page is left
 // alone), BENCH_SERVER_NODE_ARGS (more node options for the server, for development). Each figure also says the server's CPU time per event (all its threads, over the load).

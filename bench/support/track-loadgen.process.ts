@@ -2,8 +2,9 @@
 // loop with the server. It receives one TrackLoadSpec, keeps `connections` requests in flight
 // over keep-alive sockets (node:http: far less CPU per request than fetch), runs a warm-up and
 // then the measured window, and reports how many events the server acknowledged. Every event
-// carries a fresh id, so the server's de-duplication never drops one. Anything but a 2xx fails the
-// run loudly: a benchmark that counted refusals as throughput would lie.
+// carries a fresh id (shaped as its client makes them: eventId), so the server's de-duplication
+// never drops one. Anything but a 2xx fails the run loudly: a benchmark that counted refusals as
+// throughput would lie.
 import http from "node:http";
 import { randomUUID } from "node:crypto";
 
@@ -39,11 +40,39 @@ const PATHS: Record<TrackLoadKind, (person: string) => string> = {
 };
 
 let counter = 0;
-const runTag = randomUUID().slice(0, 8);
+
+/**
+ * An event id as the clients make them, because the de-duplication keys' order decides what
+ * recording them costs: @segment/analytics-node's messageId is `node-next-<ms>-<uuid v4>`, and
+ * Customer.io asks for ULIDs (time first, then randomness) as Track event ids. Keys that begin
+ * with the time land at the end of the key index; random ones (a bare UUID v4) land anywhere in
+ * it and dirty a page each (`BENCH_TRACK_IDS=uuid` measures that: docs/benchmarks.md).
+ */
+function eventId(kind: TrackLoadKind): string {
+  if (process.env.BENCH_TRACK_IDS === "uuid") return randomUUID();
+  if (kind === "segment-track" || kind === "segment-batch") return `node-next-${Date.now()}-${randomUUID()}`;
+  return ulidShaped();
+}
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/**
+ * 26 characters: 10 of milliseconds in Crockford's base 32, then 16 random ones (hex digits, which
+ * that alphabet holds): a ULID's shape and order, not monotonic within a millisecond.
+ */
+function ulidShaped(): string {
+  let time = Date.now();
+  let out = "";
+  for (let i = 0; i < 10; i++) {
+    out = CROCKFORD[time % 32]! + out;
+    time = Math.floor(time / 32);
+  }
+  return out + randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase();
+}
 
 function nextEvent(spec: TrackLoadSpec): { person: string; id: string; n: number } {
   counter++;
-  return { person: `person-${counter % spec.people}`, id: `${runTag}-${counter}`, n: counter };
+  return { person: `person-${counter % spec.people}`, id: eventId(spec.kind), n: counter };
 }
 
 /** A request's path and body: the event shapes the benchmark reports (docs/scale.md and the issue's targets). */
