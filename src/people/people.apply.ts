@@ -18,6 +18,7 @@ import { ATTRIBUTES_MAX_COUNT, eventDataJson } from "./people.limits.js";
 import { PEOPLE_ATTRIBUTES_LIMIT, PEOPLE_IDENTIFIER_CONFLICT, PEOPLE_IDENTIFIER_INVALID, PEOPLE_NOT_FOUND } from "./people.errors.js";
 import { applyObjectOperation } from "./people.objects.js";
 import type { PersonLookupCache } from "./person-lookup-cache.js";
+import type { RecentEventKeys } from "./recent-event-keys.js";
 import { RunPeople } from "./run-people.js";
 import { SINGLE_KINDS, identifierKey, jsonOrNull, mergeAttributes, type LoadedPerson } from "./person-state.js";
 
@@ -29,6 +30,8 @@ export interface ApplyDeps {
   dedupeWindowMs: number;
   /** SQLite: who the identifiers name, kept in memory (person-lookup-cache.ts); absent on PostgreSQL. */
   lookupCache?: PersonLookupCache;
+  /** SQLite: tracked events' keys not yet merged (recent-event-keys.ts); absent on PostgreSQL. */
+  recentKeys?: RecentEventKeys;
 }
 
 
@@ -316,12 +319,15 @@ export class ApplyRun {
     const pending = this.pending;
     this.pending = [];
     const keys = [...new Set(pending.map((p) => p.row.dedupe_key).filter((k): k is string => k !== null))];
-    const fresh = keys.length > 0 ? await this.deps.events.claimKeys(this.trx, this.workspaceId, keys, this.now, this.now - this.deps.dedupeWindowMs) : new Set<string>();
+    const { recentKeys } = this.deps;
+    const fresh = keys.length > 0 ? await this.deps.events.claimKeys(this.trx, this.workspaceId, keys, this.now, this.now - this.deps.dedupeWindowMs, recentKeys) : new Set<string>();
     const kept = pending.filter((p) => p.row.dedupe_key === null || fresh.delete(p.row.dedupe_key));
     if (kept.length === 0) return;
     const ids = await this.deps.events.reserveIds(this.trx, kept.length);
     const rows = kept.map((p, i) => ({ id: ids[i]!, ...p.row }));
     await this.deps.events.insert(this.trx, rows);
+    // SQLite: the rows now hold their keys; the copy learns them (a rollback is caught where a hit is confirmed).
+    if (recentKeys && keys.length > 0) for (const row of rows) if (row.dedupe_key !== null) recentKeys.add(this.workspaceId, row.dedupe_key, row.id, row.received_at);
     for (const [i, row] of rows.entries()) {
       this.emit({
         type: "person.event",

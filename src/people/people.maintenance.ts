@@ -90,6 +90,7 @@ export class PeopleMaintenance {
       const n = await this.deps.store.write(async (trx) => {
         const ids = await this.retention.oldEventIds(trx, cutoff, CHUNK_ROWS, table);
         await this.deps.events.unindex(trx, ids);
+        await this.deps.events.keepKeysOf(trx, ids);
         await this.retention.deleteEvents(trx, ids, table);
         return ids.length;
       }, { durability: "relaxed" });
@@ -149,36 +150,47 @@ export class PeopleMaintenance {
   }
 }
 
+export interface BehindIngestDeps {
+  store: Store;
+  logger: Logger;
+  events: PersonEventsRepository;
+  pollMs?: number;
+  chunk?: number;
+  maxWaitMs?: number;
+  /** A monotonic clock in ms: the wait is the process's own pacing, not the domain's time. */
+  now?: () => number;
+}
+
 /**
- * SQLite only: fills person_event_index behind ingest (see README, "The person index on SQLite").
- * Many events per transaction share each index page they dirty, where an index written with every
- * event dirtied about one page per event. Reads are exact without it: they add the unindexed tail.
+ * SQLite only: work that follows ingest up to a mark, in large chunks. A chunk is taken when a full
+ * one is waiting or the oldest waiting event has waited `maxWaitMs`. Taking whatever had arrived
+ * at every look took a few thousand events at a time under load, and a chunk dirties about as
+ * many pages of the table it fills as it has distinct keys whatever its size: per event,
+ * 5,000-event chunks of the person index cost four to six times what 50,000-event ones do
+ * (docs/benchmarks.md).
  */
-export class PersonEventIndexer {
+abstract class ChunksBehindIngest {
   private readonly loop: WorkLoop;
   private readonly chunk: number;
   private readonly maxWaitMs: number;
   private readonly now: () => number;
-  /** When the events now waiting began to wait (as far as this indexer has seen), or null: none wait. */
+  /** When the events now waiting began to wait (as far as this loop has seen), or null: none wait. */
   private waitingSince: number | null = null;
 
   constructor(
-    private readonly deps: {
-      store: Store;
-      logger: Logger;
-      events: PersonEventsRepository;
-      pollMs?: number;
-      chunk?: number;
-      maxWaitMs?: number;
-      /** A monotonic clock in ms: the wait is the process's own pacing, not the domain's time. */
-      now?: () => number;
-    },
+    protected readonly deps: BehindIngestDeps,
+    what: string,
   ) {
     this.chunk = deps.chunk ?? INDEX_CHUNK;
     this.maxWaitMs = deps.maxWaitMs ?? INDEX_MAX_WAIT_MS;
     this.now = deps.now ?? (() => performance.now());
-    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: deps.pollMs ?? INDEX_POLL_MS, logger: deps.logger, what: "indexing people's events" });
+    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: deps.pollMs ?? INDEX_POLL_MS, logger: deps.logger, what });
   }
+
+  /** How many events (by id) wait above the mark. */
+  protected abstract waiting(db: Db): Promise<number>;
+  /** Takes up to `chunk` of them and moves the mark; returns how many ids it covered. */
+  protected abstract take(trx: Db, chunk: number): Promise<number>;
 
   start(): void {
     if (this.deps.store.dialect === "sqlite") this.loop.start();
@@ -188,15 +200,9 @@ export class PersonEventIndexer {
     return this.loop.stop();
   }
 
-  /**
-   * Indexes one chunk when a full one is waiting or the oldest waiting event has waited
-   * `maxWaitMs`; true when a full chunk was taken (more may wait). Indexing whatever had arrived
-   * at every look indexed a few thousand events at a time under load, and a chunk dirties about as
-   * many index pages as it has people whatever its size: per event, 5,000-event chunks cost four
-   * to six times what 50,000-event ones do (docs/benchmarks.md).
-   */
+  /** Takes one chunk if it is time to (above); true when a full chunk was taken (more may wait). */
   async runOnce(): Promise<boolean> {
-    const waiting = await this.deps.events.waitingToIndex(this.deps.store.db);
+    const waiting = await this.waiting(this.deps.store.db);
     if (waiting === 0) {
       this.waitingSince = null;
       return false;
@@ -204,10 +210,49 @@ export class PersonEventIndexer {
     const now = this.now();
     this.waitingSince ??= now;
     if (waiting < this.chunk && now - this.waitingSince < this.maxWaitMs) return false;
-    // Relaxed: a lost chunk of the index after a machine crash is only indexed again, with its mark.
-    const covered = await this.deps.store.write((trx) => this.deps.events.indexPending(trx, this.chunk), { durability: "relaxed" });
+    // Relaxed: a chunk lost in a machine crash is only taken again, with its mark.
+    const covered = await this.deps.store.write((trx) => this.take(trx, this.chunk), { durability: "relaxed" });
     // What is left arrived while the chunk filled: it waits from now.
     this.waitingSince = covered >= waiting ? null : now;
     return covered >= this.chunk;
+  }
+}
+
+/**
+ * Fills person_event_index behind ingest (see README, "The person index on SQLite"). Many events
+ * per transaction share each index page they dirty, where an index written with every event
+ * dirtied about one page per event. Reads are exact without it: they add the unindexed tail.
+ */
+export class PersonEventIndexer extends ChunksBehindIngest {
+  constructor(deps: BehindIngestDeps) {
+    super(deps, "indexing people's events");
+  }
+
+  protected waiting(db: Db): Promise<number> {
+    return this.deps.events.waitingToIndex(db);
+  }
+
+  protected take(trx: Db, chunk: number): Promise<number> {
+    return this.deps.events.indexPending(trx, chunk);
+  }
+}
+
+/**
+ * Merges tracked events' de-duplication keys into person_event_dedupe behind ingest (see README,
+ * "De-duplication keys on SQLite"). Until merged, a key is checked against the ingesting
+ * process's copy (recent-event-keys.ts); merged in sorted chunks, random keys share the pages
+ * they dirty.
+ */
+export class PersonEventKeyMerger extends ChunksBehindIngest {
+  constructor(deps: BehindIngestDeps) {
+    super(deps, "merging tracked events' keys");
+  }
+
+  protected waiting(db: Db): Promise<number> {
+    return this.deps.events.keysWaiting(db);
+  }
+
+  protected take(trx: Db, chunk: number): Promise<number> {
+    return this.deps.events.mergeKeys(trx, chunk);
   }
 }

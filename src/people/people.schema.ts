@@ -87,6 +87,12 @@ export interface PersonEventIndexStateTable {
   indexed_to: number;
 }
 
+/** SQLite only: events with ids up to merged_to have their de-duplication keys in person_event_dedupe (no row: not yet set). */
+export interface PersonEventKeysStateTable {
+  id: number;
+  merged_to: number;
+}
+
 export interface ObjectsTable {
   workspace_id: string;
   type_id: string;
@@ -118,6 +124,7 @@ declare module "../store/schema.js" {
     person_event_dedupe: PersonEventDedupeTable;
     person_event_index: PersonEventIndexTable;
     person_event_index_state: PersonEventIndexStateTable;
+    person_event_keys_state: PersonEventKeysStateTable;
     objects: ObjectsTable;
     relationships: RelationshipsTable;
   }

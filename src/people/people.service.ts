@@ -21,6 +21,7 @@ import type { PersonEventsRepository } from "./person-events.repository.js";
 import type { DeliveryRecipientRepository } from "./delivery-recipient.repository.js";
 import { ApplyRun } from "./people.apply.js";
 import { PersonLookupCache } from "./person-lookup-cache.js";
+import { RecentEventKeys } from "./recent-event-keys.js";
 import { identifierKey } from "./person-state.js";
 import { checkOperation } from "./people.limits.js";
 import { activityCursorAtMost, activityPage, searchPage, textSearchPage, toPeople, toTrackedEvent } from "./people.reads.js";
@@ -86,9 +87,12 @@ export class PeopleService implements PeopleIngest, PeopleReader {
 
   /** SQLite: who identifiers name, kept in memory between runs (person-lookup-cache.ts). */
   private readonly lookupCache: PersonLookupCache | undefined;
+  /** SQLite: tracked events' keys not yet merged into their table (recent-event-keys.ts), one copy per connection. */
+  private readonly recentKeys: RecentEventKeys | undefined;
 
   constructor(private readonly deps: PeopleServiceDeps) {
     this.lookupCache = deps.store.sqlite ? new PersonLookupCache(deps.store.sqlite) : undefined;
+    this.recentKeys = deps.store.sqlite ? RecentEventKeys.of(deps.store.sqlite) : undefined;
   }
 
   async apply(workspaceId: string, operations: PersonOperation[], options: { atomic?: boolean } = {}): Promise<OperationResult[]> {
@@ -173,7 +177,7 @@ export class PeopleService implements PeopleIngest, PeopleReader {
     const runs = new Map<string, ApplyRun>();
     for (const call of calls) {
       if (runs.has(call.workspaceId)) continue;
-      const deps = { people: this.deps.people, events: this.deps.events, outbox: this.deps.outbox, dedupeWindowMs: this.deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS, ...(this.lookupCache ? { lookupCache: this.lookupCache } : {}) };
+      const deps = { people: this.deps.people, events: this.deps.events, outbox: this.deps.outbox, dedupeWindowMs: this.deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS, ...(this.lookupCache ? { lookupCache: this.lookupCache } : {}), ...(this.recentKeys ? { recentKeys: this.recentKeys } : {}) };
       const run = new ApplyRun(deps, trx, call.workspaceId, now);
       runs.set(call.workspaceId, run);
       await run.preload(calls.filter((c) => c.workspaceId === call.workspaceId).flatMap((c) => c.operations.filter((_, i) => c.checked[i] === null)));

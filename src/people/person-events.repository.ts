@@ -8,16 +8,29 @@ import type { Db, Dialect } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
 import { runRaw, textFor } from "./raw-sql.js";
 import type { PersonEventRow, PersonEventsTable } from "./people.schema.js";
+import type { RecentEventKeys, RecentKeyRow } from "./recent-event-keys.js";
 
 /** Rows per multi-row INSERT: 10 parameters each, below SQLite's bound-parameter cap (32,766). */
 const INSERT_CHUNK = 500;
 /** Keys per de-duplication statement: 3 parameters each. */
 const DEDUPE_CHUNK = 500;
+/**
+ * The most unmerged keys the copy holds (~150 bytes each) before a claim merges them itself: the
+ * worker merges 50,000 at a time (people.maintenance.ts), so this is reached only without it.
+ */
+const MOST_RECENT_KEYS = 200_000;
 
 export type NewPersonEventRow = Omit<PersonEventsTable, "id"> & { id: number };
 
 export class PersonEventsRepository {
-  constructor(private readonly dialect: Dialect) {}
+  private readonly mostRecentKeys: number;
+
+  constructor(
+    private readonly dialect: Dialect,
+    options: { mostRecentKeys?: number } = {},
+  ) {
+    this.mostRecentKeys = options.mostRecentKeys ?? MOST_RECENT_KEYS;
+  }
 
   async reserveIds(db: Db, count: number): Promise<number[]> {
     if (count === 0) return [];
@@ -39,8 +52,14 @@ export class PersonEventsRepository {
    * older than `staleBefore` (the window has passed: the event is accepted again). One statement
    * per chunk; on PostgreSQL a concurrent writer of the same key waits for this transaction, so a
    * key is never accepted twice. `keys` must hold no duplicates.
+   *
+   * On SQLite with `recent` (the connection's copy of the keys not yet merged) nothing is written
+   * here: a key is recorded by its event's row, which the caller inserts and adds to `recent`, and
+   * merged into person_event_dedupe later (mergeKeys). Keys are checked against the copy, each
+   * hit confirmed by its event row, and the rest against the table.
    */
-  async claimKeys(db: Db, workspaceId: string, keys: string[], now: number, staleBefore: number): Promise<Set<string>> {
+  async claimKeys(db: Db, workspaceId: string, keys: string[], now: number, staleBefore: number, recent?: RecentEventKeys): Promise<Set<string>> {
+    if (this.dialect === "sqlite" && recent) return this.claimBehind(db, workspaceId, keys, staleBefore, recent);
     const accepted = new Set<string>();
     for (let i = 0; i < keys.length; i += DEDUPE_CHUNK) {
       const chunk = keys.slice(i, i + DEDUPE_CHUNK);
@@ -54,6 +73,116 @@ export class PersonEventsRepository {
       for (const r of await runRaw<{ dedupe_key: string }>(db, text, parameters)) accepted.add(r.dedupe_key);
     }
     return accepted;
+  }
+
+  /** SQLite, in a write transaction: claimKeys against the copy of the unmerged keys and the table, writing nothing. */
+  private async claimBehind(db: Db, workspaceId: string, keys: string[], staleBefore: number, recent: RecentEventKeys): Promise<Set<string>> {
+    let mark = await this.keysMark(db);
+    if (recent.needsLoad()) {
+      const rows = await runRaw<RecentKeyRow>(db, "select id, workspace_id, dedupe_key, received_at from person_events where id > ? and dedupe_key is not null order by id", [mark]);
+      recent.load(mark, rows);
+    } else {
+      recent.merged(mark);
+    }
+    // Nothing has merged for a long while (no worker role, or it is far behind): merge here, so
+    // that the copy stays bounded.
+    if (recent.size > this.mostRecentKeys) {
+      await this.mergeKeys(db, Number.MAX_SAFE_INTEGER);
+      mark = await this.keysMark(db);
+      recent.merged(mark);
+    }
+    const seen = new Set<string>();
+    const toConfirm: Array<{ key: string; id: number }> = [];
+    const toProbe: string[] = [];
+    for (const key of keys) {
+      const hit = recent.get(workspaceId, key);
+      if (hit && hit.seenAt >= staleBefore) toConfirm.push({ key, id: hit.id });
+      else toProbe.push(key);
+    }
+    for (let i = 0; i < toConfirm.length; i += DEDUPE_CHUNK) {
+      const chunk = toConfirm.slice(i, i + DEDUPE_CHUNK);
+      const text = textFor(db, `people.confirmKeys ${chunk.length}`, (p) => `select id, dedupe_key from person_events where workspace_id = ${p()} and id in (${chunk.map(() => p()).join(", ")})`);
+      const rows = await runRaw<{ id: number; dedupe_key: string | null }>(db, text, [workspaceId, ...chunk.map((c) => c.id)]);
+      const held = new Map(rows.map((r) => [Number(r.id), r.dedupe_key]));
+      for (const { key, id } of chunk) {
+        if (held.get(id) === key) {
+          seen.add(key);
+        } else {
+          // Rolled back, or its event deleted (whose key deleteEventsOf merged first): the table says.
+          recent.forget(workspaceId, key);
+          toProbe.push(key);
+        }
+      }
+    }
+    for (let i = 0; i < toProbe.length; i += DEDUPE_CHUNK) {
+      const chunk = toProbe.slice(i, i + DEDUPE_CHUNK);
+      const text = textFor(db, `people.probeKeys ${chunk.length}`, (p) => `select dedupe_key from person_event_dedupe where workspace_id = ${p()} and seen_at >= ${p()} and dedupe_key in (${chunk.map(() => p()).join(", ")})`);
+      for (const r of await runRaw<{ dedupe_key: string }>(db, text, [workspaceId, staleBefore, ...chunk])) seen.add(r.dedupe_key);
+    }
+    return new Set(keys.filter((k) => !seen.has(k)));
+  }
+
+  /**
+   * SQLite: the mark of the key merge (events up to it have their keys in person_event_dedupe).
+   * Migration 046 makes no row: the first write that asks sets it to the largest event id, every
+   * key up to which is in the table already. Write transactions only.
+   */
+  private async keysMark(db: Db): Promise<number> {
+    const [row] = await runRaw<{ merged_to: number }>(db, "select merged_to from person_event_keys_state where id = 1", []);
+    if (row) return Number(row.merged_to);
+    const [last] = await runRaw<{ id: number | null }>(db, "select max(id) as id from person_events", []);
+    const mark = Number(last?.id ?? 0);
+    await runRaw(db, "insert into person_event_keys_state (id, merged_to) values (1, ?)", [mark]);
+    return mark;
+  }
+
+  /** SQLite: how many events (by id) wait above the key mark; 0 on PostgreSQL. */
+  async keysWaiting(db: Db): Promise<number> {
+    if (this.dialect === "postgres") return 0;
+    const [row] = await runRaw<{ merged_to: number }>(db, "select merged_to from person_event_keys_state where id = 1", []);
+    if (!row) return 0;
+    const [last] = await runRaw<{ id: number | null }>(db, "select max(id) as id from person_events", []);
+    return Math.max(0, Number(last?.id ?? 0) - Number(row.merged_to));
+  }
+
+  /**
+   * SQLite: merges the keys of up to `limit` events above the mark into person_event_dedupe, in
+   * the table's order (each page is visited once), each key keeping its newest sighting; returns
+   * how many ids it covered. PostgreSQL: 0 (its keys are written with their events).
+   */
+  async mergeKeys(db: Db, limit: number): Promise<number> {
+    if (this.dialect === "postgres") return 0;
+    const from = await this.keysMark(db);
+    const [last] = await runRaw<{ id: number | null }>(db, "select max(id) as id from person_events", []);
+    const to = Math.min(from + limit, Number(last?.id ?? 0));
+    if (to <= from) return 0;
+    await runRaw(
+      db,
+      `insert into person_event_dedupe (workspace_id, dedupe_key, seen_at)
+         select workspace_id, dedupe_key, received_at from person_events where id > ? and id <= ? and dedupe_key is not null order by workspace_id, dedupe_key, received_at
+         on conflict (workspace_id, dedupe_key) do update set seen_at = max(person_event_dedupe.seen_at, excluded.seen_at)`,
+      [from, to],
+    );
+    await runRaw(db, "update person_event_keys_state set merged_to = ? where id = 1", [to]);
+    return to - from;
+  }
+
+  /**
+   * SQLite: before events are deleted, their keys not yet merged go into person_event_dedupe, so
+   * a key outlives its event for the window as it always has (the table is not pruned with the
+   * events). `where` picks the events among those above the mark.
+   */
+  private async keepKeys(db: Db, where: RawBuilder<boolean>): Promise<void> {
+    const mark = await this.keysMark(db);
+    await sql`insert into person_event_dedupe (workspace_id, dedupe_key, seen_at)
+      select workspace_id, dedupe_key, received_at from person_events where id > ${mark} and dedupe_key is not null and ${where} order by workspace_id, dedupe_key, received_at
+      on conflict (workspace_id, dedupe_key) do update set seen_at = max(person_event_dedupe.seen_at, excluded.seen_at)`.execute(db);
+  }
+
+  /** SQLite: keepKeys for these events (retention), before they are deleted. */
+  async keepKeysOf(db: Db, ids: number[]): Promise<void> {
+    if (this.dialect === "postgres" || ids.length === 0) return;
+    for (let i = 0; i < ids.length; i += ID_CHUNK) await this.keepKeys(db, sql<boolean>`id in (${sql.join(ids.slice(i, i + ID_CHUNK))})`);
   }
 
   /** Forgets up to `limit` keys seen before `before`; returns how many. */
@@ -94,6 +223,7 @@ export class PersonEventsRepository {
       await db.deleteFrom("person_events").where("person_id", "=", personId).execute();
       return;
     }
+    await this.keepKeys(db, sql<boolean>`person_id = ${personId}`);
     const ids = await this.idsOf(db, personId);
     for (let i = 0; i < ids.length; i += ID_CHUNK) await db.deleteFrom("person_events").where("id", "in", ids.slice(i, i + ID_CHUNK)).execute();
     await db.deleteFrom("person_event_index").where("person_id", "=", personId).execute();

@@ -41,6 +41,7 @@ import { activityOutcomes } from "./migrations/041-activity-outcomes.js";
 import { retention } from "./migrations/043-retention.js";
 import { traceContext } from "./migrations/044-trace-context.js";
 import { inboundRetention } from "./migrations/045-inbound-retention.js";
+import { eventKeysBehind } from "./migrations/046-event-keys-behind.js";
 import { segmentHistoryBySegment } from "./migrations/037-segment-history-by-segment.js";
 import { messageSearch } from "./migrations/038-message-search.js";
 import { webhookResponseSize } from "./migrations/039-webhook-response-size.js";
@@ -89,6 +90,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["043_retention", retention],
   ["044_trace_context", traceContext],
   ["045_inbound_retention", inboundRetention],
+  ["046_event_keys_behind", eventKeysBehind],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -22,7 +22,7 @@ import { BulkRepository } from "../../bulk/bulk.repository.js";
 import { statsRollupConsumer } from "../../stats/stats-rollup.consumer.js";
 import type { Container } from "../container.js";
 import { DataRemovalsWorker } from "../../data-removals/data-removals.worker.js";
-import { PeopleMaintenance, PersonEventIndexer } from "../../people/people.maintenance.js";
+import { PeopleMaintenance, PersonEventIndexer, PersonEventKeyMerger } from "../../people/people.maintenance.js";
 import { PersonEventsRepository } from "../../people/person-events.repository.js";
 import { segmentsConsumer } from "../../segments/segments.consumer.js";
 import { outreachStatusConsumer } from "../../channels/email/outreach-status.consumer.js";
@@ -210,6 +210,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     intervalMs: config.people.maintenanceIntervalMs,
   });
   const peopleIndexer = new PersonEventIndexer({ store, logger: logger.child({ component: "people" }), events: new PersonEventsRepository(store.dialect) });
+  const eventKeyMerger = new PersonEventKeyMerger({ store, logger: logger.child({ component: "people" }), events: new PersonEventsRepository(store.dialect) });
   // Bodies and events past their retention, a batch per transaction (src/retention/README.md).
   const retention = new RetentionWorker({
     store,
@@ -235,6 +236,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
   segmentUpkeep.start();
   peopleUpkeep.start();
   peopleIndexer.start();
+  eventKeyMerger.start();
   // After the outbox runners, whose cursors it reads: with none recorded it deletes no event.
   retention.start();
   return {
@@ -248,7 +250,7 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
       broadcastTriggers.wake();
     },
     async stop() {
-      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), searchRunner.stop(), searchBackfill.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), exportBuilder.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop(), sessionsPruner.stop(), retention.stop()]);
+      await Promise.all([journeys.stop(), runner.stop(), segmentRunner.stop(), searchRunner.stop(), searchBackfill.stop(), dispatcher.stop(), removals.stop(), bulk.stop(), broadcasts.stop(), broadcastTriggers.stop(), exportBuilder.stop(), segmentUpkeep.stop(), peopleUpkeep.stop(), peopleIndexer.stop(), eventKeyMerger.stop(), sessionsPruner.stop(), retention.stop()]);
     },
   };
 }

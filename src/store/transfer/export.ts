@@ -81,7 +81,7 @@ async function tableHeaders(db: RawDb, tables: TableShape[]): Promise<TableHeade
   const sequences = await sequenceValues(db, tables);
   const headers: TableHeader[] = [];
   for (const table of tables) {
-    const [row] = await db.all(`select count(*) as n from ${quote(table.name)}`);
+    const [row] = await db.all(`select count(*) as n from ${rowsOf(db, table)}`);
     headers.push({ name: table.name, columns: table.columns, rows: Number(row!.n), sequence: table.sequenceColumn ? (sequences.get(table.name) ?? 0) : null });
   }
   return headers;
@@ -104,6 +104,22 @@ async function sequenceValues(db: RawDb, tables: TableShape[]): Promise<Map<stri
   return values;
 }
 
+/**
+ * Where a table's rows are read from: the table, or for SQLite's de-duplication keys the table
+ * with the keys of the events above the merge mark (src/people/README.md, "De-duplication keys on
+ * SQLite"), each key at its newest sighting. The mark is not moved (tables.ts): the target's first
+ * merge sets its own past the imported events, whose keys this puts in the table.
+ */
+function rowsOf(db: RawDb, table: TableShape): string {
+  if (db.dialect !== "sqlite" || table.name !== "person_event_dedupe") return quote(table.name);
+  return `(select workspace_id, dedupe_key, max(seen_at) as seen_at from (
+      select workspace_id, dedupe_key, seen_at from person_event_dedupe
+      union all
+      select workspace_id, dedupe_key, received_at from person_events
+        where dedupe_key is not null and id > coalesce((select merged_to from person_event_keys_state where id = 1), (select max(id) from person_events))
+    ) group by workspace_id, dedupe_key) as ${quote(table.name)}`;
+}
+
 type Put = (text: string) => Promise<void>;
 export type RowTransform = (row: unknown[]) => unknown[];
 
@@ -112,7 +128,7 @@ async function writeTable(db: RawDb, table: TableShape, header: TableHeader, tra
   await put(`${JSON.stringify({ table: table.name })}\n`);
   const checksum = new TableChecksum();
   const columns = table.columns.map((c) => quote(c.name)).join(", ");
-  for await (const page of db.pages(`select ${columns} from ${quote(table.name)}`, pageRows(table.columns))) {
+  for await (const page of db.pages(`select ${columns} from ${rowsOf(db, table)}`, pageRows(table.columns))) {
     let text = "";
     for (const raw of page) {
       const row = transform ? transform(raw) : raw;

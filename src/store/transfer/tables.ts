@@ -31,7 +31,9 @@ export interface TableShape {
  * dialect (FTS5 documents vs. a tsvector column): the target's worker rebuilds it from the
  * messages (the export resets message_search_backfill), newest first. SQLite's index of a person's
  * events exists on SQLite only and is derived from person_events: a target on SQLite fills it
- * again from its mark, which a fresh migration sets to 0.
+ * again from its mark, which a fresh migration sets to 0. SQLite's mark of merged event keys has
+ * no row in a fresh target, which its first merge reads as "every key is in the table": the
+ * export makes that true (export.ts, rowsOf).
  */
 export const NOT_MOVED: Readonly<Record<string, string>> = {
   kysely_migration: "the schema version, carried in the header",
@@ -40,6 +42,7 @@ export const NOT_MOVED: Readonly<Record<string, string>> = {
   message_search_docs: "search index, rebuilt by the target's worker",
   person_event_index: "SQLite's index of person_events, rebuilt by the target",
   person_event_index_state: "the mark of person_event_index, 0 in the target",
+  person_event_keys_state: "SQLite's mark of merged event keys: the export puts the keys above it in person_event_dedupe, and the target sets its own",
 };
 
 export async function describeTables(db: RawDb): Promise<TableShape[]> {
