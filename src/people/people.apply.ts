@@ -327,7 +327,7 @@ export class ApplyRun {
     const rows = kept.map((p, i) => ({ id: ids[i]!, ...p.row }));
     await this.deps.events.insert(this.trx, rows);
     // SQLite: the rows now hold their keys; the copy learns them (a rollback is caught where a hit is confirmed).
-    if (recentKeys && keys.length > 0) for (const row of rows) if (row.dedupe_key !== null) recentKeys.add(this.workspaceId, row.dedupe_key, row.id, row.received_at);
+    if (recentKeys && keys.length > 0) for (const row of rows) if (row.dedupe_key !== null) recentKeys.add(this.workspaceId, row.dedupe_key, row.id);
     for (const [i, row] of rows.entries()) {
       this.emit({
         type: "person.event",

@@ -79,7 +79,7 @@ export class PersonEventsRepository {
   private async claimBehind(db: Db, workspaceId: string, keys: string[], staleBefore: number, recent: RecentEventKeys): Promise<Set<string>> {
     let mark = await this.keysMark(db);
     if (recent.needsLoad()) {
-      const rows = await runRaw<RecentKeyRow>(db, "select id, workspace_id, dedupe_key, received_at from person_events where id > ? and dedupe_key is not null order by id", [mark]);
+      const rows = await runRaw<RecentKeyRow>(db, "select id, workspace_id, dedupe_key from person_events where id > ? and dedupe_key is not null order by id", [mark]);
       recent.load(mark, rows);
     } else {
       recent.merged(mark);
@@ -95,23 +95,25 @@ export class PersonEventsRepository {
     const toConfirm: Array<{ key: string; id: number }> = [];
     const toProbe: string[] = [];
     for (const key of keys) {
-      const hit = recent.get(workspaceId, key);
-      if (hit && hit.seenAt >= staleBefore) toConfirm.push({ key, id: hit.id });
+      const id = recent.get(workspaceId, key);
+      if (id !== undefined) toConfirm.push({ key, id });
       else toProbe.push(key);
     }
     for (let i = 0; i < toConfirm.length; i += DEDUPE_CHUNK) {
       const chunk = toConfirm.slice(i, i + DEDUPE_CHUNK);
-      const text = textFor(db, `people.confirmKeys ${chunk.length}`, (p) => `select id, dedupe_key from person_events where workspace_id = ${p()} and id in (${chunk.map(() => p()).join(", ")})`);
-      const rows = await runRaw<{ id: number; dedupe_key: string | null }>(db, text, [workspaceId, ...chunk.map((c) => c.id)]);
-      const held = new Map(rows.map((r) => [Number(r.id), r.dedupe_key]));
+      const text = textFor(db, `people.confirmKeys ${chunk.length}`, (p) => `select id, dedupe_key, received_at from person_events where workspace_id = ${p()} and id in (${chunk.map(() => p()).join(", ")})`);
+      const rows = await runRaw<{ id: number; dedupe_key: string | null; received_at: number }>(db, text, [workspaceId, ...chunk.map((c) => c.id)]);
+      const held = new Map(rows.map((r) => [Number(r.id), r]));
       for (const { key, id } of chunk) {
-        if (held.get(id) === key) {
-          seen.add(key);
-        } else {
+        const row = held.get(id);
+        if (row?.dedupe_key !== key) {
           // Rolled back, or its event deleted (whose key deleteEventsOf merged first): the table says.
           recent.forget(workspaceId, key);
           toProbe.push(key);
+        } else if (Number(row.received_at) >= staleBefore) {
+          seen.add(key);
         }
+        // Else its newest sighting is older than the window, and the table's older still: accepted again.
       }
     }
     for (let i = 0; i < toProbe.length; i += DEDUPE_CHUNK) {
