@@ -169,7 +169,16 @@ export interface BehindIngestDeps {
  * 5,000-event chunks of the person index cost four to six times what 50,000-event ones do
  * (docs/benchmarks.md).
  */
-abstract class ChunksBehindIngest {
+interface BehindIngestJob {
+  /** Names the work in the log line of a failed pass. */
+  what: string;
+  /** How many events (by id) wait above the mark. */
+  waiting(db: Db): Promise<number>;
+  /** Takes up to `chunk` of them and moves the mark; returns how many ids it covered. */
+  take(trx: Db, chunk: number): Promise<number>;
+}
+
+class ChunksBehindIngest {
   private readonly loop: WorkLoop;
   private readonly chunk: number;
   private readonly maxWaitMs: number;
@@ -178,19 +187,14 @@ abstract class ChunksBehindIngest {
   private waitingSince: number | null = null;
 
   constructor(
-    protected readonly deps: BehindIngestDeps,
-    what: string,
+    private readonly deps: BehindIngestDeps,
+    private readonly job: BehindIngestJob,
   ) {
     this.chunk = deps.chunk ?? INDEX_CHUNK;
     this.maxWaitMs = deps.maxWaitMs ?? INDEX_MAX_WAIT_MS;
     this.now = deps.now ?? (() => performance.now());
-    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: deps.pollMs ?? INDEX_POLL_MS, logger: deps.logger, what });
+    this.loop = new WorkLoop({ runOnce: () => this.runOnce(), pollMs: deps.pollMs ?? INDEX_POLL_MS, logger: deps.logger, what: job.what });
   }
-
-  /** How many events (by id) wait above the mark. */
-  protected abstract waiting(db: Db): Promise<number>;
-  /** Takes up to `chunk` of them and moves the mark; returns how many ids it covered. */
-  protected abstract take(trx: Db, chunk: number): Promise<number>;
 
   start(): void {
     if (this.deps.store.dialect === "sqlite") this.loop.start();
@@ -202,7 +206,7 @@ abstract class ChunksBehindIngest {
 
   /** Takes one chunk if it is time to (above); true when a full chunk was taken (more may wait). */
   async runOnce(): Promise<boolean> {
-    const waiting = await this.waiting(this.deps.store.db);
+    const waiting = await this.job.waiting(this.deps.store.db);
     if (waiting === 0) {
       this.waitingSince = null;
       return false;
@@ -211,7 +215,7 @@ abstract class ChunksBehindIngest {
     this.waitingSince ??= now;
     if (waiting < this.chunk && now - this.waitingSince < this.maxWaitMs) return false;
     // Relaxed: a chunk lost in a machine crash is only taken again, with its mark.
-    const covered = await this.deps.store.write((trx) => this.take(trx, this.chunk), { durability: "relaxed" });
+    const covered = await this.deps.store.write((trx) => this.job.take(trx, this.chunk), { durability: "relaxed" });
     // What is left arrived while the chunk filled: it waits from now.
     this.waitingSince = covered >= waiting ? null : now;
     return covered >= this.chunk;
@@ -225,15 +229,7 @@ abstract class ChunksBehindIngest {
  */
 export class PersonEventIndexer extends ChunksBehindIngest {
   constructor(deps: BehindIngestDeps) {
-    super(deps, "indexing people's events");
-  }
-
-  protected waiting(db: Db): Promise<number> {
-    return this.deps.events.waitingToIndex(db);
-  }
-
-  protected take(trx: Db, chunk: number): Promise<number> {
-    return this.deps.events.indexPending(trx, chunk);
+    super(deps, { what: "indexing people's events", waiting: (db) => deps.events.waitingToIndex(db), take: (trx, chunk) => deps.events.indexPending(trx, chunk) });
   }
 }
 
@@ -245,14 +241,6 @@ export class PersonEventIndexer extends ChunksBehindIngest {
  */
 export class PersonEventKeyMerger extends ChunksBehindIngest {
   constructor(deps: BehindIngestDeps) {
-    super(deps, "merging tracked events' keys");
-  }
-
-  protected waiting(db: Db): Promise<number> {
-    return this.deps.events.keysWaiting(db);
-  }
-
-  protected take(trx: Db, chunk: number): Promise<number> {
-    return this.deps.events.mergeKeys(trx, chunk);
+    super(deps, { what: "merging tracked events' keys", waiting: (db) => deps.events.keysWaiting(db), take: (trx, chunk) => deps.events.mergeKeys(trx, chunk) });
   }
 }
