@@ -80,6 +80,22 @@ describe("people lookup cache (sqlite)", () => {
     assert.equal(cache.get(ws, "id", "dan")?.attributes_json, '{"plan":"free"}');
   });
 
+  test("the copy stays bounded: past its most entries the oldest tenth goes, the newest stay", async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `bounded-${i}`);
+    await people.apply(ws, ids.map((id) => ({ op: "identify", who: { kind: "id", value: id }, attributes: {} }) as PersonOperation));
+    const small = new PersonLookupCache(store.sqlite!, 20);
+    for (const id of ids) {
+      await store.write(async (trx) => {
+        small.check();
+        small.remember(ws, await repository.findPeopleByIdentifiers(trx, ws, [{ kind: "id", key: id }]));
+      });
+    }
+    const held = ids.filter((id) => small.get(ws, "id", id) !== undefined);
+    assert.ok(held.length <= 20 && held.length >= 15, `holds ${held.length} of 30`);
+    assert.equal(small.get(ws, "id", "bounded-0"), undefined, "the oldest went");
+    assert.ok(small.get(ws, "id", "bounded-29"), "the newest stayed");
+  });
+
   test("a lookup in a transaction that already changed people is not kept", async () => {
     await store
       .write(async (trx) => {
