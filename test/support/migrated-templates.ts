@@ -10,7 +10,7 @@
 // Old ones are left behind on purpose: another worktree may still be copying its own; they are
 // small (about 10 MB each) and named posthorn_tpl_* / posthorn-test-template-*, for a cleanup by hand.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,6 +48,16 @@ export function sqliteTemplate(): Promise<string> {
     return databaseFile(dir);
   })();
   return sqlite;
+}
+
+/**
+ * Puts a copy of the migrated SQLite template in `dataDir` (empty), so that a store or server
+ * opening it finds every migration applied, as it would after its own first start.
+ */
+export async function seedSqliteDataDir(dataDir: string): Promise<void> {
+  const template = await sqliteTemplate();
+  copyFileSync(template, databaseFile(dataDir));
+  if (existsSync(`${template}-wal`)) copyFileSync(`${template}-wal`, `${databaseFile(dataDir)}-wal`);
 }
 
 const postgres = new Map<string, Promise<string>>();

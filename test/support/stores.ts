@@ -6,14 +6,13 @@
 // database migrated again: the suite opens a few hundred stores, and running every migration
 // took ~0.6 s a store on SQLite and ~3 s on PostgreSQL (a third of the suite's time went to
 // it). A store opened `upTo` a migration is still migrated step by step.
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { randomHex } from "../../src/shared/ids.js";
 import { openStore, type Store } from "../../src/store/store.js";
-import { databaseFile } from "../../src/store/data-dir.js";
-import { postgresTemplate, sqliteTemplate } from "./migrated-templates.js";
+import { postgresTemplate, seedSqliteDataDir } from "./migrated-templates.js";
 
 export interface StoreTarget {
   name: "sqlite" | "postgres";
@@ -29,11 +28,7 @@ export function storeTargets(): StoreTarget[] {
 
 export async function openTempSqlite(upTo?: string): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), "posthorn-test-"));
-  if (upTo === undefined) {
-    const template = await sqliteTemplate();
-    copyFileSync(template, databaseFile(dir));
-    if (existsSync(`${template}-wal`)) copyFileSync(`${template}-wal`, `${databaseFile(dir)}-wal`);
-  }
+  if (upTo === undefined) await seedSqliteDataDir(dir);
   const store = openStore({ dataDir: dir, databaseUrl: null });
   await store.migrate(upTo);
   const close = store.close.bind(store);
