@@ -94,6 +94,17 @@ for (const target of storeTargets()) {
       await runner.stop();
     });
 
+    it("a stop does not wait out the pause between two looks (a runner that looks once a second stopped a second late)", async () => {
+      const runner = new OutboxRunner({ store, clock, logger: silentLogger(), events, consumers: [recording("slow-looking", [])] }, { pollMs: 5_000, minLookMs: 5_000 });
+      await runner.start();
+      // Let the loop make its first look and enter its pause.
+      await new Promise((r) => setTimeout(r, 200));
+      const started = performance.now();
+      await runner.stop();
+      const took = performance.now() - started;
+      assert.ok(took < 1_000, `stop took ${Math.round(took)} ms, the pause is 5,000`);
+    });
+
     it("a consumer catching up gives the event loop a turn between full batches", async () => {
       // On SQLite every query resolves as a microtask: a loop going straight from one full batch
       // to the next held the thread until the backlog was through, the process's requests waiting.

@@ -61,14 +61,12 @@ const MIN_LOOK_MS = 50;
 /** How long a position with no events of the consumer's is kept in memory before it is saved. */
 const CURSOR_SAVE_MS = 1_000;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 export class OutboxRunner {
   readonly owner = `outbox-${process.pid}-${randomHex(6)}`;
   private readonly loops: Array<Promise<void>> = [];
   private readonly wakers = new Set<() => void>();
+  /** The loops' pauses between two looks (pause()), which only a stop cuts short. */
+  private readonly pauses = new Set<() => void>();
   /** Counts wake-ups, so a loop that was busy when one came does not then wait out a whole poll. */
   private wakes = 0;
   private running = false;
@@ -120,6 +118,7 @@ export class OutboxRunner {
   /** Stops reading, lets the batches in hand finish, and gives the cursors back. */
   async stop(): Promise<void> {
     this.running = false;
+    for (const cut of [...this.pauses]) cut();
     this.wake();
     await Promise.all(this.loops);
   }
@@ -192,7 +191,7 @@ export class OutboxRunner {
         continue;
       }
       // Woken by every append: look at most every minLookMs, so a busy log costs a read per interval, not per event.
-      await sleep(Math.min(this.minLookMs, this.pollMs));
+      await this.pause(Math.min(this.minLookMs, this.pollMs));
       if (backoff > 0 || this.wakes === wakesBefore) await this.idle(backoff || this.pollMs);
     }
     if (position) await this.deps.store.write((trx) => this.deps.events.releaseCursor(trx, consumer.name, this.owner), { durability: "relaxed" }).catch(() => undefined);
@@ -222,6 +221,23 @@ export class OutboxRunner {
       // A lost claim only means claiming again.
       { durability: "relaxed" },
     );
+  }
+
+  /**
+   * Waits `ms` whatever appends come (the least time between looks), unless the runner stops: a
+   * runner that looks once a second (the search index's) held every stop up for that second.
+   */
+  private pause(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.pauses.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.pauses.add(done);
+    });
   }
 
   private idle(ms: number): Promise<void> {
