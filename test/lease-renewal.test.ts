@@ -70,3 +70,56 @@ for (const target of serverDatabases()) {
     }
   });
 }
+
+// The lease is kept until the outcome commits, not only while the next hop is answering: a
+// process starved between the 250 and that commit (seven processes on two cores, in
+// multi-process.test.ts) let its lease run out there, another mta claimed the row, and the message
+// went out twice. Here the write of the outcomes waits three leases before its statement. Only
+// PostgreSQL can show it: there the renewals and the other claimer run on connections of their
+// own meanwhile, whereas SQLite's one writer would hold both back until the outcome is written.
+for (const target of serverDatabases().filter((t) => t.name === "postgres")) {
+  test(`on ${target.name}, a lease outlives a slow write of its outcome: nobody claims the row before it is recorded`, { timeout: 60_000 }, async () => {
+    const sink = await startSmtpSink();
+    const database = await target.open();
+    const server = await startTestServer({
+      ...database.env,
+      POSTHORN_ROLES: "api,mta",
+      POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
+      POSTHORN_LEASE_DURATION: `${LEASE_MS}ms`,
+    });
+    try {
+      const { store, deliveries } = server.app.services;
+      const applyUpdates = deliveries.applyUpdates.bind(deliveries);
+      deliveries.applyUpdates = async (db, updates) => {
+        await new Promise((r) => setTimeout(r, 3 * LEASE_MS));
+        return applyUpdates(db, updates);
+      };
+      const pm = new ServerClient(await server.createWorkspace("slow-outcomes"), { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
+      await pm.sendEmailBatch(Array.from({ length: MESSAGES }, (_, i) => ({ From: "app@leases.test", To: `u${i}@example.test`, Subject: `m${i}`, TextBody: "t" })));
+      await sink.waitForMessages(MESSAGES, 20_000);
+
+      // Every message is at the sink and its outcome on the way: until the outcomes are written,
+      // another claimer must find nothing due. It looks every 50 ms, ahead of the worker's own
+      // claims (every 250 ms), which would otherwise take a lapsed row back first and hide the lapse.
+      const pending = async () => (await store.db.selectFrom("deliveries").select("id").where("state", "<>", "delivered").execute()).length;
+      const until = Date.now() + 20_000;
+      let intrusions = 0;
+      while ((await pending()) > 0 && Date.now() < until) {
+        const now = Date.now();
+        const taken = await store.write((trx) => deliveries.claimDue(trx, { owner: "intruder", now, leaseUntil: now + 60_000, limit: 10 }));
+        assert.deepEqual(taken.map((d) => d.recipient), [], "a row whose outcome was being written was claimed by another");
+        intrusions += 1;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(intrusions >= 20, `the other claimer tried only ${intrusions} times while the outcomes were written`);
+      assert.equal(await pending(), 0, "the outcomes were written");
+      const rows = await store.db.selectFrom("deliveries").select(["state", "attempts", "lease_owner"]).execute();
+      assert.deepEqual(rows.map((r) => [r.state, r.attempts, r.lease_owner]), Array.from({ length: MESSAGES }, () => ["delivered", 1, null]));
+      assert.equal(sink.messages.length, MESSAGES, "each message reached the destination once");
+    } finally {
+      await server.close();
+      await sink.close();
+      await database.drop();
+    }
+  });
+}

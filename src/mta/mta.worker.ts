@@ -51,11 +51,20 @@ export class MtaWorker implements DeliveryHandoff {
    */
   private backlog = true;
   /**
-   * The held deliveries whose leases this worker renews: claimed and still being attempted. A
-   * delivery leaves it when its outcome goes to the recorder (whose write clears the lease
-   * itself) or when a renewal finds its lease taken by another worker.
+   * The held deliveries whose leases this worker renews: claimed, and attempted or being recorded.
+   * A delivery leaves it once its outcome is written (the write clears the lease itself) or the
+   * write failed, or when a renewal finds its lease taken by another worker.
    */
   private readonly renewing = new Set<number>();
+  /**
+   * Those of `renewing` whose outcomes are on their way to the recorder. Their leases are kept
+   * until the write: a starved process (a busy machine, a long garbage collection) could otherwise
+   * let a lease run out between the next hop's 250 and the commit of that outcome, and another
+   * worker would claim the row and carry the message a second time. Seen with seven processes on
+   * two cores (test/multi-process.test.ts). A renewal that misses one of them is not a lost lease:
+   * its outcome was written first.
+   */
+  private readonly recording = new Set<number>();
   private renewTimer: NodeJS.Timeout | null = null;
   private renewal: Promise<void> | null = null;
   private running = false;
@@ -183,9 +192,9 @@ export class MtaWorker implements DeliveryHandoff {
         (trx) => this.deps.deliveries.renewLeases(trx, { ids, owner: this.owner, leaseUntil: now + this.options.leaseMs, now }),
         { durability: "relaxed" },
       );
-      // Checked after the write: an attempt that reached the recorder meanwhile left `renewing`
-      // first, so its row, cleared by its own outcome, is not mistaken for a lost one.
-      const lost = ids.filter((id) => !renewed.has(id) && this.renewing.has(id));
+      // Checked after the write: a row whose outcome was written meanwhile (its lease cleared by
+      // that write) is in `recording` or has left `renewing`, and is not mistaken for a lost one.
+      const lost = ids.filter((id) => !renewed.has(id) && this.renewing.has(id) && !this.recording.has(id));
       for (const id of lost) this.renewing.delete(id);
       if (lost.length > 0) this.deps.logger.warn({ event: "mta.leases.lost", count: lost.length, ids: lost.slice(0, 20) }, "delivery leases lost to another worker; their outcomes will not be recorded here");
     } catch (err) {
@@ -437,14 +446,18 @@ export class MtaWorker implements DeliveryHandoff {
         notify: message.dsn?.recipients[addressKey(delivery.recipient)]?.notify ?? null,
       }));
     }
-    // From here the outcome's own write ends the lease (or leaves it to run out if it fails).
-    for (const d of group) this.renewing.delete(d.id);
+    // The outcome's own write ends the lease; until it commits the lease is still renewed.
+    for (const d of group) this.recording.add(d.id);
     try {
       await this.deps.recorder.record(items);
     } catch {
       // Already logged by the recorder; the rows stay leased and come due again when it expires.
     } finally {
-      for (const d of group) this.held.delete(d.id);
+      for (const d of group) {
+        this.recording.delete(d.id);
+        this.renewing.delete(d.id);
+        this.held.delete(d.id);
+      }
       if (this.backlog && this.options.concurrency - this.held.size >= this.minClaim) this.wake();
     }
   }
