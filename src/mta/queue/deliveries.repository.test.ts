@@ -153,6 +153,38 @@ for (const target of storeTargets()) {
       }
     });
 
+    test("renewing never waits for a row another transaction holds, so it cannot deadlock with the worker's own outcome write", { skip: target.name === "sqlite" ? "one writer at a time: no row locks" : false }, async () => {
+      // In a full suite on PostgreSQL the outcome write (rows locked in its order) and a renewal
+      // (in another) deadlocked; the outcome's write was aborted and its message sent twice.
+      const store = await target.open();
+      try {
+        const repo = new DeliveriesRepository(store.dialect);
+        await seed(store, 2, 1000);
+        const [busy, free] = await store.write((trx) => repo.claimDue(trx, { owner: "a", now: 1000, leaseUntil: 2000, limit: 2 }));
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((r) => (locked = r));
+        // The outcome's write holding `busy`, on a connection of its own.
+        const holder = store.db.transaction().execute(async (trx) => {
+          await trx.selectFrom("deliveries").select("id").where("id", "=", busy!.id).forUpdate().execute();
+          locked();
+          // Let go after 3 s at the latest, so that a renewal that waits shows as slow, not stuck.
+          await Promise.race([released, new Promise((r) => setTimeout(r, 3_000))]);
+        });
+        await isLocked;
+        const started = performance.now();
+        const renewed = await store.write((trx) => repo.renewLeases(trx, { ids: [busy!.id, free!.id], owner: "a", leaseUntil: 9000, now: 1500 }));
+        const took = performance.now() - started;
+        release();
+        await holder;
+        assert.deepEqual(renewed, new Set([free!.id]), "the free row renewed, the held one skipped");
+        assert.ok(took < 1_000, `the renewal waited ${Math.round(took)} ms for the held row`);
+      } finally {
+        await store.close();
+      }
+    });
+
     test("renewing many held rows at once renews each of them", async () => {
       const store = await target.open();
       try {

@@ -187,10 +187,21 @@ export class DeliveriesRepository {
   async renewLeases(db: Db, input: { ids: number[]; owner: string; leaseUntil: number; now: number }): Promise<Set<number>> {
     const renewed = new Set<number>();
     for (let i = 0; i < input.ids.length; i += UPDATE_CHUNK) {
+      const chunk = input.ids.slice(i, i + UPDATE_CHUNK);
+      // On PostgreSQL a row another transaction has locked is skipped, never waited for. The
+      // only one that locks our held rows is this worker's own outcome write (applyUpdates), on
+      // another connection, in another order: waiting made the two deadlock, PostgreSQL aborted
+      // the outcome's write, the row stayed leased and was sent again after its lease. A row
+      // skipped is being recorded (its write ends the lease), or was claimed by another worker
+      // after our lease ran out (lost either way).
+      const ours =
+        this.dialect === "postgres"
+          ? db.selectFrom("deliveries").select("id").where("id", "in", chunk).where("lease_owner", "=", input.owner).where(PENDING_LITERALLY).forUpdate().skipLocked()
+          : chunk;
       const rows = await db
         .updateTable("deliveries")
         .set({ next_attempt_at: input.leaseUntil, updated_at: input.now })
-        .where("id", "in", input.ids.slice(i, i + UPDATE_CHUNK))
+        .where("id", "in", ours)
         .where("lease_owner", "=", input.owner)
         .where("state", "in", PENDING)
         .returning("id")

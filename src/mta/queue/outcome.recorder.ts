@@ -89,6 +89,7 @@ export class OutcomeRecorder {
   private async write(group: Pending[]): Promise<void> {
     const items = group.flatMap((p) => p.items);
     let told: () => void = () => undefined;
+    let dropped: Planned[] = [];
     try {
       await this.deps.store.write(
         async (trx) => {
@@ -98,6 +99,7 @@ export class OutcomeRecorder {
           // and get no event (their new holder records its own attempt).
           const applied = await this.deps.deliveries.applyUpdates(trx, planned.map((p) => p.update));
           await this.deps.outbox.emit(trx, planned.filter((p) => applied.has(p.update.id)).map((p) => p.event));
+          dropped = planned.filter((p) => !applied.has(p.update.id));
           const tell = this.deps.onRecorded;
           if (tell) told = () => planned.forEach((p, i) => applied.has(p.update.id) && tell(p.update.state, items[i]!.delivery.domain));
         },
@@ -106,6 +108,15 @@ export class OutcomeRecorder {
         { durability: "relaxed" },
       );
       told();
+      // Another worker holds these rows now and attempts them itself: a message this one had
+      // already handed to the next hop goes out twice. Rare (a lease ran out while its holder was
+      // alive), and worth seeing.
+      if (dropped.length > 0) {
+        this.deps.logger.warn(
+          { event: "mta.outcomes.lease-lost", count: dropped.length, deliveries: dropped.slice(0, 20).map((p) => ({ id: p.update.id, state: p.update.state })) },
+          "outcomes not recorded: their leases ran out and another worker took the deliveries",
+        );
+      }
       for (const p of group) p.done();
     } catch (err) {
       this.deps.logger.error({ event: "mta.outcomes.record-failed", err }, "recording delivery outcomes failed; the rows stay leased and will be retried after the lease");
