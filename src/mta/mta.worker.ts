@@ -60,9 +60,9 @@ export class MtaWorker implements DeliveryHandoff {
    * Those of `renewing` whose outcomes are on their way to the recorder. Their leases are kept
    * until the write: a starved process (a busy machine, a long garbage collection) could otherwise
    * let a lease run out between the next hop's 250 and the commit of that outcome, and another
-   * worker would claim the row and carry the message a second time. Seen with seven processes on
-   * two cores (test/multi-process.test.ts). A renewal that misses one of them is not a lost lease:
-   * its outcome was written first.
+   * worker would claim the row and carry the message a second time. A renewal that misses one of
+   * them is not a lost lease: its outcome was written first, or holds the row (on PostgreSQL a
+   * renewal skips rows it would wait for: DeliveriesRepository.renewLeases).
    */
   private readonly recording = new Set<number>();
   private renewTimer: NodeJS.Timeout | null = null;
