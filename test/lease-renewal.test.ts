@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { ServerClient } from "postmark";
 import { startTestServer } from "./support/server.js";
 import { startSmtpSink } from "./support/smtp-sink.js";
-import { serverDatabases } from "./support/stores.js";
+import { serverDatabases, type ServerDatabase } from "./support/stores.js";
 
 // Long enough that a renewal late by a busy machine's stall (CI runs files side by side) does not
 // let the lease run out (renewed every third, it survives a second late): at 300 ms a renewal
@@ -17,20 +17,29 @@ const LEASE_MS = 1_500;
 const DATA_DELAY_MS = 5 * LEASE_MS;
 const MESSAGES = 5;
 
+/** A server with short leases delivering to a sink that answers DATA after `dataDelayMs`, and a way to send it MESSAGES. */
+async function leasedServer(target: ServerDatabase, dataDelayMs: number) {
+  const sink = await startSmtpSink({ dataDelayMs });
+  const database = await target.open();
+  const server = await startTestServer({
+    ...database.env,
+    POSTHORN_ROLES: "api,mta",
+    POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
+    POSTHORN_LEASE_DURATION: `${LEASE_MS}ms`,
+  });
+  const send = async () => {
+    const pm = new ServerClient(await server.createWorkspace("leases"), { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
+    await pm.sendEmailBatch(Array.from({ length: MESSAGES }, (_, i) => ({ From: "app@leases.test", To: `u${i}@example.test`, Subject: `m${i}`, TextBody: "t" })));
+  };
+  return { sink, database, server, send };
+}
+
 for (const target of serverDatabases()) {
   test(`on ${target.name}, an attempt that outlasts its lease keeps it: nobody claims the row, it is delivered and recorded once`, { timeout: 60_000 }, async () => {
-    const sink = await startSmtpSink({ dataDelayMs: DATA_DELAY_MS });
-    const database = await target.open();
-    const server = await startTestServer({
-      ...database.env,
-      POSTHORN_ROLES: "api,mta",
-      POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
-      POSTHORN_LEASE_DURATION: `${LEASE_MS}ms`,
-    });
+    const { sink, database, server, send } = await leasedServer(target, DATA_DELAY_MS);
     try {
       const { store, deliveries } = server.app.services;
-      const pm = new ServerClient(await server.createWorkspace("leases"), { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
-      await pm.sendEmailBatch(Array.from({ length: MESSAGES }, (_, i) => ({ From: "app@leases.test", To: `u${i}@example.test`, Subject: `m${i}`, TextBody: "t" })));
+      await send();
 
       // Once the worker holds every row, another claimer tries for them for as long as the
       // attempts last, many leases over: it must find nothing due.
@@ -79,14 +88,7 @@ for (const target of serverDatabases()) {
 // own meanwhile, whereas SQLite's one writer would hold both back until the outcome is written.
 for (const target of serverDatabases().filter((t) => t.name === "postgres")) {
   test(`on ${target.name}, a lease outlives a slow write of its outcome: nobody claims the row before it is recorded`, { timeout: 60_000 }, async () => {
-    const sink = await startSmtpSink();
-    const database = await target.open();
-    const server = await startTestServer({
-      ...database.env,
-      POSTHORN_ROLES: "api,mta",
-      POSTHORN_SMTP_RELAY: `smtp://127.0.0.1:${sink.port}`,
-      POSTHORN_LEASE_DURATION: `${LEASE_MS}ms`,
-    });
+    const { sink, database, server, send } = await leasedServer(target, 0);
     try {
       const { store, deliveries } = server.app.services;
       const applyUpdates = deliveries.applyUpdates.bind(deliveries);
@@ -94,8 +96,7 @@ for (const target of serverDatabases().filter((t) => t.name === "postgres")) {
         await new Promise((r) => setTimeout(r, 3 * LEASE_MS));
         return applyUpdates(db, updates);
       };
-      const pm = new ServerClient(await server.createWorkspace("slow-outcomes"), { useHttps: false, requestHost: server.url.replace(/^http:\/\//, "") });
-      await pm.sendEmailBatch(Array.from({ length: MESSAGES }, (_, i) => ({ From: "app@leases.test", To: `u${i}@example.test`, Subject: `m${i}`, TextBody: "t" })));
+      await send();
       await sink.waitForMessages(MESSAGES, 20_000);
 
       // Every message is at the sink and its outcome on the way: until the outcomes are written,

@@ -228,28 +228,25 @@ export class OutboxRunner {
    * runner that looks once a second (the search index's) held every stop up for that second.
    */
   private pause(ms: number): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.pauses.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.pauses.add(done);
-    });
+    return this.waitUnless(this.pauses, ms);
   }
 
+  /** Waits `ms`, or until an append (or a stop) wakes the runner. */
   private idle(ms: number): Promise<void> {
+    return this.waitUnless(this.wakers, ms);
+  }
+
+  /** Waits `ms`, or until one of `cutters`' entries (this wait's own among them) is called. */
+  private waitUnless(cutters: Set<() => void>, ms: number): Promise<void> {
     if (!this.running) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.wakers.delete(done);
+        cutters.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.wakers.add(done);
+      cutters.add(done);
     });
   }
 }
