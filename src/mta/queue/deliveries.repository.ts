@@ -188,9 +188,9 @@ export class DeliveriesRepository {
     const renewed = new Set<number>();
     for (let i = 0; i < input.ids.length; i += UPDATE_CHUNK) {
       const chunk = input.ids.slice(i, i + UPDATE_CHUNK);
-      // On PostgreSQL a row another transaction has locked is skipped, never waited for. The
-      // only one that locks our held rows is this worker's own outcome write (applyUpdates), on
-      // another connection, in another order: waiting made the two deadlock, PostgreSQL aborted
+      // On PostgreSQL a row another transaction has locked is skipped, never waited for. While a
+      // row is ours, what locks it is this worker's own outcome write (applyUpdates), on another
+      // connection, in another order: waiting made the two deadlock, PostgreSQL aborted
       // the outcome's write, the row stayed leased and was sent again after its lease. A row
       // skipped is being recorded (its write ends the lease), or was claimed by another worker
       // after our lease ran out (lost either way).
