@@ -12,6 +12,7 @@
 // is never another's answer.
 import type { Spans } from "../shared/spans.js";
 import type { Db, Store } from "../store/store.js";
+import { isLockConflict } from "../store/sql-errors.js";
 import type { Clock } from "../shared/clock.js";
 import type { EventEmitter } from "../events/outbox.js";
 import { isPosthornError, type PosthornError } from "../shared/errors.js";
@@ -280,8 +281,11 @@ function refusal(err: PosthornError): OperationResult {
   return { ok: false, code: err.code, field: typeof err.details.field === "string" ? err.details.field : null, message: err.message };
 }
 
-/** PostgreSQL's unique violation and deadlock: another process's transaction, not this request, was in the way. */
+/**
+ * PostgreSQL's unique violation (another process made the same person first) and lock conflicts:
+ * another process's transaction, not this request, was in the way. SQLite's one writer at a time
+ * has neither, so a unique violation there is this request's own and is not retried.
+ */
 function isRetryable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "23505" || code === "40P01";
+  return (err as { code?: unknown } | null)?.code === "23505" || isLockConflict(err);
 }

@@ -4,6 +4,7 @@
 // signature's domain under Domains), so that the signature's SPF, DKIM and return-path records
 // are the domain's and verifySpf / requestNewDkim act on that domain. See README.md.
 import type { Store } from "../store/store.js";
+import { isUniqueViolation } from "../store/sql-errors.js";
 import type { Clock } from "../shared/clock.js";
 import type { CallContext, Logger } from "../shared/logger.js";
 import { randomHex } from "../shared/ids.js";
@@ -248,10 +249,4 @@ function hasControlCharacter(text: string): boolean {
     if ((c < 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) || c === 0x7f) return true;
   }
   return false;
-}
-
-/** SQLite (better-sqlite3) and PostgreSQL (SQLSTATE 23505) spell a unique-constraint violation differently. */
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
-  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "23505";
 }

@@ -1,6 +1,7 @@
 // Sending domains of the account: creation with fresh DKIM keys, DNS verification, key rotation,
 // and the keys the MTA signs with. See README.md in this folder for the guarantees.
 import type { Store } from "../store/store.js";
+import { isUniqueViolation } from "../store/sql-errors.js";
 import type { Clock } from "../shared/clock.js";
 import type { CallContext, Logger } from "../shared/logger.js";
 import type { DkimKeyRow, SendingDomainRow } from "./sending-domains.schema.js";
@@ -381,10 +382,4 @@ export class SendingDomainsService {
   private changed(name: string): void {
     for (const listener of this.listeners) listener(name);
   }
-}
-
-/** SQLite (better-sqlite3) and PostgreSQL (SQLSTATE 23505) spell a unique-constraint violation differently. */
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
-  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "23505";
 }
