@@ -12,6 +12,7 @@ import type { AttemptResult, RecipientOutcome, SmtpReply } from "../mta.types.js
 import type { DeliveryState } from "../../store/schema.js";
 import type { ClaimedDelivery, DeliveriesRepository, DeliveryUpdate } from "./deliveries.repository.js";
 import { nextRetry, type RetryPolicy } from "./retry-schedule.js";
+import { isLockConflict } from "../../store/sql-errors.js";
 
 export interface RecordItem {
   delivery: ClaimedDelivery;
@@ -37,6 +38,8 @@ interface Pending {
 
 const FLUSH_AFTER_MS = 25;
 const FLUSH_AT_ITEMS = 500;
+/** Writes of one group before it is given up on: a lock conflict is another transaction's doing and rare. */
+const MOST_TRIES = 3;
 
 export class OutcomeRecorder {
   private pending: Pending[] = [];
@@ -88,40 +91,57 @@ export class OutcomeRecorder {
 
   private async write(group: Pending[]): Promise<void> {
     const items = group.flatMap((p) => p.items);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { told, dropped } = await this.commit(items);
+        told();
+        // Another worker holds these rows now and attempts them itself: a message this one had
+        // already handed to the next hop goes out twice. Rare (a lease ran out while its holder was
+        // alive), and worth seeing.
+        if (dropped.length > 0) {
+          this.deps.logger.warn(
+            { event: "mta.outcomes.lease-lost", count: dropped.length, deliveries: dropped.slice(0, 20).map((p) => ({ id: p.update.id, state: p.update.state })) },
+            "outcomes not recorded: their leases ran out and another worker took the deliveries",
+          );
+        }
+        for (const p of group) p.done();
+        return;
+      } catch (err) {
+        // PostgreSQL aborted the write for another transaction's sake (a deadlock): written again,
+        // it commits. Given up on, the rows would stay leased and every message in the group that
+        // was delivered would go out a second time after the lease.
+        if (attempt < MOST_TRIES && isLockConflict(err)) {
+          this.deps.logger.warn({ event: "mta.outcomes.write-retried", attempt, count: items.length, err }, "recording delivery outcomes conflicted with another transaction; writing them again");
+          continue;
+        }
+        this.deps.logger.error({ event: "mta.outcomes.record-failed", err }, "recording delivery outcomes failed; the rows stay leased and will be retried after the lease");
+        for (const p of group) p.fail(err);
+        return;
+      }
+    }
+  }
+
+  /** One transaction for the group: every row's new state and the events of those still ours. */
+  private async commit(items: RecordItem[]): Promise<{ told: () => void; dropped: Planned[] }> {
     let told: () => void = () => undefined;
     let dropped: Planned[] = [];
-    try {
-      await this.deps.store.write(
-        async (trx) => {
-          const now = this.deps.clock.now();
-          const planned = items.map((item) => plan(item, this.deps.retry, now));
-          // One statement for every row's new state; rows whose lease was lost are left alone
-          // and get no event (their new holder records its own attempt).
-          const applied = await this.deps.deliveries.applyUpdates(trx, planned.map((p) => p.update));
-          await this.deps.outbox.emit(trx, planned.filter((p) => applied.has(p.update.id)).map((p) => p.event));
-          dropped = planned.filter((p) => !applied.has(p.update.id));
-          const tell = this.deps.onRecorded;
-          if (tell) told = () => planned.forEach((p, i) => applied.has(p.update.id) && tell(p.update.state, items[i]!.delivery.domain));
-        },
-        // Relaxed: an outcome lost with the machine (not with the process) only means the
-        // delivery is attempted again after its lease — the at-least-once case a crash already has.
-        { durability: "relaxed" },
-      );
-      told();
-      // Another worker holds these rows now and attempts them itself: a message this one had
-      // already handed to the next hop goes out twice. Rare (a lease ran out while its holder was
-      // alive), and worth seeing.
-      if (dropped.length > 0) {
-        this.deps.logger.warn(
-          { event: "mta.outcomes.lease-lost", count: dropped.length, deliveries: dropped.slice(0, 20).map((p) => ({ id: p.update.id, state: p.update.state })) },
-          "outcomes not recorded: their leases ran out and another worker took the deliveries",
-        );
-      }
-      for (const p of group) p.done();
-    } catch (err) {
-      this.deps.logger.error({ event: "mta.outcomes.record-failed", err }, "recording delivery outcomes failed; the rows stay leased and will be retried after the lease");
-      for (const p of group) p.fail(err);
-    }
+    await this.deps.store.write(
+      async (trx) => {
+        const now = this.deps.clock.now();
+        const planned = items.map((item) => plan(item, this.deps.retry, now));
+        // One statement for every row's new state; rows whose lease was lost are left alone
+        // and get no event (their new holder records its own attempt).
+        const applied = await this.deps.deliveries.applyUpdates(trx, planned.map((p) => p.update));
+        await this.deps.outbox.emit(trx, planned.filter((p) => applied.has(p.update.id)).map((p) => p.event));
+        dropped = planned.filter((p) => !applied.has(p.update.id));
+        const tell = this.deps.onRecorded;
+        if (tell) told = () => planned.forEach((p, i) => applied.has(p.update.id) && tell(p.update.state, items[i]!.delivery.domain));
+      },
+      // Relaxed: an outcome lost with the machine (not with the process) only means the
+      // delivery is attempted again after its lease — the at-least-once case a crash already has.
+      { durability: "relaxed" },
+    );
+    return { told, dropped };
   }
 }
 
