@@ -43,7 +43,7 @@ export interface StartOptions {
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const clock = options.clock ?? systemClock;
-  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, namedStatements: config.databaseNamedStatements });
   await store.migrate();
   // Null (and the SDK never loaded) unless an OTLP endpoint is configured.
   const tracing = await startTracing(config.tracing);

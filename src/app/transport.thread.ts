@@ -16,7 +16,7 @@ import { batchPoster } from "../shared/thread-batches.js";
 
 const config = workerData as Config;
 const logger = createLogger(config.logLevel, config.logFormat ?? "json").child({ thread: "transport" });
-const store: Store | null = config.databaseUrl ? openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 }) : null;
+const store: Store | null = config.databaseUrl ? openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, namedStatements: config.databaseNamedStatements, poolSize: 2 }) : null;
 const transport = createMtaTransport(config, logger, store);
 const port = parentPort!;
 const post = batchPoster((batch: TransportResponse[]) => port.postMessage(batch));

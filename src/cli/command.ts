@@ -60,7 +60,7 @@ export async function withContainer(
   }
   // Loaded here, not at the top: main.ts imports this file for every command, --version included.
   const [{ openStore }, { buildContainer }, { silentLogger }] = await Promise.all([import("../store/store.js"), import("../app/container.js"), import("../shared/logger.js")]);
-  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 });
+  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, namedStatements: config.databaseNamedStatements, poolSize: 2 });
   try {
     await store.migrate();
     await fn(buildContainer(store, config, silentLogger()));

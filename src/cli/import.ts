@@ -52,7 +52,7 @@ export const importCommand: Command = async ({ args, config, out }) => {
 
 /** The target migrated as `posthorn migrate` leaves it (created when SQLite has none), then opened for the load. */
 async function openTarget(config: Config): Promise<RawDb> {
-  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 });
+  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, namedStatements: config.databaseNamedStatements, poolSize: 2 });
   try {
     await store.migrate();
   } finally {

@@ -4,6 +4,7 @@
 import { Worker } from "node:worker_threads";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, sql } from "./kysely.js";
+import { namingClient } from "./pg-named-statements.js";
 import { QueuedSqliteDialect } from "./sqlite-turns.js";
 import { pgDriver } from "./pg-driver.js";
 import { statementCache } from "./statement-cache.js";
@@ -58,10 +59,12 @@ export interface StoreOptions {
   databaseUrl: string | null;
   /** Size of the PostgreSQL pool. */
   poolSize?: number;
+  /** PostgreSQL: send statements as named ones, prepared once per connection (pg-named-statements.ts). Default true. */
+  namedStatements?: boolean;
 }
 
 export function openStore(options: StoreOptions): Store {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10, { namedStatements: options.namedStatements ?? true });
   ensureDataDir(options.dataDir);
   return openSqlite(databaseFile(options.dataDir));
 }
@@ -126,8 +129,9 @@ export function openSqlite(file: string): Store {
 
 const CHECKPOINT_INTERVAL_MS = 200;
 
-export function openPostgres(url: string, poolSize: number): Store {
-  const pool = new (pgDriver().Pool)({ connectionString: url, max: poolSize });
+export function openPostgres(url: string, poolSize: number, options: { namedStatements?: boolean } = {}): Store {
+  const pg = pgDriver();
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, ...(options.namedStatements !== false ? { Client: namingClient(pg) } : {}) });
   // An idle pooled connection that the server closes (restart, failover, admin) emits 'error' on
   // the pool; unhandled, that would crash the process. The pool discards such a client and the
   // next query opens a new one; queries in flight get their own errors.
