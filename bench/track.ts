@@ -26,7 +26,7 @@
 // (default 2), BENCH_TRACK_ROLES (default api,worker), BENCH_TRACK_IDS=uuid (bare UUID v4 event ids),
 // TEST_DATABASE_URL (adds the PostgreSQL column),
 // BENCH_TRACK_ONLY (a comma list of single, segment_batch, v2_batch: measure only those; the page is
-// left alone), BENCH_CPU_PROF=1 (write a CPU profile of each server to .bench/; the page is left
+// left alone), BENCH_TRACK_STORES (sqlite, postgres or both, the default; with one the page is left alone), BENCH_CPU_PROF=1 (write a CPU profile of each server to .bench/; the page is left
 // alone), BENCH_SERVER_NODE_ARGS (more node options for the server, for development). Each figure also says the server's CPU time per event (all its threads, over the load).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -51,6 +51,7 @@ const WARMUP_SECONDS = Number(process.env.BENCH_TRACK_WARMUP_SECONDS ?? 2);
 const PEOPLE = 10_000;
 const ROLES = process.env.BENCH_TRACK_ROLES ?? "api,worker";
 const ONLY = process.env.BENCH_TRACK_ONLY ? new Set(process.env.BENCH_TRACK_ONLY.split(",").map((s) => s.trim())) : null;
+const STORES = new Set((process.env.BENCH_TRACK_STORES ?? "sqlite,postgres").split(",").map((s) => s.trim()));
 const PROFILE_DIR = resolve(import.meta.dirname, "../../.bench");
 const PROFILING = process.env.BENCH_CPU_PROF === "1";
 const wanted = (name: string) => ONLY === null || ONLY.has(name);
@@ -254,10 +255,11 @@ async function main(): Promise<void> {
   installCleanupHandlers();
   say(`track: load average ${loadAtStart} on ${describeMachine().nproc} CPUs`);
   const started = new Date().toISOString();
-  const figures = await measure("sqlite");
-  if (process.env.TEST_DATABASE_URL) figures.push(...(await measure("postgres")));
+  const figures = STORES.has("sqlite") ? await measure("sqlite") : [];
+  if (!STORES.has("postgres")) say("track: PostgreSQL not measured (BENCH_TRACK_STORES)");
+  else if (process.env.TEST_DATABASE_URL) figures.push(...(await measure("postgres")));
   else say("track: PostgreSQL not measured (set TEST_DATABASE_URL)");
-  if (ONLY !== null || PROFILING) say(`track: not rewriting ${REPORT}: BENCH_TRACK_ONLY or BENCH_CPU_PROF is set${PROFILING ? `; profiles in ${PROFILE_DIR}` : ""}`);
+  if (ONLY !== null || PROFILING || STORES.size < 2) say(`track: not rewriting ${REPORT}: BENCH_TRACK_ONLY, BENCH_TRACK_STORES or BENCH_CPU_PROF is set${PROFILING ? `; profiles in ${PROFILE_DIR}` : ""}`);
   else writeReport(figures, started);
 }
 
