@@ -21,6 +21,7 @@
 //   BENCH_ACTIVITY_DATABASE_URL=postgres://…  seed and run on PostgreSQL (a fresh database on that server)
 //   BENCH_ACTIVITY_SEED_ONLY=1         seed and index, time nothing (with BENCH_ACTIVITY_DIR)
 //   BENCH_ACTIVITY_CAVEAT="…"          what else the machine was doing, written beside the figures
+//   POSTHORN_DATABASE_NAMED_STATEMENTS=false  passed on to the server (PostgreSQL: statements unnamed)
 //   BENCH_ACTIVITY_DIR=/path           keep the data here, reused when present: SQLite's data
 //                                      directory; on PostgreSQL the seeded database is kept (not
 //                                      dropped) and named in this folder's bench-activity.json, so
@@ -377,7 +378,9 @@ async function main(): Promise<void> {
     say("seed only: no pages timed");
     return;
   }
-  const server = await spawnServer({ ...env, POSTHORN_ROLES: "api", POSTHORN_HTTP_PORT: "0", POSTHORN_HOSTNAME: "bench.test", POSTHORN_ENCRYPTION_KEY: randomBytes(32).toString("hex"), LOG_LEVEL: "warn" }, 600_000);
+  // Passed on when set, so that one seeded database can be timed with statements named and not.
+  const named = process.env.POSTHORN_DATABASE_NAMED_STATEMENTS;
+  const server = await spawnServer({ ...env, ...(named !== undefined ? { POSTHORN_DATABASE_NAMED_STATEMENTS: named } : {}), POSTHORN_ROLES: "api", POSTHORN_HTTP_PORT: "0", POSTHORN_HOSTNAME: "bench.test", POSTHORN_ENCRYPTION_KEY: randomBytes(32).toString("hex"), LOG_LEVEL: "warn" }, 600_000);
   track(server.child);
   const results: Array<{ name: string; p50: number; p99: number; rows: number }> = [];
   try {
