@@ -1,6 +1,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { storeTargets } from "../../test/support/stores.js";
+import { createTempDatabase, storeTargets } from "../../test/support/stores.js";
+import { sql } from "./kysely.js";
+import { openPostgres, type Db } from "./store.js";
 
 for (const target of storeTargets()) {
   describe(`store on ${target.name}`, () => {
@@ -94,5 +96,49 @@ for (const target of storeTargets()) {
         await store.close();
       }
     });
+
+    test("a relaxed write commits its rows, and one that fails leaves nothing behind and its connection fit for the next", async () => {
+      const store = await target.open();
+      try {
+        const relaxed = { durability: "relaxed" as const };
+        await store.write((trx) => trx.insertInto("workspaces").values({ id: "a", name: "a", sandbox: 0, created_at: 1 }).execute(), relaxed);
+        await assert.rejects(
+          store.write(async (trx) => {
+            await trx.insertInto("workspaces").values({ id: "x", name: "x", sandbox: 0, created_at: 1 }).execute();
+            // A statement the database refuses, as well as an error of our own.
+            await trx.insertInto("workspaces").values({ id: "a", name: "again", sandbox: 0, created_at: 1 }).execute();
+          }, relaxed),
+        );
+        await assert.rejects(
+          store.write(async (trx) => {
+            await trx.insertInto("workspaces").values({ id: "y", name: "y", sandbox: 0, created_at: 1 }).execute();
+            throw new Error("boom");
+          }, relaxed),
+          /boom/,
+        );
+        await store.write((trx) => trx.insertInto("workspaces").values({ id: "b", name: "b", sandbox: 0, created_at: 1 }).execute(), relaxed);
+        const ids = (await store.db.selectFrom("workspaces").select("id").orderBy("id").execute()).map((r) => r.id);
+        assert.deepEqual(ids, ["a", "b"]);
+      } finally {
+        await store.close();
+      }
+    });
   });
 }
+
+describe("relaxed writes on PostgreSQL", { skip: process.env.TEST_DATABASE_URL ? false : "TEST_DATABASE_URL is not set" }, () => {
+  test("turn synchronous commit off for their own transaction only", async () => {
+    // A database as shipped (test databases turn it off for the whole database), one connection.
+    const db = await createTempDatabase(process.env.TEST_DATABASE_URL!, { durable: true });
+    const store = openPostgres(db.url, 1);
+    try {
+      const setting = (trx: Db) => sql<{ s: string }>`select current_setting('synchronous_commit') as s`.execute(trx).then((r) => r.rows[0]!.s);
+      assert.equal(await store.write(setting, { durability: "relaxed" }), "off");
+      assert.equal(await store.write(setting), "on");
+      assert.equal(await setting(store.db), "on");
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});
