@@ -59,6 +59,22 @@ describe("people on PostgreSQL from two processes", { skip: url ? false : "TEST_
     assert.equal(Number(count.n), 1);
   });
 
+  test("events naming the same new people from both at once make one person each, with every event", async () => {
+    const calls = Array.from({ length: 60 }, (_, i) =>
+      services[i % 2]!.apply(ws, [{ op: "track", who: { kind: "id", value: `fresh-${i % 5}` }, event: { name: `e${i}`, type: "event", dedupeKey: null, timestamp: null, data: {} } }]),
+    );
+    const results = await Promise.all(calls);
+    assert.ok(results.every((r) => r[0]!.ok), JSON.stringify(results.filter((r) => !r[0]!.ok)));
+    for (let p = 0; p < 5; p++) {
+      const owners = await stores[0]!.db.selectFrom("person_identifiers").select("person_id").where("workspace_id", "=", ws).where("kind", "=", "id").where("key", "=", `fresh-${p}`).execute();
+      assert.equal(owners.length, 1);
+      const events = await stores[0]!.db.selectFrom("person_events").select("name").where("person_id", "=", owners[0]!.person_id).execute();
+      assert.equal(events.length, 12);
+    }
+    const orphans = await sql<{ n: number }>`select count(*)::int as n from people p where p.workspace_id = ${ws} and not exists (select 1 from person_identifiers i where i.person_id = p.person_id)`.execute(stores[0]!.db);
+    assert.equal(orphans.rows[0]!.n, 0);
+  });
+
   test("one event id sent to both at once is stored once", async () => {
     const calls = Array.from({ length: 20 }, (_, i) =>
       services[i % 2]!.apply(ws, [{ op: "track", who: { kind: "id", value: "raced" }, event: { name: "dup", type: "event", dedupeKey: "same-key", timestamp: null, data: {} } }]),

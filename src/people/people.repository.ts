@@ -8,6 +8,16 @@ import { insertRows } from "../store/insert-rows.js";
 import { isPostgres, runRaw, textFor } from "./raw-sql.js";
 import type { PeopleTable, PersonAttributeChangesTable, PersonRow } from "./people.schema.js";
 
+/** An identifier to insert: its key is identifierKey(kind, value). */
+export interface NewIdentifierRow {
+  workspace_id: string;
+  kind: string;
+  key: string;
+  value: string;
+  person_id: string;
+  created_at: number;
+}
+
 export interface IdentifierRow {
   kind: string;
   key: string;
@@ -34,8 +44,8 @@ export interface ChangeRow {
 /** The columns of a person's row ("workspace_id" among them), for the joined lookup. */
 const PERSON_COLUMNS = ["person_id", "workspace_id", "attributes_json", "unsubscribed", "suppressed", "topics_json", "created_at", "updated_at"] as const;
 
-/** Rows per multi-row INSERT of attribute changes: 7 parameters each, far below SQLite's cap. */
-const CHANGES_CHUNK = 500;
+/** Rows per multi-row INSERT of people, identifiers or attribute changes: at most 8 parameters each, far below SQLite's cap. */
+const ROWS_CHUNK = 500;
 
 export class PeopleRepository {
   /** The owners of these identifiers (kind, key), in one query. */
@@ -104,8 +114,17 @@ export class PeopleRepository {
     await db.deleteFrom("people").where("person_id", "=", personId).execute();
   }
 
-  async insertIdentifier(db: Db, row: { workspace_id: string; kind: string; key: string; value: string; person_id: string; created_at: number }): Promise<void> {
+  /** Inserts many people, a multi-row INSERT a chunk (the people tracked events created). */
+  async insertPeople(db: Db, rows: PeopleTable[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += ROWS_CHUNK) await insertRows(db, "people", rows.slice(i, i + ROWS_CHUNK));
+  }
+
+  async insertIdentifier(db: Db, row: NewIdentifierRow): Promise<void> {
     await insertRows(db, "person_identifiers", [row]);
+  }
+
+  async insertIdentifiers(db: Db, rows: NewIdentifierRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += ROWS_CHUNK) await insertRows(db, "person_identifiers", rows.slice(i, i + ROWS_CHUNK));
   }
 
   async deleteIdentifier(db: Db, workspaceId: string, kind: string, key: string): Promise<void> {
@@ -122,7 +141,7 @@ export class PeopleRepository {
   }
 
   async insertChanges(db: Db, rows: Array<Omit<PersonAttributeChangesTable, "id">>): Promise<void> {
-    for (let i = 0; i < rows.length; i += CHANGES_CHUNK) await insertRows(db, "person_attribute_changes", rows.slice(i, i + CHANGES_CHUNK));
+    for (let i = 0; i < rows.length; i += ROWS_CHUNK) await insertRows(db, "person_attribute_changes", rows.slice(i, i + ROWS_CHUNK));
   }
 
   async moveChanges(db: Db, from: string, to: string): Promise<void> {

@@ -91,6 +91,37 @@ for (const target of storeTargets()) {
       );
     });
 
+    test("events naming new people create them with the events; later operations of the same batch see them", async () => {
+      const start = await head();
+      const results = await apply(ws, [
+        track({ kind: "id", value: "new-1" }, "a"),
+        track({ kind: "email", value: "New-2@Example.com" }, "b"),
+        track({ kind: "id", value: "new-1" }, "c"),
+        identify("new-1", { plan: "pro" }),
+        track({ kind: "id", value: "new-3" }, "d"),
+        { op: "delete", who: { kind: "id", value: "new-3" } },
+        track({ kind: "id", value: "new-4" }, "e"),
+      ]);
+      assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+      const first = (await people.find(ws, { kind: "id", value: "new-1" }))!;
+      assert.deepEqual(first.attributes, { plan: "pro" });
+      assert.equal((results[2] as { personId: string }).personId, first.personId);
+      const second = (await people.find(ws, { kind: "email", value: "new-2@example.com" }))!;
+      assert.equal(second.email, "New-2@Example.com");
+      assert.equal(await people.find(ws, { kind: "id", value: "new-3" }), null);
+      const fourth = (await people.find(ws, { kind: "id", value: "new-4" }))!;
+      const names = async (personId: string) => (await store.db.selectFrom("person_events").select("name").where("person_id", "=", personId).orderBy("id").execute()).map((r) => r.name);
+      assert.deepEqual(await names(first.personId), ["a", "c"]);
+      assert.deepEqual(await names(second.personId), ["b"]);
+      assert.deepEqual(await names(fourth.personId), ["e"]);
+      assert.deepEqual(await names((results[4] as { personId: string }).personId), []);
+      const created = (await outboxSince(start, "person.identified")).filter((e) => (e.data as { created: boolean }).created);
+      assert.deepEqual(
+        created.map((e) => (e.data as { changes: Record<string, { to: unknown }> }).changes).map((c) => c.id?.to ?? c.email?.to),
+        ["new-1", "New-2@Example.com", "new-3", "new-4"],
+      );
+    });
+
     test("update-only never creates; a person of another workspace is not found", async () => {
       const [result] = await apply(ws, [identify("ghost", { a: 1 }, { updateOnly: true })]);
       assert.deepEqual(result, { ok: true, personId: null });
