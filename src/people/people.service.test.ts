@@ -122,6 +122,25 @@ for (const target of storeTargets()) {
       );
     });
 
+    test("each person.event names its own event's row, in a batch and across concurrent calls", async () => {
+      const start = await head();
+      const batch = Array.from({ length: 30 }, (_, i) => track({ kind: "id", value: `rowid-${i % 4}` }, `batch-${i}`, { data: { i } }));
+      const singles = Array.from({ length: 20 }, (_, i) => apply(ws, [track({ kind: "id", value: `rowid-${i % 3}` }, `single-${i}`, { data: { i } })]));
+      await Promise.all([apply(ws, batch), ...singles]);
+      const announced = await outboxSince(start, "person.event");
+      assert.equal(announced.length, 50);
+      const rows = await store.db.selectFrom("person_events").select(["id", "name", "person_id"]).where("name", "like", "%-%").where("workspace_id", "=", ws).execute();
+      const byId = new Map(rows.map((r) => [Number(r.id), r]));
+      for (const e of announced) {
+        const data = e.data as { eventRowId: number; name: string; personId: string };
+        const row = byId.get(data.eventRowId);
+        assert.ok(row, `no row ${data.eventRowId} for ${data.name}`);
+        assert.equal(row.name, data.name);
+        assert.equal(row.person_id, data.personId);
+      }
+      assert.equal(new Set(announced.map((e) => (e.data as { eventRowId: number }).eventRowId)).size, 50);
+    });
+
     test("update-only never creates; a person of another workspace is not found", async () => {
       const [result] = await apply(ws, [identify("ghost", { a: 1 }, { updateOnly: true })]);
       assert.deepEqual(result, { ok: true, personId: null });
