@@ -1,7 +1,6 @@
 // The database connection: SQLite (embedded default) or PostgreSQL (DATABASE_URL), one Kysely
 // query layer over both. Repositories take the `Db` they should run on, so the same method works
 // inside or outside a transaction.
-import { Worker } from "node:worker_threads";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, sql } from "./kysely.js";
 import { namingClient } from "./pg-named-statements.js";
@@ -10,6 +9,7 @@ import { pgDriver } from "./pg-driver.js";
 import { statementCache } from "./statement-cache.js";
 import { WalSync } from "./wal-sync.js";
 import { sqliteWatch, type SqliteWatch } from "./sqlite-watch.js";
+import { SqliteCheckpointer } from "./sqlite-checkpointer.js";
 import type { Database } from "./schema.js";
 import { migrationProvider } from "./migrations.js";
 import { databaseFile, ensureDataDir, ensurePrivateFile } from "./data-dir.js";
@@ -79,9 +79,9 @@ export function openSqlite(file: string): Store {
   database.pragma("synchronous = NORMAL");
   database.pragma("busy_timeout = 10000");
   database.pragma("foreign_keys = ON");
-  // Checkpoints (copying the WAL into the database file, with an fsync) run in a worker thread;
-  // done here, on the committing connection, they stalled the event loop for ~15% of the
-  // acceptance path. This connection still checkpoints by itself if the WAL grows past ~64 MB,
+  // Checkpoints (copying the WAL into the database file, with an fsync) run in a worker thread,
+  // started a second after the first write (sqlite-checkpointer.ts); done here, on the committing
+  // connection, they stalled the event loop for ~15% of the acceptance path. This connection still checkpoints by itself if the WAL grows past ~64 MB,
   // so a stuck worker cannot let it grow without bound, and the file is truncated back after.
   database.pragma("wal_autocheckpoint = 16000");
   database.pragma("journal_size_limit = 67108864");
@@ -91,10 +91,7 @@ export function openSqlite(file: string): Store {
   // statement became a message between threads.
   const prepare = statementCache(database);
   const db = new Kysely<Database>({ dialect: new QueuedSqliteDialect({ database: { close: () => database.close(), prepare } }) });
-  const checkpointer = new Worker(new URL("./sqlite-checkpoint.worker.js", import.meta.url), {
-    workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS },
-  });
-  checkpointer.unref();
+  const checkpointer = new SqliteCheckpointer(file, { intervalMs: CHECKPOINT_INTERVAL_MS });
   const wal = new WalSync(`${file}-wal`);
   const watch = sqliteWatch(database);
   const write = async <T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> => {
@@ -104,6 +101,7 @@ export function openSqlite(file: string): Store {
       try {
         const value = await fn(conn);
         await sql`commit`.execute(conn);
+        checkpointer.wrote();
         return value;
       } catch (err) {
         await sql`rollback`.execute(conn).catch(() => undefined);
@@ -114,15 +112,9 @@ export function openSqlite(file: string): Store {
     if (options.durability !== "relaxed") await wal.sync();
     return result;
   };
-  const stopCheckpointer = () =>
-    new Promise<void>((resolve) => {
-      checkpointer.once("message", () => resolve());
-      checkpointer.once("exit", () => resolve());
-      checkpointer.postMessage("stop");
-    }).then(() => checkpointer.terminate().then(() => undefined));
   const store = makeStore("sqlite", db, write, async () => {
     await wal.close();
-    await stopCheckpointer();
+    await checkpointer.stop();
   });
   return { ...store, sqlite: watch };
 }
