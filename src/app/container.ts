@@ -1,6 +1,7 @@
 // The composition root's first half: every domain object built by hand from the config, and the
 // reactions of domains to each other's events registered, without any role started. CLI commands
-// use it as it is; startApp (app.ts) hands each role the objects it uses. Nothing else constructs
+// use it as it is (those that only administer workspaces and users, its admin-services.ts part
+// alone); startApp (app.ts) hands each role the objects it uses. Nothing else constructs
 // services, so the whole wiring is readable here.
 import type { Spans } from "../shared/spans.js";
 import type { Config } from "../config/config.schema.js";
@@ -9,7 +10,7 @@ import { systemClock, type Clock } from "../shared/clock.js";
 import type { Store } from "../store/store.js";
 import { EventsRepository } from "../events/events.repository.js";
 import { Outbox } from "../events/outbox.js";
-import { WorkspacesService } from "../workspaces/workspaces.service.js";
+import type { WorkspacesService } from "../workspaces/workspaces.service.js";
 import { SuppressionsService } from "../suppressions/suppressions.service.js";
 import { BouncesRepository } from "../bounces/bounces.repository.js";
 import { BouncesService } from "../bounces/bounces.service.js";
@@ -41,7 +42,7 @@ import { reservedDomains } from "../inbound/reserved-domains.js";
 import { destinationPolicy } from "../webhooks/webhook-destinations.js";
 import { WebhooksRepository } from "../webhooks/webhooks.repository.js";
 import { WebhooksService } from "../webhooks/webhooks.service.js";
-import { loadEncryptionKey } from "./encryption-key.js";
+import { buildAdminServices } from "./admin-services.js";
 import { StreamsService } from "../workspaces/streams.service.js";
 import { senderStep } from "../messages/accept/sender.step.js";
 import { SendersService } from "../senders/senders.service.js";
@@ -86,8 +87,7 @@ import { BroadcastsRepository } from "../broadcasts/broadcasts.repository.js";
 import { BroadcastsService } from "../broadcasts/broadcasts.service.js";
 import { AudienceReader } from "../broadcasts/audience.reader.js";
 import { BroadcastTriggersService } from "../broadcasts/broadcast-triggers.service.js";
-import { UsersService } from "../users/users.service.js";
-import { UsersRepository } from "../users/users.repository.js";
+import type { UsersService } from "../users/users.service.js";
 import { JourneysRepository } from "../journeys/journeys.repository.js";
 import { JourneysService } from "../journeys/journeys.service.js";
 import { JourneyBackfillsRepository } from "../journeys/journey-backfills.repository.js";
@@ -199,7 +199,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const clock = options.clock ?? systemClock;
   const hostname = config.hostname;
   const outbox = new Outbox({ repository: new EventsRepository(store.dialect), clock });
-  const workspaces = new WorkspacesService({ store, clock });
+  const { workspaces, users, encryptionKey } = buildAdminServices(store, config, logger, clock);
   const streams = new StreamsService({ store, clock, onChanged: (workspaceId, streamId) => workspaces.forgetStream(workspaceId, streamId) });
   const suppressions = new SuppressionsService({ clock, store, outbox, assertStream: (workspaceId, streamId) => streams.assertOutbound(workspaceId, streamId) });
   const messagesRepository = new MessagesRepository();
@@ -224,14 +224,12 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     repository: new SendersRepository(),
     verifiedDomains: (names) => domainsForRule!.dkimVerifiedNames(names),
   });
-  const encryptionKey = loadEncryptionKey({ configured: config.encryptionKey, dataDir: config.dataDir });
-  if (encryptionKey.looseFileMode) logger.warn({ event: "process.encryption-key.loose-mode", path: encryptionKey.path }, "the encryption key file is readable by other users; chmod 600 it");
   const tracking = new TrackingService({
     store,
     clock,
     outbox,
     suppressions,
-    tokens: new TrackingTokens(trackingKey(encryptionKey.key)),
+    tokens: new TrackingTokens(trackingKey(encryptionKey)),
     geo: geoDatabase(config.tracking.geoipDatabase),
     baseUrl: config.tracking.baseUrl,
     fallbackBaseUrl: `http://${hostname}${config.http.port === 80 || config.http.port === 0 ? "" : `:${config.http.port}`}`,
@@ -260,7 +258,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     failureNoticesByDefault: config.dsnForApi,
     onQueued: options.onQueued,
     handoff: options.handoff,
-    deliveryIds: new PublicDeliveryIds(encryptionKey.key),
+    deliveryIds: new PublicDeliveryIds(encryptionKey),
     observer: options.metrics && acceptCounts(options.metrics),
     ...(options.spans ? { spans: options.spans } : {}),
   });
@@ -270,7 +268,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     clock,
     logger: logger.child({ component: "sending-domains" }),
     dns: createDomainDns({ dnsServers: config.delivery.dnsServers ? [...config.delivery.dnsServers] : undefined }),
-    secrets: createSecretBox(encryptionKey.key),
+    secrets: createSecretBox(encryptionKey),
     settings: { hostname, spfInclude: null, ed25519: config.dkim.ed25519 },
   });
   domainsForRule = domains;
@@ -280,7 +278,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     clock,
     logger: logger.child({ component: "senders" }),
     domains,
-    links: new ConfirmationLinks(encryptionKey.key, config.senders.confirmationBaseUrl),
+    links: new ConfirmationLinks(encryptionKey, config.senders.confirmationBaseUrl),
     resendIntervalMs: config.senders.resendIntervalMs,
     sendConfirmation: systemMailer({ workspaces, accept, from: config.senders.systemFrom, workspaceName: config.senders.systemWorkspace }),
     onChanged: () => senderStanding.forget(),
@@ -303,7 +301,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     logger: logger.child({ component: "inbound" }),
     outbox,
     deliveries: new DeliveriesService({ repository: deliveries, clock }),
-    verpSecret: verpSecret(encryptionKey.key),
+    verpSecret: verpSecret(encryptionKey),
     hostname,
     clock,
   });
@@ -315,7 +313,7 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     erasure: new ErasureRepository(store.dialect),
     events: new EventsRepository(store.dialect),
     outbox,
-    hashKey: encryptionKey.key,
+    hashKey: encryptionKey,
     notify: systemMailer({ workspaces, accept, from: config.senders.systemFrom, workspaceName: config.senders.systemWorkspace }),
   });
   const webhooks = new WebhooksService({
@@ -323,14 +321,14 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
     clock,
     repository: new WebhooksRepository(),
     workspaces,
-    secrets: createSecretBox(encryptionKey.key),
+    secrets: createSecretBox(encryptionKey),
     destinations: destinationPolicy(config.inbound.hookAllowedNetworks),
   });
   const bulkRenderer = bulkRendererOf(templates);
   const bulk = new BulkService({ store, clock, repository: new BulkRepository(), workspaces, renderer: bulkRenderer, onSubmitted: options.onBulkSubmitted });
   const statsRepository = new StatsRepository();
   const stats = new StatsService({ store, repository: statsRepository });
-  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(encryptionKey.key), dedupeWindowMs: config.people.dedupeWindowMs, applied: options.metrics && ((w, op, n) => options.metrics!.peopleApplied(op, w, n)), ...(options.spans ? { spans: options.spans } : {}) });
+  const people = new PeopleService({ store, clock, outbox, people: new PeopleRepository(), events: new PersonEventsRepository(store.dialect), deliveries: new DeliveryRecipientRepository(), deliveryIds: new PublicDeliveryIds(encryptionKey), dedupeWindowMs: config.people.dedupeWindowMs, applied: options.metrics && ((w, op, n) => options.metrics!.peopleApplied(op, w, n)), ...(options.spans ? { spans: options.spans } : {}) });
   const segmentsRepository = new SegmentsRepository();
   const segmentKeeper = new MembershipKeeper({ store, clock, outbox, repository: segmentsRepository, people });
   const segments = new SegmentsService({ store, clock, repository: segmentsRepository, keeper: segmentKeeper, people, onFillNeeded: options.onSegmentFill });
@@ -348,7 +346,6 @@ export function buildContainer(store: Store, config: Config, logger: Logger, opt
   const broadcastAudience = new AudienceReader({ people, segments });
   const broadcastTriggers = new BroadcastTriggersService({ store, clock, repository: broadcastsRepository, journeys, onStored: options.onBroadcastStored });
   const exportsRepository = new ExportsRepository();
-  const exports = new ExportsService({ store, clock, repository: exportsRepository, segments, broadcasts, links: new DownloadLinks(downloadLinkKey(encryptionKey.key)), onStored: options.onExportStored });
-  const users = new UsersService({ store, clock, repository: new UsersRepository(), workspaces });
-  return { store, clock, outbox, users, workspaces, suppressions, accept, messages, activity, deliveries, queue, domains, encryptionKey: encryptionKey.key, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter, broadcasts, broadcastsRepository, broadcastAudience, broadcastTriggers, exports, exportsRepository };
+  const exports = new ExportsService({ store, clock, repository: exportsRepository, segments, broadcasts, links: new DownloadLinks(downloadLinkKey(encryptionKey)), onStored: options.onExportStored });
+  return { store, clock, outbox, users, workspaces, suppressions, accept, messages, activity, deliveries, queue, domains, encryptionKey, inboundMessages, inbound, bounceIntake, streams, bounces, senders, templates, dataRemovals, tracking, webhooks, bulk, bulkRenderer, stats, statsRepository, people, segments, segmentKeeper, segmentsRepository, outreachMailer, outreachLedger, outreachLedgerRepository, messageLimits, liquid, transactional, journeys, journeysRepository, journeyInterpreter, broadcasts, broadcastsRepository, broadcastAudience, broadcastTriggers, exports, exportsRepository };
 }

@@ -5,6 +5,9 @@ import { resolve } from "node:path";
 import type { Config } from "../config/config.schema.js";
 import { databaseFile } from "../store/data-dir.js";
 import type { Container } from "../app/container.js";
+import type { AdminServices } from "../app/admin-services.js";
+import type { Store } from "../store/store.js";
+import type { Logger } from "../shared/logger.js";
 
 export interface CommandInput {
   /** Positional arguments after the command name (e.g. ["create", "acme"]). */
@@ -55,15 +58,33 @@ export async function withContainer(
   fn: (container: Container) => Promise<void>,
   options: { createDatabase?: boolean } = {},
 ): Promise<number> {
+  // Loaded here, not at the top: main.ts imports this file for every command, --version included.
+  const { buildContainer } = await import("../app/container.js");
+  return withStore(config, options, (store, logger) => fn(buildContainer(store, config, logger)));
+}
+
+/**
+ * withContainer for the commands that only administer workspaces and users: it builds those
+ * services alone (admin-services.ts), without loading the other domains' code.
+ */
+export async function withAdminServices(
+  config: Config,
+  fn: (services: AdminServices) => Promise<void>,
+  options: { createDatabase?: boolean } = {},
+): Promise<number> {
+  const [{ buildAdminServices }, { systemClock }] = await Promise.all([import("../app/admin-services.js"), import("../shared/clock.js")]);
+  return withStore(config, options, (store, logger) => fn(buildAdminServices(store, config, logger, systemClock)));
+}
+
+async function withStore(config: Config, options: { createDatabase?: boolean }, fn: (store: Store, logger: Logger) => Promise<void>): Promise<number> {
   if (!config.databaseUrl && !options.createDatabase && !existsSync(databaseFile(config.dataDir))) {
     throw new CommandFailed(`no Posthorn database in ${resolve(config.dataDir)} (set POSTHORN_DATA_DIR or run posthorn start there)`);
   }
-  // Loaded here, not at the top: main.ts imports this file for every command, --version included.
-  const [{ openStore }, { buildContainer }, { silentLogger }] = await Promise.all([import("../store/store.js"), import("../app/container.js"), import("../shared/logger.js")]);
+  const [{ openStore }, { silentLogger }] = await Promise.all([import("../store/store.js"), import("../shared/logger.js")]);
   const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, namedStatements: config.databaseNamedStatements, poolSize: 2 });
   try {
     await store.migrate();
-    await fn(buildContainer(store, config, silentLogger()));
+    await fn(store, silentLogger());
     return 0;
   } finally {
     await store.close();

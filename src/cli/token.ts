@@ -1,7 +1,7 @@
 // posthorn token create: another server token, an account token, or an SMTP token pair. Each is
 // printed once; only its hash is stored.
 import { UsageError } from "./usage.js";
-import { withContainer, type Command } from "./command.js";
+import { withAdminServices, type Command } from "./command.js";
 
 const FORMS = "token create --workspace NAME | token create --account | token create --smtp --workspace NAME [--stream ID] | token create --track --workspace NAME | token create --app --workspace NAME";
 
@@ -10,7 +10,7 @@ export const token: Command = async ({ args, options, config, out }) => {
   if (options.smtp && !options.workspace) throw new UsageError("token create --smtp --workspace NAME [--stream ID]", "token");
   if (options.track && !options.workspace) throw new UsageError("token create --track --workspace NAME", "token");
   if (options.app && !options.workspace) throw new UsageError("token create --app --workspace NAME [--json]", "token");
-  return withContainer(config, async ({ workspaces }) => {
+  return withAdminServices(config, async ({ workspaces }) => {
     if (options.app) {
       // Only the key, so a script can take it as it is (`--json`: {"appKey": …}).
       const appKey = await workspaces.createAppKey(options.workspace!);

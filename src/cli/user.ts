@@ -3,7 +3,7 @@
 // and printed once.
 import { randomBytes } from "node:crypto";
 import { UsageError } from "./usage.js";
-import { withContainer, type Command } from "./command.js";
+import { withAdminServices, type Command } from "./command.js";
 import type { Role } from "../users/users.service.js";
 
 export const user: Command = async ({ args, options, config, out }) => {
@@ -13,7 +13,7 @@ export const user: Command = async ({ args, options, config, out }) => {
     .map((w) => w.trim())
     .filter(Boolean);
   if (verb === "list" && args.length === 1) {
-    return withContainer(config, async ({ users, workspaces: all }) => {
+    return withAdminServices(config, async ({ users, workspaces: all }) => {
       const names = new Map((await all.list()).map((w) => [w.id, w.name]));
       const list = (await users.list()).map((u) => ({ email: u.email, role: u.role, workspaces: u.workspaceIds.map((id) => names.get(id) ?? id).sort() }));
       if (options.json) out(`${JSON.stringify(list)}\n`);
@@ -26,7 +26,7 @@ export const user: Command = async ({ args, options, config, out }) => {
       if (options.role !== "admin" && options.role !== "viewer") throw new UsageError("user create EMAIL --role admin|viewer [--workspace NAME[,NAME…]] [--password-stdin]", "user");
       const role: Role = options.role;
       const { password, made } = await passwordOf(options["password-stdin"] === true);
-      return withContainer(config, async ({ users }) => {
+      return withAdminServices(config, async ({ users }) => {
         const created = await users.create({ email, password, role, workspaces });
         if (options.json) out(`${JSON.stringify({ email: created.email, role: created.role, ...(made ? { password } : {}) })}\n`);
         else out(`user ${created.email} (${created.role}) created${made ? `\npassword (shown once): ${password}` : ""}\n`);
@@ -35,20 +35,20 @@ export const user: Command = async ({ args, options, config, out }) => {
     case "grant":
     case "revoke": {
       if (workspaces.length === 0) throw new UsageError(`user ${verb} EMAIL --workspace NAME[,NAME…]`, "user");
-      return withContainer(config, async ({ users }) => {
+      return withAdminServices(config, async ({ users }) => {
         for (const w of workspaces) await (verb === "grant" ? users.grant(email, w) : users.revoke(email, w));
         out(`${verb === "grant" ? "granted" : "revoked"}: ${workspaces.join(", ")}\n`);
       });
     }
     case "password": {
       const { password, made } = await passwordOf(options["password-stdin"] === true);
-      return withContainer(config, async ({ users }) => {
+      return withAdminServices(config, async ({ users }) => {
         await users.setPassword(email, password);
         out(made ? `password (shown once): ${password}\n` : "password changed\n");
       });
     }
     case "delete":
-      return withContainer(config, async ({ users }) => {
+      return withAdminServices(config, async ({ users }) => {
         await users.delete(email);
         out(`user ${email} deleted\n`);
       });

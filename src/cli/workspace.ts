@@ -2,7 +2,7 @@
 // first token, and the secret their webhook posts are signed with (src/webhooks/webhook-signature.ts).
 import { UsageError } from "./usage.js";
 import { signingSecret } from "../webhooks/webhook-signature.js";
-import { withContainer, type Command } from "./command.js";
+import { withAdminServices, type Command } from "./command.js";
 
 const FORMS = "workspace create NAME | workspace list | workspace update NAME --live|--sandbox | workspace webhook-secret NAME";
 
@@ -17,7 +17,7 @@ export const workspace: Command = async ({ args, options, config, out }) => {
   if (!valid) throw new UsageError(FORMS, "workspace");
   // Creating a workspace provisions an installation before its first start (scripts, images):
   // it may create the database; listing and updating need one to exist.
-  return withContainer(
+  return withAdminServices(
     config,
     async ({ workspaces, encryptionKey }) => {
       if (sub === "create") {
