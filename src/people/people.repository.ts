@@ -6,17 +6,10 @@ import type { Updateable } from "kysely";
 import type { Db } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
 import { isPostgres, runRaw, textFor } from "./raw-sql.js";
-import type { PeopleTable, PersonAttributeChangesTable, PersonRow } from "./people.schema.js";
+import type { PeopleTable, PersonAttributeChangesTable, PersonIdentifiersTable, PersonRow } from "./people.schema.js";
 
 /** An identifier to insert: its key is identifierKey(kind, value). */
-export interface NewIdentifierRow {
-  workspace_id: string;
-  kind: string;
-  key: string;
-  value: string;
-  person_id: string;
-  created_at: number;
-}
+export type NewIdentifierRow = PersonIdentifiersTable;
 
 export interface IdentifierRow {
   kind: string;
