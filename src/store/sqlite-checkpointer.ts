@@ -1,6 +1,6 @@
 // The SQLite store's checkpoint thread (sqlite-checkpoint.worker.ts), started a moment after the
 // store's first write rather than when it opens. Starting a worker thread costs ~55 ms of CPU (a
-// Node environment and better-sqlite3 loaded again), a fifth of a CLI command such as `posthorn
+// Node environment and better-sqlite3 loaded again), about a seventh of a CLI command such as `posthorn
 // token create`, and the test suite opens a few hundred short-lived stores. A store that lives less
 // than START_AFTER_MS past its first write never needs the thread: its WAL stays small, and SQLite
 // checkpoints it when the last connection closes. Until the thread runs, the committing
