@@ -195,6 +195,56 @@ for (const target of storeTargets()) {
       await runner.stop();
     });
 
+    it("a cursor move found lost once the next batch is in hand sends the consumer back to claim: the batch comes again, nothing is skipped", async () => {
+      const seen: RecordedEvent[] = [];
+      let tookOver = false;
+      const runner = await run([
+        {
+          name: "pipelined",
+          types: ["delivery.suppressed"],
+          async handle(batch) {
+            seen.push(...batch);
+            // While the first batch is handled, another process takes the cursor (and lets its
+            // lease run out at once): the move of this batch fails, found when the next one is saved.
+            if (!tookOver && batch.some((e) => e.messageId === "m90")) {
+              tookOver = true;
+              await store.write((trx) => trx.updateTable("outbox_cursors").set({ lease_owner: "another-process", lease_until: 0 }).where("consumer", "=", "pipelined").execute());
+            }
+          },
+        },
+      ]);
+      await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "pipelined").executeTakeFirst()) !== undefined);
+      await store.write((trx) => outbox.emit(trx, [suppressed(90), suppressed(91)]));
+      await eventually(async () => seen.filter((e) => e.messageId === "m90").length === 2, 10_000);
+      await store.write((trx) => outbox.emit(trx, [suppressed(92)]));
+      await eventually(async () => seen.some((e) => e.messageId === "m92"), 10_000);
+      await runner.stop();
+      const ids = seen.map((e) => e.messageId);
+      assert.deepEqual([...new Set(ids)], ["m90", "m91", "m92"], "in order, nothing skipped");
+      assert.deepEqual(ids, ["m90", "m91", "m90", "m91", "m92"], "the batch of the lost move came again, once");
+      const cursor = await store.db.selectFrom("outbox_cursors").select(["lease_owner"]).where("consumer", "=", "pipelined").executeTakeFirstOrThrow();
+      assert.equal(cursor.lease_owner, null, "the runner holding it gave it back at its stop");
+    });
+
+    it(target.name === "sqlite" ? "cursor moves join the group commit of the writes around them" : "cursor moves commit on their own, relaxed", async () => {
+      const calls = { grouped: 0, own: 0 };
+      const counting: Store = {
+        ...store,
+        writeGrouped: (fn) => (calls.grouped++, store.writeGrouped(fn)),
+        write: (fn, options) => (calls.own++, store.write(fn, options)),
+      };
+      const seen: RecordedEvent[] = [];
+      const runner = new OutboxRunner({ store: counting, clock, logger: silentLogger(), events, consumers: [recording("counted-moves", seen)] }, { pollMs: 20, batchSize: 7 });
+      await runner.start();
+      await eventually(async () => (await store.db.selectFrom("outbox_cursors").select("consumer").where("consumer", "=", "counted-moves").executeTakeFirst()) !== undefined);
+      const before = { ...calls };
+      for (let i = 100; i < 103; i += 1) await store.write((trx) => outbox.emit(trx, [suppressed(i)]));
+      await eventually(async () => seen.length === 3);
+      await runner.stop();
+      if (target.name === "sqlite") assert.ok(calls.grouped > before.grouped, "moved through the group commit");
+      else assert.equal(calls.grouped, 0, "never through a group");
+    });
+
     if (target.name === "postgres") {
       it("does not skip an event whose transaction commits after a later one's", async () => {
         const seen: RecordedEvent[] = [];

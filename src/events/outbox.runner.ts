@@ -137,13 +137,32 @@ export class OutboxRunner {
     // written and the cursor would stay behind until one of our events came (retention keeps
     // every event after the least cursor: src/retention/).
     let saved: Position | null = null;
+    // A handling consumer's cursor move still committing: the next batch is read and handled
+    // meanwhile (on SQLite the move waits for the group commit of the writes around it, and
+    // waiting for it held segment entries back by a group's time). At most one is in flight; it is
+    // settled before the next move, a claim, a transactional batch or the release. A lease it finds
+    // lost (`lost`, seen at the next look) sends the consumer back to claim: the batch comes again.
+    let moving: Promise<boolean> | null = null;
+    let lost = false;
+    const settle = async (): Promise<boolean> => {
+      const move = moving;
+      moving = null;
+      return move ? await move : true;
+    };
+    const takenOver = (handled: number) => log.warn({ event: "outbox.cursor.taken-over", handled }, "outbox cursor was taken over while its batch was handled");
     while (this.running) {
       let full = false;
       const wakesBefore = this.wakes;
       try {
         const now = this.deps.clock.now();
+        if (lost) {
+          lost = false;
+          takenOver(0);
+          position = null;
+        }
         // Claimed (or renewed) only when the lease is half gone: not a write per look.
         if (!position || heldUntil - now < this.leaseMs / 2) {
+          if (!(await settle())) takenOver(0);
           position = await this.claim(consumer);
           saved = position;
           heldUntil = now + this.leaseMs;
@@ -155,13 +174,20 @@ export class OutboxRunner {
           if (events.length > 0 && !inTransaction) await (consumer as HandlingConsumer).handle(events);
           const moved = covered.tx !== position.tx || covered.id !== position.id;
           const unsaved = saved === null || covered.tx !== saved.tx || covered.id !== saved.id;
-          // Handled events are saved at once; a stretch with none of ours at most every second
+          // Handled events are saved at once (the move starts now; see `moving`); a stretch with none of ours at most every second
           // (reading it again after a crash costs a scan, not a repeat).
           const at = this.deps.clock.now();
           if (unsaved && (events.length > 0 || at - savedAt >= CURSOR_SAVE_MS)) {
-            const kept = inTransaction
-              ? await this.applyWithCursor(consumer as TransactionalConsumer, events, covered, at)
-              : await this.deps.store.write((trx) => this.deps.events.advanceCursor(trx, consumer.name, this.owner, covered, at, at + this.leaseMs), { durability: "relaxed" });
+            const settled = await settle();
+            let kept = settled;
+            if (settled && inTransaction) {
+              kept = await this.applyWithCursor(consumer as TransactionalConsumer, events, covered, at);
+            } else if (settled) {
+              const move = this.commit((trx) => this.deps.events.advanceCursor(trx, consumer.name, this.owner, covered, at, at + this.leaseMs), "relaxed");
+              // A rejection is seen when the move is settled; unseen until then it must not end the process.
+              move.then((kept) => (lost ||= !kept && moving === move), () => undefined);
+              moving = move;
+            }
             if (kept) {
               heldUntil = at + this.leaseMs;
               savedAt = at;
@@ -169,7 +195,7 @@ export class OutboxRunner {
               saved = covered;
             } else {
               // A lease lost while handling: another process has the cursor now and repeats the batch.
-              log.warn({ event: "outbox.cursor.taken-over", handled: events.length }, "outbox cursor was taken over while its batch was handled");
+              takenOver(events.length);
               position = null;
             }
           } else if (moved) {
@@ -194,24 +220,36 @@ export class OutboxRunner {
       await this.pause(Math.min(this.minLookMs, this.pollMs));
       if (backoff > 0 || this.wakes === wakesBefore) await this.idle(backoff || this.pollMs);
     }
-    if (position) await this.deps.store.write((trx) => this.deps.events.releaseCursor(trx, consumer.name, this.owner), { durability: "relaxed" }).catch(() => undefined);
+    const kept = await settle().catch(() => false);
+    if (position && kept) await this.deps.store.write((trx) => this.deps.events.releaseCursor(trx, consumer.name, this.owner), { durability: "relaxed" }).catch(() => undefined);
   }
 
   /** The consumer's writes and the cursor's move in one transaction; false (all rolled back) when the lease was lost. */
   private async applyWithCursor(consumer: TransactionalConsumer, events: RecordedEvent[], to: Position, at: number): Promise<boolean> {
     try {
-      return await this.deps.store.write(
-        async (trx) => {
-          await consumer.applyWithCursor(trx, events);
-          if (!(await this.deps.events.advanceCursor(trx, consumer.name, this.owner, to, at, at + this.leaseMs))) throw new LeaseLost();
-          return true;
-        },
-        { durability: consumer.durability ?? "full" },
-      );
+      return await this.commit(async (trx) => {
+        await consumer.applyWithCursor(trx, events);
+        if (!(await this.deps.events.advanceCursor(trx, consumer.name, this.owner, to, at, at + this.leaseMs))) throw new LeaseLost();
+        return true;
+      }, consumer.durability ?? "full");
     } catch (err) {
       if (err instanceof LeaseLost) return false;
       throw err;
     }
+  }
+
+  /**
+   * Commits a batch's cursor move, with a transactional consumer's writes. On SQLite it joins the
+   * group commit (store.writeGrouped) of whatever else is being written, the ingest's and the
+   * mail path's, as a savepoint of their transaction: alone, each move was a commit of its own,
+   * and under batched Track ingest the consumers' moves were more than half of all commits
+   * (docs/benchmarks.md, "Outbox cursors ride the group commit"). The group's commit is durable,
+   * which a "relaxed" move does not need but does not mind. On PostgreSQL a group is a transaction
+   * on a connection of its own, and the move keeps its own, as relaxed as the consumer allows.
+   */
+  private commit<T>(fn: (trx: Db) => Promise<T>, durability: "full" | "relaxed"): Promise<T> {
+    const { store } = this.deps;
+    return store.dialect === "sqlite" ? store.writeGrouped(fn) : store.write(fn, { durability });
   }
 
   private async claim(consumer: Consumer): Promise<Position | null> {
