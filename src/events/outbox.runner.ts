@@ -157,6 +157,7 @@ export class OutboxRunner {
         const now = this.deps.clock.now();
         if (lost) {
           lost = false;
+          moving = null;
           takenOver(0);
           position = null;
         }
@@ -174,8 +175,8 @@ export class OutboxRunner {
           if (events.length > 0 && !inTransaction) await (consumer as HandlingConsumer).handle(events);
           const moved = covered.tx !== position.tx || covered.id !== position.id;
           const unsaved = saved === null || covered.tx !== saved.tx || covered.id !== saved.id;
-          // Handled events are saved at once (the move starts now; see `moving`); a stretch with none of ours at most every second
-          // (reading it again after a crash costs a scan, not a repeat).
+          // Handled events are saved at once (the move starts now: see `moving`); a stretch with none
+          // of ours at most every second (reading it again after a crash costs a scan, not a repeat).
           const at = this.deps.clock.now();
           if (unsaved && (events.length > 0 || at - savedAt >= CURSOR_SAVE_MS)) {
             const settled = await settle();
