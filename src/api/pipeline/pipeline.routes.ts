@@ -23,6 +23,7 @@ import { isObject, parseSegmentMessage, SEGMENT_TYPES, type ParsedMessage } from
 import { toOperations } from "./segment.mapper.js";
 import { answerError, BATCH_BYTES, EVENT_BYTES, PipelineRefusal, unauthorized, type AcceptedBody, type Skipped } from "./pipeline.replies.js";
 import { PipelineCounts } from "./pipeline-counts.js";
+import { jsonLargerThan } from "../../shared/json-size.js";
 
 export interface PipelineDeps {
   workspaces: WorkspacesService;
@@ -97,8 +98,9 @@ function readBatch(body: unknown, received: number, measureEvents: boolean): Par
   if (!isObject(body) || !Array.isArray(body.batch)) throw new PipelineRefusal(400, 'The request body must be a JSON object with a "batch" array of events.');
   const events: unknown[] = body.batch;
   for (let i = 0; measureEvents && i < events.length; i++) {
+    if (!jsonLargerThan(events[i], EVENT_BYTES)) continue;
     const bytes = Buffer.byteLength(JSON.stringify(events[i]) ?? "");
-    if (bytes > EVENT_BYTES) throw new PipelineRefusal(400, `Event ${i} of the batch is ${bytes} bytes; an event may have at most ${EVENT_BYTES} (32 KB).`);
+    throw new PipelineRefusal(400, `Event ${i} of the batch is ${bytes} bytes; an event may have at most ${EVENT_BYTES} (32 KB).`);
   }
   const defaults = { sentAt: body.sentAt, context: isObject(body.context) ? body.context : null };
   return events.map((event) => parseSegmentMessage(event, null, received, defaults));

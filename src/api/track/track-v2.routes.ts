@@ -10,6 +10,7 @@ import { applyAtomically, workspaceOf, type TrackApiDeps } from "./track-request
 import { TrackRequestInvalid } from "./track.edge-errors.js";
 import { isObject } from "./identifiers.js";
 import { entityOperations } from "./track-v2.translate.js";
+import { jsonLargerThan } from "../../shared/json-size.js";
 
 /** Customer.io's limits: an /entity request under 32 KB, a /batch under 500 KB, each operation in it under 32 KB. */
 export const ENTITY_BODY_BYTES = 32 * 1024;
@@ -48,7 +49,7 @@ export function translateBatch(body: unknown): { operations: PersonOperation[]; 
   body.batch.forEach((entry: unknown, index: number) => {
     try {
       // JSON text without spaces: how large the operation is, whatever the sender's formatting.
-      if (Buffer.byteLength(JSON.stringify(entry) ?? "") > BATCH_OPERATION_BYTES) {
+      if (jsonLargerThan(entry, BATCH_OPERATION_BYTES)) {
         throw TrackRequestInvalid(`Operation ${index} is larger than ${BATCH_OPERATION_BYTES} bytes.`, { field: `batch[${index}]` });
       }
       for (const operation of entityOperations(entry)) {
