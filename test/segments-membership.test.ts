@@ -260,5 +260,29 @@ for (const target of serverDatabases()) {
       clock.advance(2 * DAY + 60_000);
       await waitMembers(segmentId, []);
     });
+
+    // Last: the 1,200 people it adds would make every later test's new segment fill from them too.
+    test("a unit of many people writes every kept match and timer (more rows than one upsert holds)", async () => {
+      const PEOPLE = 1_200;
+      const segmentId = await createSegment("bulk viewers", { event: { name: "bulk_view", at_least: 2, within: "1d" } });
+      const ids = Array.from({ length: PEOPLE }, (_, i) => `bulk-${String(i).padStart(4, "0")}`);
+      const { db } = server.app.services.store;
+      const count = async (table: "segment_timers" | "segment_members") =>
+        Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as("n")).where("segment_id", "=", Number(segmentId)).executeTakeFirstOrThrow()).n);
+      // The kept matches' sizes, of the people who have any (the segment's filling kept an empty list for the people of earlier tests).
+      const kept = async () => (await db.selectFrom("segment_state").select("hits_json").where("segment_id", "=", Number(segmentId)).execute()).map((r) => (JSON.parse(r.hits_json) as unknown[]).length).filter((n) => n > 0);
+      await apply(...ids.map((id) => track(id, "bulk_view")));
+      await until("a kept match for every person", async () => (await kept()).length === PEOPLE, 10_000);
+      assert.ok((await kept()).every((n) => n === 1));
+      assert.equal(await count("segment_members"), 0);
+      // The second view: each kept list is updated in place, everyone enters, and each has the timer of their first view's expiry.
+      await apply(...ids.map((id) => track(id, "bulk_view")));
+      await until("every person in the segment", async () => (await count("segment_members")) === PEOPLE, 10_000);
+      assert.deepEqual([...new Set(await kept())], [2]);
+      assert.equal((await kept()).length, PEOPLE);
+      assert.equal(await count("segment_timers"), PEOPLE);
+      clock.advance(DAY + 60_000);
+      await until("every person out of the segment once the window passed", async () => (await count("segment_members")) === 0, 20_000);
+    });
   });
 }

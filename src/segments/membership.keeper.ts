@@ -60,6 +60,32 @@ export interface KeeperDeps {
 /** Members read per page when a deleted segment's members leave it. */
 const LEAVE_PAGE = 1_000;
 
+/**
+ * A unit's writes of kept matches and timers, written together once every person of the unit is
+ * evaluated: a few multi-row upserts instead of one statement per person and condition. Nothing
+ * in the unit reads these rows back (each person's were read once, in the snapshot), so writing
+ * them last changes no verdict. Keyed, so a row is written once with its last value; a person
+ * whose state is forgotten (deleted, or reset) loses what was pending for them, and the rows
+ * deleted before the flush stay deleted.
+ */
+class UnitWrites {
+  readonly states = new Map<string, { segmentId: number; personId: string; path: string; hits: readonly Hit[] }>();
+  readonly timers = new Map<string, { workspaceId: string; segmentId: number; personId: string; dueAt: number | null }>();
+
+  saveState(segmentId: number, personId: string, path: string, hits: readonly Hit[]): void {
+    this.states.set(`${segmentId}\u0000${personId}\u0000${path}`, { segmentId, personId, path, hits });
+  }
+
+  setTimer(workspaceId: string, segmentId: number, personId: string, dueAt: number | null): void {
+    this.timers.set(`${segmentId}\u0000${personId}`, { workspaceId, segmentId, personId, dueAt });
+  }
+
+  forget(personId: string): void {
+    for (const [key, row] of this.states) if (row.personId === personId) this.states.delete(key);
+    for (const [key, row] of this.timers) if (row.personId === personId) this.timers.delete(key);
+  }
+}
+
 export class MembershipKeeper {
   readonly index = new SegmentIndex();
   private revision = -1;
@@ -110,11 +136,14 @@ export class MembershipKeeper {
           const live = works.filter((w) => !w.deleted && facts.get(w));
           const segmentIds = [...new Set(live.flatMap((w) => [...w.segments].map((s) => Number(s.segmentId))))];
           const snapshots = await this.deps.repository.snapshot(trx, [...new Set(live.map((w) => w.workspaceId))], [...new Set(live.map((w) => w.personId))], segmentIds);
+          const writes = new UnitWrites();
           for (const work of works) {
             const person = facts.get(work) ?? null;
-            if (work.deleted || !person) await this.forget(trx, work, options.at ?? now, events);
-            else await this.reconcile(trx, work, person, snapshots.get(work.personId)!, seeds.get(work) ?? null, now, options.at ?? now, events);
+            if (work.deleted || !person) await this.forget(trx, work, options.at ?? now, events, writes);
+            else await this.reconcile(trx, work, person, snapshots.get(work.personId)!, seeds.get(work) ?? null, now, options.at ?? now, events, writes);
           }
+          await this.deps.repository.saveStates(trx, [...writes.states.values()]);
+          await this.deps.repository.setTimers(trx, [...writes.timers.values()]);
           await this.deps.repository.addHistory(trx, events.map(historyRow));
           await this.deps.outbox.emit(trx, events);
         },
@@ -183,11 +212,12 @@ export class MembershipKeeper {
     return seeded;
   }
 
-  private async reconcile(trx: Db, work: PersonWork, known: Known, snapshot: PersonSnapshot, seeded: Map<string, Hit[]> | null, now: number, at: number, events: NewEvent[]): Promise<void> {
+  private async reconcile(trx: Db, work: PersonWork, known: Known, snapshot: PersonSnapshot, seeded: Map<string, Hit[]> | null, now: number, at: number, events: NewEvent[], writes: UnitWrites): Promise<void> {
     const { repository } = this.deps;
     const { workspaceId, personId } = work;
     for (const absorbed of work.absorbed) await this.absorbManual(trx, workspaceId, personId, absorbed, at, events);
     if (work.resetState) {
+      writes.forget(personId);
       await repository.forgetPerson(trx, workspaceId, personId);
       snapshot.states.clear();
       snapshot.timers.clear();
@@ -207,7 +237,7 @@ export class MembershipKeeper {
     }
     for (const key of changed) {
       const [segmentId, path] = key.split("\u0000") as [string, string];
-      await repository.saveState(trx, Number(segmentId), personId, path, state.get(key)!);
+      writes.saveState(Number(segmentId), personId, path, state.get(key)!);
     }
     const current = snapshot.members;
     // Timers are written only when they move: an evaluation with no window open costs no write.
@@ -223,7 +253,7 @@ export class MembershipKeeper {
       } else if (!matches && current.has(segment.segmentId)) {
         if (await repository.leave(trx, id, personId)) this.changed(events, workspaceId, id, personId, false, at);
       }
-      if ((timers.get(id) ?? null) !== verdict.recheckAt) await repository.setTimer(trx, workspaceId, id, personId, verdict.recheckAt);
+      if ((timers.get(id) ?? null) !== verdict.recheckAt) writes.setTimer(workspaceId, id, personId, verdict.recheckAt);
     }
   }
 
@@ -239,8 +269,9 @@ export class MembershipKeeper {
   }
 
   /** The person is gone: they leave every segment; their state and timers go. */
-  private async forget(trx: Db, work: PersonWork, at: number, events: NewEvent[]): Promise<void> {
+  private async forget(trx: Db, work: PersonWork, at: number, events: NewEvent[], writes: UnitWrites): Promise<void> {
     const { repository } = this.deps;
+    writes.forget(work.personId);
     for (const membership of await repository.segmentsOf(trx, work.workspaceId, work.personId)) {
       const id = Number(membership.segment_id);
       if (await repository.leave(trx, id, work.personId)) this.changed(events, work.workspaceId, id, work.personId, false, at);

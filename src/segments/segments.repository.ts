@@ -188,13 +188,21 @@ export class SegmentsRepository {
     return snapshots;
   }
 
-  async saveState(db: Db, segmentId: number, personId: string, path: string, hits: readonly Hit[]): Promise<void> {
-    const hits_json = JSON.stringify(hits);
-    await db
-      .insertInto("segment_state")
-      .values({ segment_id: segmentId, person_id: personId, path, hits_json })
-      .onConflict((oc) => oc.columns(["segment_id", "person_id", "path"]).doUpdateSet({ hits_json }))
-      .execute();
+  /**
+   * Writes kept matches, many at once: one upsert per chunk of rows rather than one per row (a
+   * unit of the keeper's work writes one row per person and changed condition; at full ingest with
+   * event conditions that was thousands of single-row statements a second, each built by Kysely).
+   * Each (segment, person, path) at most once.
+   */
+  async saveStates(db: Db, rows: ReadonlyArray<{ segmentId: number; personId: string; path: string; hits: readonly Hit[] }>): Promise<void> {
+    for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
+      const values = rows.slice(i, i + WRITE_CHUNK).map((r) => ({ segment_id: r.segmentId, person_id: r.personId, path: r.path, hits_json: JSON.stringify(r.hits) }));
+      await db
+        .insertInto("segment_state")
+        .values(values)
+        .onConflict((oc) => oc.columns(["segment_id", "person_id", "path"]).doUpdateSet((eb) => ({ hits_json: eb.ref("excluded.hits_json") })))
+        .execute();
+    }
   }
 
   async clearState(db: Db, segmentId: number, personId: string | null): Promise<void> {
@@ -209,16 +217,23 @@ export class SegmentsRepository {
     await sql`delete from segment_state where person_id = ${personId} and segment_id in (select id from segments where workspace_id = ${workspaceId})`.execute(db);
   }
 
-  async setTimer(db: Db, workspaceId: string, segmentId: number, personId: string, dueAt: number | null): Promise<void> {
-    if (dueAt === null) {
-      await db.deleteFrom("segment_timers").where("segment_id", "=", segmentId).where("person_id", "=", personId).execute();
-      return;
+  /**
+   * Moves timers, many at once: a null due time deletes the person's timer of the segment, any other
+   * sets it (upserts in chunks, as saveStates). Each (segment, person) at most once.
+   */
+  async setTimers(db: Db, rows: ReadonlyArray<{ workspaceId: string; segmentId: number; personId: string; dueAt: number | null }>): Promise<void> {
+    for (const r of rows) {
+      if (r.dueAt === null) await db.deleteFrom("segment_timers").where("segment_id", "=", r.segmentId).where("person_id", "=", r.personId).execute();
     }
-    await db
-      .insertInto("segment_timers")
-      .values({ segment_id: segmentId, person_id: personId, workspace_id: workspaceId, due_at: dueAt })
-      .onConflict((oc) => oc.columns(["segment_id", "person_id"]).doUpdateSet({ due_at: dueAt }))
-      .execute();
+    const set = rows.filter((r) => r.dueAt !== null);
+    for (let i = 0; i < set.length; i += WRITE_CHUNK) {
+      const values = set.slice(i, i + WRITE_CHUNK).map((r) => ({ segment_id: r.segmentId, person_id: r.personId, workspace_id: r.workspaceId, due_at: r.dueAt! }));
+      await db
+        .insertInto("segment_timers")
+        .values(values)
+        .onConflict((oc) => oc.columns(["segment_id", "person_id"]).doUpdateSet((eb) => ({ due_at: eb.ref("excluded.due_at") })))
+        .execute();
+    }
   }
 
   async clearTimers(db: Db, segmentId: number): Promise<void> {
@@ -243,6 +258,8 @@ export class SegmentsRepository {
 
 /** People per query of a snapshot (with the segment ids, well below SQLite's bound-parameter cap). */
 const SNAPSHOT_CHUNK = 500;
+/** Rows per upsert of saveStates and setTimers: 4 values a row, far below either store's bound-parameter cap. */
+const WRITE_CHUNK = 500;
 
 export interface PersonSnapshot {
   /** Kept matches by stateKey(segment, path). */
