@@ -15,6 +15,10 @@
 // A third figure: batch ingest (4 writers, batches of 100 events) for a few seconds with the
 // worker role running (the segment consumer reading every event, 50 segments defined) against the
 // same without it (POSTHORN_ROLES=api), to show what segment upkeep costs the ingest beside it.
+// A fourth (SQLite): how fast the worker role works through a backlog, as after a restart: 200,000
+// events ingested with the api role alone (10% counted by an event-count segment), then the time
+// from starting every role to the segment consumer having read them all, nothing ingested meanwhile
+// (the start is in the time).
 //
 // Environment: BENCH_SEGMENT_SAMPLES=300, BENCH_DATABASE_URL (PostgreSQL instead of SQLite).
 // Prints one line per phase and writes docs/segments-benchmark.md.
@@ -26,6 +30,7 @@ import { startApp, type RunningApp } from "../src/app/app.js";
 import type { PersonOperation } from "../src/people/people.port.js";
 import { tempDir } from "../test/support/server.js";
 import { percentile } from "./support/stats.js";
+import { SEGMENTS_CONSUMER } from "../src/segments/segments.consumer.js";
 import { describeMachine } from "./support/machine.js";
 
 const SAMPLES = Number(process.env.BENCH_SEGMENT_SAMPLES ?? 300);
@@ -124,6 +129,11 @@ function report(section: string, store: string): string {
     "(the event log has no index by type), and people maintenance. On a 2-core machine shared with",
     "other work, figures move by a third from run to run.",
     "",
+    "The catch-up figure is the worker role started on a backlog (200,000 events ingested with the",
+    "api role alone, as after a restart), from its start to the segment consumer's last read, with",
+    "no ingest meanwhile: how fast segment upkeep can go, where the figure above is what it leaves",
+    "the ingest beside it.",
+    "",
   ].join("\n");
   const previous = existsSync(REPORT) ? readFileSync(REPORT, "utf8") : "";
   const sections = new Map<string, string>();
@@ -159,8 +169,40 @@ async function ingestCost(dataDir: string): Promise<{ alone: number; withUpkeep:
   await apiOnly.stop();
   const all = await start(dataDir);
   const withUpkeep = await ingestRate(all, workspaceId, 4, 4);
+  // Whatever the segment consumer has not read yet is read before the catch-up below begins.
+  await segmentsCaughtUp(all);
   await all.stop();
   return { alone, withUpkeep };
+}
+
+const BACKLOG = 200_000;
+
+/** Events per second with which a started worker role reads a backlog of BACKLOG events (see the top of the file). */
+async function catchUpRate(dataDir: string): Promise<number> {
+  const apiOnly = await start(dataDir, "api");
+  const workspaceId = (await apiOnly.services.workspaces.get("bench")).id;
+  for (let n = 0; n < BACKLOG; n += 100) {
+    const batch: PersonOperation[] = Array.from({ length: 100 }, (_, i) => ({ op: "track", who: { kind: "id", value: `load-${(n + i) % 1000}` }, event: { name: i % 100 < MATCHING_PERCENT ? "viewed_1" : "heartbeat", type: "event", dedupeKey: null, timestamp: null, data: { n: n + i } } }));
+    await apiOnly.services.people.apply(workspaceId, batch);
+  }
+  await apiOnly.stop();
+  const began = performance.now();
+  const all = await start(dataDir);
+  await segmentsCaughtUp(all);
+  const seconds = (performance.now() - began) / 1000;
+  await all.stop();
+  return BACKLOG / seconds;
+}
+
+/** Resolves once the segment consumer's cursor has reached the end the event log had when called. */
+async function segmentsCaughtUp(app: RunningApp): Promise<void> {
+  const { db } = app.services.store;
+  const last = Number((await db.selectFrom("events").select((eb) => eb.fn.max("id").as("id")).executeTakeFirstOrThrow()).id ?? 0);
+  for (const until = performance.now() + 120_000; performance.now() < until; await new Promise((r) => setTimeout(r, 10))) {
+    const cursor = await db.selectFrom("outbox_cursors").select("position_id").where("consumer", "=", SEGMENTS_CONSUMER).executeTakeFirst();
+    if (cursor && Number(cursor.position_id) >= last) return;
+  }
+  throw new Error("the segment consumer did not reach the end of the event log within two minutes");
 }
 
 const summary = (l: number[]) => ({ p50: percentile(l, 50), p99: percentile(l, 99), max: l[l.length - 1]! });
@@ -184,6 +226,7 @@ async function main(): Promise<void> {
     const store = app.services.store.dialect;
     await app.stop();
     const cost = process.env.BENCH_DATABASE_URL ? null : await ingestCost(dir.path);
+    const catchUp = process.env.BENCH_DATABASE_URL ? null : await catchUpRate(dir.path);
     const fmt = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms`;
     const lines = [
       `segments (${store}, 50 segments): event-to-segment-entry quiet ${fmt(quiet)}`,
@@ -193,6 +236,9 @@ async function main(): Promise<void> {
       lines.push(
         `segments (${store}, 50 segments): batch ingest, 4 writers × 100 events, without the worker role ${Math.round(cost.alone).toLocaleString("en-US")} events/s, with segment upkeep reading every event ${Math.round(cost.withUpkeep).toLocaleString("en-US")} events/s`,
       );
+    }
+    if (catchUp !== null) {
+      lines.push(`segments (${store}, 50 segments): the worker role started on a backlog of ${BACKLOG.toLocaleString("en-US")} events (${MATCHING_PERCENT}% counted by a segment) read it at ${Math.round(catchUp).toLocaleString("en-US")} events/s, its start included`);
     }
     for (const line of lines) console.log(line);
     const machine = describeMachine();
