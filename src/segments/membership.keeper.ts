@@ -71,16 +71,21 @@ const LEAVE_PAGE = 1_000;
 class UnitWrites {
   readonly states = new Map<string, { segmentId: number; personId: string; path: string; hits: readonly Hit[] }>();
   readonly timers = new Map<string, { workspaceId: string; segmentId: number; personId: string; dueAt: number | null }>();
+  /** Who has writes pending: a unit names each person once, so forgetting is nearly always a lookup, not a scan. */
+  private readonly people = new Set<string>();
 
   saveState(segmentId: number, personId: string, path: string, hits: readonly Hit[]): void {
+    this.people.add(personId);
     this.states.set(`${segmentId}\u0000${personId}\u0000${path}`, { segmentId, personId, path, hits });
   }
 
   setTimer(workspaceId: string, segmentId: number, personId: string, dueAt: number | null): void {
+    this.people.add(personId);
     this.timers.set(`${segmentId}\u0000${personId}`, { workspaceId, segmentId, personId, dueAt });
   }
 
   forget(personId: string): void {
+    if (!this.people.delete(personId)) return;
     for (const [key, row] of this.states) if (row.personId === personId) this.states.delete(key);
     for (const [key, row] of this.timers) if (row.personId === personId) this.timers.delete(key);
   }
