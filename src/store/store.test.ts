@@ -2,7 +2,12 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { createTempDatabase, storeTargets } from "../../test/support/stores.js";
 import { sql } from "./kysely.js";
-import { openPostgres, type Db } from "./store.js";
+import { openPostgres, openSqlite, type Db } from "./store.js";
+import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 for (const target of storeTargets()) {
   describe(`store on ${target.name}`, () => {
@@ -139,6 +144,83 @@ describe("relaxed writes on PostgreSQL", { skip: process.env.TEST_DATABASE_URL ?
     } finally {
       await store.close();
       await db.drop();
+    }
+  });
+});
+
+/**
+ * Another connection to the same file (a CLI command, an import) holding the write lock, in a
+ * thread of its own, until told to commit; it says "locked" once it holds it.
+ */
+function lockHolder(file: string): { locked: Promise<void>; commit: () => Promise<void> } {
+  const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+  const worker = new Worker(
+    `const { parentPort, workerData } = require("node:worker_threads");
+     const db = new (require(workerData.driver))(workerData.file);
+     db.exec("begin immediate; insert into workspaces (id, name, sandbox, created_at) values ('other', 'other', 0, 1)");
+     parentPort.postMessage("locked");
+     parentPort.once("message", () => { db.exec("commit"); db.close(); parentPort.postMessage("committed"); });`,
+    { eval: true, workerData: { driver, file } },
+  );
+  const next = () => new Promise<void>((resolve, reject) => { worker.once("message", () => resolve()); worker.once("error", reject); });
+  const locked = next();
+  return {
+    locked,
+    commit: async () => {
+      const committed = next();
+      worker.postMessage("commit");
+      await committed;
+      await worker.terminate();
+    },
+  };
+}
+
+describe("SQLite: a write waiting for another connection's lock", () => {
+  test("leaves this process's event loop and reads free, and goes through once the lock is released", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "posthorn-lock-"));
+    const store = openSqlite(join(dir, "posthorn.db"));
+    try {
+      await store.migrate();
+      const holder = lockHolder(join(dir, "posthorn.db"));
+      await holder.locked;
+      let wrote = false;
+      const write = store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute()).then(() => (wrote = true));
+      // SQLite's busy handler slept on this thread: no timer fired and no read was served until the
+      // other transaction ended, which here (the holder waits to be told) would have been never.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const seen = await store.db.selectFrom("workspaces").select("id").execute();
+      assert.deepEqual(seen, [], "a read goes on, and sees nothing uncommitted");
+      assert.equal(wrote, false, "the write waits for the lock");
+      await holder.commit();
+      await write;
+      const ids = (await store.db.selectFrom("workspaces").select("id").orderBy("id").execute()).map((r) => r.id);
+      assert.deepEqual(ids, ["mine", "other"]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("fails with SQLite's busy error once the lock wait has passed, and the next write goes through", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "posthorn-lock-"));
+    const store = openSqlite(join(dir, "posthorn.db"), { lockWaitMs: 300 });
+    try {
+      await store.migrate();
+      const holder = lockHolder(join(dir, "posthorn.db"));
+      await holder.locked;
+      const started = performance.now();
+      await assert.rejects(
+        store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute()),
+        (err: Error & { code?: string }) => err.code === "SQLITE_BUSY",
+      );
+      assert.ok(performance.now() - started >= 300, "it waited the whole lock wait");
+      await holder.commit();
+      await store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute());
+      const ids = (await store.db.selectFrom("workspaces").select("id").orderBy("id").execute()).map((r) => r.id);
+      assert.deepEqual(ids, ["mine", "other"]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

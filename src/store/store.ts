@@ -69,7 +69,7 @@ export function openStore(options: StoreOptions): Store {
   return openSqlite(databaseFile(options.dataDir));
 }
 
-export function openSqlite(file: string): Store {
+export function openSqlite(file: string, options: { lockWaitMs?: number } = {}): Store {
   // Owner-only before SQLite sees it: -wal and -shm take this file's mode (data-dir.ts).
   if (file !== ":memory:" && file !== "") ensurePrivateFile(file);
   const database = new SQLite(file);
@@ -77,7 +77,10 @@ export function openSqlite(file: string): Store {
   // NORMAL: COMMIT does not fsync here; durable writes await WalSync (wal-sync.ts), which
   // fsyncs the WAL off the event loop and gives the guarantee of FULL before they resolve.
   database.pragma("synchronous = NORMAL");
-  database.pragma("busy_timeout = 10000");
+  // Statements other than a write transaction's BEGIN may still wait in SQLite's busy handler, as
+  // long as the lock wait; in WAL mode they rarely have to (reads never wait for the writer).
+  const lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
+  database.pragma(`busy_timeout = ${lockWaitMs}`);
   database.pragma("foreign_keys = ON");
   // Checkpoints (copying the WAL into the database file, with an fsync) run in a worker thread,
   // started a second after the first write (sqlite-checkpointer.ts); done here, on the committing
@@ -94,23 +97,33 @@ export function openSqlite(file: string): Store {
   const checkpointer = new SqliteCheckpointer(file, { intervalMs: CHECKPOINT_INTERVAL_MS });
   const wal = new WalSync(`${file}-wal`);
   const watch = sqliteWatch(database);
+  const lock = writeLock(database, lockWaitMs);
   const write = async <T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> => {
-    const result = await db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      watch.began();
-      try {
-        const value = await fn(conn);
-        await sql`commit`.execute(conn);
-        checkpointer.wrote();
-        return value;
-      } catch (err) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw err;
+    let waited: ReturnType<typeof lock.waiting> | null = null;
+    for (;;) {
+      const outcome = await db.connection().execute(async (conn) => {
+        // Another connection holds the write lock: give the connection's turn back, so this
+        // process's reads go on meanwhile, and try again after a pause (writeLock, below).
+        const busy = lock.tryBegin();
+        if (busy !== null) return { busy };
+        watch.began();
+        try {
+          const value = await fn(conn);
+          await sql`commit`.execute(conn);
+          checkpointer.wrote();
+          return { value, busy: null };
+        } catch (err) {
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw err;
+        }
+      });
+      if (outcome.busy === null) {
+        // Outside the connection lock: other transactions commit while this one's fsync runs.
+        if (options.durability !== "relaxed") await wal.sync();
+        return outcome.value;
       }
-    });
-    // Outside the connection lock: other transactions commit while this one's fsync runs.
-    if (options.durability !== "relaxed") await wal.sync();
-    return result;
+      await (waited ??= lock.waiting()).pause(outcome.busy);
+    }
   };
   const store = makeStore("sqlite", db, write, async () => {
     await wal.close();
@@ -120,6 +133,54 @@ export function openSqlite(file: string): Store {
 }
 
 const CHECKPOINT_INTERVAL_MS = 200;
+
+/** Longest a write waits for another connection's write lock before it fails with SQLITE_BUSY (tests shorten it). */
+const LOCK_WAIT_MS = 10_000;
+/** Pauses between tries for the write lock: short at first (most holders are quick), then steady. */
+const LOCK_PAUSES_MS = [0, 1, 2, 4, 8];
+const LOCK_PAUSE_MOST_MS = 10;
+
+/**
+ * BEGIN IMMEDIATE without SQLite's busy handler. When another connection (a CLI command, an
+ * import, another process or thread on the same file) holds the write lock, the handler sleeps
+ * on the calling thread until the lock is free: this process's event loop stood still for as long
+ * as the other transaction lasted, so no request was read, no timeout fired and no read was
+ * served meanwhile. Here BEGIN fails at once instead (busy_timeout 0 for that one statement), and
+ * the write tries again after a pause on a timer, so everything else goes on while it waits.
+ */
+function writeLock(database: SQLite.Database, lockWaitMs: number) {
+  const noWait = database.prepare("pragma busy_timeout = 0");
+  const begin = database.prepare("begin immediate");
+  const wait = database.prepare(`pragma busy_timeout = ${lockWaitMs}`);
+  return {
+    /** Begins a write transaction (null), or returns SQLite's error when another connection holds the write lock. */
+    tryBegin(): Error | null {
+      noWait.run();
+      try {
+        begin.run();
+        return null;
+      } catch (err) {
+        if ((err as { code?: string }).code === "SQLITE_BUSY") return err as Error;
+        throw err;
+      } finally {
+        wait.run();
+      }
+    },
+    /** The pauses of one write's tries, from its first busy one; after the lock wait it fails as the busy handler did. */
+    waiting() {
+      const deadline = performance.now() + lockWaitMs;
+      let tries = 0;
+      return {
+        /** Waits before the next try; rejects with `busy` (the last try's error) once the lock wait has passed. */
+        pause(busy: Error): Promise<void> {
+          if (performance.now() >= deadline) return Promise.reject(busy);
+          const ms = LOCK_PAUSES_MS[tries++] ?? LOCK_PAUSE_MOST_MS;
+          return new Promise((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
+        },
+      };
+    },
+  };
+}
 
 export function openPostgres(url: string, poolSize: number, options: { namedStatements?: boolean } = {}): Store {
   const pg = pgDriver();
