@@ -136,6 +136,22 @@ describe("event keys behind ingest (SQLite)", () => {
     assert.equal((await names("e")).includes("repeat"), false);
   });
 
+  test("another connection's keys are known, and after its commit a look reads only the events since the last look", async () => {
+    await people.apply(ws, Array.from({ length: 300 }, (_, i) => track("g", `own-${i}`, `k-own-${i}`)));
+    await people.apply(ws, [track("g", "one-more", "k-own-more")]);
+    assert.equal(await inTable("k-own-0"), null, "this connection's 300 keys are unmerged, held in the copy");
+    // Another process on the same file tracks an event with a key this connection has never seen.
+    const other = openStore({ dataDir: dir, databaseUrl: null });
+    try {
+      await peopleServiceFor(other, clock, { dedupeWindowMs: WINDOW_MS }).apply(ws, [track("h", "theirs", "k-theirs")]);
+    } finally {
+      await other.close();
+    }
+    await people.apply(ws, [track("g", "mine", "k-theirs")]);
+    assert.equal((await names("g")).includes("mine"), false, "a repeat of the other connection's key");
+    assert.equal(recent().lastRead, 2, "the look read this connection's last event and the other's, not the 300 before them");
+  });
+
   test("after a restart the unmerged keys are read back; an export carries them to its target", async () => {
     await people.apply(ws, [track("f", "before-restart", "k-restart")]);
     // A second connection to the same file, as a restarted process opens: its copy is read from the events.

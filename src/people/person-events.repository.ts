@@ -79,11 +79,12 @@ export class PersonEventsRepository {
   /** SQLite, in a write transaction: claimKeys against the copy of the unmerged keys and the table, writing nothing. */
   private async claimBehind(db: Db, workspaceId: string, keys: string[], staleBefore: number, recent: RecentEventKeys): Promise<Set<string>> {
     let mark = await this.keysMark(db);
-    if (recent.needsLoad()) {
-      const rows = await runRaw<RecentKeyRow>(db, "select id, workspace_id, dedupe_key from person_events where id > ? and dedupe_key is not null order by id", [mark]);
-      recent.load(mark, rows);
-    } else {
-      recent.merged(mark);
+    const [seq] = await runRaw<{ seq: number | null }>(db, "select seq from sqlite_sequence where name = 'person_events'", []);
+    const last = Number(seq?.seq ?? 0);
+    const after = recent.look(mark, last);
+    if (after !== null) {
+      const rows = await runRaw<RecentKeyRow>(db, "select id, workspace_id, dedupe_key from person_events where id > ? and id <= ? and dedupe_key is not null order by id", [after, last]);
+      recent.caughtUp(mark, last, rows);
     }
     // Nothing has merged for a long while (no worker role, or it is far behind): merge here, so
     // that the copy stays bounded.

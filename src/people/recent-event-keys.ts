@@ -10,8 +10,13 @@
 // - an entry is added when its event is inserted, before the transaction commits; if the
 //   transaction (or the group member's savepoint) is rolled back, the row it names is gone or
 //   holds another key, and the hit is not believed;
-// - it is loaded whole from the events above the mark on first use, and again whenever another
-//   connection has committed to the file since the last look (PRAGMA data_version);
+// - it is loaded whole from the events above the mark on first use. After that, each look (at the
+//   start of a write transaction, when nothing else can commit) takes the log's highest id. If no
+//   other connection has committed since the last look (PRAGMA data_version), every event up to it
+//   is this connection's, already added. If one has (a CLI command, another process or thread on
+//   the file), the keyed events after the last look's highest id are read and added: this
+//   connection's own since then, and the other's. Reloading the whole copy instead cost a read of
+//   every unmerged key (up to MOST_RECENT_KEYS) at each such commit;
 // - entries at or below the mark are dropped as the mark moves: their keys are in the table.
 // One copy per connection (`of`), so that every PeopleService on it sees every key.
 import type { SqliteWatch } from "../store/sqlite-watch.js";
@@ -36,6 +41,10 @@ export class RecentEventKeys {
   /** The mark the copy was loaded at, or last dropped entries for; null until loaded. */
   private mark: number | null = null;
   private version: number;
+  /** The log's highest id at the last look: every committed keyed event up to it is in the copy or merged. */
+  private lookedTo = 0;
+  /** Keyed events read by the last look that read any (for tests). */
+  lastRead = 0;
 
   /** The copy of this connection. */
   static of(watch: SqliteWatch): RecentEventKeys {
@@ -52,22 +61,33 @@ export class RecentEventKeys {
     return this.count;
   }
 
-  /** Whether the copy must be loaded before use: never loaded, or another connection has committed since the last look. */
-  needsLoad(): boolean {
+  /**
+   * A look, in a write transaction, with the merge's mark and the log's highest id (`last`): the id
+   * after which the keyed events up to `last` must be read and given to caughtUp, or null when the
+   * copy is whole without a read (the mark applied).
+   */
+  look(mark: number, last: number): number | null {
     const version = this.watch.dataVersion();
-    if (version !== this.version) {
-      this.version = version;
-      this.mark = null;
-    }
-    return this.mark === null;
+    const others = version !== this.version;
+    this.version = version;
+    if (this.mark === null) return mark;
+    if (others) return Math.max(this.lookedTo, mark);
+    this.lookedTo = last;
+    this.merged(mark);
+    return null;
   }
 
-  /** Replaces the copy with the keyed events above `mark` (all of them, in id order). */
-  load(mark: number, rows: RecentKeyRow[]): void {
-    this.byWorkspace.clear();
-    this.count = 0;
+  /** The keyed events in (the id look returned, `last`], in id order: added (the first look: the copy is made of them). */
+  caughtUp(mark: number, last: number, rows: RecentKeyRow[]): void {
+    if (this.mark === null) {
+      this.byWorkspace.clear();
+      this.count = 0;
+    }
     for (const row of rows) this.add(row.workspace_id, row.dedupe_key, Number(row.id));
-    this.mark = mark;
+    this.lastRead = rows.length;
+    this.lookedTo = last;
+    if (this.mark === null) this.mark = mark;
+    else this.merged(mark);
   }
 
   /** Drops the entries the mark has passed, from the oldest of each workspace while they are at or below it. */
