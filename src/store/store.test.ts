@@ -152,7 +152,7 @@ describe("relaxed writes on PostgreSQL", { skip: process.env.TEST_DATABASE_URL ?
  * Another connection to the same file (a CLI command, an import) holding the write lock, in a
  * thread of its own, until told to commit; it says "locked" once it holds it.
  */
-function lockHolder(file: string): { locked: Promise<void>; commit: () => Promise<void> } {
+function lockHolder(file: string): { locked: Promise<void>; commit: () => Promise<void>; stop: () => Promise<number> } {
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
   const worker = new Worker(
     `const { parentPort, workerData } = require("node:worker_threads");
@@ -172,6 +172,8 @@ function lockHolder(file: string): { locked: Promise<void>; commit: () => Promis
       await committed;
       await worker.terminate();
     },
+    // A failed test lets go of the lock this way, so that its file still ends.
+    stop: () => worker.terminate(),
   };
 }
 
@@ -179,15 +181,18 @@ describe("SQLite: a write waiting for another connection's lock", () => {
   test("leaves this process's event loop and reads free, and goes through once the lock is released", async () => {
     const dir = mkdtempSync(join(tmpdir(), "posthorn-lock-"));
     const store = openSqlite(join(dir, "posthorn.db"));
+    let holder: ReturnType<typeof lockHolder> | undefined;
     try {
       await store.migrate();
-      const holder = lockHolder(join(dir, "posthorn.db"));
+      holder = lockHolder(join(dir, "posthorn.db"));
       await holder.locked;
       let wrote = false;
+      const asked = performance.now();
       const write = store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute()).then(() => (wrote = true));
       // SQLite's busy handler slept on this thread: no timer fired and no read was served until the
-      // other transaction ended, which here (the holder waits to be told) would have been never.
+      // other transaction ended (here never: the holder waits to be told) or the handler gave up.
       await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(performance.now() - asked < 5_000, `the timer fired after ${Math.round(performance.now() - asked)} ms`);
       const seen = await store.db.selectFrom("workspaces").select("id").execute();
       assert.deepEqual(seen, [], "a read goes on, and sees nothing uncommitted");
       assert.equal(wrote, false, "the write waits for the lock");
@@ -196,6 +201,36 @@ describe("SQLite: a write waiting for another connection's lock", () => {
       const ids = (await store.db.selectFrom("workspaces").select("id").orderBy("id").execute()).map((r) => r.id);
       assert.deepEqual(ids, ["mine", "other"]);
     } finally {
+      await holder?.stop();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("does not wait in SQLite's busy handler on a connection's first write either", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "posthorn-lock-"));
+    const file = join(dir, "posthorn.db");
+    const migrated = openSqlite(file);
+    await migrated.migrate();
+    await migrated.close();
+    // A new connection to a migrated file, as a restarted server opens: nothing has run on it yet.
+    const store = openSqlite(file);
+    let holder: ReturnType<typeof lockHolder> | undefined;
+    try {
+      holder = lockHolder(file);
+      await holder.locked;
+      let wrote = false;
+      const asked = performance.now();
+      const write = store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute()).then(() => (wrote = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // In the busy handler the timer fired only when the handler gave up, after its 10 s.
+      assert.ok(performance.now() - asked < 5_000, `the timer fired after ${Math.round(performance.now() - asked)} ms`);
+      assert.deepEqual(await store.db.selectFrom("workspaces").select("id").execute(), []);
+      assert.equal(wrote, false);
+      await holder.commit();
+      await write;
+    } finally {
+      await holder?.stop();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -204,9 +239,10 @@ describe("SQLite: a write waiting for another connection's lock", () => {
   test("fails with SQLite's busy error once the lock wait has passed, and the next write goes through", async () => {
     const dir = mkdtempSync(join(tmpdir(), "posthorn-lock-"));
     const store = openSqlite(join(dir, "posthorn.db"), { lockWaitMs: 300 });
+    let holder: ReturnType<typeof lockHolder> | undefined;
     try {
       await store.migrate();
-      const holder = lockHolder(join(dir, "posthorn.db"));
+      holder = lockHolder(join(dir, "posthorn.db"));
       await holder.locked;
       const started = performance.now();
       await assert.rejects(
@@ -219,6 +255,7 @@ describe("SQLite: a write waiting for another connection's lock", () => {
       const ids = (await store.db.selectFrom("workspaces").select("id").orderBy("id").execute()).map((r) => r.id);
       assert.deepEqual(ids, ["mine", "other"]);
     } finally {
+      await holder?.stop();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }

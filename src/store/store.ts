@@ -149,13 +149,13 @@ const LOCK_PAUSE_MOST_MS = 10;
  * the write tries again after a pause on a timer, so everything else goes on while it waits.
  */
 function writeLock(database: SQLite.Database, lockWaitMs: number) {
-  const noWait = database.prepare("pragma busy_timeout = 0");
   const begin = database.prepare("begin immediate");
-  const wait = database.prepare(`pragma busy_timeout = ${lockWaitMs}`);
   return {
     /** Begins a write transaction (null), or returns SQLite's error when another connection holds the write lock. */
     tryBegin(): Error | null {
-      noWait.run();
+      // Set anew each time: PRAGMA busy_timeout takes effect when it is prepared, and a kept
+      // statement's run() applies it only from its second run on (SQLite re-prepares it then).
+      database.pragma("busy_timeout = 0");
       try {
         begin.run();
         return null;
@@ -163,7 +163,7 @@ function writeLock(database: SQLite.Database, lockWaitMs: number) {
         if ((err as { code?: string }).code === "SQLITE_BUSY") return err as Error;
         throw err;
       } finally {
-        wait.run();
+        database.pragma(`busy_timeout = ${lockWaitMs}`);
       }
     },
     /** The pauses of one write's tries, from its first busy one; after the lock wait it fails as the busy handler did. */
