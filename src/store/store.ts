@@ -149,13 +149,20 @@ const LOCK_PAUSE_MOST_MS = 10;
  * the write tries again after a pause on a timer, so everything else goes on while it waits.
  */
 function writeLock(database: SQLite.Database, lockWaitMs: number) {
+  // PRAGMA busy_timeout takes effect when it is prepared, and SQLite prepares such a statement
+  // again at each later run, which is when a kept statement applies it: its first run applies
+  // nothing. Each is run once here, after both are prepared (the wait last), so that every run
+  // from the first write on applies its setting. database.pragma() would prepare a statement
+  // object each time: 6.4 µs a pair against 1.8 (a loop of 100,000), on every write transaction.
+  const noWait = database.prepare("pragma busy_timeout = 0");
+  const wait = database.prepare(`pragma busy_timeout = ${lockWaitMs}`);
+  noWait.run();
+  wait.run();
   const begin = database.prepare("begin immediate");
   return {
     /** Begins a write transaction (null), or returns SQLite's error when another connection holds the write lock. */
     tryBegin(): Error | null {
-      // Set anew each time: PRAGMA busy_timeout takes effect when it is prepared, and a kept
-      // statement's run() applies it only from its second run on (SQLite re-prepares it then).
-      database.pragma("busy_timeout = 0");
+      noWait.run();
       try {
         begin.run();
         return null;
@@ -163,7 +170,7 @@ function writeLock(database: SQLite.Database, lockWaitMs: number) {
         if ((err as { code?: string }).code === "SQLITE_BUSY") return err as Error;
         throw err;
       } finally {
-        database.pragma(`busy_timeout = ${lockWaitMs}`);
+        wait.run();
       }
     },
     /** The pauses of one write's tries, from its first busy one; after the lock wait it fails as the busy handler did. */
