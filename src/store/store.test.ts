@@ -2,7 +2,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { createTempDatabase, storeTargets } from "../../test/support/stores.js";
 import { sql } from "./kysely.js";
-import { openPostgres, openSqlite, type Db } from "./store.js";
+import { openPostgres, openSqlite, type Db, type Store } from "./store.js";
 import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -172,92 +172,77 @@ function lockHolder(file: string): { locked: Promise<void>; commit: () => Promis
       await committed;
       await worker.terminate();
     },
-    // A failed test lets go of the lock this way, so that its file still ends.
     stop: () => worker.terminate(),
   };
 }
 
+/**
+ * A store on a migrated file of its own, with another thread holding the file's write lock;
+ * `first`: the store is a new connection on which nothing has run yet, as a restarted server's.
+ */
+async function withHeldLock(options: { lockWaitMs?: number; first?: boolean }, body: (store: Store, holder: ReturnType<typeof lockHolder>) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "posthorn-lock-"));
+  const file = join(dir, "posthorn.db");
+  const migrated = openSqlite(file, options);
+  await migrated.migrate();
+  if (options.first) await migrated.close();
+  const store = options.first ? openSqlite(file, options) : migrated;
+  const holder = lockHolder(file);
+  try {
+    await holder.locked;
+    await body(store, holder);
+  } finally {
+    // A failed test lets go of the lock too, so that its file still ends.
+    await holder.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const insertMine = (store: Store) => store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute());
+const workspaceIds = async (store: Store) => (await store.db.selectFrom("workspaces").select("id").orderBy("id").execute()).map((r) => r.id);
+
+/** Starts a write into the held lock and checks that this thread goes on meanwhile: a timer fires, a read is served. */
+async function writeWhileHeld(store: Store): Promise<{ write: Promise<unknown> }> {
+  let wrote = false;
+  const asked = performance.now();
+  const write = insertMine(store).then(() => (wrote = true));
+  // SQLite's busy handler slept on this thread: no timer fired and no read was served until the
+  // other transaction ended (here never: the holder waits to be told) or the handler gave up, 10 s on.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(performance.now() - asked < 5_000, `the timer fired after ${Math.round(performance.now() - asked)} ms`);
+  assert.deepEqual(await workspaceIds(store), [], "a read goes on, and sees nothing uncommitted");
+  assert.equal(wrote, false, "the write waits for the lock");
+  // Wrapped: an async function's promise would take on the write's and wait for it.
+  return { write };
+}
+
 describe("SQLite: a write waiting for another connection's lock", () => {
   test("leaves this process's event loop and reads free, and goes through once the lock is released", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "posthorn-lock-"));
-    const store = openSqlite(join(dir, "posthorn.db"));
-    let holder: ReturnType<typeof lockHolder> | undefined;
-    try {
-      await store.migrate();
-      holder = lockHolder(join(dir, "posthorn.db"));
-      await holder.locked;
-      let wrote = false;
-      const asked = performance.now();
-      const write = store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute()).then(() => (wrote = true));
-      // SQLite's busy handler slept on this thread: no timer fired and no read was served until the
-      // other transaction ended (here never: the holder waits to be told) or the handler gave up.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.ok(performance.now() - asked < 5_000, `the timer fired after ${Math.round(performance.now() - asked)} ms`);
-      const seen = await store.db.selectFrom("workspaces").select("id").execute();
-      assert.deepEqual(seen, [], "a read goes on, and sees nothing uncommitted");
-      assert.equal(wrote, false, "the write waits for the lock");
+    await withHeldLock({}, async (store, holder) => {
+      const { write } = await writeWhileHeld(store);
       await holder.commit();
       await write;
-      const ids = (await store.db.selectFrom("workspaces").select("id").orderBy("id").execute()).map((r) => r.id);
-      assert.deepEqual(ids, ["mine", "other"]);
-    } finally {
-      await holder?.stop();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+      assert.deepEqual(await workspaceIds(store), ["mine", "other"]);
+    });
   });
 
   test("does not wait in SQLite's busy handler on a connection's first write either", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "posthorn-lock-"));
-    const file = join(dir, "posthorn.db");
-    const migrated = openSqlite(file);
-    await migrated.migrate();
-    await migrated.close();
-    // A new connection to a migrated file, as a restarted server opens: nothing has run on it yet.
-    const store = openSqlite(file);
-    let holder: ReturnType<typeof lockHolder> | undefined;
-    try {
-      holder = lockHolder(file);
-      await holder.locked;
-      let wrote = false;
-      const asked = performance.now();
-      const write = store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute()).then(() => (wrote = true));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      // In the busy handler the timer fired only when the handler gave up, after its 10 s.
-      assert.ok(performance.now() - asked < 5_000, `the timer fired after ${Math.round(performance.now() - asked)} ms`);
-      assert.deepEqual(await store.db.selectFrom("workspaces").select("id").execute(), []);
-      assert.equal(wrote, false);
+    await withHeldLock({ first: true }, async (store, holder) => {
+      const { write } = await writeWhileHeld(store);
       await holder.commit();
       await write;
-    } finally {
-      await holder?.stop();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("fails with SQLite's busy error once the lock wait has passed, and the next write goes through", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "posthorn-lock-"));
-    const store = openSqlite(join(dir, "posthorn.db"), { lockWaitMs: 300 });
-    let holder: ReturnType<typeof lockHolder> | undefined;
-    try {
-      await store.migrate();
-      holder = lockHolder(join(dir, "posthorn.db"));
-      await holder.locked;
+    await withHeldLock({ lockWaitMs: 300, first: true }, async (store, holder) => {
       const started = performance.now();
-      await assert.rejects(
-        store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute()),
-        (err: Error & { code?: string }) => err.code === "SQLITE_BUSY",
-      );
+      await assert.rejects(insertMine(store), (err: Error & { code?: string }) => err.code === "SQLITE_BUSY");
       assert.ok(performance.now() - started >= 300, "it waited the whole lock wait");
       await holder.commit();
-      await store.write((trx) => trx.insertInto("workspaces").values({ id: "mine", name: "mine", sandbox: 0, created_at: 1 }).execute());
-      const ids = (await store.db.selectFrom("workspaces").select("id").orderBy("id").execute()).map((r) => r.id);
-      assert.deepEqual(ids, ["mine", "other"]);
-    } finally {
-      await holder?.stop();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+      await insertMine(store);
+      assert.deepEqual(await workspaceIds(store), ["mine", "other"]);
+    });
   });
 });
