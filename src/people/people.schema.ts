@@ -93,6 +93,12 @@ export interface PersonEventKeysStateTable {
   merged_to: number;
 }
 
+/** SQLite only: every connection's updates and deletes of people and person_identifiers, counted by triggers (migration 047). */
+export interface PersonChangeCountTable {
+  id: number;
+  changes: number;
+}
+
 export interface ObjectsTable {
   workspace_id: string;
   type_id: string;
@@ -125,6 +131,7 @@ declare module "../store/schema.js" {
     person_event_index: PersonEventIndexTable;
     person_event_index_state: PersonEventIndexStateTable;
     person_event_keys_state: PersonEventKeysStateTable;
+    person_change_count: PersonChangeCountTable;
     objects: ObjectsTable;
     relationships: RelationshipsTable;
   }

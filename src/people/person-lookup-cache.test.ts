@@ -1,8 +1,9 @@
 // The people lookup cache (SQLite) stays a copy of what is committed: what a run looked up is
 // served from memory after; any change of this connection to the rows it holds (an update, a
 // delete, a cascade, raw SQL) drops them; a lookup in a transaction that already changed people is
-// not kept (a rollback could take it back); and another connection's commit (a CLI command, another
-// process) empties it. Then the same through the service: a person suppressed behind its back, by
+// not kept (a rollback could take it back); and another connection's commit that updated or
+// deleted people or identifiers (a CLI command, another process or thread) empties it, while one
+// that did not keeps it, whatever this connection's own commits and rollbacks did to the count. Then the same through the service: a person suppressed behind its back, by
 // this process or another, has their next events dropped.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -117,17 +118,82 @@ describe("people lookup cache (sqlite)", () => {
   test("another connection's commit empties the cache at the next run's check", async () => {
     await lookUp(["dan"]);
     assert.ok(cache.get(ws, "id", "dan"));
-    const other = new SQLite(file);
-    try {
-      other.pragma("busy_timeout = 5000");
-      other.prepare("update people set attributes_json = ? where person_id = ?").run('{"plan":"paid"}', cache.get(ws, "id", "dan")!.person_id);
-    } finally {
-      other.close();
-    }
+    otherConnection("update people set attributes_json = ? where person_id = ?", '{"plan":"paid"}', cache.get(ws, "id", "dan")!.person_id);
     await lookUp([]);
     assert.equal(cache.get(ws, "id", "dan"), undefined, "emptied");
     await lookUp(["dan"]);
     assert.equal(cache.get(ws, "id", "dan")?.attributes_json, '{"plan":"paid"}');
+  });
+
+  /** A change committed by another connection to the same file, as a CLI command or another thread makes it. */
+  function otherConnection(statement: string, ...params: unknown[]): void {
+    const other = new SQLite(file);
+    try {
+      other.pragma("busy_timeout = 5000");
+      other.prepare(statement).run(...params);
+    } finally {
+      other.close();
+    }
+  }
+
+  test("another connection's commit that changes neither people nor identifiers keeps the cache", async () => {
+    await lookUp(["dan"]);
+    otherConnection("insert into person_event_index_state (id, indexed_to) values (1, 0) on conflict (id) do update set indexed_to = indexed_to");
+    await lookUp([]);
+    assert.ok(cache.get(ws, "id", "dan"), "kept");
+    // An insert of a person and identifier elsewhere changes no row the copy holds either.
+    otherConnection("insert into people (person_id, workspace_id, attributes_json, unsubscribed, suppressed, topics_json, created_at, updated_at) values ('elsewhere', ?, '{}', 0, 0, '{}', 1, 1)", ws);
+    await lookUp([]);
+    assert.ok(cache.get(ws, "id", "dan"), "kept after an insert");
+    otherConnection("delete from people where person_id = 'elsewhere'");
+    await lookUp([]);
+    assert.equal(cache.get(ws, "id", "dan"), undefined, "a delete empties it");
+  });
+
+  test("a change of this connection rolled back does not hide another connection's change of the same count", async () => {
+    await lookUp(["dan", "ann"]);
+    const danId = cache.get(ws, "id", "dan")!.person_id;
+    const annId = cache.get(ws, "id", "ann")!.person_id;
+    // One update here, rolled back: the count goes up by one and back.
+    await store
+      .write(async (trx) => {
+        cache.check();
+        await sql`update people set attributes_json = '{}' where person_id = ${annId}`.execute(trx);
+        throw new Error("rolled back");
+      })
+      .catch(() => undefined);
+    // One update elsewhere: the count is one above where it was, as if the rolled-back one had stayed.
+    otherConnection("update people set attributes_json = '{\"plan\":\"gold\"}' where person_id = ?", danId);
+    await lookUp([]);
+    assert.equal(cache.get(ws, "id", "dan"), undefined, "emptied");
+    await lookUp(["dan"]);
+    assert.equal(cache.get(ws, "id", "dan")?.attributes_json, '{"plan":"gold"}');
+  });
+
+  test("a group whose one call's change rolled back to its savepoint and whose other committed: the count after it is known", async () => {
+    await lookUp(["dan", "ann"]);
+    const danId = cache.get(ws, "id", "dan")!.person_id;
+    const annId = cache.get(ws, "id", "ann")!.person_id;
+    const calls = [
+      store.writeGrouped(async (trx) => {
+        cache.check();
+        await sql`update people set updated_at = updated_at + 1 where person_id = ${annId}`.execute(trx);
+      }),
+      store.writeGrouped(async (trx) => {
+        await sql`update people set updated_at = updated_at + 1 where person_id = ${annId}`.execute(trx);
+        throw new Error("this call fails");
+      }),
+    ];
+    const settled = await Promise.allSettled(calls);
+    assert.deepEqual(settled.map((s) => s.status), ["fulfilled", "rejected"]);
+    // This connection's own change dropped ann only; dan stays, and an unrelated commit elsewhere keeps him.
+    otherConnection("insert into person_event_index_state (id, indexed_to) values (1, 0) on conflict (id) do update set indexed_to = indexed_to");
+    await lookUp([]);
+    assert.equal(cache.get(ws, "id", "ann"), undefined);
+    assert.ok(cache.get(ws, "id", "dan"), "kept: the count is the one the group's commit left");
+    otherConnection("update people set updated_at = updated_at + 1 where person_id = ?", danId);
+    await lookUp([]);
+    assert.equal(cache.get(ws, "id", "dan"), undefined, "emptied by the change elsewhere");
   });
 
   test("through the service: a person suppressed by this process or by another has their next events dropped", async () => {
@@ -142,13 +208,7 @@ describe("people lookup cache (sqlite)", () => {
     // eve suppressed through the service (this connection); fay by another process's connection.
     assert.equal((await people.apply(ws, [{ op: "suppress", who: { kind: "id", value: "eve" } }]))[0]!.ok, true);
     const fay = (await people.find(ws, { kind: "id", value: "fay" }))!.personId;
-    const other = new SQLite(file);
-    try {
-      other.pragma("busy_timeout = 5000");
-      other.prepare("update people set suppressed = 1 where person_id = ?").run(fay);
-    } finally {
-      other.close();
-    }
+    otherConnection("update people set suppressed = 1 where person_id = ?", fay);
     for (const id of ["eve", "fay"]) await people.apply(ws, [track(id, "third")]);
     assert.deepEqual(await eventsOf("eve"), [], "suppressing forgets her events, and the third is not kept");
     assert.deepEqual((await eventsOf("fay")).sort(), ["first", "second"], "the third is dropped");

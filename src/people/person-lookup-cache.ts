@@ -10,8 +10,13 @@
 // - A lookup's result is kept only when nothing in people or person_identifiers has changed since
 //   the write transaction it ran in began: it then shows committed rows, not this transaction's
 //   own (which a rollback could take back).
-// - Any commit by another connection (a CLI command, another process on the same file) empties
-//   it before the next lookup (PRAGMA data_version).
+// - Another connection's commit that updated or deleted people or identifiers (a CLI command,
+//   another process or thread on the same file) empties it before the next lookup. Triggers count
+//   every connection's such changes (person_change_count, migration 047); the copy knows the
+//   count as of its last look and the count its own commits left, so a count that moved otherwise
+//   was moved by someone else. Other connections' commits that did not touch people (the worker's
+//   person index, say) keep it. PRAGMA data_version, which moves at any other connection's
+//   commit, spares the read of the count when nobody else has committed.
 // PostgreSQL keeps no copy: other processes write there without this one seeing it.
 import type { SqliteWatch } from "../store/sqlite-watch.js";
 import type { PersonRow } from "./people.schema.js";
@@ -27,9 +32,19 @@ export class PersonLookupCache {
   private readonly owners: Owners;
   /** person id → their row. */
   private readonly people = new Map<string, PersonRow>();
+  /** data_version when the count was last read: while it stays, no other connection has committed. */
   private version: number;
-  /** Changes seen since this connection's current write transaction began. */
+  /** The committed count of changes (person_change_count) the copy is true to; null: not known, so the next look empties it. */
+  private seen: number | null = null;
+  /** This write transaction: whether it has changed people or identifiers (inserts included). */
   private changedSinceBegin = false;
+  /** This write transaction: whether check() has run in it. */
+  private checked = false;
+  /** This write transaction: the committed count at its first check, read before any change of its own; null if not. */
+  private atBegin: number | null = null;
+  /** This write transaction: the count just before its COMMIT, when it changed people. */
+  private atCommit: number | null = null;
+  private readonly count: () => number;
 
   constructor(
     private readonly watch: SqliteWatch,
@@ -38,7 +53,27 @@ export class PersonLookupCache {
   ) {
     this.owners = new Owners(mostEntries);
     this.version = watch.dataVersion();
-    watch.onBegin(() => (this.changedSinceBegin = false));
+    const count = watch.value("select changes from person_change_count where id = 1");
+    this.count = () => Number(count());
+    watch.onBegin(() => {
+      this.changedSinceBegin = false;
+      this.checked = false;
+      this.atBegin = null;
+      this.atCommit = null;
+    });
+    // The count its commit leaves: no other connection can commit meanwhile (this one holds the
+    // write lock), and every savepoint of the transaction has been settled.
+    watch.onCommitting(() => {
+      if (this.changedSinceBegin) this.atCommit = this.count();
+    });
+    watch.onEnded((committed) => {
+      this.checked = false;
+      if (!this.changedSinceBegin) return;
+      // Committed: the count is the one read just before COMMIT, if the copy was true to the count
+      // before this transaction changed anything. Rolled back: the count is back where the first
+      // check found it. Otherwise it is not known.
+      this.seen = this.atBegin === null ? null : committed ? this.atCommit : this.atBegin;
+    });
     watch.rows("person_identifiers", ["workspace_id", "kind", "key"], ([workspaceId, kind, key]) => {
       this.changedSinceBegin = true;
       this.owners.delete(String(workspaceId), String(kind), String(key));
@@ -49,11 +84,29 @@ export class PersonLookupCache {
     });
   }
 
-  /** Empties the copy when another connection has committed since the last look. Call at the start of each run. */
+  /**
+   * Empties the copy when another connection has changed people or identifiers since the last
+   * look. Call at the start of each run, in its write transaction: once per transaction is enough,
+   * since no other connection commits while this one holds the write lock.
+   */
   check(): void {
+    if (this.checked) return;
+    this.checked = true;
     const version = this.watch.dataVersion();
-    if (version === this.version) return;
+    if (version === this.version && this.seen !== null && !this.changedSinceBegin) {
+      this.atBegin = this.seen;
+      return;
+    }
     this.version = version;
+    const count = this.count();
+    if (count !== this.seen || this.changedSinceBegin) this.clear();
+    // Read after a change of this transaction's own, the count is not a committed one.
+    if (this.changedSinceBegin) return;
+    this.seen = count;
+    this.atBegin = count;
+  }
+
+  private clear(): void {
     this.owners.clear();
     this.people.clear();
   }

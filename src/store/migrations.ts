@@ -42,6 +42,7 @@ import { retention } from "./migrations/043-retention.js";
 import { traceContext } from "./migrations/044-trace-context.js";
 import { inboundRetention } from "./migrations/045-inbound-retention.js";
 import { eventKeysBehind } from "./migrations/046-event-keys-behind.js";
+import { personChangeCount } from "./migrations/047-person-change-count.js";
 import { segmentHistoryBySegment } from "./migrations/037-segment-history-by-segment.js";
 import { messageSearch } from "./migrations/038-message-search.js";
 import { webhookResponseSize } from "./migrations/039-webhook-response-size.js";
@@ -91,6 +92,7 @@ const MIGRATIONS: Array<[name: string, make: (dialect: Dialect) => Migration]> =
   ["044_trace_context", traceContext],
   ["045_inbound_retention", inboundRetention],
   ["046_event_keys_behind", eventKeysBehind],
+  ["047_person_change_count", personChangeCount],
 ];
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

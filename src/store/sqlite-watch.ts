@@ -1,7 +1,7 @@
 // What an in-memory copy of table data needs to stay true on SQLite (the people lookup cache,
 // src/people/person-lookup-cache.ts): every row change this connection makes, as it is made;
-// whether any other connection has committed since it last looked; and when a write transaction
-// begins. PostgreSQL has no such copies: several processes write there, and none could see the
+// whether any other connection has committed since it last looked; when a write transaction
+// begins, is about to commit and has ended; and a read it can make at those moments. PostgreSQL has no such copies: several processes write there, and none could see the
 // others' changes.
 //
 // Row changes come from TEMP triggers calling a JavaScript function: they exist on this
@@ -21,12 +21,30 @@ export interface SqliteWatch {
   dataVersion(): number;
   /** Calls `listener` each time this connection begins a write transaction (store.write, writeGrouped). */
   onBegin(listener: () => void): void;
+  /** Calls `listener` inside each write transaction just before its COMMIT, when every savepoint has been released or rolled back. */
+  onCommitting(listener: () => void): void;
+  /** Calls `listener` after each write transaction has committed (true) or rolled back (false). */
+  onEnded(listener: (committed: boolean) => void): void;
+  /**
+   * A read of one value, run on this thread at once: for the moments above, where an awaited query
+   * could run after another transaction had begun. The statement is prepared here, once.
+   */
+  value(sql: string): () => unknown;
 }
 
 let watches = 0;
 
-export function sqliteWatch(database: SQLite.Database): SqliteWatch & { began(): void } {
+/** What the store calls at each write transaction's edges. */
+export interface SqliteWatchEdges {
+  began(): void;
+  committing(): void;
+  ended(committed: boolean): void;
+}
+
+export function sqliteWatch(database: SQLite.Database): SqliteWatch & SqliteWatchEdges {
   const beginListeners: Array<() => void> = [];
+  const committingListeners: Array<() => void> = [];
+  const endedListeners: Array<(committed: boolean) => void> = [];
   const version = database.prepare("pragma data_version").pluck();
   return {
     rows(table, columns, listener) {
@@ -47,8 +65,24 @@ export function sqliteWatch(database: SQLite.Database): SqliteWatch & { began():
     onBegin(listener) {
       beginListeners.push(listener);
     },
+    onCommitting(listener) {
+      committingListeners.push(listener);
+    },
+    onEnded(listener) {
+      endedListeners.push(listener);
+    },
+    value(sql) {
+      const statement = database.prepare(sql).pluck();
+      return () => statement.get();
+    },
     began() {
       for (const listener of beginListeners) listener();
+    },
+    committing() {
+      for (const listener of committingListeners) listener();
+    },
+    ended(committed) {
+      for (const listener of endedListeners) listener(committed);
     },
   };
 }

@@ -109,11 +109,14 @@ export function openSqlite(file: string, options: { lockWaitMs?: number } = {}):
         watch.began();
         try {
           const value = await fn(conn);
+          watch.committing();
           await sql`commit`.execute(conn);
+          watch.ended(true);
           checkpointer.wrote();
           return { value, busy: null };
         } catch (err) {
           await sql`rollback`.execute(conn).catch(() => undefined);
+          watch.ended(false);
           throw err;
         }
       });

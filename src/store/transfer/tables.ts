@@ -43,6 +43,7 @@ export const NOT_MOVED: Readonly<Record<string, string>> = {
   person_event_index: "SQLite's index of person_events, rebuilt by the target",
   person_event_index_state: "the mark of person_event_index, 0 in the target",
   person_event_keys_state: "SQLite's mark of merged event keys: the export puts the keys above it in person_event_dedupe, and the target sets its own",
+  person_change_count: "SQLite's count of changes to people, kept by triggers for the lookup cache: the target's migration makes its own",
 };
 
 export async function describeTables(db: RawDb): Promise<TableShape[]> {
