@@ -14,9 +14,11 @@
 //   start of a write transaction, when nothing else can commit) takes the log's highest id. If no
 //   other connection has committed since the last look (PRAGMA data_version), every event up to it
 //   is this connection's, already added. If one has (a CLI command, another process or thread on
-//   the file), the keyed events after the last look's highest id are read and added: this
-//   connection's own since then, and the other's. Reloading the whole copy instead cost a read of
-//   every unmerged key (up to MOST_RECENT_KEYS) at each such commit;
+//   the file), the keyed events after the last look's highest id are read and added. A commit of
+//   this connection that added keys moves that id to the log's highest id just before its COMMIT
+//   (all of them its own or read already: no one else commits while it holds the write lock), so
+//   such a read finds only the other's events, not this connection's own again. Reloading the whole
+//   copy instead cost a read of every unmerged key (up to MOST_RECENT_KEYS) at each such commit;
 // - entries at or below the mark are dropped as the mark moves: their keys are in the table.
 // One copy per connection (`of`), so that every PeopleService on it sees every key.
 import type { SqliteWatch } from "../store/sqlite-watch.js";
@@ -45,6 +47,9 @@ export class RecentEventKeys {
   private lookedTo = 0;
   /** Keyed events read by the last look that read any (for tests). */
   lastRead = 0;
+  /** Whether this write transaction has added keys, and the log's highest id just before its COMMIT. */
+  private addedInTransaction = false;
+  private atCommit: number | null = null;
 
   /** The copy of this connection. */
   static of(watch: SqliteWatch): RecentEventKeys {
@@ -55,6 +60,19 @@ export class RecentEventKeys {
 
   private constructor(private readonly watch: SqliteWatch) {
     this.version = watch.dataVersion();
+    const highest = watch.value("select seq from sqlite_sequence where name = 'person_events'");
+    watch.onBegin(() => {
+      this.addedInTransaction = false;
+      this.atCommit = null;
+    });
+    watch.onCommitting(() => {
+      if (this.addedInTransaction && this.mark !== null) this.atCommit = Number(highest() ?? 0);
+    });
+    // Not on a rollback: the copy may then hold keys of rows that are gone (see above), but the
+    // log's highest id is back where the last look left it.
+    watch.onEnded((committed) => {
+      if (committed && this.atCommit !== null) this.lookedTo = Math.max(this.lookedTo, this.atCommit);
+    });
   }
 
   get size(): number {
@@ -116,6 +134,7 @@ export class RecentEventKeys {
     if (keys.delete(key)) this.count--;
     keys.set(key, id);
     this.count++;
+    this.addedInTransaction = true;
   }
 
   forget(workspaceId: string, key: string): void {
