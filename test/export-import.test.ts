@@ -202,7 +202,9 @@ test("an installation moves SQLite → PostgreSQL → SQLite whole: messages byt
   }
 });
 
-test("import refuses, with exit code 1 and nothing imported: a target that holds data, a cut or damaged file, another schema version, another key, a missing file", { timeout: 120_000 }, async () => {
+// About fifteen CLI processes one after another, each a second or more of start-up on a loaded
+// 2-core machine: 35 s alone, 131 s under a CI run that shared the machine (it timed out at 120 s).
+test("import refuses, with exit code 1 and nothing imported: a target that holds data, a cut or damaged file, another schema version, another key, a missing file", { timeout: 240_000 }, async () => {
   const dir = tempDir("posthorn-bad-import-");
   const source = sqliteInstallation();
   const targets: Installation[] = [];

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { hashToken, newMessageId } from "./ids.js";
 
 test("message ids are RFC 9562 version 7 UUIDs that sort by creation time", () => {
@@ -13,4 +14,6 @@ test("message ids are RFC 9562 version 7 UUIDs that sort by creation time", () =
 
 test("tokens are stored as their SHA-256", () => {
   assert.equal(hashToken("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // Text is hashed as UTF-8, as createHash's update(token, "utf8") did: stored hashes still match.
+  for (const token of ["track\u0000site\u0000key", "clé-😀-ünïcode", ""]) assert.equal(hashToken(token), createHash("sha256").update(token, "utf8").digest("hex"), token);
 });
