@@ -14,8 +14,8 @@
 //   another process or thread on the same file) empties it before the next lookup. Triggers count
 //   every connection's such changes (person_change_count, migration 047); the copy knows the
 //   count as of its last look and the count its own commits left, so a count that moved otherwise
-//   was moved by someone else. Other connections' commits that did not touch people (the worker's
-//   person index, say) keep it. PRAGMA data_version, which moves at any other connection's
+//   was moved by someone else. Other connections' commits that did not touch people (a worker
+//   process's person index, say) keep it. PRAGMA data_version, which moves at any other connection's
 //   commit, spares the read of the count when nobody else has committed.
 // PostgreSQL keeps no copy: other processes write there without this one seeing it.
 import type { SqliteWatch } from "../store/sqlite-watch.js";

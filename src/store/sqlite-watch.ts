@@ -1,8 +1,8 @@
 // What an in-memory copy of table data needs to stay true on SQLite (the people lookup cache,
 // src/people/person-lookup-cache.ts): every row change this connection makes, as it is made;
 // whether any other connection has committed since it last looked; when a write transaction
-// begins, is about to commit and has ended; and a read it can make at those moments. PostgreSQL has no such copies: several processes write there, and none could see the
-// others' changes.
+// begins, is about to commit and has ended; and a read it can make at those moments. PostgreSQL
+// has no such copies: several processes write there, and none could see the others' changes.
 //
 // Row changes come from TEMP triggers calling a JavaScript function: they exist on this
 // connection only, so another process's connection to the same file (a CLI command) neither has

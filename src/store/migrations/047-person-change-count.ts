@@ -2,9 +2,9 @@
 // kept by triggers, so that the process's in-memory copy of who identifiers name
 // (src/people/person-lookup-cache.ts) can tell another connection's commit that changed people
 // from one that did not. Before, any other connection's commit emptied the copy (PRAGMA
-// data_version can only say that something was committed), and a second connection that commits
-// every few milliseconds (the worker role's person index and key merge, in a thread of its own)
-// would have emptied it before almost every ingest run.
+// data_version can only say that something was committed), so a second connection that commits
+// often (another process on the file running the worker role, whose person index and key merge
+// touch neither table) emptied it before almost every ingest run.
 //
 // Inserts are not counted: the copy holds only rows it has read, and a row it holds can become
 // wrong only by an update or a delete (a new identifier with a held key needs the old one deleted
