@@ -9,6 +9,7 @@ import type { Logger } from "../shared/logger.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { Store } from "../store/store.js";
 import { EventsRepository } from "../events/events.repository.js";
+import { appendedRowsOf } from "../events/appended-rows.js";
 import { Outbox } from "../events/outbox.js";
 import type { WorkspacesService } from "../workspaces/workspaces.service.js";
 import { SuppressionsService } from "../suppressions/suppressions.service.js";
@@ -198,7 +199,7 @@ export interface ContainerOptions {
 export function buildContainer(store: Store, config: Config, logger: Logger, options: ContainerOptions = {}): Container {
   const clock = options.clock ?? systemClock;
   const hostname = config.hostname;
-  const outbox = new Outbox({ repository: new EventsRepository(store.dialect), clock });
+  const outbox = new Outbox({ repository: new EventsRepository(store.dialect, appendedRowsOf(store)), clock });
   const { workspaces, users, encryptionKey } = buildAdminServices(store, config, logger, clock);
   const streams = new StreamsService({ store, clock, onChanged: (workspaceId, streamId) => workspaces.forgetStream(workspaceId, streamId) });
   const suppressions = new SuppressionsService({ clock, store, outbox, assertStream: (workspaceId, streamId) => streams.assertOutbound(workspaceId, streamId) });

@@ -9,12 +9,15 @@
 // row per tracked event cost more than the tracked event itself (bench:track, docs/benchmarks.md).
 // Reads give the events back one by one, each at the row's position, and never cut a row: a
 // consumer's cursor moves past a whole row or not at all.
+import type { SelectQueryBuilder } from "kysely";
 import { sql } from "../store/kysely.js";
+import type { Database } from "../store/schema.js";
 import type { Db, Dialect } from "../store/store.js";
 import { insertRows } from "../store/insert-rows.js";
 import type { EventRow } from "./events.schema.js";
 import type { NewEvent, RecordedEvent } from "./event-map.js";
 import { localHorizon } from "./visible-horizon.js";
+import type { AppendedRows } from "./appended-rows.js";
 
 /** Where a consumer has read up to: (transaction, id) on PostgreSQL, (0, id) on SQLite. */
 export interface Position {
@@ -24,6 +27,8 @@ export interface Position {
 
 /** Rows per multi-row INSERT: 7 parameters each, below SQLite's bound-parameter cap. */
 const INSERT_CHUNK = 400;
+/** Ids per read of whole rows by id. */
+const READ_CHUNK = 500;
 
 /** Types whose consecutive events of one append share a row (see above). */
 const SHARED_ROW_TYPES: ReadonlySet<string> = new Set(["person.event"]);
@@ -32,13 +37,24 @@ const MOST_PER_ROW = 1_000;
 /** Events per row a read of types never read before assumes (see read): a few rows at first. */
 const FIRST_EVENTS_PER_ROW = 25;
 
+/** A row read by its position alone, its events kept in memory (appended-rows.ts). */
+type KeptRow = Pick<EventRow, "id" | "tx"> & { events: RecordedEvent[] };
+
 type EventInsert = { id?: number; type: string; workspace_id: string; message_id: string | null; recipient: string | null; data_json: string; created_at: number };
 
 export class EventsRepository {
   /** Events per row the last read of each set of types found ("" for every type): sizes the next read's first ask. */
   private readonly eventsPerRow = new Map<string, number>();
 
-  constructor(private readonly dialect: Dialect) {}
+  /**
+   * `appended`: SQLite, the connection's copy of the shared rows it committed (appended-rows.ts).
+   * Given to the repository that appends (the outbox's), it keeps them; given to one that reads
+   * (the log window's), its reads take their events from it.
+   */
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly appended: AppendedRows | null = null,
+  ) {}
 
   /**
    * Appends events in order and returns them as recorded. Must run inside the write transaction of
@@ -60,6 +76,7 @@ export class EventsRepository {
       return row;
     });
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(db, "events", rows.slice(i, i + INSERT_CHUNK));
+    if (this.appended && ids) for (const { start, count } of runs) if (count > 1) this.appended.appended(ids[start + count - 1]!, recorded.slice(start, start + count));
     return recorded;
   }
 
@@ -99,6 +116,7 @@ export class EventsRepository {
     // is sized by the events per row the last read of these types found (one query, as a single
     // ask of `limit` was, when that holds), later ones by what this read has found so far.
     const key = types === null ? "" : types.join(",");
+    this.appended?.read();
     let from = position;
     let ask = Math.min(limit, Math.max(1, Math.ceil(limit / (this.eventsPerRow.get(key) ?? FIRST_EVENTS_PER_ROW))));
     let rowsRead = 0;
@@ -108,7 +126,7 @@ export class EventsRepository {
       for (const row of rows) {
         from = { tx: Number(row.tx), id: Number(row.id) };
         rowsRead += 1;
-        for (const event of toEvents(row)) {
+        for (const event of "events" in row ? row.events : toEvents(row)) {
           events.push(event);
           positions.push(from);
         }
@@ -125,9 +143,37 @@ export class EventsRepository {
     }
   }
 
-  /** Up to `count` rows of `types` (all when null) after `from`, up to `end`, in order. */
-  private rowsAfter(db: Db, from: Position, end: Position, types: readonly string[] | null, count: number): Promise<EventRow[]> {
-    let query = db.selectFrom("events").selectAll();
+  /**
+   * Up to `count` rows of `types` (all when null) after `from`, up to `end`, in order. A row this
+   * connection appended and still keeps (appended-rows.ts) comes with its events, and its data is
+   * not read: the rows are found first by their ids alone, then the others read whole.
+   */
+  private async rowsAfter(db: Db, from: Position, end: Position, types: readonly string[] | null, count: number): Promise<Array<EventRow | KeptRow>> {
+    const appended = this.appended;
+    if (appended === null || appended.size === 0) return this.rowsOf(db, from, end, types, count);
+    const found = (await this.positionsOf(db, from, end, types, count)).map((row) => ({ row, events: appended.get(Number(row.id)) }));
+    const missing = found.filter((f) => f.events === undefined).map((f) => Number(f.row.id));
+    const whole = new Map<number, EventRow>();
+    for (let i = 0; i < missing.length; i += READ_CHUNK) {
+      const rows = (await db.selectFrom("events").selectAll().where("id", "in", missing.slice(i, i + READ_CHUNK)).execute()) as EventRow[];
+      for (const row of rows) whole.set(Number(row.id), row);
+    }
+    // Neither kept nor read whole: deleted between the two reads (retention), so no events, as if
+    // the first read had come after; but still a row found, so that the read goes on past it.
+    return found.map(({ row, events }) => whole.get(Number(row.id)) ?? { id: row.id, tx: row.tx, events: events ?? [] });
+  }
+
+  /** The rows of rowsAfter, whole. */
+  private rowsOf(db: Db, from: Position, end: Position, types: readonly string[] | null, count: number): Promise<EventRow[]> {
+    return this.bounded(db.selectFrom("events").selectAll(), from, end, types, count).execute() as Promise<EventRow[]>;
+  }
+
+  /** The rows of rowsAfter, their id and tx alone. */
+  private positionsOf(db: Db, from: Position, end: Position, types: readonly string[] | null, count: number): Promise<Array<Pick<EventRow, "id" | "tx">>> {
+    return this.bounded(db.selectFrom("events").select(["id", "tx"]), from, end, types, count).execute();
+  }
+
+  private bounded<O>(query: SelectQueryBuilder<Database, "events", O>, from: Position, end: Position, types: readonly string[] | null, count: number): SelectQueryBuilder<Database, "events", O> {
     if (types !== null) query = query.where("type", "in", types);
     if (this.dialect === "sqlite") {
       query = query.where("id", ">", from.id).where("id", "<=", end.id).orderBy("id");
@@ -138,7 +184,7 @@ export class EventsRepository {
         .orderBy("tx")
         .orderBy("id");
     }
-    return query.limit(count).execute() as Promise<EventRow[]>;
+    return query.limit(count);
   }
 
   /** The last event no running transaction can still precede (null when there is none). */

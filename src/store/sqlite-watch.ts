@@ -26,6 +26,11 @@ export interface SqliteWatch {
   /** Calls `listener` after each write transaction has committed (true) or rolled back (false). */
   onEnded(listener: (committed: boolean) => void): void;
   /**
+   * Calls `listener` when one call of a shared group commit has been rolled back to its savepoint
+   * (store.ts, writeGrouped): the transaction goes on, and may commit, without that call's writes.
+   */
+  onSavepointRolledBack(listener: () => void): void;
+  /**
    * A read of one value, run on this thread at once: for the moments above, where an awaited query
    * could run after another transaction had begun. The statement is prepared here, once.
    */
@@ -39,12 +44,14 @@ export interface SqliteWatchEdges {
   began(): void;
   committing(): void;
   ended(committed: boolean): void;
+  savepointRolledBack(): void;
 }
 
 export function sqliteWatch(database: SQLite.Database): SqliteWatch & SqliteWatchEdges {
   const beginListeners: Array<() => void> = [];
   const committingListeners: Array<() => void> = [];
   const endedListeners: Array<(committed: boolean) => void> = [];
+  const savepointListeners: Array<() => void> = [];
   const version = database.prepare("pragma data_version").pluck();
   return {
     rows(table, columns, listener) {
@@ -71,6 +78,9 @@ export function sqliteWatch(database: SQLite.Database): SqliteWatch & SqliteWatc
     onEnded(listener) {
       endedListeners.push(listener);
     },
+    onSavepointRolledBack(listener) {
+      savepointListeners.push(listener);
+    },
     value(sql) {
       const statement = database.prepare(sql).pluck();
       return () => statement.get();
@@ -83,6 +93,9 @@ export function sqliteWatch(database: SQLite.Database): SqliteWatch & SqliteWatc
     },
     ended(committed) {
       for (const listener of endedListeners) listener(committed);
+    },
+    savepointRolledBack() {
+      for (const listener of savepointListeners) listener();
     },
   };
 }

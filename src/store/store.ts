@@ -128,10 +128,17 @@ export function openSqlite(file: string, options: { lockWaitMs?: number } = {}):
       await (waited ??= lock.waiting()).pause(outcome.busy);
     }
   };
-  const store = makeStore("sqlite", db, write, async () => {
-    await wal.close();
-    await checkpointer.stop();
-  });
+  const store = makeStore(
+    "sqlite",
+    db,
+    write,
+    async () => {
+      await wal.close();
+      await checkpointer.stop();
+    },
+    1,
+    () => watch.savepointRolledBack(),
+  );
   return { ...store, sqlite: watch };
 }
 
@@ -223,7 +230,14 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-function makeStore(dialect: Dialect, db: Db, write: Store["write"], beforeClose: () => Promise<void> = async () => undefined, groupsInFlight = 1): Store {
+function makeStore(
+  dialect: Dialect,
+  db: Db,
+  write: Store["write"],
+  beforeClose: () => Promise<void> = async () => undefined,
+  groupsInFlight = 1,
+  savepointRolledBack: () => void = () => undefined,
+): Store {
   let queue: Pending[] = [];
   let scheduled = false;
   // At most groupsInFlight groups at a time: while they commit, new calls gather for the next one.
@@ -256,6 +270,7 @@ function makeStore(dialect: Dialect, db: Db, write: Store["write"], beforeClose:
           } catch (err) {
             await sql.raw(`rollback to savepoint g${i}`).execute(trx);
             await sql.raw(`release savepoint g${i}`).execute(trx);
+            savepointRolledBack();
             outcomes.push({ ok: false, value: err });
           }
         }

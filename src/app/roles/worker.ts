@@ -6,6 +6,7 @@ import type { Logger } from "../../shared/logger.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Store } from "../../store/store.js";
 import { EventsRepository } from "../../events/events.repository.js";
+import { appendedRowsOf } from "../../events/appended-rows.js";
 import { OutboxRunner } from "../../events/outbox.runner.js";
 import { LogWindow } from "../../events/log-window.js";
 import { WorkLoop } from "../../shared/work-loop.js";
@@ -105,8 +106,9 @@ export async function startWorkerRole(deps: WorkerRoleDeps): Promise<WorkerRole>
     breakerPauseMs: config.webhooks.breakerPauseMs,
     onAttempt: deps.metrics && ((kind, outcome) => deps.metrics!.webhookAttempted(kind, outcome)),
   });
-  // Every outbox consumer of this process reads the log through one window (log-window.ts).
-  const events = new EventsRepository(store.dialect);
+  // Every outbox consumer of this process reads the log through one window (log-window.ts), and on
+  // SQLite takes the rows this process's own ingest has just written from memory (appended-rows.ts).
+  const events = new EventsRepository(store.dialect, appendedRowsOf(store));
   const window = new LogWindow(events);
   const consumers = [
       inboundHooksConsumer({ store, clock, repository: webhookDeliveries, scheduled: () => dispatcher.wake() }),
