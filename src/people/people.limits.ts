@@ -27,8 +27,13 @@ export const EVENT_DATA_MAX_BYTES = 100_000;
 const KINDS = new Set(["id", "email", "cio_id", "anonymous_id", "phone"]);
 const EVENT_TYPES = new Set(["event", "page", "screen"]);
 
-function bytes(text: string): number {
-  return Buffer.byteLength(text, "utf8");
+/**
+ * Whether `text` is longer than `max` UTF-8 bytes. A UTF-16 code unit is at most 3 bytes of UTF-8,
+ * so text of up to max/3 code units is not measured: the usual identifier, name and small event
+ * data, checked for every tracked event (Buffer.byteLength is a call into C++ each time).
+ */
+function longerThan(text: string, max: number): boolean {
+  return text.length * 3 > max && Buffer.byteLength(text, "utf8") > max;
 }
 
 /** Checks an identifier; `field` names it in the error (the kind, or e.g. "primary.email"). */
@@ -36,14 +41,14 @@ export function checkIdentifier(who: PersonIdentifier | undefined, field?: strin
   if (!who || typeof who !== "object" || !KINDS.has(who.kind)) return PEOPLE_FIELD_INVALID("The operation names no person (identifier kind: id, email, cio_id, anonymous_id or phone).", { field: field ?? "identifiers" });
   const name = field ?? who.kind;
   if (typeof who.value !== "string" || who.value.length === 0) return PEOPLE_IDENTIFIER_INVALID(`The ${who.kind} is empty.`, { field: name });
-  if (bytes(who.value) > IDENTIFIER_MAX_BYTES) return PEOPLE_IDENTIFIER_TOO_LARGE(`The ${who.kind} is longer than ${IDENTIFIER_MAX_BYTES} bytes.`, { field: name });
+  if (longerThan(who.value, IDENTIFIER_MAX_BYTES)) return PEOPLE_IDENTIFIER_TOO_LARGE(`The ${who.kind} is longer than ${IDENTIFIER_MAX_BYTES} bytes.`, { field: name });
   if (who.kind === "email" && !who.value.includes("@")) return PEOPLE_IDENTIFIER_INVALID(`The email '${who.value}' is not an e-mail address.`, { field: name });
   return null;
 }
 
 function checkPlainId(value: unknown, field: string): PosthornError | null {
   if (typeof value !== "string" || value.length === 0) return PEOPLE_IDENTIFIER_INVALID(`The ${field} is empty.`, { field });
-  if (bytes(value) > IDENTIFIER_MAX_BYTES) return PEOPLE_IDENTIFIER_TOO_LARGE(`The ${field} is longer than ${IDENTIFIER_MAX_BYTES} bytes.`, { field });
+  if (longerThan(value, IDENTIFIER_MAX_BYTES)) return PEOPLE_IDENTIFIER_TOO_LARGE(`The ${field} is longer than ${IDENTIFIER_MAX_BYTES} bytes.`, { field });
   return null;
 }
 
@@ -53,10 +58,10 @@ export function checkAttributes(attributes: Record<string, unknown> | undefined,
   if (attributes === null || typeof attributes !== "object" || Array.isArray(attributes)) return PEOPLE_FIELD_INVALID(`The ${field} are not an object.`, { field });
   for (const [name, value] of Object.entries(attributes)) {
     if (name.length === 0) return PEOPLE_ATTRIBUTE_NAME_INVALID("An attribute name is empty.", { field: name });
-    if (bytes(name) > ATTRIBUTE_NAME_MAX_BYTES) return PEOPLE_ATTRIBUTE_NAME_TOO_LARGE(`The attribute name '${name.slice(0, 40)}…' is longer than ${ATTRIBUTE_NAME_MAX_BYTES} bytes.`, { field: name });
+    if (longerThan(name, ATTRIBUTE_NAME_MAX_BYTES)) return PEOPLE_ATTRIBUTE_NAME_TOO_LARGE(`The attribute name '${name.slice(0, 40)}…' is longer than ${ATTRIBUTE_NAME_MAX_BYTES} bytes.`, { field: name });
     if (value === null || value === undefined) continue;
     const json = JSON.stringify(value);
-    if (json !== undefined && bytes(json) > ATTRIBUTE_VALUE_MAX_BYTES) return PEOPLE_ATTRIBUTE_VALUE_TOO_LARGE(`The value of '${name}' is longer than ${ATTRIBUTE_VALUE_MAX_BYTES} bytes.`, { field: name });
+    if (json !== undefined && longerThan(json, ATTRIBUTE_VALUE_MAX_BYTES)) return PEOPLE_ATTRIBUTE_VALUE_TOO_LARGE(`The value of '${name}' is longer than ${ATTRIBUTE_VALUE_MAX_BYTES} bytes.`, { field: name });
   }
   return null;
 }
@@ -64,7 +69,7 @@ export function checkAttributes(attributes: Record<string, unknown> | undefined,
 export function checkEvent(event: EventInput | undefined): PosthornError | null {
   if (!event || typeof event !== "object") return PEOPLE_FIELD_INVALID("The operation has no event.", { field: "event" });
   if (typeof event.name !== "string" || event.name.length === 0) return PEOPLE_EVENT_NAME_INVALID("The event has no name.", { field: "name" });
-  if (bytes(event.name) > EVENT_NAME_MAX_BYTES) return PEOPLE_EVENT_NAME_TOO_LARGE(`The event name is longer than ${EVENT_NAME_MAX_BYTES} bytes.`, { field: "name" });
+  if (longerThan(event.name, EVENT_NAME_MAX_BYTES)) return PEOPLE_EVENT_NAME_TOO_LARGE(`The event name is longer than ${EVENT_NAME_MAX_BYTES} bytes.`, { field: "name" });
   if (!EVENT_TYPES.has(event.type)) return PEOPLE_FIELD_INVALID(`The event type '${String(event.type)}' is not event, page or screen.`, { field: "type" });
   if (event.timestamp !== null && event.timestamp !== undefined && !Number.isFinite(event.timestamp)) return PEOPLE_FIELD_INVALID("The event timestamp is not a number.", { field: "timestamp" });
   if (event.dedupeKey !== null && event.dedupeKey !== undefined) {
@@ -74,7 +79,7 @@ export function checkEvent(event: EventInput | undefined): PosthornError | null 
   const data = event.data ?? {};
   if (typeof data !== "object" || Array.isArray(data)) return PEOPLE_FIELD_INVALID("The event data is not an object.", { field: "data" });
   const json = JSON.stringify(data);
-  if (Buffer.byteLength(json, "utf8") > EVENT_DATA_MAX_BYTES) return PEOPLE_EVENT_DATA_TOO_LARGE(`The event data is larger than ${EVENT_DATA_MAX_BYTES} bytes.`, { field: "data" });
+  if (longerThan(json, EVENT_DATA_MAX_BYTES)) return PEOPLE_EVENT_DATA_TOO_LARGE(`The event data is larger than ${EVENT_DATA_MAX_BYTES} bytes.`, { field: "data" });
   serialized.set(data, json);
   return null;
 }
@@ -140,7 +145,7 @@ function checkTopics(topics: Record<string, boolean> | undefined): PosthornError
   if (topics === null || typeof topics !== "object") return PEOPLE_FIELD_INVALID("The topic preferences are not an object.", { field: "cio_subscription_preferences" });
   for (const [name, value] of Object.entries(topics)) {
     if (typeof value !== "boolean") return PEOPLE_FIELD_INVALID(`The preference for ${name} is not true or false.`, { field: name });
-    if (bytes(name) > ATTRIBUTE_NAME_MAX_BYTES) return PEOPLE_ATTRIBUTE_NAME_TOO_LARGE(`The topic name is longer than ${ATTRIBUTE_NAME_MAX_BYTES} bytes.`, { field: name });
+    if (longerThan(name, ATTRIBUTE_NAME_MAX_BYTES)) return PEOPLE_ATTRIBUTE_NAME_TOO_LARGE(`The topic name is longer than ${ATTRIBUTE_NAME_MAX_BYTES} bytes.`, { field: name });
   }
   return null;
 }

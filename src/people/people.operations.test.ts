@@ -62,6 +62,10 @@ for (const target of storeTargets()) {
         [identify("lim", { big: "v".repeat(999) }), "PEOPLE_ATTRIBUTE_VALUE_TOO_LARGE", "big"],
         [identify("lim", Object.fromEntries(Array.from({ length: 301 }, (_, i) => [`a${i}`, i]))), "PEOPLE_ATTRIBUTES_LIMIT", "attributes"],
         [track("lim", "e".repeat(101)), "PEOPLE_EVENT_NAME_TOO_LARGE", "name"],
+        // Sizes are UTF-8 bytes: 34 three-byte characters are 102 bytes, 51 are 153.
+        [track("lim", "€".repeat(34)), "PEOPLE_EVENT_NAME_TOO_LARGE", "name"],
+        [identify("lim", { ["€".repeat(51)]: 1 }), "PEOPLE_ATTRIBUTE_NAME_TOO_LARGE", "€".repeat(51)],
+        [track("lim", "big", { blob: "€".repeat(33_330) }), "PEOPLE_EVENT_DATA_TOO_LARGE", "data"],
         [track("lim", ""), "PEOPLE_EVENT_NAME_INVALID", "name"],
         [track("lim", "big", { blob: "d".repeat(100_000) }), "PEOPLE_EVENT_DATA_TOO_LARGE", "data"],
         [{ op: "add_device", who: id("lim"), device: { deviceId: "t".repeat(151), platform: "ios", lastUsedAt: null, attributes: {} } }, "PEOPLE_IDENTIFIER_TOO_LARGE", "device.id"],
@@ -80,6 +84,7 @@ for (const target of storeTargets()) {
       const atLimit = await people.apply(ws, [
         identify("i".repeat(150), { v: "v".repeat(998), ...Object.fromEntries(Array.from({ length: 299 }, (_, i) => [`a${i}`, i])) }),
         track("i".repeat(150), "e".repeat(100), { blob: "d".repeat(99_980) }),
+        track("i".repeat(150), "€".repeat(33), { blob: "€".repeat(33_320) }),
       ]);
       assert.ok(atLimit.every((r) => r.ok), JSON.stringify(atLimit));
       // 300 kept + 1 new is over the limit, counted after the merge of old and new.
