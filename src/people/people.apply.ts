@@ -329,7 +329,7 @@ export class ApplyRun {
         name: event.name,
         type: event.type,
         dedupe_key: event.dedupeKey ?? null,
-        data_json: event.data ? eventDataJson(event.data) : "{}",
+        data_json: event.data ? eventDataJson(event) : "{}",
         timestamp: event.timestamp ?? this.now,
         received_at: this.now,
       },
