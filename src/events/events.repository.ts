@@ -4,11 +4,11 @@
 // the table's sequence. Both only ever grow, so a reserved id is never handed out again.
 //
 // Shared rows. A run of events of a high-volume type (person.event: a batch of tracked events)
-// appended together is written as one row whose data is the list of [id, data] of each: each
-// event keeps an id of its own, reserved like any other, and the row takes the last of them. A
-// row per tracked event cost more than the tracked event itself (bench:track, docs/benchmarks.md).
-// Reads give the events back one by one, each at the row's position, and never cut a row: a
-// consumer's cursor moves past a whole row or not at all.
+// appended together is written as one row whose data holds the id and data of each
+// (shared-row-data.ts says how): each event keeps an id of its own, reserved like any other, and
+// the row takes the last of them. A row per tracked event cost more than the tracked event itself
+// (bench:track, docs/benchmarks.md). Reads give the events back one by one, each at the row's
+// position, and never cut a row: a consumer's cursor moves past a whole row or not at all.
 import type { SelectQueryBuilder } from "kysely";
 import { sql } from "../store/kysely.js";
 import type { Database } from "../store/schema.js";
@@ -18,6 +18,7 @@ import type { EventRow } from "./events.schema.js";
 import type { NewEvent, RecordedEvent } from "./event-map.js";
 import { localHorizon } from "./visible-horizon.js";
 import type { AppendedRows } from "./appended-rows.js";
+import { decodeSharedRow, encodeSharedRow } from "./shared-row-data.js";
 
 /** Where a consumer has read up to: (transaction, id) on PostgreSQL, (0, id) on SQLite. */
 export interface Position {
@@ -70,7 +71,7 @@ export class EventsRepository {
     const recorded = events.map((e, i) => ({ type: e.type, workspaceId: e.workspaceId, messageId: e.messageId, recipient: e.recipient, data: e.data, id: ids ? ids[i]! : 0, createdAt: now }) as RecordedEvent);
     const rows: EventInsert[] = runs.map(({ start, count }) => {
       const first = recorded[start]!;
-      const data_json = count === 1 ? JSON.stringify(first.data) : JSON.stringify(recorded.slice(start, start + count).map((e) => [e.id, e.data]));
+      const data_json = count === 1 ? JSON.stringify(first.data) : encodeSharedRow(recorded.slice(start, start + count));
       const row: EventInsert = { type: first.type, workspace_id: first.workspaceId, message_id: first.messageId, recipient: first.recipient, data_json, created_at: now };
       if (ids) row.id = ids[start + count - 1]!;
       return row;
@@ -271,13 +272,13 @@ function after(a: Position, b: Position): boolean {
   return a.tx > b.tx || (a.tx === b.tx && a.id > b.id);
 }
 
-/** The events of a row: one, or each of a shared row's (its data a list of [id, data]; an event's own data is always an object). */
+/** The events of a row: one, or each of a shared row's (its data a list, shared-row-data.ts; an event's own data is always an object). */
 export function toEvents(row: EventRow): RecordedEvent[] {
   const data = JSON.parse(row.data_json) as unknown;
   const one = (id: number, data: unknown) =>
     ({ id, type: row.type, workspaceId: row.workspace_id, messageId: row.message_id, recipient: row.recipient, data, createdAt: Number(row.created_at) }) as RecordedEvent;
   if (!Array.isArray(data)) return [one(Number(row.id), data)];
-  return (data as Array<[number, unknown]>).map(([id, d]) => one(id, d));
+  return decodeSharedRow(data).map(([id, d]) => one(id, d));
 }
 
 /**
