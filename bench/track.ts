@@ -27,7 +27,9 @@
 // TEST_DATABASE_URL (adds the PostgreSQL column),
 // BENCH_TRACK_ONLY (a comma list of single, segment_batch, v2_batch: measure only those; the page is
 // left alone), BENCH_TRACK_STORES (sqlite, postgres or both, the default; with one the page is left alone), BENCH_CPU_PROF=1 (write a CPU profile of each server to .bench/; the page is left
-// alone), BENCH_SERVER_NODE_ARGS (more node options for the server, for development). Each figure also says the server's CPU time per event (all its threads, over the load).
+// alone), BENCH_SERVER_NODE_ARGS (more node options for the server, for development). Each figure also says the server's CPU time per event (all its threads, over the load)
+// and the bytes it passed to write calls per event (/proc/PID/io wchar: on SQLite its WAL, the
+// checkpoints and the responses), a figure that does not move with the machine's speed.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { resolve } from "node:path";
@@ -38,7 +40,7 @@ import { MAIN_JS, spawnServer, type ChildServer } from "../test/support/server.j
 import { createTempDatabase } from "../test/support/stores.js";
 import { WEEK_MS, weekStart } from "../src/people/event-retention.repository.js";
 import { PARTITIONS_AHEAD } from "../src/people/people.maintenance.js";
-import { forkProcess, installCleanupHandlers, nextMessage, processCpuSeconds, removeDir, tempDir, track } from "./support/children.js";
+import { forkProcess, installCleanupHandlers, nextMessage, processCpuSeconds, processWrittenBytes, removeDir, tempDir, track } from "./support/children.js";
 import { describeMachine } from "./support/machine.js";
 import { int, ms } from "./support/stats.js";
 import type { TrackLoadKind, TrackLoadResult, TrackLoadSpec } from "./support/track-loadgen.process.js";
@@ -172,25 +174,33 @@ async function serves(server: Server, path: string, authorization: string, body:
   return res.status >= 200 && res.status < 300;
 }
 
-async function load(server: Server, kind: TrackLoadKind, connections: number, batchSize: number): Promise<TrackLoadResult & { serverCpuCores: number | null }> {
+type LoadResult = TrackLoadResult & { serverCpuCores: number | null; serverWrittenPerSecond: number | null };
+
+async function load(server: Server, kind: TrackLoadKind, connections: number, batchSize: number): Promise<LoadResult> {
   const authorization = kind === "segment-track" || kind === "segment-batch" ? basic(server.credentials.writeKey, "") : basic(server.credentials.siteId, server.credentials.apiKey);
   const spec: TrackLoadSpec = { url: server.url, kind, authorization, connections, batchSize, warmupMs: WARMUP_SECONDS * 1000, durationMs: SECONDS * 1000, people: PEOPLE };
   const child = forkProcess(LOADGEN_JS);
   const cpuBefore = processCpuSeconds(server.pid);
+  const writtenBefore = processWrittenBytes(server.pid);
   const wallBefore = performance.now();
   child.send(spec);
   const message = await nextMessage<{ type: "result"; result: TrackLoadResult }>(child, ["result"], (SECONDS + WARMUP_SECONDS) * 1000 + 120_000, `load ${kind}`);
   const cpuAfter = processCpuSeconds(server.pid);
-  const serverCpuCores = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / ((performance.now() - wallBefore) / 1000);
-  return { ...message.result, serverCpuCores };
+  const writtenAfter = processWrittenBytes(server.pid);
+  const seconds = (performance.now() - wallBefore) / 1000;
+  const serverCpuCores = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / seconds;
+  const serverWrittenPerSecond = writtenBefore === null || writtenAfter === null ? null : (writtenAfter - writtenBefore) / seconds;
+  return { ...message.result, serverCpuCores, serverWrittenPerSecond };
 }
 
 async function measure(store: "sqlite" | "postgres"): Promise<Figure[]> {
   const figures: Figure[] = [];
-  const report = (name: string, result: TrackLoadResult & { serverCpuCores: number | null }, what: string, target: string, goal: number | null) => {
+  const report = (name: string, result: LoadResult, what: string, target: string, goal: number | null) => {
     const perSecond = result.events / (result.windowMs / 1000);
     // The load's whole duration (warm-up included) at the window's rate: an estimate per event.
     if (result.serverCpuCores !== null) what += `; server CPU ${int((result.serverCpuCores / perSecond) * 1e6)} µs/event`;
+    // What the server wrote (SQLite: its WAL, checkpoints, and the responses), which unlike its CPU does not move with the machine.
+    if (result.serverWrittenPerSecond !== null) what += `, writes ${int(result.serverWrittenPerSecond / perSecond)} B/event`;
     const verdict = goal === null ? "" : perSecond >= goal ? ": met" : ": missed";
     const figure = { store, name, display: `${int(perSecond)} events/s (${what}; roles ${ROLES}; ${int(result.requests)} requests, p50 ${ms(result.latencyP50Ms)} ms, p99 ${ms(result.latencyP99Ms)} ms)`, target: target + (store === "sqlite" ? verdict : "") };
     figures.push(figure);

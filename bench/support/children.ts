@@ -103,6 +103,21 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
+/**
+ * Bytes a process (all its threads) has passed to write calls so far, files and sockets alike
+ * (wchar of /proc/PID/io, whether or not the page cache has reached the disk yet); null where that
+ * is not available. Unlike its CPU time, it does not move with the machine's speed.
+ */
+export function processWrittenBytes(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const match = /^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc; null where that is not available. */
 export function processCpuSeconds(pid: number | undefined, options: { mainThreadOnly?: boolean } = {}): number | null {
   if (pid === undefined) return null;
