@@ -70,6 +70,7 @@ describe("a shared row's data", () => {
       [recorded(1, { a: 1, u: undefined }), recorded(2, { a: 2, u: undefined })],
       [recorded(1, { a: 1, f: () => 1 }), recorded(2, { a: 2, f: () => 2 })],
       [recorded(1, [1, 2]), recorded(2, [3, 4])],
+      [recorded(1, JSON.parse('{"__proto__": {"x": 1}, "a": 1}')), recorded(2, JSON.parse('{"__proto__": {"x": 2}, "a": 2}'))],
     ];
     for (const events of cases) {
       const { json, read } = roundTrip(events);

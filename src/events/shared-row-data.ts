@@ -15,9 +15,10 @@
 //   mode: 0 the values as they are, 1 differences, [v] v for every event
 //
 // Readers understand both forms: rows written before stay as they were. A run whose events do not
-// all have the same fields in the same order, or that holds a value an object's JSON leaves out
-// but a list's turns into null (undefined, a function), is written in the first form, so that what a reader gets back is always what was
-// appended, field for field.
+// all have the same fields in the same order, that holds a value an object's JSON leaves out but a
+// list's turns into null (undefined, a function), or that has a field named __proto__ (which an
+// assignment would not make a field), is written in the first form: what a reader gets back is
+// always what was appended, field for field.
 import type { RecordedEvent } from "./event-map.js";
 
 /** Marks the second form: the first form's first element is an [id, data] pair, never a number. */
@@ -32,7 +33,7 @@ export function encodeSharedRow(events: readonly RecordedEvent[]): string {
   const datas = events.map((e) => e.data as unknown);
   const first = datas[0];
   const fields = first !== null && typeof first === "object" && !Array.isArray(first) ? Object.keys(first) : null;
-  if (fields === null || !datas.every((d) => sameFields(d, fields))) return listForm(events);
+  if (fields === null || fields.includes("__proto__") || !datas.every((d) => sameFields(d, fields))) return listForm(events);
   const rows = datas.map((d) => fields.map((f) => (d as Record<string, unknown>)[f]));
   const modes = fields.map((_, j) => modeOf(rows, j));
   const encoded: unknown[] = [FIELDS_ONCE, fields, modes];
